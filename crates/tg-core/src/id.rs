@@ -1,0 +1,138 @@
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A kind of identifier: its prefix (`ag_`, `rcpt_`, …).
+pub trait IdKind: 'static {
+    const PREFIX: &'static str;
+}
+
+/// A prefixed random identifier: `PREFIX` + 24 lowercase hex digits (96 random bits).
+///
+/// Never sequential. [`Id::parse`] accepts exactly that shape and nothing else.
+pub struct Id<K: IdKind> {
+    value: String,
+    kind: PhantomData<fn() -> K>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed id `{input}`: expected `{prefix}` followed by 24 lowercase hex digits")]
+pub struct IdError {
+    pub input: String,
+    pub prefix: &'static str,
+}
+
+const HEX_LEN: usize = 24;
+
+impl<K: IdKind> Id<K> {
+    /// A fresh identifier from the OS CSPRNG.
+    pub fn generate() -> Self {
+        Self { value: format!("{}{}", K::PREFIX, crate::random_hex::<12>()), kind: PhantomData }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let error = || IdError { input: input.chars().take(64).collect(), prefix: K::PREFIX };
+        let hex = input.strip_prefix(K::PREFIX).ok_or_else(error)?;
+        let well_formed = hex.len() == HEX_LEN && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !well_formed {
+            return Err(error());
+        }
+        Ok(Self { value: input.to_owned(), kind: PhantomData })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+impl<K: IdKind> Clone for Id<K> {
+    fn clone(&self) -> Self {
+        Self { value: self.value.clone(), kind: PhantomData }
+    }
+}
+
+impl<K: IdKind> PartialEq for Id<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<K: IdKind> Eq for Id<K> {}
+
+impl<K: IdKind> std::hash::Hash for Id<K> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+    }
+}
+
+impl<K: IdKind> PartialOrd for Id<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<K: IdKind> Ord for Id<K> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+
+impl<K: IdKind> fmt::Debug for Id<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
+impl<K: IdKind> fmt::Display for Id<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
+impl<K: IdKind> Serialize for Id<K> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.value)
+    }
+}
+
+impl<'de, K: IdKind> Deserialize<'de> for Id<K> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Id::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Agent;
+    impl IdKind for Agent {
+        const PREFIX: &'static str = "ag_";
+    }
+
+    #[test]
+    fn generated_ids_parse_and_differ() {
+        let a = Id::<Agent>::generate();
+        let b = Id::<Agent>::generate();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 3 + 24);
+        assert_eq!(Id::<Agent>::parse(a.as_str()), Ok(a));
+    }
+
+    #[test]
+    fn parse_accepts_only_the_exact_shape() {
+        let check = |input: &str, ok: bool| assert_eq!(Id::<Agent>::parse(input).is_ok(), ok, "{input}");
+        check("ag_9deeca233ed8ec80ce959c1f", true);
+        check("ag_9DEECA233ED8EC80CE959C1F", false);
+        check("ag_9deeca233ed8ec80ce959c1", false);
+        check("ag_9deeca233ed8ec80ce959c1f0", false);
+        check("del_9deeca233ed8ec80ce959c1f", false);
+        check("ag_9deeca233ed8ec80ce959c1g", false);
+        check("", false);
+        check("ag_", false);
+        check("../../etc/passwd", false);
+    }
+}

@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+mod clock;
+mod error;
+mod id;
+mod random;
+mod timestamp;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::StoreError;
+pub use id::{Id, IdError, IdKind};
+pub use random::{random_bytes, random_hex};
+pub use timestamp::{Timestamp, TimestampError};

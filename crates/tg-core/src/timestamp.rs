@@ -1,0 +1,119 @@
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// An instant, in microseconds since the Unix epoch (UTC).
+///
+/// Stored as a 64-bit integer in both databases; printed as RFC 3339 UTC with a `Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid timestamp `{0}`: expected RFC 3339, e.g. `2024-01-15T12:30:00Z`")]
+pub struct TimestampError(String);
+
+impl Timestamp {
+    pub const UNIX_EPOCH: Timestamp = Timestamp(0);
+
+    pub fn now() -> Self {
+        let now = OffsetDateTime::now_utc();
+        Self((now.unix_timestamp_nanos() / 1_000) as i64)
+    }
+
+    pub const fn from_micros(micros: i64) -> Self {
+        Self(micros)
+    }
+
+    pub const fn from_secs(secs: i64) -> Self {
+        Self(secs.saturating_mul(1_000_000))
+    }
+
+    pub const fn as_micros(self) -> i64 {
+        self.0
+    }
+
+    pub const fn as_secs(self) -> i64 {
+        self.0.div_euclid(1_000_000)
+    }
+
+    pub const fn plus_secs(self, secs: i64) -> Self {
+        Self(self.0.saturating_add(secs.saturating_mul(1_000_000)))
+    }
+
+    /// Seconds from `earlier` to `self` as a float; negative when `earlier` is later.
+    pub fn secs_since(self, earlier: Timestamp) -> f64 {
+        (self.0.saturating_sub(earlier.0)) as f64 / 1_000_000.0
+    }
+
+    /// Days from `earlier` to `self`, never negative.
+    pub fn days_since(self, earlier: Timestamp) -> f64 {
+        (self.secs_since(earlier) / 86_400.0).max(0.0)
+    }
+
+    /// Parses RFC 3339 (any offset; normalised to UTC).
+    pub fn parse_rfc3339(s: &str) -> Result<Self, TimestampError> {
+        let dt = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimestampError(s.to_owned()))?;
+        let micros = dt.unix_timestamp_nanos() / 1_000;
+        i64::try_from(micros).map(Self).map_err(|_| TimestampError(s.to_owned()))
+    }
+
+    fn to_datetime(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with `Z`, microsecond precision when there is a fraction.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dt = self.to_datetime();
+        let (y, mo, d) = (dt.year(), u8::from(dt.month()), dt.day());
+        let (h, mi, s) = (dt.hour(), dt.minute(), dt.second());
+        let micros = dt.microsecond();
+        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")?;
+        if micros != 0 {
+            write!(f, ".{micros:06}")?;
+        }
+        f.write_str("Z")
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Timestamp::parse_rfc3339(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_rfc3339_utc_with_z() {
+        assert_eq!(Timestamp::from_secs(1_705_321_800).to_string(), "2024-01-15T12:30:00Z");
+        assert_eq!(Timestamp::from_micros(1_705_321_800_000_123).to_string(), "2024-01-15T12:30:00.000123Z");
+    }
+
+    #[test]
+    fn parses_offsets_into_utc() {
+        let t = Timestamp::parse_rfc3339("2024-01-15T13:30:00+01:00");
+        assert_eq!(t, Ok(Timestamp::from_secs(1_705_321_800)));
+        assert!(Timestamp::parse_rfc3339("2024-01-15 12:30").is_err());
+        assert!(Timestamp::parse_rfc3339("").is_err());
+    }
+
+    #[test]
+    fn round_trips_through_text() {
+        let t = Timestamp::from_micros(1_705_321_800_654_321);
+        assert_eq!(Timestamp::parse_rfc3339(&t.to_string()), Ok(t));
+    }
+}
