@@ -3,11 +3,15 @@
 mod clock;
 mod error;
 mod id;
+mod kinds;
+mod outcome;
 mod random;
 mod timestamp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use id::{Id, IdError, IdKind};
+pub use kinds::*;
+pub use outcome::Outcome;
 pub use random::{random_bytes, random_hex};
 pub use timestamp::{Timestamp, TimestampError};

@@ -8,7 +8,8 @@ mod tiers;
 
 pub use authorize::{Decision, DenyReason, Standing, authorize, permitted_actions};
 pub use breakdown::{Breakdown, ConfigState, Factor, FactorScores, Inputs, breakdown};
-pub use evidence::{Evidence, Outcome};
+pub use evidence::Evidence;
+pub use tg_core::Outcome;
 pub use policy::{
     ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, Weights,
 };

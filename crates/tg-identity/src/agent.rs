@@ -1,0 +1,165 @@
+use serde::{Serialize, Serializer};
+use tg_core::{AccountId, AgentId, Timestamp};
+
+use crate::{AttestationType, SpiffeId};
+
+/// Joy §2.3 verification levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VerificationLevel {
+    Unverified = 0,
+    Claimed = 1,
+    Verified = 2,
+    Certified = 3,
+}
+
+impl VerificationLevel {
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_u8(n: u8) -> Option<Self> {
+        match n {
+            0 => Some(Self::Unverified),
+            1 => Some(Self::Claimed),
+            2 => Some(Self::Verified),
+            3 => Some(Self::Certified),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for VerificationLevel {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.as_u8())
+    }
+}
+
+/// Lifecycle state. `Revoked` is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    Active,
+    Suspended,
+    Revoked,
+}
+
+impl AgentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Active => "active",
+            AgentStatus::Suspended => "suspended",
+            AgentStatus::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(AgentStatus::Active),
+            "suspended" => Some(AgentStatus::Suspended),
+            "revoked" => Some(AgentStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// The identity aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub id: AgentId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub provider: String,
+    pub spiffe_id: Option<SpiffeId>,
+    /// The hash the agent last reported.
+    pub config_hash: String,
+    /// The hash an operator approved (at registration: the registered one).
+    pub approved_config_hash: String,
+    pub capabilities: Vec<String>,
+    pub status: AgentStatus,
+    pub verification_level: VerificationLevel,
+    pub attestation_type: AttestationType,
+    pub identity_strength: f64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A registration request, validated ("parse, don't validate").
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAgent {
+    pub name: String,
+    pub provider: String,
+    pub spiffe_id: Option<SpiffeId>,
+    pub config_hash: String,
+    pub capabilities: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NewAgentError {
+    #[error("`{field}` must be 1–{max} characters without control characters")]
+    BadText { field: &'static str, max: usize },
+    #[error("at most {max} capabilities are allowed")]
+    TooManyCapabilities { max: usize },
+    #[error("invalid `spiffe_id`: {0}")]
+    SpiffeId(#[from] crate::SpiffeIdError),
+}
+
+pub const MAX_NAME: usize = 128;
+pub const MAX_PROVIDER: usize = 64;
+pub const MAX_CONFIG_HASH: usize = 256;
+pub const MAX_CAPABILITY: usize = 64;
+pub const MAX_CAPABILITIES: usize = 64;
+
+impl NewAgent {
+    pub fn parse(
+        name: &str,
+        provider: &str,
+        spiffe_id: Option<&str>,
+        config_hash: &str,
+        capabilities: &[String],
+    ) -> Result<Self, NewAgentError> {
+        let name = text("name", name, MAX_NAME)?;
+        let provider = text("provider", provider, MAX_PROVIDER)?;
+        let config_hash = text("config_hash", config_hash, MAX_CONFIG_HASH)?;
+        if capabilities.len() > MAX_CAPABILITIES {
+            return Err(NewAgentError::TooManyCapabilities { max: MAX_CAPABILITIES });
+        }
+        let mut caps = Vec::with_capacity(capabilities.len());
+        for c in capabilities {
+            let c = text("capabilities", c, MAX_CAPABILITY)?;
+            if !caps.contains(&c) {
+                caps.push(c);
+            }
+        }
+        let spiffe_id = spiffe_id.map(SpiffeId::parse).transpose()?;
+        Ok(Self { name, provider, spiffe_id, config_hash, capabilities: caps })
+    }
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<String, NewAgentError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control) {
+        return Err(NewAgentError::BadText { field, max });
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_fields_are_bounded() {
+        let caps = vec!["send_email".to_owned(), "send_email".to_owned()];
+        let ok = NewAgent::parse(" email-bot ", "openai", Some("spiffe://example.org/a"), "abc", &caps);
+        let ok = ok.map(|a| (a.name, a.capabilities));
+        assert_eq!(ok, Ok(("email-bot".to_owned(), vec!["send_email".to_owned()])));
+
+        let err = |r: Result<NewAgent, NewAgentError>| r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err(NewAgent::parse("", "p", None, "h", &[])).contains("`name`"));
+        assert!(err(NewAgent::parse(&"x".repeat(129), "p", None, "h", &[])).contains("`name`"));
+        assert!(err(NewAgent::parse("a\u{0}b", "p", None, "h", &[])).contains("`name`"));
+        assert!(err(NewAgent::parse("a", "p", Some("spiffe://EX"), "h", &[])).contains("spiffe_id"));
+        let many: Vec<String> = (0..65).map(|i| format!("c{i}")).collect();
+        assert!(err(NewAgent::parse("a", "p", None, "h", &many)).contains("at most 64"));
+    }
+}

@@ -1,0 +1,21 @@
+use tg_core::{AgentId, StoreError};
+
+use crate::Agent;
+
+/// Storage of the identity aggregate.
+///
+/// Contract:
+/// - `insert_agent` fails with [`StoreError::Conflict`] when the account already has an
+///   agent of that name, or a non-revoked agent already holds the `spiffe_id`.
+/// - `get_agent` returns `Ok(None)` for an unknown id.
+/// - `lock_agent` is `get_agent` that also holds the agent's row lock until the enclosing
+///   transaction ends (on PostgreSQL `SELECT … FOR UPDATE`; SQLite serialises writers).
+///   Every write that must not interleave with another on the same agent takes it first.
+/// - `update_agent` overwrites the mutable fields of an existing agent; `NotFound` otherwise.
+#[async_trait::async_trait]
+pub trait AgentStore: Send {
+    async fn insert_agent(&mut self, agent: &Agent) -> Result<(), StoreError>;
+    async fn get_agent(&mut self, id: &AgentId) -> Result<Option<Agent>, StoreError>;
+    async fn lock_agent(&mut self, id: &AgentId) -> Result<Option<Agent>, StoreError>;
+    async fn update_agent(&mut self, agent: &Agent) -> Result<(), StoreError>;
+}

@@ -1,0 +1,57 @@
+#![doc = include_str!("../README.md")]
+
+mod encoding;
+mod signer;
+mod store;
+mod verify;
+
+pub use encoding::{DOMAIN_TAG, canonical_bytes};
+pub use signer::{Draft, ReceiptSigner};
+pub use store::ReceiptStore;
+pub use verify::{Broken, ChainReport, ChainVerifier};
+
+use serde::Serialize;
+use tg_core::{AgentId, Outcome, ReceiptId, Timestamp};
+
+/// Length of a receipt hash in bytes (SHA-256).
+pub const HASH_LEN: usize = 32;
+
+/// The `prev_hash` of the first receipt in every chain.
+pub const GENESIS: [u8; HASH_LEN] = [0u8; HASH_LEN];
+
+/// One link of an agent's chain, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub id: ReceiptId,
+    pub agent_id: AgentId,
+    /// 1 for the first receipt, then contiguous.
+    pub seq: u64,
+    pub action: String,
+    pub result: Outcome,
+    /// Server time (authoritative).
+    pub timestamp: Timestamp,
+    /// The time the client said the action happened, if it said.
+    pub reported_at: Option<Timestamp>,
+    #[serde(serialize_with = "hex_bytes")]
+    pub prev_hash: [u8; HASH_LEN],
+    #[serde(serialize_with = "hex_bytes")]
+    pub receipt_hash: [u8; HASH_LEN],
+    #[serde(serialize_with = "hex_bytes")]
+    pub signature: [u8; HASH_LEN],
+    pub key_id: String,
+}
+
+/// Where an agent's chain ends: the next receipt takes `seq + 1` and links to `hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: [u8; HASH_LEN],
+}
+
+impl ChainHead {
+    pub const EMPTY: ChainHead = ChainHead { seq: 0, hash: GENESIS };
+}
+
+fn hex_bytes<S: serde::Serializer>(bytes: &[u8; HASH_LEN], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(bytes))
+}
