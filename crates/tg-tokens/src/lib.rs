@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+
+mod issuer;
+mod sealed;
+
+pub use issuer::{IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest};
+pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key};

@@ -1,0 +1,149 @@
+//! Tokens checked by an independent JOSE implementation (`jsonwebtoken`, RustCrypto
+//! backend) and refused by our own verifier when they should be.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk::JwkSet};
+use serde_json::{Value, json};
+use tg_core::{AgentId, Timestamp};
+use tg_tokens::{SealedKey, TokenError, TokenIssuer, TokenRequest, generate_signing_key};
+
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+fn key() -> SealedKey {
+    generate_signing_key(SECRET, NOW).unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+fn issuer_with(audience: &str, key: &SealedKey, jwt_secret: Option<&[u8]>) -> TokenIssuer {
+    TokenIssuer::new("trust-gateway", audience, key, std::slice::from_ref(key), SECRET, jwt_secret).unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+fn request() -> TokenRequest {
+    TokenRequest {
+        agent_id: AgentId::generate(),
+        name: "email-bot".into(),
+        tier: 2,
+        trust_score: 0.65,
+        permitted_actions: vec!["read_data".into(), "send_email".into()],
+        expires_in: 3600,
+    }
+}
+
+fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+#[test]
+fn an_independent_implementation_verifies_our_tokens_with_the_published_jwks() {
+    let k = key();
+    let issuer = issuer_with("trust-gateway", &k, None);
+    let req = request();
+    let issued = ok(issuer.issue(&req, Timestamp::now()));
+    assert_eq!(issued.alg, "EdDSA");
+
+    let jwks: JwkSet = ok(serde_json::from_value(issuer.jwks()));
+    let header = ok(jsonwebtoken::decode_header(&issued.token));
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    let kid = header.kid.unwrap_or_default();
+    let jwk = jwks.find(&kid).unwrap_or_else(|| unreachable!("kid {kid} not in JWKS"));
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_audience(&["trust-gateway"]);
+    validation.set_issuer(&["trust-gateway"]);
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+    let data = ok(jsonwebtoken::decode::<Value>(&issued.token, &ok(DecodingKey::from_jwk(jwk)), &validation));
+    let c = data.claims;
+    assert_eq!(c["sub"], json!(req.agent_id.as_str()));
+    assert_eq!(c["name"], json!("email-bot"));
+    assert_eq!(c["tier"], json!(2));
+    assert_eq!(c["trust_score"], json!(0.65));
+    assert_eq!(c["permitted_actions"], json!(["read_data", "send_email"]));
+    assert_eq!(c["jti"], json!(issued.jti));
+    assert!(c["aud"] == json!("trust-gateway") || c["aud"] == json!(["trust-gateway"]), "{}", c["aud"]);
+    assert_eq!(c["exp"].as_i64(), c["iat"].as_i64().map(|i| i + 3600));
+}
+
+#[test]
+fn our_verifier_accepts_our_token_and_reads_its_claims() {
+    let k = key();
+    let issuer = issuer_with("trust-gateway", &k, None);
+    let issued = ok(issuer.issue(&request(), NOW));
+    let claims = ok(issuer.verify(&issued.token, NOW.plus_secs(10)));
+    assert_eq!(claims.tier, Some(2));
+    assert_eq!(claims.jti, issued.jti);
+    assert_eq!(claims.exp, NOW.as_secs() + 3600);
+}
+
+#[test]
+fn expired_wrong_audience_and_tampered_tokens_are_refused() {
+    let k = key();
+    let issuer = issuer_with("trust-gateway", &k, None);
+    let token = ok(issuer.issue(&request(), NOW)).token;
+
+    assert_eq!(issuer.verify(&token, NOW.plus_secs(3600 + 31)), Err(TokenError::Expired));
+
+    let other_audience = issuer_with("billing-api", &k, None);
+    assert_eq!(other_audience.verify(&token, NOW), Err(TokenError::InvalidClaim("aud")));
+
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut payload: Value = ok(serde_json::from_slice(&ok(URL_SAFE_NO_PAD.decode(parts[1]))));
+    payload["tier"] = json!(3);
+    let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
+    assert_eq!(issuer.verify(&forged, NOW), Err(TokenError::Signature));
+}
+
+#[test]
+fn alg_none_and_algorithm_confusion_are_never_accepted() {
+    let k = key();
+    let issuer = issuer_with("trust-gateway", &k, None);
+    let claims = json!({"sub": "ag_x", "iss": "trust-gateway", "aud": "trust-gateway", "exp": NOW.as_secs() + 60, "jti": "tok_x"});
+    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+
+    let none = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#));
+    assert_eq!(issuer.verify(&none, NOW), Err(TokenError::Algorithm("none".into())));
+    let none_signed = format!("{}.{body}.c2ln", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#));
+    assert_eq!(issuer.verify(&none_signed, NOW), Err(TokenError::Algorithm("none".into())));
+
+    // HS256 keyed with the published public key: the classic confusion attack.
+    let jwks = issuer.jwks();
+    let x = jwks["keys"][0]["x"].as_str().unwrap_or_default().to_owned();
+    let confused = ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(x.as_bytes())));
+    assert_eq!(issuer.verify(&confused, NOW), Err(TokenError::Algorithm("HS256".into())));
+}
+
+#[test]
+fn absent_claims_are_refused_even_when_the_signature_is_good() {
+    let k = key();
+    let issuer = issuer_with("trust-gateway", &k, None);
+    let pem = ok(k.open(SECRET));
+    let signing = ok(EncodingKey::from_ed_pem(&pem));
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(k.kid.clone());
+    let full = json!({"sub": "ag_x", "iss": "trust-gateway", "aud": "trust-gateway", "exp": NOW.as_secs() + 60, "jti": "tok_x"});
+    assert!(issuer.verify(&ok(jsonwebtoken::encode(&header, &full, &signing)), NOW).is_ok(), "control");
+    for claim in ["exp", "aud", "iss", "sub", "jti"] {
+        let mut c = full.clone();
+        c.as_object_mut().map(|o| o.remove(claim));
+        let token = ok(jsonwebtoken::encode(&header, &c, &signing));
+        assert!(matches!(issuer.verify(&token, NOW), Err(TokenError::MissingClaim(n)) if n == claim), "{claim}");
+    }
+    let mut unknown_kid = header.clone();
+    unknown_kid.kid = Some("tg-unknown".into());
+    assert_eq!(issuer.verify(&ok(jsonwebtoken::encode(&unknown_kid, &full, &signing)), NOW), Err(TokenError::UnknownKey));
+}
+
+#[test]
+fn jwt_secret_switches_to_hs256_and_keeps_the_jwks() {
+    let k = key();
+    let issuer = issuer_with("trust-gateway", &k, Some(b"v2-compatible-shared-secret-32bytes!"));
+    let issued = ok(issuer.issue(&request(), NOW));
+    assert_eq!(issued.alg, "HS256");
+    assert!(issuer.verify(&issued.token, NOW).is_ok());
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_audience(&["trust-gateway"]);
+    validation.validate_exp = false;
+    assert!(jsonwebtoken::decode::<Value>(&issued.token, &DecodingKey::from_secret(b"v2-compatible-shared-secret-32bytes!"), &validation).is_ok());
+    assert_eq!(issuer.jwks()["keys"].as_array().map(Vec::len), Some(1));
+    let short = TokenIssuer::new("trust-gateway", "trust-gateway", &k, std::slice::from_ref(&k), SECRET, Some(b"short"));
+    assert!(short.is_err());
+}
