@@ -37,7 +37,7 @@ impl ApiKey {
 
     /// Constant-time comparison of a presented key against this one.
     pub fn matches(&self, presented: &str) -> bool {
-        ring::constant_time::verify_slices_are_equal(&self.hash, &key_hash(presented)).is_ok()
+        hash_matches(&self.hash, presented)
     }
 }
 
@@ -47,6 +47,13 @@ pub fn key_hash(key: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out
+}
+
+/// Constant-time check that `presented` hashes to `expected`.
+pub fn hash_matches(expected: &[u8; 32], presented: &str) -> bool {
+    let actual = key_hash(presented);
+    // Fold every byte; no early exit on the first difference.
+    expected.iter().zip(actual.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// A key as presented in `X-API-Key`.

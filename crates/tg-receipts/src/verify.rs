@@ -67,8 +67,13 @@ impl<'a> ChainVerifier<'a> {
         }
     }
 
-    /// The verdict. `expected_length`, when the store knows it, catches a truncated tail
-    /// only if the caller passes a count from an independent source; otherwise `None`.
+    /// Where the verified part of the chain ends.
+    pub fn head(&self) -> ChainHead {
+        self.head
+    }
+
+    /// The verdict on what was pushed. A truncated tail is invisible here: compare
+    /// [`ChainVerifier::head`] with the head recorded at the last append.
     pub fn finish(self) -> ChainReport {
         match self.broken {
             None => ChainReport { valid: true, length: self.length, first_broken_seq: None, reason: None },

@@ -11,7 +11,7 @@ pub use breakdown::{Breakdown, ConfigState, Factor, FactorScores, Inputs, breakd
 pub use evidence::Evidence;
 pub use tg_core::Outcome;
 pub use policy::{
-    ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, Weights,
+    ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, Weights, validate_action_name,
 };
 pub use tiers::{TierBand, TierEdit, Tiers, TiersError};
 

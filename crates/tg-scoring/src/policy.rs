@@ -80,7 +80,8 @@ impl Catalog {
     }
 }
 
-fn validate_action_name(action: &str) -> Result<(), PolicyError> {
+/// Action names: 1–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
+pub fn validate_action_name(action: &str) -> Result<(), PolicyError> {
     let ok = !action.is_empty()
         && action.len() <= 64
         && action.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.' || b == b'-');

@@ -1,0 +1,169 @@
+use std::sync::Arc;
+
+use serde_json::json;
+use tg_access::{Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::{AgentId, Outcome, Timestamp};
+use tg_identity::AgentStatus;
+use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Draft, Receipt};
+use tg_scoring::{Trigger, validate_action_name};
+
+use crate::agents::{TrustView, agent_id, load_view};
+use crate::gateway::can_write;
+use crate::{Gateway, HistoryPoint, ServiceError, in_transaction, reading};
+
+/// `POST /actions/record`.
+#[derive(Debug, Clone)]
+pub struct RecordAction {
+    pub agent_id: String,
+    pub action: String,
+    pub result: Outcome,
+    /// When the client says it happened; kept as `reported_at`, server time is authoritative.
+    pub reported_at: Option<Timestamp>,
+}
+
+/// What recording changed.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub receipt: Receipt,
+    pub old_score: f64,
+    pub old_tier: u8,
+    pub view: TrustView,
+}
+
+const VERIFY_PAGE: u32 = 1000;
+
+impl Gateway {
+    /// Appends a signed receipt and updates the score, history and audit trail in one
+    /// transaction under the agent's lock.
+    pub async fn record_action(&self, principal: &Principal, actor: &Actor, req: RecordAction) -> Result<Recorded, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let id = agent_id(&req.agent_id)?;
+        validate_action_name(&req.action).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let cache = Arc::clone(&self.policy);
+        let signer = Arc::clone(&self.signer);
+        let principal = principal.clone();
+        let actor = actor.clone();
+        let now = self.now();
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let before = load_view(tx, &cache, &id, now, true).await?;
+                if !can_write(&principal, &before.agent.account_id) {
+                    // No existence leak to other accounts.
+                    return Err(ServiceError::agent_not_found(id.as_str()));
+                }
+                if before.agent.status == AgentStatus::Revoked {
+                    return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
+                }
+                let head = before.state.chain;
+                let draft = Draft { agent_id: id.clone(), action: req.action, result: req.result, timestamp: now, reported_at: req.reported_at };
+                let receipt = signer.append(head, draft);
+                tx.append_receipt(&receipt).await?;
+
+                let mut state = before.state.clone();
+                state.evidence.record(req.result, now, &before.policy.policy.behavior);
+                let after = TrustView::compute(before.agent.clone(), state, before.policy.clone(), now);
+                let mut state = after.state.clone();
+                let (old_score, old_tier) = (before.breakdown.composite, before.breakdown.tier);
+                let (new_score, new_tier) = (after.breakdown.composite, after.breakdown.tier);
+                state.composite = new_score;
+                state.tier = new_tier;
+                state.updated_at = now;
+                state.chain = ChainHead { seq: receipt.seq, hash: receipt.receipt_hash };
+                let changed = (new_score - old_score).abs() > 1e-12 || new_tier != old_tier;
+                if changed {
+                    state.history_seq += 1;
+                    let point = HistoryPoint {
+                        agent_id: id.clone(),
+                        seq: state.history_seq,
+                        timestamp: now,
+                        composite_score: new_score,
+                        tier: new_tier,
+                        trigger: Trigger::ActionRecorded,
+                    };
+                    tx.append_history(&point).await?;
+                }
+                tx.update_trust(&state).await?;
+
+                let details = json!({
+                    "receipt_id": receipt.id.as_str(),
+                    "seq": receipt.seq,
+                    "action": receipt.action,
+                    "result": receipt.result.as_str(),
+                });
+                tx.append_audit(&AuditEvent::new(EventType::ReceiptRecorded, Some(id.clone()), details, &actor, now)).await?;
+                if changed {
+                    let details = json!({
+                        "old_score": old_score, "new_score": new_score,
+                        "old_tier": old_tier, "new_tier": new_tier,
+                        "trigger": Trigger::ActionRecorded.as_str(),
+                    });
+                    tx.append_audit(&AuditEvent::new(EventType::TrustScoreChanged, Some(id.clone()), details, &actor, now)).await?;
+                }
+                Ok(Recorded { receipt, old_score, old_tier, view: TrustView { state, ..after } })
+            })
+        })
+        .await
+    }
+
+    /// `GET /receipts/{agent_id}`: newest first.
+    pub async fn receipts(&self, id: &str, limit: u32, before_seq: Option<u64>) -> Result<Vec<Receipt>, ServiceError> {
+        let id = agent_id(id)?;
+        if !(1..=1000).contains(&limit) {
+            return Err(ServiceError::Invalid("`limit` must be between 1 and 1000".into()));
+        }
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                if tx.get_agent(&id).await?.is_none() {
+                    return Err(ServiceError::agent_not_found(id.as_str()));
+                }
+                Ok(tx.list_receipts(&id, limit, before_seq).await?)
+            })
+        })
+        .await
+    }
+
+    /// `GET /receipts/{agent_id}/verify`: walks the whole chain page by page.
+    pub async fn verify_chain(&self, id: &str) -> Result<ChainReport, ServiceError> {
+        let id: AgentId = agent_id(id)?;
+        let signer = Arc::clone(&self.signer);
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                if tx.get_agent(&id).await?.is_none() {
+                    return Err(ServiceError::agent_not_found(id.as_str()));
+                }
+                let expected = tx.get_trust(&id).await?.map(|s| s.chain).unwrap_or(ChainHead::EMPTY);
+                let mut verifier = ChainVerifier::new(&signer);
+                let mut after = 0u64;
+                loop {
+                    let page = tx.scan_receipts(&id, after, VERIFY_PAGE).await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.seq;
+                    let mut broken = false;
+                    for r in &page {
+                        broken |= verifier.push(r).is_err();
+                    }
+                    if broken || page.len() < VERIFY_PAGE as usize {
+                        break;
+                    }
+                }
+                let reached = verifier.head();
+                let mut report = verifier.finish();
+                // The stored receipts must end exactly at the head recorded with the last
+                // append: a removed or replaced tail is caught here.
+                if report.valid && reached != expected {
+                    let (first, reason) = if reached.seq < expected.seq {
+                        (reached.seq + 1, format!("chain ends at seq {} but receipts up to seq {} were recorded", reached.seq, expected.seq))
+                    } else if reached.seq > expected.seq {
+                        (expected.seq + 1, format!("receipts beyond the recorded head (seq {}) were inserted", expected.seq))
+                    } else {
+                        (reached.seq, format!("the receipt at seq {} is not the one recorded as the chain head", reached.seq))
+                    };
+                    report = ChainReport { valid: false, length: report.length, first_broken_seq: Some(first), reason: Some(reason) };
+                }
+                Ok(report)
+            })
+        })
+        .await
+    }
+}

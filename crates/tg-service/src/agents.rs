@@ -1,0 +1,187 @@
+use std::sync::Arc;
+
+use serde_json::json;
+use tg_access::{Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::{AgentId, Timestamp};
+use tg_identity::{Agent, AgentStatus, Attestation, NewAgent};
+use tg_scoring::{Breakdown, ConfigState, Evidence, Inputs, Standing, Trigger, breakdown, permitted_actions};
+
+use crate::policy::PolicyCache;
+use crate::{Gateway, HistoryPoint, PolicySnapshot, ServiceError, TrustState, Tx, in_transaction, reading};
+
+/// A registration request as received (V2 `POST /agents/register`).
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub name: String,
+    pub provider: String,
+    pub spiffe_id: Option<String>,
+    pub config_hash: String,
+    pub capabilities: Vec<String>,
+    /// Absent means `self_declared`.
+    pub attestation: Option<Attestation>,
+}
+
+/// An agent with its score computed at `now` under the live policy.
+#[derive(Debug, Clone)]
+pub struct TrustView {
+    pub agent: Agent,
+    pub state: TrustState,
+    pub breakdown: Breakdown,
+    pub permitted_actions: Vec<String>,
+    pub policy: PolicySnapshot,
+    pub computed_at: Timestamp,
+}
+
+pub(crate) fn standing(status: AgentStatus) -> Standing {
+    match status {
+        AgentStatus::Active => Standing::Active,
+        AgentStatus::Suspended => Standing::Suspended,
+        AgentStatus::Revoked => Standing::Revoked,
+    }
+}
+
+impl TrustView {
+    pub(crate) fn compute(agent: Agent, state: TrustState, policy: PolicySnapshot, now: Timestamp) -> Self {
+        let config = if agent.config_hash == agent.approved_config_hash { ConfigState::Approved } else { ConfigState::Drifted };
+        let inputs = Inputs {
+            identity_strength: agent.identity_strength,
+            config,
+            vouch: state.vouch,
+            evidence: &state.evidence,
+            registered_at: agent.created_at,
+        };
+        let breakdown = breakdown(&policy.policy, &inputs, now);
+        let permitted_actions = permitted_actions(&policy.policy, standing(agent.status), breakdown.tier, breakdown.composite);
+        TrustView { agent, state, breakdown, permitted_actions, policy, computed_at: now }
+    }
+}
+
+/// Parses a path id; a malformed id is "not found", never a 500.
+pub(crate) fn agent_id(raw: &str) -> Result<AgentId, ServiceError> {
+    AgentId::parse(raw).map_err(|_| ServiceError::agent_not_found(raw))
+}
+
+/// Loads an agent, its state and the policy, and computes the view. `lock` takes the
+/// agent's row lock (inside a transaction).
+pub(crate) async fn load_view(tx: &mut dyn Tx, cache: &PolicyCache, id: &AgentId, now: Timestamp, lock: bool) -> Result<TrustView, ServiceError> {
+    let agent = if lock { tx.lock_agent(id).await? } else { tx.get_agent(id).await? };
+    let agent = agent.ok_or_else(|| ServiceError::agent_not_found(id.as_str()))?;
+    let state = tx.get_trust(id).await?.ok_or_else(|| ServiceError::Internal(format!("agent `{id}` has no trust state")))?;
+    let policy = cache.load(tx).await?;
+    Ok(TrustView::compute(agent, state, policy, now))
+}
+
+fn conflict_message(raw: &str, name: &str, spiffe: Option<&str>) -> String {
+    if raw.contains("spiffe") {
+        format!("spiffe_id `{}` is already registered to an active agent", spiffe.unwrap_or_default())
+    } else {
+        format!("an agent named `{name}` already exists in this account")
+    }
+}
+
+impl Gateway {
+    /// `POST /agents/register`.
+    pub async fn register(&self, principal: &Principal, actor: &Actor, reg: Registration) -> Result<TrustView, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let new = NewAgent::parse(&reg.name, &reg.provider, reg.spiffe_id.as_deref(), &reg.config_hash, &reg.capabilities)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let attestation = reg.attestation.unwrap_or(Attestation::SelfDeclared);
+        let verified = self.attestation.verify(new.spiffe_id.as_ref(), &attestation).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let now = self.now();
+        let agent = Agent {
+            id: AgentId::generate(),
+            account_id: principal.account_id.clone(),
+            name: new.name,
+            provider: new.provider,
+            spiffe_id: new.spiffe_id,
+            approved_config_hash: new.config_hash.clone(),
+            config_hash: new.config_hash,
+            capabilities: new.capabilities,
+            status: AgentStatus::Active,
+            verification_level: verified.level,
+            attestation_type: verified.kind,
+            identity_strength: verified.strength,
+            created_at: now,
+            updated_at: now,
+        };
+        let cache = Arc::clone(&self.policy);
+        let actor = actor.clone();
+        let name = agent.name.clone();
+        let spiffe = agent.spiffe_id.as_ref().map(ToString::to_string);
+        let result = in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let policy = cache.load(tx).await?;
+                let mut state = TrustState {
+                    agent_id: agent.id.clone(),
+                    evidence: Evidence::default(),
+                    vouch: 0.0,
+                    composite: 0.0,
+                    tier: 0,
+                    history_seq: 1,
+                    chain: tg_receipts::ChainHead::EMPTY,
+                    updated_at: now,
+                };
+                let view = TrustView::compute(agent.clone(), state.clone(), policy, now);
+                state.composite = view.breakdown.composite;
+                state.tier = view.breakdown.tier;
+                tx.insert_agent(&agent).await?;
+                tx.insert_trust(&state).await?;
+                let point = HistoryPoint {
+                    agent_id: agent.id.clone(),
+                    seq: 1,
+                    timestamp: now,
+                    composite_score: state.composite,
+                    tier: state.tier,
+                    trigger: Trigger::Registered,
+                };
+                tx.append_history(&point).await?;
+                let details = json!({
+                    "name": agent.name,
+                    "provider": agent.provider,
+                    "spiffe_id": agent.spiffe_id.as_ref().map(ToString::to_string),
+                    "attestation_type": agent.attestation_type.as_str(),
+                    "verification_level": agent.verification_level.as_u8(),
+                });
+                tx.append_audit(&AuditEvent::new(EventType::AgentRegistered, Some(agent.id.clone()), details, &actor, now)).await?;
+                Ok(TrustView { state, ..view })
+            })
+        })
+        .await;
+        result.map_err(|e| match e {
+            ServiceError::Conflict(raw) => ServiceError::Conflict(conflict_message(&raw, &name, spiffe.as_deref())),
+            other => other,
+        })
+    }
+
+    /// The agent and its score at `now` (`GET /agents/{id}`, `/trust`, `/card`).
+    pub async fn trust_view(&self, id: &str) -> Result<TrustView, ServiceError> {
+        let id = agent_id(id)?;
+        let cache = Arc::clone(&self.policy);
+        let now = self.now();
+        reading(self.store.as_ref(), move |tx| Box::pin(async move { load_view(tx, &cache, &id, now, false).await })).await
+    }
+
+    /// `GET /agents/{id}/history?limit=`: newest first.
+    pub async fn history(&self, id: &str, limit: u32) -> Result<(AgentId, Vec<HistoryPoint>), ServiceError> {
+        let id = agent_id(id)?;
+        if !(1..=1000).contains(&limit) {
+            return Err(ServiceError::Invalid("`limit` must be between 1 and 1000".into()));
+        }
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                if tx.get_agent(&id).await?.is_none() {
+                    return Err(ServiceError::agent_not_found(id.as_str()));
+                }
+                let points = tx.list_history(&id, limit).await?;
+                Ok((id, points))
+            })
+        })
+        .await
+    }
+
+    /// `GET /stats`.
+    pub async fn stats(&self) -> Result<crate::Stats, ServiceError> {
+        reading(self.store.as_ref(), |tx| Box::pin(async move { Ok(tx.stats().await?) })).await
+    }
+}

@@ -1,0 +1,105 @@
+use std::sync::Arc;
+
+use serde_json::json;
+use tg_access::{Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::AgentId;
+use tg_scoring::{Decision, authorize};
+
+use crate::agents::{TrustView, agent_id, load_view, standing};
+use crate::{Gateway, ServiceError, in_transaction, reading};
+
+/// Most actions one batch may ask about.
+pub const MAX_BATCH: usize = 100;
+
+/// One decision with the numbers behind it (V2 `POST /authorize` response).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizeOutcome {
+    pub agent_id: AgentId,
+    pub action: String,
+    pub decision: Decision,
+    pub current_tier: u8,
+    pub current_score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOutcome {
+    pub agent_id: AgentId,
+    pub results: Vec<AuthorizeOutcome>,
+}
+
+fn decide(view: &TrustView, action: &str) -> AuthorizeOutcome {
+    let b = &view.breakdown;
+    let decision = authorize(&view.policy.policy.catalog, standing(view.agent.status), b.tier, b.composite, action);
+    AuthorizeOutcome { agent_id: view.agent.id.clone(), action: action.to_owned(), decision, current_tier: b.tier, current_score: b.composite }
+}
+
+impl Gateway {
+    async fn decision_view(&self, principal: &Principal, id: &str) -> Result<TrustView, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let id = agent_id(id)?;
+        let cache = Arc::clone(&self.policy);
+        let now = self.now();
+        reading(self.store.as_ref(), move |tx| Box::pin(async move { load_view(tx, &cache, &id, now, false).await })).await
+    }
+
+    /// `POST /authorize`. Fails closed: an unknown agent is `NotFound`, an unknown action,
+    /// a suspended or revoked agent is denied with its reason, a store failure is
+    /// `Unavailable` (never an allow).
+    pub async fn authorize(&self, principal: &Principal, actor: &Actor, id: &str, action: &str) -> Result<AuthorizeOutcome, ServiceError> {
+        let view = self.decision_view(principal, id).await?;
+        let outcome = decide(&view, action);
+        self.audit_denials(actor, std::slice::from_ref(&outcome)).await;
+        Ok(outcome)
+    }
+
+    /// `POST /authorize/batch`: one result per distinct action, in request order.
+    pub async fn authorize_batch(&self, principal: &Principal, actor: &Actor, id: &str, actions: &[String]) -> Result<BatchOutcome, ServiceError> {
+        if actions.is_empty() || actions.len() > MAX_BATCH {
+            return Err(ServiceError::Invalid(format!("`actions` must hold between 1 and {MAX_BATCH} actions")));
+        }
+        let view = self.decision_view(principal, id).await?;
+        let mut results: Vec<AuthorizeOutcome> = Vec::with_capacity(actions.len());
+        for action in actions {
+            if !results.iter().any(|r| r.action == *action) {
+                results.push(decide(&view, action));
+            }
+        }
+        self.audit_denials(actor, &results).await;
+        Ok(BatchOutcome { agent_id: view.agent.id, results })
+    }
+
+    /// Denials are audited after the decision; a failure to write the event is logged and
+    /// never turns a denial into anything else.
+    async fn audit_denials(&self, actor: &Actor, outcomes: &[AuthorizeOutcome]) {
+        let now = self.now();
+        let events: Vec<AuditEvent> = outcomes
+            .iter()
+            .filter(|o| !o.decision.allowed)
+            .map(|o| {
+                let details = json!({
+                    "action": o.action,
+                    "reason": o.decision.reason(),
+                    "current_tier": o.current_tier,
+                    "required_tier": o.decision.required_tier,
+                });
+                AuditEvent::new(EventType::AuthorizationDenied, Some(o.agent_id.clone()), details, actor, now)
+            })
+            .collect();
+        if events.is_empty() {
+            return;
+        }
+        let written = in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                for e in &events {
+                    tx.append_audit(e).await?;
+                }
+                Ok(())
+            })
+        })
+        .await;
+        if let Err(e) = written {
+            tracing::error!(error = %e, "could not audit an authorization denial");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+use std::sync::Arc;
+
+use tg_access::{ADMIN_ACCOUNT, Account, ApiKey, KeyError, Plan, PresentedKey, Principal, Scope, hash_matches, key_hash};
+use tg_audit::{Actor, IpHasher};
+use tg_core::{AccountId, Clock, Timestamp};
+use tg_identity::AttestationVerifier;
+use tg_receipts::ReceiptSigner;
+use tg_scoring::Policy;
+use tg_tokens::{TokenIssuer, generate_signing_key};
+
+use crate::policy::PolicyCache;
+use crate::{ServiceError, Store, in_transaction, reading};
+
+/// Everything the gateway is configured with. Secrets arrive here as bytes; the binary
+/// decides where they come from.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    pub secret_key: Vec<u8>,
+    pub jwt_secret: Option<Vec<u8>>,
+    /// `API_KEY` from the environment: accepted as it is, belongs to the admin account.
+    pub env_api_key: Option<String>,
+    /// A generated `tgk_` admin key (from the secrets file) to make sure exists.
+    pub bootstrap_admin_key: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    pub policy: Policy,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("env_api_key", &self.env_api_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The gateway: every use case hangs off this.
+pub struct Gateway {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) signer: Arc<ReceiptSigner>,
+    pub(crate) tokens: Arc<TokenIssuer>,
+    pub(crate) attestation: AttestationVerifier,
+    pub(crate) ip_hasher: IpHasher,
+    pub(crate) policy: Arc<PolicyCache>,
+    pub(crate) admin: Account,
+    env_key_hash: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").field("store", &self.store).field("tokens", &self.tokens).finish_non_exhaustive()
+    }
+}
+
+const BOOTSTRAP_ATTEMPTS: usize = 3;
+
+impl Gateway {
+    /// Ensures the admin account, the bootstrap admin key and the signing key exist (safe to
+    /// run from several instances at once), then builds the gateway.
+    pub async fn start(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, ServiceError> {
+        if config.secret_key.len() < 32 {
+            return Err(ServiceError::Invalid("SECRET_KEY must be at least 32 bytes".into()));
+        }
+        let mut last = None;
+        for _ in 0..BOOTSTRAP_ATTEMPTS {
+            match bootstrap(store.as_ref(), &config).await {
+                Ok(done) => return Self::assemble(store, config, done),
+                // Another instance bootstrapped concurrently: its rows are there now.
+                Err(ServiceError::Conflict(m)) => last = Some(m),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ServiceError::Conflict(last.unwrap_or_default()))
+    }
+
+    fn assemble(store: Arc<dyn Store>, config: GatewayConfig, done: Bootstrapped) -> Result<Self, ServiceError> {
+        let current = done.keys.first().ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
+        let tokens = TokenIssuer::new(&config.issuer, &config.audience, current, &done.keys, &config.secret_key, config.jwt_secret.as_deref())
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        Ok(Self {
+            store,
+            clock: config.clock,
+            signer: Arc::new(ReceiptSigner::from_secret(&config.secret_key)),
+            tokens: Arc::new(tokens),
+            attestation: AttestationVerifier::new(),
+            ip_hasher: IpHasher::from_secret(&config.secret_key),
+            policy: Arc::new(PolicyCache::new(config.policy)),
+            admin: done.admin,
+            env_key_hash: config.env_api_key.as_deref().map(key_hash),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn tokens(&self) -> &TokenIssuer {
+        &self.tokens
+    }
+
+    pub fn admin_account(&self) -> &Account {
+        &self.admin
+    }
+
+    /// The audit actor for a request from `ip` by `principal`.
+    pub fn actor(&self, principal: Option<&Principal>, ip: Option<&str>) -> Actor {
+        Actor { ip_hash: ip.map(|ip| self.ip_hasher.hash(ip)), api_key_prefix: principal.map(|p| p.key_prefix.clone()) }
+    }
+
+    /// Who presents `raw` in `X-API-Key`. Revoked, unknown and malformed keys are refused
+    /// alike, in constant time against the stored hash.
+    pub async fn authenticate(&self, raw: Option<&str>) -> Result<Principal, ServiceError> {
+        let unauthorized = |e: KeyError| ServiceError::Unauthorized(e.to_string());
+        let presented = PresentedKey::parse(raw.unwrap_or_default()).map_err(unauthorized)?;
+        match presented {
+            PresentedKey::Gateway { id, full } => {
+                let id = id.to_owned();
+                let full = full.to_owned();
+                let found = reading(self.store.as_ref(), move |tx| {
+                    Box::pin(async move {
+                        let Some(key) = tx.get_key(&id).await? else { return Ok(None) };
+                        if key.revoked_at.is_some() || !key.matches(&full) {
+                            return Ok(None);
+                        }
+                        let account = tx.get_account(&key.account_id).await?;
+                        Ok(account.map(|a| Principal { account_id: a.id, plan: a.plan, scope: key.scope, key_prefix: key.prefix }))
+                    })
+                })
+                .await?;
+                found.ok_or_else(|| unauthorized(KeyError::Invalid))
+            }
+            PresentedKey::Other(raw) => {
+                let Some(expected) = self.env_key_hash else { return Err(unauthorized(KeyError::Invalid)) };
+                if hash_matches(&expected, raw) {
+                    Ok(Principal { account_id: self.admin.id.clone(), plan: self.admin.plan, scope: Scope::Admin, key_prefix: "env:API_KEY".into() })
+                } else {
+                    Err(unauthorized(KeyError::Invalid))
+                }
+            }
+        }
+    }
+
+    pub(crate) fn require(&self, principal: &Principal, scope: Scope) -> Result<(), ServiceError> {
+        if principal.scope.allows(scope) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(format!("this API key has `{}` scope; `{}` is required", principal.scope.as_str(), scope.as_str())))
+        }
+    }
+}
+
+struct Bootstrapped {
+    admin: Account,
+    keys: Vec<tg_tokens::SealedKey>,
+}
+
+async fn bootstrap(store: &dyn Store, config: &GatewayConfig) -> Result<Bootstrapped, ServiceError> {
+    let now = config.clock.now();
+    let secret = config.secret_key.clone();
+    let admin_key = config.bootstrap_admin_key.clone();
+    let fresh_key = generate_signing_key(&secret, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    in_transaction(store, move |tx| {
+        Box::pin(async move {
+            let admin = match tx.account_by_name(ADMIN_ACCOUNT).await? {
+                Some(a) => a,
+                None => {
+                    let a = Account { id: AccountId::generate(), name: ADMIN_ACCOUNT.into(), plan: Plan::Enterprise, created_at: now };
+                    tx.insert_account(&a).await?;
+                    a
+                }
+            };
+            if let Some(plain) = admin_key.as_deref() {
+                if let Ok(PresentedKey::Gateway { id, .. }) = PresentedKey::parse(plain) {
+                    if tx.get_key(id).await?.is_none() {
+                        let key = ApiKey {
+                            id: id.to_owned(),
+                            account_id: admin.id.clone(),
+                            prefix: plain.chars().take(12).collect(),
+                            hash: key_hash(plain),
+                            scope: Scope::Admin,
+                            created_at: now,
+                            revoked_at: None,
+                        };
+                        tx.insert_key(&key).await?;
+                    }
+                }
+            }
+            let mut keys = tx.signing_keys().await?;
+            if keys.is_empty() {
+                tx.insert_signing_key_if_none(&fresh_key).await?;
+                keys = tx.signing_keys().await?;
+            }
+            // Newest first: the newest key signs, all are published.
+            keys.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            if keys.first().is_some_and(|k| k.open(&secret).is_err()) {
+                return Err(ServiceError::Invalid(
+                    "the stored signing key does not open under this SECRET_KEY: the database was created with another one".into(),
+                ));
+            }
+            Ok(Bootstrapped { admin, keys })
+        })
+    })
+    .await
+}
+
+/// Shared between use cases: the account check for writes.
+pub(crate) fn can_write(principal: &Principal, owner: &AccountId) -> bool {
+    principal.scope == Scope::Admin || (principal.scope.allows(Scope::Write) && principal.account_id == *owner)
+}

@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+
+mod actions;
+mod agents;
+mod authorize;
+mod error;
+mod gateway;
+mod policy;
+mod store;
+mod tokens;
+mod trust_state;
+
+pub use actions::{RecordAction, Recorded};
+pub use agents::{Registration, TrustView};
+pub use authorize::{AuthorizeOutcome, BatchOutcome, MAX_BATCH};
+pub use error::ServiceError;
+pub use gateway::{Gateway, GatewayConfig};
+pub use policy::PolicySnapshot;
+pub use store::{Store, Tx, TxFuture, TxWork, in_transaction, reading};
+pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
+pub use trust_state::{HistoryPoint, PolicyDocument, Stats, TrustState, TrustStore};

@@ -1,0 +1,75 @@
+//! The unit-of-work contract the storage adapter implements.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+
+use tg_access::AccessStore;
+use tg_audit::AuditStore;
+use tg_core::StoreError;
+use tg_identity::AgentStore;
+use tg_receipts::ReceiptStore;
+use tg_tokens::SigningKeyStore;
+
+use crate::{ServiceError, TrustStore};
+
+/// Every storage trait at once, over one connection (and, inside `transaction`, one
+/// database transaction).
+pub trait Tx: AgentStore + ReceiptStore + AuditStore + AccessStore + SigningKeyStore + TrustStore + Send {}
+
+impl<T: AgentStore + ReceiptStore + AuditStore + AccessStore + SigningKeyStore + TrustStore + Send> Tx for T {}
+
+pub type TxFuture<'a> = Pin<Box<dyn Future<Output = Result<Box<dyn Any + Send>, ServiceError>> + Send + 'a>>;
+pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>;
+
+/// A database.
+///
+/// Contract:
+/// - `transaction` runs `work` inside one database transaction and commits only if it
+///   returns `Ok`; on `Err` (or a storage error) nothing it wrote remains.
+/// - `read` runs `work` on a connection without an explicit transaction (each statement is
+///   atomic on its own); for read-only use cases on the hot path.
+/// - Errors from the database arrive as `ServiceError::Unavailable` (cannot reach it) or
+///   `Internal`; constraint violations as `Conflict`.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    async fn transaction(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError>;
+    async fn read(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError>;
+    /// Reachable and migrated.
+    async fn ready(&self) -> Result<(), StoreError>;
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+}
+
+fn erase<T, F>(work: F) -> TxWork
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a mut dyn Tx) -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>> + Send + 'static,
+{
+    Box::new(move |tx| {
+        let fut = work(tx);
+        Box::pin(async move { fut.await.map(|v| Box::new(v) as Box<dyn Any + Send>) })
+    })
+}
+
+fn unerase<T: 'static>(value: Box<dyn Any + Send>) -> Result<T, ServiceError> {
+    value.downcast::<T>().map(|b| *b).map_err(|_| ServiceError::Internal("unit of work returned an unexpected type".into()))
+}
+
+/// Runs `work` in one transaction and returns its typed result.
+pub async fn in_transaction<T, F>(store: &dyn Store, work: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a mut dyn Tx) -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>> + Send + 'static,
+{
+    unerase(store.transaction(erase(work)).await?)
+}
+
+/// Runs read-only `work` without a transaction and returns its typed result.
+pub async fn reading<T, F>(store: &dyn Store, work: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a mut dyn Tx) -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>> + Send + 'static,
+{
+    unerase(store.read(erase(work)).await?)
+}

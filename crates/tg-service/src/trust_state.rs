@@ -1,0 +1,81 @@
+use serde::Serialize;
+use tg_core::{AgentId, StoreError, Timestamp};
+use tg_receipts::ChainHead;
+use tg_scoring::{Evidence, Trigger};
+
+/// An agent's stored score state: the O(1) evidence summary and the last computed score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrustState {
+    pub agent_id: AgentId,
+    pub evidence: Evidence,
+    /// The vouch factor in [0, 1] (0 until vouching exists).
+    pub vouch: f64,
+    /// The composite and tier as of `updated_at` (reads recompute at `now`).
+    pub composite: f64,
+    pub tier: u8,
+    /// The `seq` of the newest history point.
+    pub history_seq: u64,
+    /// The head of the agent's receipt chain as last appended: verification checks the
+    /// stored receipts end exactly here, so a truncated tail is caught too.
+    pub chain: ChainHead,
+    pub updated_at: Timestamp,
+}
+
+/// One point of an agent's score history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryPoint {
+    #[serde(skip)]
+    pub agent_id: AgentId,
+    #[serde(skip)]
+    pub seq: u64,
+    pub timestamp: Timestamp,
+    pub composite_score: f64,
+    pub tier: u8,
+    pub trigger: Trigger,
+}
+
+/// Gateway-wide counters for `GET /stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub total_agents: u64,
+    pub active_agents: u64,
+    pub suspended_agents: u64,
+    pub revoked_agents: u64,
+    /// Agents per stored tier (as of each agent's last score change).
+    pub agents_by_tier: Vec<(u8, u64)>,
+    pub total_receipts: u64,
+    pub successes: u64,
+    pub failures: u64,
+    pub violations: u64,
+    pub average_score: f64,
+}
+
+/// The persisted, operator-edited part of the policy: tiers and catalog, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyDocument {
+    pub version: i64,
+    pub document: String,
+    pub updated_at: Timestamp,
+}
+
+/// Storage of per-agent score state, score history, stats and the edited policy.
+///
+/// - `insert_trust` once per agent (at registration); `Conflict` if present.
+/// - `get_trust` returns `Ok(None)` for an unknown agent.
+/// - `update_trust` overwrites; `NotFound` when absent.
+/// - `append_history`: `UNIQUE(agent_id, seq)`; `list_history` newest first.
+/// - `policy_document` returns the newest saved document, `None` before the first edit;
+///   `save_policy_document` inserts `version`; a duplicate version is a `Conflict` (another
+///   instance edited concurrently: reload and retry).
+#[async_trait::async_trait]
+pub trait TrustStore: Send {
+    async fn insert_trust(&mut self, state: &TrustState) -> Result<(), StoreError>;
+    async fn get_trust(&mut self, agent: &AgentId) -> Result<Option<TrustState>, StoreError>;
+    async fn update_trust(&mut self, state: &TrustState) -> Result<(), StoreError>;
+    async fn append_history(&mut self, point: &HistoryPoint) -> Result<(), StoreError>;
+    async fn list_history(&mut self, agent: &AgentId, limit: u32) -> Result<Vec<HistoryPoint>, StoreError>;
+    async fn stats(&mut self) -> Result<Stats, StoreError>;
+    async fn policy_version(&mut self) -> Result<i64, StoreError>;
+    async fn policy_document(&mut self) -> Result<Option<PolicyDocument>, StoreError>;
+    async fn save_policy_document(&mut self, doc: &PolicyDocument) -> Result<(), StoreError>;
+}
