@@ -1,0 +1,104 @@
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use tg_core::{AccountId, AgentId, StoreError, Timestamp};
+use tg_identity::{Agent, AgentStatus, AgentStore, AttestationType, SpiffeId, VerificationLevel};
+
+use crate::conn::{Conn, DbTx, run};
+use crate::error::{corrupt, store_error};
+use crate::schema::agents;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = agents)]
+pub(crate) struct AgentRow {
+    id: String,
+    account_id: String,
+    name: String,
+    provider: String,
+    #[diesel(treat_none_as_null = true)]
+    spiffe_id: Option<String>,
+    config_hash: String,
+    approved_config_hash: String,
+    capabilities: String,
+    status: String,
+    verification_level: i32,
+    attestation_type: String,
+    identity_strength: f64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl AgentRow {
+    fn from_agent(a: &Agent) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: a.id.to_string(),
+            account_id: a.account_id.to_string(),
+            name: a.name.clone(),
+            provider: a.provider.clone(),
+            spiffe_id: a.spiffe_id.as_ref().map(ToString::to_string),
+            config_hash: a.config_hash.clone(),
+            approved_config_hash: a.approved_config_hash.clone(),
+            capabilities: serde_json::to_string(&a.capabilities).map_err(|e| StoreError::Other(e.to_string()))?,
+            status: a.status.as_str().to_owned(),
+            verification_level: i32::from(a.verification_level.as_u8()),
+            attestation_type: a.attestation_type.as_str().to_owned(),
+            identity_strength: a.identity_strength,
+            created_at: a.created_at.as_micros(),
+            updated_at: a.updated_at.as_micros(),
+        })
+    }
+
+    fn into_agent(self) -> Result<Agent, StoreError> {
+        Ok(Agent {
+            id: AgentId::parse(&self.id).map_err(|_| corrupt("agent id", &self.id))?,
+            account_id: AccountId::parse(&self.account_id).map_err(|_| corrupt("account id", &self.account_id))?,
+            spiffe_id: self.spiffe_id.as_deref().map(|s| SpiffeId::parse(s).map_err(|_| corrupt("spiffe_id", s))).transpose()?,
+            capabilities: serde_json::from_str(&self.capabilities).map_err(|_| corrupt("capabilities", &self.capabilities))?,
+            status: AgentStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?,
+            verification_level: u8::try_from(self.verification_level)
+                .ok()
+                .and_then(VerificationLevel::from_u8)
+                .ok_or_else(|| corrupt("verification level", self.verification_level))?,
+            attestation_type: AttestationType::parse(&self.attestation_type).ok_or_else(|| corrupt("attestation type", &self.attestation_type))?,
+            name: self.name,
+            provider: self.provider,
+            config_hash: self.config_hash,
+            approved_config_hash: self.approved_config_hash,
+            identity_strength: self.identity_strength,
+            created_at: Timestamp::from_micros(self.created_at),
+            updated_at: Timestamp::from_micros(self.updated_at),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl AgentStore for DbTx<'_> {
+    async fn insert_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
+        let row = AgentRow::from_agent(agent)?;
+        run!(self, |c| diesel::insert_into(agents::table).values(&row).execute(c).await)?;
+        Ok(())
+    }
+
+    async fn get_agent(&mut self, id: &AgentId) -> Result<Option<Agent>, StoreError> {
+        let q = agents::table.find(id.as_str());
+        let row = run!(self, |c| q.first(c).await.optional())?;
+        row.map(AgentRow::into_agent).transpose()
+    }
+
+    async fn lock_agent(&mut self, id: &AgentId) -> Result<Option<Agent>, StoreError> {
+        let q = agents::table.find(id.as_str());
+        let row = match &mut self.0 {
+            // Row lock until the transaction ends: writers on one agent queue here.
+            Conn::Pg(c) => q.for_update().first(&mut **c).await.optional(),
+            // SQLite: the one connection already serialises every transaction.
+            Conn::Sqlite(c) => q.first(&mut **c).await.optional(),
+        }
+        .map_err(store_error)?;
+        row.map(AgentRow::into_agent).transpose()
+    }
+
+    async fn update_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
+        let row = AgentRow::from_agent(agent)?;
+        let n = run!(self, |c| diesel::update(agents::table.find(agent.id.as_str())).set(&row).execute(c).await)?;
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}

@@ -1,0 +1,203 @@
+use std::any::Any;
+use std::sync::Arc;
+
+use diesel::{Connection, SqliteConnection};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tg_core::StoreError;
+use tg_service::{ServiceError, Store, TxWork};
+use tokio::sync::Mutex;
+
+use crate::conn::{Conn, DbTx, SqliteConn};
+use crate::error::store_error;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Arbitrary, fixed: the advisory lock id instances take while migrating.
+const MIGRATION_LOCK: i64 = 0x7467_6d69_6772_6174;
+
+/// Where the database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbConfig {
+    /// A SQLite file path, or `:memory:`.
+    Sqlite(String),
+    /// A `postgres://` URL and the pool size.
+    Postgres { url: String, pool_size: usize },
+}
+
+impl DbConfig {
+    /// Parses `DATABASE_URL`: `sqlite://PATH`, `sqlite::memory:`, `postgres://…` or
+    /// `postgresql://…`.
+    pub fn parse(url: &str, pool_size: usize) -> Result<Self, String> {
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            return Ok(DbConfig::Sqlite(":memory:".into()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err("`sqlite://` needs a file path, e.g. `sqlite://./trust-gateway.db`".into());
+            }
+            return Ok(DbConfig::Sqlite(path.to_owned()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbConfig::Postgres { url: url.to_owned(), pool_size: pool_size.max(1) });
+        }
+        Err("DATABASE_URL must start with `sqlite://`, `sqlite::memory:` or `postgres://`".into())
+    }
+}
+
+/// The database: a migrated SQLite connection or a PostgreSQL pool.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(Arc<Mutex<SqliteConn>>),
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Db::Sqlite(_) => "Db(sqlite)",
+            Db::Postgres(_) => "Db(postgres)",
+        })
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn open_sqlite(path: &str) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
+    for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+        diesel::RunQueryDsl::execute(diesel::sql_query(pragma), &mut conn).map_err(store_error)?;
+    }
+    conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+    Ok(conn)
+}
+
+fn migrate_postgres(url: &str) -> Result<(), StoreError> {
+    let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(url).map_err(unavailable)?;
+    diesel::RunQueryDsl::execute(diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")), &mut conn).map_err(store_error)?;
+    let result = conn.run_pending_migrations(PG_MIGRATIONS).map(|_| ()).map_err(|e| StoreError::Other(format!("migration failed: {e}")));
+    let unlock = diesel::RunQueryDsl::execute(diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")), &mut conn).map_err(store_error);
+    result.and(unlock.map(|_| ()))
+}
+
+/// Applies pending migrations (the `migrate` subcommand; `Db::connect` does it too).
+pub async fn migrate(config: &DbConfig) -> Result<(), StoreError> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || match config {
+        DbConfig::Sqlite(path) => open_sqlite(&path).map(|_| ()),
+        DbConfig::Postgres { url, .. } => migrate_postgres(&url),
+    })
+    .await
+    .map_err(|e| StoreError::Other(e.to_string()))?
+}
+
+/// Errors inside a diesel transaction: the database's own, or the unit of work's.
+enum TxError {
+    Db(diesel::result::Error),
+    Work(ServiceError),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+
+impl From<TxError> for ServiceError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Db(e) => store_error(e).into(),
+            TxError::Work(e) => e,
+        }
+    }
+}
+
+impl Db {
+    /// Connects and migrates.
+    pub async fn connect(config: &DbConfig) -> Result<Self, StoreError> {
+        match config {
+            DbConfig::Sqlite(path) => {
+                let path = path.clone();
+                let conn = tokio::task::spawn_blocking(move || open_sqlite(&path)).await.map_err(|e| StoreError::Other(e.to_string()))??;
+                Ok(Db::Sqlite(Arc::new(Mutex::new(SyncConnectionWrapper::new(conn)))))
+            }
+            DbConfig::Postgres { url, pool_size } => {
+                migrate(config).await?;
+                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.as_str());
+                let pool = Pool::builder(manager).max_size(*pool_size).build().map_err(unavailable)?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for Db {
+    async fn transaction(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
+        match self {
+            Db::Sqlite(conn) => {
+                let mut guard = conn.lock().await;
+                let out = guard
+                    .transaction::<_, TxError, _>(async move |c| {
+                        let mut tx = DbTx(Conn::Sqlite(c));
+                        work(&mut tx).await.map_err(TxError::Work)
+                    })
+                    .await;
+                Ok(out?)
+            }
+            Db::Postgres(pool) => {
+                let mut conn = pool.get().await.map_err(|e| ServiceError::from(unavailable(e)))?;
+                let out = conn
+                    .transaction::<_, TxError, _>(async move |c| {
+                        let mut tx = DbTx(Conn::Pg(c));
+                        work(&mut tx).await.map_err(TxError::Work)
+                    })
+                    .await;
+                Ok(out?)
+            }
+        }
+    }
+
+    async fn read(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
+        match self {
+            Db::Sqlite(conn) => {
+                let mut guard = conn.lock().await;
+                let mut tx = DbTx(Conn::Sqlite(&mut guard));
+                work(&mut tx).await
+            }
+            Db::Postgres(pool) => {
+                let mut conn = pool.get().await.map_err(|e| ServiceError::from(unavailable(e)))?;
+                let mut tx = DbTx(Conn::Pg(&mut conn));
+                work(&mut tx).await
+            }
+        }
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        let probe = diesel::sql_query("SELECT 1 FROM __diesel_schema_migrations LIMIT 1");
+        match self {
+            Db::Sqlite(conn) => {
+                let mut guard = conn.lock().await;
+                probe.execute(&mut *guard).await.map(|_| ()).map_err(store_error)
+            }
+            Db::Postgres(pool) => {
+                let mut conn = pool.get().await.map_err(unavailable)?;
+                probe.execute(&mut conn).await.map(|_| ()).map_err(store_error)
+            }
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+}

@@ -1,0 +1,29 @@
+use diesel::result::{DatabaseErrorKind, Error};
+use tg_core::StoreError;
+
+/// The one place diesel errors become `StoreError`.
+pub(crate) fn store_error(e: Error) -> StoreError {
+    match e {
+        Error::NotFound => StoreError::NotFound,
+        Error::DatabaseError(kind, info) => {
+            let detail = match info.constraint_name() {
+                Some(c) => format!("{} ({c})", info.message()),
+                None => info.message().to_owned(),
+            };
+            match kind {
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::SerializationFailure => {
+                    StoreError::Conflict(detail)
+                }
+                DatabaseErrorKind::ClosedConnection => StoreError::Unavailable(detail),
+                _ => StoreError::Other(detail),
+            }
+        }
+        Error::BrokenTransactionManager => StoreError::Unavailable("broken transaction".into()),
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+/// A stored value that does not parse back into its domain type.
+pub(crate) fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(format!("stored {what} `{value}` is invalid"))
+}

@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+mod access;
+mod agents;
+mod audit;
+mod conn;
+mod db;
+mod error;
+mod keys;
+mod receipts;
+mod schema;
+mod trust;
+
+pub use db::{Db, DbConfig, migrate};

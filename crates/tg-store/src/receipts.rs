@@ -1,0 +1,115 @@
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use tg_core::{AgentId, Outcome, ReceiptId, StoreError, Timestamp};
+use tg_receipts::{ChainHead, HASH_LEN, Receipt, ReceiptStore};
+
+use crate::conn::{DbTx, run};
+use crate::error::corrupt;
+use crate::schema::receipts;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = receipts)]
+struct ReceiptRow {
+    agent_id: String,
+    seq: i64,
+    id: String,
+    action: String,
+    result: String,
+    ts: i64,
+    reported_at: Option<i64>,
+    prev_hash: Vec<u8>,
+    receipt_hash: Vec<u8>,
+    signature: Vec<u8>,
+    key_id: String,
+}
+
+pub(crate) fn hash32(what: &str, bytes: &[u8]) -> Result<[u8; HASH_LEN], StoreError> {
+    bytes.try_into().map_err(|_| corrupt(what, format!("{} bytes", bytes.len())))
+}
+
+pub(crate) fn seq_to_i64(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError::Other(format!("seq {seq} out of range")))
+}
+
+pub(crate) fn seq_from_i64(what: &str, seq: i64) -> Result<u64, StoreError> {
+    u64::try_from(seq).map_err(|_| corrupt(what, seq))
+}
+
+impl ReceiptRow {
+    fn from_receipt(r: &Receipt) -> Result<Self, StoreError> {
+        Ok(Self {
+            agent_id: r.agent_id.to_string(),
+            seq: seq_to_i64(r.seq)?,
+            id: r.id.to_string(),
+            action: r.action.clone(),
+            result: r.result.as_str().to_owned(),
+            ts: r.timestamp.as_micros(),
+            reported_at: r.reported_at.map(Timestamp::as_micros),
+            prev_hash: r.prev_hash.to_vec(),
+            receipt_hash: r.receipt_hash.to_vec(),
+            signature: r.signature.to_vec(),
+            key_id: r.key_id.clone(),
+        })
+    }
+
+    fn into_receipt(self) -> Result<Receipt, StoreError> {
+        Ok(Receipt {
+            id: ReceiptId::parse(&self.id).map_err(|_| corrupt("receipt id", &self.id))?,
+            agent_id: AgentId::parse(&self.agent_id).map_err(|_| corrupt("agent id", &self.agent_id))?,
+            seq: seq_from_i64("receipt seq", self.seq)?,
+            result: Outcome::parse(&self.result).ok_or_else(|| corrupt("receipt result", &self.result))?,
+            action: self.action,
+            timestamp: Timestamp::from_micros(self.ts),
+            reported_at: self.reported_at.map(Timestamp::from_micros),
+            prev_hash: hash32("prev_hash", &self.prev_hash)?,
+            receipt_hash: hash32("receipt_hash", &self.receipt_hash)?,
+            signature: hash32("signature", &self.signature)?,
+            key_id: self.key_id,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl ReceiptStore for DbTx<'_> {
+    async fn receipt_head(&mut self, agent: &AgentId) -> Result<ChainHead, StoreError> {
+        let q = receipts::table
+            .filter(receipts::agent_id.eq(agent.as_str()))
+            .order(receipts::seq.desc())
+            .select((receipts::seq, receipts::receipt_hash));
+        let row: Option<(i64, Vec<u8>)> = run!(self, |c| q.first(c).await.optional())?;
+        match row {
+            None => Ok(ChainHead::EMPTY),
+            Some((seq, hash)) => Ok(ChainHead { seq: seq_from_i64("receipt seq", seq)?, hash: hash32("receipt_hash", &hash)? }),
+        }
+    }
+
+    async fn append_receipt(&mut self, receipt: &Receipt) -> Result<(), StoreError> {
+        let row = ReceiptRow::from_receipt(receipt)?;
+        run!(self, |c| diesel::insert_into(receipts::table).values(&row).execute(c).await)?;
+        Ok(())
+    }
+
+    async fn list_receipts(&mut self, agent: &AgentId, limit: u32, before_seq: Option<u64>) -> Result<Vec<Receipt>, StoreError> {
+        let before = match before_seq {
+            Some(s) => seq_to_i64(s)?,
+            None => i64::MAX,
+        };
+        let q = receipts::table
+            .filter(receipts::agent_id.eq(agent.as_str()))
+            .filter(receipts::seq.lt(before))
+            .order(receipts::seq.desc())
+            .limit(i64::from(limit));
+        let rows: Vec<ReceiptRow> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter().map(ReceiptRow::into_receipt).collect()
+    }
+
+    async fn scan_receipts(&mut self, agent: &AgentId, after_seq: u64, limit: u32) -> Result<Vec<Receipt>, StoreError> {
+        let q = receipts::table
+            .filter(receipts::agent_id.eq(agent.as_str()))
+            .filter(receipts::seq.gt(seq_to_i64(after_seq)?))
+            .order(receipts::seq.asc())
+            .limit(i64::from(limit));
+        let rows: Vec<ReceiptRow> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter().map(ReceiptRow::into_receipt).collect()
+    }
+}

@@ -1,0 +1,123 @@
+//! Diesel's view of the tables in `/migrations`. Both backends share it.
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        name -> Text,
+        plan -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        account_id -> Text,
+        prefix -> Text,
+        hash -> Binary,
+        scope -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    agents (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Text,
+        provider -> Text,
+        spiffe_id -> Nullable<Text>,
+        config_hash -> Text,
+        approved_config_hash -> Text,
+        capabilities -> Text,
+        status -> Text,
+        verification_level -> Integer,
+        attestation_type -> Text,
+        identity_strength -> Double,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    agent_trust (agent_id) {
+        agent_id -> Text,
+        successes -> BigInt,
+        failures -> BigInt,
+        violations -> BigInt,
+        weighted_success -> Double,
+        weighted_failure -> Double,
+        weighted_violation -> Double,
+        engagement -> Double,
+        as_of -> Nullable<BigInt>,
+        last_activity -> Nullable<BigInt>,
+        vouch -> Double,
+        composite -> Double,
+        tier -> Integer,
+        history_seq -> BigInt,
+        chain_seq -> BigInt,
+        chain_hash -> Binary,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    receipts (agent_id, seq) {
+        agent_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        action -> Text,
+        result -> Text,
+        ts -> BigInt,
+        reported_at -> Nullable<BigInt>,
+        prev_hash -> Binary,
+        receipt_hash -> Binary,
+        signature -> Binary,
+        key_id -> Text,
+    }
+}
+
+diesel::table! {
+    trust_history (agent_id, seq) {
+        agent_id -> Text,
+        seq -> BigInt,
+        ts -> BigInt,
+        composite -> Double,
+        tier -> Integer,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        agent_id -> Nullable<Text>,
+        ts -> BigInt,
+        event_type -> Text,
+        details -> Text,
+        ip_hash -> Nullable<Text>,
+        api_key_prefix -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        slot -> Integer,
+        alg -> Text,
+        sealed -> Binary,
+        public_jwk -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    policy_documents (version) {
+        version -> BigInt,
+        document -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(agents, agent_trust);

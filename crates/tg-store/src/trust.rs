@@ -1,0 +1,236 @@
+use diesel::dsl::{count_star, max};
+use diesel::sql_types::{BigInt, Double};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use tg_core::{AgentId, StoreError, Timestamp};
+use tg_receipts::ChainHead;
+use tg_scoring::{Evidence, Trigger};
+use tg_service::{HistoryPoint, PolicyDocument, Stats, TrustState, TrustStore};
+
+use crate::conn::{DbTx, run};
+use crate::error::corrupt;
+use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
+use crate::schema::{agent_trust, agents, policy_documents, trust_history};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = agent_trust, treat_none_as_null = true)]
+struct TrustRow {
+    agent_id: String,
+    successes: i64,
+    failures: i64,
+    violations: i64,
+    weighted_success: f64,
+    weighted_failure: f64,
+    weighted_violation: f64,
+    engagement: f64,
+    as_of: Option<i64>,
+    last_activity: Option<i64>,
+    vouch: f64,
+    composite: f64,
+    tier: i32,
+    history_seq: i64,
+    chain_seq: i64,
+    chain_hash: Vec<u8>,
+    updated_at: i64,
+}
+
+fn count(n: u64) -> Result<i64, StoreError> {
+    seq_to_i64(n)
+}
+
+impl TrustRow {
+    fn from_state(s: &TrustState) -> Result<Self, StoreError> {
+        let e = &s.evidence;
+        Ok(Self {
+            agent_id: s.agent_id.to_string(),
+            successes: count(e.successes)?,
+            failures: count(e.failures)?,
+            violations: count(e.violations)?,
+            weighted_success: e.weighted_success,
+            weighted_failure: e.weighted_failure,
+            weighted_violation: e.weighted_violation,
+            engagement: e.engagement,
+            as_of: e.as_of.map(Timestamp::as_micros),
+            last_activity: e.last_activity.map(Timestamp::as_micros),
+            vouch: s.vouch,
+            composite: s.composite,
+            tier: i32::from(s.tier),
+            history_seq: count(s.history_seq)?,
+            chain_seq: count(s.chain.seq)?,
+            chain_hash: s.chain.hash.to_vec(),
+            updated_at: s.updated_at.as_micros(),
+        })
+    }
+
+    fn into_state(self) -> Result<TrustState, StoreError> {
+        Ok(TrustState {
+            agent_id: AgentId::parse(&self.agent_id).map_err(|_| corrupt("agent id", &self.agent_id))?,
+            evidence: Evidence {
+                successes: seq_from_i64("successes", self.successes)?,
+                failures: seq_from_i64("failures", self.failures)?,
+                violations: seq_from_i64("violations", self.violations)?,
+                weighted_success: self.weighted_success,
+                weighted_failure: self.weighted_failure,
+                weighted_violation: self.weighted_violation,
+                engagement: self.engagement,
+                as_of: self.as_of.map(Timestamp::from_micros),
+                last_activity: self.last_activity.map(Timestamp::from_micros),
+            },
+            vouch: self.vouch,
+            composite: self.composite,
+            tier: u8::try_from(self.tier).map_err(|_| corrupt("tier", self.tier))?,
+            history_seq: seq_from_i64("history seq", self.history_seq)?,
+            chain: ChainHead { seq: seq_from_i64("chain seq", self.chain_seq)?, hash: hash32("chain hash", &self.chain_hash)? },
+            updated_at: Timestamp::from_micros(self.updated_at),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = trust_history)]
+struct HistoryRow {
+    agent_id: String,
+    seq: i64,
+    ts: i64,
+    composite: f64,
+    tier: i32,
+    reason: String,
+}
+
+#[derive(QueryableByName)]
+struct Sums {
+    #[diesel(sql_type = BigInt)]
+    successes: i64,
+    #[diesel(sql_type = BigInt)]
+    failures: i64,
+    #[diesel(sql_type = BigInt)]
+    violations: i64,
+    #[diesel(sql_type = BigInt)]
+    receipts: i64,
+    #[diesel(sql_type = Double)]
+    composite: f64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = policy_documents)]
+struct PolicyRow {
+    version: i64,
+    document: String,
+    updated_at: i64,
+}
+
+fn unsigned(what: &str, n: i64) -> Result<u64, StoreError> {
+    seq_from_i64(what, n)
+}
+
+#[async_trait::async_trait]
+impl TrustStore for DbTx<'_> {
+    async fn insert_trust(&mut self, state: &TrustState) -> Result<(), StoreError> {
+        let row = TrustRow::from_state(state)?;
+        run!(self, |c| diesel::insert_into(agent_trust::table).values(&row).execute(c).await)?;
+        Ok(())
+    }
+
+    async fn get_trust(&mut self, agent: &AgentId) -> Result<Option<TrustState>, StoreError> {
+        let q = agent_trust::table.find(agent.as_str());
+        let row = run!(self, |c| q.first(c).await.optional())?;
+        row.map(TrustRow::into_state).transpose()
+    }
+
+    async fn update_trust(&mut self, state: &TrustState) -> Result<(), StoreError> {
+        let row = TrustRow::from_state(state)?;
+        let n = run!(self, |c| diesel::update(agent_trust::table.find(state.agent_id.as_str())).set(&row).execute(c).await)?;
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn append_history(&mut self, p: &HistoryPoint) -> Result<(), StoreError> {
+        let row = HistoryRow {
+            agent_id: p.agent_id.to_string(),
+            seq: seq_to_i64(p.seq)?,
+            ts: p.timestamp.as_micros(),
+            composite: p.composite_score,
+            tier: i32::from(p.tier),
+            reason: p.trigger.as_str().to_owned(),
+        };
+        run!(self, |c| diesel::insert_into(trust_history::table).values(&row).execute(c).await)?;
+        Ok(())
+    }
+
+    async fn list_history(&mut self, agent: &AgentId, limit: u32) -> Result<Vec<HistoryPoint>, StoreError> {
+        let q = trust_history::table
+            .filter(trust_history::agent_id.eq(agent.as_str()))
+            .order(trust_history::seq.desc())
+            .limit(i64::from(limit));
+        let rows: Vec<HistoryRow> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(HistoryPoint {
+                    agent_id: agent.clone(),
+                    seq: seq_from_i64("history seq", r.seq)?,
+                    timestamp: Timestamp::from_micros(r.ts),
+                    composite_score: r.composite,
+                    tier: u8::try_from(r.tier).map_err(|_| corrupt("tier", r.tier))?,
+                    trigger: Trigger::parse(&r.reason).ok_or_else(|| corrupt("history trigger", &r.reason))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stats(&mut self) -> Result<Stats, StoreError> {
+        let q = agents::table.group_by(agents::status).select((agents::status, count_star()));
+        let by_status: Vec<(String, i64)> = run!(self, |c| q.load(c).await)?;
+        let q = agent_trust::table.group_by(agent_trust::tier).select((agent_trust::tier, count_star())).order(agent_trust::tier.asc());
+        let by_tier: Vec<(i32, i64)> = run!(self, |c| q.load(c).await)?;
+        // SUM(bigint) is NUMERIC on PostgreSQL and INTEGER on SQLite: cast so one row type
+        // reads both.
+        let q = diesel::sql_query(
+            "SELECT CAST(COALESCE(SUM(successes), 0) AS BIGINT) AS successes, \
+                    CAST(COALESCE(SUM(failures), 0) AS BIGINT) AS failures, \
+                    CAST(COALESCE(SUM(violations), 0) AS BIGINT) AS violations, \
+                    CAST(COALESCE(SUM(chain_seq), 0) AS BIGINT) AS receipts, \
+                    CAST(COALESCE(SUM(composite), 0) AS DOUBLE PRECISION) AS composite \
+             FROM agent_trust",
+        );
+        let sums: Sums = run!(self, |c| q.get_result(c).await)?;
+        let mut stats = Stats::default();
+        for (status, n) in by_status {
+            let n = unsigned("count", n)?;
+            stats.total_agents += n;
+            match status.as_str() {
+                "active" => stats.active_agents += n,
+                "suspended" => stats.suspended_agents += n,
+                "revoked" => stats.revoked_agents += n,
+                other => return Err(corrupt("status", other)),
+            }
+        }
+        for (tier, n) in by_tier {
+            stats.agents_by_tier.push((u8::try_from(tier).map_err(|_| corrupt("tier", tier))?, unsigned("count", n)?));
+        }
+        stats.successes = unsigned("sum", sums.successes)?;
+        stats.failures = unsigned("sum", sums.failures)?;
+        stats.violations = unsigned("sum", sums.violations)?;
+        stats.total_receipts = unsigned("sum", sums.receipts)?;
+        if stats.total_agents > 0 {
+            stats.average_score = sums.composite / stats.total_agents as f64;
+        }
+        Ok(stats)
+    }
+
+    async fn policy_version(&mut self) -> Result<i64, StoreError> {
+        let q = policy_documents::table.select(max(policy_documents::version));
+        let v: Option<i64> = run!(self, |c| q.first(c).await)?;
+        Ok(v.unwrap_or(0))
+    }
+
+    async fn policy_document(&mut self) -> Result<Option<PolicyDocument>, StoreError> {
+        let q = policy_documents::table.order(policy_documents::version.desc());
+        let row: Option<PolicyRow> = run!(self, |c| q.first(c).await.optional())?;
+        Ok(row.map(|r| PolicyDocument { version: r.version, document: r.document, updated_at: Timestamp::from_micros(r.updated_at) }))
+    }
+
+    async fn save_policy_document(&mut self, doc: &PolicyDocument) -> Result<(), StoreError> {
+        let row = PolicyRow { version: doc.version, document: doc.document.clone(), updated_at: doc.updated_at.as_micros() };
+        run!(self, |c| diesel::insert_into(policy_documents::table).values(&row).execute(c).await)?;
+        Ok(())
+    }
+}

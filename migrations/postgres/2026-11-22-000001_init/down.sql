@@ -1,0 +1,9 @@
+DROP TABLE policy_documents;
+DROP TABLE signing_keys;
+DROP TABLE audit_events;
+DROP TABLE trust_history;
+DROP TABLE receipts;
+DROP TABLE agent_trust;
+DROP TABLE agents;
+DROP TABLE api_keys;
+DROP TABLE accounts;
