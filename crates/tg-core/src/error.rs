@@ -1,7 +1,7 @@
 /// The one error vocabulary of every storage adapter (SQLite, PostgreSQL).
 ///
 /// Adapters map their driver errors into these in exactly one place.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The addressed row does not exist.
     #[error("not found")]

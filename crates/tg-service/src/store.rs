@@ -29,6 +29,8 @@ pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>
 ///   returns `Ok`; on `Err` (or a storage error) nothing it wrote remains.
 /// - `read` runs `work` on a connection without an explicit transaction (each statement is
 ///   atomic on its own); for read-only use cases on the hot path.
+/// - The first storage error inside `transaction` aborts it: even if `work` swallows the
+///   error and returns `Ok`, nothing is committed and the error is returned.
 /// - Errors from the database arrive as `ServiceError::Unavailable` (cannot reach it) or
 ///   `Internal`; constraint violations as `Conflict`.
 #[async_trait::async_trait]

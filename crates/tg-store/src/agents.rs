@@ -86,13 +86,14 @@ impl AgentStore for DbTx<'_> {
 
     async fn lock_agent(&mut self, id: &AgentId) -> Result<Option<Agent>, StoreError> {
         let q = agents::table.find(id.as_str());
-        let row = match &mut self.0 {
+        let row = match &mut self.conn {
             // Row lock until the transaction ends: writers on one agent queue here.
             Conn::Pg(c) => q.for_update().first(&mut **c).await.optional(),
             // SQLite: the one connection already serialises every transaction.
             Conn::Sqlite(c) => q.first(&mut **c).await.optional(),
         }
-        .map_err(store_error)?;
+        .map_err(store_error);
+        let row = self.poison(row)?;
         row.map(AgentRow::into_agent).transpose()
     }
 

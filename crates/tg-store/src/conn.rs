@@ -11,11 +11,31 @@ pub(crate) enum Conn<'c> {
 }
 
 /// The `Tx` handed to units of work: every storage trait over one connection.
-pub struct DbTx<'c>(pub(crate) Conn<'c>);
+///
+/// The first storage error of a unit of work poisons it: the transaction then rolls back
+/// even if the work swallowed the error and returned `Ok` (PostgreSQL would discard the
+/// rest of an aborted transaction silently; SQLite would commit it; this makes both fail).
+pub struct DbTx<'c> {
+    pub(crate) conn: Conn<'c>,
+    pub(crate) poisoned: Option<tg_core::StoreError>,
+}
+
+impl<'c> DbTx<'c> {
+    pub(crate) fn new(conn: Conn<'c>) -> Self {
+        Self { conn, poisoned: None }
+    }
+
+    pub(crate) fn poison<T>(&mut self, r: Result<T, tg_core::StoreError>) -> Result<T, tg_core::StoreError> {
+        if let Err(e) = &r {
+            self.poisoned.get_or_insert_with(|| e.clone());
+        }
+        r
+    }
+}
 
 impl std::fmt::Debug for DbTx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.0 {
+        f.write_str(match self.conn {
             Conn::Pg(_) => "DbTx(postgres)",
             Conn::Sqlite(_) => "DbTx(sqlite)",
         })
@@ -24,8 +44,8 @@ impl std::fmt::Debug for DbTx<'_> {
 
 /// Runs the same diesel expression on whichever backend `$tx` holds, mapping errors.
 macro_rules! run {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match &mut $tx.0 {
+    ($tx:expr, |$c:ident| $body:expr) => {{
+        let result = match &mut $tx.conn {
             $crate::conn::Conn::Pg(inner) => {
                 let $c: &mut diesel_async::AsyncPgConnection = &mut **inner;
                 $body.map_err($crate::error::store_error)
@@ -34,7 +54,8 @@ macro_rules! run {
                 let $c: &mut $crate::conn::SqliteConn = &mut **inner;
                 $body.map_err($crate::error::store_error)
             }
-        }
-    };
+        };
+        $tx.poison(result)
+    }};
 }
 pub(crate) use run;

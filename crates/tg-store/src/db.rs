@@ -146,8 +146,12 @@ impl Store for Db {
                 let mut guard = conn.lock().await;
                 let out = guard
                     .transaction::<_, TxError, _>(async move |c| {
-                        let mut tx = DbTx(Conn::Sqlite(c));
-                        work(&mut tx).await.map_err(TxError::Work)
+                        let mut tx = DbTx::new(Conn::Sqlite(c));
+                        let out = work(&mut tx).await.map_err(TxError::Work)?;
+                        match tx.poisoned {
+                            None => Ok(out),
+                            Some(e) => Err(TxError::Work(e.into())),
+                        }
                     })
                     .await;
                 Ok(out?)
@@ -156,8 +160,12 @@ impl Store for Db {
                 let mut conn = pool.get().await.map_err(|e| ServiceError::from(unavailable(e)))?;
                 let out = conn
                     .transaction::<_, TxError, _>(async move |c| {
-                        let mut tx = DbTx(Conn::Pg(c));
-                        work(&mut tx).await.map_err(TxError::Work)
+                        let mut tx = DbTx::new(Conn::Pg(c));
+                        let out = work(&mut tx).await.map_err(TxError::Work)?;
+                        match tx.poisoned {
+                            None => Ok(out),
+                            Some(e) => Err(TxError::Work(e.into())),
+                        }
                     })
                     .await;
                 Ok(out?)
@@ -169,12 +177,12 @@ impl Store for Db {
         match self {
             Db::Sqlite(conn) => {
                 let mut guard = conn.lock().await;
-                let mut tx = DbTx(Conn::Sqlite(&mut guard));
+                let mut tx = DbTx::new(Conn::Sqlite(&mut guard));
                 work(&mut tx).await
             }
             Db::Postgres(pool) => {
                 let mut conn = pool.get().await.map_err(|e| ServiceError::from(unavailable(e)))?;
-                let mut tx = DbTx(Conn::Pg(&mut conn));
+                let mut tx = DbTx::new(Conn::Pg(&mut conn));
                 work(&mut tx).await
             }
         }

@@ -12,3 +12,6 @@ mod schema;
 mod trust;
 
 pub use db::{Db, DbConfig, migrate};
+
+/// Fresh stores for tests (this crate's and the server's).
+pub mod testing;

@@ -1,0 +1,356 @@
+use std::sync::Arc;
+
+use serde_json::json;
+use tg_access::{Account, ApiKey, Plan, Scope};
+use tg_audit::{Actor, AuditEvent, AuditQuery, EventType};
+use tg_core::{AccountId, AgentId, Outcome, StoreError, Timestamp};
+use tg_identity::{Agent, AgentStatus, AttestationType, SpiffeId, VerificationLevel};
+use tg_receipts::{ChainHead, Draft, ReceiptSigner};
+use tg_scoring::{Evidence, Trigger};
+use tg_service::{HistoryPoint, PolicyDocument, ServiceError, Store, TrustState, in_transaction, reading};
+use tg_store::Db;
+use tg_tokens::generate_signing_key;
+
+const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
+    Agent {
+        id: AgentId::generate(),
+        account_id: account.clone(),
+        name: name.into(),
+        provider: "openai".into(),
+        spiffe_id: spiffe.map(|s| SpiffeId::parse(s).unwrap()),
+        config_hash: "h1".into(),
+        approved_config_hash: "h1".into(),
+        capabilities: vec!["send_email".into()],
+        status: AgentStatus::Active,
+        verification_level: VerificationLevel::Claimed,
+        attestation_type: AttestationType::ApiKey,
+        identity_strength: 0.6,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn state(id: &AgentId) -> TrustState {
+    TrustState {
+        agent_id: id.clone(),
+        evidence: Evidence::default(),
+        vouch: 0.0,
+        composite: 0.1,
+        tier: 0,
+        history_seq: 0,
+        chain: ChainHead::EMPTY,
+        updated_at: T0,
+    }
+}
+
+async fn tx<T: Send + 'static>(
+    db: &Db,
+    f: impl for<'a> FnOnce(&'a mut dyn tg_service::Tx) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ServiceError>> + Send + 'a>> + Send + 'static,
+) -> Result<T, ServiceError> {
+    in_transaction(db, f).await
+}
+
+fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "expected a conflict, got {r:?}");
+}
+
+pub async fn agents_insert_get_update_and_uniqueness(db: Db) {
+    let account = AccountId::generate();
+    let a = agent(&account, "email-bot", None);
+    let a2 = a.clone();
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            tx.insert_agent(&a2).await?;
+            assert_eq!(tx.get_agent(&a2.id).await?, Some(a2.clone()));
+            assert_eq!(tx.lock_agent(&a2.id).await?, Some(a2.clone()));
+            assert_eq!(tx.get_agent(&AgentId::generate()).await?, None);
+            let mut changed = a2.clone();
+            changed.status = AgentStatus::Suspended;
+            changed.config_hash = "h2".into();
+            changed.spiffe_id = None;
+            tx.update_agent(&changed).await?;
+            assert_eq!(tx.get_agent(&a2.id).await?, Some(changed));
+            let ghost = agent(&AccountId::generate(), "ghost", None);
+            assert!(matches!(tx.update_agent(&ghost).await, Err(StoreError::NotFound)));
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+
+    // Same name in the same account: conflict (and the transaction is rolled back).
+    let dup = agent(&account, "email-bot", None);
+    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_agent(&dup).await) })).await;
+    match r {
+        Ok(inner) => conflict(inner),
+        Err(e) => assert!(matches!(e, ServiceError::Conflict(_)), "{e:?}"),
+    }
+    // Same name in another account: fine.
+    let other = agent(&AccountId::generate(), "email-bot", None);
+    tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_agent(&other).await?) })).await.unwrap();
+}
+
+pub async fn spiffe_id_is_unique_only_among_unrevoked_agents(db: Db) {
+    let account = AccountId::generate();
+    let first = agent(&account, "a", Some("spiffe://example.org/agent/a"));
+    let second = agent(&account, "b", Some("spiffe://example.org/agent/a"));
+    let (f, s) = (first.clone(), second.clone());
+    tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_agent(&f).await?) })).await.unwrap();
+    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_agent(&s).await?) })).await;
+    assert!(matches!(r, Err(ServiceError::Conflict(ref m)) if m.contains("spiffe")), "{r:?}");
+    let mut revoked = first;
+    revoked.status = AgentStatus::Revoked;
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            tx.update_agent(&revoked).await?;
+            tx.insert_agent(&second).await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+pub async fn receipts_append_list_scan_and_never_fork(db: Db) {
+    let signer = ReceiptSigner::from_secret(b"secret");
+    let id = AgentId::generate();
+    let mut head = ChainHead::EMPTY;
+    let mut all = Vec::new();
+    for i in 0..5 {
+        let r = signer.append(
+            head,
+            Draft { agent_id: id.clone(), action: "send_email".into(), result: Outcome::Success, timestamp: T0.plus_secs(i), reported_at: (i == 2).then_some(T0) },
+        );
+        head = ChainHead { seq: r.seq, hash: r.receipt_hash };
+        all.push(r);
+    }
+    let (records, id2) = (all.clone(), id.clone());
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            assert_eq!(tx.receipt_head(&id2).await?, ChainHead::EMPTY);
+            for r in &records {
+                tx.append_receipt(r).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let (records, id2) = (all.clone(), id.clone());
+    reading(&db, move |tx| {
+        Box::pin(async move {
+            assert_eq!(tx.receipt_head(&id2).await?, head);
+            let newest = tx.list_receipts(&id2, 2, None).await?;
+            assert_eq!(newest, vec![records[4].clone(), records[3].clone()]);
+            let older = tx.list_receipts(&id2, 10, Some(3)).await?;
+            assert_eq!(older, vec![records[1].clone(), records[0].clone()]);
+            let scanned = tx.scan_receipts(&id2, 1, 3).await?;
+            assert_eq!(scanned, records[1..4].to_vec());
+            assert!(tx.list_receipts(&AgentId::generate(), 10, None).await?.is_empty());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    // A second receipt at an existing seq (a fork) is refused.
+    let fork = signer.append(ChainHead { seq: 2, hash: all[1].receipt_hash }, Draft {
+        agent_id: id.clone(),
+        action: "delete_database".into(),
+        result: Outcome::Success,
+        timestamp: T0,
+        reported_at: None,
+    });
+    assert_eq!(fork.seq, 3);
+    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.append_receipt(&fork).await?) })).await;
+    assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
+}
+
+pub async fn trust_state_history_and_stats(db: Db) {
+    let account = AccountId::generate();
+    let a = agent(&account, "a", None);
+    let b = agent(&account, "b", None);
+    let (a2, b2) = (a.clone(), b.clone());
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            for (ag, tier, composite, successes) in [(&a2, 2u8, 0.6, 7u64), (&b2, 0, 0.1, 1)] {
+                tx.insert_agent(ag).await?;
+                let mut s = state(&ag.id);
+                s.tier = tier;
+                s.composite = composite;
+                s.evidence.successes = successes;
+                s.evidence.violations = 1;
+                s.evidence.as_of = Some(T0);
+                s.chain = ChainHead { seq: successes + 1, hash: [7u8; 32] };
+                tx.insert_trust(&s).await?;
+            }
+            for seq in 1..=3u64 {
+                let p = HistoryPoint { agent_id: a2.id.clone(), seq, timestamp: T0.plus_secs(seq as i64), composite_score: 0.1 * seq as f64, tier: 0, trigger: Trigger::ActionRecorded };
+                tx.append_history(&p).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let (a2, b2) = (a.clone(), b.clone());
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            let mut s = tx.get_trust(&a2.id).await?.unwrap();
+            assert_eq!(s.chain, ChainHead { seq: 8, hash: [7u8; 32] });
+            assert_eq!(s.evidence.as_of, Some(T0));
+            s.vouch = 0.25;
+            s.evidence.last_activity = Some(T0.plus_secs(9));
+            tx.update_trust(&s).await?;
+            assert_eq!(tx.get_trust(&a2.id).await?, Some(s));
+            assert_eq!(tx.get_trust(&AgentId::generate()).await?, None);
+            let h = tx.list_history(&a2.id, 2).await?;
+            assert_eq!(h.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![3, 2]);
+            assert!(tx.list_history(&b2.id, 10).await?.is_empty());
+            let dup = HistoryPoint { agent_id: a2.id.clone(), seq: 3, timestamp: T0, composite_score: 0.0, tier: 0, trigger: Trigger::Decay };
+            assert!(matches!(tx.append_history(&dup).await, Err(StoreError::Conflict(_))));
+            Ok(())
+        })
+    })
+    .await
+    .expect_err("the duplicate history point aborts this unit of work");
+    let stats = reading(&db, |tx| Box::pin(async move { Ok(tx.stats().await?) })).await.unwrap();
+    assert_eq!(stats.total_agents, 2);
+    assert_eq!(stats.active_agents, 2);
+    assert_eq!(stats.agents_by_tier, vec![(0, 1), (2, 1)]);
+    assert_eq!((stats.successes, stats.violations, stats.total_receipts), (8, 2, 10));
+    assert!((stats.average_score - 0.35).abs() < 1e-9);
+}
+
+pub async fn audit_append_and_query_by_period_type_and_cursor(db: Db) {
+    let id = AgentId::generate();
+    let actor = Actor { ip_hash: Some("ab".into()), api_key_prefix: Some("tgk_12345678".into()) };
+    let events: Vec<AuditEvent> = (0..6)
+        .map(|i| {
+            let t = if i % 2 == 0 { EventType::TrustCheck } else { EventType::ReceiptRecorded };
+            AuditEvent::new(t, Some(id.clone()), json!({"i": i}), &actor, T0.plus_secs(i))
+        })
+        .collect();
+    let written = events.clone();
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            for e in &written {
+                tx.append_audit(e).await?;
+            }
+            tx.append_audit(&AuditEvent::new(EventType::PolicyChanged, None, json!({}), &Actor::default(), T0)).await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let q = |start: i64, end: i64, t: Option<EventType>, after: Option<&AuditEvent>, limit: u32| AuditQuery {
+        agent_id: id.clone(),
+        start: T0.plus_secs(start),
+        end: T0.plus_secs(end),
+        event_type: t,
+        after: after.map(|e| (e.timestamp, e.event_id.clone())),
+        limit,
+    };
+    let queries = vec![q(1, 3, None, None, 100), q(0, 5, Some(EventType::TrustCheck), None, 100), q(0, 5, None, None, 2), q(0, 5, None, Some(&events[1]), 2)];
+    let results = reading(&db, move |tx| {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for q in &queries {
+                out.push(tx.query_audit(q).await?);
+            }
+            Ok(out)
+        })
+    })
+    .await
+    .unwrap();
+    let ids = |r: &Vec<AuditEvent>| r.iter().map(|e| e.details["i"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(&results[0]), vec![1, 2, 3], "inclusive period bounds");
+    assert_eq!(ids(&results[1]), vec![0, 2, 4], "type filter");
+    assert_eq!(ids(&results[2]), vec![0, 1], "limit");
+    assert_eq!(ids(&results[3]), vec![2, 3], "cursor");
+    assert_eq!(results[0][0], events[1], "round trip of every field");
+}
+
+pub async fn accounts_and_keys(db: Db) {
+    let acct = Account { id: AccountId::generate(), name: "acme".into(), plan: Plan::Pro, created_at: T0 };
+    let key = ApiKey::generate(acct.id.clone(), Scope::Write, T0);
+    let (a2, k2) = (acct.clone(), key.key.clone());
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            tx.insert_account(&a2).await?;
+            tx.insert_key(&k2).await?;
+            assert_eq!(tx.get_account(&a2.id).await?, Some(a2.clone()));
+            assert_eq!(tx.account_by_name("acme").await?, Some(a2.clone()));
+            assert_eq!(tx.account_by_name("nobody").await?, None);
+            assert_eq!(tx.get_key(&k2.id).await?, Some(k2.clone()));
+            tx.revoke_key(&k2.id, T0.plus_secs(5)).await?;
+            tx.revoke_key(&k2.id, T0.plus_secs(9)).await?;
+            let keys = tx.list_keys(&a2.id).await?;
+            assert_eq!(keys.len(), 1);
+            assert_eq!(keys[0].revoked_at, Some(T0.plus_secs(5)), "revoked once, first time kept");
+            assert!(matches!(tx.revoke_key("deadbeef", T0).await, Err(StoreError::NotFound)));
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let dup = Account { id: AccountId::generate(), ..acct };
+    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_account(&dup).await?) })).await;
+    assert!(matches!(r, Err(ServiceError::Conflict(_))));
+}
+
+pub async fn signing_key_is_inserted_once(db: Db) {
+    let secret = [9u8; 32];
+    let k1 = generate_signing_key(&secret, T0).unwrap();
+    let k2 = generate_signing_key(&secret, T0).unwrap();
+    let (a, b) = (k1.clone(), k2.clone());
+    let kept = tx(&db, move |tx| {
+        Box::pin(async move {
+            let first = tx.insert_signing_key_if_none(&a).await?;
+            let second = tx.insert_signing_key_if_none(&b).await?;
+            Ok((first, second, tx.signing_keys().await?))
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(kept.0, k1);
+    assert_eq!(kept.1, k1, "the second insert keeps the first key");
+    assert_eq!(kept.2, vec![k1]);
+}
+
+pub async fn policy_documents_are_versioned(db: Db) {
+    let doc = |v: i64| PolicyDocument { version: v, document: format!("{{\"v\":{v}}}"), updated_at: T0 };
+    let out = tx(&db, move |tx| {
+        Box::pin(async move {
+            let empty = (tx.policy_version().await?, tx.policy_document().await?);
+            tx.save_policy_document(&doc(1)).await?;
+            tx.save_policy_document(&doc(2)).await?;
+            Ok((empty, tx.policy_version().await?, tx.policy_document().await?))
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.0, (0, None));
+    assert_eq!(out.1, 2);
+    assert_eq!(out.2, Some(doc(2)));
+    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.save_policy_document(&doc(2)).await?) })).await;
+    assert!(matches!(r, Err(ServiceError::Conflict(_))), "a concurrent edit with the same version loses");
+}
+
+pub async fn failed_units_of_work_leave_nothing_behind(db: Db) {
+    let a = agent(&AccountId::generate(), "doomed", None);
+    let id = a.id.clone();
+    let r: Result<(), _> = tx(&db, move |tx| {
+        Box::pin(async move {
+            tx.insert_agent(&a).await?;
+            tx.insert_trust(&state(&a.id)).await?;
+            Err(ServiceError::Invalid("changed my mind".into()))
+        })
+    })
+    .await;
+    assert_eq!(r, Err(ServiceError::Invalid("changed my mind".into())));
+    let left = reading(&db, move |tx| Box::pin(async move { Ok((tx.get_agent(&id).await?, tx.get_trust(&id).await?)) })).await.unwrap();
+    assert_eq!(left, (None, None));
+    let _ = Arc::new(db).backend();
+}

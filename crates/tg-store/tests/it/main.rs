@@ -1,0 +1,46 @@
+//! The storage contract, run against every backend: in-memory SQLite always, PostgreSQL when
+//! `TEST_DATABASE_URL` is set (each case on a fresh schema).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod cases;
+
+use tg_store::Db;
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::cases::$case(tg_store::testing::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    match tg_store::testing::postgres().await {
+                        Some((db, _)) => crate::cases::$case(db).await,
+                        None => eprintln!("TEST_DATABASE_URL unset: PostgreSQL half of `{}` not run", stringify!($case)),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    agents_insert_get_update_and_uniqueness,
+    spiffe_id_is_unique_only_among_unrevoked_agents,
+    receipts_append_list_scan_and_never_fork,
+    trust_state_history_and_stats,
+    audit_append_and_query_by_period_type_and_cursor,
+    accounts_and_keys,
+    signing_key_is_inserted_once,
+    policy_documents_are_versioned,
+    failed_units_of_work_leave_nothing_behind,
+);
+
+#[allow(dead_code)]
+fn _type_check(_: Db) {}
