@@ -28,9 +28,8 @@ pub struct NewKey {
 
 impl ApiKey {
     pub fn generate(account_id: AccountId, scope: Scope, now: Timestamp) -> NewKey {
-        let id = random_hex::<4>();
-        let secret = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
-        let plaintext = format!("tgk_{id}_{secret}");
+        let plaintext = new_plaintext_key();
+        let id = plaintext.get(4..12).unwrap_or_default().to_owned();
         let key = ApiKey { prefix: format!("tgk_{id}"), id, account_id, hash: key_hash(&plaintext), scope, created_at: now, revoked_at: None };
         NewKey { key, plaintext }
     }
@@ -39,6 +38,11 @@ impl ApiKey {
     pub fn matches(&self, presented: &str) -> bool {
         hash_matches(&self.hash, presented)
     }
+}
+
+/// A fresh key in the gateway's format: `tgk_<8 hex id>_<43 base64url secret>`.
+pub fn new_plaintext_key() -> String {
+    format!("tgk_{}_{}", random_hex::<4>(), URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
 /// `SHA-256(key)`. Keys carry 256 random bits, so a fast hash is the right one.

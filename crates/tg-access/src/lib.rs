@@ -3,7 +3,7 @@
 mod key;
 mod store;
 
-pub use key::{ApiKey, KeyError, NewKey, PresentedKey, hash_matches, key_hash};
+pub use key::{ApiKey, KeyError, NewKey, PresentedKey, hash_matches, key_hash, new_plaintext_key};
 pub use store::AccessStore;
 
 use serde::Serialize;

@@ -1,0 +1,190 @@
+//! Typed settings from the environment (and an optional TOML policy file).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use tg_scoring::{Policy, Preset};
+use tg_store::DbConfig;
+
+/// Everything the server reads at start. Secrets never print (see `Debug`).
+#[derive(Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub database: DbConfig,
+    /// `SECRET_KEY`: required on PostgreSQL, generated into the secrets file on SQLite.
+    pub secret_key: Option<Vec<u8>>,
+    /// `JWT_SECRET`: switches tokens to HS256 (V2 compatibility).
+    pub jwt_secret: Option<Vec<u8>>,
+    /// `API_KEY`: accepted as the admin key, as it is.
+    pub api_key: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    pub policy: Policy,
+    pub workers: usize,
+    /// Where a generated admin key goes when the database is not a local file.
+    pub admin_key_file: PathBuf,
+    pub log_json: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { "<redacted>" } else { "<unset>" };
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database_label())
+            .field("secret_key", &redacted(self.secret_key.is_some()))
+            .field("jwt_secret", &redacted(self.jwt_secret.is_some()))
+            .field("api_key", &redacted(self.api_key.is_some()))
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("policy", &self.policy.preset.as_str())
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+/// Placeholder values from examples and docs; refused as secrets.
+const PLACEHOLDERS: &[&str] = &["your-secret-key", "your-jwt-secret", "your-api-key", "secret", "changeme", "change-me", "password", "admin"];
+
+/// Refuses empty, short, placeholder and low-entropy secrets.
+pub fn check_secret(name: &str, value: &str, min_len: usize) -> anyhow::Result<()> {
+    let lowered = value.to_ascii_lowercase();
+    if PLACEHOLDERS.iter().any(|p| lowered == *p) {
+        bail!("{name} is a placeholder value; set a random one (e.g. `openssl rand -hex 32`)");
+    }
+    if value.len() < min_len {
+        bail!("{name} must be at least {min_len} characters (e.g. `openssl rand -hex 32`)");
+    }
+    let mut distinct: Vec<char> = value.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 8 {
+        bail!("{name} is too repetitive to be a secret");
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// Reads settings through `var` (the process environment in `main`, a map in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |k: &str| var(k).filter(|v| !v.is_empty());
+        let port = match get("PORT") {
+            None => 8002,
+            Some(p) => p.parse().with_context(|| format!("PORT `{p}` is not a port number"))?,
+        };
+        let pool_size = match get("DATABASE_POOL_SIZE") {
+            None => 16,
+            Some(n) => n.parse().with_context(|| format!("DATABASE_POOL_SIZE `{n}` is not a number"))?,
+        };
+        let url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://trust-gateway.db".into());
+        let database = DbConfig::parse(&url, pool_size).map_err(anyhow::Error::msg)?;
+        let secret_key = get("SECRET_KEY");
+        if let Some(s) = &secret_key {
+            check_secret("SECRET_KEY", s, 32)?;
+        }
+        let jwt_secret = get("JWT_SECRET");
+        if let Some(s) = &jwt_secret {
+            check_secret("JWT_SECRET", s, 32)?;
+        }
+        let api_key = get("API_KEY");
+        if let Some(k) = &api_key {
+            check_secret("API_KEY", k, 20)?;
+        }
+        let policy = match get("POLICY_FILE") {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read POLICY_FILE `{path}`"))?;
+                Policy::from_toml_str(&text).with_context(|| format!("POLICY_FILE `{path}`"))?
+            }
+            None => {
+                let name = get("POLICY_PRESET").unwrap_or_else(|| "default".into());
+                let preset = Preset::parse(&name).with_context(|| format!("POLICY_PRESET `{name}`: expected gateway-v2, joy-v1 or default"))?;
+                Policy::preset(preset)
+            }
+        };
+        let workers = match get("WORKERS") {
+            None => std::thread::available_parallelism().map(usize::from).unwrap_or(2),
+            Some(n) => n.parse().with_context(|| format!("WORKERS `{n}` is not a number"))?,
+        };
+        let log_json = match get("LOG_FORMAT").as_deref() {
+            None => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            Some("json") => true,
+            Some("text") => false,
+            Some(other) => bail!("LOG_FORMAT `{other}`: expected json or text"),
+        };
+        Ok(Self {
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port,
+            database,
+            secret_key: secret_key.map(String::into_bytes),
+            jwt_secret: jwt_secret.map(String::into_bytes),
+            api_key,
+            issuer: get("GATEWAY_ISSUER").unwrap_or_else(|| "trust-gateway".into()),
+            audience: get("GATEWAY_AUDIENCE").unwrap_or_else(|| "trust-gateway".into()),
+            policy,
+            workers,
+            admin_key_file: PathBuf::from(get("ADMIN_KEY_FILE").unwrap_or_else(|| "trust-gateway-admin.key".into())),
+            log_json,
+        })
+    }
+
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// The database, for humans (no credentials).
+    pub fn database_label(&self) -> String {
+        match &self.database {
+            DbConfig::Sqlite(path) => format!("sqlite {path}"),
+            DbConfig::Postgres { url, .. } => {
+                let host = url.rsplit('@').next().unwrap_or("").split(['?', '/']).next().unwrap_or("");
+                format!("postgres {host}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_secrets_are_refused() {
+        assert!(check_secret("SECRET_KEY", "", 32).is_err());
+        assert!(check_secret("SECRET_KEY", "your-secret-key", 32).is_err());
+        assert!(check_secret("SECRET_KEY", &"a".repeat(64), 32).is_err());
+        assert!(check_secret("SECRET_KEY", "short-but-varied-123", 32).is_err());
+        assert!(check_secret("SECRET_KEY", "5f0c1e9a7b3d48e2a6c4f8b1d9e7a3c5", 32).is_ok());
+        assert!(check_secret("API_KEY", "your-api-key", 20).is_err());
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let s = Settings::from_vars(|_| None).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(s.port, 8002);
+        assert_eq!(s.database, DbConfig::Sqlite("trust-gateway.db".into()));
+        assert_eq!(s.policy.preset, Preset::Default);
+        assert!(s.secret_key.is_none() && s.api_key.is_none());
+        let debug = format!("{s:?}");
+        assert!(debug.contains("<unset>"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::from_vars(|k| (k == "SECRET_KEY").then(|| "5f0c1e9a7b3d48e2a6c4f8b1d9e7a3c5".to_owned()));
+        let s = s.unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(!format!("{s:?}").contains("5f0c1e9a"));
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let err = |k: &'static str, v: &'static str| {
+            Settings::from_vars(move |key| (key == k).then(|| v.to_owned())).err().map(|e| format!("{e:#}")).unwrap_or_default()
+        };
+        assert!(err("PORT", "http").contains("PORT `http`"));
+        assert!(err("DATABASE_URL", "mysql://x").contains("DATABASE_URL must start"));
+        assert!(err("POLICY_PRESET", "strict").contains("POLICY_PRESET `strict`"));
+        assert!(err("POLICY_FILE", "/nonexistent/policy.toml").contains("cannot read POLICY_FILE"));
+    }
+}

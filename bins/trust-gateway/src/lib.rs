@@ -1,0 +1,56 @@
+//! The server binary's library half: configuration, secrets, start-up. The black-box tests
+//! start the gateway through [`start`] exactly as `main` does.
+
+pub mod cli;
+pub mod config;
+pub mod secrets;
+mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tg_service::{Gateway, GatewayConfig};
+use tg_store::Db;
+
+pub use config::Settings;
+
+/// A started gateway: its address and the server future to await (or spawn).
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    pub gateway: Arc<Gateway>,
+    pub server: actix_web::dev::Server,
+    /// Where the generated admin key was written, when one was.
+    pub admin_key_file: Option<std::path::PathBuf>,
+    /// The generated admin key of an in-memory database, which no file keeps.
+    pub ephemeral_admin_key: Option<String>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+/// Connects (and migrates) the store, loads or generates secrets, bootstraps the gateway and
+/// binds the HTTP server.
+pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
+    let resolved = secrets::resolve(settings)?;
+    let db = Db::connect(&settings.database).await.context("cannot open the database")?;
+    let config = GatewayConfig {
+        secret_key: resolved.secret_key.clone(),
+        jwt_secret: settings.jwt_secret.clone(),
+        env_api_key: settings.api_key.clone(),
+        bootstrap_admin_key: resolved.admin_key.clone(),
+        issuer: settings.issuer.clone(),
+        audience: settings.audience.clone(),
+        policy: settings.policy.clone(),
+        clock: Arc::new(tg_core::SystemClock),
+    };
+    let gateway = Arc::new(Gateway::start(Arc::new(db), config).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+    let listener = TcpListener::bind((settings.host.as_str(), settings.port)).with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
+    let addr = listener.local_addr()?;
+    let server = tg_api::server(Arc::clone(&gateway), listener, settings.workers)?;
+    let ephemeral_admin_key = if resolved.admin_key_file.is_none() { resolved.admin_key.clone() } else { None };
+    Ok(Running { addr, gateway, server, admin_key_file: resolved.admin_key_file, ephemeral_admin_key })
+}

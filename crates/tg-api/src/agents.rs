@@ -1,0 +1,93 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use tg_service::Registration;
+
+use crate::auth::Auth;
+use crate::{ApiError, AppState, dto};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/agents/register", web::post().to(register))
+        .route("/agents/{id}", web::get().to(get_agent))
+        .route("/agents/{id}/trust", web::get().to(trust))
+        .route("/agents/{id}/history", web::get().to(history))
+        .route("/agents/{id}/card", web::get().to(card))
+        .route("/agents/{id}/token", web::post().to(token));
+}
+
+async fn register(state: web::Data<AppState>, auth: Auth, body: web::Json<dto::RegisterRequest>) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let reg = Registration {
+        name: b.name,
+        provider: b.provider,
+        spiffe_id: b.spiffe_id,
+        config_hash: b.config_hash,
+        capabilities: b.capabilities,
+        attestation: b.attestation,
+    };
+    let view = state.call(move |g| async move { g.register(&auth.principal, &auth.actor, reg).await }).await?;
+    Ok(HttpResponse::Created().json(dto::agent(&view)))
+}
+
+async fn view(state: &AppState, id: String) -> Result<tg_service::TrustView, ApiError> {
+    state.call(move |g| async move { g.trust_view(&id).await }).await
+}
+
+async fn get_agent(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let view = view(&state, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(dto::agent(&view)))
+}
+
+async fn trust(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let view = view(&state, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(dto::breakdown(&view)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+fn default_limit() -> u32 {
+    100
+}
+
+async fn history(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>, q: web::Query<HistoryQuery>) -> Result<HttpResponse, ApiError> {
+    let (id, limit) = (id.into_inner(), q.limit);
+    let (agent_id, points) = state.call(move |g| async move { g.history(&id, limit).await }).await?;
+    Ok(HttpResponse::Ok().json(json!({"agent_id": agent_id, "history": points})))
+}
+
+async fn card(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let view = view(&state, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(dto::card(&view)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenQuery {
+    #[serde(default = "default_expires_in")]
+    expires_in: i64,
+}
+
+fn default_expires_in() -> i64 {
+    3600
+}
+
+async fn token(state: web::Data<AppState>, auth: Auth, id: web::Path<String>, q: web::Query<TokenQuery>) -> Result<HttpResponse, ApiError> {
+    let (id, expires_in) = (id.into_inner(), q.expires_in);
+    let grant = state.call(move |g| async move { g.issue_token(&auth.principal, &auth.actor, &id, expires_in).await }).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "token": grant.issued.token,
+        "token_type": "Bearer",
+        "expires_in": grant.expires_in,
+        "expires_at": grant.issued.expires_at,
+        "jti": grant.issued.jti,
+        "alg": grant.issued.alg,
+        "tier": grant.tier,
+        "trust_score": grant.trust_score,
+        "permitted_actions": grant.permitted_actions,
+    })))
+}

@@ -1,0 +1,117 @@
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde_json::json;
+use tg_service::ServiceError;
+
+use crate::MAX_BODY_BYTES;
+
+/// Every error the API answers with: a status and `{"detail", "code"}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    /// Extra fields merged into the body (e.g. `allowed: false` on a failed decision).
+    extra: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, code, detail: detail.into(), extra: None }
+    }
+
+    pub fn with(mut self, extra: serde_json::Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let status = match &e {
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        match e {
+            // Never leak internals: the cause goes to the log, the client gets a generic line.
+            ServiceError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                ApiError::new(status, "internal_error", "internal server error")
+            }
+            ServiceError::Unavailable(cause) => {
+                tracing::error!(%cause, "store unavailable");
+                ApiError::new(status, "unavailable", "the trust store is unavailable; try again")
+            }
+            other => ApiError::new(status, other.code(), other.to_string()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = json!({"detail": self.detail, "code": self.code});
+        if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (&self.extra, body.as_object_mut()) {
+            obj.extend(extra.clone());
+        }
+        let mut resp = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.insert_header(("WWW-Authenticate", "ApiKey header=\"X-API-Key\""));
+        }
+        resp.json(body)
+    }
+}
+
+pub(crate) fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(|err, _req| {
+        let e = match &err {
+            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request body exceeds {MAX_BODY_BYTES} bytes"))
+            }
+            JsonPayloadError::ContentType => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as `application/json`")
+            }
+            JsonPayloadError::Deserialize(de) if de.is_data() => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", format!("invalid request body: {de}"))
+            }
+            JsonPayloadError::Deserialize(de) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("malformed JSON: {de}")),
+            other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.to_string()),
+        };
+        e.into()
+    })
+}
+
+pub(crate) fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("invalid query string: {err}")).into()
+    })
+}
+
+pub(crate) fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err: PathError, _req| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("not found: {err}")).into())
+}
+
+/// Unknown routes.
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
+    let path: String = req.path().chars().take(200).collect();
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route for {} {path}", req.method())).error_response()
+}

@@ -1,0 +1,83 @@
+#![doc = include_str!("../README.md")]
+
+mod agents;
+mod auth;
+mod authorize;
+mod dto;
+mod error;
+mod policy;
+mod receipts;
+mod system;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, web};
+use tg_service::Gateway;
+
+pub use error::ApiError;
+
+/// Largest JSON body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Shared state of every worker.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub gateway: Arc<Gateway>,
+    /// The multi-threaded runtime use cases run on (see [`AppState::call`]).
+    runtime: tokio::runtime::Handle,
+}
+
+impl AppState {
+    /// Runs a use case as its own task on the multi-threaded runtime and waits for it.
+    ///
+    /// A request whose handler is dropped (client gone, a sibling extractor failed) does not
+    /// cancel the use case half-way: it runs to completion or rollback, and the answer is
+    /// discarded. It also keeps the SQLite adapter's blocking calls off actix's
+    /// single-threaded worker runtimes.
+    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(Arc<Gateway>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tg_service::ServiceError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = self.runtime.spawn(f(Arc::clone(&self.gateway)));
+        match task.await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(e) => Err(tg_service::ServiceError::Internal(format!("use case task failed: {e}")).into()),
+        }
+    }
+}
+
+/// Registers every route and the extractor configuration.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(error::json_config())
+        .app_data(error::query_config())
+        .app_data(error::path_config())
+        .configure(system::configure)
+        .configure(agents::configure)
+        .configure(receipts::configure)
+        .configure(authorize::configure)
+        .configure(policy::configure);
+}
+
+/// The HTTP server on `listener`, `workers` worker threads.
+///
+/// Must be called inside a multi-threaded tokio runtime: use cases run there.
+pub fn server(gateway: Arc<Gateway>, listener: TcpListener, workers: usize) -> std::io::Result<actix_web::dev::Server> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+    if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return Err(std::io::Error::other("tg_api::server needs a multi-threaded tokio runtime"));
+    }
+    let state = web::Data::new(AppState { gateway, runtime });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(configure)
+            .default_service(web::to(error::not_found))
+    })
+    .workers(workers.max(1))
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
