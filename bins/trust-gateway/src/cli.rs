@@ -55,7 +55,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Migrate => {
             let settings = Settings::from_env()?;
             telemetry::init(settings.log_json);
-            tg_store::migrate(&settings.database).await.context("migration failed")?;
+            tg_store::migrate(&settings.database)
+                .await
+                .context("migration failed")?;
             tracing::info!(database = %settings.database_label(), "migrations applied");
             Ok(())
         }
@@ -70,9 +72,13 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 "trust-gateway listening"
             );
             match (&running.admin_key_file, settings.api_key.is_some()) {
-                (Some(file), _) => tracing::info!(file = %file.display(), "admin API key (and generated secrets) stored in this file, mode 0600"),
+                (Some(file), _) => {
+                    tracing::info!(file = %file.display(), "admin API key (and generated secrets) stored in this file, mode 0600")
+                }
                 (None, true) => tracing::info!("admin API key: the API_KEY environment variable"),
-                (None, false) => tracing::warn!("in-memory database: secrets and the admin key live only as long as this process"),
+                (None, false) => tracing::warn!(
+                    "in-memory database: secrets and the admin key live only as long as this process"
+                ),
             }
             if let Some(key) = &running.ephemeral_admin_key {
                 // No file keeps it: the operator can only learn it here.

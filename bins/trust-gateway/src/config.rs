@@ -46,7 +46,16 @@ impl std::fmt::Debug for Settings {
 }
 
 /// Placeholder values from examples and docs; refused as secrets.
-const PLACEHOLDERS: &[&str] = &["your-secret-key", "your-jwt-secret", "your-api-key", "secret", "changeme", "change-me", "password", "admin"];
+const PLACEHOLDERS: &[&str] = &[
+    "your-secret-key",
+    "your-jwt-secret",
+    "your-api-key",
+    "secret",
+    "changeme",
+    "change-me",
+    "password",
+    "admin",
+];
 
 /// Refuses empty, short, placeholder and low-entropy secrets.
 pub fn check_secret(name: &str, value: &str, min_len: usize) -> anyhow::Result<()> {
@@ -72,11 +81,15 @@ impl Settings {
         let get = |k: &str| var(k).filter(|v| !v.is_empty());
         let port = match get("PORT") {
             None => 8002,
-            Some(p) => p.parse().with_context(|| format!("PORT `{p}` is not a port number"))?,
+            Some(p) => p
+                .parse()
+                .with_context(|| format!("PORT `{p}` is not a port number"))?,
         };
         let pool_size = match get("DATABASE_POOL_SIZE") {
             None => 16,
-            Some(n) => n.parse().with_context(|| format!("DATABASE_POOL_SIZE `{n}` is not a number"))?,
+            Some(n) => n
+                .parse()
+                .with_context(|| format!("DATABASE_POOL_SIZE `{n}` is not a number"))?,
         };
         let url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://trust-gateway.db".into());
         let database = DbConfig::parse(&url, pool_size).map_err(anyhow::Error::msg)?;
@@ -94,18 +107,25 @@ impl Settings {
         }
         let policy = match get("POLICY_FILE") {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read POLICY_FILE `{path}`"))?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read POLICY_FILE `{path}`"))?;
                 Policy::from_toml_str(&text).with_context(|| format!("POLICY_FILE `{path}`"))?
             }
             None => {
                 let name = get("POLICY_PRESET").unwrap_or_else(|| "default".into());
-                let preset = Preset::parse(&name).with_context(|| format!("POLICY_PRESET `{name}`: expected gateway-v2, joy-v1 or default"))?;
+                let preset = Preset::parse(&name).with_context(|| {
+                    format!("POLICY_PRESET `{name}`: expected gateway-v2, joy-v1 or default")
+                })?;
                 Policy::preset(preset)
             }
         };
         let workers = match get("WORKERS") {
-            None => std::thread::available_parallelism().map(usize::from).unwrap_or(2),
-            Some(n) => n.parse().with_context(|| format!("WORKERS `{n}` is not a number"))?,
+            None => std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
+            Some(n) => n
+                .parse()
+                .with_context(|| format!("WORKERS `{n}` is not a number"))?,
         };
         let log_json = match get("LOG_FORMAT").as_deref() {
             None => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
@@ -124,7 +144,9 @@ impl Settings {
             audience: get("GATEWAY_AUDIENCE").unwrap_or_else(|| "trust-gateway".into()),
             policy,
             workers,
-            admin_key_file: PathBuf::from(get("ADMIN_KEY_FILE").unwrap_or_else(|| "trust-gateway-admin.key".into())),
+            admin_key_file: PathBuf::from(
+                get("ADMIN_KEY_FILE").unwrap_or_else(|| "trust-gateway-admin.key".into()),
+            ),
             log_json,
         })
     }
@@ -138,7 +160,13 @@ impl Settings {
         match &self.database {
             DbConfig::Sqlite(path) => format!("sqlite {path}"),
             DbConfig::Postgres { url, .. } => {
-                let host = url.rsplit('@').next().unwrap_or("").split(['?', '/']).next().unwrap_or("");
+                let host = url
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or("")
+                    .split(['?', '/'])
+                    .next()
+                    .unwrap_or("");
                 format!("postgres {host}")
             }
         }
@@ -172,7 +200,9 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let s = Settings::from_vars(|k| (k == "SECRET_KEY").then(|| "5f0c1e9a7b3d48e2a6c4f8b1d9e7a3c5".to_owned()));
+        let s = Settings::from_vars(|k| {
+            (k == "SECRET_KEY").then(|| "5f0c1e9a7b3d48e2a6c4f8b1d9e7a3c5".to_owned())
+        });
         let s = s.unwrap_or_else(|e| unreachable!("{e}"));
         assert!(!format!("{s:?}").contains("5f0c1e9a"));
     }
@@ -180,7 +210,10 @@ mod tests {
     #[test]
     fn bad_values_are_explained() {
         let err = |k: &'static str, v: &'static str| {
-            Settings::from_vars(move |key| (key == k).then(|| v.to_owned())).err().map(|e| format!("{e:#}")).unwrap_or_default()
+            Settings::from_vars(move |key| (key == k).then(|| v.to_owned()))
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default()
         };
         assert!(err("PORT", "http").contains("PORT `http`"));
         assert!(err("DATABASE_URL", "mysql://x").contains("DATABASE_URL must start"));

@@ -28,7 +28,9 @@ pub struct Running {
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -36,7 +38,9 @@ impl std::fmt::Debug for Running {
 /// binds the HTTP server.
 pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let resolved = secrets::resolve(settings)?;
-    let db = Db::connect(&settings.database).await.context("cannot open the database")?;
+    let db = Db::connect(&settings.database)
+        .await
+        .context("cannot open the database")?;
     let config = GatewayConfig {
         secret_key: resolved.secret_key.clone(),
         jwt_secret: settings.jwt_secret.clone(),
@@ -47,10 +51,25 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         policy: settings.policy.clone(),
         clock: Arc::new(tg_core::SystemClock),
     };
-    let gateway = Arc::new(Gateway::start(Arc::new(db), config).await.map_err(|e| anyhow::anyhow!("{e}"))?);
-    let listener = TcpListener::bind((settings.host.as_str(), settings.port)).with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
+    let gateway = Arc::new(
+        Gateway::start(Arc::new(db), config)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+        .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
     let addr = listener.local_addr()?;
     let server = tg_api::server(Arc::clone(&gateway), listener, settings.workers)?;
-    let ephemeral_admin_key = if resolved.admin_key_file.is_none() { resolved.admin_key.clone() } else { None };
-    Ok(Running { addr, gateway, server, admin_key_file: resolved.admin_key_file, ephemeral_admin_key })
+    let ephemeral_admin_key = if resolved.admin_key_file.is_none() {
+        resolved.admin_key.clone()
+    } else {
+        None
+    };
+    Ok(Running {
+        addr,
+        gateway,
+        server,
+        admin_key_file: resolved.admin_key_file,
+        ephemeral_admin_key,
+    })
 }

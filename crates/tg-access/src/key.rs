@@ -30,7 +30,15 @@ impl ApiKey {
     pub fn generate(account_id: AccountId, scope: Scope, now: Timestamp) -> NewKey {
         let plaintext = new_plaintext_key();
         let id = plaintext.get(4..12).unwrap_or_default().to_owned();
-        let key = ApiKey { prefix: format!("tgk_{id}"), id, account_id, hash: key_hash(&plaintext), scope, created_at: now, revoked_at: None };
+        let key = ApiKey {
+            prefix: format!("tgk_{id}"),
+            id,
+            account_id,
+            hash: key_hash(&plaintext),
+            scope,
+            created_at: now,
+            revoked_at: None,
+        };
         NewKey { key, plaintext }
     }
 
@@ -42,7 +50,11 @@ impl ApiKey {
 
 /// A fresh key in the gateway's format: `tgk_<8 hex id>_<43 base64url secret>`.
 pub fn new_plaintext_key() -> String {
-    format!("tgk_{}_{}", random_hex::<4>(), URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+    format!(
+        "tgk_{}_{}",
+        random_hex::<4>(),
+        URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    )
 }
 
 /// `SHA-256(key)`. Keys carry 256 random bits, so a fast hash is the right one.
@@ -57,7 +69,11 @@ pub fn key_hash(key: &str) -> [u8; 32] {
 pub fn hash_matches(expected: &[u8; 32], presented: &str) -> bool {
     let actual = key_hash(presented);
     // Fold every byte; no early exit on the first difference.
-    expected.iter().zip(actual.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    expected
+        .iter()
+        .zip(actual.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 /// A key as presented in `X-API-Key`.
@@ -86,7 +102,8 @@ impl<'a> PresentedKey<'a> {
             return Err(KeyError::Invalid);
         }
         if let Some(id) = raw.strip_prefix("tgk_").and_then(|rest| rest.get(..8)) {
-            let well_formed = id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) && raw.as_bytes().get(12) == Some(&b'_');
+            let well_formed = id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                && raw.as_bytes().get(12) == Some(&b'_');
             if well_formed {
                 return Ok(PresentedKey::Gateway { id, full: raw });
             }
@@ -114,7 +131,13 @@ mod tests {
         assert_eq!(new.key.prefix.len(), 12);
         assert!(new.plaintext.starts_with(&new.key.prefix));
         let parsed = PresentedKey::parse(&new.plaintext);
-        assert_eq!(parsed, Ok(PresentedKey::Gateway { id: &new.key.id, full: &new.plaintext }));
+        assert_eq!(
+            parsed,
+            Ok(PresentedKey::Gateway {
+                id: &new.key.id,
+                full: &new.plaintext
+            })
+        );
         assert!(new.key.matches(&new.plaintext));
         let mut wrong = new.plaintext.clone();
         wrong.push('x');
@@ -123,10 +146,22 @@ mod tests {
 
     #[test]
     fn other_keys_are_kept_whole() {
-        assert_eq!(PresentedKey::parse("your-api-key"), Ok(PresentedKey::Other("your-api-key")));
-        assert_eq!(PresentedKey::parse("tgk_XYZ"), Ok(PresentedKey::Other("tgk_XYZ")));
+        assert_eq!(
+            PresentedKey::parse("your-api-key"),
+            Ok(PresentedKey::Other("your-api-key"))
+        );
+        assert_eq!(
+            PresentedKey::parse("tgk_XYZ"),
+            Ok(PresentedKey::Other("tgk_XYZ"))
+        );
         assert_eq!(PresentedKey::parse(""), Err(KeyError::Missing));
-        assert_eq!(PresentedKey::parse(&"a".repeat(300)), Err(KeyError::Invalid));
-        assert_eq!(PresentedKey::parse("your-api-key-is-long").map(|k| k.prefix()), Ok("your-api-key".to_owned()));
+        assert_eq!(
+            PresentedKey::parse(&"a".repeat(300)),
+            Err(KeyError::Invalid)
+        );
+        assert_eq!(
+            PresentedKey::parse("your-api-key-is-long").map(|k| k.prefix()),
+            Ok("your-api-key".to_owned())
+        );
     }
 }

@@ -15,7 +15,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/agents/{id}/token", web::post().to(token));
 }
 
-async fn register(state: web::Data<AppState>, auth: Auth, body: web::Json<dto::RegisterRequest>) -> Result<HttpResponse, ApiError> {
+async fn register(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<dto::RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let reg = Registration {
         name: b.name,
@@ -25,20 +29,32 @@ async fn register(state: web::Data<AppState>, auth: Auth, body: web::Json<dto::R
         capabilities: b.capabilities,
         attestation: b.attestation,
     };
-    let view = state.call(move |g| async move { g.register(&auth.principal, &auth.actor, reg).await }).await?;
+    let view = state
+        .call(move |g| async move { g.register(&auth.principal, &auth.actor, reg).await })
+        .await?;
     Ok(HttpResponse::Created().json(dto::agent(&view)))
 }
 
 async fn view(state: &AppState, id: String) -> Result<tg_service::TrustView, ApiError> {
-    state.call(move |g| async move { g.trust_view(&id).await }).await
+    state
+        .call(move |g| async move { g.trust_view(&id).await })
+        .await
 }
 
-async fn get_agent(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get_agent(
+    state: web::Data<AppState>,
+    _auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let view = view(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(dto::agent(&view)))
 }
 
-async fn trust(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn trust(
+    state: web::Data<AppState>,
+    _auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let view = view(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(dto::breakdown(&view)))
 }
@@ -54,13 +70,24 @@ fn default_limit() -> u32 {
     100
 }
 
-async fn history(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>, q: web::Query<HistoryQuery>) -> Result<HttpResponse, ApiError> {
+async fn history(
+    state: web::Data<AppState>,
+    _auth: Auth,
+    id: web::Path<String>,
+    q: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (id, limit) = (id.into_inner(), q.limit);
-    let (agent_id, points) = state.call(move |g| async move { g.history(&id, limit).await }).await?;
+    let (agent_id, points) = state
+        .call(move |g| async move { g.history(&id, limit).await })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"agent_id": agent_id, "history": points})))
 }
 
-async fn card(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn card(
+    state: web::Data<AppState>,
+    _auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let view = view(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(dto::card(&view)))
 }
@@ -76,9 +103,19 @@ fn default_expires_in() -> i64 {
     3600
 }
 
-async fn token(state: web::Data<AppState>, auth: Auth, id: web::Path<String>, q: web::Query<TokenQuery>) -> Result<HttpResponse, ApiError> {
+async fn token(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    q: web::Query<TokenQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (id, expires_in) = (id.into_inner(), q.expires_in);
-    let grant = state.call(move |g| async move { g.issue_token(&auth.principal, &auth.actor, &id, expires_in).await }).await?;
+    let grant = state
+        .call(move |g| async move {
+            g.issue_token(&auth.principal, &auth.actor, &id, expires_in)
+                .await
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "token": grant.issued.token,
         "token_type": "Bearer",

@@ -1,7 +1,9 @@
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Ready, ready};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use tg_access::Principal;
 use tg_audit::Actor;
 
@@ -14,34 +16,63 @@ pub(crate) struct Auth {
     pub actor: Actor,
 }
 
-pub(crate) fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+/// Paths anyone may call without a key.
+const PUBLIC: &[&str] = &["/health", "/ready", "/.well-known/jwks.json"];
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| tg_service::ServiceError::Internal("application state missing".into()).into())
+        .ok_or_else(|| {
+            tg_service::ServiceError::Internal("application state missing".into()).into()
+        })
+}
+
+/// Authenticates every request but the public ones *before* any body or query is read, so
+/// an unauthenticated caller learns nothing from validation errors: it gets 401.
+pub(crate) async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if PUBLIC.contains(&req.path()) {
+        return next.call(req).await;
+    }
+    let state = state(req.request())?;
+    let key = match req
+        .headers()
+        .get("x-api-key")
+        .map(|v| v.to_str().map(str::to_owned))
+    {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(_)) => {
+            return Err(ApiError::from(tg_service::ServiceError::Unauthorized(
+                "invalid API key".into(),
+            ))
+            .into());
+        }
+    };
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let auth = state
+        .call(move |g| async move {
+            let principal = g.authenticate(key.as_deref()).await?;
+            let actor = g.actor(Some(&principal), ip.as_deref());
+            Ok(Auth { principal, actor })
+        })
+        .await?;
+    req.extensions_mut().insert(auth);
+    next.call(req).await
 }
 
 impl FromRequest for Auth {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let key = req.headers().get("x-api-key").map(|v| v.to_str().map(str::to_owned));
-        let ip = req.peer_addr().map(|a| a.ip().to_string());
-        let state = state(req);
-        Box::pin(async move {
-            let state = state?;
-            let key = match key {
-                None => None,
-                Some(Ok(k)) => Some(k),
-                Some(Err(_)) => return Err(tg_service::ServiceError::Unauthorized("invalid API key".into()).into()),
-            };
-            state
-                .call(move |g| async move {
-                    let principal = g.authenticate(key.as_deref()).await?;
-                    let actor = g.actor(Some(&principal), ip.as_deref());
-                    Ok(Auth { principal, actor })
-                })
-                .await
-        })
+        // Set by `authenticate`; absent only if a route were mounted outside it.
+        ready(
+            req.extensions().get::<Auth>().cloned().ok_or_else(|| {
+                tg_service::ServiceError::Unauthorized("missing API key".into()).into()
+            }),
+        )
     }
 }

@@ -18,7 +18,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), extra: None }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            extra: None,
+        }
     }
 
     pub fn with(mut self, extra: serde_json::Value) -> Self {
@@ -56,7 +61,11 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Unavailable(cause) => {
                 tracing::error!(%cause, "store unavailable");
-                ApiError::new(status, "unavailable", "the trust store is unavailable; try again")
+                ApiError::new(
+                    status,
+                    "unavailable",
+                    "the trust store is unavailable; try again",
+                )
             }
             other => ApiError::new(status, other.code(), other.to_string()),
         }
@@ -70,7 +79,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut body = json!({"detail": self.detail, "code": self.code});
-        if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (&self.extra, body.as_object_mut()) {
+        if let (Some(serde_json::Value::Object(extra)), Some(obj)) =
+            (&self.extra, body.as_object_mut())
+        {
             obj.extend(extra.clone());
         }
         let mut resp = HttpResponse::build(self.status);
@@ -82,36 +93,66 @@ impl ResponseError for ApiError {
 }
 
 pub(crate) fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(|err, _req| {
-        let e = match &err {
-            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request body exceeds {MAX_BODY_BYTES} bytes"))
-            }
-            JsonPayloadError::ContentType => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as `application/json`")
-            }
-            JsonPayloadError::Deserialize(de) if de.is_data() => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", format!("invalid request body: {de}"))
-            }
-            JsonPayloadError::Deserialize(de) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("malformed JSON: {de}")),
-            other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.to_string()),
-        };
-        e.into()
-    })
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .error_handler(|err, _req| {
+            let e = match &err {
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+                ),
+                JsonPayloadError::ContentType => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as `application/json`",
+                ),
+                JsonPayloadError::Deserialize(de) if de.is_data() => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_request",
+                    format!("invalid request body: {de}"),
+                ),
+                JsonPayloadError::Deserialize(de) => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    format!("malformed JSON: {de}"),
+                ),
+                other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.to_string()),
+            };
+            e.into()
+        })
 }
 
 pub(crate) fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("invalid query string: {err}")).into()
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("invalid query string: {err}"),
+        )
+        .into()
     })
 }
 
 pub(crate) fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err: PathError, _req| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("not found: {err}")).into())
+    web::PathConfig::default().error_handler(|err: PathError, _req| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("not found: {err}"),
+        )
+        .into()
+    })
 }
 
 /// Unknown routes.
 pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     let path: String = req.path().chars().take(200).collect();
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route for {} {path}", req.method())).error_response()
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {path}", req.method()),
+    )
+    .error_response()
 }

@@ -44,7 +44,9 @@ impl AppState {
         let task = self.runtime.spawn(f(Arc::clone(&self.gateway)));
         match task.await {
             Ok(result) => result.map_err(ApiError::from),
-            Err(e) => Err(tg_service::ServiceError::Internal(format!("use case task failed: {e}")).into()),
+            Err(e) => {
+                Err(tg_service::ServiceError::Internal(format!("use case task failed: {e}")).into())
+            }
         }
     }
 }
@@ -64,15 +66,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The HTTP server on `listener`, `workers` worker threads.
 ///
 /// Must be called inside a multi-threaded tokio runtime: use cases run there.
-pub fn server(gateway: Arc<Gateway>, listener: TcpListener, workers: usize) -> std::io::Result<actix_web::dev::Server> {
+pub fn server(
+    gateway: Arc<Gateway>,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<actix_web::dev::Server> {
     let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
     if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
-        return Err(std::io::Error::other("tg_api::server needs a multi-threaded tokio runtime"));
+        return Err(std::io::Error::other(
+            "tg_api::server needs a multi-threaded tokio runtime",
+        ));
     }
     let state = web::Data::new(AppState { gateway, runtime });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(actix_web::middleware::from_fn(auth::authenticate))
             .configure(configure)
             .default_service(web::to(error::not_found))
     })

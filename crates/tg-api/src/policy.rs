@@ -14,7 +14,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn tiers_body(p: &PolicySnapshot) -> HttpResponse {
-    HttpResponse::Ok().json(dto::Tiers { tiers: p.policy.tiers.bands(), version: p.version })
+    HttpResponse::Ok().json(dto::Tiers {
+        tiers: p.policy.tiers.bands(),
+        version: p.version,
+    })
 }
 
 async fn policy(state: &AppState) -> Result<PolicySnapshot, ApiError> {
@@ -25,15 +28,31 @@ async fn tiers(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, 
     Ok(tiers_body(&policy(&state).await?))
 }
 
-async fn put_tier(state: web::Data<AppState>, auth: Auth, n: web::Path<String>, body: web::Json<TierEdit>) -> Result<HttpResponse, ApiError> {
-    let tier: u8 = n.parse().map_err(|_| ServiceError::NotFound(format!("tier `{}` does not exist", n.chars().take(16).collect::<String>())))?;
+async fn put_tier(
+    state: web::Data<AppState>,
+    auth: Auth,
+    n: web::Path<String>,
+    body: web::Json<TierEdit>,
+) -> Result<HttpResponse, ApiError> {
+    let tier: u8 = n.parse().map_err(|_| {
+        ServiceError::NotFound(format!(
+            "tier `{}` does not exist",
+            n.chars().take(16).collect::<String>()
+        ))
+    })?;
     let edit = body.into_inner();
     let snapshot = state
         .call(move |g| async move {
-            g.edit_tier(&auth.principal, &auth.actor, tier, edit).await.map_err(|e| match e {
-                ServiceError::Invalid(m) if m.starts_with("tier ") && m.ends_with("does not exist") => ServiceError::NotFound(m),
-                other => other,
-            })
+            g.edit_tier(&auth.principal, &auth.actor, tier, edit)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Invalid(m)
+                        if m.starts_with("tier ") && m.ends_with("does not exist") =>
+                    {
+                        ServiceError::NotFound(m)
+                    }
+                    other => other,
+                })
         })
         .await?;
     Ok(tiers_body(&snapshot))
@@ -54,8 +73,15 @@ async fn actions(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse
     Ok(actions_body(&policy(&state).await?))
 }
 
-async fn put_action(state: web::Data<AppState>, auth: Auth, name: web::Path<String>, body: web::Json<ActionRule>) -> Result<HttpResponse, ApiError> {
+async fn put_action(
+    state: web::Data<AppState>,
+    auth: Auth,
+    name: web::Path<String>,
+    body: web::Json<ActionRule>,
+) -> Result<HttpResponse, ApiError> {
     let (name, rule) = (name.into_inner(), body.into_inner());
-    let snapshot = state.call(move |g| async move { g.put_action(&auth.principal, &auth.actor, name, rule).await }).await?;
+    let snapshot = state
+        .call(move |g| async move { g.put_action(&auth.principal, &auth.actor, name, rule).await })
+        .await?;
     Ok(actions_body(&snapshot))
 }

@@ -12,10 +12,21 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/receipts/{agent_id}/verify", web::get().to(verify));
 }
 
-async fn record(state: web::Data<AppState>, auth: Auth, body: web::Json<dto::RecordRequest>) -> Result<HttpResponse, ApiError> {
+async fn record(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<dto::RecordRequest>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let req = RecordAction { agent_id: b.agent_id, action: b.action, result: b.result, reported_at: b.timestamp };
-    let r = state.call(move |g| async move { g.record_action(&auth.principal, &auth.actor, req).await }).await?;
+    let req = RecordAction {
+        agent_id: b.agent_id,
+        action: b.action,
+        result: b.result,
+        reported_at: b.timestamp,
+    };
+    let r = state
+        .call(move |g| async move { g.record_action(&auth.principal, &auth.actor, req).await })
+        .await?;
     let after = &r.view.breakdown;
     Ok(HttpResponse::Created().json(json!({
         "receipt": dto::receipt(&r.receipt),
@@ -40,16 +51,33 @@ fn default_limit() -> u32 {
     100
 }
 
-async fn list(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth,
+    id: web::Path<String>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (agent, limit, before) = (id.clone(), q.limit, q.before_seq);
-    let receipts = state.call(move |g| async move { g.receipts(&agent, limit, before).await }).await?;
-    let next = receipts.last().filter(|_| receipts.len() == q.limit as usize).map(|r| r.seq);
+    let receipts = state
+        .call(move |g| async move { g.receipts(&agent, limit, before).await })
+        .await?;
+    let next = receipts
+        .last()
+        .filter(|_| receipts.len() == q.limit as usize)
+        .map(|r| r.seq);
     let items: Vec<_> = receipts.iter().map(dto::receipt).collect();
-    Ok(HttpResponse::Ok().json(json!({"agent_id": id.as_str(), "receipts": items, "next_before_seq": next})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"agent_id": id.as_str(), "receipts": items, "next_before_seq": next})))
 }
 
-async fn verify(state: web::Data<AppState>, _auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn verify(
+    state: web::Data<AppState>,
+    _auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let report = state.call(move |g| async move { g.verify_chain(&id).await }).await?;
+    let report = state
+        .call(move |g| async move { g.verify_chain(&id).await })
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }

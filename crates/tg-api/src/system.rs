@@ -22,17 +22,30 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 /// Readiness: the store answers and is migrated.
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.call(|g| async move { g.store().ready().await.map_err(tg_service::ServiceError::from) }).await?;
+    state
+        .call(|g| async move {
+            g.store()
+                .ready()
+                .await
+                .map_err(tg_service::ServiceError::from)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
 }
 
 async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(state.gateway.tokens().jwks())
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(state.gateway.tokens().jwks())
 }
 
 async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, ApiError> {
     let s = state.call(|g| async move { g.stats().await }).await?;
-    let by_tier: serde_json::Map<String, serde_json::Value> = s.agents_by_tier.iter().map(|(t, n)| (t.to_string(), json!(n))).collect();
+    let by_tier: serde_json::Map<String, serde_json::Value> = s
+        .agents_by_tier
+        .iter()
+        .map(|(t, n)| (t.to_string(), json!(n)))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
         "total_agents": s.total_agents,
         "agents_by_status": {"active": s.active_agents, "suspended": s.suspended_agents, "revoked": s.revoked_agents},

@@ -95,7 +95,13 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(event_type: EventType, agent_id: Option<AgentId>, details: serde_json::Value, actor: &Actor, at: Timestamp) -> Self {
+    pub fn new(
+        event_type: EventType,
+        agent_id: Option<AgentId>,
+        details: serde_json::Value,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Self {
         Self {
             event_id: EventId::generate(),
             timestamp: at,
@@ -124,7 +130,9 @@ impl IpHasher {
     pub fn from_secret(secret: &[u8]) -> Self {
         let derive = hmac::Key::new(hmac::HMAC_SHA256, secret);
         let derived = hmac::sign(&derive, b"trust-gateway/ip-hash/v1");
-        Self { key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()) }
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+        }
     }
 
     /// 32 hex characters (128 bits) of HMAC-SHA256 over the textual address.
@@ -166,7 +174,10 @@ mod tests {
     fn event_type_names_round_trip() {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(t));
-            assert_eq!(serde_json::to_value(t).ok(), Some(serde_json::Value::from(t.as_str())));
+            assert_eq!(
+                serde_json::to_value(t).ok(),
+                Some(serde_json::Value::from(t.as_str()))
+            );
         }
         assert_eq!(EventType::parse("nope"), None);
     }

@@ -25,7 +25,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: Timestamp) -> Self {
-        Self { micros: AtomicI64::new(start.as_micros()) }
+        Self {
+            micros: AtomicI64::new(start.as_micros()),
+        }
     }
 
     pub fn set(&self, at: Timestamp) {
@@ -33,7 +35,8 @@ impl ManualClock {
     }
 
     pub fn advance_secs(&self, secs: i64) {
-        self.micros.fetch_add(secs.saturating_mul(1_000_000), Ordering::SeqCst);
+        self.micros
+            .fetch_add(secs.saturating_mul(1_000_000), Ordering::SeqCst);
     }
 }
 

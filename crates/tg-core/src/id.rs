@@ -28,17 +28,27 @@ const HEX_LEN: usize = 24;
 impl<K: IdKind> Id<K> {
     /// A fresh identifier from the OS CSPRNG.
     pub fn generate() -> Self {
-        Self { value: format!("{}{}", K::PREFIX, crate::random_hex::<12>()), kind: PhantomData }
+        Self {
+            value: format!("{}{}", K::PREFIX, crate::random_hex::<12>()),
+            kind: PhantomData,
+        }
     }
 
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let error = || IdError { input: input.chars().take(64).collect(), prefix: K::PREFIX };
+        let error = || IdError {
+            input: input.chars().take(64).collect(),
+            prefix: K::PREFIX,
+        };
         let hex = input.strip_prefix(K::PREFIX).ok_or_else(error)?;
-        let well_formed = hex.len() == HEX_LEN && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let well_formed =
+            hex.len() == HEX_LEN && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if !well_formed {
             return Err(error());
         }
-        Ok(Self { value: input.to_owned(), kind: PhantomData })
+        Ok(Self {
+            value: input.to_owned(),
+            kind: PhantomData,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -48,7 +58,10 @@ impl<K: IdKind> Id<K> {
 
 impl<K: IdKind> Clone for Id<K> {
     fn clone(&self) -> Self {
-        Self { value: self.value.clone(), kind: PhantomData }
+        Self {
+            value: self.value.clone(),
+            kind: PhantomData,
+        }
     }
 }
 
@@ -124,7 +137,8 @@ mod tests {
 
     #[test]
     fn parse_accepts_only_the_exact_shape() {
-        let check = |input: &str, ok: bool| assert_eq!(Id::<Agent>::parse(input).is_ok(), ok, "{input}");
+        let check =
+            |input: &str, ok: bool| assert_eq!(Id::<Agent>::parse(input).is_ok(), ok, "{input}");
         check("ag_9deeca233ed8ec80ce959c1f", true);
         check("ag_9DEECA233ED8EC80CE959C1F", false);
         check("ag_9deeca233ed8ec80ce959c1", false);

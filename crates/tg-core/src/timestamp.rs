@@ -56,7 +56,9 @@ impl Timestamp {
     pub fn parse_rfc3339(s: &str) -> Result<Self, TimestampError> {
         let dt = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimestampError(s.to_owned()))?;
         let micros = dt.unix_timestamp_nanos() / 1_000;
-        i64::try_from(micros).map(Self).map_err(|_| TimestampError(s.to_owned()))
+        i64::try_from(micros)
+            .map(Self)
+            .map_err(|_| TimestampError(s.to_owned()))
     }
 
     fn to_datetime(self) -> OffsetDateTime {
@@ -99,8 +101,14 @@ mod tests {
 
     #[test]
     fn prints_rfc3339_utc_with_z() {
-        assert_eq!(Timestamp::from_secs(1_705_321_800).to_string(), "2024-01-15T12:30:00Z");
-        assert_eq!(Timestamp::from_micros(1_705_321_800_000_123).to_string(), "2024-01-15T12:30:00.000123Z");
+        assert_eq!(
+            Timestamp::from_secs(1_705_321_800).to_string(),
+            "2024-01-15T12:30:00Z"
+        );
+        assert_eq!(
+            Timestamp::from_micros(1_705_321_800_000_123).to_string(),
+            "2024-01-15T12:30:00.000123Z"
+        );
     }
 
     #[test]

@@ -121,7 +121,9 @@ impl NewAgent {
         let provider = text("provider", provider, MAX_PROVIDER)?;
         let config_hash = text("config_hash", config_hash, MAX_CONFIG_HASH)?;
         if capabilities.len() > MAX_CAPABILITIES {
-            return Err(NewAgentError::TooManyCapabilities { max: MAX_CAPABILITIES });
+            return Err(NewAgentError::TooManyCapabilities {
+                max: MAX_CAPABILITIES,
+            });
         }
         let mut caps = Vec::with_capacity(capabilities.len());
         for c in capabilities {
@@ -131,13 +133,20 @@ impl NewAgent {
             }
         }
         let spiffe_id = spiffe_id.map(SpiffeId::parse).transpose()?;
-        Ok(Self { name, provider, spiffe_id, config_hash, capabilities: caps })
+        Ok(Self {
+            name,
+            provider,
+            spiffe_id,
+            config_hash,
+            capabilities: caps,
+        })
     }
 }
 
 fn text(field: &'static str, value: &str, max: usize) -> Result<String, NewAgentError> {
     let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control) {
+    if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control)
+    {
         return Err(NewAgentError::BadText { field, max });
     }
     Ok(trimmed.to_owned())
@@ -150,15 +159,27 @@ mod tests {
     #[test]
     fn registration_fields_are_bounded() {
         let caps = vec!["send_email".to_owned(), "send_email".to_owned()];
-        let ok = NewAgent::parse(" email-bot ", "openai", Some("spiffe://example.org/a"), "abc", &caps);
+        let ok = NewAgent::parse(
+            " email-bot ",
+            "openai",
+            Some("spiffe://example.org/a"),
+            "abc",
+            &caps,
+        );
         let ok = ok.map(|a| (a.name, a.capabilities));
-        assert_eq!(ok, Ok(("email-bot".to_owned(), vec!["send_email".to_owned()])));
+        assert_eq!(
+            ok,
+            Ok(("email-bot".to_owned(), vec!["send_email".to_owned()]))
+        );
 
-        let err = |r: Result<NewAgent, NewAgentError>| r.err().map(|e| e.to_string()).unwrap_or_default();
+        let err =
+            |r: Result<NewAgent, NewAgentError>| r.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err(NewAgent::parse("", "p", None, "h", &[])).contains("`name`"));
         assert!(err(NewAgent::parse(&"x".repeat(129), "p", None, "h", &[])).contains("`name`"));
         assert!(err(NewAgent::parse("a\u{0}b", "p", None, "h", &[])).contains("`name`"));
-        assert!(err(NewAgent::parse("a", "p", Some("spiffe://EX"), "h", &[])).contains("spiffe_id"));
+        assert!(
+            err(NewAgent::parse("a", "p", Some("spiffe://EX"), "h", &[])).contains("spiffe_id")
+        );
         let many: Vec<String> = (0..65).map(|i| format!("c{i}")).collect();
         assert!(err(NewAgent::parse("a", "p", None, "h", &many)).contains("at most 64"));
     }

@@ -90,7 +90,11 @@ pub struct VerifiedAttestation {
 
 impl VerifiedAttestation {
     fn of(kind: AttestationType) -> Self {
-        Self { kind, strength: kind.strength(), level: kind.level() }
+        Self {
+            kind,
+            strength: kind.strength(),
+            level: kind.level(),
+        }
     }
 }
 
@@ -116,14 +120,20 @@ impl AttestationVerifier {
         Self::default()
     }
 
-    pub fn verify(&self, spiffe_id: Option<&SpiffeId>, attestation: &Attestation) -> Result<VerifiedAttestation, AttestationError> {
+    pub fn verify(
+        &self,
+        spiffe_id: Option<&SpiffeId>,
+        attestation: &Attestation,
+    ) -> Result<VerifiedAttestation, AttestationError> {
         match attestation {
             Attestation::SelfDeclared => Ok(VerifiedAttestation::of(AttestationType::SelfDeclared)),
             Attestation::ApiKey => Ok(VerifiedAttestation::of(AttestationType::ApiKey)),
             Attestation::X509 { .. } | Attestation::Jwt { .. } => {
                 let kind = attestation.kind();
                 let id = spiffe_id.ok_or(AttestationError::SpiffeIdRequired(kind.as_str()))?;
-                Err(AttestationError::NoTrustBundle(id.trust_domain().to_owned()))
+                Err(AttestationError::NoTrustBundle(
+                    id.trust_domain().to_owned(),
+                ))
             }
         }
     }
@@ -137,19 +147,39 @@ mod tests {
     fn declared_kinds_carry_their_strength_and_level() {
         let v = AttestationVerifier::new();
         let ok = v.verify(None, &Attestation::SelfDeclared);
-        assert_eq!(ok.map(|a| (a.strength, a.level)), Ok((0.3, VerificationLevel::Unverified)));
+        assert_eq!(
+            ok.map(|a| (a.strength, a.level)),
+            Ok((0.3, VerificationLevel::Unverified))
+        );
         let ok = v.verify(None, &Attestation::ApiKey);
-        assert_eq!(ok.map(|a| (a.strength, a.level)), Ok((0.6, VerificationLevel::Claimed)));
+        assert_eq!(
+            ok.map(|a| (a.strength, a.level)),
+            Ok((0.6, VerificationLevel::Claimed))
+        );
     }
 
     #[test]
     fn svids_are_never_accepted_without_a_bundle() {
         let v = AttestationVerifier::new();
         let id = SpiffeId::parse("spiffe://example.org/agent/a").ok();
-        let x509 = Attestation::X509 { certificate: "-----BEGIN CERTIFICATE-----".into(), chain: vec![] };
-        assert_eq!(v.verify(id.as_ref(), &x509), Err(AttestationError::NoTrustBundle("example.org".into())));
-        let jwt = Attestation::Jwt { token: "a.b.c".into() };
-        assert_eq!(v.verify(id.as_ref(), &jwt), Err(AttestationError::NoTrustBundle("example.org".into())));
-        assert_eq!(v.verify(None, &jwt), Err(AttestationError::SpiffeIdRequired("jwt")));
+        let x509 = Attestation::X509 {
+            certificate: "-----BEGIN CERTIFICATE-----".into(),
+            chain: vec![],
+        };
+        assert_eq!(
+            v.verify(id.as_ref(), &x509),
+            Err(AttestationError::NoTrustBundle("example.org".into()))
+        );
+        let jwt = Attestation::Jwt {
+            token: "a.b.c".into(),
+        };
+        assert_eq!(
+            v.verify(id.as_ref(), &jwt),
+            Err(AttestationError::NoTrustBundle("example.org".into()))
+        );
+        assert_eq!(
+            v.verify(None, &jwt),
+            Err(AttestationError::SpiffeIdRequired("jwt"))
+        );
     }
 }

@@ -6,6 +6,8 @@ mod spiffe;
 mod store;
 
 pub use agent::{Agent, AgentStatus, NewAgent, NewAgentError, VerificationLevel};
-pub use attestation::{Attestation, AttestationError, AttestationType, AttestationVerifier, VerifiedAttestation};
+pub use attestation::{
+    Attestation, AttestationError, AttestationType, AttestationVerifier, VerifiedAttestation,
+};
 pub use spiffe::{SpiffeId, SpiffeIdError};
 pub use store::AgentStore;

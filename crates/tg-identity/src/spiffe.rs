@@ -19,9 +19,13 @@ pub enum SpiffeIdError {
     MissingTrustDomain,
     #[error("trust domain exceeds 255 bytes")]
     TrustDomainTooLong,
-    #[error("trust domain may contain only lowercase letters, digits, `.`, `-` and `_` (no port, userinfo or uppercase)")]
+    #[error(
+        "trust domain may contain only lowercase letters, digits, `.`, `-` and `_` (no port, userinfo or uppercase)"
+    )]
     BadTrustDomainChar,
-    #[error("path segments may contain only letters, digits, `.`, `-` and `_` (no percent-encoding, query or fragment)")]
+    #[error(
+        "path segments may contain only letters, digits, `.`, `-` and `_` (no percent-encoding, query or fragment)"
+    )]
     BadPathChar,
     #[error("path has an empty segment or a trailing `/`")]
     EmptySegment,
@@ -40,7 +44,9 @@ impl SpiffeId {
         if input.len() > MAX_LEN {
             return Err(SpiffeIdError::TooLong);
         }
-        let rest = input.strip_prefix("spiffe://").ok_or(SpiffeIdError::WrongScheme)?;
+        let rest = input
+            .strip_prefix("spiffe://")
+            .ok_or(SpiffeIdError::WrongScheme)?;
         let (trust_domain, path) = match rest.find('/') {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
@@ -68,7 +74,10 @@ impl SpiffeId {
                 }
             }
         }
-        Ok(Self { trust_domain: trust_domain.to_owned(), path: path.to_owned() })
+        Ok(Self {
+            trust_domain: trust_domain.to_owned(),
+            path: path.to_owned(),
+        })
     }
 
     pub fn trust_domain(&self) -> &str {
@@ -102,7 +111,10 @@ mod tests {
 
     fn check(input: &str, expected: Result<(&str, &str), E>) {
         let got = SpiffeId::parse(input);
-        let got = got.as_ref().map(|id| (id.trust_domain(), id.path())).map_err(Clone::clone);
+        let got = got
+            .as_ref()
+            .map(|id| (id.trust_domain(), id.path()))
+            .map_err(Clone::clone);
         assert_eq!(got, expected, "{input:?}");
         if let Ok(id) = SpiffeId::parse(input) {
             assert_eq!(id.to_string(), input, "round trip");
@@ -112,10 +124,19 @@ mod tests {
     #[test]
     fn valid_ids() {
         check("spiffe://example.org", Ok(("example.org", "")));
-        check("spiffe://example.org/agent/email-bot", Ok(("example.org", "/agent/email-bot")));
+        check(
+            "spiffe://example.org/agent/email-bot",
+            Ok(("example.org", "/agent/email-bot")),
+        );
         check("spiffe://a-b_c.9/A.b-C_9", Ok(("a-b_c.9", "/A.b-C_9")));
-        check("spiffe://example.org/..a/b..", Ok(("example.org", "/..a/b..")));
-        check(&format!("spiffe://{}", "a".repeat(255)), Ok((&"a".repeat(255), "")));
+        check(
+            "spiffe://example.org/..a/b..",
+            Ok(("example.org", "/..a/b..")),
+        );
+        check(
+            &format!("spiffe://{}", "a".repeat(255)),
+            Ok((&"a".repeat(255), "")),
+        );
     }
 
     #[test]
@@ -141,7 +162,10 @@ mod tests {
         check("spiffe://example.org?x=1", Err(E::BadTrustDomainChar));
         check("spiffe://example.org#frag", Err(E::BadTrustDomainChar));
         check("spiffe://exämple.org", Err(E::BadTrustDomainChar));
-        check(&format!("spiffe://{}", "a".repeat(256)), Err(E::TrustDomainTooLong));
+        check(
+            &format!("spiffe://{}", "a".repeat(256)),
+            Err(E::TrustDomainTooLong),
+        );
     }
 
     #[test]
@@ -164,7 +188,10 @@ mod tests {
 
     #[test]
     fn length_limit() {
-        let just = format!("spiffe://example.org/{}", "a".repeat(2048 - "spiffe://example.org/".len()));
+        let just = format!(
+            "spiffe://example.org/{}",
+            "a".repeat(2048 - "spiffe://example.org/".len())
+        );
         assert_eq!(just.len(), 2048);
         assert!(SpiffeId::parse(&just).is_ok());
         check(&format!("{just}a"), Err(E::TooLong));

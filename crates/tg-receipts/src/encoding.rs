@@ -26,7 +26,8 @@ pub fn canonical_bytes(
     reported_at_micros: Option<i64>,
     prev_hash: &[u8; HASH_LEN],
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(DOMAIN_TAG.len() + 64 + agent_id.len() + action.len() + result.len());
+    let mut out =
+        Vec::with_capacity(DOMAIN_TAG.len() + 64 + agent_id.len() + action.len() + result.len());
     out.extend_from_slice(DOMAIN_TAG);
     length_prefixed(&mut out, agent_id.as_bytes());
     out.extend_from_slice(&seq.to_be_bytes());
@@ -58,15 +59,26 @@ mod tests {
 
     #[test]
     fn fixed_vector() {
-        let bytes = canonical_bytes("ag_000000000000000000000001", 1, "send_email", "success", 1_705_321_800_000_000, None, &GENESIS);
+        let bytes = canonical_bytes(
+            "ag_000000000000000000000001",
+            1,
+            "send_email",
+            "success",
+            1_705_321_800_000_000,
+            None,
+            &GENESIS,
+        );
         let expected_hex = concat!(
             "74727573742d676174657761792f726563656970742f763100", // tag
-            "0000001b", "61675f303030303030303030303030303030303030303030303031", // agent_id
-            "0000000000000001", // seq
-            "0000000a", "73656e645f656d61696c", // action
-            "00000007", "73756363657373", // result
+            "0000001b",
+            "61675f303030303030303030303030303030303030303030303031", // agent_id
+            "0000000000000001",                                       // seq
+            "0000000a",
+            "73656e645f656d61696c", // action
+            "00000007",
+            "73756363657373",   // result
             "00060efb2c1de200", // timestamp µs (1_705_321_800_000_000)
-            "00", // no reported_at
+            "00",               // no reported_at
             "0000000000000000000000000000000000000000000000000000000000000000",
         );
         assert_eq!(hex::encode(bytes), expected_hex);

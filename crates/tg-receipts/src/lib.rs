@@ -49,7 +49,10 @@ pub struct ChainHead {
 }
 
 impl ChainHead {
-    pub const EMPTY: ChainHead = ChainHead { seq: 0, hash: GENESIS };
+    pub const EMPTY: ChainHead = ChainHead {
+        seq: 0,
+        hash: GENESIS,
+    };
 }
 
 fn hex_bytes<S: serde::Serializer>(bytes: &[u8; HASH_LEN], s: S) -> Result<S::Ok, S::Error> {

@@ -21,7 +21,9 @@ pub struct ReceiptSigner {
 
 impl std::fmt::Debug for ReceiptSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReceiptSigner").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("ReceiptSigner")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -31,8 +33,19 @@ impl ReceiptSigner {
     pub fn from_secret(secret: &[u8]) -> Self {
         let derive = hmac::Key::new(hmac::HMAC_SHA256, secret);
         let derived = hmac::sign(&derive, b"trust-gateway/receipt-key/v1");
-        let key_id = format!("hmac-{}", hex::encode(digest::digest(&digest::SHA256, derived.as_ref()).as_ref().get(..8).unwrap_or_default()));
-        Self { key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()), key_id }
+        let key_id = format!(
+            "hmac-{}",
+            hex::encode(
+                digest::digest(&digest::SHA256, derived.as_ref())
+                    .as_ref()
+                    .get(..8)
+                    .unwrap_or_default()
+            )
+        );
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key_id,
+        }
     }
 
     pub fn key_id(&self) -> &str {
@@ -42,7 +55,15 @@ impl ReceiptSigner {
     /// The next receipt of a chain whose head is `head`.
     pub fn append(&self, head: ChainHead, draft: Draft) -> Receipt {
         let seq = head.seq.saturating_add(1);
-        let receipt_hash = hash_fields(&draft.agent_id, seq, &draft.action, draft.result, draft.timestamp, draft.reported_at, &head.hash);
+        let receipt_hash = hash_fields(
+            &draft.agent_id,
+            seq,
+            &draft.action,
+            draft.result,
+            draft.timestamp,
+            draft.reported_at,
+            &head.hash,
+        );
         let signature = self.sign_hash(&receipt_hash);
         Receipt {
             id: ReceiptId::generate(),
@@ -81,7 +102,15 @@ pub(crate) fn hash_fields(
     reported_at: Option<Timestamp>,
     prev_hash: &[u8; HASH_LEN],
 ) -> [u8; HASH_LEN] {
-    let bytes = canonical_bytes(agent_id.as_str(), seq, action, result.as_str(), timestamp.as_micros(), reported_at.map(Timestamp::as_micros), prev_hash);
+    let bytes = canonical_bytes(
+        agent_id.as_str(),
+        seq,
+        action,
+        result.as_str(),
+        timestamp.as_micros(),
+        reported_at.map(Timestamp::as_micros),
+        prev_hash,
+    );
     let d = digest::digest(&digest::SHA256, &bytes);
     let mut out = [0u8; HASH_LEN];
     out.copy_from_slice(d.as_ref());

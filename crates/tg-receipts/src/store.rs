@@ -17,6 +17,16 @@ use crate::{ChainHead, Receipt};
 pub trait ReceiptStore: Send {
     async fn receipt_head(&mut self, agent: &AgentId) -> Result<ChainHead, StoreError>;
     async fn append_receipt(&mut self, receipt: &Receipt) -> Result<(), StoreError>;
-    async fn list_receipts(&mut self, agent: &AgentId, limit: u32, before_seq: Option<u64>) -> Result<Vec<Receipt>, StoreError>;
-    async fn scan_receipts(&mut self, agent: &AgentId, after_seq: u64, limit: u32) -> Result<Vec<Receipt>, StoreError>;
+    async fn list_receipts(
+        &mut self,
+        agent: &AgentId,
+        limit: u32,
+        before_seq: Option<u64>,
+    ) -> Result<Vec<Receipt>, StoreError>;
+    async fn scan_receipts(
+        &mut self,
+        agent: &AgentId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Receipt>, StoreError>;
 }

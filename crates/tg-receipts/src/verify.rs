@@ -30,7 +30,12 @@ pub struct ChainVerifier<'a> {
 
 impl<'a> ChainVerifier<'a> {
     pub fn new(signer: &'a ReceiptSigner) -> Self {
-        Self { signer, head: ChainHead::EMPTY, broken: None, length: 0 }
+        Self {
+            signer,
+            head: ChainHead::EMPTY,
+            broken: None,
+            length: 0,
+        }
     }
 
     /// Checks the next receipt. After the first broken link every later call is ignored
@@ -41,13 +46,32 @@ impl<'a> ChainVerifier<'a> {
         }
         self.length += 1;
         let expected_seq = self.head.seq.saturating_add(1);
-        let fail = |reason: String| Broken { seq: expected_seq.min(r.seq.max(1)), reason };
+        let fail = |reason: String| Broken {
+            seq: expected_seq.min(r.seq.max(1)),
+            reason,
+        };
         let problem = if r.seq != expected_seq {
-            Some(fail(format!("expected seq {expected_seq}, found {}", r.seq)))
+            Some(fail(format!(
+                "expected seq {expected_seq}, found {}",
+                r.seq
+            )))
         } else if r.prev_hash != self.head.hash {
-            Some(fail("prev_hash does not match the previous receipt's hash".into()))
-        } else if hash_fields(&r.agent_id, r.seq, &r.action, r.result, r.timestamp, r.reported_at, &r.prev_hash) != r.receipt_hash {
-            Some(fail("receipt_hash does not match the receipt's fields".into()))
+            Some(fail(
+                "prev_hash does not match the previous receipt's hash".into(),
+            ))
+        } else if hash_fields(
+            &r.agent_id,
+            r.seq,
+            &r.action,
+            r.result,
+            r.timestamp,
+            r.reported_at,
+            &r.prev_hash,
+        ) != r.receipt_hash
+        {
+            Some(fail(
+                "receipt_hash does not match the receipt's fields".into(),
+            ))
         } else if r.key_id != self.signer.key_id() {
             Some(fail(format!("signed with unknown key `{}`", r.key_id)))
         } else if !self.signer.verify_hash(&r.receipt_hash, &r.signature) {
@@ -57,7 +81,10 @@ impl<'a> ChainVerifier<'a> {
         };
         match problem {
             None => {
-                self.head = ChainHead { seq: r.seq, hash: r.receipt_hash };
+                self.head = ChainHead {
+                    seq: r.seq,
+                    hash: r.receipt_hash,
+                };
                 Ok(())
             }
             Some(b) => {
@@ -76,8 +103,18 @@ impl<'a> ChainVerifier<'a> {
     /// [`ChainVerifier::head`] with the head recorded at the last append.
     pub fn finish(self) -> ChainReport {
         match self.broken {
-            None => ChainReport { valid: true, length: self.length, first_broken_seq: None, reason: None },
-            Some(b) => ChainReport { valid: false, length: self.length, first_broken_seq: Some(b.seq), reason: Some(b.reason) },
+            None => ChainReport {
+                valid: true,
+                length: self.length,
+                first_broken_seq: None,
+                reason: None,
+            },
+            Some(b) => ChainReport {
+                valid: false,
+                length: self.length,
+                first_broken_seq: Some(b.seq),
+                reason: Some(b.reason),
+            },
         }
     }
 }
@@ -97,12 +134,19 @@ mod tests {
                 let draft = Draft {
                     agent_id: agent.clone(),
                     action: "send_email".into(),
-                    result: if i % 3 == 0 { Outcome::Failure } else { Outcome::Success },
+                    result: if i % 3 == 0 {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    },
                     timestamp: Timestamp::from_secs(1_700_000_000 + i as i64),
                     reported_at: None,
                 };
                 let r = signer.append(head, draft);
-                head = ChainHead { seq: r.seq, hash: r.receipt_hash };
+                head = ChainHead {
+                    seq: r.seq,
+                    hash: r.receipt_hash,
+                };
                 r
             })
             .collect()
@@ -121,7 +165,15 @@ mod tests {
         let s = ReceiptSigner::from_secret(b"secret");
         let c = chain(&s, 10);
         assert_eq!(c.first().map(|r| r.prev_hash), Some(crate::GENESIS));
-        assert_eq!(verify(&s, &c), ChainReport { valid: true, length: 10, first_broken_seq: None, reason: None });
+        assert_eq!(
+            verify(&s, &c),
+            ChainReport {
+                valid: true,
+                length: 10,
+                first_broken_seq: None,
+                reason: None
+            }
+        );
     }
 
     #[test]
@@ -130,11 +182,27 @@ mod tests {
         let c = chain(&s, 6);
         type Tamper = fn(&mut Receipt);
         let cases: &[(&str, Tamper, &str)] = &[
-            ("action", |r| r.action = "delete_database".into(), "receipt_hash"),
+            (
+                "action",
+                |r| r.action = "delete_database".into(),
+                "receipt_hash",
+            ),
             ("result", |r| r.result = Outcome::Success, "receipt_hash"),
-            ("timestamp", |r| r.timestamp = r.timestamp.plus_secs(1), "receipt_hash"),
-            ("reported_at", |r| r.reported_at = Some(Timestamp::UNIX_EPOCH), "receipt_hash"),
-            ("agent_id", |r| r.agent_id = AgentId::generate(), "receipt_hash"),
+            (
+                "timestamp",
+                |r| r.timestamp = r.timestamp.plus_secs(1),
+                "receipt_hash",
+            ),
+            (
+                "reported_at",
+                |r| r.reported_at = Some(Timestamp::UNIX_EPOCH),
+                "receipt_hash",
+            ),
+            (
+                "agent_id",
+                |r| r.agent_id = AgentId::generate(),
+                "receipt_hash",
+            ),
             ("prev_hash", |r| r.prev_hash[0] ^= 1, "prev_hash"),
             ("receipt_hash", |r| r.receipt_hash[31] ^= 1, "receipt_hash"),
             ("signature", |r| r.signature[0] ^= 1, "signature"),
@@ -150,7 +218,14 @@ mod tests {
             let report = verify(&s, &c);
             assert!(!report.valid, "{field}");
             assert_eq!(report.first_broken_seq, Some(4), "{field}");
-            assert!(report.reason.as_deref().unwrap_or_default().contains(reason), "{field}: {report:?}");
+            assert!(
+                report
+                    .reason
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains(reason),
+                "{field}: {report:?}"
+            );
         }
     }
 

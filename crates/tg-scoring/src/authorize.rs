@@ -47,9 +47,20 @@ impl Decision {
 
 /// May an agent in `standing` with `tier` and `score` perform `action`?
 #[inline]
-pub fn authorize(catalog: &Catalog, standing: Standing, tier: u8, score: f64, action: &str) -> Decision {
+pub fn authorize(
+    catalog: &Catalog,
+    standing: Standing,
+    tier: u8,
+    score: f64,
+    action: &str,
+) -> Decision {
     let Some(rule) = catalog.get(action) else {
-        return Decision { allowed: false, deny: Some(DenyReason::UnknownAction), required_tier: None, required_score: None };
+        return Decision {
+            allowed: false,
+            deny: Some(DenyReason::UnknownAction),
+            required_tier: None,
+            required_score: None,
+        };
     };
     let deny = match standing {
         Standing::Revoked => Some(DenyReason::Revoked),
@@ -59,7 +70,12 @@ pub fn authorize(catalog: &Catalog, standing: Standing, tier: u8, score: f64, ac
         Standing::Active if !(score >= rule.min_score) => Some(DenyReason::InsufficientScore),
         Standing::Active => None,
     };
-    Decision { allowed: deny.is_none(), deny, required_tier: Some(rule.required_tier), required_score: Some(rule.min_score) }
+    Decision {
+        allowed: deny.is_none(),
+        deny,
+        required_tier: Some(rule.required_tier),
+        required_score: Some(rule.min_score),
+    }
 }
 
 /// Catalog actions the tier and score meet, sorted by name.
@@ -89,19 +105,58 @@ mod tests {
         };
         check(Standing::Active, 2, 0.65, "send_email", Ok(()));
         check(Standing::Active, 2, 0.5, "send_email", Ok(()));
-        check(Standing::Active, 2, 0.65, "delete_file", Err(DenyReason::InsufficientTier));
-        check(Standing::Active, 3, 0.82, "delete_database", Err(DenyReason::InsufficientScore));
-        check(Standing::Active, 3, f64::NAN, "delete_database", Err(DenyReason::InsufficientScore));
-        check(Standing::Active, 3, 1.0, "rm_rf", Err(DenyReason::UnknownAction));
-        check(Standing::Suspended, 3, 1.0, "read_config", Err(DenyReason::Suspended));
-        check(Standing::Revoked, 3, 1.0, "read_config", Err(DenyReason::Revoked));
+        check(
+            Standing::Active,
+            2,
+            0.65,
+            "delete_file",
+            Err(DenyReason::InsufficientTier),
+        );
+        check(
+            Standing::Active,
+            3,
+            0.82,
+            "delete_database",
+            Err(DenyReason::InsufficientScore),
+        );
+        check(
+            Standing::Active,
+            3,
+            f64::NAN,
+            "delete_database",
+            Err(DenyReason::InsufficientScore),
+        );
+        check(
+            Standing::Active,
+            3,
+            1.0,
+            "rm_rf",
+            Err(DenyReason::UnknownAction),
+        );
+        check(
+            Standing::Suspended,
+            3,
+            1.0,
+            "read_config",
+            Err(DenyReason::Suspended),
+        );
+        check(
+            Standing::Revoked,
+            3,
+            1.0,
+            "read_config",
+            Err(DenyReason::Revoked),
+        );
         check(Standing::Active, 0, 0.0, "view_status", Ok(()));
     }
 
     #[test]
     fn permitted_actions_lists_what_the_tier_meets() {
         let p = Policy::preset(Preset::Default);
-        assert_eq!(permitted_actions(&p, Standing::Active, 0, 0.1), vec!["read_config", "view_status"]);
+        assert_eq!(
+            permitted_actions(&p, Standing::Active, 0, 0.1),
+            vec!["read_config", "view_status"]
+        );
         assert!(permitted_actions(&p, Standing::Suspended, 3, 1.0).is_empty());
         assert_eq!(permitted_actions(&p, Standing::Active, 3, 1.0).len(), 13);
     }

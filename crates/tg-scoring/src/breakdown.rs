@@ -77,33 +77,79 @@ pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakd
         ConfigState::Drifted => DRIFTED_CONFIG_SCORE,
     };
     let positive = ev.weighted_success + params.prior_success;
-    let negative = ev.weighted_failure + params.violation_weight * ev.weighted_violation + params.prior_failure;
+    let negative = ev.weighted_failure
+        + params.violation_weight * ev.weighted_violation
+        + params.prior_failure;
     let behavior = unit(positive / (positive + negative));
     let vouch = unit(inputs.vouch);
     let activity = unit(ev.engagement / (ev.engagement + params.engagement_midpoint));
-    let factors = FactorScores { identity, config, behavior, vouch, activity };
+    let factors = FactorScores {
+        identity,
+        config,
+        behavior,
+        vouch,
+        activity,
+    };
 
     let explain = vec![
-        factor("identity", identity, w.identity, format!("attestation strength {identity:.2}")),
-        factor("config", config, w.config, match inputs.config {
-            ConfigState::Approved => "config_hash matches the approved hash".to_owned(),
-            ConfigState::Drifted => "config_hash differs from the approved hash".to_owned(),
-        }),
-        factor("behavior", behavior, w.behavior, format!(
-            "{} successes, {} failures, {} violations (recency-weighted, half-life {} days; a violation counts as {} failures)",
-            ev.successes, ev.failures, ev.violations, params.half_life_days, params.violation_weight
-        )),
-        factor("vouch", vouch, w.vouch, "trust flowing from pre-trusted agents through vouches".to_owned()),
-        factor("activity", activity, w.activity, format!("engagement {:.2} (decayed evidence count)", ev.engagement)),
+        factor(
+            "identity",
+            identity,
+            w.identity,
+            format!("attestation strength {identity:.2}"),
+        ),
+        factor(
+            "config",
+            config,
+            w.config,
+            match inputs.config {
+                ConfigState::Approved => "config_hash matches the approved hash".to_owned(),
+                ConfigState::Drifted => "config_hash differs from the approved hash".to_owned(),
+            },
+        ),
+        factor(
+            "behavior",
+            behavior,
+            w.behavior,
+            format!(
+                "{} successes, {} failures, {} violations (recency-weighted, half-life {} days; a violation counts as {} failures)",
+                ev.successes,
+                ev.failures,
+                ev.violations,
+                params.half_life_days,
+                params.violation_weight
+            ),
+        ),
+        factor(
+            "vouch",
+            vouch,
+            w.vouch,
+            "trust flowing from pre-trusted agents through vouches".to_owned(),
+        ),
+        factor(
+            "activity",
+            activity,
+            w.activity,
+            format!("engagement {:.2} (decayed evidence count)", ev.engagement),
+        ),
     ];
     let base_score = unit(explain.iter().map(|f| f.contribution).sum());
 
-    let last_seen = ev.last_activity.unwrap_or(inputs.registered_at).max(inputs.registered_at);
+    let last_seen = ev
+        .last_activity
+        .unwrap_or(inputs.registered_at)
+        .max(inputs.registered_at);
     let days_inactive = now.days_since(last_seen);
-    let decay_multiplier = params.decay_rate.powf(days_inactive / params.decay_period_days);
+    let decay_multiplier = params
+        .decay_rate
+        .powf(days_inactive / params.decay_period_days);
     let evidence_count = ev.count();
     let cold_start = evidence_count < params.cold_start_evidence;
-    let composite = if cold_start { params.cold_start_score } else { unit(base_score * decay_multiplier) };
+    let composite = if cold_start {
+        params.cold_start_score
+    } else {
+        unit(base_score * decay_multiplier)
+    };
     let band = policy.tiers.tier_for(composite);
 
     Breakdown {
@@ -122,7 +168,13 @@ pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakd
 }
 
 fn factor(name: &'static str, score: f64, weight: f64, evidence: String) -> Factor {
-    Factor { name, score, weight, contribution: score * weight, evidence }
+    Factor {
+        name,
+        score,
+        weight,
+        contribution: score * weight,
+        evidence,
+    }
 }
 
 fn unit(x: f64) -> f64 {
@@ -147,7 +199,13 @@ mod tests {
     }
 
     fn score(policy: &Policy, strength: f64, e: &Evidence, now: Timestamp) -> Breakdown {
-        let inputs = Inputs { identity_strength: strength, config: ConfigState::Approved, vouch: 0.0, evidence: e, registered_at: T0 };
+        let inputs = Inputs {
+            identity_strength: strength,
+            config: ConfigState::Approved,
+            vouch: 0.0,
+            evidence: e,
+            registered_at: T0,
+        };
         breakdown(policy, &inputs, now)
     }
 
@@ -205,11 +263,25 @@ mod tests {
     fn drifted_config_lowers_the_score_and_says_why() {
         let p = Policy::preset(Preset::GatewayV2);
         let e = evidence(&[(Outcome::Success, 10)], &p);
-        let mut inputs = Inputs { identity_strength: 0.6, config: ConfigState::Approved, vouch: 0.0, evidence: &e, registered_at: T0 };
+        let mut inputs = Inputs {
+            identity_strength: 0.6,
+            config: ConfigState::Approved,
+            vouch: 0.0,
+            evidence: &e,
+            registered_at: T0,
+        };
         let approved = breakdown(&p, &inputs, T0);
         inputs.config = ConfigState::Drifted;
         let drifted = breakdown(&p, &inputs, T0);
-        assert!((approved.composite - drifted.composite - 0.2 * (1.0 - DRIFTED_CONFIG_SCORE)).abs() < 1e-12);
-        assert!(drifted.explain.iter().any(|f| f.name == "config" && f.evidence.contains("differs")));
+        assert!(
+            (approved.composite - drifted.composite - 0.2 * (1.0 - DRIFTED_CONFIG_SCORE)).abs()
+                < 1e-12
+        );
+        assert!(
+            drifted
+                .explain
+                .iter()
+                .any(|f| f.name == "config" && f.evidence.contains("differs"))
+        );
     }
 }

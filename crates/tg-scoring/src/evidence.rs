@@ -25,7 +25,9 @@ pub struct Evidence {
 
 impl Evidence {
     pub fn count(&self) -> u64 {
-        self.successes.saturating_add(self.failures).saturating_add(self.violations)
+        self.successes
+            .saturating_add(self.failures)
+            .saturating_add(self.violations)
     }
 
     /// Adds one outcome observed at `at`. Out-of-order points (earlier than `as_of`) are
@@ -77,7 +79,11 @@ impl Evidence {
 }
 
 fn half_life_factor(days: f64, half_life_days: f64) -> f64 {
-    if half_life_days <= 0.0 { 1.0 } else { 0.5f64.powf(days / half_life_days) }
+    if half_life_days <= 0.0 {
+        1.0
+    } else {
+        0.5f64.powf(days / half_life_days)
+    }
 }
 
 #[cfg(test)]
@@ -91,7 +97,10 @@ mod tests {
         let t0 = Timestamp::from_secs(1_700_000_000);
         e.record(Outcome::Success, t0, &params);
         e.record(Outcome::Violation, t0, &params);
-        assert_eq!((e.successes, e.failures, e.violations, e.count()), (1, 0, 1, 2));
+        assert_eq!(
+            (e.successes, e.failures, e.violations, e.count()),
+            (1, 0, 1, 2)
+        );
         assert_eq!(e.weighted_success, 1.0);
 
         let later = t0.plus_secs((params.half_life_days * 86_400.0) as i64);

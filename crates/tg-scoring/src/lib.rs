@@ -9,10 +9,10 @@ mod tiers;
 pub use authorize::{Decision, DenyReason, Standing, authorize, permitted_actions};
 pub use breakdown::{Breakdown, ConfigState, Factor, FactorScores, Inputs, breakdown};
 pub use evidence::Evidence;
-pub use tg_core::Outcome;
 pub use policy::{
     ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, Weights, validate_action_name,
 };
+pub use tg_core::Outcome;
 pub use tiers::{TierBand, TierEdit, Tiers, TiersError};
 
 /// Why a history point was written (DESIGN §14).

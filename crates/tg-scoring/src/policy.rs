@@ -17,13 +17,23 @@ pub struct Weights {
 
 impl Weights {
     fn validate(&self) -> Result<(), PolicyError> {
-        let all = [self.identity, self.config, self.behavior, self.vouch, self.activity];
+        let all = [
+            self.identity,
+            self.config,
+            self.behavior,
+            self.vouch,
+            self.activity,
+        ];
         if all.iter().any(|w| !w.is_finite() || *w < 0.0) {
-            return Err(PolicyError::Weights("every weight must be a finite number ≥ 0".into()));
+            return Err(PolicyError::Weights(
+                "every weight must be a finite number ≥ 0".into(),
+            ));
         }
         let sum: f64 = all.iter().sum();
         if (sum - 1.0).abs() > 1e-6 {
-            return Err(PolicyError::Weights(format!("weights must sum to 1, they sum to {sum}")));
+            return Err(PolicyError::Weights(format!(
+                "weights must sum to 1, they sum to {sum}"
+            )));
         }
         Ok(())
     }
@@ -49,10 +59,17 @@ impl Catalog {
     }
 
     /// Inserts or replaces a rule after checking it.
-    pub fn set(&mut self, action: &str, rule: ActionRule, tiers: &Tiers) -> Result<(), PolicyError> {
+    pub fn set(
+        &mut self,
+        action: &str,
+        rule: ActionRule,
+        tiers: &Tiers,
+    ) -> Result<(), PolicyError> {
         validate_action_name(action)?;
         if !(0.0..=1.0).contains(&rule.min_score) {
-            return Err(PolicyError::Action(format!("`{action}`: min_score must be within [0, 1]")));
+            return Err(PolicyError::Action(format!(
+                "`{action}`: min_score must be within [0, 1]"
+            )));
         }
         if tiers.band(rule.required_tier).is_none() {
             return Err(PolicyError::Action(format!(
@@ -84,7 +101,9 @@ impl Catalog {
 pub fn validate_action_name(action: &str) -> Result<(), PolicyError> {
     let ok = !action.is_empty()
         && action.len() <= 64
-        && action.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.' || b == b'-');
+        && action.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.' || b == b'-'
+        });
     if ok {
         Ok(())
     } else {
@@ -150,13 +169,21 @@ impl BehaviorParams {
             self.decay_period_days,
         ];
         if positive.iter().any(|v| !v.is_finite() || *v <= 0.0) {
-            return Err(PolicyError::Behavior("half-lives, weights, priors and periods must be > 0".into()));
+            return Err(PolicyError::Behavior(
+                "half-lives, weights, priors and periods must be > 0".into(),
+            ));
         }
         if !(self.decay_rate > 0.0 && self.decay_rate <= 1.0) {
-            return Err(PolicyError::Behavior("decay_rate must be within (0, 1]".into()));
+            return Err(PolicyError::Behavior(
+                "decay_rate must be within (0, 1]".into(),
+            ));
         }
-        if !(0.0..=1.0).contains(&self.cold_start_score) || !(0.0..=1.0).contains(&self.trust_changed_delta) {
-            return Err(PolicyError::Behavior("cold_start_score and trust_changed_delta must be within [0, 1]".into()));
+        if !(0.0..=1.0).contains(&self.cold_start_score)
+            || !(0.0..=1.0).contains(&self.trust_changed_delta)
+        {
+            return Err(PolicyError::Behavior(
+                "cold_start_score and trust_changed_delta must be within [0, 1]".into(),
+            ));
         }
         Ok(())
     }
@@ -237,20 +264,50 @@ impl Policy {
     pub fn preset(preset: Preset) -> Self {
         let weights = match preset {
             // The V2 engine: identity 0.3, config 0.2, behaviour 0.5.
-            Preset::GatewayV2 => Weights { identity: 0.3, config: 0.2, behavior: 0.5, vouch: 0.0, activity: 0.0 },
+            Preset::GatewayV2 => Weights {
+                identity: 0.3,
+                config: 0.2,
+                behavior: 0.5,
+                vouch: 0.0,
+                activity: 0.0,
+            },
             // Joy §3.3: vouch 40 %, behaviour 30 %, identity 20 %, activity 10 %.
-            Preset::JoyV1 => Weights { identity: 0.2, config: 0.0, behavior: 0.3, vouch: 0.4, activity: 0.1 },
+            Preset::JoyV1 => Weights {
+                identity: 0.2,
+                config: 0.0,
+                behavior: 0.3,
+                vouch: 0.4,
+                activity: 0.1,
+            },
             // All five. Behaviour leads (what an agent does outweighs what it claims); vouches
             // are a bonus worth 0.1, so an agent nobody vouches for can still reach tier 3
             // (0.9 max) on identity, config and behaviour; activity keeps idle agents honest.
-            Preset::Default => Weights { identity: 0.25, config: 0.15, behavior: 0.45, vouch: 0.1, activity: 0.05 },
+            Preset::Default => Weights {
+                identity: 0.25,
+                config: 0.15,
+                behavior: 0.45,
+                vouch: 0.1,
+                activity: 0.05,
+            },
         };
         let tiers = Tiers::v2_default();
         let mut rules = HashMap::new();
         for (name, tier, min) in DEFAULT_ACTIONS {
-            rules.insert((*name).to_owned(), ActionRule { required_tier: *tier, min_score: *min });
+            rules.insert(
+                (*name).to_owned(),
+                ActionRule {
+                    required_tier: *tier,
+                    min_score: *min,
+                },
+            );
         }
-        Policy { preset, weights, tiers, catalog: Catalog { rules }, behavior: BehaviorParams::default() }
+        Policy {
+            preset,
+            weights,
+            tiers,
+            catalog: Catalog { rules },
+            behavior: BehaviorParams::default(),
+        }
     }
 
     /// Parses a policy file. It names a `preset` (default `default`) and overrides any of
@@ -265,11 +322,14 @@ impl Policy {
     /// min_score = 0.9
     /// ```
     pub fn from_toml_str(text: &str) -> Result<Self, PolicyError> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError::File(e.to_string()))?;
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| PolicyError::File(e.to_string()))?;
         let preset = match file.preset.as_deref() {
             None => Preset::Default,
             Some(name) => Preset::parse(name).ok_or_else(|| {
-                PolicyError::File(format!("unknown preset `{name}`: expected gateway-v2, joy-v1 or default"))
+                PolicyError::File(format!(
+                    "unknown preset `{name}`: expected gateway-v2, joy-v1 or default"
+                ))
             })?,
         };
         let mut policy = Policy::preset(preset);
@@ -294,7 +354,10 @@ impl Policy {
         self.behavior.validate()?;
         for (name, rule) in self.catalog.entries() {
             if self.tiers.band(rule.required_tier).is_none() {
-                return Err(PolicyError::Action(format!("`{name}` requires unknown tier {}", rule.required_tier)));
+                return Err(PolicyError::Action(format!(
+                    "`{name}` requires unknown tier {}",
+                    rule.required_tier
+                )));
             }
         }
         Ok(())
@@ -321,7 +384,10 @@ mod tests {
             assert_eq!(Policy::preset(preset).validate(), Ok(()), "{preset:?}");
         }
         let joy = Policy::preset(Preset::JoyV1).weights;
-        assert_eq!((joy.vouch, joy.behavior, joy.identity, joy.activity), (0.4, 0.3, 0.2, 0.1));
+        assert_eq!(
+            (joy.vouch, joy.behavior, joy.identity, joy.activity),
+            (0.4, 0.3, 0.2, 0.1)
+        );
         let v2 = Policy::preset(Preset::GatewayV2).weights;
         assert_eq!((v2.identity, v2.config, v2.behavior), (0.3, 0.2, 0.5));
     }
@@ -350,16 +416,33 @@ mod tests {
         };
         assert_eq!(p.preset, Preset::GatewayV2);
         assert_eq!(p.behavior.cold_start_evidence, 3);
-        assert_eq!(p.catalog.get("deploy"), Some(&ActionRule { required_tier: 3, min_score: 0.9 }));
+        assert_eq!(
+            p.catalog.get("deploy"),
+            Some(&ActionRule {
+                required_tier: 3,
+                min_score: 0.9
+            })
+        );
         assert!(p.catalog.get("send_email").is_some(), "preset catalog kept");
     }
 
     #[test]
     fn toml_errors_are_clear() {
-        let bad = |text: &str| Policy::from_toml_str(text).err().map(|e| e.to_string()).unwrap_or_default();
+        let bad = |text: &str| {
+            Policy::from_toml_str(text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
         assert!(bad("preset = \"nope\"").contains("unknown preset `nope`"));
-        assert!(bad("[weights]\nidentity=1\nconfig=1\nbehavior=0\nvouch=0\nactivity=0").contains("sum to 1"));
-        assert!(bad("[actions.x]\nrequired_tier = 9\nmin_score = 0.1").contains("not a configured tier"));
+        assert!(
+            bad("[weights]\nidentity=1\nconfig=1\nbehavior=0\nvouch=0\nactivity=0")
+                .contains("sum to 1")
+        );
+        assert!(
+            bad("[actions.x]\nrequired_tier = 9\nmin_score = 0.1")
+                .contains("not a configured tier")
+        );
         assert!(bad("colour = 3").contains("unknown field"));
     }
 }

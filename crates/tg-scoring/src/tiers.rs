@@ -37,7 +37,12 @@ impl Tiers {
     /// The V2 bands: 0 Untrusted [0, 0.2), 1 Limited [0.2, 0.5), 2 Trusted [0.5, 0.8),
     /// 3 Privileged [0.8, 1].
     pub fn v2_default() -> Self {
-        let band = |tier, name: &str, min_score, max_score| TierBand { tier, name: name.to_owned(), min_score, max_score };
+        let band = |tier, name: &str, min_score, max_score| TierBand {
+            tier,
+            name: name.to_owned(),
+            min_score,
+            max_score,
+        };
         Tiers {
             bands: vec![
                 band(0, "Untrusted", 0.0, 0.2),
@@ -63,10 +68,16 @@ impl Tiers {
         let mut expected_min = 0.0;
         for (i, band) in self.bands.iter().enumerate() {
             if usize::from(band.tier) != i {
-                return invalid(format!("tiers must be numbered 0..{} without gaps", self.bands.len()));
+                return invalid(format!(
+                    "tiers must be numbered 0..{} without gaps",
+                    self.bands.len()
+                ));
             }
             if band.name.trim().is_empty() || band.name.len() > 64 {
-                return invalid(format!("tier {} needs a name of 1–64 characters", band.tier));
+                return invalid(format!(
+                    "tier {} needs a name of 1–64 characters",
+                    band.tier
+                ));
             }
             if !band.min_score.is_finite() || !band.max_score.is_finite() {
                 return invalid(format!("tier {} bounds must be numbers", band.tier));
@@ -78,12 +89,17 @@ impl Tiers {
                 ));
             }
             if band.max_score <= band.min_score {
-                return invalid(format!("tier {} is empty: max_score must exceed min_score", band.tier));
+                return invalid(format!(
+                    "tier {} is empty: max_score must exceed min_score",
+                    band.tier
+                ));
             }
             expected_min = band.max_score;
         }
         if expected_min != 1.0 {
-            return invalid(format!("the top tier must end at 1, it ends at {expected_min}"));
+            return invalid(format!(
+                "the top tier must end at 1, it ends at {expected_min}"
+            ));
         }
         Ok(())
     }
@@ -98,7 +114,11 @@ impl Tiers {
 
     /// The tier a score falls in. Scores outside [0, 1] are clamped first.
     pub fn tier_for(&self, score: f64) -> &TierBand {
-        let score = if score.is_nan() { 0.0 } else { score.clamp(0.0, 1.0) };
+        let score = if score.is_nan() {
+            0.0
+        } else {
+            score.clamp(0.0, 1.0)
+        };
         let mut found = self.bands.first();
         for band in &self.bands {
             if score >= band.min_score {
@@ -169,9 +189,17 @@ mod tests {
     #[test]
     fn edits_keep_bands_contiguous() {
         let t = Tiers::v2_default();
-        let edit = TierEdit { min_score: Some(0.6), ..TierEdit::default() };
+        let edit = TierEdit {
+            min_score: Some(0.6),
+            ..TierEdit::default()
+        };
         let e = t.edited(2, &edit);
-        let e = e.as_ref().map(|t| (t.band(1).map(|b| b.max_score), t.band(2).map(|b| b.min_score)));
+        let e = e.as_ref().map(|t| {
+            (
+                t.band(1).map(|b| b.max_score),
+                t.band(2).map(|b| b.min_score),
+            )
+        });
         assert_eq!(e, Ok((Some(0.6), Some(0.6))));
     }
 
@@ -179,12 +207,51 @@ mod tests {
     fn edits_that_break_bands_are_refused() {
         let t = Tiers::v2_default();
         let refuse = |n: u8, edit: TierEdit| assert!(t.edited(n, &edit).is_err(), "{n} {edit:?}");
-        refuse(0, TierEdit { min_score: Some(0.1), ..TierEdit::default() });
-        refuse(3, TierEdit { max_score: Some(0.9), ..TierEdit::default() });
-        refuse(2, TierEdit { min_score: Some(0.1), ..TierEdit::default() });
-        refuse(2, TierEdit { min_score: Some(0.9), ..TierEdit::default() });
-        refuse(1, TierEdit { name: Some(" ".into()), ..TierEdit::default() });
-        refuse(1, TierEdit { min_score: Some(f64::NAN), ..TierEdit::default() });
-        assert_eq!(t.edited(7, &TierEdit::default()), Err(TiersError::UnknownTier(7)));
+        refuse(
+            0,
+            TierEdit {
+                min_score: Some(0.1),
+                ..TierEdit::default()
+            },
+        );
+        refuse(
+            3,
+            TierEdit {
+                max_score: Some(0.9),
+                ..TierEdit::default()
+            },
+        );
+        refuse(
+            2,
+            TierEdit {
+                min_score: Some(0.1),
+                ..TierEdit::default()
+            },
+        );
+        refuse(
+            2,
+            TierEdit {
+                min_score: Some(0.9),
+                ..TierEdit::default()
+            },
+        );
+        refuse(
+            1,
+            TierEdit {
+                name: Some(" ".into()),
+                ..TierEdit::default()
+            },
+        );
+        refuse(
+            1,
+            TierEdit {
+                min_score: Some(f64::NAN),
+                ..TierEdit::default()
+            },
+        );
+        assert_eq!(
+            t.edited(7, &TierEdit::default()),
+            Err(TiersError::UnknownTier(7))
+        );
     }
 }

@@ -36,7 +36,12 @@ const VERIFY_PAGE: u32 = 1000;
 impl Gateway {
     /// Appends a signed receipt and updates the score, history and audit trail in one
     /// transaction under the agent's lock.
-    pub async fn record_action(&self, principal: &Principal, actor: &Actor, req: RecordAction) -> Result<Recorded, ServiceError> {
+    pub async fn record_action(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        req: RecordAction,
+    ) -> Result<Recorded, ServiceError> {
         self.require(principal, Scope::Write)?;
         let id = agent_id(&req.agent_id)?;
         validate_action_name(&req.action).map_err(|e| ServiceError::Invalid(e.to_string()))?;
@@ -56,20 +61,32 @@ impl Gateway {
                     return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
                 }
                 let head = before.state.chain;
-                let draft = Draft { agent_id: id.clone(), action: req.action, result: req.result, timestamp: now, reported_at: req.reported_at };
+                let draft = Draft {
+                    agent_id: id.clone(),
+                    action: req.action,
+                    result: req.result,
+                    timestamp: now,
+                    reported_at: req.reported_at,
+                };
                 let receipt = signer.append(head, draft);
                 tx.append_receipt(&receipt).await?;
 
                 let mut state = before.state.clone();
-                state.evidence.record(req.result, now, &before.policy.policy.behavior);
-                let after = TrustView::compute(before.agent.clone(), state, before.policy.clone(), now);
+                state
+                    .evidence
+                    .record(req.result, now, &before.policy.policy.behavior);
+                let after =
+                    TrustView::compute(before.agent.clone(), state, before.policy.clone(), now);
                 let mut state = after.state.clone();
                 let (old_score, old_tier) = (before.breakdown.composite, before.breakdown.tier);
                 let (new_score, new_tier) = (after.breakdown.composite, after.breakdown.tier);
                 state.composite = new_score;
                 state.tier = new_tier;
                 state.updated_at = now;
-                state.chain = ChainHead { seq: receipt.seq, hash: receipt.receipt_hash };
+                state.chain = ChainHead {
+                    seq: receipt.seq,
+                    hash: receipt.receipt_hash,
+                };
                 let changed = (new_score - old_score).abs() > 1e-12 || new_tier != old_tier;
                 if changed {
                     state.history_seq += 1;
@@ -91,26 +108,52 @@ impl Gateway {
                     "action": receipt.action,
                     "result": receipt.result.as_str(),
                 });
-                tx.append_audit(&AuditEvent::new(EventType::ReceiptRecorded, Some(id.clone()), details, &actor, now)).await?;
+                tx.append_audit(&AuditEvent::new(
+                    EventType::ReceiptRecorded,
+                    Some(id.clone()),
+                    details,
+                    &actor,
+                    now,
+                ))
+                .await?;
                 if changed {
                     let details = json!({
                         "old_score": old_score, "new_score": new_score,
                         "old_tier": old_tier, "new_tier": new_tier,
                         "trigger": Trigger::ActionRecorded.as_str(),
                     });
-                    tx.append_audit(&AuditEvent::new(EventType::TrustScoreChanged, Some(id.clone()), details, &actor, now)).await?;
+                    tx.append_audit(&AuditEvent::new(
+                        EventType::TrustScoreChanged,
+                        Some(id.clone()),
+                        details,
+                        &actor,
+                        now,
+                    ))
+                    .await?;
                 }
-                Ok(Recorded { receipt, old_score, old_tier, view: TrustView { state, ..after } })
+                Ok(Recorded {
+                    receipt,
+                    old_score,
+                    old_tier,
+                    view: TrustView { state, ..after },
+                })
             })
         })
         .await
     }
 
     /// `GET /receipts/{agent_id}`: newest first.
-    pub async fn receipts(&self, id: &str, limit: u32, before_seq: Option<u64>) -> Result<Vec<Receipt>, ServiceError> {
+    pub async fn receipts(
+        &self,
+        id: &str,
+        limit: u32,
+        before_seq: Option<u64>,
+    ) -> Result<Vec<Receipt>, ServiceError> {
         let id = agent_id(id)?;
         if !(1..=1000).contains(&limit) {
-            return Err(ServiceError::Invalid("`limit` must be between 1 and 1000".into()));
+            return Err(ServiceError::Invalid(
+                "`limit` must be between 1 and 1000".into(),
+            ));
         }
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -132,7 +175,11 @@ impl Gateway {
                 if tx.get_agent(&id).await?.is_none() {
                     return Err(ServiceError::agent_not_found(id.as_str()));
                 }
-                let expected = tx.get_trust(&id).await?.map(|s| s.chain).unwrap_or(ChainHead::EMPTY);
+                let expected = tx
+                    .get_trust(&id)
+                    .await?
+                    .map(|s| s.chain)
+                    .unwrap_or(ChainHead::EMPTY);
                 let mut verifier = ChainVerifier::new(&signer);
                 let mut after = 0u64;
                 loop {
@@ -153,13 +200,36 @@ impl Gateway {
                 // append: a removed or replaced tail is caught here.
                 if report.valid && reached != expected {
                     let (first, reason) = if reached.seq < expected.seq {
-                        (reached.seq + 1, format!("chain ends at seq {} but receipts up to seq {} were recorded", reached.seq, expected.seq))
+                        (
+                            reached.seq + 1,
+                            format!(
+                                "chain ends at seq {} but receipts up to seq {} were recorded",
+                                reached.seq, expected.seq
+                            ),
+                        )
                     } else if reached.seq > expected.seq {
-                        (expected.seq + 1, format!("receipts beyond the recorded head (seq {}) were inserted", expected.seq))
+                        (
+                            expected.seq + 1,
+                            format!(
+                                "receipts beyond the recorded head (seq {}) were inserted",
+                                expected.seq
+                            ),
+                        )
                     } else {
-                        (reached.seq, format!("the receipt at seq {} is not the one recorded as the chain head", reached.seq))
+                        (
+                            reached.seq,
+                            format!(
+                                "the receipt at seq {} is not the one recorded as the chain head",
+                                reached.seq
+                            ),
+                        )
                     };
-                    report = ChainReport { valid: false, length: report.length, first_broken_seq: Some(first), reason: Some(reason) };
+                    report = ChainReport {
+                        valid: false,
+                        length: report.length,
+                        first_broken_seq: Some(first),
+                        reason: Some(reason),
+                    };
                 }
                 Ok(report)
             })

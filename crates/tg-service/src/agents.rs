@@ -5,10 +5,14 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::{AgentId, Timestamp};
 use tg_identity::{Agent, AgentStatus, Attestation, NewAgent};
-use tg_scoring::{Breakdown, ConfigState, Evidence, Inputs, Standing, Trigger, breakdown, permitted_actions};
+use tg_scoring::{
+    Breakdown, ConfigState, Evidence, Inputs, Standing, Trigger, breakdown, permitted_actions,
+};
 
 use crate::policy::PolicyCache;
-use crate::{Gateway, HistoryPoint, PolicySnapshot, ServiceError, TrustState, Tx, in_transaction, reading};
+use crate::{
+    Gateway, HistoryPoint, PolicySnapshot, ServiceError, TrustState, Tx, in_transaction, reading,
+};
 
 /// A registration request as received (V2 `POST /agents/register`).
 #[derive(Debug, Clone)]
@@ -42,8 +46,17 @@ pub(crate) fn standing(status: AgentStatus) -> Standing {
 }
 
 impl TrustView {
-    pub(crate) fn compute(agent: Agent, state: TrustState, policy: PolicySnapshot, now: Timestamp) -> Self {
-        let config = if agent.config_hash == agent.approved_config_hash { ConfigState::Approved } else { ConfigState::Drifted };
+    pub(crate) fn compute(
+        agent: Agent,
+        state: TrustState,
+        policy: PolicySnapshot,
+        now: Timestamp,
+    ) -> Self {
+        let config = if agent.config_hash == agent.approved_config_hash {
+            ConfigState::Approved
+        } else {
+            ConfigState::Drifted
+        };
         let inputs = Inputs {
             identity_strength: agent.identity_strength,
             config,
@@ -52,8 +65,20 @@ impl TrustView {
             registered_at: agent.created_at,
         };
         let breakdown = breakdown(&policy.policy, &inputs, now);
-        let permitted_actions = permitted_actions(&policy.policy, standing(agent.status), breakdown.tier, breakdown.composite);
-        TrustView { agent, state, breakdown, permitted_actions, policy, computed_at: now }
+        let permitted_actions = permitted_actions(
+            &policy.policy,
+            standing(agent.status),
+            breakdown.tier,
+            breakdown.composite,
+        );
+        TrustView {
+            agent,
+            state,
+            breakdown,
+            permitted_actions,
+            policy,
+            computed_at: now,
+        }
     }
 }
 
@@ -64,17 +89,33 @@ pub(crate) fn agent_id(raw: &str) -> Result<AgentId, ServiceError> {
 
 /// Loads an agent, its state and the policy, and computes the view. `lock` takes the
 /// agent's row lock (inside a transaction).
-pub(crate) async fn load_view(tx: &mut dyn Tx, cache: &PolicyCache, id: &AgentId, now: Timestamp, lock: bool) -> Result<TrustView, ServiceError> {
-    let agent = if lock { tx.lock_agent(id).await? } else { tx.get_agent(id).await? };
+pub(crate) async fn load_view(
+    tx: &mut dyn Tx,
+    cache: &PolicyCache,
+    id: &AgentId,
+    now: Timestamp,
+    lock: bool,
+) -> Result<TrustView, ServiceError> {
+    let agent = if lock {
+        tx.lock_agent(id).await?
+    } else {
+        tx.get_agent(id).await?
+    };
     let agent = agent.ok_or_else(|| ServiceError::agent_not_found(id.as_str()))?;
-    let state = tx.get_trust(id).await?.ok_or_else(|| ServiceError::Internal(format!("agent `{id}` has no trust state")))?;
+    let state = tx
+        .get_trust(id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal(format!("agent `{id}` has no trust state")))?;
     let policy = cache.load(tx).await?;
     Ok(TrustView::compute(agent, state, policy, now))
 }
 
 fn conflict_message(raw: &str, name: &str, spiffe: Option<&str>) -> String {
     if raw.contains("spiffe") {
-        format!("spiffe_id `{}` is already registered to an active agent", spiffe.unwrap_or_default())
+        format!(
+            "spiffe_id `{}` is already registered to an active agent",
+            spiffe.unwrap_or_default()
+        )
     } else {
         format!("an agent named `{name}` already exists in this account")
     }
@@ -82,12 +123,26 @@ fn conflict_message(raw: &str, name: &str, spiffe: Option<&str>) -> String {
 
 impl Gateway {
     /// `POST /agents/register`.
-    pub async fn register(&self, principal: &Principal, actor: &Actor, reg: Registration) -> Result<TrustView, ServiceError> {
+    pub async fn register(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        reg: Registration,
+    ) -> Result<TrustView, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let new = NewAgent::parse(&reg.name, &reg.provider, reg.spiffe_id.as_deref(), &reg.config_hash, &reg.capabilities)
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let new = NewAgent::parse(
+            &reg.name,
+            &reg.provider,
+            reg.spiffe_id.as_deref(),
+            &reg.config_hash,
+            &reg.capabilities,
+        )
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let attestation = reg.attestation.unwrap_or(Attestation::SelfDeclared);
-        let verified = self.attestation.verify(new.spiffe_id.as_ref(), &attestation).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let verified = self
+            .attestation
+            .verify(new.spiffe_id.as_ref(), &attestation)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let now = self.now();
         let agent = Agent {
             id: AgentId::generate(),
@@ -143,13 +198,22 @@ impl Gateway {
                     "attestation_type": agent.attestation_type.as_str(),
                     "verification_level": agent.verification_level.as_u8(),
                 });
-                tx.append_audit(&AuditEvent::new(EventType::AgentRegistered, Some(agent.id.clone()), details, &actor, now)).await?;
+                tx.append_audit(&AuditEvent::new(
+                    EventType::AgentRegistered,
+                    Some(agent.id.clone()),
+                    details,
+                    &actor,
+                    now,
+                ))
+                .await?;
                 Ok(TrustView { state, ..view })
             })
         })
         .await;
         result.map_err(|e| match e {
-            ServiceError::Conflict(raw) => ServiceError::Conflict(conflict_message(&raw, &name, spiffe.as_deref())),
+            ServiceError::Conflict(raw) => {
+                ServiceError::Conflict(conflict_message(&raw, &name, spiffe.as_deref()))
+            }
             other => other,
         })
     }
@@ -159,14 +223,23 @@ impl Gateway {
         let id = agent_id(id)?;
         let cache = Arc::clone(&self.policy);
         let now = self.now();
-        reading(self.store.as_ref(), move |tx| Box::pin(async move { load_view(tx, &cache, &id, now, false).await })).await
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { load_view(tx, &cache, &id, now, false).await })
+        })
+        .await
     }
 
     /// `GET /agents/{id}/history?limit=`: newest first.
-    pub async fn history(&self, id: &str, limit: u32) -> Result<(AgentId, Vec<HistoryPoint>), ServiceError> {
+    pub async fn history(
+        &self,
+        id: &str,
+        limit: u32,
+    ) -> Result<(AgentId, Vec<HistoryPoint>), ServiceError> {
         let id = agent_id(id)?;
         if !(1..=1000).contains(&limit) {
-            return Err(ServiceError::Invalid("`limit` must be between 1 and 1000".into()));
+            return Err(ServiceError::Invalid(
+                "`limit` must be between 1 and 1000".into(),
+            ));
         }
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -182,6 +255,9 @@ impl Gateway {
 
     /// `GET /stats`.
     pub async fn stats(&self) -> Result<crate::Stats, ServiceError> {
-        reading(self.store.as_ref(), |tx| Box::pin(async move { Ok(tx.stats().await?) })).await
+        reading(self.store.as_ref(), |tx| {
+            Box::pin(async move { Ok(tx.stats().await?) })
+        })
+        .await
     }
 }

@@ -30,33 +30,67 @@ pub struct BatchOutcome {
 
 fn decide(view: &TrustView, action: &str) -> AuthorizeOutcome {
     let b = &view.breakdown;
-    let decision = authorize(&view.policy.policy.catalog, standing(view.agent.status), b.tier, b.composite, action);
-    AuthorizeOutcome { agent_id: view.agent.id.clone(), action: action.to_owned(), decision, current_tier: b.tier, current_score: b.composite }
+    let decision = authorize(
+        &view.policy.policy.catalog,
+        standing(view.agent.status),
+        b.tier,
+        b.composite,
+        action,
+    );
+    AuthorizeOutcome {
+        agent_id: view.agent.id.clone(),
+        action: action.to_owned(),
+        decision,
+        current_tier: b.tier,
+        current_score: b.composite,
+    }
 }
 
 impl Gateway {
-    async fn decision_view(&self, principal: &Principal, id: &str) -> Result<TrustView, ServiceError> {
+    async fn decision_view(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<TrustView, ServiceError> {
         self.require(principal, Scope::Read)?;
         let id = agent_id(id)?;
         let cache = Arc::clone(&self.policy);
         let now = self.now();
-        reading(self.store.as_ref(), move |tx| Box::pin(async move { load_view(tx, &cache, &id, now, false).await })).await
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { load_view(tx, &cache, &id, now, false).await })
+        })
+        .await
     }
 
     /// `POST /authorize`. Fails closed: an unknown agent is `NotFound`, an unknown action,
     /// a suspended or revoked agent is denied with its reason, a store failure is
     /// `Unavailable` (never an allow).
-    pub async fn authorize(&self, principal: &Principal, actor: &Actor, id: &str, action: &str) -> Result<AuthorizeOutcome, ServiceError> {
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        action: &str,
+    ) -> Result<AuthorizeOutcome, ServiceError> {
         let view = self.decision_view(principal, id).await?;
         let outcome = decide(&view, action);
-        self.audit_denials(actor, std::slice::from_ref(&outcome)).await;
+        self.audit_denials(actor, std::slice::from_ref(&outcome))
+            .await;
         Ok(outcome)
     }
 
     /// `POST /authorize/batch`: one result per distinct action, in request order.
-    pub async fn authorize_batch(&self, principal: &Principal, actor: &Actor, id: &str, actions: &[String]) -> Result<BatchOutcome, ServiceError> {
+    pub async fn authorize_batch(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        actions: &[String],
+    ) -> Result<BatchOutcome, ServiceError> {
         if actions.is_empty() || actions.len() > MAX_BATCH {
-            return Err(ServiceError::Invalid(format!("`actions` must hold between 1 and {MAX_BATCH} actions")));
+            return Err(ServiceError::Invalid(format!(
+                "`actions` must hold between 1 and {MAX_BATCH} actions"
+            )));
         }
         let view = self.decision_view(principal, id).await?;
         let mut results: Vec<AuthorizeOutcome> = Vec::with_capacity(actions.len());
@@ -66,7 +100,10 @@ impl Gateway {
             }
         }
         self.audit_denials(actor, &results).await;
-        Ok(BatchOutcome { agent_id: view.agent.id, results })
+        Ok(BatchOutcome {
+            agent_id: view.agent.id,
+            results,
+        })
     }
 
     /// Denials are audited after the decision; a failure to write the event is logged and
@@ -83,7 +120,13 @@ impl Gateway {
                     "current_tier": o.current_tier,
                     "required_tier": o.decision.required_tier,
                 });
-                AuditEvent::new(EventType::AuthorizationDenied, Some(o.agent_id.clone()), details, actor, now)
+                AuditEvent::new(
+                    EventType::AuthorizationDenied,
+                    Some(o.agent_id.clone()),
+                    details,
+                    actor,
+                    now,
+                )
             })
             .collect();
         if events.is_empty() {

@@ -21,7 +21,10 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn agent_not_found(id: &str) -> Self {
-        ServiceError::NotFound(format!("agent `{}` not found", id.chars().take(64).collect::<String>()))
+        ServiceError::NotFound(format!(
+            "agent `{}` not found",
+            id.chars().take(64).collect::<String>()
+        ))
     }
 
     /// A short machine-readable code for the error envelope.
@@ -43,7 +46,9 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound("not found".into()),
             StoreError::Conflict(m) => ServiceError::Conflict(m),
-            StoreError::Unavailable(m) => ServiceError::Unavailable(format!("store unavailable: {m}")),
+            StoreError::Unavailable(m) => {
+                ServiceError::Unavailable(format!("store unavailable: {m}"))
+            }
             StoreError::Other(m) => ServiceError::Internal(m),
         }
     }

@@ -1,6 +1,9 @@
 use std::sync::Arc;
 
-use tg_access::{ADMIN_ACCOUNT, Account, ApiKey, KeyError, Plan, PresentedKey, Principal, Scope, hash_matches, key_hash};
+use tg_access::{
+    ADMIN_ACCOUNT, Account, ApiKey, KeyError, Plan, PresentedKey, Principal, Scope, hash_matches,
+    key_hash,
+};
 use tg_audit::{Actor, IpHasher};
 use tg_core::{AccountId, Clock, Timestamp};
 use tg_identity::AttestationVerifier;
@@ -32,8 +35,14 @@ impl std::fmt::Debug for GatewayConfig {
         f.debug_struct("GatewayConfig")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
-            .field("env_api_key", &self.env_api_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "env_api_key",
+                &self.env_api_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -53,7 +62,10 @@ pub struct Gateway {
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateway").field("store", &self.store).field("tokens", &self.tokens).finish_non_exhaustive()
+        f.debug_struct("Gateway")
+            .field("store", &self.store)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,7 +76,9 @@ impl Gateway {
     /// run from several instances at once), then builds the gateway.
     pub async fn start(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, ServiceError> {
         if config.secret_key.len() < 32 {
-            return Err(ServiceError::Invalid("SECRET_KEY must be at least 32 bytes".into()));
+            return Err(ServiceError::Invalid(
+                "SECRET_KEY must be at least 32 bytes".into(),
+            ));
         }
         let mut last = None;
         for _ in 0..BOOTSTRAP_ATTEMPTS {
@@ -78,10 +92,24 @@ impl Gateway {
         Err(ServiceError::Conflict(last.unwrap_or_default()))
     }
 
-    fn assemble(store: Arc<dyn Store>, config: GatewayConfig, done: Bootstrapped) -> Result<Self, ServiceError> {
-        let current = done.keys.first().ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
-        let tokens = TokenIssuer::new(&config.issuer, &config.audience, current, &done.keys, &config.secret_key, config.jwt_secret.as_deref())
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    fn assemble(
+        store: Arc<dyn Store>,
+        config: GatewayConfig,
+        done: Bootstrapped,
+    ) -> Result<Self, ServiceError> {
+        let current = done
+            .keys
+            .first()
+            .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
+        let tokens = TokenIssuer::new(
+            &config.issuer,
+            &config.audience,
+            current,
+            &done.keys,
+            &config.secret_key,
+            config.jwt_secret.as_deref(),
+        )
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         Ok(Self {
             store,
             clock: config.clock,
@@ -113,7 +141,10 @@ impl Gateway {
 
     /// The audit actor for a request from `ip` by `principal`.
     pub fn actor(&self, principal: Option<&Principal>, ip: Option<&str>) -> Actor {
-        Actor { ip_hash: ip.map(|ip| self.ip_hasher.hash(ip)), api_key_prefix: principal.map(|p| p.key_prefix.clone()) }
+        Actor {
+            ip_hash: ip.map(|ip| self.ip_hasher.hash(ip)),
+            api_key_prefix: principal.map(|p| p.key_prefix.clone()),
+        }
     }
 
     /// Who presents `raw` in `X-API-Key`. Revoked, unknown and malformed keys are refused
@@ -127,21 +158,35 @@ impl Gateway {
                 let full = full.to_owned();
                 let found = reading(self.store.as_ref(), move |tx| {
                     Box::pin(async move {
-                        let Some(key) = tx.get_key(&id).await? else { return Ok(None) };
+                        let Some(key) = tx.get_key(&id).await? else {
+                            return Ok(None);
+                        };
                         if key.revoked_at.is_some() || !key.matches(&full) {
                             return Ok(None);
                         }
                         let account = tx.get_account(&key.account_id).await?;
-                        Ok(account.map(|a| Principal { account_id: a.id, plan: a.plan, scope: key.scope, key_prefix: key.prefix }))
+                        Ok(account.map(|a| Principal {
+                            account_id: a.id,
+                            plan: a.plan,
+                            scope: key.scope,
+                            key_prefix: key.prefix,
+                        }))
                     })
                 })
                 .await?;
                 found.ok_or_else(|| unauthorized(KeyError::Invalid))
             }
             PresentedKey::Other(raw) => {
-                let Some(expected) = self.env_key_hash else { return Err(unauthorized(KeyError::Invalid)) };
+                let Some(expected) = self.env_key_hash else {
+                    return Err(unauthorized(KeyError::Invalid));
+                };
                 if hash_matches(&expected, raw) {
-                    Ok(Principal { account_id: self.admin.id.clone(), plan: self.admin.plan, scope: Scope::Admin, key_prefix: "env:API_KEY".into() })
+                    Ok(Principal {
+                        account_id: self.admin.id.clone(),
+                        plan: self.admin.plan,
+                        scope: Scope::Admin,
+                        key_prefix: "env:API_KEY".into(),
+                    })
                 } else {
                     Err(unauthorized(KeyError::Invalid))
                 }
@@ -153,7 +198,11 @@ impl Gateway {
         if principal.scope.allows(scope) {
             Ok(())
         } else {
-            Err(ServiceError::Forbidden(format!("this API key has `{}` scope; `{}` is required", principal.scope.as_str(), scope.as_str())))
+            Err(ServiceError::Forbidden(format!(
+                "this API key has `{}` scope; `{}` is required",
+                principal.scope.as_str(),
+                scope.as_str()
+            )))
         }
     }
 }
@@ -163,11 +212,15 @@ struct Bootstrapped {
     keys: Vec<tg_tokens::SealedKey>,
 }
 
-async fn bootstrap(store: &dyn Store, config: &GatewayConfig) -> Result<Bootstrapped, ServiceError> {
+async fn bootstrap(
+    store: &dyn Store,
+    config: &GatewayConfig,
+) -> Result<Bootstrapped, ServiceError> {
     let now = config.clock.now();
     let secret = config.secret_key.clone();
     let admin_key = config.bootstrap_admin_key.clone();
-    let fresh_key = generate_signing_key(&secret, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let fresh_key =
+        generate_signing_key(&secret, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
     in_transaction(store, move |tx| {
         Box::pin(async move {
             let admin = match tx.account_by_name(ADMIN_ACCOUNT).await? {
@@ -214,5 +267,6 @@ async fn bootstrap(store: &dyn Store, config: &GatewayConfig) -> Result<Bootstra
 
 /// Shared between use cases: the account check for writes.
 pub(crate) fn can_write(principal: &Principal, owner: &AccountId) -> bool {
-    principal.scope == Scope::Admin || (principal.scope.allows(Scope::Write) && principal.account_id == *owner)
+    principal.scope == Scope::Admin
+        || (principal.scope.allows(Scope::Write) && principal.account_id == *owner)
 }

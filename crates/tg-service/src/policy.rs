@@ -33,7 +33,10 @@ struct Edits {
 
 impl PolicyCache {
     pub(crate) fn new(base: Policy) -> Self {
-        let current = RwLock::new(PolicySnapshot { version: 0, policy: Arc::new(base.clone()) });
+        let current = RwLock::new(PolicySnapshot {
+            version: 0,
+            policy: Arc::new(base.clone()),
+        });
         Self { base, current }
     }
 
@@ -52,12 +55,16 @@ impl PolicyCache {
     }
 
     fn apply(&self, doc: &PolicyDocument) -> Result<Policy, ServiceError> {
-        let edits: Edits = serde_json::from_str(&doc.document).map_err(|e| ServiceError::Internal(format!("stored policy unreadable: {e}")))?;
+        let edits: Edits = serde_json::from_str(&doc.document)
+            .map_err(|e| ServiceError::Internal(format!("stored policy unreadable: {e}")))?;
         let mut policy = self.base.clone();
-        policy.tiers = Tiers::new(edits.tiers).map_err(|e| ServiceError::Internal(format!("stored tiers invalid: {e}")))?;
+        policy.tiers = Tiers::new(edits.tiers)
+            .map_err(|e| ServiceError::Internal(format!("stored tiers invalid: {e}")))?;
         let mut catalog = Catalog::default();
         for (name, rule) in edits.actions {
-            catalog.set(&name, rule, &policy.tiers).map_err(|e| ServiceError::Internal(format!("stored catalog invalid: {e}")))?;
+            catalog
+                .set(&name, rule, &policy.tiers)
+                .map_err(|e| ServiceError::Internal(format!("stored catalog invalid: {e}")))?;
         }
         policy.catalog = catalog;
         Ok(policy)
@@ -72,9 +79,15 @@ impl PolicyCache {
             return Ok(cached);
         }
         let Some(doc) = tx.policy_document().await? else {
-            return Ok(PolicySnapshot { version: 0, policy: Arc::new(self.base.clone()) });
+            return Ok(PolicySnapshot {
+                version: 0,
+                policy: Arc::new(self.base.clone()),
+            });
         };
-        let snapshot = PolicySnapshot { version: doc.version, policy: Arc::new(self.apply(&doc)?) };
+        let snapshot = PolicySnapshot {
+            version: doc.version,
+            policy: Arc::new(self.apply(&doc)?),
+        };
         if snapshot.version > cached.version {
             self.store(snapshot.clone());
         }
@@ -85,7 +98,12 @@ impl PolicyCache {
 fn document_of(policy: &Policy) -> Result<String, ServiceError> {
     let edits = Edits {
         tiers: policy.tiers.bands().to_vec(),
-        actions: policy.catalog.entries().into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        actions: policy
+            .catalog
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
     };
     serde_json::to_string(&edits).map_err(|e| ServiceError::Internal(e.to_string()))
 }
@@ -100,31 +118,62 @@ struct Change {
 impl Gateway {
     pub async fn policy(&self) -> Result<PolicySnapshot, ServiceError> {
         let cache = Arc::clone(&self.policy);
-        crate::reading(self.store.as_ref(), move |tx| Box::pin(async move { cache.load(tx).await })).await
+        crate::reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { cache.load(tx).await })
+        })
+        .await
     }
 
     /// `PUT /tiers/{n}`: edits one band; neighbours' shared boundaries move with it.
-    pub async fn edit_tier(&self, principal: &Principal, actor: &Actor, n: u8, edit: TierEdit) -> Result<PolicySnapshot, ServiceError> {
+    pub async fn edit_tier(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        n: u8,
+        edit: TierEdit,
+    ) -> Result<PolicySnapshot, ServiceError> {
         self.require(principal, Scope::Admin)?;
         self.edit_policy(actor, move |policy| {
             let before = serde_json::to_value(policy.tiers.band(n)).unwrap_or_default();
-            policy.tiers = policy.tiers.edited(n, &edit).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            policy.tiers = policy
+                .tiers
+                .edited(n, &edit)
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
             let after = serde_json::to_value(policy.tiers.band(n)).unwrap_or_default();
             // A catalog rule may not require a tier that no longer exists (tiers are fixed in
             // number by edits, so this holds; checked anyway).
-            policy.validate().map_err(|e| ServiceError::Invalid(e.to_string()))?;
-            Ok(Change { what: format!("tier {n}"), before, after })
+            policy
+                .validate()
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            Ok(Change {
+                what: format!("tier {n}"),
+                before,
+                after,
+            })
         })
         .await
     }
 
     /// `PUT /actions/{name}`: adds or replaces a catalog rule.
-    pub async fn put_action(&self, principal: &Principal, actor: &Actor, name: String, rule: ActionRule) -> Result<PolicySnapshot, ServiceError> {
+    pub async fn put_action(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        name: String,
+        rule: ActionRule,
+    ) -> Result<PolicySnapshot, ServiceError> {
         self.require(principal, Scope::Admin)?;
         self.edit_policy(actor, move |policy| {
             let before = serde_json::to_value(policy.catalog.get(&name)).unwrap_or_default();
-            policy.catalog.set(&name, rule, &policy.tiers).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-            Ok(Change { what: format!("action {name}"), before, after: serde_json::to_value(rule).unwrap_or_default() })
+            policy
+                .catalog
+                .set(&name, rule, &policy.tiers)
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            Ok(Change {
+                what: format!("action {name}"),
+                before,
+                after: serde_json::to_value(rule).unwrap_or_default(),
+            })
         })
         .await
     }

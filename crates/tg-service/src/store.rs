@@ -15,11 +15,18 @@ use crate::{ServiceError, TrustStore};
 
 /// Every storage trait at once, over one connection (and, inside `transaction`, one
 /// database transaction).
-pub trait Tx: AgentStore + ReceiptStore + AuditStore + AccessStore + SigningKeyStore + TrustStore + Send {}
+pub trait Tx:
+    AgentStore + ReceiptStore + AuditStore + AccessStore + SigningKeyStore + TrustStore + Send
+{
+}
 
-impl<T: AgentStore + ReceiptStore + AuditStore + AccessStore + SigningKeyStore + TrustStore + Send> Tx for T {}
+impl<T: AgentStore + ReceiptStore + AuditStore + AccessStore + SigningKeyStore + TrustStore + Send>
+    Tx for T
+{
+}
 
-pub type TxFuture<'a> = Pin<Box<dyn Future<Output = Result<Box<dyn Any + Send>, ServiceError>> + Send + 'a>>;
+pub type TxFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Box<dyn Any + Send>, ServiceError>> + Send + 'a>>;
 pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>;
 
 /// A database.
@@ -46,7 +53,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 fn erase<T, F>(work: F) -> TxWork
 where
     T: Send + 'static,
-    F: for<'a> FnOnce(&'a mut dyn Tx) -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>> + Send + 'static,
+    F: for<'a> FnOnce(
+            &'a mut dyn Tx,
+        )
+            -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>>
+        + Send
+        + 'static,
 {
     Box::new(move |tx| {
         let fut = work(tx);
@@ -55,14 +67,22 @@ where
 }
 
 fn unerase<T: 'static>(value: Box<dyn Any + Send>) -> Result<T, ServiceError> {
-    value.downcast::<T>().map(|b| *b).map_err(|_| ServiceError::Internal("unit of work returned an unexpected type".into()))
+    value
+        .downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| ServiceError::Internal("unit of work returned an unexpected type".into()))
 }
 
 /// Runs `work` in one transaction and returns its typed result.
 pub async fn in_transaction<T, F>(store: &dyn Store, work: F) -> Result<T, ServiceError>
 where
     T: Send + 'static,
-    F: for<'a> FnOnce(&'a mut dyn Tx) -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>> + Send + 'static,
+    F: for<'a> FnOnce(
+            &'a mut dyn Tx,
+        )
+            -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>>
+        + Send
+        + 'static,
 {
     unerase(store.transaction(erase(work)).await?)
 }
@@ -71,7 +91,12 @@ where
 pub async fn reading<T, F>(store: &dyn Store, work: F) -> Result<T, ServiceError>
 where
     T: Send + 'static,
-    F: for<'a> FnOnce(&'a mut dyn Tx) -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>> + Send + 'static,
+    F: for<'a> FnOnce(
+            &'a mut dyn Tx,
+        )
+            -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>>
+        + Send
+        + 'static,
 {
     unerase(store.read(erase(work)).await?)
 }

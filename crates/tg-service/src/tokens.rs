@@ -24,10 +24,18 @@ pub struct TokenGrant {
 
 impl Gateway {
     /// Issues a short-lived token for an active agent; audited as `token_issued`.
-    pub async fn issue_token(&self, principal: &Principal, actor: &Actor, id: &str, expires_in: i64) -> Result<TokenGrant, ServiceError> {
+    pub async fn issue_token(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        expires_in: i64,
+    ) -> Result<TokenGrant, ServiceError> {
         self.require(principal, Scope::Write)?;
         if !(MIN_EXPIRES_IN..=MAX_EXPIRES_IN).contains(&expires_in) {
-            return Err(ServiceError::Invalid(format!("`expires_in` must be between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN} seconds")));
+            return Err(ServiceError::Invalid(format!(
+                "`expires_in` must be between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN} seconds"
+            )));
         }
         let id = agent_id(id)?;
         let cache = Arc::clone(&self.policy);
@@ -63,7 +71,9 @@ impl Gateway {
 
     /// Verifies a token this gateway issued (signature, `alg`, `kid`, `exp`, `aud`, `iss`).
     pub fn verify_token(&self, token: &str) -> Result<TokenClaims, ServiceError> {
-        self.tokens.verify(token, self.now()).map_err(|e| ServiceError::Unauthorized(e.to_string()))
+        self.tokens
+            .verify(token, self.now())
+            .map_err(|e| ServiceError::Unauthorized(e.to_string()))
     }
 
     fn tokens_handle(&self) -> Arc<tg_tokens::TokenIssuer> {

@@ -73,7 +73,11 @@ pub trait TrustStore: Send {
     async fn get_trust(&mut self, agent: &AgentId) -> Result<Option<TrustState>, StoreError>;
     async fn update_trust(&mut self, state: &TrustState) -> Result<(), StoreError>;
     async fn append_history(&mut self, point: &HistoryPoint) -> Result<(), StoreError>;
-    async fn list_history(&mut self, agent: &AgentId, limit: u32) -> Result<Vec<HistoryPoint>, StoreError>;
+    async fn list_history(
+        &mut self,
+        agent: &AgentId,
+        limit: u32,
+    ) -> Result<Vec<HistoryPoint>, StoreError>;
     async fn stats(&mut self) -> Result<Stats, StoreError>;
     async fn policy_version(&mut self) -> Result<i64, StoreError>;
     async fn policy_document(&mut self) -> Result<Option<PolicyDocument>, StoreError>;

@@ -43,7 +43,8 @@ struct KeyRow {
 impl KeyRow {
     fn into_key(self) -> Result<ApiKey, StoreError> {
         Ok(ApiKey {
-            account_id: AccountId::parse(&self.account_id).map_err(|_| corrupt("account id", &self.account_id))?,
+            account_id: AccountId::parse(&self.account_id)
+                .map_err(|_| corrupt("account id", &self.account_id))?,
             hash: hash32("key hash", &self.hash)?,
             scope: Scope::parse(&self.scope).ok_or_else(|| corrupt("scope", &self.scope))?,
             id: self.id,
@@ -57,8 +58,16 @@ impl KeyRow {
 #[async_trait::async_trait]
 impl AccessStore for DbTx<'_> {
     async fn insert_account(&mut self, a: &Account) -> Result<(), StoreError> {
-        let row = AccountRow { id: a.id.to_string(), name: a.name.clone(), plan: a.plan.as_str().to_owned(), created_at: a.created_at.as_micros() };
-        run!(self, |c| diesel::insert_into(accounts::table).values(&row).execute(c).await)?;
+        let row = AccountRow {
+            id: a.id.to_string(),
+            name: a.name.clone(),
+            plan: a.plan.as_str().to_owned(),
+            created_at: a.created_at.as_micros(),
+        };
+        run!(self, |c| diesel::insert_into(accounts::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
         Ok(())
     }
 
@@ -84,7 +93,10 @@ impl AccessStore for DbTx<'_> {
             created_at: k.created_at.as_micros(),
             revoked_at: k.revoked_at.map(Timestamp::as_micros),
         };
-        run!(self, |c| diesel::insert_into(api_keys::table).values(&row).execute(c).await)?;
+        run!(self, |c| diesel::insert_into(api_keys::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
         Ok(())
     }
 
@@ -103,8 +115,13 @@ impl AccessStore for DbTx<'_> {
     }
 
     async fn revoke_key(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError> {
-        let target = api_keys::table.filter(api_keys::id.eq(id)).filter(api_keys::revoked_at.is_null());
-        let n = run!(self, |c| diesel::update(target).set(api_keys::revoked_at.eq(Some(at.as_micros()))).execute(c).await)?;
+        let target = api_keys::table
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::revoked_at.is_null());
+        let n = run!(self, |c| diesel::update(target)
+            .set(api_keys::revoked_at.eq(Some(at.as_micros())))
+            .execute(c)
+            .await)?;
         if n == 1 {
             return Ok(());
         }

@@ -37,7 +37,8 @@ impl AgentRow {
             spiffe_id: a.spiffe_id.as_ref().map(ToString::to_string),
             config_hash: a.config_hash.clone(),
             approved_config_hash: a.approved_config_hash.clone(),
-            capabilities: serde_json::to_string(&a.capabilities).map_err(|e| StoreError::Other(e.to_string()))?,
+            capabilities: serde_json::to_string(&a.capabilities)
+                .map_err(|e| StoreError::Other(e.to_string()))?,
             status: a.status.as_str().to_owned(),
             verification_level: i32::from(a.verification_level.as_u8()),
             attestation_type: a.attestation_type.as_str().to_owned(),
@@ -50,15 +51,23 @@ impl AgentRow {
     fn into_agent(self) -> Result<Agent, StoreError> {
         Ok(Agent {
             id: AgentId::parse(&self.id).map_err(|_| corrupt("agent id", &self.id))?,
-            account_id: AccountId::parse(&self.account_id).map_err(|_| corrupt("account id", &self.account_id))?,
-            spiffe_id: self.spiffe_id.as_deref().map(|s| SpiffeId::parse(s).map_err(|_| corrupt("spiffe_id", s))).transpose()?,
-            capabilities: serde_json::from_str(&self.capabilities).map_err(|_| corrupt("capabilities", &self.capabilities))?,
-            status: AgentStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?,
+            account_id: AccountId::parse(&self.account_id)
+                .map_err(|_| corrupt("account id", &self.account_id))?,
+            spiffe_id: self
+                .spiffe_id
+                .as_deref()
+                .map(|s| SpiffeId::parse(s).map_err(|_| corrupt("spiffe_id", s)))
+                .transpose()?,
+            capabilities: serde_json::from_str(&self.capabilities)
+                .map_err(|_| corrupt("capabilities", &self.capabilities))?,
+            status: AgentStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("status", &self.status))?,
             verification_level: u8::try_from(self.verification_level)
                 .ok()
                 .and_then(VerificationLevel::from_u8)
                 .ok_or_else(|| corrupt("verification level", self.verification_level))?,
-            attestation_type: AttestationType::parse(&self.attestation_type).ok_or_else(|| corrupt("attestation type", &self.attestation_type))?,
+            attestation_type: AttestationType::parse(&self.attestation_type)
+                .ok_or_else(|| corrupt("attestation type", &self.attestation_type))?,
             name: self.name,
             provider: self.provider,
             config_hash: self.config_hash,
@@ -74,7 +83,10 @@ impl AgentRow {
 impl AgentStore for DbTx<'_> {
     async fn insert_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
         let row = AgentRow::from_agent(agent)?;
-        run!(self, |c| diesel::insert_into(agents::table).values(&row).execute(c).await)?;
+        run!(self, |c| diesel::insert_into(agents::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
         Ok(())
     }
 
@@ -99,7 +111,16 @@ impl AgentStore for DbTx<'_> {
 
     async fn update_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
         let row = AgentRow::from_agent(agent)?;
-        let n = run!(self, |c| diesel::update(agents::table.find(agent.id.as_str())).set(&row).execute(c).await)?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = run!(self, |c| diesel::update(
+            agents::table.find(agent.id.as_str())
+        )
+        .set(&row)
+        .execute(c)
+        .await)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

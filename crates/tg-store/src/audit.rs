@@ -24,9 +24,15 @@ impl AuditRow {
         Ok(AuditEvent {
             event_id: EventId::parse(&self.id).map_err(|_| corrupt("event id", &self.id))?,
             timestamp: Timestamp::from_micros(self.ts),
-            event_type: EventType::parse(&self.event_type).ok_or_else(|| corrupt("event type", &self.event_type))?,
-            agent_id: self.agent_id.as_deref().map(|a| AgentId::parse(a).map_err(|_| corrupt("agent id", a))).transpose()?,
-            details: serde_json::from_str(&self.details).map_err(|_| corrupt("event details", &self.id))?,
+            event_type: EventType::parse(&self.event_type)
+                .ok_or_else(|| corrupt("event type", &self.event_type))?,
+            agent_id: self
+                .agent_id
+                .as_deref()
+                .map(|a| AgentId::parse(a).map_err(|_| corrupt("agent id", a)))
+                .transpose()?,
+            details: serde_json::from_str(&self.details)
+                .map_err(|_| corrupt("event details", &self.id))?,
             ip_hash: self.ip_hash,
             api_key_prefix: self.api_key_prefix,
         })
@@ -45,7 +51,10 @@ impl AuditStore for DbTx<'_> {
             ip_hash: e.ip_hash.clone(),
             api_key_prefix: e.api_key_prefix.clone(),
         };
-        run!(self, |c| diesel::insert_into(audit_events::table).values(&row).execute(c).await)?;
+        run!(self, |c| diesel::insert_into(audit_events::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
         Ok(())
     }
 
@@ -65,7 +74,11 @@ impl AuditStore for DbTx<'_> {
             .filter(audit_events::ts.ge(query.start.as_micros()))
             .filter(audit_events::ts.le(query.end.as_micros()))
             .filter(audit_events::event_type.eq_any(types))
-            .filter(audit_events::ts.gt(after_ts).or(audit_events::ts.eq(after_ts).and(audit_events::id.gt(after_id))))
+            .filter(
+                audit_events::ts.gt(after_ts).or(audit_events::ts
+                    .eq(after_ts)
+                    .and(audit_events::id.gt(after_id))),
+            )
             .order((audit_events::ts.asc(), audit_events::id.asc()))
             .limit(i64::from(query.limit));
         let rows: Vec<AuditRow> = run!(self, |c| q.load(c).await)?;

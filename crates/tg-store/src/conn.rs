@@ -22,10 +22,16 @@ pub struct DbTx<'c> {
 
 impl<'c> DbTx<'c> {
     pub(crate) fn new(conn: Conn<'c>) -> Self {
-        Self { conn, poisoned: None }
+        Self {
+            conn,
+            poisoned: None,
+        }
     }
 
-    pub(crate) fn poison<T>(&mut self, r: Result<T, tg_core::StoreError>) -> Result<T, tg_core::StoreError> {
+    pub(crate) fn poison<T>(
+        &mut self,
+        r: Result<T, tg_core::StoreError>,
+    ) -> Result<T, tg_core::StoreError> {
         if let Err(e) = &r {
             self.poisoned.get_or_insert_with(|| e.clone());
         }

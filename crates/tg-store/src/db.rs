@@ -37,14 +37,22 @@ impl DbConfig {
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             return Ok(DbConfig::Sqlite(":memory:".into()));
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
-                return Err("`sqlite://` needs a file path, e.g. `sqlite://./trust-gateway.db`".into());
+                return Err(
+                    "`sqlite://` needs a file path, e.g. `sqlite://./trust-gateway.db`".into(),
+                );
             }
             return Ok(DbConfig::Sqlite(path.to_owned()));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DbConfig::Postgres { url: url.to_owned(), pool_size: pool_size.max(1) });
+            return Ok(DbConfig::Postgres {
+                url: url.to_owned(),
+                pool_size: pool_size.max(1),
+            });
         }
         Err("DATABASE_URL must start with `sqlite://`, `sqlite::memory:` or `postgres://`".into())
     }
@@ -72,18 +80,36 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 
 fn open_sqlite(path: &str) -> Result<SqliteConnection, StoreError> {
     let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
-    for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+    for pragma in [
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA busy_timeout = 5000",
+        "PRAGMA foreign_keys = ON",
+    ] {
         diesel::RunQueryDsl::execute(diesel::sql_query(pragma), &mut conn).map_err(store_error)?;
     }
-    conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+    conn.run_pending_migrations(SQLITE_MIGRATIONS)
+        .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
     Ok(conn)
 }
 
 fn migrate_postgres(url: &str) -> Result<(), StoreError> {
-    let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(url).map_err(unavailable)?;
-    diesel::RunQueryDsl::execute(diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")), &mut conn).map_err(store_error)?;
-    let result = conn.run_pending_migrations(PG_MIGRATIONS).map(|_| ()).map_err(|e| StoreError::Other(format!("migration failed: {e}")));
-    let unlock = diesel::RunQueryDsl::execute(diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")), &mut conn).map_err(store_error);
+    let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(url)
+        .map_err(unavailable)?;
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")),
+        &mut conn,
+    )
+    .map_err(store_error)?;
+    let result = conn
+        .run_pending_migrations(PG_MIGRATIONS)
+        .map(|_| ())
+        .map_err(|e| StoreError::Other(format!("migration failed: {e}")));
+    let unlock = diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")),
+        &mut conn,
+    )
+    .map_err(store_error);
     result.and(unlock.map(|_| ()))
 }
 
@@ -125,13 +151,20 @@ impl Db {
         match config {
             DbConfig::Sqlite(path) => {
                 let path = path.clone();
-                let conn = tokio::task::spawn_blocking(move || open_sqlite(&path)).await.map_err(|e| StoreError::Other(e.to_string()))??;
-                Ok(Db::Sqlite(Arc::new(Mutex::new(SyncConnectionWrapper::new(conn)))))
+                let conn = tokio::task::spawn_blocking(move || open_sqlite(&path))
+                    .await
+                    .map_err(|e| StoreError::Other(e.to_string()))??;
+                Ok(Db::Sqlite(Arc::new(Mutex::new(
+                    SyncConnectionWrapper::new(conn),
+                ))))
             }
             DbConfig::Postgres { url, pool_size } => {
                 migrate(config).await?;
                 let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.as_str());
-                let pool = Pool::builder(manager).max_size(*pool_size).build().map_err(unavailable)?;
+                let pool = Pool::builder(manager)
+                    .max_size(*pool_size)
+                    .build()
+                    .map_err(unavailable)?;
                 Ok(Db::Postgres(pool))
             }
         }
@@ -157,7 +190,10 @@ impl Store for Db {
                 Ok(out?)
             }
             Db::Postgres(pool) => {
-                let mut conn = pool.get().await.map_err(|e| ServiceError::from(unavailable(e)))?;
+                let mut conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| ServiceError::from(unavailable(e)))?;
                 let out = conn
                     .transaction::<_, TxError, _>(async move |c| {
                         let mut tx = DbTx::new(Conn::Pg(c));
@@ -181,7 +217,10 @@ impl Store for Db {
                 work(&mut tx).await
             }
             Db::Postgres(pool) => {
-                let mut conn = pool.get().await.map_err(|e| ServiceError::from(unavailable(e)))?;
+                let mut conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| ServiceError::from(unavailable(e)))?;
                 let mut tx = DbTx::new(Conn::Pg(&mut conn));
                 work(&mut tx).await
             }
@@ -193,11 +232,19 @@ impl Store for Db {
         match self {
             Db::Sqlite(conn) => {
                 let mut guard = conn.lock().await;
-                probe.execute(&mut *guard).await.map(|_| ()).map_err(store_error)
+                probe
+                    .execute(&mut *guard)
+                    .await
+                    .map(|_| ())
+                    .map_err(store_error)
             }
             Db::Postgres(pool) => {
                 let mut conn = pool.get().await.map_err(unavailable)?;
-                probe.execute(&mut conn).await.map(|_| ()).map_err(store_error)
+                probe
+                    .execute(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(store_error)
             }
         }
     }

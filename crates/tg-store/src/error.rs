@@ -11,9 +11,9 @@ pub(crate) fn store_error(e: Error) -> StoreError {
                 None => info.message().to_owned(),
             };
             match kind {
-                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::SerializationFailure => {
-                    StoreError::Conflict(detail)
-                }
+                DatabaseErrorKind::UniqueViolation
+                | DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::SerializationFailure => StoreError::Conflict(detail),
                 DatabaseErrorKind::ClosedConnection => StoreError::Unavailable(detail),
                 _ => StoreError::Other(detail),
             }

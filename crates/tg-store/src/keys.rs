@@ -19,7 +19,13 @@ struct KeyRow {
 
 impl KeyRow {
     fn into_key(self) -> SealedKey {
-        SealedKey { kid: self.kid, alg: self.alg, sealed: self.sealed, public_jwk: self.public_jwk, created_at: Timestamp::from_micros(self.created_at) }
+        SealedKey {
+            kid: self.kid,
+            alg: self.alg,
+            sealed: self.sealed,
+            public_jwk: self.public_jwk,
+            created_at: Timestamp::from_micros(self.created_at),
+        }
     }
 }
 
@@ -35,7 +41,10 @@ impl SigningKeyStore for DbTx<'_> {
         Ok(rows.into_iter().map(KeyRow::into_key).collect())
     }
 
-    async fn insert_signing_key_if_none(&mut self, key: &SealedKey) -> Result<SealedKey, StoreError> {
+    async fn insert_signing_key_if_none(
+        &mut self,
+        key: &SealedKey,
+    ) -> Result<SealedKey, StoreError> {
         let row = KeyRow {
             kid: key.kid.clone(),
             slot: FIRST_SLOT,
@@ -44,7 +53,12 @@ impl SigningKeyStore for DbTx<'_> {
             public_jwk: key.public_jwk.clone(),
             created_at: key.created_at.as_micros(),
         };
-        run!(self, |c| diesel::insert_into(signing_keys::table).values(&row).on_conflict(signing_keys::slot).do_nothing().execute(c).await)?;
+        run!(self, |c| diesel::insert_into(signing_keys::table)
+            .values(&row)
+            .on_conflict(signing_keys::slot)
+            .do_nothing()
+            .execute(c)
+            .await)?;
         let q = signing_keys::table.filter(signing_keys::slot.eq(FIRST_SLOT));
         let row: KeyRow = run!(self, |c| q.first(c).await)?;
         Ok(row.into_key())

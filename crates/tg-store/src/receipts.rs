@@ -24,7 +24,9 @@ struct ReceiptRow {
 }
 
 pub(crate) fn hash32(what: &str, bytes: &[u8]) -> Result<[u8; HASH_LEN], StoreError> {
-    bytes.try_into().map_err(|_| corrupt(what, format!("{} bytes", bytes.len())))
+    bytes
+        .try_into()
+        .map_err(|_| corrupt(what, format!("{} bytes", bytes.len())))
 }
 
 pub(crate) fn seq_to_i64(seq: u64) -> Result<i64, StoreError> {
@@ -55,9 +57,11 @@ impl ReceiptRow {
     fn into_receipt(self) -> Result<Receipt, StoreError> {
         Ok(Receipt {
             id: ReceiptId::parse(&self.id).map_err(|_| corrupt("receipt id", &self.id))?,
-            agent_id: AgentId::parse(&self.agent_id).map_err(|_| corrupt("agent id", &self.agent_id))?,
+            agent_id: AgentId::parse(&self.agent_id)
+                .map_err(|_| corrupt("agent id", &self.agent_id))?,
             seq: seq_from_i64("receipt seq", self.seq)?,
-            result: Outcome::parse(&self.result).ok_or_else(|| corrupt("receipt result", &self.result))?,
+            result: Outcome::parse(&self.result)
+                .ok_or_else(|| corrupt("receipt result", &self.result))?,
             action: self.action,
             timestamp: Timestamp::from_micros(self.ts),
             reported_at: self.reported_at.map(Timestamp::from_micros),
@@ -79,17 +83,28 @@ impl ReceiptStore for DbTx<'_> {
         let row: Option<(i64, Vec<u8>)> = run!(self, |c| q.first(c).await.optional())?;
         match row {
             None => Ok(ChainHead::EMPTY),
-            Some((seq, hash)) => Ok(ChainHead { seq: seq_from_i64("receipt seq", seq)?, hash: hash32("receipt_hash", &hash)? }),
+            Some((seq, hash)) => Ok(ChainHead {
+                seq: seq_from_i64("receipt seq", seq)?,
+                hash: hash32("receipt_hash", &hash)?,
+            }),
         }
     }
 
     async fn append_receipt(&mut self, receipt: &Receipt) -> Result<(), StoreError> {
         let row = ReceiptRow::from_receipt(receipt)?;
-        run!(self, |c| diesel::insert_into(receipts::table).values(&row).execute(c).await)?;
+        run!(self, |c| diesel::insert_into(receipts::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
         Ok(())
     }
 
-    async fn list_receipts(&mut self, agent: &AgentId, limit: u32, before_seq: Option<u64>) -> Result<Vec<Receipt>, StoreError> {
+    async fn list_receipts(
+        &mut self,
+        agent: &AgentId,
+        limit: u32,
+        before_seq: Option<u64>,
+    ) -> Result<Vec<Receipt>, StoreError> {
         let before = match before_seq {
             Some(s) => seq_to_i64(s)?,
             None => i64::MAX,
@@ -103,7 +118,12 @@ impl ReceiptStore for DbTx<'_> {
         rows.into_iter().map(ReceiptRow::into_receipt).collect()
     }
 
-    async fn scan_receipts(&mut self, agent: &AgentId, after_seq: u64, limit: u32) -> Result<Vec<Receipt>, StoreError> {
+    async fn scan_receipts(
+        &mut self,
+        agent: &AgentId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Receipt>, StoreError> {
         let q = receipts::table
             .filter(receipts::agent_id.eq(agent.as_str()))
             .filter(receipts::seq.gt(seq_to_i64(after_seq)?))

@@ -8,14 +8,18 @@ use crate::{Db, DbConfig};
 
 /// A fresh in-memory SQLite store, migrated.
 pub async fn sqlite() -> Db {
-    Db::connect(&DbConfig::Sqlite(":memory:".into())).await.expect("in-memory SQLite opens")
+    Db::connect(&DbConfig::Sqlite(":memory:".into()))
+        .await
+        .expect("in-memory SQLite opens")
 }
 
 /// `TEST_DATABASE_URL`, if set. When it is set, every PostgreSQL test runs and fails loudly
 /// if the server cannot be reached; when unset the PostgreSQL half is not run (`.ci/run`
 /// always sets it).
 pub fn postgres_url() -> Option<String> {
-    std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// A fresh, migrated schema on the `TEST_DATABASE_URL` server, and the config that reaches
@@ -26,9 +30,15 @@ pub async fn postgres() -> Option<(Db, DbConfig)> {
     let mut conn = AsyncPgConnection::establish(&url)
         .await
         .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
-    diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create test schema");
+    diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test schema");
     let sep = if url.contains('?') { '&' } else { '?' };
-    let config = DbConfig::Postgres { url: format!("{url}{sep}options=-csearch_path%3D{schema}"), pool_size: 8 };
+    let config = DbConfig::Postgres {
+        url: format!("{url}{sep}options=-csearch_path%3D{schema}"),
+        pool_size: 8,
+    };
     let db = Db::connect(&config).await.expect("migrate the test schema");
     Some((db, config))
 }

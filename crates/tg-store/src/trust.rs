@@ -1,6 +1,6 @@
 use diesel::dsl::{count_star, max};
-use diesel::sql_types::{BigInt, Double};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double};
 use diesel_async::RunQueryDsl;
 use tg_core::{AgentId, StoreError, Timestamp};
 use tg_receipts::ChainHead;
@@ -64,7 +64,8 @@ impl TrustRow {
 
     fn into_state(self) -> Result<TrustState, StoreError> {
         Ok(TrustState {
-            agent_id: AgentId::parse(&self.agent_id).map_err(|_| corrupt("agent id", &self.agent_id))?,
+            agent_id: AgentId::parse(&self.agent_id)
+                .map_err(|_| corrupt("agent id", &self.agent_id))?,
             evidence: Evidence {
                 successes: seq_from_i64("successes", self.successes)?,
                 failures: seq_from_i64("failures", self.failures)?,
@@ -80,7 +81,10 @@ impl TrustRow {
             composite: self.composite,
             tier: u8::try_from(self.tier).map_err(|_| corrupt("tier", self.tier))?,
             history_seq: seq_from_i64("history seq", self.history_seq)?,
-            chain: ChainHead { seq: seq_from_i64("chain seq", self.chain_seq)?, hash: hash32("chain hash", &self.chain_hash)? },
+            chain: ChainHead {
+                seq: seq_from_i64("chain seq", self.chain_seq)?,
+                hash: hash32("chain hash", &self.chain_hash)?,
+            },
             updated_at: Timestamp::from_micros(self.updated_at),
         })
     }
@@ -127,7 +131,10 @@ fn unsigned(what: &str, n: i64) -> Result<u64, StoreError> {
 impl TrustStore for DbTx<'_> {
     async fn insert_trust(&mut self, state: &TrustState) -> Result<(), StoreError> {
         let row = TrustRow::from_state(state)?;
-        run!(self, |c| diesel::insert_into(agent_trust::table).values(&row).execute(c).await)?;
+        run!(self, |c| diesel::insert_into(agent_trust::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
         Ok(())
     }
 
@@ -139,8 +146,17 @@ impl TrustStore for DbTx<'_> {
 
     async fn update_trust(&mut self, state: &TrustState) -> Result<(), StoreError> {
         let row = TrustRow::from_state(state)?;
-        let n = run!(self, |c| diesel::update(agent_trust::table.find(state.agent_id.as_str())).set(&row).execute(c).await)?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = run!(self, |c| diesel::update(
+            agent_trust::table.find(state.agent_id.as_str())
+        )
+        .set(&row)
+        .execute(c)
+        .await)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn append_history(&mut self, p: &HistoryPoint) -> Result<(), StoreError> {
@@ -152,11 +168,18 @@ impl TrustStore for DbTx<'_> {
             tier: i32::from(p.tier),
             reason: p.trigger.as_str().to_owned(),
         };
-        run!(self, |c| diesel::insert_into(trust_history::table).values(&row).execute(c).await)?;
+        run!(self, |c| diesel::insert_into(trust_history::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
         Ok(())
     }
 
-    async fn list_history(&mut self, agent: &AgentId, limit: u32) -> Result<Vec<HistoryPoint>, StoreError> {
+    async fn list_history(
+        &mut self,
+        agent: &AgentId,
+        limit: u32,
+    ) -> Result<Vec<HistoryPoint>, StoreError> {
         let q = trust_history::table
             .filter(trust_history::agent_id.eq(agent.as_str()))
             .order(trust_history::seq.desc())
@@ -170,16 +193,22 @@ impl TrustStore for DbTx<'_> {
                     timestamp: Timestamp::from_micros(r.ts),
                     composite_score: r.composite,
                     tier: u8::try_from(r.tier).map_err(|_| corrupt("tier", r.tier))?,
-                    trigger: Trigger::parse(&r.reason).ok_or_else(|| corrupt("history trigger", &r.reason))?,
+                    trigger: Trigger::parse(&r.reason)
+                        .ok_or_else(|| corrupt("history trigger", &r.reason))?,
                 })
             })
             .collect()
     }
 
     async fn stats(&mut self) -> Result<Stats, StoreError> {
-        let q = agents::table.group_by(agents::status).select((agents::status, count_star()));
+        let q = agents::table
+            .group_by(agents::status)
+            .select((agents::status, count_star()));
         let by_status: Vec<(String, i64)> = run!(self, |c| q.load(c).await)?;
-        let q = agent_trust::table.group_by(agent_trust::tier).select((agent_trust::tier, count_star())).order(agent_trust::tier.asc());
+        let q = agent_trust::table
+            .group_by(agent_trust::tier)
+            .select((agent_trust::tier, count_star()))
+            .order(agent_trust::tier.asc());
         let by_tier: Vec<(i32, i64)> = run!(self, |c| q.load(c).await)?;
         // SUM(bigint) is NUMERIC on PostgreSQL and INTEGER on SQLite: cast so one row type
         // reads both.
@@ -204,7 +233,10 @@ impl TrustStore for DbTx<'_> {
             }
         }
         for (tier, n) in by_tier {
-            stats.agents_by_tier.push((u8::try_from(tier).map_err(|_| corrupt("tier", tier))?, unsigned("count", n)?));
+            stats.agents_by_tier.push((
+                u8::try_from(tier).map_err(|_| corrupt("tier", tier))?,
+                unsigned("count", n)?,
+            ));
         }
         stats.successes = unsigned("sum", sums.successes)?;
         stats.failures = unsigned("sum", sums.failures)?;
@@ -225,12 +257,23 @@ impl TrustStore for DbTx<'_> {
     async fn policy_document(&mut self) -> Result<Option<PolicyDocument>, StoreError> {
         let q = policy_documents::table.order(policy_documents::version.desc());
         let row: Option<PolicyRow> = run!(self, |c| q.first(c).await.optional())?;
-        Ok(row.map(|r| PolicyDocument { version: r.version, document: r.document, updated_at: Timestamp::from_micros(r.updated_at) }))
+        Ok(row.map(|r| PolicyDocument {
+            version: r.version,
+            document: r.document,
+            updated_at: Timestamp::from_micros(r.updated_at),
+        }))
     }
 
     async fn save_policy_document(&mut self, doc: &PolicyDocument) -> Result<(), StoreError> {
-        let row = PolicyRow { version: doc.version, document: doc.document.clone(), updated_at: doc.updated_at.as_micros() };
-        run!(self, |c| diesel::insert_into(policy_documents::table).values(&row).execute(c).await)?;
+        let row = PolicyRow {
+            version: doc.version,
+            document: doc.document.clone(),
+            updated_at: doc.updated_at.as_micros(),
+        };
+        run!(self, |c| diesel::insert_into(policy_documents::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
-use josekit::jws::{EdDSA, HS256, JwsHeader, JwsSigner, JwsVerifier};
 use josekit::jwk::Jwk;
+use josekit::jws::{EdDSA, HS256, JwsHeader, JwsSigner, JwsVerifier};
 use josekit::jwt::{self, JwtPayload};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -116,18 +116,29 @@ impl TokenIssuer {
         for k in published {
             let jwk = Jwk::from_bytes(k.public_jwk.as_bytes()).map_err(key_error)?;
             let verifier = EdDSA.verifier_from_jwk(&jwk).map_err(key_error)?;
-            keys.push(EdKey { kid: k.kid.clone(), jwk, verifier: Box::new(verifier) });
+            keys.push(EdKey {
+                kid: k.kid.clone(),
+                jwk,
+                verifier: Box::new(verifier),
+            });
         }
         if !keys.iter().any(|k| k.kid == current.kid) {
             return Err(TokenError::Key("the current key must be published".into()));
         }
         let hs256 = match jwt_secret {
             None => None,
-            Some(s) if s.len() < 32 => return Err(TokenError::Key("JWT_SECRET must be at least 32 bytes".into())),
+            Some(s) if s.len() < 32 => {
+                return Err(TokenError::Key(
+                    "JWT_SECRET must be at least 32 bytes".into(),
+                ));
+            }
             Some(s) => {
                 let signer = HS256.signer_from_bytes(s).map_err(key_error)?;
                 let verifier = HS256.verifier_from_bytes(s).map_err(key_error)?;
-                Some((Box::new(signer) as Box<dyn JwsSigner>, Box::new(verifier) as Box<dyn JwsVerifier>))
+                Some((
+                    Box::new(signer) as Box<dyn JwsSigner>,
+                    Box::new(verifier) as Box<dyn JwsVerifier>,
+                ))
             }
         };
         Ok(Self {
@@ -151,12 +162,20 @@ impl TokenIssuer {
 
     /// The algorithm new tokens are signed with.
     pub fn algorithm(&self) -> &'static str {
-        if self.hs256.is_some() { "HS256" } else { "EdDSA" }
+        if self.hs256.is_some() {
+            "HS256"
+        } else {
+            "EdDSA"
+        }
     }
 
     /// The public keys as a JWK Set (`/.well-known/jwks.json`).
     pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self.keys.iter().map(|k| Value::Object(k.jwk.as_ref().clone())).collect();
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .map(|k| Value::Object(k.jwk.as_ref().clone()))
+            .collect();
         json!({ "keys": keys })
     }
 
@@ -183,13 +202,26 @@ impl TokenIssuer {
         let mut header = JwsHeader::new();
         header.set_token_type("JWT");
         let (token, alg) = match &self.hs256 {
-            Some((signer, _)) => (jwt::encode_with_signer(&payload, &header, signer.as_ref()).map_err(key_error)?, "HS256"),
+            Some((signer, _)) => (
+                jwt::encode_with_signer(&payload, &header, signer.as_ref()).map_err(key_error)?,
+                "HS256",
+            ),
             None => {
                 header.set_key_id(&self.signer_kid);
-                (jwt::encode_with_signer(&payload, &header, self.signer.as_ref()).map_err(key_error)?, "EdDSA")
+                (
+                    jwt::encode_with_signer(&payload, &header, self.signer.as_ref())
+                        .map_err(key_error)?,
+                    "EdDSA",
+                )
             }
         };
-        Ok(IssuedToken { token, jti, alg, issued_at: now, expires_at })
+        Ok(IssuedToken {
+            token,
+            jti,
+            alg,
+            issued_at: now,
+            expires_at,
+        })
     }
 
     /// Verifies a token this gateway issued. See the crate docs for every check.
@@ -198,11 +230,22 @@ impl TokenIssuer {
             return Err(TokenError::Malformed);
         }
         let header = jwt::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        let alg = header.claim("alg").and_then(Value::as_str).ok_or(TokenError::Malformed)?.to_owned();
+        let alg = header
+            .claim("alg")
+            .and_then(Value::as_str)
+            .ok_or(TokenError::Malformed)?
+            .to_owned();
         let verifier: &dyn JwsVerifier = match (alg.as_str(), &self.hs256) {
             ("EdDSA", _) => {
-                let kid = header.claim("kid").and_then(Value::as_str).ok_or(TokenError::UnknownKey)?;
-                let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenError::UnknownKey)?;
+                let kid = header
+                    .claim("kid")
+                    .and_then(Value::as_str)
+                    .ok_or(TokenError::UnknownKey)?;
+                let key = self
+                    .keys
+                    .iter()
+                    .find(|k| k.kid == kid)
+                    .ok_or(TokenError::UnknownKey)?;
                 key.verifier.as_ref()
             }
             ("HS256", Some((_, verifier))) => verifier.as_ref(),
@@ -222,7 +265,11 @@ impl TokenIssuer {
                 // RFC 7519 NumericDate: integer or non-integer seconds.
                 Some(v) => v
                     .as_i64()
-                    .or_else(|| v.as_f64().filter(|f| f.is_finite() && f.abs() < 1e15).map(|f| f.floor() as i64))
+                    .or_else(|| {
+                        v.as_f64()
+                            .filter(|f| f.is_finite() && f.abs() < 1e15)
+                            .map(|f| f.floor() as i64)
+                    })
                     .map(Some)
                     .ok_or(TokenError::InvalidClaim(name)),
             }
@@ -237,30 +284,49 @@ impl TokenIssuer {
             }
         }
         let iat = number("iat")?;
-        let iss = p.claim("iss").ok_or(TokenError::MissingClaim("iss"))?.as_str().ok_or(TokenError::InvalidClaim("iss"))?;
+        let iss = p
+            .claim("iss")
+            .ok_or(TokenError::MissingClaim("iss"))?
+            .as_str()
+            .ok_or(TokenError::InvalidClaim("iss"))?;
         if iss != self.issuer {
             return Err(TokenError::InvalidClaim("iss"));
         }
         let aud: Vec<String> = match p.claim("aud").ok_or(TokenError::MissingClaim("aud"))? {
             Value::String(s) => vec![s.clone()],
-            Value::Array(items) => items.iter().map(|v| v.as_str().map(str::to_owned).ok_or(TokenError::InvalidClaim("aud"))).collect::<Result<_, _>>()?,
+            Value::Array(items) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or(TokenError::InvalidClaim("aud"))
+                })
+                .collect::<Result<_, _>>()?,
             _ => return Err(TokenError::InvalidClaim("aud")),
         };
         if !aud.iter().any(|a| *a == self.audience) {
             return Err(TokenError::InvalidClaim("aud"));
         }
         let text = |name: &'static str| -> Result<String, TokenError> {
-            p.claim(name).ok_or(TokenError::MissingClaim(name))?.as_str().map(str::to_owned).ok_or(TokenError::InvalidClaim(name))
+            p.claim(name)
+                .ok_or(TokenError::MissingClaim(name))?
+                .as_str()
+                .map(str::to_owned)
+                .ok_or(TokenError::InvalidClaim(name))
         };
         let permitted_actions = match p.claim("permitted_actions") {
             None => Vec::new(),
-            Some(v) => serde_json::from_value(v.clone()).map_err(|_| TokenError::InvalidClaim("permitted_actions"))?,
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|_| TokenError::InvalidClaim("permitted_actions"))?,
         };
         Ok(TokenClaims {
             sub: text("sub")?,
             jti: text("jti")?,
             name: p.claim("name").and_then(Value::as_str).map(str::to_owned),
-            tier: p.claim("tier").and_then(Value::as_u64).and_then(|t| u8::try_from(t).ok()),
+            tier: p
+                .claim("tier")
+                .and_then(Value::as_u64)
+                .and_then(|t| u8::try_from(t).ok()),
             trust_score: p.claim("trust_score").and_then(Value::as_f64),
             permitted_actions,
             iss: iss.to_owned(),

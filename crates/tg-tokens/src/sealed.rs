@@ -25,13 +25,17 @@ pub struct SealedKey {
 #[async_trait::async_trait]
 pub trait SigningKeyStore: Send {
     async fn signing_keys(&mut self) -> Result<Vec<SealedKey>, StoreError>;
-    async fn insert_signing_key_if_none(&mut self, key: &SealedKey) -> Result<SealedKey, StoreError>;
+    async fn insert_signing_key_if_none(
+        &mut self,
+        key: &SealedKey,
+    ) -> Result<SealedKey, StoreError>;
 }
 
 fn sealing_key(secret: &[u8]) -> Result<LessSafeKey, TokenError> {
     let derive = hmac::Key::new(hmac::HMAC_SHA256, secret);
     let derived = hmac::sign(&derive, b"trust-gateway/key-seal/v1");
-    let unbound = UnboundKey::new(&AES_256_GCM, derived.as_ref()).map_err(|_| TokenError::Key("cannot derive sealing key".into()))?;
+    let unbound = UnboundKey::new(&AES_256_GCM, derived.as_ref())
+        .map_err(|_| TokenError::Key("cannot derive sealing key".into()))?;
     Ok(LessSafeKey::new(unbound))
 }
 
@@ -46,15 +50,25 @@ pub fn generate_signing_key(secret: &[u8], now: Timestamp) -> Result<SealedKey, 
     jwk.set_key_use("sig");
     jwk.set_algorithm("EdDSA");
     let pem = pair.to_pem_private_key();
-    Ok(SealedKey { sealed: seal(secret, &kid, &pem)?, kid, alg: "EdDSA".into(), public_jwk: jwk.to_string(), created_at: now })
+    Ok(SealedKey {
+        sealed: seal(secret, &kid, &pem)?,
+        kid,
+        alg: "EdDSA".into(),
+        public_jwk: jwk.to_string(),
+        created_at: now,
+    })
 }
 
 fn seal(secret: &[u8], kid: &str, plaintext: &[u8]) -> Result<Vec<u8>, TokenError> {
     let key = sealing_key(secret)?;
     let nonce_bytes = random_bytes::<12>();
     let mut buf = plaintext.to_vec();
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(kid.as_bytes()), &mut buf)
-        .map_err(|_| TokenError::Key("sealing failed".into()))?;
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce_bytes),
+        Aad::from(kid.as_bytes()),
+        &mut buf,
+    )
+    .map_err(|_| TokenError::Key("sealing failed".into()))?;
     let mut out = nonce_bytes.to_vec();
     out.extend_from_slice(&buf);
     Ok(out)
@@ -64,12 +78,21 @@ impl SealedKey {
     /// The private key PEM. Fails when `secret` is not the one it was sealed under.
     pub fn open(&self, secret: &[u8]) -> Result<Vec<u8>, TokenError> {
         let key = sealing_key(secret)?;
-        let (nonce, ciphertext) = self.sealed.split_at_checked(12).ok_or_else(|| TokenError::Key("sealed key is truncated".into()))?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| TokenError::Key("bad nonce".into()))?;
+        let (nonce, ciphertext) = self
+            .sealed
+            .split_at_checked(12)
+            .ok_or_else(|| TokenError::Key("sealed key is truncated".into()))?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| TokenError::Key("bad nonce".into()))?;
         let mut buf = ciphertext.to_vec();
         let plain = key
             .open_in_place(nonce, Aad::from(self.kid.as_bytes()), &mut buf)
-            .map_err(|_| TokenError::Key(format!("signing key `{}` does not open under this SECRET_KEY", self.kid)))?;
+            .map_err(|_| {
+                TokenError::Key(format!(
+                    "signing key `{}` does not open under this SECRET_KEY",
+                    self.kid
+                ))
+            })?;
         Ok(plain.to_vec())
     }
 }
@@ -90,7 +113,13 @@ mod tests {
         assert!(k.open(b"secret-two").is_err());
         let mut moved = k.clone();
         moved.kid = "tg-other".into();
-        assert!(moved.open(b"secret-one").is_err(), "kid is bound as associated data");
-        assert!(!k.public_jwk.contains("\"d\""), "public JWK carries no private part");
+        assert!(
+            moved.open(b"secret-one").is_err(),
+            "kid is bound as associated data"
+        );
+        assert!(
+            !k.public_jwk.contains("\"d\""),
+            "public JWK carries no private part"
+        );
     }
 }

@@ -7,7 +7,9 @@ use tg_core::{AccountId, AgentId, Outcome, StoreError, Timestamp};
 use tg_identity::{Agent, AgentStatus, AttestationType, SpiffeId, VerificationLevel};
 use tg_receipts::{ChainHead, Draft, ReceiptSigner};
 use tg_scoring::{Evidence, Trigger};
-use tg_service::{HistoryPoint, PolicyDocument, ServiceError, Store, TrustState, in_transaction, reading};
+use tg_service::{
+    HistoryPoint, PolicyDocument, ServiceError, Store, TrustState, in_transaction, reading,
+};
 use tg_store::Db;
 use tg_tokens::generate_signing_key;
 
@@ -47,13 +49,21 @@ fn state(id: &AgentId) -> TrustState {
 
 async fn tx<T: Send + 'static>(
     db: &Db,
-    f: impl for<'a> FnOnce(&'a mut dyn tg_service::Tx) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ServiceError>> + Send + 'a>> + Send + 'static,
+    f: impl for<'a> FnOnce(
+        &'a mut dyn tg_service::Tx,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<T, ServiceError>> + Send + 'a>,
+    > + Send
+    + 'static,
 ) -> Result<T, ServiceError> {
     in_transaction(db, f).await
 }
 
 fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
-    assert!(matches!(r, Err(StoreError::Conflict(_))), "expected a conflict, got {r:?}");
+    assert!(
+        matches!(r, Err(StoreError::Conflict(_))),
+        "expected a conflict, got {r:?}"
+    );
 }
 
 pub async fn agents_insert_get_update_and_uniqueness(db: Db) {
@@ -73,7 +83,10 @@ pub async fn agents_insert_get_update_and_uniqueness(db: Db) {
             tx.update_agent(&changed).await?;
             assert_eq!(tx.get_agent(&a2.id).await?, Some(changed));
             let ghost = agent(&AccountId::generate(), "ghost", None);
-            assert!(matches!(tx.update_agent(&ghost).await, Err(StoreError::NotFound)));
+            assert!(matches!(
+                tx.update_agent(&ghost).await,
+                Err(StoreError::NotFound)
+            ));
             Ok(())
         })
     })
@@ -82,14 +95,21 @@ pub async fn agents_insert_get_update_and_uniqueness(db: Db) {
 
     // Same name in the same account: conflict (and the transaction is rolled back).
     let dup = agent(&account, "email-bot", None);
-    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_agent(&dup).await) })).await;
+    let r = tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.insert_agent(&dup).await) })
+    })
+    .await;
     match r {
         Ok(inner) => conflict(inner),
         Err(e) => assert!(matches!(e, ServiceError::Conflict(_)), "{e:?}"),
     }
     // Same name in another account: fine.
     let other = agent(&AccountId::generate(), "email-bot", None);
-    tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_agent(&other).await?) })).await.unwrap();
+    tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.insert_agent(&other).await?) })
+    })
+    .await
+    .unwrap();
 }
 
 pub async fn spiffe_id_is_unique_only_among_unrevoked_agents(db: Db) {
@@ -97,9 +117,19 @@ pub async fn spiffe_id_is_unique_only_among_unrevoked_agents(db: Db) {
     let first = agent(&account, "a", Some("spiffe://example.org/agent/a"));
     let second = agent(&account, "b", Some("spiffe://example.org/agent/a"));
     let (f, s) = (first.clone(), second.clone());
-    tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_agent(&f).await?) })).await.unwrap();
-    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_agent(&s).await?) })).await;
-    assert!(matches!(r, Err(ServiceError::Conflict(ref m)) if m.contains("spiffe")), "{r:?}");
+    tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.insert_agent(&f).await?) })
+    })
+    .await
+    .unwrap();
+    let r = tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.insert_agent(&s).await?) })
+    })
+    .await;
+    assert!(
+        matches!(r, Err(ServiceError::Conflict(ref m)) if m.contains("spiffe")),
+        "{r:?}"
+    );
     let mut revoked = first;
     revoked.status = AgentStatus::Revoked;
     tx(&db, move |tx| {
@@ -121,9 +151,18 @@ pub async fn receipts_append_list_scan_and_never_fork(db: Db) {
     for i in 0..5 {
         let r = signer.append(
             head,
-            Draft { agent_id: id.clone(), action: "send_email".into(), result: Outcome::Success, timestamp: T0.plus_secs(i), reported_at: (i == 2).then_some(T0) },
+            Draft {
+                agent_id: id.clone(),
+                action: "send_email".into(),
+                result: Outcome::Success,
+                timestamp: T0.plus_secs(i),
+                reported_at: (i == 2).then_some(T0),
+            },
         );
-        head = ChainHead { seq: r.seq, hash: r.receipt_hash };
+        head = ChainHead {
+            seq: r.seq,
+            hash: r.receipt_hash,
+        };
         all.push(r);
     }
     let (records, id2) = (all.clone(), id.clone());
@@ -148,22 +187,35 @@ pub async fn receipts_append_list_scan_and_never_fork(db: Db) {
             assert_eq!(older, vec![records[1].clone(), records[0].clone()]);
             let scanned = tx.scan_receipts(&id2, 1, 3).await?;
             assert_eq!(scanned, records[1..4].to_vec());
-            assert!(tx.list_receipts(&AgentId::generate(), 10, None).await?.is_empty());
+            assert!(
+                tx.list_receipts(&AgentId::generate(), 10, None)
+                    .await?
+                    .is_empty()
+            );
             Ok(())
         })
     })
     .await
     .unwrap();
     // A second receipt at an existing seq (a fork) is refused.
-    let fork = signer.append(ChainHead { seq: 2, hash: all[1].receipt_hash }, Draft {
-        agent_id: id.clone(),
-        action: "delete_database".into(),
-        result: Outcome::Success,
-        timestamp: T0,
-        reported_at: None,
-    });
+    let fork = signer.append(
+        ChainHead {
+            seq: 2,
+            hash: all[1].receipt_hash,
+        },
+        Draft {
+            agent_id: id.clone(),
+            action: "delete_database".into(),
+            result: Outcome::Success,
+            timestamp: T0,
+            reported_at: None,
+        },
+    );
     assert_eq!(fork.seq, 3);
-    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.append_receipt(&fork).await?) })).await;
+    let r = tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.append_receipt(&fork).await?) })
+    })
+    .await;
     assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
 }
 
@@ -182,11 +234,21 @@ pub async fn trust_state_history_and_stats(db: Db) {
                 s.evidence.successes = successes;
                 s.evidence.violations = 1;
                 s.evidence.as_of = Some(T0);
-                s.chain = ChainHead { seq: successes + 1, hash: [7u8; 32] };
+                s.chain = ChainHead {
+                    seq: successes + 1,
+                    hash: [7u8; 32],
+                };
                 tx.insert_trust(&s).await?;
             }
             for seq in 1..=3u64 {
-                let p = HistoryPoint { agent_id: a2.id.clone(), seq, timestamp: T0.plus_secs(seq as i64), composite_score: 0.1 * seq as f64, tier: 0, trigger: Trigger::ActionRecorded };
+                let p = HistoryPoint {
+                    agent_id: a2.id.clone(),
+                    seq,
+                    timestamp: T0.plus_secs(seq as i64),
+                    composite_score: 0.1 * seq as f64,
+                    tier: 0,
+                    trigger: Trigger::ActionRecorded,
+                };
                 tx.append_history(&p).await?;
             }
             Ok(())
@@ -198,7 +260,13 @@ pub async fn trust_state_history_and_stats(db: Db) {
     tx(&db, move |tx| {
         Box::pin(async move {
             let mut s = tx.get_trust(&a2.id).await?.unwrap();
-            assert_eq!(s.chain, ChainHead { seq: 8, hash: [7u8; 32] });
+            assert_eq!(
+                s.chain,
+                ChainHead {
+                    seq: 8,
+                    hash: [7u8; 32]
+                }
+            );
             assert_eq!(s.evidence.as_of, Some(T0));
             s.vouch = 0.25;
             s.evidence.last_activity = Some(T0.plus_secs(9));
@@ -208,28 +276,56 @@ pub async fn trust_state_history_and_stats(db: Db) {
             let h = tx.list_history(&a2.id, 2).await?;
             assert_eq!(h.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![3, 2]);
             assert!(tx.list_history(&b2.id, 10).await?.is_empty());
-            let dup = HistoryPoint { agent_id: a2.id.clone(), seq: 3, timestamp: T0, composite_score: 0.0, tier: 0, trigger: Trigger::Decay };
-            assert!(matches!(tx.append_history(&dup).await, Err(StoreError::Conflict(_))));
+            let dup = HistoryPoint {
+                agent_id: a2.id.clone(),
+                seq: 3,
+                timestamp: T0,
+                composite_score: 0.0,
+                tier: 0,
+                trigger: Trigger::Decay,
+            };
+            assert!(matches!(
+                tx.append_history(&dup).await,
+                Err(StoreError::Conflict(_))
+            ));
             Ok(())
         })
     })
     .await
     .expect_err("the duplicate history point aborts this unit of work");
-    let stats = reading(&db, |tx| Box::pin(async move { Ok(tx.stats().await?) })).await.unwrap();
+    let stats = reading(&db, |tx| Box::pin(async move { Ok(tx.stats().await?) }))
+        .await
+        .unwrap();
     assert_eq!(stats.total_agents, 2);
     assert_eq!(stats.active_agents, 2);
     assert_eq!(stats.agents_by_tier, vec![(0, 1), (2, 1)]);
-    assert_eq!((stats.successes, stats.violations, stats.total_receipts), (8, 2, 10));
+    assert_eq!(
+        (stats.successes, stats.violations, stats.total_receipts),
+        (8, 2, 10)
+    );
     assert!((stats.average_score - 0.35).abs() < 1e-9);
 }
 
 pub async fn audit_append_and_query_by_period_type_and_cursor(db: Db) {
     let id = AgentId::generate();
-    let actor = Actor { ip_hash: Some("ab".into()), api_key_prefix: Some("tgk_12345678".into()) };
+    let actor = Actor {
+        ip_hash: Some("ab".into()),
+        api_key_prefix: Some("tgk_12345678".into()),
+    };
     let events: Vec<AuditEvent> = (0..6)
         .map(|i| {
-            let t = if i % 2 == 0 { EventType::TrustCheck } else { EventType::ReceiptRecorded };
-            AuditEvent::new(t, Some(id.clone()), json!({"i": i}), &actor, T0.plus_secs(i))
+            let t = if i % 2 == 0 {
+                EventType::TrustCheck
+            } else {
+                EventType::ReceiptRecorded
+            };
+            AuditEvent::new(
+                t,
+                Some(id.clone()),
+                json!({"i": i}),
+                &actor,
+                T0.plus_secs(i),
+            )
         })
         .collect();
     let written = events.clone();
@@ -238,21 +334,35 @@ pub async fn audit_append_and_query_by_period_type_and_cursor(db: Db) {
             for e in &written {
                 tx.append_audit(e).await?;
             }
-            tx.append_audit(&AuditEvent::new(EventType::PolicyChanged, None, json!({}), &Actor::default(), T0)).await?;
+            tx.append_audit(&AuditEvent::new(
+                EventType::PolicyChanged,
+                None,
+                json!({}),
+                &Actor::default(),
+                T0,
+            ))
+            .await?;
             Ok(())
         })
     })
     .await
     .unwrap();
-    let q = |start: i64, end: i64, t: Option<EventType>, after: Option<&AuditEvent>, limit: u32| AuditQuery {
-        agent_id: id.clone(),
-        start: T0.plus_secs(start),
-        end: T0.plus_secs(end),
-        event_type: t,
-        after: after.map(|e| (e.timestamp, e.event_id.clone())),
-        limit,
+    let q = |start: i64, end: i64, t: Option<EventType>, after: Option<&AuditEvent>, limit: u32| {
+        AuditQuery {
+            agent_id: id.clone(),
+            start: T0.plus_secs(start),
+            end: T0.plus_secs(end),
+            event_type: t,
+            after: after.map(|e| (e.timestamp, e.event_id.clone())),
+            limit,
+        }
     };
-    let queries = vec![q(1, 3, None, None, 100), q(0, 5, Some(EventType::TrustCheck), None, 100), q(0, 5, None, None, 2), q(0, 5, None, Some(&events[1]), 2)];
+    let queries = vec![
+        q(1, 3, None, None, 100),
+        q(0, 5, Some(EventType::TrustCheck), None, 100),
+        q(0, 5, None, None, 2),
+        q(0, 5, None, Some(&events[1]), 2),
+    ];
     let results = reading(&db, move |tx| {
         Box::pin(async move {
             let mut out = Vec::new();
@@ -264,7 +374,11 @@ pub async fn audit_append_and_query_by_period_type_and_cursor(db: Db) {
     })
     .await
     .unwrap();
-    let ids = |r: &Vec<AuditEvent>| r.iter().map(|e| e.details["i"].as_i64().unwrap()).collect::<Vec<_>>();
+    let ids = |r: &Vec<AuditEvent>| {
+        r.iter()
+            .map(|e| e.details["i"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids(&results[0]), vec![1, 2, 3], "inclusive period bounds");
     assert_eq!(ids(&results[1]), vec![0, 2, 4], "type filter");
     assert_eq!(ids(&results[2]), vec![0, 1], "limit");
@@ -273,7 +387,12 @@ pub async fn audit_append_and_query_by_period_type_and_cursor(db: Db) {
 }
 
 pub async fn accounts_and_keys(db: Db) {
-    let acct = Account { id: AccountId::generate(), name: "acme".into(), plan: Plan::Pro, created_at: T0 };
+    let acct = Account {
+        id: AccountId::generate(),
+        name: "acme".into(),
+        plan: Plan::Pro,
+        created_at: T0,
+    };
     let key = ApiKey::generate(acct.id.clone(), Scope::Write, T0);
     let (a2, k2) = (acct.clone(), key.key.clone());
     tx(&db, move |tx| {
@@ -288,15 +407,28 @@ pub async fn accounts_and_keys(db: Db) {
             tx.revoke_key(&k2.id, T0.plus_secs(9)).await?;
             let keys = tx.list_keys(&a2.id).await?;
             assert_eq!(keys.len(), 1);
-            assert_eq!(keys[0].revoked_at, Some(T0.plus_secs(5)), "revoked once, first time kept");
-            assert!(matches!(tx.revoke_key("deadbeef", T0).await, Err(StoreError::NotFound)));
+            assert_eq!(
+                keys[0].revoked_at,
+                Some(T0.plus_secs(5)),
+                "revoked once, first time kept"
+            );
+            assert!(matches!(
+                tx.revoke_key("deadbeef", T0).await,
+                Err(StoreError::NotFound)
+            ));
             Ok(())
         })
     })
     .await
     .unwrap();
-    let dup = Account { id: AccountId::generate(), ..acct };
-    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.insert_account(&dup).await?) })).await;
+    let dup = Account {
+        id: AccountId::generate(),
+        ..acct
+    };
+    let r = tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.insert_account(&dup).await?) })
+    })
+    .await;
     assert!(matches!(r, Err(ServiceError::Conflict(_))));
 }
 
@@ -320,13 +452,21 @@ pub async fn signing_key_is_inserted_once(db: Db) {
 }
 
 pub async fn policy_documents_are_versioned(db: Db) {
-    let doc = |v: i64| PolicyDocument { version: v, document: format!("{{\"v\":{v}}}"), updated_at: T0 };
+    let doc = |v: i64| PolicyDocument {
+        version: v,
+        document: format!("{{\"v\":{v}}}"),
+        updated_at: T0,
+    };
     let out = tx(&db, move |tx| {
         Box::pin(async move {
             let empty = (tx.policy_version().await?, tx.policy_document().await?);
             tx.save_policy_document(&doc(1)).await?;
             tx.save_policy_document(&doc(2)).await?;
-            Ok((empty, tx.policy_version().await?, tx.policy_document().await?))
+            Ok((
+                empty,
+                tx.policy_version().await?,
+                tx.policy_document().await?,
+            ))
         })
     })
     .await
@@ -334,8 +474,14 @@ pub async fn policy_documents_are_versioned(db: Db) {
     assert_eq!(out.0, (0, None));
     assert_eq!(out.1, 2);
     assert_eq!(out.2, Some(doc(2)));
-    let r = tx(&db, move |tx| Box::pin(async move { Ok(tx.save_policy_document(&doc(2)).await?) })).await;
-    assert!(matches!(r, Err(ServiceError::Conflict(_))), "a concurrent edit with the same version loses");
+    let r = tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.save_policy_document(&doc(2)).await?) })
+    })
+    .await;
+    assert!(
+        matches!(r, Err(ServiceError::Conflict(_))),
+        "a concurrent edit with the same version loses"
+    );
 }
 
 pub async fn failed_units_of_work_leave_nothing_behind(db: Db) {
@@ -350,7 +496,11 @@ pub async fn failed_units_of_work_leave_nothing_behind(db: Db) {
     })
     .await;
     assert_eq!(r, Err(ServiceError::Invalid("changed my mind".into())));
-    let left = reading(&db, move |tx| Box::pin(async move { Ok((tx.get_agent(&id).await?, tx.get_trust(&id).await?)) })).await.unwrap();
+    let left = reading(&db, move |tx| {
+        Box::pin(async move { Ok((tx.get_agent(&id).await?, tx.get_trust(&id).await?)) })
+    })
+    .await
+    .unwrap();
     assert_eq!(left, (None, None));
     let _ = Arc::new(db).backend();
 }

@@ -1,6 +1,11 @@
 //! The storage contract, run against every backend: in-memory SQLite always, PostgreSQL when
 //! `TEST_DATABASE_URL` is set (each case on a fresh schema).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod cases;
 

@@ -16,7 +16,15 @@ fn key() -> SealedKey {
 }
 
 fn issuer_with(audience: &str, key: &SealedKey, jwt_secret: Option<&[u8]>) -> TokenIssuer {
-    TokenIssuer::new("trust-gateway", audience, key, std::slice::from_ref(key), SECRET, jwt_secret).unwrap_or_else(|e| unreachable!("{e}"))
+    TokenIssuer::new(
+        "trust-gateway",
+        audience,
+        key,
+        std::slice::from_ref(key),
+        SECRET,
+        jwt_secret,
+    )
+    .unwrap_or_else(|e| unreachable!("{e}"))
 }
 
 fn request() -> TokenRequest {
@@ -46,12 +54,18 @@ fn an_independent_implementation_verifies_our_tokens_with_the_published_jwks() {
     let header = ok(jsonwebtoken::decode_header(&issued.token));
     assert_eq!(header.alg, Algorithm::EdDSA);
     let kid = header.kid.unwrap_or_default();
-    let jwk = jwks.find(&kid).unwrap_or_else(|| unreachable!("kid {kid} not in JWKS"));
+    let jwk = jwks
+        .find(&kid)
+        .unwrap_or_else(|| unreachable!("kid {kid} not in JWKS"));
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_audience(&["trust-gateway"]);
     validation.set_issuer(&["trust-gateway"]);
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-    let data = ok(jsonwebtoken::decode::<Value>(&issued.token, &ok(DecodingKey::from_jwk(jwk)), &validation));
+    let data = ok(jsonwebtoken::decode::<Value>(
+        &issued.token,
+        &ok(DecodingKey::from_jwk(jwk)),
+        &validation,
+    ));
     let c = data.claims;
     assert_eq!(c["sub"], json!(req.agent_id.as_str()));
     assert_eq!(c["name"], json!("email-bot"));
@@ -59,7 +73,11 @@ fn an_independent_implementation_verifies_our_tokens_with_the_published_jwks() {
     assert_eq!(c["trust_score"], json!(0.65));
     assert_eq!(c["permitted_actions"], json!(["read_data", "send_email"]));
     assert_eq!(c["jti"], json!(issued.jti));
-    assert!(c["aud"] == json!("trust-gateway") || c["aud"] == json!(["trust-gateway"]), "{}", c["aud"]);
+    assert!(
+        c["aud"] == json!("trust-gateway") || c["aud"] == json!(["trust-gateway"]),
+        "{}",
+        c["aud"]
+    );
     assert_eq!(c["exp"].as_i64(), c["iat"].as_i64().map(|i| i + 3600));
 }
 
@@ -80,15 +98,28 @@ fn expired_wrong_audience_and_tampered_tokens_are_refused() {
     let issuer = issuer_with("trust-gateway", &k, None);
     let token = ok(issuer.issue(&request(), NOW)).token;
 
-    assert_eq!(issuer.verify(&token, NOW.plus_secs(3600 + 31)), Err(TokenError::Expired));
+    assert_eq!(
+        issuer.verify(&token, NOW.plus_secs(3600 + 31)),
+        Err(TokenError::Expired)
+    );
 
     let other_audience = issuer_with("billing-api", &k, None);
-    assert_eq!(other_audience.verify(&token, NOW), Err(TokenError::InvalidClaim("aud")));
+    assert_eq!(
+        other_audience.verify(&token, NOW),
+        Err(TokenError::InvalidClaim("aud"))
+    );
 
     let parts: Vec<&str> = token.split('.').collect();
-    let mut payload: Value = ok(serde_json::from_slice(&ok(URL_SAFE_NO_PAD.decode(parts[1]))));
+    let mut payload: Value = ok(serde_json::from_slice(
+        &ok(URL_SAFE_NO_PAD.decode(parts[1])),
+    ));
     payload["tier"] = json!(3);
-    let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        parts[2]
+    );
     assert_eq!(issuer.verify(&forged, NOW), Err(TokenError::Signature));
 }
 
@@ -99,16 +130,35 @@ fn alg_none_and_algorithm_confusion_are_never_accepted() {
     let claims = json!({"sub": "ag_x", "iss": "trust-gateway", "aud": "trust-gateway", "exp": NOW.as_secs() + 60, "jti": "tok_x"});
     let body = URL_SAFE_NO_PAD.encode(claims.to_string());
 
-    let none = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#));
-    assert_eq!(issuer.verify(&none, NOW), Err(TokenError::Algorithm("none".into())));
-    let none_signed = format!("{}.{body}.c2ln", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#));
-    assert_eq!(issuer.verify(&none_signed, NOW), Err(TokenError::Algorithm("none".into())));
+    let none = format!(
+        "{}.{body}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+    );
+    assert_eq!(
+        issuer.verify(&none, NOW),
+        Err(TokenError::Algorithm("none".into()))
+    );
+    let none_signed = format!(
+        "{}.{body}.c2ln",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+    );
+    assert_eq!(
+        issuer.verify(&none_signed, NOW),
+        Err(TokenError::Algorithm("none".into()))
+    );
 
     // HS256 keyed with the published public key: the classic confusion attack.
     let jwks = issuer.jwks();
     let x = jwks["keys"][0]["x"].as_str().unwrap_or_default().to_owned();
-    let confused = ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(x.as_bytes())));
-    assert_eq!(issuer.verify(&confused, NOW), Err(TokenError::Algorithm("HS256".into())));
+    let confused = ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(x.as_bytes()),
+    ));
+    assert_eq!(
+        issuer.verify(&confused, NOW),
+        Err(TokenError::Algorithm("HS256".into()))
+    );
 }
 
 #[test]
@@ -120,30 +170,62 @@ fn absent_claims_are_refused_even_when_the_signature_is_good() {
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(k.kid.clone());
     let full = json!({"sub": "ag_x", "iss": "trust-gateway", "aud": "trust-gateway", "exp": NOW.as_secs() + 60, "jti": "tok_x"});
-    assert!(issuer.verify(&ok(jsonwebtoken::encode(&header, &full, &signing)), NOW).is_ok(), "control");
+    assert!(
+        issuer
+            .verify(&ok(jsonwebtoken::encode(&header, &full, &signing)), NOW)
+            .is_ok(),
+        "control"
+    );
     for claim in ["exp", "aud", "iss", "sub", "jti"] {
         let mut c = full.clone();
         c.as_object_mut().map(|o| o.remove(claim));
         let token = ok(jsonwebtoken::encode(&header, &c, &signing));
-        assert!(matches!(issuer.verify(&token, NOW), Err(TokenError::MissingClaim(n)) if n == claim), "{claim}");
+        assert!(
+            matches!(issuer.verify(&token, NOW), Err(TokenError::MissingClaim(n)) if n == claim),
+            "{claim}"
+        );
     }
     let mut unknown_kid = header.clone();
     unknown_kid.kid = Some("tg-unknown".into());
-    assert_eq!(issuer.verify(&ok(jsonwebtoken::encode(&unknown_kid, &full, &signing)), NOW), Err(TokenError::UnknownKey));
+    assert_eq!(
+        issuer.verify(
+            &ok(jsonwebtoken::encode(&unknown_kid, &full, &signing)),
+            NOW
+        ),
+        Err(TokenError::UnknownKey)
+    );
 }
 
 #[test]
 fn jwt_secret_switches_to_hs256_and_keeps_the_jwks() {
     let k = key();
-    let issuer = issuer_with("trust-gateway", &k, Some(b"v2-compatible-shared-secret-32bytes!"));
+    let issuer = issuer_with(
+        "trust-gateway",
+        &k,
+        Some(b"v2-compatible-shared-secret-32bytes!"),
+    );
     let issued = ok(issuer.issue(&request(), NOW));
     assert_eq!(issued.alg, "HS256");
     assert!(issuer.verify(&issued.token, NOW).is_ok());
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&["trust-gateway"]);
     validation.validate_exp = false;
-    assert!(jsonwebtoken::decode::<Value>(&issued.token, &DecodingKey::from_secret(b"v2-compatible-shared-secret-32bytes!"), &validation).is_ok());
+    assert!(
+        jsonwebtoken::decode::<Value>(
+            &issued.token,
+            &DecodingKey::from_secret(b"v2-compatible-shared-secret-32bytes!"),
+            &validation
+        )
+        .is_ok()
+    );
     assert_eq!(issuer.jwks()["keys"].as_array().map(Vec::len), Some(1));
-    let short = TokenIssuer::new("trust-gateway", "trust-gateway", &k, std::slice::from_ref(&k), SECRET, Some(b"short"));
+    let short = TokenIssuer::new(
+        "trust-gateway",
+        "trust-gateway",
+        &k,
+        std::slice::from_ref(&k),
+        SECRET,
+        Some(b"short"),
+    );
     assert!(short.is_err());
 }

@@ -1,0 +1,376 @@
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{Backend, start};
+
+pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
+    let s = start(backend).await;
+    let id = s.register("target").await;
+    let big = "x".repeat(70 * 1024);
+    let many: Vec<String> = (0..101).map(|i| format!("a{i}")).collect();
+    let cases: Vec<(
+        Method,
+        String,
+        Option<serde_json::Value>,
+        Option<&str>,
+        StatusCode,
+        &str,
+    )> = vec![
+        // (method, path, JSON body, raw body instead, expected status, text the detail must contain)
+        (
+            Method::POST,
+            "/authorize".into(),
+            None,
+            Some("{bad json"),
+            StatusCode::BAD_REQUEST,
+            "malformed JSON",
+        ),
+        (
+            Method::POST,
+            "/authorize".into(),
+            Some(json!({"agent_id": id, "action": "x", "colour": "red"})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field",
+        ),
+        (
+            Method::POST,
+            "/authorize".into(),
+            Some(json!({"agent_id": 7, "action": "x"})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid type",
+        ),
+        (
+            Method::POST,
+            "/authorize".into(),
+            Some(json!({"agent_id": id})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing field",
+        ),
+        (
+            Method::POST,
+            "/authorize".into(),
+            Some(json!([1, 2])),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid type",
+        ),
+        (
+            Method::POST,
+            "/authorize".into(),
+            Some(json!({"agent_id": big, "action": "x"})),
+            None,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "exceeds",
+        ),
+        (
+            Method::POST,
+            "/authorize".into(),
+            Some(json!({"agent_id": "ag_0000", "action": "x"})),
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::POST,
+            "/authorize".into(),
+            Some(json!({"agent_id": "ag_000000000000000000000000", "action": "x"})),
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::POST,
+            "/authorize/batch".into(),
+            Some(json!({"agent_id": id, "actions": many})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 100",
+        ),
+        (
+            Method::POST,
+            "/authorize/batch".into(),
+            Some(json!({"agent_id": id, "actions": []})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 100",
+        ),
+        (
+            Method::POST,
+            format!("/agents/{id}/token?expires_in=59"),
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 60 and 86400",
+        ),
+        (
+            Method::POST,
+            format!("/agents/{id}/token?expires_in=86401"),
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 60 and 86400",
+        ),
+        (
+            Method::POST,
+            format!("/agents/{id}/token?expires_in=-1"),
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 60 and 86400",
+        ),
+        (
+            Method::POST,
+            format!("/agents/{id}/token?expires_in=soon"),
+            None,
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid query",
+        ),
+        (
+            Method::POST,
+            "/agents/ag_nope/token".into(),
+            None,
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::GET,
+            "/agents/../../etc/passwd".into(),
+            None,
+            None,
+            StatusCode::NOT_FOUND,
+            "no route",
+        ),
+        (
+            Method::GET,
+            "/agents/ag_%2e%2e%2fetc/trust".into(),
+            None,
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::GET,
+            "/agents/ag_000000000000000000000000".into(),
+            None,
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::GET,
+            "/agents/AG_ZZZ/trust".into(),
+            None,
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::GET,
+            format!("/agents/{id}/history?limit=0"),
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 1000",
+        ),
+        (
+            Method::GET,
+            format!("/agents/{id}/history?limit=1001"),
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 1000",
+        ),
+        (
+            Method::GET,
+            format!("/agents/{id}/history?limit=ten"),
+            None,
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid query",
+        ),
+        (
+            Method::GET,
+            "/receipts/ag_000000000000000000000000/verify".into(),
+            None,
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::GET,
+            "/no/such/route".into(),
+            None,
+            None,
+            StatusCode::NOT_FOUND,
+            "no route",
+        ),
+        (
+            Method::POST,
+            "/actions/record".into(),
+            Some(json!({"agent_id": id, "action": "send_email", "result": "meh"})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown variant",
+        ),
+        (
+            Method::POST,
+            "/actions/record".into(),
+            Some(json!({"agent_id": id, "action": "send email!", "result": "success"})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "action name",
+        ),
+        (
+            Method::POST,
+            "/actions/record".into(),
+            Some(
+                json!({"agent_id": id, "action": "send_email", "result": "success", "timestamp": "yesterday"}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "RFC 3339",
+        ),
+        (
+            Method::POST,
+            "/actions/record".into(),
+            Some(
+                json!({"agent_id": "ag_000000000000000000000000", "action": "send_email", "result": "success"}),
+            ),
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(json!({"name": "", "provider": "p", "config_hash": "h"})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`name`",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(
+                json!({"name": "n", "provider": "p", "config_hash": "h", "spiffe_id": "spiffe://Example.org/a"}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "spiffe_id",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(
+                json!({"name": "n", "provider": "p", "config_hash": "h", "spiffe_id": "spiffe://example.org/a/"}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "spiffe_id",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(
+                json!({"name": "n", "provider": "p", "config_hash": "h", "spiffe_id": "spiffe://example.org/a", "attestation": {"type": "x509", "certificate": "-----BEGIN CERTIFICATE-----", "chain": []}}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no trust bundle configured for trust domain `example.org`",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(
+                json!({"name": "n", "provider": "p", "config_hash": "h", "spiffe_id": "spiffe://example.org/a", "attestation": {"type": "jwt", "token": "a.b.c"}}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no trust bundle configured for trust domain `example.org`",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(
+                json!({"name": "n", "provider": "p", "config_hash": "h", "attestation": {"type": "jwt", "token": "a.b.c"}}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "requires a `spiffe_id`",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(
+                json!({"name": "n", "provider": "p", "config_hash": "h", "attestation": {"type": "telepathy"}}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown variant",
+        ),
+        (
+            Method::PUT,
+            "/tiers/2".into(),
+            Some(json!({"min_score": "high"})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid type",
+        ),
+    ];
+    for (method, path, json_body, raw, expected, needle) in cases {
+        let mut req = s
+            .client
+            .request(method.clone(), format!("{}{path}", s.base))
+            .header("X-API-Key", &s.key);
+        if let Some(b) = &json_body {
+            req = req.json(b);
+        }
+        if let Some(r) = raw {
+            req = req.header("content-type", "application/json").body(r);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
+        let shown: String = path.chars().take(60).collect();
+        assert_eq!(status, expected, "{method} {shown}: {body}");
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(needle),
+            "{method} {shown}: detail {detail:?} should mention {needle:?}"
+        );
+        assert!(body["code"].is_string(), "{method} {shown}: {body}");
+    }
+    // A body that is not JSON at all.
+    let resp = s
+        .client
+        .post(format!("{}/authorize", s.base))
+        .header("X-API-Key", &s.key)
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Nothing above changed the agent: still one agent, no receipts, and its chain verifies.
+    let (_, stats) = s.get("/stats").await;
+    assert_eq!(
+        (
+            stats["total_agents"].clone(),
+            stats["total_receipts"].clone()
+        ),
+        (json!(1), json!(0))
+    );
+    let (_, v) = s.get(&format!("/receipts/{id}/verify")).await;
+    assert_eq!(
+        v,
+        json!({"valid": true, "length": 0, "first_broken_seq": null, "reason": null})
+    );
+}

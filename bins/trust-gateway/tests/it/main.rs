@@ -1,0 +1,58 @@
+//! Black-box tests: the real server (`trust_gateway::start`) on port 0, driven over real
+//! HTTP, on a real SQLite file and — when `TEST_DATABASE_URL` is set — on a fresh
+//! PostgreSQL schema.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod api;
+mod bad_input;
+mod binary;
+mod chain;
+mod support;
+mod tokens;
+
+/// Runs each case against SQLite (a temporary file) and PostgreSQL.
+macro_rules! both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::$case(crate::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    if tg_store::testing::postgres_url().is_none() {
+                        eprintln!("TEST_DATABASE_URL unset: PostgreSQL half of `{}` not run", stringify!($case));
+                        return;
+                    }
+                    crate::$case(crate::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+use api::*;
+use bad_input::*;
+use chain::*;
+use tokens::*;
+
+both_stores!(
+    health_is_public_and_the_rest_needs_a_key,
+    register_and_read_back_in_v2_shapes,
+    recording_actions_moves_score_tier_and_decisions,
+    tier_and_catalog_edits_are_persisted_and_used,
+    bad_input_always_gets_a_clear_4xx,
+    concurrent_writers_leave_one_contiguous_chain,
+    tampering_is_detected_at_the_right_link,
+    tokens_verify_with_the_published_jwks,
+);

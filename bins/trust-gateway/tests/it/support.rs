@@ -1,0 +1,165 @@
+use std::path::PathBuf;
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use tg_store::DbConfig;
+use trust_gateway::Settings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const SECRET: &str = "3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d";
+pub const API_KEY: &str = "test-admin-key-5b2d4f6a8c0e1b3d";
+
+/// A running gateway and a client for it.
+pub struct Server {
+    pub base: String,
+    pub client: Client,
+    pub key: String,
+    pub db: DbConfig,
+    pub dir: tempfile::TempDir,
+}
+
+/// A fresh database for `backend`: a SQLite file in a temporary directory, or a fresh schema.
+pub async fn fresh_db(backend: Backend) -> (DbConfig, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = match backend {
+        Backend::Sqlite => {
+            DbConfig::Sqlite(dir.path().join("gateway.db").to_string_lossy().into_owned())
+        }
+        Backend::Postgres => {
+            tg_store::testing::postgres()
+                .await
+                .expect("TEST_DATABASE_URL set")
+                .1
+        }
+    };
+    (db, dir)
+}
+
+pub fn settings(db: &DbConfig, dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Settings {
+    let vars: Vec<(String, String)> = [
+        ("SECRET_KEY", SECRET),
+        ("API_KEY", API_KEY),
+        ("PORT", "0"),
+        ("WORKERS", "2"),
+    ]
+    .iter()
+    .chain(extra.iter())
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let mut s = Settings::from_vars(|k| {
+        vars.iter()
+            .rev()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    s.database = db.clone();
+    s.admin_key_file = dir.path().join("admin.key");
+    s
+}
+
+/// Starts a gateway on `db` (the same `db` twice gives two instances on one database).
+pub async fn start_on(db: &DbConfig, dir: tempfile::TempDir, extra: &[(&str, &str)]) -> Server {
+    let running = trust_gateway::start(&settings(db, &dir, extra))
+        .await
+        .unwrap();
+    let base = format!("http://{}", running.addr);
+    tokio::spawn(running.server);
+    Server {
+        base,
+        client: Client::new(),
+        key: API_KEY.to_owned(),
+        db: db.clone(),
+        dir,
+    }
+}
+
+pub async fn start(backend: Backend) -> Server {
+    let (db, dir) = fresh_db(backend).await;
+    start_on(&db, dir, &[]).await
+}
+
+impl Server {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-API-Key", &self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{status} body is not JSON: {text:?}"));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    /// Registers an agent and returns its id.
+    pub async fn register(&self, name: &str) -> String {
+        let (status, body) = self
+            .post("/agents/register", json!({"name": name, "provider": "openai", "config_hash": "sha256-abc", "capabilities": ["send_email"], "attestation": {"type": "api_key"}}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn record(&self, agent: &str, action: &str, result: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/actions/record",
+                json!({"agent_id": agent, "action": action, "result": result}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match &self.db {
+            DbConfig::Sqlite(p) => Some(PathBuf::from(p)),
+            DbConfig::Postgres { .. } => None,
+        }
+    }
+}
+
+/// Runs raw SQL against the server's database, as an attacker with database access would.
+pub async fn tamper(db: &DbConfig, sql: &str) {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    match db {
+        DbConfig::Sqlite(path) => {
+            use diesel::Connection;
+            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).unwrap();
+        }
+        DbConfig::Postgres { url, .. } => {
+            let mut conn = diesel_async::AsyncPgConnection::establish(url)
+                .await
+                .unwrap();
+            diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+}
