@@ -66,8 +66,10 @@ pub fn authorize(
         Standing::Revoked => Some(DenyReason::Revoked),
         Standing::Suspended => Some(DenyReason::Suspended),
         Standing::Active if tier < rule.required_tier => Some(DenyReason::InsufficientTier),
-        // `!(a >= b)` so that a NaN score is denied.
-        Standing::Active if !(score >= rule.min_score) => Some(DenyReason::InsufficientScore),
+        // A NaN score is denied.
+        Standing::Active if score.is_nan() || score < rule.min_score => {
+            Some(DenyReason::InsufficientScore)
+        }
         Standing::Active => None,
     };
     Decision {

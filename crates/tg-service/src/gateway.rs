@@ -231,9 +231,9 @@ async fn bootstrap(
                     a
                 }
             };
-            if let Some(plain) = admin_key.as_deref() {
-                if let Ok(PresentedKey::Gateway { id, .. }) = PresentedKey::parse(plain) {
-                    if tx.get_key(id).await?.is_none() {
+            if let Some(plain) = admin_key.as_deref()
+                && let Ok(PresentedKey::Gateway { id, .. }) = PresentedKey::parse(plain)
+                    && tx.get_key(id).await?.is_none() {
                         let key = ApiKey {
                             id: id.to_owned(),
                             account_id: admin.id.clone(),
@@ -245,15 +245,13 @@ async fn bootstrap(
                         };
                         tx.insert_key(&key).await?;
                     }
-                }
-            }
             let mut keys = tx.signing_keys().await?;
             if keys.is_empty() {
                 tx.insert_signing_key_if_none(&fresh_key).await?;
                 keys = tx.signing_keys().await?;
             }
             // Newest first: the newest key signs, all are published.
-            keys.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
             if keys.first().is_some_and(|k| k.open(&secret).is_err()) {
                 return Err(ServiceError::Invalid(
                     "the stored signing key does not open under this SECRET_KEY: the database was created with another one".into(),

@@ -278,10 +278,10 @@ impl TokenIssuer {
         if now.as_secs() >= exp.saturating_add(self.leeway_secs) {
             return Err(TokenError::Expired);
         }
-        if let Some(nbf) = number("nbf")? {
-            if now.as_secs().saturating_add(self.leeway_secs) < nbf {
-                return Err(TokenError::NotYetValid);
-            }
+        if let Some(nbf) = number("nbf")?
+            && now.as_secs().saturating_add(self.leeway_secs) < nbf
+        {
+            return Err(TokenError::NotYetValid);
         }
         let iat = number("iat")?;
         let iss = p
@@ -304,7 +304,7 @@ impl TokenIssuer {
                 .collect::<Result<_, _>>()?,
             _ => return Err(TokenError::InvalidClaim("aud")),
         };
-        if !aud.iter().any(|a| *a == self.audience) {
+        if !aud.contains(&self.audience) {
             return Err(TokenError::InvalidClaim("aud"));
         }
         let text = |name: &'static str| -> Result<String, TokenError> {

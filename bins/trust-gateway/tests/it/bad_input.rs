@@ -3,20 +3,22 @@ use serde_json::json;
 
 use crate::support::{Backend, start};
 
+/// (method, path, JSON body, raw body instead, expected status, text the detail must contain)
+type Case<'a> = (
+    Method,
+    String,
+    Option<serde_json::Value>,
+    Option<&'a str>,
+    StatusCode,
+    &'a str,
+);
+
 pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
     let s = start(backend).await;
     let id = s.register("target").await;
     let big = "x".repeat(70 * 1024);
     let many: Vec<String> = (0..101).map(|i| format!("a{i}")).collect();
-    let cases: Vec<(
-        Method,
-        String,
-        Option<serde_json::Value>,
-        Option<&str>,
-        StatusCode,
-        &str,
-    )> = vec![
-        // (method, path, JSON body, raw body instead, expected status, text the detail must contain)
+    let cases: Vec<Case> = vec![
         (
             Method::POST,
             "/authorize".into(),
