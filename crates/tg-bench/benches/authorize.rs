@@ -1,12 +1,20 @@
 //! The in-process authorization decision, ours against the same decision in cedar-policy.
 //!
 //! Both engines answer the same request stream; before timing, every answer is compared.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 use std::str::FromStr;
 
-use cedar_policy::{Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression};
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, RestrictedExpression,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tg_scoring::{Policy, Preset, Standing, authorize};
 
@@ -28,8 +36,19 @@ struct Case {
 /// sides of every threshold.
 fn request_stream() -> Vec<Case> {
     let actions = [
-        "read_config", "view_status", "send_notification", "read_data", "read_inbox", "write_data", "call_api", "send_email", "query_db",
-        "delete_data", "delete_file", "delete_database", "admin_action",
+        "read_config",
+        "view_status",
+        "send_notification",
+        "read_data",
+        "read_inbox",
+        "write_data",
+        "call_api",
+        "send_email",
+        "query_db",
+        "delete_data",
+        "delete_file",
+        "delete_database",
+        "admin_action",
     ];
     let mut out = Vec::new();
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -39,13 +58,20 @@ fn request_stream() -> Vec<Case> {
         x ^= x << 17;
         let score = (x % 1001) as f64 / SCALE;
         let tier = Policy::preset(Preset::Default).tiers.tier_for(score).tier;
-        out.push(Case { tier, score, action: actions[i % actions.len()] });
+        out.push(Case {
+            tier,
+            score,
+            action: actions[i % actions.len()],
+        });
     }
     out
 }
 
 fn uid(ty: &str, id: &str) -> EntityUid {
-    EntityUid::from_type_name_and_id(EntityTypeName::from_str(ty).unwrap(), EntityId::from_str(id).unwrap())
+    EntityUid::from_type_name_and_id(
+        EntityTypeName::from_str(ty).unwrap(),
+        EntityId::from_str(id).unwrap(),
+    )
 }
 
 struct CedarWorld {
@@ -63,10 +89,21 @@ fn cedar_world(policy: &Policy, stream: &[Case]) -> CedarWorld {
         .into_iter()
         .map(|(name, rule)| {
             let attrs = [
-                ("required_tier".to_owned(), RestrictedExpression::new_long(i64::from(rule.required_tier))),
-                ("min_score".to_owned(), RestrictedExpression::new_long((rule.min_score * SCALE).round() as i64)),
+                (
+                    "required_tier".to_owned(),
+                    RestrictedExpression::new_long(i64::from(rule.required_tier)),
+                ),
+                (
+                    "min_score".to_owned(),
+                    RestrictedExpression::new_long((rule.min_score * SCALE).round() as i64),
+                ),
             ];
-            Entity::new(uid("Capability", name), attrs.into_iter().collect(), Default::default()).unwrap()
+            Entity::new(
+                uid("Capability", name),
+                attrs.into_iter().collect(),
+                Default::default(),
+            )
+            .unwrap()
         })
         .collect();
     let mut entities = Vec::new();
@@ -74,17 +111,40 @@ fn cedar_world(policy: &Policy, stream: &[Case]) -> CedarWorld {
     for (i, c) in stream.iter().enumerate() {
         let agent_id = format!("a{i}");
         let attrs = [
-            ("tier".to_owned(), RestrictedExpression::new_long(i64::from(c.tier))),
-            ("score".to_owned(), RestrictedExpression::new_long((c.score * SCALE).round() as i64)),
+            (
+                "tier".to_owned(),
+                RestrictedExpression::new_long(i64::from(c.tier)),
+            ),
+            (
+                "score".to_owned(),
+                RestrictedExpression::new_long((c.score * SCALE).round() as i64),
+            ),
         ];
-        let agent = Entity::new(uid("Agent", &agent_id), attrs.into_iter().collect(), Default::default()).unwrap();
+        let agent = Entity::new(
+            uid("Agent", &agent_id),
+            attrs.into_iter().collect(),
+            Default::default(),
+        )
+        .unwrap();
         let mut all = capabilities.clone();
         all.push(agent);
         entities.push(Entities::from_entities(all, None).unwrap());
-        let req = Request::new(uid("Agent", &agent_id), uid("Action", "invoke"), uid("Capability", c.action), Context::empty(), None).unwrap();
+        let req = Request::new(
+            uid("Agent", &agent_id),
+            uid("Action", "invoke"),
+            uid("Capability", c.action),
+            Context::empty(),
+            None,
+        )
+        .unwrap();
         requests.push(req);
     }
-    CedarWorld { authorizer: Authorizer::new(), policies, entities, requests }
+    CedarWorld {
+        authorizer: Authorizer::new(),
+        policies,
+        entities,
+        requests,
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -94,12 +154,33 @@ fn bench(c: &mut Criterion) {
 
     // Both engines must agree on every request before either is timed.
     for (i, case) in stream.iter().enumerate() {
-        let ours = authorize(&policy.catalog, Standing::Active, case.tier, case.score, case.action).allowed;
-        let theirs = cedar.authorizer.is_authorized(&cedar.requests[i], &cedar.policies, &cedar.entities[i]).decision() == Decision::Allow;
-        assert_eq!(ours, theirs, "disagreement on request {i}: tier {} score {} action {}", case.tier, case.score, case.action);
+        let ours = authorize(
+            &policy.catalog,
+            Standing::Active,
+            case.tier,
+            case.score,
+            case.action,
+        )
+        .allowed;
+        let theirs = cedar
+            .authorizer
+            .is_authorized(&cedar.requests[i], &cedar.policies, &cedar.entities[i])
+            .decision()
+            == Decision::Allow;
+        assert_eq!(
+            ours, theirs,
+            "disagreement on request {i}: tier {} score {} action {}",
+            case.tier, case.score, case.action
+        );
     }
-    let allowed = stream.iter().filter(|c| authorize(&policy.catalog, Standing::Active, c.tier, c.score, c.action).allowed).count();
-    eprintln!("request stream: {} requests, {allowed} allowed, engines agree on all", stream.len());
+    let allowed = stream
+        .iter()
+        .filter(|c| authorize(&policy.catalog, Standing::Active, c.tier, c.score, c.action).allowed)
+        .count();
+    eprintln!(
+        "request stream: {} requests, {allowed} allowed, engines agree on all",
+        stream.len()
+    );
 
     let mut g = c.benchmark_group("authorize");
     let mut i = 0usize;
@@ -107,14 +188,29 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let case = &stream[i % stream.len()];
             i = i.wrapping_add(1);
-            black_box(authorize(black_box(&policy.catalog), Standing::Active, case.tier, case.score, black_box(case.action)))
+            black_box(authorize(
+                black_box(&policy.catalog),
+                Standing::Active,
+                case.tier,
+                case.score,
+                black_box(case.action),
+            ))
         })
     });
     g.bench_function("trust-gateway/batch-100", |b| {
         b.iter(|| {
             let mut n = 0usize;
             for case in &stream[..100] {
-                n += usize::from(authorize(&policy.catalog, Standing::Active, case.tier, case.score, black_box(case.action)).allowed);
+                n += usize::from(
+                    authorize(
+                        &policy.catalog,
+                        Standing::Active,
+                        case.tier,
+                        case.score,
+                        black_box(case.action),
+                    )
+                    .allowed,
+                );
             }
             black_box(n)
         })
@@ -124,7 +220,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let k = j % stream.len();
             j = j.wrapping_add(1);
-            black_box(cedar.authorizer.is_authorized(&cedar.requests[k], &cedar.policies, &cedar.entities[k]))
+            black_box(cedar.authorizer.is_authorized(
+                &cedar.requests[k],
+                &cedar.policies,
+                &cedar.entities[k],
+            ))
         })
     });
     g.finish();

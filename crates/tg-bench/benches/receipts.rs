@@ -1,5 +1,10 @@
 //! Receipt append (hash + HMAC, no database) and chain verification throughput.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 
@@ -8,7 +13,13 @@ use tg_core::{AgentId, Outcome, Timestamp};
 use tg_receipts::{ChainHead, ChainVerifier, Draft, Receipt, ReceiptSigner};
 
 fn draft(agent: &AgentId, i: i64) -> Draft {
-    Draft { agent_id: agent.clone(), action: "send_email".into(), result: Outcome::Success, timestamp: Timestamp::from_secs(1_800_000_000 + i), reported_at: None }
+    Draft {
+        agent_id: agent.clone(),
+        action: "send_email".into(),
+        result: Outcome::Success,
+        timestamp: Timestamp::from_secs(1_800_000_000 + i),
+        reported_at: None,
+    }
 }
 
 fn chain(signer: &ReceiptSigner, n: usize) -> Vec<Receipt> {
@@ -17,7 +28,10 @@ fn chain(signer: &ReceiptSigner, n: usize) -> Vec<Receipt> {
     (0..n)
         .map(|i| {
             let r = signer.append(head, draft(&agent, i as i64));
-            head = ChainHead { seq: r.seq, hash: r.receipt_hash };
+            head = ChainHead {
+                seq: r.seq,
+                hash: r.receipt_hash,
+            };
             r
         })
         .collect()
@@ -33,7 +47,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             let r = signer.append(head, draft(&agent, i));
-            head = ChainHead { seq: r.seq, hash: r.receipt_hash };
+            head = ChainHead {
+                seq: r.seq,
+                hash: r.receipt_hash,
+            };
             black_box(r)
         })
     });

@@ -1,6 +1,11 @@
 //! Score recomputation after one new receipt: O(1) — the cost is the same after 10 receipts
 //! as after 1 million, because the evidence summary is updated, never rebuilt.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 
@@ -15,7 +20,11 @@ fn bench(c: &mut Criterion) {
     for history in [10u64, 10_000, 1_000_000] {
         let mut e = Evidence::default();
         for i in 0..history {
-            let outcome = if i % 10 == 0 { Outcome::Failure } else { Outcome::Success };
+            let outcome = if i % 10 == 0 {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            };
             e.record(outcome, t0.plus_secs(i as i64), &policy.behavior);
         }
         let now = t0.plus_secs(history as i64 + 1);
@@ -23,7 +32,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut e = e.clone();
                 e.record(Outcome::Success, now, &policy.behavior);
-                let inputs = Inputs { identity_strength: 0.6, config: ConfigState::Approved, vouch: 0.0, evidence: &e, registered_at: t0 };
+                let inputs = Inputs {
+                    identity_strength: 0.6,
+                    config: ConfigState::Approved,
+                    vouch: 0.0,
+                    evidence: &e,
+                    registered_at: t0,
+                };
                 black_box(breakdown(&policy, &inputs, now).composite)
             })
         });

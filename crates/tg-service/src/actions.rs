@@ -8,7 +8,7 @@ use tg_identity::AgentStatus;
 use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Draft, Receipt};
 use tg_scoring::{Trigger, validate_action_name};
 
-use crate::agents::{TrustView, agent_id, load_view};
+use crate::agents::{TrustView, agent_id, load_view, page_limit, require_agent};
 use crate::gateway::can_write;
 use crate::{Gateway, HistoryPoint, ServiceError, in_transaction, reading};
 
@@ -150,16 +150,10 @@ impl Gateway {
         before_seq: Option<u64>,
     ) -> Result<Vec<Receipt>, ServiceError> {
         let id = agent_id(id)?;
-        if !(1..=1000).contains(&limit) {
-            return Err(ServiceError::Invalid(
-                "`limit` must be between 1 and 1000".into(),
-            ));
-        }
+        let limit = page_limit(limit)?;
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                if tx.get_agent(&id).await?.is_none() {
-                    return Err(ServiceError::agent_not_found(id.as_str()));
-                }
+                require_agent(tx, &id).await?;
                 Ok(tx.list_receipts(&id, limit, before_seq).await?)
             })
         })
@@ -172,9 +166,7 @@ impl Gateway {
         let signer = Arc::clone(&self.signer);
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                if tx.get_agent(&id).await?.is_none() {
-                    return Err(ServiceError::agent_not_found(id.as_str()));
-                }
+                require_agent(tx, &id).await?;
                 let expected = tx
                     .get_trust(&id)
                     .await?

@@ -87,6 +87,24 @@ pub(crate) fn agent_id(raw: &str) -> Result<AgentId, ServiceError> {
     AgentId::parse(raw).map_err(|_| ServiceError::agent_not_found(raw))
 }
 
+/// A page size of 1–1000.
+pub(crate) fn page_limit(limit: u32) -> Result<u32, ServiceError> {
+    if (1..=1000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ServiceError::Invalid(
+            "`limit` must be between 1 and 1000".into(),
+        ))
+    }
+}
+
+/// The agent, or "not found".
+pub(crate) async fn require_agent(tx: &mut dyn Tx, id: &AgentId) -> Result<Agent, ServiceError> {
+    tx.get_agent(id)
+        .await?
+        .ok_or_else(|| ServiceError::agent_not_found(id.as_str()))
+}
+
 /// Loads an agent, its state and the policy, and computes the view. `lock` takes the
 /// agent's row lock (inside a transaction).
 pub(crate) async fn load_view(
@@ -236,16 +254,10 @@ impl Gateway {
         limit: u32,
     ) -> Result<(AgentId, Vec<HistoryPoint>), ServiceError> {
         let id = agent_id(id)?;
-        if !(1..=1000).contains(&limit) {
-            return Err(ServiceError::Invalid(
-                "`limit` must be between 1 and 1000".into(),
-            ));
-        }
+        let limit = page_limit(limit)?;
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                if tx.get_agent(&id).await?.is_none() {
-                    return Err(ServiceError::agent_not_found(id.as_str()));
-                }
+                require_agent(tx, &id).await?;
                 let points = tx.list_history(&id, limit).await?;
                 Ok((id, points))
             })

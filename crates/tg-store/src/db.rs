@@ -145,6 +145,15 @@ impl From<TxError> for ServiceError {
     }
 }
 
+/// Runs `work`; a storage error it swallowed still fails the transaction.
+async fn run_work(mut tx: DbTx<'_>, work: TxWork) -> Result<Box<dyn Any + Send>, TxError> {
+    let out = work(&mut tx).await.map_err(TxError::Work)?;
+    match tx.poisoned {
+        None => Ok(out),
+        Some(e) => Err(TxError::Work(e.into())),
+    }
+}
+
 impl Db {
     /// Connects and migrates.
     pub async fn connect(config: &DbConfig) -> Result<Self, StoreError> {
@@ -179,12 +188,7 @@ impl Store for Db {
                 let mut guard = conn.lock().await;
                 let out = guard
                     .transaction::<_, TxError, _>(async move |c| {
-                        let mut tx = DbTx::new(Conn::Sqlite(c));
-                        let out = work(&mut tx).await.map_err(TxError::Work)?;
-                        match tx.poisoned {
-                            None => Ok(out),
-                            Some(e) => Err(TxError::Work(e.into())),
-                        }
+                        run_work(DbTx::new(Conn::Sqlite(c)), work).await
                     })
                     .await;
                 Ok(out?)
@@ -196,12 +200,7 @@ impl Store for Db {
                     .map_err(|e| ServiceError::from(unavailable(e)))?;
                 let out = conn
                     .transaction::<_, TxError, _>(async move |c| {
-                        let mut tx = DbTx::new(Conn::Pg(c));
-                        let out = work(&mut tx).await.map_err(TxError::Work)?;
-                        match tx.poisoned {
-                            None => Ok(out),
-                            Some(e) => Err(TxError::Work(e.into())),
-                        }
+                        run_work(DbTx::new(Conn::Pg(c)), work).await
                     })
                     .await;
                 Ok(out?)

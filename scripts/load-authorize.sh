@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# HTTP load on POST /authorize with wrk (Debian package `wrk`), against a release build.
+#
+#   scripts/load-authorize.sh sqlite             # embedded SQLite file in a temp dir
+#   scripts/load-authorize.sh postgres URL       # a PostgreSQL database (schema is created)
+#
+# Registers one agent, records 20 successes, then runs wrk for DURATION (default 20s) with
+# CONNECTIONS (default 32) connections on THREADS (default 2) threads, and prints wrk's
+# latency distribution. The server runs with WORKERS=2 on the same 2-core machine, so the
+# load generator and the server share the CPU: figures are a floor, not a ceiling.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:?sqlite or postgres}
+DURATION=${DURATION:-20s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18090}
+bin=target/release/trust-gateway
+[ -x "$bin" ] || cargo build --release -p trust-gateway
+command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk"; exit 1; }
+
+dir=$(mktemp -d)
+key="load-test-admin-key-0123456789abcdef"
+export API_KEY=$key SECRET_KEY="load-test-secret-0123456789abcdefghijklmnopqrstuvwxyz" PORT WORKERS=2 LOG_LEVEL=warn
+case "$backend" in
+    sqlite) export DATABASE_URL="sqlite://$dir/load.db" ;;
+    postgres)
+        url=${2:?postgres URL}
+        schema="tg_load_$(date +%s)"
+        psql "$url" -q -c "CREATE SCHEMA $schema"
+        sep='?'; [[ "$url" == *\?* ]] && sep='&'
+        export DATABASE_URL="${url}${sep}options=-csearch_path%3D${schema}" ;;
+    *) echo "unknown backend $backend"; exit 2 ;;
+esac
+"$bin" >"$dir/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+
+agent=$(curl -fs "http://127.0.0.1:$PORT/agents/register" -H "X-API-Key: $key" -H 'content-type: application/json' \
+    -d '{"name":"load","provider":"bench","config_hash":"h","attestation":{"type":"api_key"}}' | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+for _ in $(seq 1 20); do
+    curl -fs "http://127.0.0.1:$PORT/actions/record" -H "X-API-Key: $key" -H 'content-type: application/json' \
+        -d "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}" >/dev/null
+done
+cat >"$dir/authorize.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["X-API-Key"] = "$key"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"agent_id":"$agent","action":"send_email"}'
+LUA
+echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$dir/authorize.lua" "http://127.0.0.1:$PORT/authorize"
