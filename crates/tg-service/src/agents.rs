@@ -114,17 +114,19 @@ pub(crate) async fn load_view(
     now: Timestamp,
     lock: bool,
 ) -> Result<TrustView, ServiceError> {
-    let agent = if lock {
-        tx.lock_agent(id).await?
+    let not_found = || ServiceError::agent_not_found(id.as_str());
+    let (agent, state, version) = if lock {
+        let agent = tx.lock_agent(id).await?.ok_or_else(not_found)?;
+        let state = tx
+            .get_trust(id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("agent `{id}` has no trust state")))?;
+        let version = tx.policy_version().await?;
+        (agent, state, version)
     } else {
-        tx.get_agent(id).await?
+        tx.agent_snapshot(id).await?.ok_or_else(not_found)?
     };
-    let agent = agent.ok_or_else(|| ServiceError::agent_not_found(id.as_str()))?;
-    let state = tx
-        .get_trust(id)
-        .await?
-        .ok_or_else(|| ServiceError::Internal(format!("agent `{id}` has no trust state")))?;
-    let policy = cache.load(tx).await?;
+    let policy = cache.load_at(tx, version).await?;
     Ok(TrustView::compute(agent, state, policy, now))
 }
 

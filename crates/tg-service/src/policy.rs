@@ -74,6 +74,15 @@ impl PolicyCache {
     /// read and parsed only when another instance (or this one) changed it.
     pub(crate) async fn load(&self, tx: &mut dyn Tx) -> Result<PolicySnapshot, ServiceError> {
         let version = tx.policy_version().await?;
+        self.load_at(tx, version).await
+    }
+
+    /// The policy at `version` (already read by the caller).
+    pub(crate) async fn load_at(
+        &self,
+        tx: &mut dyn Tx,
+        version: i64,
+    ) -> Result<PolicySnapshot, ServiceError> {
         let cached = self.cached();
         if cached.version == version {
             return Ok(cached);

@@ -1,5 +1,6 @@
 use serde::Serialize;
 use tg_core::{AgentId, StoreError, Timestamp};
+use tg_identity::Agent;
 use tg_receipts::ChainHead;
 use tg_scoring::{Evidence, Trigger};
 
@@ -78,6 +79,12 @@ pub trait TrustStore: Send {
         agent: &AgentId,
         limit: u32,
     ) -> Result<Vec<HistoryPoint>, StoreError>;
+    /// The agent, its score state and the current policy version, in one round trip (the
+    /// decision path's read). `Ok(None)` for an unknown agent.
+    async fn agent_snapshot(
+        &mut self,
+        agent: &AgentId,
+    ) -> Result<Option<(Agent, TrustState, i64)>, StoreError>;
     async fn stats(&mut self) -> Result<Stats, StoreError>;
     async fn policy_version(&mut self) -> Result<i64, StoreError>;
     async fn policy_document(&mut self) -> Result<Option<PolicyDocument>, StoreError>;

@@ -48,7 +48,7 @@ impl AgentRow {
         })
     }
 
-    fn into_agent(self) -> Result<Agent, StoreError> {
+    pub(crate) fn into_agent(self) -> Result<Agent, StoreError> {
         Ok(Agent {
             id: AgentId::parse(&self.id).map_err(|_| corrupt("agent id", &self.id))?,
             account_id: AccountId::parse(&self.account_id)

@@ -3,10 +3,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double};
 use diesel_async::RunQueryDsl;
 use tg_core::{AgentId, StoreError, Timestamp};
+use tg_identity::Agent;
 use tg_receipts::ChainHead;
 use tg_scoring::{Evidence, Trigger};
 use tg_service::{HistoryPoint, PolicyDocument, Stats, TrustState, TrustStore};
 
+use crate::agents::AgentRow;
 use crate::conn::{DbTx, run};
 use crate::error::corrupt;
 use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
@@ -14,7 +16,7 @@ use crate::schema::{agent_trust, agents, policy_documents, trust_history};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = agent_trust, treat_none_as_null = true)]
-struct TrustRow {
+pub(crate) struct TrustRow {
     agent_id: String,
     successes: i64,
     failures: i64,
@@ -62,7 +64,7 @@ impl TrustRow {
         })
     }
 
-    fn into_state(self) -> Result<TrustState, StoreError> {
+    pub(crate) fn into_state(self) -> Result<TrustState, StoreError> {
         Ok(TrustState {
             agent_id: AgentId::parse(&self.agent_id)
                 .map_err(|_| corrupt("agent id", &self.agent_id))?,
@@ -198,6 +200,21 @@ impl TrustStore for DbTx<'_> {
                 })
             })
             .collect()
+    }
+
+    async fn agent_snapshot(
+        &mut self,
+        agent: &AgentId,
+    ) -> Result<Option<(Agent, TrustState, i64)>, StoreError> {
+        let version =
+            diesel::dsl::sql::<BigInt>("(SELECT COALESCE(MAX(version), 0) FROM policy_documents)");
+        let q = agents::table
+            .inner_join(agent_trust::table.on(agent_trust::agent_id.eq(agents::id)))
+            .filter(agents::id.eq(agent.as_str()))
+            .select((agents::all_columns, agent_trust::all_columns, version));
+        let row: Option<(AgentRow, TrustRow, i64)> = run!(self, |c| q.first(c).await.optional())?;
+        row.map(|(a, t, v)| Ok((a.into_agent()?, t.into_state()?, v)))
+            .transpose()
     }
 
     async fn stats(&mut self) -> Result<Stats, StoreError> {

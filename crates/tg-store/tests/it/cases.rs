@@ -260,6 +260,13 @@ pub async fn trust_state_history_and_stats(db: Db) {
     tx(&db, move |tx| {
         Box::pin(async move {
             let mut s = tx.get_trust(&a2.id).await?.unwrap();
+            let snapshot = tx.agent_snapshot(&a2.id).await?;
+            assert_eq!(
+                snapshot,
+                Some((a2.clone(), s.clone(), 0)),
+                "agent, state and policy version in one read"
+            );
+            assert_eq!(tx.agent_snapshot(&AgentId::generate()).await?, None);
             assert_eq!(
                 s.chain,
                 ChainHead {
