@@ -120,4 +120,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(agents, agent_trust);
+diesel::allow_tables_to_appear_in_same_query!(agents, agent_trust, policy_documents);

@@ -206,14 +206,17 @@ impl TrustStore for DbTx<'_> {
         &mut self,
         agent: &AgentId,
     ) -> Result<Option<(Agent, TrustState, i64)>, StoreError> {
-        let version =
-            diesel::dsl::sql::<BigInt>("(SELECT COALESCE(MAX(version), 0) FROM policy_documents)");
+        // A DSL subquery (not an SQL literal) so the statement stays in the prepared cache.
+        let version = policy_documents::table
+            .select(max(policy_documents::version))
+            .single_value();
         let q = agents::table
             .inner_join(agent_trust::table.on(agent_trust::agent_id.eq(agents::id)))
             .filter(agents::id.eq(agent.as_str()))
             .select((agents::all_columns, agent_trust::all_columns, version));
-        let row: Option<(AgentRow, TrustRow, i64)> = run!(self, |c| q.first(c).await.optional())?;
-        row.map(|(a, t, v)| Ok((a.into_agent()?, t.into_state()?, v)))
+        let row: Option<(AgentRow, TrustRow, Option<i64>)> =
+            run!(self, |c| q.first(c).await.optional())?;
+        row.map(|(a, t, v)| Ok((a.into_agent()?, t.into_state()?, v.unwrap_or(0))))
             .transpose()
     }
 
