@@ -1,0 +1,32 @@
+use tg_core::{AgentId, ChainId, DelegationId, StoreError};
+
+use crate::Delegation;
+
+/// Storage of delegations.
+///
+/// - `insert_delegation`: `Conflict` on a duplicate id.
+/// - `get_delegation` / `lock_delegation`: `Ok(None)` when absent; `lock_delegation` holds
+///   the row until the transaction ends (outcomes are recorded exactly once under it).
+/// - `update_outcome`: writes the outcome of an existing delegation; `NotFound` otherwise.
+/// - `chain`: every delegation of the chain, in depth order.
+/// - `ancestry`: the delegations from the root down to `id` (inclusive), in depth order.
+/// - `history_for_agent`: delegations to or from the agent, newest first, keyset-paged.
+#[async_trait::async_trait]
+pub trait DelegationStore: Send {
+    async fn insert_delegation(&mut self, d: &Delegation) -> Result<(), StoreError>;
+    async fn get_delegation(&mut self, id: &DelegationId)
+    -> Result<Option<Delegation>, StoreError>;
+    async fn lock_delegation(
+        &mut self,
+        id: &DelegationId,
+    ) -> Result<Option<Delegation>, StoreError>;
+    async fn update_outcome(&mut self, d: &Delegation) -> Result<(), StoreError>;
+    async fn chain(&mut self, id: &ChainId) -> Result<Vec<Delegation>, StoreError>;
+    async fn ancestry(&mut self, id: &DelegationId) -> Result<Vec<Delegation>, StoreError>;
+    async fn history_for_agent(
+        &mut self,
+        agent: &AgentId,
+        before: Option<&DelegationId>,
+        limit: u32,
+    ) -> Result<Vec<Delegation>, StoreError>;
+}
