@@ -1,6 +1,9 @@
-use serde::{Deserialize, Serialize};
+use std::sync::{Arc, RwLock};
 
-use crate::{SpiffeId, VerificationLevel};
+use serde::{Deserialize, Serialize};
+use tg_core::Timestamp;
+
+use crate::{SpiffeId, TrustBundle, TrustBundles, VerificationLevel};
 
 /// What a registration presents to prove who the agent is (V2 `attestation`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -86,14 +89,17 @@ pub struct VerifiedAttestation {
     pub kind: AttestationType,
     pub strength: f64,
     pub level: VerificationLevel,
+    /// When the evidence stops counting (the SVID's expiry); `None` for declared kinds.
+    pub expires_at: Option<Timestamp>,
 }
 
 impl VerifiedAttestation {
-    fn of(kind: AttestationType) -> Self {
+    fn of(kind: AttestationType, expires_at: Option<Timestamp>) -> Self {
         Self {
             kind,
             strength: kind.strength(),
             level: kind.level(),
+            expires_at,
         }
     }
 }
@@ -104,38 +110,89 @@ pub enum AttestationError {
     SpiffeIdRequired(&'static str),
     #[error("no trust bundle configured for trust domain `{0}`")]
     NoTrustBundle(String),
+    #[error("X509-SVID refused: {0}")]
+    X509(String),
+    #[error("JWT-SVID refused: {0}")]
+    Jwt(String),
 }
 
-/// Verifies attestations against the configured trust bundles.
-///
-/// No trust bundle can be configured yet, so every `x509` and `jwt` attestation is refused
-/// with [`AttestationError::NoTrustBundle`]: they are never accepted unverified.
-#[derive(Debug, Default, Clone)]
+/// Verifies attestations against the configured trust bundles, which can be replaced at
+/// any time (reload) without disturbing verifications in flight.
+#[derive(Debug)]
 pub struct AttestationVerifier {
-    _private: (),
+    bundles: RwLock<Arc<TrustBundles>>,
+    audience: String,
+    leeway_secs: i64,
 }
 
 impl AttestationVerifier {
-    pub fn new() -> Self {
-        Self::default()
+    /// `audience` is what JWT-SVIDs must carry in `aud`.
+    pub fn new(bundles: TrustBundles, audience: &str) -> Self {
+        Self {
+            bundles: RwLock::new(Arc::new(bundles)),
+            audience: audience.to_owned(),
+            leeway_secs: 30,
+        }
+    }
+
+    pub fn bundles(&self) -> Arc<TrustBundles> {
+        match self.bundles.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    pub fn replace_bundles(&self, bundles: TrustBundles) {
+        let new = Arc::new(bundles);
+        match self.bundles.write() {
+            Ok(mut g) => *g = new,
+            Err(p) => *p.into_inner() = new,
+        }
     }
 
     pub fn verify(
         &self,
         spiffe_id: Option<&SpiffeId>,
         attestation: &Attestation,
+        now: Timestamp,
     ) -> Result<VerifiedAttestation, AttestationError> {
+        let kind = attestation.kind();
         match attestation {
-            Attestation::SelfDeclared => Ok(VerifiedAttestation::of(AttestationType::SelfDeclared)),
-            Attestation::ApiKey => Ok(VerifiedAttestation::of(AttestationType::ApiKey)),
-            Attestation::X509 { .. } | Attestation::Jwt { .. } => {
-                let kind = attestation.kind();
+            Attestation::SelfDeclared | Attestation::ApiKey => {
+                Ok(VerifiedAttestation::of(kind, None))
+            }
+            Attestation::X509 { certificate, chain } => {
                 let id = spiffe_id.ok_or(AttestationError::SpiffeIdRequired(kind.as_str()))?;
-                Err(AttestationError::NoTrustBundle(
-                    id.trust_domain().to_owned(),
-                ))
+                let bundle = self.bundle(id)?;
+                let expires = crate::x509::verify_x509_svid(&bundle, id, certificate, chain, now)?;
+                Ok(VerifiedAttestation::of(kind, Some(expires)))
+            }
+            Attestation::Jwt { token } => {
+                let id = spiffe_id.ok_or(AttestationError::SpiffeIdRequired(kind.as_str()))?;
+                let bundle = self.bundle(id)?;
+                if bundle.jwt_authorities.is_empty() {
+                    return Err(AttestationError::NoTrustBundle(
+                        id.trust_domain().to_owned(),
+                    ));
+                }
+                let expires = crate::jwt_svid::verify_jwt_svid(
+                    &bundle,
+                    id,
+                    token,
+                    &self.audience,
+                    self.leeway_secs,
+                    now,
+                )?;
+                Ok(VerifiedAttestation::of(kind, Some(expires)))
             }
         }
+    }
+
+    fn bundle(&self, id: &SpiffeId) -> Result<Arc<TrustBundle>, AttestationError> {
+        self.bundles()
+            .get(id.trust_domain())
+            .cloned()
+            .ok_or_else(|| AttestationError::NoTrustBundle(id.trust_domain().to_owned()))
     }
 }
 
@@ -143,15 +200,17 @@ impl AttestationVerifier {
 mod tests {
     use super::*;
 
+    const NOW: Timestamp = Timestamp::UNIX_EPOCH;
+
     #[test]
     fn declared_kinds_carry_their_strength_and_level() {
-        let v = AttestationVerifier::new();
-        let ok = v.verify(None, &Attestation::SelfDeclared);
+        let v = AttestationVerifier::new(TrustBundles::default(), "trust-gateway");
+        let ok = v.verify(None, &Attestation::SelfDeclared, NOW);
         assert_eq!(
-            ok.map(|a| (a.strength, a.level)),
-            Ok((0.3, VerificationLevel::Unverified))
+            ok.map(|a| (a.strength, a.level, a.expires_at)),
+            Ok((0.3, VerificationLevel::Unverified, None))
         );
-        let ok = v.verify(None, &Attestation::ApiKey);
+        let ok = v.verify(None, &Attestation::ApiKey, NOW);
         assert_eq!(
             ok.map(|a| (a.strength, a.level)),
             Ok((0.6, VerificationLevel::Claimed))
@@ -160,25 +219,25 @@ mod tests {
 
     #[test]
     fn svids_are_never_accepted_without_a_bundle() {
-        let v = AttestationVerifier::new();
+        let v = AttestationVerifier::new(TrustBundles::default(), "trust-gateway");
         let id = SpiffeId::parse("spiffe://example.org/agent/a").ok();
         let x509 = Attestation::X509 {
             certificate: "-----BEGIN CERTIFICATE-----".into(),
             chain: vec![],
         };
         assert_eq!(
-            v.verify(id.as_ref(), &x509),
+            v.verify(id.as_ref(), &x509, NOW),
             Err(AttestationError::NoTrustBundle("example.org".into()))
         );
         let jwt = Attestation::Jwt {
             token: "a.b.c".into(),
         };
         assert_eq!(
-            v.verify(id.as_ref(), &jwt),
+            v.verify(id.as_ref(), &jwt, NOW),
             Err(AttestationError::NoTrustBundle("example.org".into()))
         );
         assert_eq!(
-            v.verify(None, &jwt),
+            v.verify(None, &jwt, NOW),
             Err(AttestationError::SpiffeIdRequired("jwt"))
         );
     }

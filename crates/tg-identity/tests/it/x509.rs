@@ -1,0 +1,312 @@
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType, date_time_ymd,
+};
+use tg_core::Timestamp;
+use tg_identity::{
+    Attestation, AttestationError, AttestationVerifier, SpiffeId, TrustBundle, TrustBundles,
+    VerificationLevel,
+};
+
+/// 2027-01-01T00:00:00Z: the verification time of every case.
+const NOW: Timestamp = Timestamp::from_secs(1_798_761_600);
+const ID: &str = "spiffe://example.org/agent/email-bot";
+
+struct Ca {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+fn ca_params(name: &str) -> CertificateParams {
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, name);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.not_before = date_time_ymd(2025, 1, 1);
+    p.not_after = date_time_ymd(2035, 1, 1);
+    p
+}
+
+fn root(name: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let params = ca_params(name);
+    let cert = params.self_signed(&key).unwrap();
+    Ca {
+        pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+fn intermediate(parent: &Ca, tweak: impl FnOnce(&mut CertificateParams)) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let mut params = ca_params("intermediate");
+    tweak(&mut params);
+    let cert = params.signed_by(&key, &parent.issuer).unwrap();
+    Ca {
+        pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+fn leaf_params(uris: &[&str]) -> CertificateParams {
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, "email-bot");
+    p.subject_alt_names = uris
+        .iter()
+        .map(|u| SanType::URI((*u).try_into().unwrap()))
+        .collect();
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ClientAuth,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
+    p.not_before = date_time_ymd(2026, 1, 1);
+    p.not_after = date_time_ymd(2027, 6, 1);
+    p
+}
+
+fn leaf(ca: &Ca, tweak: impl FnOnce(&mut CertificateParams)) -> String {
+    let key = KeyPair::generate().unwrap();
+    let mut params = leaf_params(&[ID]);
+    tweak(&mut params);
+    params.signed_by(&key, &ca.issuer).unwrap().pem()
+}
+
+fn verifier(authorities: &[&Ca]) -> AttestationVerifier {
+    let mut bundle = TrustBundle::new("example.org").unwrap();
+    let pem: String = authorities.iter().map(|c| c.pem.as_str()).collect();
+    bundle.add_x509_pem(pem.as_bytes()).unwrap();
+    AttestationVerifier::new(TrustBundles::new([bundle]), "trust-gateway")
+}
+
+fn check(
+    v: &AttestationVerifier,
+    id: &str,
+    certificate: String,
+    chain: Vec<String>,
+) -> Result<Timestamp, String> {
+    let id = SpiffeId::parse(id).unwrap();
+    v.verify(Some(&id), &Attestation::X509 { certificate, chain }, NOW)
+        .map(|a| {
+            assert_eq!((a.level, a.strength), (VerificationLevel::Certified, 1.0));
+            a.expires_at.unwrap()
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn refused(r: Result<Timestamp, String>, needle: &str) {
+    match r {
+        Ok(_) => panic!("accepted, expected a refusal mentioning {needle:?}"),
+        Err(e) => assert!(e.contains(needle), "{e:?} should mention {needle:?}"),
+    }
+}
+
+#[test]
+fn a_leaf_signed_by_the_bundle_authority_is_certified_until_it_expires() {
+    let ca = root("root");
+    let v = verifier(&[&ca]);
+    let expires = check(&v, ID, leaf(&ca, |_| {}), vec![]).unwrap();
+    assert_eq!(expires.to_string(), "2027-06-01T00:00:00Z");
+}
+
+#[test]
+fn a_leaf_with_an_intermediate_is_accepted() {
+    let ca = root("root");
+    let mid = intermediate(&ca, |_| {});
+    let v = verifier(&[&ca]);
+    assert!(check(&v, ID, leaf(&mid, |_| {}), vec![mid.pem.clone()]).is_ok());
+    // Without the intermediate the path cannot be built.
+    refused(
+        check(&v, ID, leaf(&mid, |_| {}), vec![]),
+        "does not lead to an authority",
+    );
+}
+
+#[test]
+fn validity_windows_are_checked_against_the_server_clock() {
+    let ca = root("root");
+    let v = verifier(&[&ca]);
+    refused(
+        check(
+            &v,
+            ID,
+            leaf(&ca, |p| p.not_after = date_time_ymd(2026, 6, 1)),
+            vec![],
+        ),
+        "expired",
+    );
+    let future = leaf(&ca, |p| {
+        p.not_before = date_time_ymd(2028, 1, 1);
+        p.not_after = date_time_ymd(2029, 1, 1);
+    });
+    refused(check(&v, ID, future, vec![]), "not valid yet");
+}
+
+#[test]
+fn trust_domains_and_authorities_must_match() {
+    let ca = root("root");
+    let v = verifier(&[&ca]);
+    let other_domain = check(
+        &v,
+        "spiffe://other.org/agent/a",
+        leaf(&ca, |p| {
+            p.subject_alt_names = vec![SanType::URI(
+                "spiffe://other.org/agent/a".try_into().unwrap(),
+            )]
+        }),
+        vec![],
+    );
+    assert_eq!(
+        other_domain,
+        Err(AttestationError::NoTrustBundle("other.org".into()).to_string())
+    );
+    let stranger = root("stranger");
+    refused(
+        check(&v, ID, leaf(&stranger, |_| {}), vec![]),
+        "does not lead to an authority",
+    );
+}
+
+#[test]
+fn the_leaf_must_name_exactly_the_registered_spiffe_id() {
+    let ca = root("root");
+    let v = verifier(&[&ca]);
+    let two = leaf(&ca, |p| {
+        p.subject_alt_names = vec![
+            SanType::URI(ID.try_into().unwrap()),
+            SanType::URI("spiffe://example.org/agent/other".try_into().unwrap()),
+        ]
+    });
+    refused(check(&v, ID, two, vec![]), "exactly one URI SAN, it has 2");
+    let none = leaf(&ca, |p| {
+        p.subject_alt_names = vec![SanType::DnsName("bot.example.org".try_into().unwrap())]
+    });
+    refused(check(&v, ID, none, vec![]), "exactly one URI SAN, it has 0");
+    let mismatch = leaf(&ca, |p| {
+        p.subject_alt_names = vec![SanType::URI(
+            "spiffe://example.org/agent/impostor".try_into().unwrap(),
+        )]
+    });
+    refused(
+        check(&v, ID, mismatch, vec![]),
+        "is not `spiffe://example.org/agent/email-bot`",
+    );
+    let root_path = leaf(&ca, |p| {
+        p.subject_alt_names = vec![SanType::URI("spiffe://example.org".try_into().unwrap())]
+    });
+    refused(
+        check(&v, "spiffe://example.org", root_path, vec![]),
+        "must have a path",
+    );
+}
+
+#[test]
+fn leaf_and_signing_certificate_constraints() {
+    let ca = root("root");
+    let v = verifier(&[&ca]);
+    refused(
+        check(
+            &v,
+            ID,
+            leaf(&ca, |p| p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained)),
+            vec![],
+        ),
+        "cA=true",
+    );
+    refused(
+        check(
+            &v,
+            ID,
+            leaf(&ca, |p| {
+                p.key_usages = vec![
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyCertSign,
+                ]
+            }),
+            vec![],
+        ),
+        "keyCertSign",
+    );
+    refused(
+        check(
+            &v,
+            ID,
+            leaf(&ca, |p| {
+                p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign]
+            }),
+            vec![],
+        ),
+        "cRLSign",
+    );
+    refused(
+        check(
+            &v,
+            ID,
+            leaf(&ca, |p| {
+                p.key_usages = vec![KeyUsagePurpose::KeyEncipherment]
+            }),
+            vec![],
+        ),
+        "lacks `digitalSignature`",
+    );
+    refused(
+        check(&v, ID, leaf(&ca, |p| p.key_usages = vec![]), vec![]),
+        "no keyUsage",
+    );
+    let not_ca = intermediate(&ca, |p| p.is_ca = IsCa::ExplicitNoCa);
+    refused(
+        check(&v, ID, leaf(&not_ca, |_| {}), vec![not_ca.pem.clone()]),
+        "is not a CA",
+    );
+    let no_sign = intermediate(&ca, |p| p.key_usages = vec![KeyUsagePurpose::CrlSign]);
+    refused(
+        check(&v, ID, leaf(&no_sign, |_| {}), vec![no_sign.pem.clone()]),
+        "lacks `keyCertSign`",
+    );
+}
+
+#[test]
+fn malformed_input_is_refused_not_panicked_on() {
+    let ca = root("root");
+    let v = verifier(&[&ca]);
+    refused(check(&v, ID, "not a certificate".into(), vec![]), "no PEM");
+    refused(
+        check(
+            &v,
+            ID,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+            vec![],
+        ),
+        "not a valid X.509 certificate",
+    );
+    let two = format!("{}{}", leaf(&ca, |_| {}), ca.pem);
+    refused(check(&v, ID, two, vec![]), "exactly one certificate");
+    let chain = vec![ca.pem.clone(); 9];
+    refused(check(&v, ID, leaf(&ca, |_| {}), chain), "more than 8");
+}
+
+#[test]
+fn spiffe_bundle_jwks_carries_x509_authorities() {
+    let ca = root("root");
+    let der = rustls_pki_types::pem::PemObject::from_pem_slice(ca.pem.as_bytes())
+        .map(|c: rustls_pki_types::CertificateDer<'static>| c.to_vec())
+        .unwrap();
+    use base64::Engine;
+    let jwks = serde_json::json!({"keys": [{"use": "x509-svid", "kty": "EC", "crv": "P-256", "x5c": [base64::engine::general_purpose::STANDARD.encode(der)]}]});
+    let mut bundle = TrustBundle::new("example.org").unwrap();
+    assert_eq!(
+        bundle.add_spiffe_jwks(jwks.to_string().as_bytes()).unwrap(),
+        (1, 0)
+    );
+    let v = AttestationVerifier::new(TrustBundles::new([bundle]), "trust-gateway");
+    assert!(check(&v, ID, leaf(&ca, |_| {}), vec![]).is_ok());
+    let mut bad = TrustBundle::new("example.org").unwrap();
+    assert!(
+        bad.add_spiffe_jwks(br#"{"keys":[{"use":"jwt-svid","kty":"EC"}]}"#)
+            .is_err(),
+        "jwt-svid key without kid"
+    );
+    assert!(bad.add_spiffe_jwks(br#"{"keys":[{"use":"sig"}]}"#).is_err());
+    assert!(TrustBundle::new("Example.org").is_err());
+}
