@@ -25,6 +25,8 @@ pub struct Settings {
     /// Where a generated admin key goes when the database is not a local file.
     pub admin_key_file: PathBuf,
     pub log_json: bool,
+    /// `TRUST_BUNDLE_DIR`: `<trust-domain>.pem` / `<trust-domain>.jwks.json` files.
+    pub trust_bundle_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -148,6 +150,7 @@ impl Settings {
                 get("ADMIN_KEY_FILE").unwrap_or_else(|| "trust-gateway-admin.key".into()),
             ),
             log_json,
+            trust_bundle_dir: get("TRUST_BUNDLE_DIR").map(PathBuf::from),
         })
     }
 

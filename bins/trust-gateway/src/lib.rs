@@ -1,6 +1,7 @@
 //! The server binary's library half: configuration, secrets, start-up. The black-box tests
 //! start the gateway through [`start`] exactly as `main` does.
 
+pub mod bundles;
 pub mod cli;
 pub mod config;
 pub mod secrets;
@@ -41,6 +42,14 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let db = Db::connect(&settings.database)
         .await
         .context("cannot open the database")?;
+    let source = settings
+        .trust_bundle_dir
+        .clone()
+        .map(|dir| bundles::DirectorySource { dir });
+    let trust_bundles = match &source {
+        Some(s) => tg_service::BundleSource::load(s).map_err(anyhow::Error::msg)?,
+        None => tg_identity::TrustBundles::default(),
+    };
     let config = GatewayConfig {
         secret_key: resolved.secret_key.clone(),
         jwt_secret: settings.jwt_secret.clone(),
@@ -50,6 +59,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         audience: settings.audience.clone(),
         policy: settings.policy.clone(),
         clock: Arc::new(tg_core::SystemClock),
+        trust_bundles,
+        bundle_source: source
+            .clone()
+            .map(|s| Arc::new(s) as Arc<dyn tg_service::BundleSource>),
     };
     let gateway = Arc::new(
         Gateway::start(Arc::new(db), config)
@@ -59,6 +72,9 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))
         .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
     let addr = listener.local_addr()?;
+    if let Some(s) = source {
+        bundles::watch(s, Arc::clone(&gateway));
+    }
     let server = tg_api::server(Arc::clone(&gateway), listener, settings.workers)?;
     let ephemeral_admin_key = if resolved.admin_key_file.is_none() {
         resolved.admin_key.clone()

@@ -12,7 +12,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/agents/{id}/trust", web::get().to(trust))
         .route("/agents/{id}/history", web::get().to(history))
         .route("/agents/{id}/card", web::get().to(card))
-        .route("/agents/{id}/token", web::post().to(token));
+        .route("/agents/{id}/token", web::post().to(token))
+        .route("/agents/{id}/attestation", web::post().to(reattest));
 }
 
 async fn register(
@@ -127,4 +128,20 @@ async fn token(
         "trust_score": grant.trust_score,
         "permitted_actions": grant.permitted_actions,
     })))
+}
+
+async fn reattest(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: web::Json<dto::AttestationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, attestation) = (id.into_inner(), body.into_inner().attestation);
+    let view = state
+        .call(move |g| async move {
+            g.reattest(&auth.principal, &auth.actor, &id, attestation)
+                .await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(dto::agent(&view)))
 }

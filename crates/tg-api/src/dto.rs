@@ -24,6 +24,12 @@ pub(crate) struct RegisterRequest {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct AttestationRequest {
+    pub attestation: Attestation,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RecordRequest {
     pub agent_id: String,
     pub action: String,
@@ -63,8 +69,9 @@ pub(crate) fn agent(v: &TrustView) -> Value {
         "config_hash": a.config_hash,
         "capabilities": a.capabilities,
         "status": a.status,
-        "verification_level": a.verification_level,
+        "verification_level": v.verification_level,
         "attestation_type": a.attestation_type,
+        "attestation_expires_at": a.attestation_expires_at,
         "created_at": a.created_at,
         "trust_score": v.breakdown.composite,
         "trust_tier": v.breakdown.tier,
@@ -92,7 +99,9 @@ pub(crate) fn breakdown(v: &TrustView) -> Value {
         "evidence_count": b.evidence_count,
         "decay": {"multiplier": b.decay_multiplier, "days_inactive": b.days_inactive},
         "last_activity": b.last_activity,
-        "verification_level": v.agent.verification_level,
+        "verification_level": v.verification_level,
+        "attestation_type": v.agent.attestation_type,
+        "attestation_expires_at": v.agent.attestation_expires_at,
         "status": v.agent.status,
         "policy": v.policy.policy.preset.as_str(),
         "computed_at": v.computed_at,
@@ -117,7 +126,7 @@ pub(crate) fn card(v: &TrustView) -> Value {
         "total_actions": total,
         "success_rate": if total == 0 { None } else { Some(e.successes as f64 / total as f64) },
         "permitted_actions": v.permitted_actions,
-        "verification_level": a.verification_level,
+        "verification_level": v.verification_level,
         "status": a.status,
         "metadata": {
             "identity_score": v.breakdown.factors.identity,

@@ -8,7 +8,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
         .route("/.well-known/jwks.json", web::get().to(jwks))
-        .route("/stats", web::get().to(stats));
+        .route("/stats", web::get().to(stats))
+        .route("/admin/trust-bundles", web::get().to(trust_bundles))
+        .route(
+            "/admin/trust-bundles/reload",
+            web::post().to(reload_trust_bundles),
+        );
 }
 
 /// Liveness: the process answers. No key needed.
@@ -54,4 +59,25 @@ async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, 
         "actions_by_result": {"success": s.successes, "failure": s.failures, "violation": s.violations},
         "average_score": s.average_score,
     })))
+}
+
+async fn trust_bundles(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    let bundles = state
+        .call(move |g| async move { g.trust_bundles(&auth.principal) })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"bundles": bundles})))
+}
+
+/// Re-reads `TRUST_BUNDLE_DIR` now (changes are also picked up by a file watch).
+async fn reload_trust_bundles(
+    state: web::Data<AppState>,
+    auth: Auth,
+) -> Result<HttpResponse, ApiError> {
+    let bundles = state
+        .call(move |g| async move {
+            g.trust_bundles(&auth.principal)?;
+            g.reload_trust_bundles()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"bundles": bundles})))
 }

@@ -79,8 +79,27 @@ pub struct Agent {
     pub verification_level: VerificationLevel,
     pub attestation_type: AttestationType,
     pub identity_strength: f64,
+    /// When the attestation's evidence (an SVID) expires; after it the agent counts as
+    /// `api_key`-attested (claimed) until it re-attests.
+    pub attestation_expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Agent {
+    /// The attestation strength and level that count at `now`.
+    pub fn effective_identity(&self, now: Timestamp) -> (f64, VerificationLevel) {
+        match self.attestation_expires_at {
+            Some(expiry) if now >= expiry => {
+                let fallback = AttestationType::ApiKey;
+                (
+                    fallback.strength().min(self.identity_strength),
+                    fallback.level().min(self.verification_level),
+                )
+            }
+            _ => (self.identity_strength, self.verification_level),
+        }
+    }
 }
 
 /// A registration request, validated ("parse, don't validate").

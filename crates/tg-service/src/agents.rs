@@ -4,7 +4,7 @@ use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::{AgentId, Timestamp};
-use tg_identity::{Agent, AgentStatus, Attestation, NewAgent};
+use tg_identity::{Agent, AgentStatus, Attestation, NewAgent, VerificationLevel};
 use tg_scoring::{
     Breakdown, ConfigState, Evidence, Inputs, Standing, Trigger, breakdown, permitted_actions,
 };
@@ -30,6 +30,8 @@ pub struct Registration {
 #[derive(Debug, Clone)]
 pub struct TrustView {
     pub agent: Agent,
+    /// The verification level that counts now (an expired SVID no longer certifies).
+    pub verification_level: VerificationLevel,
     pub state: TrustState,
     pub breakdown: Breakdown,
     pub permitted_actions: Vec<String>,
@@ -57,8 +59,9 @@ impl TrustView {
         } else {
             ConfigState::Drifted
         };
+        let (identity_strength, verification_level) = agent.effective_identity(now);
         let inputs = Inputs {
-            identity_strength: agent.identity_strength,
+            identity_strength,
             config,
             vouch: state.vouch,
             evidence: &state.evidence,
@@ -73,6 +76,7 @@ impl TrustView {
         );
         TrustView {
             agent,
+            verification_level,
             state,
             breakdown,
             permitted_actions,
@@ -158,12 +162,12 @@ impl Gateway {
             &reg.capabilities,
         )
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let now = self.now();
         let attestation = reg.attestation.unwrap_or(Attestation::SelfDeclared);
         let verified = self
             .attestation
-            .verify(new.spiffe_id.as_ref(), &attestation)
+            .verify(new.spiffe_id.as_ref(), &attestation, now)
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let now = self.now();
         let agent = Agent {
             id: AgentId::generate(),
             account_id: principal.account_id.clone(),
@@ -177,6 +181,7 @@ impl Gateway {
             verification_level: verified.level,
             attestation_type: verified.kind,
             identity_strength: verified.strength,
+            attestation_expires_at: verified.expires_at,
             created_at: now,
             updated_at: now,
         };
@@ -271,6 +276,97 @@ impl Gateway {
     pub async fn stats(&self) -> Result<crate::Stats, ServiceError> {
         reading(self.store.as_ref(), |tx| {
             Box::pin(async move { Ok(tx.stats().await?) })
+        })
+        .await
+    }
+}
+
+impl Gateway {
+    /// `POST /agents/{id}/attestation`: presents fresh evidence (e.g. a renewed SVID). It is
+    /// verified against the agent's `spiffe_id`; on success the agent's identity credit and
+    /// level follow it (and its expiry). A refused attestation changes nothing.
+    pub async fn reattest(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        attestation: Attestation,
+    ) -> Result<TrustView, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let id = agent_id(id)?;
+        let now = self.now();
+        let cache = Arc::clone(&self.policy);
+        let principal = principal.clone();
+        let actor = actor.clone();
+        // Verification needs the stored SPIFFE ID: read it, verify outside the transaction
+        // (no database time spent on crypto), then apply under the lock if nothing changed.
+        let current = self.trust_view(id.as_str()).await?;
+        if !crate::gateway::can_write(&principal, &current.agent.account_id) {
+            return Err(ServiceError::agent_not_found(id.as_str()));
+        }
+        if current.agent.status == AgentStatus::Revoked {
+            return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
+        }
+        let verified = self
+            .attestation
+            .verify(current.agent.spiffe_id.as_ref(), &attestation, now)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let before = load_view(tx, &cache, &id, now, true).await?;
+                if before.agent.spiffe_id != current.agent.spiffe_id {
+                    return Err(ServiceError::Conflict(
+                        "the agent's spiffe_id changed during re-attestation; retry".into(),
+                    ));
+                }
+                let mut agent = before.agent.clone();
+                agent.attestation_type = verified.kind;
+                agent.identity_strength = verified.strength;
+                agent.verification_level = verified.level;
+                agent.attestation_expires_at = verified.expires_at;
+                agent.updated_at = now;
+                tx.update_agent(&agent).await?;
+                let after = TrustView::compute(
+                    agent.clone(),
+                    before.state.clone(),
+                    before.policy.clone(),
+                    now,
+                );
+                let mut state = after.state.clone();
+                let changed = (after.breakdown.composite - before.breakdown.composite).abs()
+                    > 1e-12
+                    || after.breakdown.tier != before.breakdown.tier;
+                if changed {
+                    state.history_seq += 1;
+                    state.composite = after.breakdown.composite;
+                    state.tier = after.breakdown.tier;
+                    state.updated_at = now;
+                    let point = HistoryPoint {
+                        agent_id: id.clone(),
+                        seq: state.history_seq,
+                        timestamp: now,
+                        composite_score: state.composite,
+                        tier: state.tier,
+                        trigger: Trigger::Attestation,
+                    };
+                    tx.append_history(&point).await?;
+                    tx.update_trust(&state).await?;
+                }
+                let details = json!({
+                    "attestation_type": verified.kind.as_str(),
+                    "verification_level": verified.level.as_u8(),
+                    "expires_at": verified.expires_at,
+                });
+                tx.append_audit(&AuditEvent::new(
+                    EventType::AgentVerified,
+                    Some(id.clone()),
+                    details,
+                    &actor,
+                    now,
+                ))
+                .await?;
+                Ok(TrustView { state, ..after })
+            })
         })
         .await
     }

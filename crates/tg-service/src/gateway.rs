@@ -6,7 +6,7 @@ use tg_access::{
 };
 use tg_audit::{Actor, IpHasher};
 use tg_core::{AccountId, Clock, Timestamp};
-use tg_identity::AttestationVerifier;
+use tg_identity::{AttestationVerifier, BundleSummary, TrustBundles};
 use tg_receipts::ReceiptSigner;
 use tg_scoring::Policy;
 use tg_tokens::{TokenIssuer, generate_signing_key};
@@ -28,6 +28,15 @@ pub struct GatewayConfig {
     pub audience: String,
     pub policy: Policy,
     pub clock: Arc<dyn Clock>,
+    /// The trust bundles at start, and where to reload them from.
+    pub trust_bundles: TrustBundles,
+    pub bundle_source: Option<Arc<dyn BundleSource>>,
+}
+
+/// Where trust bundles come from (the binary reads `TRUST_BUNDLE_DIR`).
+pub trait BundleSource: Send + Sync + std::fmt::Debug {
+    /// Every bundle, freshly read. An error leaves the current bundles in place.
+    fn load(&self) -> Result<TrustBundles, String>;
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -54,6 +63,7 @@ pub struct Gateway {
     pub(crate) signer: Arc<ReceiptSigner>,
     pub(crate) tokens: Arc<TokenIssuer>,
     pub(crate) attestation: AttestationVerifier,
+    bundle_source: Option<Arc<dyn BundleSource>>,
     pub(crate) ip_hasher: IpHasher,
     pub(crate) policy: Arc<PolicyCache>,
     pub(crate) admin: Account,
@@ -115,7 +125,8 @@ impl Gateway {
             clock: config.clock,
             signer: Arc::new(ReceiptSigner::from_secret(&config.secret_key)),
             tokens: Arc::new(tokens),
-            attestation: AttestationVerifier::new(),
+            attestation: AttestationVerifier::new(config.trust_bundles, &config.audience),
+            bundle_source: config.bundle_source,
             ip_hasher: IpHasher::from_secret(&config.secret_key),
             policy: Arc::new(PolicyCache::new(config.policy)),
             admin: done.admin,
@@ -137,6 +148,27 @@ impl Gateway {
 
     pub fn admin_account(&self) -> &Account {
         &self.admin
+    }
+
+    /// The configured trust bundles (admin).
+    pub fn trust_bundles(&self, principal: &Principal) -> Result<Vec<BundleSummary>, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        Ok(self.attestation.bundles().summaries())
+    }
+
+    /// Re-reads the trust bundles from their source. A source that fails to load leaves the
+    /// current bundles in place and says why.
+    pub fn reload_trust_bundles(&self) -> Result<Vec<BundleSummary>, ServiceError> {
+        let source = self.bundle_source.as_ref().ok_or_else(|| {
+            ServiceError::Conflict(
+                "no trust bundle source is configured (set TRUST_BUNDLE_DIR)".into(),
+            )
+        })?;
+        let bundles = source.load().map_err(ServiceError::Invalid)?;
+        let summaries = bundles.summaries();
+        self.attestation.replace_bundles(bundles);
+        tracing::info!(bundles = summaries.len(), "trust bundles reloaded");
+        Ok(summaries)
     }
 
     /// The audit actor for a request from `ip` by `principal`.

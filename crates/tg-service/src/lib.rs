@@ -14,7 +14,7 @@ pub use actions::{RecordAction, Recorded};
 pub use agents::{Registration, TrustView};
 pub use authorize::{AuthorizeOutcome, BatchOutcome, MAX_BATCH};
 pub use error::ServiceError;
-pub use gateway::{Gateway, GatewayConfig};
+pub use gateway::{BundleSource, Gateway, GatewayConfig};
 pub use policy::PolicySnapshot;
 pub use store::{Store, Tx, TxFuture, TxWork, in_transaction, reading};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};

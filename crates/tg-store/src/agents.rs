@@ -25,6 +25,8 @@ pub(crate) struct AgentRow {
     identity_strength: f64,
     created_at: i64,
     updated_at: i64,
+    #[diesel(treat_none_as_null = true)]
+    attestation_expires_at: Option<i64>,
 }
 
 impl AgentRow {
@@ -45,6 +47,7 @@ impl AgentRow {
             identity_strength: a.identity_strength,
             created_at: a.created_at.as_micros(),
             updated_at: a.updated_at.as_micros(),
+            attestation_expires_at: a.attestation_expires_at.map(Timestamp::as_micros),
         })
     }
 
@@ -75,6 +78,7 @@ impl AgentRow {
             identity_strength: self.identity_strength,
             created_at: Timestamp::from_micros(self.created_at),
             updated_at: Timestamp::from_micros(self.updated_at),
+            attestation_expires_at: self.attestation_expires_at.map(Timestamp::from_micros),
         })
     }
 }

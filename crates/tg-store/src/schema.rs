@@ -37,6 +37,7 @@ diesel::table! {
         identity_strength -> Double,
         created_at -> BigInt,
         updated_at -> BigInt,
+        attestation_expires_at -> Nullable<BigInt>,
     }
 }
 

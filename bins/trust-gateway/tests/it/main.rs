@@ -12,6 +12,7 @@ mod api;
 mod bad_input;
 mod binary;
 mod chain;
+mod identity;
 mod support;
 mod tokens;
 
@@ -44,6 +45,7 @@ macro_rules! both_stores {
 use api::*;
 use bad_input::*;
 use chain::*;
+use identity::*;
 use tokens::*;
 
 both_stores!(
@@ -55,4 +57,5 @@ both_stores!(
     concurrent_writers_leave_one_contiguous_chain,
     tampering_is_detected_at_the_right_link,
     tokens_verify_with_the_published_jwks,
+    x509_attestation_is_verified_against_trust_bundles,
 );

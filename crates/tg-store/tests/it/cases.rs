@@ -29,6 +29,7 @@ fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
         verification_level: VerificationLevel::Claimed,
         attestation_type: AttestationType::ApiKey,
         identity_strength: 0.6,
+        attestation_expires_at: Some(T0.plus_secs(3600)),
         created_at: T0,
         updated_at: T0,
     }

@@ -1,0 +1,159 @@
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{Backend, fresh_db, start_on};
+
+/// A CA (PEM) and a way to issue X509-SVID leaves under it.
+struct Pki {
+    ca_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Pki {
+    fn new(name: &str) -> Self {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        let ca_pem = p.self_signed(&key).unwrap().pem();
+        Pki {
+            ca_pem,
+            issuer: Issuer::new(p, key),
+        }
+    }
+
+    fn svid(&self, spiffe_id: &str) -> String {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.subject_alt_names = vec![SanType::URI(spiffe_id.try_into().unwrap())];
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.signed_by(&KeyPair::generate().unwrap(), &self.issuer)
+            .unwrap()
+            .pem()
+    }
+}
+
+/// X509-SVID attestation end to end: bundles from `TRUST_BUNDLE_DIR`, registration at
+/// level 3, refusal with the reason, re-attestation, reload of a changed directory.
+pub async fn x509_attestation_is_verified_against_trust_bundles(backend: Backend) {
+    let (db, dir) = fresh_db(backend).await;
+    let bundles = dir.path().join("bundles");
+    std::fs::create_dir(&bundles).unwrap();
+    let example = Pki::new("example.org CA");
+    std::fs::write(bundles.join("example.org.pem"), &example.ca_pem).unwrap();
+    let s = start_on(&db, dir, &[("TRUST_BUNDLE_DIR", bundles.to_str().unwrap())]).await;
+
+    let (_, listed) = s.get("/admin/trust-bundles").await;
+    assert_eq!(
+        listed["bundles"],
+        json!([{"trust_domain": "example.org", "x509_authorities": 1, "jwt_authorities": []}])
+    );
+
+    let id = "spiffe://example.org/agent/email-bot";
+    let register = |name: &str, spiffe: &str, certificate: String| {
+        json!({"name": name, "provider": "openai", "config_hash": "h", "spiffe_id": spiffe,
+               "attestation": {"type": "x509", "certificate": certificate, "chain": []}})
+    };
+    let (status, agent) = s
+        .post(
+            "/agents/register",
+            register("email-bot", id, example.svid(id)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{agent}");
+    assert_eq!(
+        (
+            agent["attestation_type"].clone(),
+            agent["verification_level"].clone()
+        ),
+        (json!("x509"), json!(3))
+    );
+    assert!(agent["attestation_expires_at"].as_str().is_some());
+    let (_, trust) = s
+        .get(&format!("/agents/{}/trust", agent["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(trust["identity_score"], 1.0);
+
+    // A leaf from a CA outside the bundle: refused, with the reason, nothing stored.
+    let stranger = Pki::new("stranger");
+    let (status, body) = s
+        .post(
+            "/agents/register",
+            register(
+                "impostor",
+                "spiffe://example.org/agent/impostor",
+                stranger.svid("spiffe://example.org/agent/impostor"),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not lead to an authority"),
+        "{body}"
+    );
+    let (_, stats) = s.get("/stats").await;
+    assert_eq!(stats["total_agents"], 1);
+
+    // A self-declared agent re-attests with an SVID and becomes certified.
+    let later = "spiffe://example.org/agent/later";
+    let (_, plain) = s
+        .post(
+            "/agents/register",
+            json!({"name": "later", "provider": "p", "config_hash": "h", "spiffe_id": later}),
+        )
+        .await;
+    assert_eq!(plain["verification_level"], 0);
+    let path = format!("/agents/{}/attestation", plain["id"].as_str().unwrap());
+    let (status, body) = s
+        .post(
+            &path,
+            json!({"attestation": {"type": "x509", "certificate": stranger.svid(later)}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, upgraded) = s
+        .post(
+            &path,
+            json!({"attestation": {"type": "x509", "certificate": example.svid(later)}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{upgraded}");
+    assert_eq!(upgraded["verification_level"], 3);
+
+    // A new trust domain appears in the directory: reload picks it up.
+    let other = Pki::new("other.org CA");
+    let other_id = "spiffe://other.org/agent/a";
+    let (status, _) = s
+        .post(
+            "/agents/register",
+            register("a", other_id, other.svid(other_id)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    std::fs::write(bundles.join("other.org.pem"), &other.ca_pem).unwrap();
+    let (status, reloaded) = s.post("/admin/trust-bundles/reload", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reloaded["bundles"].as_array().unwrap().len(), 2);
+    let (status, body) = s
+        .post(
+            "/agents/register",
+            register("a", other_id, other.svid(other_id)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // A broken file does not replace the working bundles.
+    std::fs::write(bundles.join("broken.org.pem"), "not a certificate").unwrap();
+    let (status, body) = s.post("/admin/trust-bundles/reload", json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("broken.org.pem"));
+    let (_, listed) = s.get("/admin/trust-bundles").await;
+    assert_eq!(listed["bundles"].as_array().unwrap().len(), 2);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE agents ADD COLUMN attestation_expires_at BIGINT;
