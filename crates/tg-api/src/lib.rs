@@ -5,6 +5,7 @@ mod auth;
 mod authorize;
 mod dto;
 mod error;
+mod lifecycle;
 mod policy;
 mod receipts;
 mod system;
@@ -60,7 +61,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(agents::configure)
         .configure(receipts::configure)
         .configure(authorize::configure)
-        .configure(policy::configure);
+        .configure(policy::configure)
+        .configure(lifecycle::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

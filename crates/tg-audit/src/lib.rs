@@ -20,6 +20,7 @@ pub enum EventType {
     TokenIssued,
     AuthorizationDenied,
     AgentSuspended,
+    AgentReactivated,
     AgentRevoked,
     ConfigDrift,
     ApiKeyCreated,
@@ -28,7 +29,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 18] = [
         EventType::AgentRegistered,
         EventType::AgentVerified,
         EventType::TrustCheck,
@@ -41,6 +42,7 @@ impl EventType {
         EventType::TokenIssued,
         EventType::AuthorizationDenied,
         EventType::AgentSuspended,
+        EventType::AgentReactivated,
         EventType::AgentRevoked,
         EventType::ConfigDrift,
         EventType::ApiKeyCreated,
@@ -62,6 +64,7 @@ impl EventType {
             EventType::TokenIssued => "token_issued",
             EventType::AuthorizationDenied => "authorization_denied",
             EventType::AgentSuspended => "agent_suspended",
+            EventType::AgentReactivated => "agent_reactivated",
             EventType::AgentRevoked => "agent_revoked",
             EventType::ConfigDrift => "config_drift",
             EventType::ApiKeyCreated => "api_key_created",

@@ -4,7 +4,7 @@ use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_identity::AgentStatus;
-use tg_tokens::{IssuedToken, TokenClaims, TokenRequest};
+use tg_tokens::{IssuedToken, TokenRequest};
 
 use crate::agents::{agent_id, load_view};
 use crate::{Gateway, ServiceError, in_transaction};
@@ -67,13 +67,6 @@ impl Gateway {
             })
         })
         .await
-    }
-
-    /// Verifies a token this gateway issued (signature, `alg`, `kid`, `exp`, `aud`, `iss`).
-    pub fn verify_token(&self, token: &str) -> Result<TokenClaims, ServiceError> {
-        self.tokens
-            .verify(token, self.now())
-            .map_err(|e| ServiceError::Unauthorized(e.to_string()))
     }
 
     fn tokens_handle(&self) -> Arc<tg_tokens::TokenIssuer> {

@@ -13,6 +13,7 @@ mod bad_input;
 mod binary;
 mod chain;
 mod identity;
+mod lifecycle;
 mod support;
 mod tokens;
 
@@ -46,6 +47,7 @@ use api::*;
 use bad_input::*;
 use chain::*;
 use identity::*;
+use lifecycle::*;
 use tokens::*;
 
 both_stores!(
@@ -58,4 +60,5 @@ both_stores!(
     tampering_is_detected_at_the_right_link,
     tokens_verify_with_the_published_jwks,
     x509_attestation_is_verified_against_trust_bundles,
+    lifecycle_suspend_reactivate_revoke,
 );

@@ -1,0 +1,156 @@
+//! Suspend, reactivate, revoke (final), and token introspection that honours them.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tg_access::{Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::AgentId;
+use tg_identity::AgentStatus;
+use tg_tokens::TokenClaims;
+
+use crate::agents::{TrustView, agent_id, load_view};
+use crate::gateway::can_write;
+use crate::{Gateway, ServiceError, in_transaction, reading};
+
+/// A lifecycle change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    Suspend,
+    Reactivate,
+    Revoke,
+}
+
+impl Lifecycle {
+    fn target(self) -> AgentStatus {
+        match self {
+            Lifecycle::Suspend => AgentStatus::Suspended,
+            Lifecycle::Reactivate => AgentStatus::Active,
+            Lifecycle::Revoke => AgentStatus::Revoked,
+        }
+    }
+
+    fn event(self) -> EventType {
+        match self {
+            Lifecycle::Suspend => EventType::AgentSuspended,
+            Lifecycle::Reactivate => EventType::AgentReactivated,
+            Lifecycle::Revoke => EventType::AgentRevoked,
+        }
+    }
+}
+
+/// RFC 7662 introspection: `active` and, when active, the token's claims.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Introspection {
+    pub active: bool,
+    pub claims: Option<TokenClaims>,
+    /// Why an inactive token is inactive (for the caller's logs; not part of RFC 7662).
+    pub reason: Option<String>,
+}
+
+impl Gateway {
+    /// Moves an agent through its lifecycle. Revoked is final; suspended and revoked agents
+    /// are denied every authorization and every token, and their tokens stop introspecting
+    /// as active.
+    pub async fn change_status(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        change: Lifecycle,
+        reason: Option<String>,
+    ) -> Result<TrustView, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+            return Err(ServiceError::Invalid(
+                "`reason` must be at most 500 characters".into(),
+            ));
+        }
+        let id: AgentId = agent_id(id)?;
+        let cache = Arc::clone(&self.policy);
+        let now = self.now();
+        let principal = principal.clone();
+        let actor = actor.clone();
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let view = load_view(tx, &cache, &id, now, true).await?;
+                if !can_write(&principal, &view.agent.account_id) {
+                    return Err(ServiceError::agent_not_found(id.as_str()));
+                }
+                let from = view.agent.status;
+                if from == AgentStatus::Revoked {
+                    return Err(ServiceError::Conflict(format!(
+                        "agent `{id}` is revoked; revocation is final"
+                    )));
+                }
+                let to = change.target();
+                if from == to {
+                    return Ok(view);
+                }
+                let mut agent = view.agent.clone();
+                agent.status = to;
+                agent.updated_at = now;
+                tx.update_agent(&agent).await?;
+                let details = json!({"from": from.as_str(), "to": to.as_str(), "reason": reason});
+                tx.append_audit(&AuditEvent::new(
+                    change.event(),
+                    Some(id.clone()),
+                    details,
+                    &actor,
+                    now,
+                ))
+                .await?;
+                Ok(TrustView::compute(agent, view.state, view.policy, now))
+            })
+        })
+        .await
+    }
+
+    /// `POST /tokens/introspect`: a token is active when it verifies (signature, `alg`,
+    /// `kid`, `exp`, `aud`, `iss`) and its agent exists and is active now.
+    pub async fn introspect(
+        &self,
+        principal: &Principal,
+        token: &str,
+    ) -> Result<Introspection, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let claims = match self.tokens.verify(token, self.now()) {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Introspection {
+                    active: false,
+                    claims: None,
+                    reason: Some(e.to_string()),
+                });
+            }
+        };
+        let Ok(id) = AgentId::parse(&claims.sub) else {
+            return Ok(Introspection {
+                active: false,
+                claims: None,
+                reason: Some("the token's subject is not an agent".into()),
+            });
+        };
+        let agent = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.get_agent(&id).await?) })
+        })
+        .await?;
+        Ok(match agent {
+            None => Introspection {
+                active: false,
+                claims: None,
+                reason: Some("the token's agent does not exist".into()),
+            },
+            Some(a) if a.status != AgentStatus::Active => Introspection {
+                active: false,
+                claims: None,
+                reason: Some(format!("the agent is {}", a.status.as_str())),
+            },
+            Some(_) => Introspection {
+                active: true,
+                claims: Some(claims),
+                reason: None,
+            },
+        })
+    }
+}
