@@ -5,6 +5,7 @@ mod auth;
 mod authorize;
 mod dto;
 mod error;
+mod identity;
 mod lifecycle;
 mod policy;
 mod receipts;
@@ -62,7 +63,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(receipts::configure)
         .configure(authorize::configure)
         .configure(policy::configure)
-        .configure(lifecycle::configure);
+        .configure(lifecycle::configure)
+        .configure(identity::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

@@ -82,6 +82,10 @@ pub struct Agent {
     /// When the attestation's evidence (an SVID) expires; after it the agent counts as
     /// `api_key`-attested (claimed) until it re-attests.
     pub attestation_expires_at: Option<Timestamp>,
+    /// The agent's Ed25519 public key (PEM SPKI), if it registered one.
+    pub public_key: Option<String>,
+    /// When possession of `public_key` was last proven (cleared when the key changes).
+    pub key_verified_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -89,7 +93,7 @@ pub struct Agent {
 impl Agent {
     /// The attestation strength and level that count at `now`.
     pub fn effective_identity(&self, now: Timestamp) -> (f64, VerificationLevel) {
-        match self.attestation_expires_at {
+        let (strength, level) = match self.attestation_expires_at {
             Some(expiry) if now >= expiry => {
                 let fallback = AttestationType::ApiKey;
                 (
@@ -98,7 +102,33 @@ impl Agent {
                 )
             }
             _ => (self.identity_strength, self.verification_level),
+        };
+        // A proven Ed25519 key makes the agent at least `verified` (level 2).
+        let level = if self.key_verified_at.is_some() {
+            level.max(VerificationLevel::Verified)
+        } else {
+            level
+        };
+        (strength, level)
+    }
+
+    /// Badges (Joy §2.3): the verification level's badges and proof of possession.
+    pub fn badges(&self, now: Timestamp) -> Vec<&'static str> {
+        let (_, level) = self.effective_identity(now);
+        let mut out = Vec::new();
+        if level >= VerificationLevel::Claimed {
+            out.push("claimed");
         }
+        if level >= VerificationLevel::Verified {
+            out.push("verified");
+        }
+        if level >= VerificationLevel::Certified {
+            out.push("certified");
+        }
+        if self.key_verified_at.is_some() {
+            out.push("key_verified");
+        }
+        out
     }
 }
 

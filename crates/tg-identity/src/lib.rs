@@ -3,6 +3,7 @@
 mod agent;
 mod attestation;
 mod bundle;
+mod ed25519;
 mod jwt_svid;
 mod spiffe;
 mod store;
@@ -13,6 +14,10 @@ pub use attestation::{
     Attestation, AttestationError, AttestationType, AttestationVerifier, VerifiedAttestation,
 };
 pub use bundle::{BundleError, BundleSummary, JwtAuthority, TrustBundle, TrustBundles};
+pub use ed25519::{
+    CHALLENGE_PREFIX, CHALLENGE_TTL_SECS, Challenge, ChallengeStore, Ed25519Key, KeyError,
+    MAX_PENDING, challenge_message,
+};
 pub use jwt_svid::verify_jwt_svid;
 pub use spiffe::{SpiffeId, SpiffeIdError};
 pub use store::AgentStore;

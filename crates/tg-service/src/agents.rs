@@ -182,6 +182,8 @@ impl Gateway {
             attestation_type: verified.kind,
             identity_strength: verified.strength,
             attestation_expires_at: verified.expires_at,
+            public_key: None,
+            key_verified_at: None,
             created_at: now,
             updated_at: now,
         };

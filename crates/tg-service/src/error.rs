@@ -14,6 +14,8 @@ pub enum ServiceError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
+    TooMany(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
@@ -35,6 +37,7 @@ impl ServiceError {
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Unauthorized(_) => "unauthorized",
             ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::TooMany(_) => "too_many_requests",
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Internal(_) => "internal_error",
         }

@@ -3,8 +3,10 @@
 mod actions;
 mod agents;
 mod authorize;
+mod config_integrity;
 mod error;
 mod gateway;
+mod keys;
 mod lifecycle;
 mod policy;
 mod store;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use tg_access::AccessStore;
 use tg_audit::AuditStore;
 use tg_core::StoreError;
-use tg_identity::AgentStore;
+use tg_identity::{AgentStore, ChallengeStore};
 use tg_receipts::ReceiptStore;
 use tg_tokens::SigningKeyStore;
 
@@ -16,12 +16,26 @@ use crate::{ServiceError, TrustStore};
 /// Every storage trait at once, over one connection (and, inside `transaction`, one
 /// database transaction).
 pub trait Tx:
-    AgentStore + ReceiptStore + AuditStore + AccessStore + SigningKeyStore + TrustStore + Send
+    AgentStore
+    + ChallengeStore
+    + ReceiptStore
+    + AuditStore
+    + AccessStore
+    + SigningKeyStore
+    + TrustStore
+    + Send
 {
 }
 
-impl<T: AgentStore + ReceiptStore + AuditStore + AccessStore + SigningKeyStore + TrustStore + Send>
-    Tx for T
+impl<T> Tx for T where
+    T: AgentStore
+        + ChallengeStore
+        + ReceiptStore
+        + AuditStore
+        + AccessStore
+        + SigningKeyStore
+        + TrustStore
+        + Send
 {
 }
 

@@ -27,6 +27,10 @@ pub(crate) struct AgentRow {
     updated_at: i64,
     #[diesel(treat_none_as_null = true)]
     attestation_expires_at: Option<i64>,
+    #[diesel(treat_none_as_null = true)]
+    public_key: Option<String>,
+    #[diesel(treat_none_as_null = true)]
+    key_verified_at: Option<i64>,
 }
 
 impl AgentRow {
@@ -48,6 +52,8 @@ impl AgentRow {
             created_at: a.created_at.as_micros(),
             updated_at: a.updated_at.as_micros(),
             attestation_expires_at: a.attestation_expires_at.map(Timestamp::as_micros),
+            public_key: a.public_key.clone(),
+            key_verified_at: a.key_verified_at.map(Timestamp::as_micros),
         })
     }
 
@@ -79,6 +85,8 @@ impl AgentRow {
             created_at: Timestamp::from_micros(self.created_at),
             updated_at: Timestamp::from_micros(self.updated_at),
             attestation_expires_at: self.attestation_expires_at.map(Timestamp::from_micros),
+            public_key: self.public_key,
+            key_verified_at: self.key_verified_at.map(Timestamp::from_micros),
         })
     }
 }

@@ -3,6 +3,7 @@
 mod access;
 mod agents;
 mod audit;
+mod challenges;
 mod conn;
 mod db;
 mod error;

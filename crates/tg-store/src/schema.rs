@@ -37,7 +37,9 @@ diesel::table! {
         identity_strength -> Double,
         created_at -> BigInt,
         updated_at -> BigInt,
-        attestation_expires_at -> Nullable<BigInt>,
+                attestation_expires_at -> Nullable<BigInt>,
+        public_key -> Nullable<Text>,
+        key_verified_at -> Nullable<BigInt>,
     }
 }
 
@@ -99,6 +101,15 @@ diesel::table! {
         details -> Text,
         ip_hash -> Nullable<Text>,
         api_key_prefix -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    challenges (agent_id, nonce) {
+        agent_id -> Text,
+        nonce -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
     }
 }
 

@@ -13,6 +13,7 @@ mod bad_input;
 mod binary;
 mod chain;
 mod identity;
+mod keys;
 mod lifecycle;
 mod support;
 mod tokens;
@@ -47,6 +48,7 @@ use api::*;
 use bad_input::*;
 use chain::*;
 use identity::*;
+use keys::*;
 use lifecycle::*;
 use tokens::*;
 
@@ -61,4 +63,6 @@ both_stores!(
     tokens_verify_with_the_published_jwks,
     x509_attestation_is_verified_against_trust_bundles,
     lifecycle_suspend_reactivate_revoke,
+    ed25519_challenge_response,
+    config_drift_lowers_the_score_until_approved,
 );

@@ -30,6 +30,8 @@ fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
         attestation_type: AttestationType::ApiKey,
         identity_strength: 0.6,
         attestation_expires_at: Some(T0.plus_secs(3600)),
+        public_key: Some("-----BEGIN PUBLIC KEY-----\n...".into()),
+        key_verified_at: None,
         created_at: T0,
         updated_at: T0,
     }

@@ -1,0 +1,172 @@
+//! Ed25519 public keys and challenge-response proof of possession.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tg_access::{Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_identity::{AgentStatus, Challenge, Ed25519Key, MAX_PENDING};
+
+use crate::agents::{TrustView, agent_id, load_view};
+use crate::gateway::can_write;
+use crate::{Gateway, ServiceError, Tx, in_transaction};
+
+async fn writable(
+    tx: &mut dyn Tx,
+    cache: &crate::policy::PolicyCache,
+    principal: &Principal,
+    id: &tg_core::AgentId,
+    now: tg_core::Timestamp,
+) -> Result<TrustView, ServiceError> {
+    let view = load_view(tx, cache, id, now, true).await?;
+    if !can_write(principal, &view.agent.account_id) {
+        return Err(ServiceError::agent_not_found(id.as_str()));
+    }
+    if view.agent.status == AgentStatus::Revoked {
+        return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
+    }
+    Ok(view)
+}
+
+impl Gateway {
+    /// `PUT /agents/{id}/public-key`: registers or rotates the agent's Ed25519 key. A new
+    /// key is unproven until a challenge is answered with it.
+    pub async fn set_public_key(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        pem: &str,
+        algorithm: &str,
+    ) -> Result<TrustView, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let key =
+            Ed25519Key::parse(pem, algorithm).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let id = agent_id(id)?;
+        let (cache, now, principal, actor) = (
+            Arc::clone(&self.policy),
+            self.now(),
+            principal.clone(),
+            actor.clone(),
+        );
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let view = writable(tx, &cache, &principal, &id, now).await?;
+                let mut agent = view.agent.clone();
+                if agent.public_key.as_deref() != Some(key.pem.as_str()) {
+                    agent.public_key = Some(key.pem.clone());
+                    agent.key_verified_at = None;
+                    agent.updated_at = now;
+                    tx.update_agent(&agent).await?;
+                    let details =
+                        json!({"step": "public_key_registered", "key_algorithm": "Ed25519"});
+                    tx.append_audit(&AuditEvent::new(
+                        EventType::AgentVerified,
+                        Some(id.clone()),
+                        details,
+                        &actor,
+                        now,
+                    ))
+                    .await?;
+                }
+                Ok(TrustView::compute(agent, view.state, view.policy, now))
+            })
+        })
+        .await
+    }
+
+    /// `POST /agents/{id}/challenge`: a single-use nonce, valid for a short time.
+    pub async fn issue_challenge(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Challenge, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let id = agent_id(id)?;
+        let (cache, now, principal) = (Arc::clone(&self.policy), self.now(), principal.clone());
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let view = writable(tx, &cache, &principal, &id, now).await?;
+                if view.agent.public_key.is_none() {
+                    return Err(ServiceError::Conflict(
+                        "register a public key first (`PUT /agents/{id}/public-key`)".into(),
+                    ));
+                }
+                tx.purge_challenges(&id, now).await?;
+                if tx.pending_challenges(&id).await? >= MAX_PENDING {
+                    return Err(ServiceError::TooMany(format!(
+                        "at most {MAX_PENDING} challenges may be pending; answer or let one expire"
+                    )));
+                }
+                let challenge = Challenge::issue(id, now);
+                tx.insert_challenge(&challenge).await?;
+                Ok(challenge)
+            })
+        })
+        .await
+    }
+
+    /// `POST /agents/{id}/challenge/verify`: the challenge is consumed whatever the answer
+    /// (no second try with the same nonce); a good signature marks the key as proven.
+    pub async fn verify_challenge(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        nonce: &str,
+        signature: &str,
+    ) -> Result<TrustView, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let id = agent_id(id)?;
+        let (cache, now, principal, actor) = (
+            Arc::clone(&self.policy),
+            self.now(),
+            principal.clone(),
+            actor.clone(),
+        );
+        let (nonce, signature) = (nonce.to_owned(), signature.to_owned());
+        // The transaction commits the consumption of the nonce even when the answer is
+        // wrong: the verdict travels out as the inner result.
+        let verdict = in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let view = writable(tx, &cache, &principal, &id, now).await?;
+                let Some(challenge) = tx.take_challenge(&id, &nonce).await? else {
+                    return Ok(Err(ServiceError::Invalid(
+                        "unknown or already answered challenge".into(),
+                    )));
+                };
+                if now >= challenge.expires_at {
+                    return Ok(Err(ServiceError::Invalid(
+                        "the challenge has expired; ask for a new one".into(),
+                    )));
+                }
+                let Some(pem) = view.agent.public_key.as_deref() else {
+                    return Ok(Err(ServiceError::Conflict(
+                        "the agent has no public key".into(),
+                    )));
+                };
+                let key = Ed25519Key::parse(pem, "Ed25519")
+                    .map_err(|e| ServiceError::Internal(format!("stored key unreadable: {e}")))?;
+                if let Err(e) = key.verify_challenge(&id, &nonce, &signature) {
+                    return Ok(Err(ServiceError::Invalid(e.to_string())));
+                }
+                let mut agent = view.agent.clone();
+                agent.key_verified_at = Some(now);
+                agent.updated_at = now;
+                tx.update_agent(&agent).await?;
+                let details = json!({"step": "proof_of_possession", "key_algorithm": "Ed25519"});
+                tx.append_audit(&AuditEvent::new(
+                    EventType::AgentVerified,
+                    Some(id.clone()),
+                    details,
+                    &actor,
+                    now,
+                ))
+                .await?;
+                Ok(Ok(TrustView::compute(agent, view.state, view.policy, now)))
+            })
+        })
+        .await?;
+        verdict
+    }
+}
