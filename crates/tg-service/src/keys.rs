@@ -127,7 +127,7 @@ impl Gateway {
         let (nonce, signature) = (nonce.to_owned(), signature.to_owned());
         // The transaction commits the consumption of the nonce even when the answer is
         // wrong: the verdict travels out as the inner result.
-        let verdict = in_transaction(self.store.as_ref(), move |tx| {
+        in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let view = writable(tx, &cache, &principal, &id, now).await?;
                 let Some(challenge) = tx.take_challenge(&id, &nonce).await? else {
@@ -166,7 +166,6 @@ impl Gateway {
                 Ok(Ok(TrustView::compute(agent, view.state, view.policy, now)))
             })
         })
-        .await?;
-        verdict
+        .await?
     }
 }
