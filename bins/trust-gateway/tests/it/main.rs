@@ -12,6 +12,7 @@ mod api;
 mod bad_input;
 mod binary;
 mod chain;
+mod clocked;
 mod identity;
 mod keys;
 mod lifecycle;

@@ -1,0 +1,90 @@
+//! Time-dependent behaviour, driven by an injected clock (no test waits on wall-clock time).
+
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ED25519, SanType, SigningKey, date_time_ymd};
+use tg_core::{ManualClock, Timestamp};
+use tg_identity::{Attestation, TrustBundle, TrustBundles, VerificationLevel};
+use tg_scoring::{Policy, Preset};
+use tg_service::{Gateway, GatewayConfig, Registration, ServiceError};
+
+const KEY: &str = "clocked-admin-key-0123456789";
+/// 2027-01-01T00:00:00Z
+const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
+
+async fn gateway(clock: Arc<ManualClock>, bundles: TrustBundles) -> Gateway {
+    let config = GatewayConfig {
+        secret_key: b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
+        jwt_secret: None,
+        env_api_key: Some(KEY.into()),
+        bootstrap_admin_key: None,
+        issuer: "trust-gateway".into(),
+        audience: "trust-gateway".into(),
+        policy: Policy::preset(Preset::Default),
+        clock,
+        trust_bundles: bundles,
+        bundle_source: None,
+    };
+    Gateway::start(Arc::new(tg_store::testing::sqlite().await), config).await.unwrap()
+}
+
+fn registration(name: &str, spiffe_id: Option<&str>, attestation: Option<Attestation>) -> Registration {
+    Registration {
+        name: name.into(),
+        provider: "p".into(),
+        spiffe_id: spiffe_id.map(str::to_owned),
+        config_hash: "h".into(),
+        capabilities: vec![],
+        attestation,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_challenge_expires() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let g = gateway(Arc::clone(&clock), TrustBundles::default()).await;
+    let p = g.authenticate(Some(KEY)).await.unwrap();
+    let actor = g.actor(Some(&p), None);
+    let agent = g.register(&p, &actor, registration("slow", None, None)).await.unwrap().agent;
+    let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+    g.set_public_key(&p, &actor, agent.id.as_str(), &key.public_key_pem(), "Ed25519").await.unwrap();
+    let c = g.issue_challenge(&p, agent.id.as_str()).await.unwrap();
+    assert_eq!(c.expires_at, T0.plus_secs(tg_identity::CHALLENGE_TTL_SECS));
+    let sig = key.sign(&tg_identity::challenge_message(&agent.id, &c.nonce)).unwrap();
+    clock.advance_secs(tg_identity::CHALLENGE_TTL_SECS);
+    let r = g.verify_challenge(&p, &actor, agent.id.as_str(), &c.nonce, &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig)).await;
+    assert!(matches!(r, Err(ServiceError::Invalid(ref m)) if m.contains("expired")), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_credit_follows_the_svid_validity() {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let id = "spiffe://example.org/agent/short-lived";
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.subject_alt_names = vec![SanType::URI(id.try_into().unwrap())];
+    leaf.is_ca = IsCa::ExplicitNoCa;
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.not_before = date_time_ymd(2026, 12, 1);
+    leaf.not_after = date_time_ymd(2027, 1, 2);
+    let certificate = leaf.signed_by(&KeyPair::generate().unwrap(), &issuer).unwrap().pem();
+    let mut bundle = TrustBundle::new("example.org").unwrap();
+    bundle.add_x509_pem(ca_pem.as_bytes()).unwrap();
+
+    let clock = Arc::new(ManualClock::new(T0));
+    let g = gateway(Arc::clone(&clock), TrustBundles::new([bundle])).await;
+    let p = g.authenticate(Some(KEY)).await.unwrap();
+    let actor = g.actor(Some(&p), None);
+    let attestation = Attestation::X509 { certificate, chain: vec![] };
+    let view = g.register(&p, &actor, registration("short", Some(id), Some(attestation))).await.unwrap();
+    assert_eq!((view.verification_level, view.breakdown.factors.identity), (VerificationLevel::Certified, 1.0));
+
+    clock.set(Timestamp::parse_rfc3339("2027-01-02T00:00:01Z").unwrap());
+    let view = g.trust_view(view.agent.id.as_str()).await.unwrap();
+    assert_eq!(view.verification_level, VerificationLevel::Claimed, "an expired SVID no longer certifies");
+    assert_eq!(view.breakdown.factors.identity, 0.6);
+}
