@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ED25519, SanType, SigningKey, date_time_ymd};
+use rcgen::{
+    BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ED25519,
+    SanType, SigningKey, date_time_ymd,
+};
 use tg_core::{ManualClock, Timestamp};
 use tg_identity::{Attestation, TrustBundle, TrustBundles, VerificationLevel};
 use tg_scoring::{Policy, Preset};
@@ -25,10 +28,16 @@ async fn gateway(clock: Arc<ManualClock>, bundles: TrustBundles) -> Gateway {
         trust_bundles: bundles,
         bundle_source: None,
     };
-    Gateway::start(Arc::new(tg_store::testing::sqlite().await), config).await.unwrap()
+    Gateway::start(Arc::new(tg_store::testing::sqlite().await), config)
+        .await
+        .unwrap()
 }
 
-fn registration(name: &str, spiffe_id: Option<&str>, attestation: Option<Attestation>) -> Registration {
+fn registration(
+    name: &str,
+    spiffe_id: Option<&str>,
+    attestation: Option<Attestation>,
+) -> Registration {
     Registration {
         name: name.into(),
         provider: "p".into(),
@@ -45,15 +54,40 @@ async fn an_unanswered_challenge_expires() {
     let g = gateway(Arc::clone(&clock), TrustBundles::default()).await;
     let p = g.authenticate(Some(KEY)).await.unwrap();
     let actor = g.actor(Some(&p), None);
-    let agent = g.register(&p, &actor, registration("slow", None, None)).await.unwrap().agent;
+    let agent = g
+        .register(&p, &actor, registration("slow", None, None))
+        .await
+        .unwrap()
+        .agent;
     let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
-    g.set_public_key(&p, &actor, agent.id.as_str(), &key.public_key_pem(), "Ed25519").await.unwrap();
+    g.set_public_key(
+        &p,
+        &actor,
+        agent.id.as_str(),
+        &key.public_key_pem(),
+        "Ed25519",
+    )
+    .await
+    .unwrap();
     let c = g.issue_challenge(&p, agent.id.as_str()).await.unwrap();
     assert_eq!(c.expires_at, T0.plus_secs(tg_identity::CHALLENGE_TTL_SECS));
-    let sig = key.sign(&tg_identity::challenge_message(&agent.id, &c.nonce)).unwrap();
+    let sig = key
+        .sign(&tg_identity::challenge_message(&agent.id, &c.nonce))
+        .unwrap();
     clock.advance_secs(tg_identity::CHALLENGE_TTL_SECS);
-    let r = g.verify_challenge(&p, &actor, agent.id.as_str(), &c.nonce, &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig)).await;
-    assert!(matches!(r, Err(ServiceError::Invalid(ref m)) if m.contains("expired")), "{r:?}");
+    let r = g
+        .verify_challenge(
+            &p,
+            &actor,
+            agent.id.as_str(),
+            &c.nonce,
+            &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig),
+        )
+        .await;
+    assert!(
+        matches!(r, Err(ServiceError::Invalid(ref m)) if m.contains("expired")),
+        "{r:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +105,10 @@ async fn identity_credit_follows_the_svid_validity() {
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.not_before = date_time_ymd(2026, 12, 1);
     leaf.not_after = date_time_ymd(2027, 1, 2);
-    let certificate = leaf.signed_by(&KeyPair::generate().unwrap(), &issuer).unwrap().pem();
+    let certificate = leaf
+        .signed_by(&KeyPair::generate().unwrap(), &issuer)
+        .unwrap()
+        .pem();
     let mut bundle = TrustBundle::new("example.org").unwrap();
     bundle.add_x509_pem(ca_pem.as_bytes()).unwrap();
 
@@ -79,12 +116,29 @@ async fn identity_credit_follows_the_svid_validity() {
     let g = gateway(Arc::clone(&clock), TrustBundles::new([bundle])).await;
     let p = g.authenticate(Some(KEY)).await.unwrap();
     let actor = g.actor(Some(&p), None);
-    let attestation = Attestation::X509 { certificate, chain: vec![] };
-    let view = g.register(&p, &actor, registration("short", Some(id), Some(attestation))).await.unwrap();
-    assert_eq!((view.verification_level, view.breakdown.factors.identity), (VerificationLevel::Certified, 1.0));
+    let attestation = Attestation::X509 {
+        certificate,
+        chain: vec![],
+    };
+    let view = g
+        .register(
+            &p,
+            &actor,
+            registration("short", Some(id), Some(attestation)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (view.verification_level, view.breakdown.factors.identity),
+        (VerificationLevel::Certified, 1.0)
+    );
 
     clock.set(Timestamp::parse_rfc3339("2027-01-02T00:00:01Z").unwrap());
     let view = g.trust_view(view.agent.id.as_str()).await.unwrap();
-    assert_eq!(view.verification_level, VerificationLevel::Claimed, "an expired SVID no longer certifies");
+    assert_eq!(
+        view.verification_level,
+        VerificationLevel::Claimed,
+        "an expired SVID no longer certifies"
+    );
     assert_eq!(view.breakdown.factors.identity, 0.6);
 }

@@ -157,3 +157,52 @@ pub async fn x509_attestation_is_verified_against_trust_bundles(backend: Backend
     let (_, listed) = s.get("/admin/trust-bundles").await;
     assert_eq!(listed["bundles"].as_array().unwrap().len(), 2);
 }
+
+/// The SPIFFE ID rules, through the registration endpoint.
+pub async fn spiffe_ids_are_parsed_strictly_at_registration(backend: Backend) {
+    let (db, dir) = fresh_db(backend).await;
+    let s = start_on(&db, dir, &[]).await;
+    let refused = [
+        "SPIFFE://example.org/a",
+        "spiffe://Example.org/a",
+        "spiffe://example.org:8443/a",
+        "spiffe://user@example.org/a",
+        "spiffe://example.org/a%20b",
+        "spiffe://example.org/a?x=1",
+        "spiffe://example.org/a#f",
+        "spiffe://example.org//a",
+        "spiffe://example.org/./a",
+        "spiffe://example.org/a/..",
+        "spiffe://example.org/a/",
+        "spiffe://",
+        "https://example.org/a",
+    ];
+    for (i, id) in refused.iter().enumerate() {
+        let (status, body) = s.post("/agents/register", json!({"name": format!("r{i}"), "provider": "p", "config_hash": "h", "spiffe_id": id})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{id}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("spiffe_id"),
+            "{id}: {body}"
+        );
+    }
+    let long = format!("spiffe://example.org/{}", "a".repeat(2049));
+    let (status, _) = s
+        .post(
+            "/agents/register",
+            json!({"name": "long", "provider": "p", "config_hash": "h", "spiffe_id": long}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (i, id) in [
+        "spiffe://example.org/agent/a",
+        "spiffe://a-b_c.9/A.b-C_9",
+        "spiffe://example.org",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, body) = s.post("/agents/register", json!({"name": format!("ok{i}"), "provider": "p", "config_hash": "h", "spiffe_id": id})).await;
+        assert_eq!(status, StatusCode::CREATED, "{id}: {body}");
+        assert_eq!(body["spiffe_id"], *id);
+    }
+}
