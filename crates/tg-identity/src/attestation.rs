@@ -1,4 +1,5 @@
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tg_core::Timestamp;
@@ -116,11 +117,33 @@ pub enum AttestationError {
     Jwt(String),
 }
 
+/// Most cached X509-SVID verifications (the cache is emptied when full).
+const X509_CACHE_ENTRIES: usize = 4096;
+
+/// SHA-256 over the SPIFFE ID, the leaf and the chain, length-prefixed.
+fn x509_fingerprint(id: &SpiffeId, certificate: &str, chain: &[String]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let id = id.to_string();
+    for part in std::iter::once(id.as_str())
+        .chain(std::iter::once(certificate))
+        .chain(chain.iter().map(String::as_str))
+    {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part.as_bytes());
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
 /// Verifies attestations against the configured trust bundles, which can be replaced at
 /// any time (reload) without disturbing verifications in flight.
 #[derive(Debug)]
 pub struct AttestationVerifier {
     bundles: RwLock<Arc<TrustBundles>>,
+    /// Successful X509-SVID verifications: SHA-256(id, leaf, chain) → valid until.
+    /// Cleared when the bundles change; bounded.
+    x509_cache: Mutex<HashMap<[u8; 32], Timestamp>>,
     audience: String,
     leeway_secs: i64,
 }
@@ -130,6 +153,7 @@ impl AttestationVerifier {
     pub fn new(bundles: TrustBundles, audience: &str) -> Self {
         Self {
             bundles: RwLock::new(Arc::new(bundles)),
+            x509_cache: Mutex::new(HashMap::new()),
             audience: audience.to_owned(),
             leeway_secs: 30,
         }
@@ -148,6 +172,7 @@ impl AttestationVerifier {
             Ok(mut g) => *g = new,
             Err(p) => *p.into_inner() = new,
         }
+        self.cache().clear();
     }
 
     pub fn verify(
@@ -163,8 +188,18 @@ impl AttestationVerifier {
             }
             Attestation::X509 { certificate, chain } => {
                 let id = spiffe_id.ok_or(AttestationError::SpiffeIdRequired(kind.as_str()))?;
+                let fingerprint = x509_fingerprint(id, certificate, chain);
+                if let Some(expires) = self.cache().get(&fingerprint).copied().filter(|e| now < *e)
+                {
+                    return Ok(VerifiedAttestation::of(kind, Some(expires)));
+                }
                 let bundle = self.bundle(id)?;
                 let expires = crate::x509::verify_x509_svid(&bundle, id, certificate, chain, now)?;
+                let mut cache = self.cache();
+                if cache.len() >= X509_CACHE_ENTRIES {
+                    cache.clear();
+                }
+                cache.insert(fingerprint, expires);
                 Ok(VerifiedAttestation::of(kind, Some(expires)))
             }
             Attestation::Jwt { token } => {
@@ -185,6 +220,13 @@ impl AttestationVerifier {
                 )?;
                 Ok(VerifiedAttestation::of(kind, Some(expires)))
             }
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Timestamp>> {
+        match self.x509_cache.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
         }
     }
 

@@ -71,7 +71,8 @@ fn uri_sans(cert: &X509Certificate<'_>) -> Vec<String> {
 }
 
 /// Verifies an X509-SVID (`certificate` = leaf PEM, `chain` = intermediates PEM) for
-/// `spiffe_id` at `now`. Returns the leaf's `notAfter`.
+/// `spiffe_id` at `now`. Returns when it stops being valid (the earliest `notAfter` of the
+/// leaf and the chain).
 pub fn verify_x509_svid(
     bundle: &TrustBundle,
     spiffe_id: &SpiffeId,
@@ -152,9 +153,12 @@ pub fn verify_x509_svid(
         }
         Some(_) => {}
     }
-    // Signing certificates must be CAs allowed to sign certificates.
+    // Signing certificates must be CAs allowed to sign certificates. The SVID is good only
+    // as long as every certificate in its chain.
+    let mut not_after = parsed.validity().not_after.timestamp();
     for (i, der) in intermediates.iter().enumerate() {
         let cert = parse(der, &format!("chain certificate {i}"))?;
+        not_after = not_after.min(cert.validity().not_after.timestamp());
         match constraints(&cert) {
             (true, Some((_, true, _))) => {}
             (false, _) => {
@@ -187,9 +191,7 @@ pub fn verify_x509_svid(
             None,
         )
         .map_err(|e| AttestationError::X509(path_error(e)))?;
-    Ok(Timestamp::from_secs(
-        parsed.validity().not_after.timestamp(),
-    ))
+    Ok(Timestamp::from_secs(not_after))
 }
 
 fn path_error(e: webpki::Error) -> String {
