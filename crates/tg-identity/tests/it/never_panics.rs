@@ -56,10 +56,10 @@ fn the_spiffe_id_parser_never_panics() {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     for i in 0..50_000 {
         let input = mutate(&mut rng, seeds[i % seeds.len()]);
-        if let Ok(s) = std::str::from_utf8(&input) {
-            if let Ok(id) = SpiffeId::parse(s) {
-                assert_eq!(id.to_string(), s, "accepted IDs print back exactly");
-            }
+        if let Ok(s) = std::str::from_utf8(&input)
+            && let Ok(id) = SpiffeId::parse(s)
+        {
+            assert_eq!(id.to_string(), s, "accepted IDs print back exactly");
         }
     }
 }
