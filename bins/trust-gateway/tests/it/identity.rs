@@ -206,3 +206,69 @@ pub async fn spiffe_ids_are_parsed_strictly_at_registration(backend: Backend) {
         assert_eq!(body["spiffe_id"], *id);
     }
 }
+
+/// JWT-SVID attestation over HTTP, with the key from a `<domain>.jwks.json` SPIFFE bundle.
+pub async fn jwt_svid_attestation_over_http(backend: Backend) {
+    use josekit::jws::{ES256, JwsHeader};
+    use josekit::jwt::{self, JwtPayload};
+
+    let (db, dir) = fresh_db(backend).await;
+    let bundles = dir.path().join("bundles");
+    std::fs::create_dir(&bundles).unwrap();
+    let pair = ES256.generate_key_pair().unwrap();
+    let mut jwk = pair.to_jwk_public_key();
+    jwk.set_key_id("k1");
+    jwk.set_key_use("jwt-svid");
+    let spiffe_bundle =
+        json!({"keys": [serde_json::to_value(jwk.as_ref()).unwrap()], "spiffe_refresh_hint": 300});
+    std::fs::write(
+        bundles.join("example.org.jwks.json"),
+        spiffe_bundle.to_string(),
+    )
+    .unwrap();
+    let s = start_on(&db, dir, &[("TRUST_BUNDLE_DIR", bundles.to_str().unwrap())]).await;
+
+    let signer = ES256.signer_from_der(pair.to_der_private_key()).unwrap();
+    let svid = |sub: &str, aud: &str| {
+        let mut header = JwsHeader::new();
+        header.set_key_id("k1");
+        header.set_token_type("JWT");
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600;
+        let claims = json!({"sub": sub, "aud": [aud], "exp": exp});
+        jwt::encode_with_signer(
+            &JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap(),
+            &header,
+            &signer,
+        )
+        .unwrap()
+    };
+    let id = "spiffe://example.org/agent/jwt-bot";
+    let register = |token: String| json!({"name": "jwt-bot", "provider": "p", "config_hash": "h", "spiffe_id": id, "attestation": {"type": "jwt", "token": token}});
+    let (status, body) = s
+        .post("/agents/register", register(svid(id, "someone-else")))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["detail"].as_str().unwrap().contains("audience"),
+        "{body}"
+    );
+    let (status, agent) = s
+        .post("/agents/register", register(svid(id, "trust-gateway")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{agent}");
+    assert_eq!(
+        (
+            agent["attestation_type"].clone(),
+            agent["verification_level"].clone()
+        ),
+        (json!("jwt"), json!(2))
+    );
+    let (_, trust) = s
+        .get(&format!("/agents/{}/trust", agent["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(trust["identity_score"], 0.9);
+}

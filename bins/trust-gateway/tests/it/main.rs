@@ -64,6 +64,7 @@ both_stores!(
     tokens_verify_with_the_published_jwks,
     x509_attestation_is_verified_against_trust_bundles,
     spiffe_ids_are_parsed_strictly_at_registration,
+    jwt_svid_attestation_over_http,
     lifecycle_suspend_reactivate_revoke,
     ed25519_challenge_response,
     config_drift_lowers_the_score_until_approved,

@@ -318,12 +318,22 @@ fn verification_is_cached_until_the_bundles_change_and_expiry_follows_the_chain(
     let v = verifier(&[&ca]);
     let certificate = leaf(&mid, |_| {});
     let first = check(&v, ID, certificate.clone(), vec![mid.pem.clone()]);
-    assert_eq!(first.map(|t| t.to_string()), Ok("2027-03-01T00:00:00Z".into()), "the intermediate expires first");
-    assert_eq!(check(&v, ID, certificate.clone(), vec![mid.pem.clone()]).map(|t| t.to_string()), Ok("2027-03-01T00:00:00Z".into()));
+    assert_eq!(
+        first.map(|t| t.to_string()),
+        Ok("2027-03-01T00:00:00Z".into()),
+        "the intermediate expires first"
+    );
+    assert_eq!(
+        check(&v, ID, certificate.clone(), vec![mid.pem.clone()]).map(|t| t.to_string()),
+        Ok("2027-03-01T00:00:00Z".into())
+    );
     // New bundles without this root: the cached success must not survive.
     let other = root("other");
     let mut bundle = TrustBundle::new("example.org").unwrap();
     bundle.add_x509_pem(other.pem.as_bytes()).unwrap();
     v.replace_bundles(TrustBundles::new([bundle]));
-    refused(check(&v, ID, certificate, vec![mid.pem.clone()]), "does not lead to an authority");
+    refused(
+        check(&v, ID, certificate, vec![mid.pem.clone()]),
+        "does not lead to an authority",
+    );
 }
