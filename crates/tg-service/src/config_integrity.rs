@@ -8,9 +8,9 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_scoring::Trigger;
 
-use crate::agents::{TrustView, agent_id, load_view};
+use crate::agents::{TrustView, agent_id, load_view, rescore};
 use crate::gateway::can_write;
-use crate::{Gateway, HistoryPoint, ServiceError, in_transaction};
+use crate::{Gateway, ServiceError, in_transaction};
 
 /// Validates a reported hash (same bounds as at registration).
 fn hash(value: &str) -> Result<String, ServiceError> {
@@ -68,31 +68,7 @@ impl Gateway {
                 }
                 agent.updated_at = now;
                 tx.update_agent(&agent).await?;
-                let after = TrustView::compute(
-                    agent.clone(),
-                    before.state.clone(),
-                    before.policy.clone(),
-                    now,
-                );
-                let mut state = after.state.clone();
-                if (after.breakdown.composite - before.breakdown.composite).abs() > 1e-12
-                    || after.breakdown.tier != before.breakdown.tier
-                {
-                    state.history_seq += 1;
-                    state.composite = after.breakdown.composite;
-                    state.tier = after.breakdown.tier;
-                    state.updated_at = now;
-                    let point = HistoryPoint {
-                        agent_id: id.clone(),
-                        seq: state.history_seq,
-                        timestamp: now,
-                        composite_score: state.composite,
-                        tier: state.tier,
-                        trigger: Trigger::ConfigDrift,
-                    };
-                    tx.append_history(&point).await?;
-                    tx.update_trust(&state).await?;
-                }
+                let after = rescore(tx, &before, agent.clone(), Trigger::ConfigDrift, now).await?;
                 let details = json!({
                     "reported": agent.config_hash,
                     "approved": agent.approved_config_hash,
@@ -109,7 +85,7 @@ impl Gateway {
                     now,
                 ))
                 .await?;
-                Ok(TrustView { state, ..after })
+                Ok(after)
             })
         })
         .await
