@@ -27,6 +27,8 @@ pub struct Settings {
     pub log_json: bool,
     /// `TRUST_BUNDLE_DIR`: `<trust-domain>.pem` / `<trust-domain>.jwks.json` files.
     pub trust_bundle_dir: Option<PathBuf>,
+    /// `RATE_LIMIT_FREE`, `RATE_LIMIT_PRO`, `RATE_LIMIT_ENTERPRISE` (`N/s`, `N/min`, `N/h`).
+    pub rate_limits: tg_api::RateLimits,
 }
 
 impl std::fmt::Debug for Settings {
@@ -129,6 +131,16 @@ impl Settings {
                 .parse()
                 .with_context(|| format!("WORKERS `{n}` is not a number"))?,
         };
+        let mut rate_limits = tg_api::RateLimits::default();
+        for (var, slot) in [
+            ("RATE_LIMIT_FREE", &mut rate_limits.free),
+            ("RATE_LIMIT_PRO", &mut rate_limits.pro),
+            ("RATE_LIMIT_ENTERPRISE", &mut rate_limits.enterprise),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = tg_api::PlanQuota::parse(&v).map_err(|e| anyhow::anyhow!("{var}: {e}"))?;
+            }
+        }
         let log_json = match get("LOG_FORMAT").as_deref() {
             None => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
             Some("json") => true,
@@ -151,6 +163,7 @@ impl Settings {
             ),
             log_json,
             trust_bundle_dir: get("TRUST_BUNDLE_DIR").map(PathBuf::from),
+            rate_limits,
         })
     }
 

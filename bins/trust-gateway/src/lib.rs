@@ -75,7 +75,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     if let Some(s) = source {
         bundles::watch(s, Arc::clone(&gateway));
     }
-    let server = tg_api::server(Arc::clone(&gateway), listener, settings.workers)?;
+    let server = tg_api::server(
+        Arc::clone(&gateway),
+        listener,
+        settings.workers,
+        settings.rate_limits,
+    )?;
     let ephemeral_admin_key = if resolved.admin_key_file.is_none() {
         resolved.admin_key.clone()
     } else {

@@ -14,6 +14,8 @@ pub trait AccessStore: Send {
     async fn insert_account(&mut self, account: &Account) -> Result<(), StoreError>;
     async fn get_account(&mut self, id: &AccountId) -> Result<Option<Account>, StoreError>;
     async fn account_by_name(&mut self, name: &str) -> Result<Option<Account>, StoreError>;
+    /// Every account, oldest first.
+    async fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError>;
     async fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
     async fn get_key(&mut self, id: &str) -> Result<Option<ApiKey>, StoreError>;
     async fn list_keys(&mut self, account: &AccountId) -> Result<Vec<ApiKey>, StoreError>;

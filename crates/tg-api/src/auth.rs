@@ -59,6 +59,17 @@ pub(crate) async fn authenticate(
             Ok(Auth { principal, actor })
         })
         .await?;
+    if let Err(wait) = state.limiters.check(&auth.principal) {
+        let e = ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "rate limit of the `{}` plan reached; retry in {wait} s",
+                auth.principal.plan.as_str()
+            ),
+        );
+        return Err(e.retry_after(wait).into());
+    }
     req.extensions_mut().insert(auth);
     next.call(req).await
 }

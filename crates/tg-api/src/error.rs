@@ -14,6 +14,7 @@ pub struct ApiError {
     detail: String,
     /// Extra fields merged into the body (e.g. `allowed: false` on a failed decision).
     extra: Option<serde_json::Value>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,11 +24,17 @@ impl ApiError {
             code,
             detail: detail.into(),
             extra: None,
+            retry_after: None,
         }
     }
 
     pub fn with(mut self, extra: serde_json::Value) -> Self {
         self.extra = Some(extra);
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
         self
     }
 
@@ -86,6 +93,9 @@ impl ResponseError for ApiError {
             obj.extend(extra.clone());
         }
         let mut resp = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after {
+            resp.insert_header(("Retry-After", secs.to_string()));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.insert_header(("WWW-Authenticate", "ApiKey header=\"X-API-Key\""));
         }

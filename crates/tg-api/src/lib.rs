@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod admin;
 mod agents;
 mod auth;
 mod authorize;
@@ -8,6 +9,7 @@ mod error;
 mod identity;
 mod lifecycle;
 mod policy;
+mod rate_limit;
 mod receipts;
 mod system;
 
@@ -18,6 +20,7 @@ use actix_web::{App, HttpServer, web};
 use tg_service::Gateway;
 
 pub use error::ApiError;
+pub use rate_limit::{PlanQuota, RateLimits};
 
 /// Largest JSON body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -28,6 +31,7 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// The multi-threaded runtime use cases run on (see [`AppState::call`]).
     runtime: tokio::runtime::Handle,
+    limiters: Arc<rate_limit::Limiters>,
 }
 
 impl AppState {
@@ -64,7 +68,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(authorize::configure)
         .configure(policy::configure)
         .configure(lifecycle::configure)
-        .configure(identity::configure);
+        .configure(identity::configure)
+        .configure(admin::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.
@@ -74,6 +79,7 @@ pub fn server(
     gateway: Arc<Gateway>,
     listener: TcpListener,
     workers: usize,
+    limits: RateLimits,
 ) -> std::io::Result<actix_web::dev::Server> {
     let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
     if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
@@ -81,7 +87,15 @@ pub fn server(
             "tg_api::server needs a multi-threaded tokio runtime",
         ));
     }
-    let state = web::Data::new(AppState { gateway, runtime });
+    let limiters = Arc::new(rate_limit::Limiters::new(
+        limits,
+        gateway.admin_account().id.clone(),
+    ));
+    let state = web::Data::new(AppState {
+        gateway,
+        runtime,
+        limiters,
+    });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

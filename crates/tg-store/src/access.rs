@@ -83,6 +83,12 @@ impl AccessStore for DbTx<'_> {
         row.map(AccountRow::into_account).transpose()
     }
 
+    async fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError> {
+        let q = accounts::table.order((accounts::created_at.asc(), accounts::id.asc()));
+        let rows: Vec<AccountRow> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter().map(AccountRow::into_account).collect()
+    }
+
     async fn insert_key(&mut self, k: &ApiKey) -> Result<(), StoreError> {
         let row = KeyRow {
             id: k.id.clone(),

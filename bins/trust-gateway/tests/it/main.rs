@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod accounts;
 mod api;
 mod bad_input;
 mod binary;
@@ -45,6 +46,7 @@ macro_rules! both_stores {
     };
 }
 
+use accounts::*;
 use api::*;
 use bad_input::*;
 use chain::*;
@@ -68,4 +70,5 @@ both_stores!(
     lifecycle_suspend_reactivate_revoke,
     ed25519_challenge_response,
     config_drift_lowers_the_score_until_approved,
+    accounts_keys_scopes_and_rate_limits,
 );

@@ -1,0 +1,170 @@
+//! Accounts and their API keys (admin).
+
+use serde_json::json;
+use tg_access::{Account, ApiKey, NewKey, Plan, Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::AccountId;
+
+use crate::{Gateway, ServiceError, in_transaction, reading};
+
+fn account_id(raw: &str) -> Result<AccountId, ServiceError> {
+    AccountId::parse(raw).map_err(|_| {
+        ServiceError::NotFound(format!(
+            "account `{}` not found",
+            raw.chars().take(64).collect::<String>()
+        ))
+    })
+}
+
+fn account_name(name: &str) -> Result<String, ServiceError> {
+    let n = name.trim();
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(n.to_owned())
+    } else {
+        Err(ServiceError::Invalid(
+            "`name` must be 1–64 characters of A-Z, a-z, 0-9, `-`, `_`, `.`".into(),
+        ))
+    }
+}
+
+impl Gateway {
+    /// `POST /admin/accounts`.
+    pub async fn create_account(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        name: &str,
+        plan: Plan,
+    ) -> Result<Account, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let account = Account {
+            id: AccountId::generate(),
+            name: account_name(name)?,
+            plan,
+            created_at: self.now(),
+        };
+        let (a, actor) = (account.clone(), actor.clone());
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                tx.insert_account(&a).await.map_err(|e| match e {
+                    tg_core::StoreError::Conflict(_) => {
+                        ServiceError::Conflict(format!("an account named `{}` exists", a.name))
+                    }
+                    other => other.into(),
+                })?;
+                let details = json!({"account_id": a.id, "name": a.name, "plan": a.plan.as_str()});
+                tx.append_audit(&AuditEvent::new(
+                    EventType::PolicyChanged,
+                    None,
+                    json!({"changed": "account created", "after": details}),
+                    &actor,
+                    a.created_at,
+                ))
+                .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(account)
+    }
+
+    /// `GET /admin/accounts`.
+    pub async fn list_accounts(&self, principal: &Principal) -> Result<Vec<Account>, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        reading(self.store.as_ref(), |tx| {
+            Box::pin(async move { Ok(tx.list_accounts().await?) })
+        })
+        .await
+    }
+
+    /// `POST /admin/accounts/{id}/keys`: the plaintext is returned once, never stored.
+    pub async fn create_key(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        account: &str,
+        scope: Scope,
+    ) -> Result<NewKey, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let account = account_id(account)?;
+        let new = ApiKey::generate(account.clone(), scope, self.now());
+        let (key, actor) = (new.key.clone(), actor.clone());
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                if tx.get_account(&account).await?.is_none() {
+                    return Err(ServiceError::NotFound(format!("account `{account}` not found")));
+                }
+                tx.insert_key(&key).await?;
+                let details = json!({"key_id": key.id, "prefix": key.prefix, "account_id": key.account_id, "scope": key.scope.as_str()});
+                tx.append_audit(&AuditEvent::new(EventType::ApiKeyCreated, None, details, &actor, key.created_at)).await?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(new)
+    }
+
+    /// `GET /admin/accounts/{id}/keys`: prefixes only.
+    pub async fn list_keys(
+        &self,
+        principal: &Principal,
+        account: &str,
+    ) -> Result<Vec<ApiKey>, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let account = account_id(account)?;
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                if tx.get_account(&account).await?.is_none() {
+                    return Err(ServiceError::NotFound(format!(
+                        "account `{account}` not found"
+                    )));
+                }
+                Ok(tx.list_keys(&account).await?)
+            })
+        })
+        .await
+    }
+
+    /// `DELETE /admin/keys/{key_id}`: the key never authenticates again.
+    pub async fn revoke_key(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        key_id: &str,
+    ) -> Result<(), ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let valid = key_id.len() == 8
+            && key_id
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !valid {
+            return Err(ServiceError::NotFound(format!(
+                "key `{}` not found",
+                key_id.chars().take(16).collect::<String>()
+            )));
+        }
+        let (key_id, actor, now) = (key_id.to_owned(), actor.clone(), self.now());
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                if tx.get_key(&key_id).await?.is_none() {
+                    return Err(ServiceError::NotFound(format!("key `{key_id}` not found")));
+                }
+                tx.revoke_key(&key_id, now).await?;
+                tx.append_audit(&AuditEvent::new(
+                    EventType::ApiKeyRevoked,
+                    None,
+                    json!({"key_id": key_id}),
+                    &actor,
+                    now,
+                ))
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
