@@ -13,7 +13,7 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     /// Extra fields merged into the body (e.g. `allowed: false` on a failed decision).
-    extra: Option<serde_json::Value>,
+    extra: Option<Box<serde_json::Value>>,
     retry_after: Option<u64>,
 }
 
@@ -29,7 +29,7 @@ impl ApiError {
     }
 
     pub fn with(mut self, extra: serde_json::Value) -> Self {
-        self.extra = Some(extra);
+        self.extra = Some(Box::new(extra));
         self
     }
 
@@ -88,7 +88,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut body = json!({"detail": self.detail, "code": self.code});
         if let (Some(serde_json::Value::Object(extra)), Some(obj)) =
-            (&self.extra, body.as_object_mut())
+            (self.extra.as_deref(), body.as_object_mut())
         {
             obj.extend(extra.clone());
         }
