@@ -8,6 +8,9 @@ use crate::{ApiError, AppState, dto};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/agents/register", web::post().to(register))
+        // Before `/agents/{id}`, which would otherwise take `discover` for an id.
+        .route("/agents/discover", web::get().to(discover))
+        .route("/trust/verify", web::post().to(verify_trust))
         .route("/agents/{id}", web::get().to(get_agent))
         .route("/agents/{id}/trust", web::get().to(trust))
         .route("/agents/{id}/history", web::get().to(history))
@@ -56,8 +59,74 @@ async fn trust(
     _auth: Auth,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = view(&state, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(dto::breakdown(&view)))
+    let id = id.into_inner();
+    let (view, plan) = state
+        .call(move |g| async move { g.trust_with_plan(&id).await })
+        .await?;
+    let mut body = dto::breakdown(&view);
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("plan".into(), json!(plan));
+        obj.insert(
+            "trust_result".into(),
+            dto::trust_result(&tg_service::TrustResult::of(&view, plan, 0.0)),
+        );
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn verify_trust(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<dto::VerifyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let subject = match (b.agent_id, b.agent_name) {
+        (Some(id), None) => tg_service::Subject::Id(id),
+        (None, Some(name)) => tg_service::Subject::Name(name),
+        _ => {
+            return Err(tg_service::ServiceError::Invalid(
+                "give exactly one of `agent_id` and `agent_name`".into(),
+            )
+            .into());
+        }
+    };
+    let r = state
+        .call(move |g| async move {
+            g.verify_trust(&auth.principal, &auth.actor, subject, b.min_score)
+                .await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(dto::trust_result(&r)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiscoverQuery {
+    query: String,
+    #[serde(default)]
+    offset: u32,
+    #[serde(default = "default_discover_limit")]
+    limit: u32,
+}
+
+fn default_discover_limit() -> u32 {
+    20
+}
+
+async fn discover(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<DiscoverQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let (offset, limit) = (q.offset, q.limit);
+    let found = state
+        .call(move |g| async move { g.discover(&auth.principal, &q.query, offset, limit).await })
+        .await?;
+    let next = (found.len() == limit as usize).then(|| offset.saturating_add(limit));
+    let agents: Vec<_> = found.iter().map(dto::agent).collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({"agents": agents, "offset": offset, "limit": limit, "next_offset": next})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -178,3 +178,32 @@ pub(crate) struct Tiers<'a> {
     pub tiers: &'a [TierBand],
     pub version: i64,
 }
+
+pub(crate) fn trust_result(r: &tg_service::TrustResult) -> Value {
+    json!({
+        "agent_id": r.agent_id,
+        "agent_name": r.agent_name,
+        "trust_score": r.trust_score,
+        "verified": r.verified,
+        "meets_threshold": r.meets_threshold,
+        "threshold_used": r.threshold_used,
+        "vouch_count": r.vouch_count,
+        "evidence_count": r.evidence_count,
+        "capabilities": r.capabilities,
+        "tier": r.tier,
+        "badges": r.badges,
+        "last_activity": r.last_activity,
+        "withheld": r.withheld,
+        "error": r.error,
+        "provider": r.provider,
+        "provider_version": r.provider_version,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyRequest {
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub min_score: f64,
+}

@@ -18,4 +18,14 @@ pub trait AgentStore: Send {
     async fn get_agent(&mut self, id: &AgentId) -> Result<Option<Agent>, StoreError>;
     async fn lock_agent(&mut self, id: &AgentId) -> Result<Option<Agent>, StoreError>;
     async fn update_agent(&mut self, agent: &Agent) -> Result<(), StoreError>;
+    /// Agents with exactly this name, across accounts, at most `limit`.
+    async fn agents_named(&mut self, name: &str, limit: u32) -> Result<Vec<Agent>, StoreError>;
+    /// Agents whose name or a capability contains `query` (case-insensitive), ordered by
+    /// name then id, paged by `offset`/`limit`.
+    async fn discover_agents(
+        &mut self,
+        query: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Agent>, StoreError>;
 }

@@ -12,6 +12,7 @@ mod lifecycle;
 mod policy;
 mod store;
 mod tokens;
+mod trust_result;
 mod trust_state;
 
 pub use actions::{RecordAction, Recorded};
@@ -23,4 +24,5 @@ pub use lifecycle::{Introspection, Lifecycle};
 pub use policy::PolicySnapshot;
 pub use store::{Store, Tx, TxFuture, TxWork, in_transaction, reading};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
+pub use trust_result::{JOY_SCALE, Subject, TrustResult};
 pub use trust_state::{HistoryPoint, PolicyDocument, Stats, TrustState, TrustStore};

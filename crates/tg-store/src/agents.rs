@@ -91,6 +91,22 @@ impl AgentRow {
     }
 }
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// `%query%` for LIKE, with `\`, `%` and `_` escaped.
+fn like_pattern(query: &str) -> String {
+    let mut p = String::with_capacity(query.len() + 2);
+    p.push('%');
+    for ch in query.to_lowercase().chars() {
+        if matches!(ch, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
 #[async_trait::async_trait]
 impl AgentStore for DbTx<'_> {
     async fn insert_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
@@ -119,6 +135,36 @@ impl AgentStore for DbTx<'_> {
         .map_err(store_error);
         let row = self.poison(row)?;
         row.map(AgentRow::into_agent).transpose()
+    }
+
+    async fn agents_named(&mut self, name: &str, limit: u32) -> Result<Vec<Agent>, StoreError> {
+        let q = agents::table
+            .filter(agents::name.eq(name))
+            .order(agents::id.asc())
+            .limit(i64::from(limit));
+        let rows: Vec<AgentRow> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter().map(AgentRow::into_agent).collect()
+    }
+
+    async fn discover_agents(
+        &mut self,
+        query: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Agent>, StoreError> {
+        let pattern = like_pattern(query);
+        let q = agents::table
+            .filter(
+                lower(agents::name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(agents::capabilities).like(pattern).escape('\\')),
+            )
+            .order((agents::name.asc(), agents::id.asc()))
+            .offset(i64::from(offset))
+            .limit(i64::from(limit));
+        let rows: Vec<AgentRow> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter().map(AgentRow::into_agent).collect()
     }
 
     async fn update_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {

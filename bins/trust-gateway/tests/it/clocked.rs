@@ -142,3 +142,57 @@ async fn identity_credit_follows_the_svid_validity() {
     );
     assert_eq!(view.breakdown.factors.identity, 0.6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_score_equal_to_the_threshold_meets_it() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let g = gateway(Arc::clone(&clock), TrustBundles::default()).await;
+    let p = g.authenticate(Some(KEY)).await.unwrap();
+    let actor = g.actor(Some(&p), None);
+    let agent = g
+        .register(
+            &p,
+            &actor,
+            registration("edge", None, Some(Attestation::ApiKey)),
+        )
+        .await
+        .unwrap()
+        .agent;
+    for _ in 0..6 {
+        let req = tg_service::RecordAction {
+            agent_id: agent.id.to_string(),
+            action: "read_data".into(),
+            result: tg_core::Outcome::Success,
+            reported_at: None,
+        };
+        g.record_action(&p, &actor, req).await.unwrap();
+    }
+    let subject = || tg_service::Subject::Id(agent.id.to_string());
+    let exact = g
+        .verify_trust(&p, &actor, subject(), 0.0)
+        .await
+        .unwrap()
+        .trust_score;
+    assert!(exact > 0.5);
+    assert!(
+        g.verify_trust(&p, &actor, subject(), exact)
+            .await
+            .unwrap()
+            .meets_threshold,
+        "equal meets"
+    );
+    assert!(
+        !g.verify_trust(&p, &actor, subject(), exact + 1e-9)
+            .await
+            .unwrap()
+            .meets_threshold
+    );
+    // Inactivity decay is applied at read time: 60 idle days cost 1 − 0.95² of the score.
+    clock.advance_secs(60 * 86_400);
+    let later = g
+        .verify_trust(&p, &actor, subject(), 0.0)
+        .await
+        .unwrap()
+        .trust_score;
+    assert!(later < exact * 0.95, "{later} vs {exact}");
+}

@@ -15,6 +15,7 @@ mod binary;
 mod chain;
 mod clocked;
 mod identity;
+mod joy;
 mod keys;
 mod lifecycle;
 mod support;
@@ -51,6 +52,7 @@ use api::*;
 use bad_input::*;
 use chain::*;
 use identity::*;
+use joy::*;
 use keys::*;
 use lifecycle::*;
 use tokens::*;
@@ -71,4 +73,6 @@ both_stores!(
     ed25519_challenge_response,
     config_drift_lowers_the_score_until_approved,
     accounts_keys_scopes_and_rate_limits,
+    trust_verify_returns_joy_trust_results,
+    discover_finds_agents_by_name_and_capability,
 );

@@ -1,0 +1,258 @@
+//! Joy Trust Protocol §3.2: the `TrustResult` a relying party asks for. It never fails
+//! open: unknown, ambiguous, suspended or unreadable agents answer `meets_threshold: false`
+//! with `error` set.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tg_access::{Plan, Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::{AgentId, Timestamp};
+use tg_identity::{AgentStatus, VerificationLevel};
+
+use crate::agents::{TrustView, load_view};
+use crate::{Gateway, ServiceError, in_transaction, reading};
+
+/// Joy's 0–5 scale.
+pub const JOY_SCALE: f64 = 5.0;
+
+/// Joy §3.2 `TrustResult`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrustResult {
+    pub agent_id: Option<AgentId>,
+    pub agent_name: Option<String>,
+    pub trust_score: f64,
+    pub verified: bool,
+    pub meets_threshold: bool,
+    pub threshold_used: f64,
+    pub vouch_count: u64,
+    pub evidence_count: u64,
+    pub capabilities: Vec<String>,
+    /// The owning account's plan (`free | pro | enterprise`).
+    pub tier: Option<Plan>,
+    pub badges: Vec<&'static str>,
+    pub last_activity: Option<Timestamp>,
+    pub withheld: bool,
+    pub error: Option<String>,
+    pub provider: &'static str,
+    pub provider_version: &'static str,
+}
+
+impl TrustResult {
+    fn denied(
+        threshold: f64,
+        agent_id: Option<AgentId>,
+        agent_name: Option<String>,
+        error: String,
+    ) -> Self {
+        Self {
+            agent_id,
+            agent_name,
+            trust_score: 0.0,
+            verified: false,
+            meets_threshold: false,
+            threshold_used: threshold,
+            vouch_count: 0,
+            evidence_count: 0,
+            capabilities: vec![],
+            tier: None,
+            badges: vec![],
+            last_activity: None,
+            withheld: true,
+            error: Some(error),
+            provider: "trust-gateway",
+            provider_version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    /// The result for a loaded agent at `threshold` (0–5).
+    pub fn of(view: &TrustView, plan: Plan, threshold: f64) -> Self {
+        let b = &view.breakdown;
+        let trust_score = b.composite * JOY_SCALE;
+        let withheld = b.cold_start;
+        let (meets, error) = match view.agent.status {
+            AgentStatus::Active => (!withheld && trust_score >= threshold, None),
+            other => (false, Some(format!("agent is {}", other.as_str()))),
+        };
+        Self {
+            agent_id: Some(view.agent.id.clone()),
+            agent_name: Some(view.agent.name.clone()),
+            trust_score,
+            verified: view.verification_level >= VerificationLevel::Verified,
+            meets_threshold: meets,
+            threshold_used: threshold,
+            // Vouching is not implemented yet: no agent has vouches.
+            vouch_count: 0,
+            evidence_count: b.evidence_count,
+            capabilities: view.agent.capabilities.clone(),
+            tier: Some(plan),
+            badges: view.agent.badges(view.computed_at),
+            last_activity: b.last_activity,
+            withheld,
+            error,
+            provider: "trust-gateway",
+            provider_version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Whom `POST /trust/verify` asks about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Id(String),
+    Name(String),
+}
+
+impl Gateway {
+    /// `POST /trust/verify`. Only the request itself can be refused (422); every lookup
+    /// failure is a denying `TrustResult`.
+    pub async fn verify_trust(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        subject: Subject,
+        threshold: f64,
+    ) -> Result<TrustResult, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        if !threshold.is_finite() || !(0.0..=JOY_SCALE).contains(&threshold) {
+            return Err(ServiceError::Invalid(
+                "`min_score` must be between 0 and 5".into(),
+            ));
+        }
+        let cache = Arc::clone(&self.policy);
+        let now = self.now();
+        let looked_up = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let id = match subject {
+                    Subject::Id(raw) => match AgentId::parse(&raw) {
+                        Ok(id) => id,
+                        Err(_) => {
+                            return Ok(Err(TrustResult::denied(
+                                threshold,
+                                None,
+                                None,
+                                "unknown agent".into(),
+                            )));
+                        }
+                    },
+                    Subject::Name(name) => {
+                        let found = tx.agents_named(&name, 2).await?;
+                        match found.as_slice() {
+                            [one] => one.id.clone(),
+                            [] => {
+                                return Ok(Err(TrustResult::denied(
+                                    threshold,
+                                    None,
+                                    Some(name),
+                                    "unknown agent".into(),
+                                )));
+                            }
+                            _ => {
+                                return Ok(Err(TrustResult::denied(
+                                    threshold,
+                                    None,
+                                    Some(name),
+                                    "ambiguous name: several agents have it; ask by agent_id"
+                                        .into(),
+                                )));
+                            }
+                        }
+                    }
+                };
+                let view = match load_view(tx, &cache, &id, now, false).await {
+                    Ok(v) => v,
+                    Err(ServiceError::NotFound(_)) => {
+                        return Ok(Err(TrustResult::denied(
+                            threshold,
+                            Some(id),
+                            None,
+                            "unknown agent".into(),
+                        )));
+                    }
+                    Err(e) => return Err(e),
+                };
+                let plan = tx
+                    .get_account(&view.agent.account_id)
+                    .await?
+                    .map_or(Plan::Free, |a| a.plan);
+                Ok(Ok(TrustResult::of(&view, plan, threshold)))
+            })
+        })
+        .await;
+        let result = match looked_up {
+            Ok(Ok(r) | Err(r)) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "trust verification failed closed");
+                TrustResult::denied(threshold, None, None, "trust store unavailable".into())
+            }
+        };
+        self.audit_trust_check(actor, &result, now).await;
+        Ok(result)
+    }
+
+    async fn audit_trust_check(&self, actor: &Actor, r: &TrustResult, now: Timestamp) {
+        let Some(id) = r.agent_id.clone() else { return };
+        let details = json!({"threshold": r.threshold_used, "trust_score": r.trust_score, "meets_threshold": r.meets_threshold, "error": r.error});
+        let event = AuditEvent::new(EventType::TrustCheck, Some(id), details, actor, now);
+        let written = in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.append_audit(&event).await?) })
+        })
+        .await;
+        if let Err(e) = written {
+            tracing::error!(error = %e, "could not audit a trust check");
+        }
+    }
+
+    /// `GET /agents/{id}/trust`: the breakdown and the owning account's plan.
+    pub async fn trust_with_plan(&self, id: &str) -> Result<(TrustView, Plan), ServiceError> {
+        let id = crate::agents::agent_id(id)?;
+        let cache = Arc::clone(&self.policy);
+        let now = self.now();
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let view = load_view(tx, &cache, &id, now, false).await?;
+                let plan = tx
+                    .get_account(&view.agent.account_id)
+                    .await?
+                    .map_or(Plan::Free, |a| a.plan);
+                Ok((view, plan))
+            })
+        })
+        .await
+    }
+
+    /// `GET /agents/discover?query=`: by name or capability, paged.
+    pub async fn discover(
+        &self,
+        principal: &Principal,
+        query: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<TrustView>, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let query = query.trim().to_owned();
+        if query.is_empty() || query.chars().count() > 128 {
+            return Err(ServiceError::Invalid(
+                "`query` must be 1–128 characters".into(),
+            ));
+        }
+        if !(1..=100).contains(&limit) {
+            return Err(ServiceError::Invalid(
+                "`limit` must be between 1 and 100".into(),
+            ));
+        }
+        let cache = Arc::clone(&self.policy);
+        let now = self.now();
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let found = tx.discover_agents(&query, offset, limit).await?;
+                let mut out = Vec::with_capacity(found.len());
+                for agent in found {
+                    out.push(load_view(tx, &cache, &agent.id, now, false).await?);
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+}
