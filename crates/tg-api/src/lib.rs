@@ -2,6 +2,7 @@
 
 mod admin;
 mod agents;
+mod audit;
 mod auth;
 mod authorize;
 mod dto;
@@ -41,6 +42,11 @@ impl AppState {
     /// cancel the use case half-way: it runs to completion or rollback, and the answer is
     /// discarded. It also keeps the SQLite adapter's blocking calls off actix's
     /// single-threaded worker runtimes.
+    /// Runs a background task (e.g. an export producer) on the multi-threaded runtime.
+    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(task);
+    }
+
     pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(Arc<Gateway>) -> Fut,
@@ -69,7 +75,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(policy::configure)
         .configure(lifecycle::configure)
         .configure(identity::configure)
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(audit::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

@@ -3,6 +3,7 @@
 mod accounts;
 mod actions;
 mod agents;
+mod audit_trail;
 mod authorize;
 mod config_integrity;
 mod error;
@@ -17,6 +18,7 @@ mod trust_state;
 
 pub use actions::{RecordAction, Recorded};
 pub use agents::{Registration, TrustView};
+pub use audit_trail::{AuditExport, AuditPage, AuditSummary, EXPORT_PAGE, parse_period};
 pub use authorize::{AuthorizeOutcome, BatchOutcome, MAX_BATCH};
 pub use error::ServiceError;
 pub use gateway::{BundleSource, Gateway, GatewayConfig};

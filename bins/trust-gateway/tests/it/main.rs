@@ -10,6 +10,7 @@
 
 mod accounts;
 mod api;
+mod audit;
 mod bad_input;
 mod binary;
 mod chain;
@@ -49,6 +50,7 @@ macro_rules! both_stores {
 
 use accounts::*;
 use api::*;
+use audit::*;
 use bad_input::*;
 use chain::*;
 use identity::*;
@@ -75,4 +77,5 @@ both_stores!(
     accounts_keys_scopes_and_rate_limits,
     trust_verify_returns_joy_trust_results,
     discover_finds_agents_by_name_and_capability,
+    audit_trail_query_and_exports,
 );

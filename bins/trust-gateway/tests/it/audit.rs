@@ -1,0 +1,180 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Backend, start};
+
+/// The audit trail: every operation's event with its fields, period and type filters,
+/// cursor paging, JSON and CSV exports that agree with each other and with the summary,
+/// and no reading another account's trail.
+pub async fn audit_trail_query_and_exports(backend: Backend) {
+    let s = start(backend).await;
+    let id = s.register("audited").await;
+    for r in ["success", "failure", "success"] {
+        s.record(&id, "read_data", r).await;
+    }
+    for _ in 0..2 {
+        s.post("/trust/verify", json!({"agent_id": id, "min_score": 1}))
+            .await;
+    }
+    s.post(&format!("/agents/{id}/token"), json!({})).await;
+    s.post(
+        "/authorize",
+        json!({"agent_id": id, "action": "delete_database"}),
+    )
+    .await;
+
+    let (status, page) = s.get(&format!("/agents/{id}/audit")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let events = page["events"].as_array().unwrap();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "agent_registered",
+            "receipt_recorded",
+            "receipt_recorded",
+            "receipt_recorded",
+            "trust_check",
+            "trust_check",
+            "token_issued",
+            "authorization_denied"
+        ]
+    );
+    for e in events {
+        assert!(e["event_id"].as_str().unwrap().starts_with("evt_"));
+        assert_eq!(e["agent_id"], id.as_str());
+        assert_eq!(
+            e["api_key_prefix"], "env:API_KEY",
+            "the environment key's characters are never recorded"
+        );
+        let ip_hash = e["ip_hash"].as_str().unwrap();
+        assert_eq!(ip_hash.len(), 32);
+        assert!(!ip_hash.contains("127.0.0.1"));
+    }
+    assert_eq!(events[1]["details"]["seq"], 1);
+    assert_eq!(events[7]["details"]["reason"], "Insufficient trust tier");
+
+    // Type filter, paging, periods.
+    let (_, page) = s
+        .get(&format!("/agents/{id}/audit?type=receipt_recorded&limit=2"))
+        .await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let (_, rest) = s
+        .get(&format!(
+            "/agents/{id}/audit?type=receipt_recorded&limit=2&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(rest["events"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["events"][0]["details"]["seq"], 3);
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let (_, future) = s
+        .get(&format!(
+            "/agents/{id}/audit?start=2999-01-01&end=2999-12-31"
+        ))
+        .await;
+    assert!(future["events"].as_array().unwrap().is_empty());
+    let today = events[0]["timestamp"].as_str().unwrap()[..10].to_owned();
+    let (_, whole_day) = s
+        .get(&format!("/agents/{id}/audit?start={today}&end={today}"))
+        .await;
+    assert_eq!(
+        whole_day["events"].as_array().unwrap().len(),
+        8,
+        "a date as `end` covers its whole day"
+    );
+    for bad in [
+        "start=yesterday",
+        "start=2026-02-01&end=2026-01-01",
+        "type=gossip",
+        "limit=0",
+        "cursor=zzz",
+    ] {
+        let (status, body) = s.get(&format!("/agents/{id}/audit?{bad}")).await;
+        assert!(
+            status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
+            "{bad}: {status} {body}"
+        );
+    }
+
+    // Exports.
+    let (status, export) = s
+        .get(&format!("/agents/{id}/audit/export?format=json"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let exported = export["events"].as_array().unwrap();
+    assert_eq!(exported.len(), 8);
+    assert!(export["export_id"].as_str().unwrap().starts_with("export_"));
+    assert_eq!(export["agent_id"], id.as_str());
+    assert_eq!(export["summary"]["total_events"], 8);
+    assert_eq!(export["summary"]["trust_checks_received"], 2);
+    let resp = s
+        .client
+        .get(format!("{}/agents/{id}/audit/export?format=csv", s.base))
+        .header("X-API-Key", &s.key)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = resp.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        vec![
+            "event_id",
+            "timestamp",
+            "event_type",
+            "agent_id",
+            "ip_hash",
+            "api_key_prefix",
+            "details_json"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 8);
+    for (row, e) in rows.iter().zip(exported) {
+        assert_eq!(&row[0], e["event_id"].as_str().unwrap());
+        assert_eq!(&row[2], e["event_type"].as_str().unwrap());
+        assert_eq!(
+            serde_json::from_str::<Value>(&row[6]).unwrap(),
+            e["details"]
+        );
+    }
+    let (status, _) = s
+        .get(&format!("/agents/{id}/audit/export?format=xml"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Another account cannot read this trail.
+    let (_, acct) = s
+        .post("/admin/accounts", json!({"name": "snoop", "plan": "pro"}))
+        .await;
+    let (_, key) = s
+        .post(
+            &format!("/admin/accounts/{}/keys", acct["id"].as_str().unwrap()),
+            json!({"scope": "read"}),
+        )
+        .await;
+    let key = key["key"].as_str().unwrap();
+    for path in [
+        format!("/agents/{id}/audit"),
+        format!("/agents/{id}/audit/export"),
+    ] {
+        let resp = s
+            .client
+            .get(format!("{}{path}", s.base))
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}

@@ -1,0 +1,231 @@
+//! Reading the audit trail: by agent and period, paged; exported page by page so an
+//! export of any size runs in constant memory.
+
+use std::sync::Arc;
+
+use tg_access::{Principal, Scope};
+use tg_audit::{AuditEvent, AuditQuery, EventType};
+use tg_core::{AgentId, EventId, Timestamp};
+
+use crate::agents::{agent_id, require_agent};
+use crate::{Gateway, ServiceError, Store, reading};
+
+/// Default period: the last 30 days.
+const DEFAULT_DAYS: i64 = 30;
+/// Page size of exports.
+pub const EXPORT_PAGE: u32 = 1000;
+
+/// Parses `start`/`end`: RFC 3339, or a date `YYYY-MM-DD` (an end date covers its whole day).
+pub fn parse_period(
+    start: Option<&str>,
+    end: Option<&str>,
+    now: Timestamp,
+) -> Result<(Timestamp, Timestamp), ServiceError> {
+    let parse = |s: &str, end_of_day: bool| -> Result<Timestamp, ServiceError> {
+        if let Ok(t) = Timestamp::parse_rfc3339(s) {
+            return Ok(t);
+        }
+        let day = Timestamp::parse_rfc3339(&format!("{s}T00:00:00Z")).map_err(|_| {
+            ServiceError::Invalid(format!(
+                "`{}` is neither RFC 3339 nor a YYYY-MM-DD date",
+                s.chars().take(40).collect::<String>()
+            ))
+        })?;
+        Ok(if end_of_day {
+            Timestamp::from_micros(day.as_micros() + 86_400_000_000 - 1)
+        } else {
+            day
+        })
+    };
+    let end = match end {
+        Some(e) => parse(e, true)?,
+        None => now,
+    };
+    let start = match start {
+        Some(s) => parse(s, false)?,
+        None => end.plus_secs(-DEFAULT_DAYS * 86_400),
+    };
+    if start > end {
+        return Err(ServiceError::Invalid("`start` is after `end`".into()));
+    }
+    Ok((start, end))
+}
+
+/// Joy §5.3 export summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditSummary {
+    pub total_events: u64,
+    pub trust_checks_received: u64,
+    pub delegations_received: u64,
+    pub delegations_successful: u64,
+    pub vouches_received: u64,
+    pub vouches_given: u64,
+}
+
+impl AuditSummary {
+    pub fn add(&mut self, e: &AuditEvent) {
+        self.total_events += 1;
+        match e.event_type {
+            EventType::TrustCheck => self.trust_checks_received += 1,
+            EventType::DelegationStarted => self.delegations_received += 1,
+            EventType::DelegationCompleted
+                if e.details.get("outcome").and_then(|o| o.as_str()) == Some("success") =>
+            {
+                self.delegations_successful += 1
+            }
+            EventType::VouchReceived => self.vouches_received += 1,
+            EventType::VouchGiven => self.vouches_given += 1,
+            _ => {}
+        }
+    }
+}
+
+/// One page of an agent's trail and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    pub agent_id: AgentId,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub events: Vec<AuditEvent>,
+    pub next: Option<(Timestamp, EventId)>,
+}
+
+/// A running export: pages in order until `None`.
+#[derive(Debug)]
+pub struct AuditExport {
+    store: Arc<dyn Store>,
+    query: AuditQuery,
+    done: bool,
+}
+
+impl AuditExport {
+    pub fn agent_id(&self) -> &AgentId {
+        &self.query.agent_id
+    }
+
+    pub fn period(&self) -> (Timestamp, Timestamp) {
+        (self.query.start, self.query.end)
+    }
+
+    pub async fn next_page(&mut self) -> Result<Option<Vec<AuditEvent>>, ServiceError> {
+        if self.done {
+            return Ok(None);
+        }
+        let query = self.query.clone();
+        let page = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.query_audit(&query).await?) })
+        })
+        .await?;
+        match page.last() {
+            Some(last) if page.len() == self.query.limit as usize => {
+                self.query.after = Some((last.timestamp, last.event_id.clone()))
+            }
+            _ => self.done = true,
+        }
+        Ok(if page.is_empty() { None } else { Some(page) })
+    }
+}
+
+impl Gateway {
+    /// Only the agent's own account (or an admin) reads its audit trail; to others the
+    /// agent does not exist.
+    async fn audit_subject(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<AgentId, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let id = agent_id(id)?;
+        let (check, p) = (id.clone(), principal.clone());
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let agent = require_agent(tx, &check).await?;
+                if p.scope != Scope::Admin && p.account_id != agent.account_id {
+                    return Err(ServiceError::agent_not_found(check.as_str()));
+                }
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(id)
+    }
+
+    /// `GET /agents/{id}/audit`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn audit(
+        &self,
+        principal: &Principal,
+        id: &str,
+        start: Option<&str>,
+        end: Option<&str>,
+        event_type: Option<&str>,
+        after: Option<(Timestamp, EventId)>,
+        limit: u32,
+    ) -> Result<AuditPage, ServiceError> {
+        let agent_id = self.audit_subject(principal, id).await?;
+        let (start, end) = parse_period(start, end, self.now())?;
+        let event_type = event_type
+            .map(|t| {
+                EventType::parse(t).ok_or_else(|| {
+                    ServiceError::Invalid(format!(
+                        "unknown event type `{}`",
+                        t.chars().take(40).collect::<String>()
+                    ))
+                })
+            })
+            .transpose()?;
+        if !(1..=1000).contains(&limit) {
+            return Err(ServiceError::Invalid(
+                "`limit` must be between 1 and 1000".into(),
+            ));
+        }
+        let query = AuditQuery {
+            agent_id: agent_id.clone(),
+            start,
+            end,
+            event_type,
+            after,
+            limit,
+        };
+        let events = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.query_audit(&query).await?) })
+        })
+        .await?;
+        let next = events
+            .last()
+            .filter(|_| events.len() == limit as usize)
+            .map(|e| (e.timestamp, e.event_id.clone()));
+        Ok(AuditPage {
+            agent_id,
+            start,
+            end,
+            events,
+            next,
+        })
+    }
+
+    /// `GET /agents/{id}/audit/export`: access is checked now; pages are read as consumed.
+    pub async fn export_audit(
+        &self,
+        principal: &Principal,
+        id: &str,
+        start: Option<&str>,
+        end: Option<&str>,
+    ) -> Result<AuditExport, ServiceError> {
+        let agent_id = self.audit_subject(principal, id).await?;
+        let (start, end) = parse_period(start, end, self.now())?;
+        let query = AuditQuery {
+            agent_id,
+            start,
+            end,
+            event_type: None,
+            after: None,
+            limit: EXPORT_PAGE,
+        };
+        Ok(AuditExport {
+            store: Arc::clone(&self.store),
+            query,
+            done: false,
+        })
+    }
+}
