@@ -5,6 +5,7 @@ mod agents;
 mod audit;
 mod auth;
 mod authorize;
+mod delegations;
 mod dto;
 mod error;
 mod identity;
@@ -76,7 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(lifecycle::configure)
         .configure(identity::configure)
         .configure(admin::configure)
-        .configure(audit::configure);
+        .configure(audit::configure)
+        .configure(delegations::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

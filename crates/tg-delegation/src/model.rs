@@ -52,12 +52,45 @@ pub enum DelegationOutcome {
     Cancelled,
 }
 
+impl DelegationOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DelegationOutcome::Success => "success",
+            DelegationOutcome::Failure => "failure",
+            DelegationOutcome::Timeout => "timeout",
+            DelegationOutcome::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Success, Self::Failure, Self::Timeout, Self::Cancelled]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Feedback {
     Positive,
     Neutral,
     Negative,
+}
+
+impl Feedback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feedback::Positive => "positive",
+            Feedback::Neutral => "neutral",
+            Feedback::Negative => "negative",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Positive, Self::Neutral, Self::Negative]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-use tg_core::{AgentId, ChainId, DelegationId, StoreError};
+use tg_core::{AccountId, AgentId, ChainId, DelegationId, StoreError};
 
 use crate::Delegation;
 
@@ -10,10 +10,20 @@ use crate::Delegation;
 /// - `update_outcome`: writes the outcome of an existing delegation; `NotFound` otherwise.
 /// - `chain`: every delegation of the chain, in depth order.
 /// - `ancestry`: the delegations from the root down to `id` (inclusive), in depth order.
-/// - `history_for_agent`: delegations to or from the agent, newest first, keyset-paged.
+/// - `history_for_agent`: delegations to or from the agent, newest first, paged.
+/// - `delegation_account`: the account that created the delegation (it alone, or an admin,
+///   may record the outcome).
 #[async_trait::async_trait]
 pub trait DelegationStore: Send {
-    async fn insert_delegation(&mut self, d: &Delegation) -> Result<(), StoreError>;
+    async fn insert_delegation(
+        &mut self,
+        d: &Delegation,
+        account: &AccountId,
+    ) -> Result<(), StoreError>;
+    async fn delegation_account(
+        &mut self,
+        id: &DelegationId,
+    ) -> Result<Option<AccountId>, StoreError>;
     async fn get_delegation(&mut self, id: &DelegationId)
     -> Result<Option<Delegation>, StoreError>;
     async fn lock_delegation(
@@ -26,7 +36,7 @@ pub trait DelegationStore: Send {
     async fn history_for_agent(
         &mut self,
         agent: &AgentId,
-        before: Option<&DelegationId>,
+        offset: u32,
         limit: u32,
     ) -> Result<Vec<Delegation>, StoreError>;
 }

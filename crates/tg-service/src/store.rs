@@ -7,6 +7,7 @@ use std::pin::Pin;
 use tg_access::AccessStore;
 use tg_audit::AuditStore;
 use tg_core::StoreError;
+use tg_delegation::DelegationStore;
 use tg_identity::{AgentStore, ChallengeStore};
 use tg_receipts::ReceiptStore;
 use tg_tokens::SigningKeyStore;
@@ -18,6 +19,7 @@ use crate::{ServiceError, TrustStore};
 pub trait Tx:
     AgentStore
     + ChallengeStore
+    + DelegationStore
     + ReceiptStore
     + AuditStore
     + AccessStore
@@ -30,6 +32,7 @@ pub trait Tx:
 impl<T> Tx for T where
     T: AgentStore
         + ChallengeStore
+        + DelegationStore
         + ReceiptStore
         + AuditStore
         + AccessStore

@@ -6,6 +6,7 @@ mod audit;
 mod challenges;
 mod conn;
 mod db;
+mod delegations;
 mod error;
 mod keys;
 mod receipts;

@@ -114,6 +114,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    delegations (id) {
+        id -> Text,
+        chain_id -> Text,
+        parent_id -> Nullable<Text>,
+        depth -> Integer,
+        from_party -> Text,
+        to_agent -> Text,
+        root_authority -> Text,
+        task_type -> Text,
+        threshold -> Double,
+        trust_score_at_delegation -> Double,
+        delegated_at -> BigInt,
+        account_id -> Text,
+        outcome -> Nullable<Text>,
+        feedback -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        completed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     signing_keys (kid) {
         kid -> Text,
         slot -> Integer,

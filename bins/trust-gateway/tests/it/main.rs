@@ -15,6 +15,7 @@ mod bad_input;
 mod binary;
 mod chain;
 mod clocked;
+mod delegation;
 mod identity;
 mod joy;
 mod keys;
@@ -53,6 +54,7 @@ use api::*;
 use audit::*;
 use bad_input::*;
 use chain::*;
+use delegation::*;
 use identity::*;
 use joy::*;
 use keys::*;
@@ -78,4 +80,5 @@ both_stores!(
     trust_verify_returns_joy_trust_results,
     discover_finds_agents_by_name_and_capability,
     audit_trail_query_and_exports,
+    delegation_chains_and_outcomes,
 );

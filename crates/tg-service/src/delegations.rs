@@ -1,0 +1,249 @@
+//! Delegation (Joy §4): create under a trust threshold (fail closed), chains with a root
+//! authority, outcome once, outcomes feeding the delegatee's behaviour.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tg_access::{Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::{AgentId, ChainId, DelegationId};
+use tg_delegation::{
+    ChainView, Delegation, DelegationOutcome, Delegator, Feedback, Limits, OutcomeRecord, Request,
+    plan,
+};
+use tg_scoring::Trigger;
+
+use crate::agents::{load_view, page_limit};
+use crate::gateway::can_write;
+use crate::trust_result::TrustResult;
+use crate::{Gateway, ServiceError, TrustView, in_transaction, reading};
+
+/// `POST /delegations` as received.
+#[derive(Debug, Clone)]
+pub struct NewDelegation {
+    pub from_agent: Option<String>,
+    pub from_principal: Option<String>,
+    pub to_agent: String,
+    pub task_type: String,
+    pub threshold: f64,
+    pub parent_delegation_id: Option<String>,
+}
+
+/// A delegation was made, or refused because the delegatee did not meet the threshold.
+#[derive(Debug, Clone)]
+pub enum Delegated {
+    Made(Delegation),
+    BelowThreshold {
+        reason: String,
+        trust_result: TrustResult,
+    },
+}
+
+fn delegation_id(raw: &str) -> Result<DelegationId, ServiceError> {
+    DelegationId::parse(raw).map_err(|_| {
+        ServiceError::NotFound(format!(
+            "delegation `{}` not found",
+            raw.chars().take(64).collect::<String>()
+        ))
+    })
+}
+
+fn agent(raw: &str) -> Result<AgentId, ServiceError> {
+    AgentId::parse(raw).map_err(|_| ServiceError::agent_not_found(raw))
+}
+
+impl Gateway {
+    /// `POST /delegations`.
+    pub async fn delegate(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        req: NewDelegation,
+    ) -> Result<Delegated, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let from = match (req.from_agent.as_deref(), req.from_principal.as_deref()) {
+            (Some(a), None) => Delegator::Agent(agent(a)?),
+            (None, Some(p)) if p.starts_with("user:") => Delegator::parse(p).ok_or_else(|| {
+                ServiceError::Invalid(
+                    "`from_principal` must be `user:` followed by 1–128 of A-Z a-z 0-9 . _ @ -"
+                        .into(),
+                )
+            })?,
+            (None, Some(_)) => {
+                return Err(ServiceError::Invalid(
+                    "`from_principal` must start with `user:`".into(),
+                ));
+            }
+            _ => {
+                return Err(ServiceError::Invalid(
+                    "give exactly one of `from_agent` and `from_principal`".into(),
+                ));
+            }
+        };
+        let to = agent(&req.to_agent)?;
+        let parent = req
+            .parent_delegation_id
+            .as_deref()
+            .map(delegation_id)
+            .transpose()?;
+        let (cache, now, principal, actor) = (
+            Arc::clone(&self.policy),
+            self.now(),
+            principal.clone(),
+            actor.clone(),
+        );
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                if let Delegator::Agent(a) = &from {
+                    let delegator = load_view(tx, &cache, a, now, false).await?;
+                    if !can_write(&principal, &delegator.agent.account_id) {
+                        return Err(ServiceError::agent_not_found(a.as_str()));
+                    }
+                }
+                let ancestors = match &parent {
+                    None => vec![],
+                    Some(p) => tx.ancestry(p).await.map_err(|e| match e {
+                        tg_core::StoreError::NotFound => ServiceError::NotFound(format!("delegation `{p}` not found")),
+                        other => other.into(),
+                    })?,
+                };
+                let delegatee = load_view(tx, &cache, &to, now, false).await?;
+                let plan_of = tx.get_account(&delegatee.agent.account_id).await?.map_or(tg_access::Plan::Free, |a| a.plan);
+                let result = TrustResult::of(&delegatee, plan_of, req.threshold.clamp(0.0, 5.0));
+                // Fail closed: a withheld (cold) or inactive delegatee cannot be delegated to.
+                let score = if !result.meets_threshold && (result.withheld || result.error.is_some()) { f64::NAN } else { result.trust_score };
+                let request = Request { from, to_agent: to.clone(), task_type: req.task_type, threshold: req.threshold };
+                let d = match plan(request, &ancestors, score, Limits::default(), now) {
+                    Ok(d) => d,
+                    Err(e @ tg_delegation::PlanError::BelowThreshold { .. }) => {
+                        let reason = if result.withheld { "the delegatee's trust is withheld (cold start)".to_owned() } else if let Some(err) = &result.error { err.clone() } else { e.to_string() };
+                        return Ok(Delegated::BelowThreshold { reason, trust_result: result });
+                    }
+                    Err(e) => return Err(ServiceError::Invalid(e.to_string())),
+                };
+                tx.insert_delegation(&d, &principal.account_id).await?;
+                let details = json!({"delegation_id": d.id, "chain_id": d.chain_id, "from": d.from.to_string(), "task_type": d.task_type, "threshold": d.threshold, "trust_score_at_delegation": d.trust_score_at_delegation, "depth": d.depth});
+                tx.append_audit(&AuditEvent::new(EventType::DelegationStarted, Some(to), details, &actor, now)).await?;
+                Ok(Delegated::Made(d))
+            })
+        })
+        .await
+    }
+
+    /// `GET /delegations/{id}`.
+    pub async fn delegation(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Delegation, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let id = delegation_id(id)?;
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                tx.get_delegation(&id)
+                    .await?
+                    .ok_or_else(|| ServiceError::NotFound(format!("delegation `{id}` not found")))
+            })
+        })
+        .await
+    }
+
+    /// `GET /chains/{id}` (Joy §4.2).
+    pub async fn chain(&self, principal: &Principal, id: &str) -> Result<ChainView, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let id = ChainId::parse(id).map_err(|_| {
+            ServiceError::NotFound(format!(
+                "chain `{}` not found",
+                id.chars().take(64).collect::<String>()
+            ))
+        })?;
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                ChainView::of(tx.chain(&id).await?)
+                    .ok_or_else(|| ServiceError::NotFound(format!("chain `{id}` not found")))
+            })
+        })
+        .await
+    }
+
+    /// `PATCH /delegations/{id}/outcome`: once; by the delegator's account or an admin. The
+    /// outcome becomes behaviour evidence of the delegatee (cancellations say nothing).
+    pub async fn record_outcome(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        outcome: DelegationOutcome,
+        feedback: Option<Feedback>,
+        notes: Option<String>,
+    ) -> Result<(Delegation, Option<TrustView>), ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let id = delegation_id(id)?;
+        let (cache, now, principal, actor) = (
+            Arc::clone(&self.policy),
+            self.now(),
+            principal.clone(),
+            actor.clone(),
+        );
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let not_found = || ServiceError::NotFound(format!("delegation `{id}` not found"));
+                let owner = tx.delegation_account(&id).await?.ok_or_else(not_found)?;
+                if principal.scope != Scope::Admin && principal.account_id != owner {
+                    return Err(not_found());
+                }
+                let mut d = tx.lock_delegation(&id).await?.ok_or_else(not_found)?;
+                let record = OutcomeRecord { outcome, feedback, notes, completed_at: now };
+                d.complete(record.clone()).map_err(|e| match e {
+                    tg_delegation::OutcomeError::AlreadyRecorded(_) => ServiceError::Conflict(e.to_string()),
+                    other => ServiceError::Invalid(other.to_string()),
+                })?;
+                tx.update_outcome(&d).await?;
+                let mut view = None;
+                if let Some(evidence) = record.evidence() {
+                    let before = load_view(tx, &cache, &d.to_agent, now, true).await?;
+                    let mut state = before.state.clone();
+                    state.evidence.record(evidence, now, &before.policy.policy.behavior);
+                    let bumped = TrustView { state, ..before.clone() };
+                    let after = TrustView::compute(bumped.agent.clone(), bumped.state.clone(), bumped.policy.clone(), now);
+                    let mut state = after.state.clone();
+                    state.updated_at = now;
+                    let moved = (after.breakdown.composite - before.breakdown.composite).abs() > 1e-12 || after.breakdown.tier != before.breakdown.tier;
+                    if moved {
+                        state.history_seq += 1;
+                        state.composite = after.breakdown.composite;
+                        state.tier = after.breakdown.tier;
+                        let point = crate::HistoryPoint { agent_id: d.to_agent.clone(), seq: state.history_seq, timestamp: now, composite_score: state.composite, tier: state.tier, trigger: Trigger::DelegationOutcome };
+                        tx.append_history(&point).await?;
+                    }
+                    tx.update_trust(&state).await?;
+                    view = Some(TrustView { state, ..after });
+                }
+                let details = json!({"delegation_id": d.id, "outcome": outcome.as_str(), "feedback": feedback.map(Feedback::as_str)});
+                tx.append_audit(&AuditEvent::new(EventType::DelegationCompleted, Some(d.to_agent.clone()), details, &actor, now)).await?;
+                Ok((d, view))
+            })
+        })
+        .await
+    }
+
+    /// `GET /agents/{id}/delegation-history`: to or from the agent, newest first.
+    pub async fn delegation_history(
+        &self,
+        principal: &Principal,
+        id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Delegation>, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let id = agent(id)?;
+        let limit = page_limit(limit)?;
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                crate::agents::require_agent(tx, &id).await?;
+                Ok(tx.history_for_agent(&id, offset, limit).await?)
+            })
+        })
+        .await
+    }
+}
