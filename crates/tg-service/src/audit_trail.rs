@@ -163,6 +163,8 @@ impl Gateway {
         limit: u32,
     ) -> Result<AuditPage, ServiceError> {
         let agent_id = self.audit_subject(principal, id).await?;
+        // Read this instance's own writes: queued trust checks land first.
+        self.audit_batch.flush().await;
         let (start, end) = parse_period(start, end, self.now())?;
         let event_type = event_type
             .map(|t| {
@@ -213,6 +215,7 @@ impl Gateway {
         end: Option<&str>,
     ) -> Result<AuditExport, ServiceError> {
         let agent_id = self.audit_subject(principal, id).await?;
+        self.audit_batch.flush().await;
         let (start, end) = parse_period(start, end, self.now())?;
         let query = AuditQuery {
             agent_id,

@@ -7,7 +7,7 @@ use tg_core::AgentId;
 use tg_scoring::{Decision, authorize};
 
 use crate::agents::{TrustView, agent_id, load_view, standing};
-use crate::{Gateway, ServiceError, in_transaction, reading};
+use crate::{Gateway, ServiceError, reading};
 
 /// Most actions one batch may ask about.
 pub const MAX_BATCH: usize = 100;
@@ -108,41 +108,44 @@ impl Gateway {
 
     /// Denials are audited after the decision; a failure to write the event is logged and
     /// never turns a denial into anything else.
+    /// Every decision call is a `trust_check`; each denial also an `authorization_denied`.
+    /// Both go through the group-committing writer, so the decision path never waits on an
+    /// audit write (see `audit_batch.rs` for what that costs).
     async fn audit_denials(&self, actor: &Actor, outcomes: &[AuthorizeOutcome]) {
         let now = self.now();
-        let events: Vec<AuditEvent> = outcomes
+        let Some(first) = outcomes.first() else {
+            return;
+        };
+        let checks: Vec<_> = outcomes
             .iter()
-            .filter(|o| !o.decision.allowed)
-            .map(|o| {
-                let details = json!({
-                    "action": o.action,
-                    "reason": o.decision.reason(),
-                    "current_tier": o.current_tier,
-                    "required_tier": o.decision.required_tier,
-                });
-                AuditEvent::new(
+            .map(|o| json!({"action": o.action, "allowed": o.decision.allowed}))
+            .collect();
+        let details = json!({"decisions": checks, "current_tier": first.current_tier, "current_score": first.current_score});
+        self.audit_batch
+            .append(AuditEvent::new(
+                EventType::TrustCheck,
+                Some(first.agent_id.clone()),
+                details,
+                actor,
+                now,
+            ))
+            .await;
+        for o in outcomes.iter().filter(|o| !o.decision.allowed) {
+            let details = json!({
+                "action": o.action,
+                "reason": o.decision.reason(),
+                "current_tier": o.current_tier,
+                "required_tier": o.decision.required_tier,
+            });
+            self.audit_batch
+                .append(AuditEvent::new(
                     EventType::AuthorizationDenied,
                     Some(o.agent_id.clone()),
                     details,
                     actor,
                     now,
-                )
-            })
-            .collect();
-        if events.is_empty() {
-            return;
-        }
-        let written = in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                for e in &events {
-                    tx.append_audit(e).await?;
-                }
-                Ok(())
-            })
-        })
-        .await;
-        if let Err(e) = written {
-            tracing::error!(error = %e, "could not audit an authorization denial");
+                ))
+                .await;
         }
     }
 }

@@ -63,6 +63,7 @@ pub struct Gateway {
     pub(crate) signer: Arc<ReceiptSigner>,
     pub(crate) tokens: Arc<TokenIssuer>,
     pub(crate) attestation: AttestationVerifier,
+    pub(crate) audit_batch: crate::audit_batch::AuditBatcher,
     bundle_source: Option<Arc<dyn BundleSource>>,
     pub(crate) ip_hasher: IpHasher,
     pub(crate) policy: Arc<PolicyCache>,
@@ -120,12 +121,14 @@ impl Gateway {
             config.jwt_secret.as_deref(),
         )
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let audit_batch = crate::audit_batch::AuditBatcher::start(Arc::clone(&store));
         Ok(Self {
             store,
             clock: config.clock,
             signer: Arc::new(ReceiptSigner::from_secret(&config.secret_key)),
             tokens: Arc::new(tokens),
             attestation: AttestationVerifier::new(config.trust_bundles, &config.audience),
+            audit_batch,
             bundle_source: config.bundle_source,
             ip_hasher: IpHasher::from_secret(&config.secret_key),
             policy: Arc::new(PolicyCache::new(config.policy)),

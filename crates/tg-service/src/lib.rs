@@ -3,6 +3,7 @@
 mod accounts;
 mod actions;
 mod agents;
+mod audit_batch;
 mod audit_trail;
 mod authorize;
 mod config_integrity;

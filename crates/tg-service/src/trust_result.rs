@@ -11,7 +11,7 @@ use tg_core::{AgentId, Timestamp};
 use tg_identity::{AgentStatus, VerificationLevel};
 
 use crate::agents::{TrustView, load_view};
-use crate::{Gateway, ServiceError, in_transaction, reading};
+use crate::{Gateway, ServiceError, reading};
 
 /// Joy's 0–5 scale.
 pub const JOY_SCALE: f64 = 5.0;
@@ -193,14 +193,15 @@ impl Gateway {
     async fn audit_trust_check(&self, actor: &Actor, r: &TrustResult, now: Timestamp) {
         let Some(id) = r.agent_id.clone() else { return };
         let details = json!({"threshold": r.threshold_used, "trust_score": r.trust_score, "meets_threshold": r.meets_threshold, "error": r.error});
-        let event = AuditEvent::new(EventType::TrustCheck, Some(id), details, actor, now);
-        let written = in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.append_audit(&event).await?) })
-        })
-        .await;
-        if let Err(e) = written {
-            tracing::error!(error = %e, "could not audit a trust check");
-        }
+        self.audit_batch
+            .append(AuditEvent::new(
+                EventType::TrustCheck,
+                Some(id),
+                details,
+                actor,
+                now,
+            ))
+            .await;
     }
 
     /// `GET /agents/{id}/trust`: the breakdown and the owning account's plan.

@@ -31,18 +31,21 @@ pub async fn audit_trail_query_and_exports(backend: Backend) {
         .map(|e| e["event_type"].as_str().unwrap())
         .collect();
     assert_eq!(
-        types,
-        vec![
+        types[..7],
+        [
             "agent_registered",
             "receipt_recorded",
             "receipt_recorded",
             "receipt_recorded",
             "trust_check",
             "trust_check",
-            "token_issued",
-            "authorization_denied"
+            "token_issued"
         ]
     );
+    // One decision call: its trust check and its denial share a timestamp.
+    let mut last: Vec<&str> = types[7..].to_vec();
+    last.sort_unstable();
+    assert_eq!(last, ["authorization_denied", "trust_check"]);
     for e in events {
         assert!(e["event_id"].as_str().unwrap().starts_with("evt_"));
         assert_eq!(e["agent_id"], id.as_str());
@@ -55,7 +58,20 @@ pub async fn audit_trail_query_and_exports(backend: Backend) {
         assert!(!ip_hash.contains("127.0.0.1"));
     }
     assert_eq!(events[1]["details"]["seq"], 1);
-    assert_eq!(events[7]["details"]["reason"], "Insufficient trust tier");
+    let denial = events
+        .iter()
+        .find(|e| e["event_type"] == "authorization_denied")
+        .unwrap();
+    assert_eq!(denial["details"]["reason"], "Insufficient trust tier");
+    let check = events
+        .iter()
+        .rev()
+        .find(|e| e["event_type"] == "trust_check")
+        .unwrap();
+    assert_eq!(
+        check["details"]["decisions"],
+        json!([{"action": "delete_database", "allowed": false}])
+    );
 
     // Type filter, paging, periods.
     let (_, page) = s
@@ -83,7 +99,7 @@ pub async fn audit_trail_query_and_exports(backend: Backend) {
         .await;
     assert_eq!(
         whole_day["events"].as_array().unwrap().len(),
-        8,
+        9,
         "a date as `end` covers its whole day"
     );
     for bad in [
@@ -106,11 +122,11 @@ pub async fn audit_trail_query_and_exports(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
     let exported = export["events"].as_array().unwrap();
-    assert_eq!(exported.len(), 8);
+    assert_eq!(exported.len(), 9);
     assert!(export["export_id"].as_str().unwrap().starts_with("export_"));
     assert_eq!(export["agent_id"], id.as_str());
-    assert_eq!(export["summary"]["total_events"], 8);
-    assert_eq!(export["summary"]["trust_checks_received"], 2);
+    assert_eq!(export["summary"]["total_events"], 9);
+    assert_eq!(export["summary"]["trust_checks_received"], 3);
     let resp = s
         .client
         .get(format!("{}/agents/{id}/audit/export?format=csv", s.base))
@@ -139,7 +155,7 @@ pub async fn audit_trail_query_and_exports(backend: Backend) {
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 8);
+    assert_eq!(rows.len(), 9);
     for (row, e) in rows.iter().zip(exported) {
         assert_eq!(&row[0], e["event_id"].as_str().unwrap());
         assert_eq!(&row[2], e["event_type"].as_str().unwrap());

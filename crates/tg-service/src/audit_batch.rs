@@ -1,0 +1,100 @@
+//! Group commit for high-volume audit events (`trust_check`): decisions enqueue their event
+//! and return; a background writer appends everything queued in one transaction.
+//!
+//! Cost, by design: events still queued when the process dies are lost (at most one batch,
+//! a few milliseconds of decisions). Readers of the trail on this instance first `flush`,
+//! so an instance always reads its own writes. A full queue falls back to writing directly.
+
+use std::sync::Arc;
+
+use tg_audit::AuditEvent;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{ServiceError, Store, in_transaction};
+
+/// Most events written in one transaction.
+const BATCH: usize = 512;
+/// Queue bound; beyond it events are written synchronously instead of dropped.
+const QUEUE: usize = 65_536;
+
+enum Msg {
+    Event(AuditEvent),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AuditBatcher {
+    tx: mpsc::Sender<Msg>,
+    store: Arc<dyn Store>,
+}
+
+async fn write(store: &dyn Store, events: Vec<AuditEvent>) -> Result<(), ServiceError> {
+    in_transaction(store, move |tx| {
+        Box::pin(async move {
+            for e in &events {
+                tx.append_audit(e).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
+impl AuditBatcher {
+    /// Starts the writer on the current tokio runtime.
+    pub(crate) fn start(store: Arc<dyn Store>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
+        let writer_store = Arc::clone(&store);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut events = Vec::new();
+                let mut acks = Vec::new();
+                let mut next = Some(first);
+                while let Some(msg) = next {
+                    match msg {
+                        Msg::Event(e) => events.push(e),
+                        Msg::Flush(ack) => acks.push(ack),
+                    }
+                    next = if events.len() < BATCH {
+                        rx.try_recv().ok()
+                    } else {
+                        None
+                    };
+                }
+                if !events.is_empty() {
+                    if let Err(e) = write(writer_store.as_ref(), events).await {
+                        tracing::error!(error = %e, "could not write a batch of audit events");
+                    }
+                }
+                for ack in acks {
+                    let _ = ack.send(());
+                }
+            }
+        });
+        Self { tx, store }
+    }
+
+    /// Queues an event; when the queue is full, writes it now.
+    pub(crate) async fn append(&self, event: AuditEvent) {
+        match self.tx.try_send(Msg::Event(event)) {
+            Ok(()) => {}
+            Err(
+                mpsc::error::TrySendError::Full(Msg::Event(e))
+                | mpsc::error::TrySendError::Closed(Msg::Event(e)),
+            ) => {
+                if let Err(err) = write(self.store.as_ref(), vec![e]).await {
+                    tracing::error!(error = %err, "could not write an audit event");
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Waits until every event queued before this call is written.
+    pub(crate) async fn flush(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Msg::Flush(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
