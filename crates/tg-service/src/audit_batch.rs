@@ -61,10 +61,10 @@ impl AuditBatcher {
                         None
                     };
                 }
-                if !events.is_empty() {
-                    if let Err(e) = write(writer_store.as_ref(), events).await {
-                        tracing::error!(error = %e, "could not write a batch of audit events");
-                    }
+                if !events.is_empty()
+                    && let Err(e) = write(writer_store.as_ref(), events).await
+                {
+                    tracing::error!(error = %e, "could not write a batch of audit events");
                 }
                 for ack in acks {
                     let _ = ack.send(());
