@@ -166,6 +166,8 @@ pub struct AuditQuery {
 #[async_trait::async_trait]
 pub trait AuditStore: Send {
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Appends several events in one statement (group commit); all or none.
+    async fn append_audit_batch(&mut self, events: &[AuditEvent]) -> Result<(), StoreError>;
     async fn query_audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
 }
 

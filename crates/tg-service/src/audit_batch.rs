@@ -30,12 +30,7 @@ pub(crate) struct AuditBatcher {
 
 async fn write(store: &dyn Store, events: Vec<AuditEvent>) -> Result<(), ServiceError> {
     in_transaction(store, move |tx| {
-        Box::pin(async move {
-            for e in &events {
-                tx.append_audit(e).await?;
-            }
-            Ok(())
-        })
+        Box::pin(async move { Ok(tx.append_audit_batch(&events).await?) })
     })
     .await
 }

@@ -3,7 +3,7 @@ use diesel_async::RunQueryDsl;
 use tg_audit::{AuditEvent, AuditQuery, AuditStore, EventType};
 use tg_core::{AgentId, EventId, StoreError, Timestamp};
 
-use crate::conn::{DbTx, run};
+use crate::conn::{Conn, DbTx, run};
 use crate::error::corrupt;
 use crate::schema::audit_events;
 
@@ -20,6 +20,18 @@ struct AuditRow {
 }
 
 impl AuditRow {
+    fn from_event(e: &AuditEvent) -> Self {
+        AuditRow {
+            id: e.event_id.to_string(),
+            agent_id: e.agent_id.as_ref().map(ToString::to_string),
+            ts: e.timestamp.as_micros(),
+            event_type: e.event_type.as_str().to_owned(),
+            details: e.details.to_string(),
+            ip_hash: e.ip_hash.clone(),
+            api_key_prefix: e.api_key_prefix.clone(),
+        }
+    }
+
     fn into_event(self) -> Result<AuditEvent, StoreError> {
         Ok(AuditEvent {
             event_id: EventId::parse(&self.id).map_err(|_| corrupt("event id", &self.id))?,
@@ -42,20 +54,43 @@ impl AuditRow {
 #[async_trait::async_trait]
 impl AuditStore for DbTx<'_> {
     async fn append_audit(&mut self, e: &AuditEvent) -> Result<(), StoreError> {
-        let row = AuditRow {
-            id: e.event_id.to_string(),
-            agent_id: e.agent_id.as_ref().map(ToString::to_string),
-            ts: e.timestamp.as_micros(),
-            event_type: e.event_type.as_str().to_owned(),
-            details: e.details.to_string(),
-            ip_hash: e.ip_hash.clone(),
-            api_key_prefix: e.api_key_prefix.clone(),
-        };
-        run!(self, |c| diesel::insert_into(audit_events::table)
-            .values(&row)
-            .execute(c)
-            .await)?;
-        Ok(())
+        self.append_audit_batch(std::slice::from_ref(e)).await
+    }
+
+    async fn append_audit_batch(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let rows: Vec<AuditRow> = events.iter().map(AuditRow::from_event).collect();
+        let result = match &mut self.conn {
+            // One multi-row INSERT per 512 events (7 parameters a row, far below the limit).
+            Conn::Pg(c) => {
+                let mut out = Ok(0);
+                for chunk in rows.chunks(512) {
+                    out = diesel::insert_into(audit_events::table)
+                        .values(chunk)
+                        .execute(&mut **c)
+                        .await;
+                    if out.is_err() {
+                        break;
+                    }
+                }
+                out
+            }
+            // SQLite: row by row, still one transaction (one commit) for the batch.
+            Conn::Sqlite(c) => {
+                let mut out = Ok(0);
+                for row in &rows {
+                    out = diesel::insert_into(audit_events::table)
+                        .values(row)
+                        .execute(&mut **c)
+                        .await;
+                    if out.is_err() {
+                        break;
+                    }
+                }
+                out
+            }
+        }
+        .map_err(crate::error::store_error);
+        self.poison(result).map(|_| ())
     }
 
     async fn query_audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
