@@ -1,4 +1,3 @@
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
@@ -95,19 +94,6 @@ struct ConfigBody {
     config_hash: Option<String>,
 }
 
-fn config_body(body: &[u8]) -> Result<ConfigBody, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(ConfigBody::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            format!("invalid request body: {e}"),
-        )
-    })
-}
-
 async fn update(
     state: web::Data<AppState>,
     auth: Auth,
@@ -115,7 +101,7 @@ async fn update(
     body: web::Bytes,
     approve: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let hash = config_body(&body)?.config_hash;
+    let hash = dto::optional_json::<ConfigBody>(&body)?.config_hash;
     let view = state
         .call(move |g| async move {
             g.update_config(&auth.principal, &auth.actor, &id, hash.as_deref(), approve)

@@ -20,21 +20,6 @@ struct ReasonBody {
     reason: Option<String>,
 }
 
-/// The body is optional; when present it must be `{"reason": "..."}`.
-fn reason(body: &[u8]) -> Result<Option<String>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let parsed: ReasonBody = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            format!("invalid request body: {e}"),
-        )
-    })?;
-    Ok(parsed.reason)
-}
-
 async fn change(
     state: web::Data<AppState>,
     auth: Auth,
@@ -42,7 +27,8 @@ async fn change(
     body: web::Bytes,
     change: Lifecycle,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = reason(&body)?;
+    // The body is optional; when present it must be `{"reason": "..."}`.
+    let reason = dto::optional_json::<ReasonBody>(&body)?.reason;
     let view = state
         .call(move |g| async move {
             g.change_status(&auth.principal, &auth.actor, &id, change, reason)
