@@ -104,11 +104,15 @@ impl AuditStore for DbTx<'_> {
             Some((ts, id)) => (ts.as_micros(), id.to_string()),
             None => (i64::MIN, String::new()),
         };
+        let lower = query.start.as_micros().max(after_ts);
         let q = audit_events::table
             .filter(audit_events::agent_id.eq(query.agent_id.as_str()))
-            .filter(audit_events::ts.ge(query.start.as_micros()))
             .filter(audit_events::ts.le(query.end.as_micros()))
             .filter(audit_events::event_type.eq_any(types))
+            // One lower bound (the later of `start` and the cursor) so the (agent_id, ts, id)
+            // index seeks straight to the page: paging stays O(page), not O(offset). The OR
+            // below then skips rows of the cursor's own microsecond already returned.
+            .filter(audit_events::ts.ge(lower))
             .filter(
                 audit_events::ts.gt(after_ts).or(audit_events::ts
                     .eq(after_ts)
