@@ -109,36 +109,39 @@ pub(crate) async fn require_agent(tx: &mut dyn Tx, id: &AgentId) -> Result<Agent
         .ok_or_else(|| ServiceError::agent_not_found(id.as_str()))
 }
 
-/// Recomputes the view after `agent` changed; when the score or tier moved, appends a
-/// history point with `trigger` and stores the new score state. Returns the new view.
+/// Recomputes the view after the agent or its score state changed. When the score or tier
+/// moved, appends a history point with `trigger`; the score state is stored whenever it
+/// changed. Returns the new view.
 pub(crate) async fn rescore(
     tx: &mut dyn Tx,
     before: &TrustView,
     agent: Agent,
+    state: TrustState,
     trigger: Trigger,
     now: Timestamp,
 ) -> Result<TrustView, ServiceError> {
-    let after = TrustView::compute(agent, before.state.clone(), before.policy.clone(), now);
+    let after = TrustView::compute(agent, state, before.policy.clone(), now);
     let moved = (after.breakdown.composite - before.breakdown.composite).abs() > 1e-12
         || after.breakdown.tier != before.breakdown.tier;
-    if !moved {
-        return Ok(after);
-    }
     let mut state = after.state.clone();
-    state.history_seq += 1;
-    state.composite = after.breakdown.composite;
-    state.tier = after.breakdown.tier;
-    state.updated_at = now;
-    let point = HistoryPoint {
-        agent_id: state.agent_id.clone(),
-        seq: state.history_seq,
-        timestamp: now,
-        composite_score: state.composite,
-        tier: state.tier,
-        trigger,
-    };
-    tx.append_history(&point).await?;
-    tx.update_trust(&state).await?;
+    if moved {
+        state.history_seq += 1;
+        state.composite = after.breakdown.composite;
+        state.tier = after.breakdown.tier;
+        let point = HistoryPoint {
+            agent_id: state.agent_id.clone(),
+            seq: state.history_seq,
+            timestamp: now,
+            composite_score: state.composite,
+            tier: state.tier,
+            trigger,
+        };
+        tx.append_history(&point).await?;
+    }
+    if state != before.state {
+        state.updated_at = now;
+        tx.update_trust(&state).await?;
+    }
     Ok(TrustView { state, ..after })
 }
 
@@ -361,7 +364,15 @@ impl Gateway {
                 agent.attestation_expires_at = verified.expires_at;
                 agent.updated_at = now;
                 tx.update_agent(&agent).await?;
-                let after = rescore(tx, &before, agent.clone(), Trigger::Attestation, now).await?;
+                let after = rescore(
+                    tx,
+                    &before,
+                    agent.clone(),
+                    before.state.clone(),
+                    Trigger::Attestation,
+                    now,
+                )
+                .await?;
                 let details = json!({
                     "attestation_type": verified.kind.as_str(),
                     "verification_level": verified.level.as_u8(),

@@ -68,7 +68,15 @@ impl Gateway {
                 }
                 agent.updated_at = now;
                 tx.update_agent(&agent).await?;
-                let after = rescore(tx, &before, agent.clone(), Trigger::ConfigDrift, now).await?;
+                let after = rescore(
+                    tx,
+                    &before,
+                    agent.clone(),
+                    before.state.clone(),
+                    Trigger::ConfigDrift,
+                    now,
+                )
+                .await?;
                 let details = json!({
                     "reported": agent.config_hash,
                     "approved": agent.approved_config_hash,

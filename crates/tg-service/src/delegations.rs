@@ -13,7 +13,7 @@ use tg_delegation::{
 };
 use tg_scoring::Trigger;
 
-use crate::agents::{load_view, page_limit};
+use crate::agents::{load_view, page_limit, rescore};
 use crate::gateway::can_write;
 use crate::trust_result::TrustResult;
 use crate::{Gateway, ServiceError, TrustView, in_transaction, reading};
@@ -204,20 +204,7 @@ impl Gateway {
                     let before = load_view(tx, &cache, &d.to_agent, now, true).await?;
                     let mut state = before.state.clone();
                     state.evidence.record(evidence, now, &before.policy.policy.behavior);
-                    let bumped = TrustView { state, ..before.clone() };
-                    let after = TrustView::compute(bumped.agent.clone(), bumped.state.clone(), bumped.policy.clone(), now);
-                    let mut state = after.state.clone();
-                    state.updated_at = now;
-                    let moved = (after.breakdown.composite - before.breakdown.composite).abs() > 1e-12 || after.breakdown.tier != before.breakdown.tier;
-                    if moved {
-                        state.history_seq += 1;
-                        state.composite = after.breakdown.composite;
-                        state.tier = after.breakdown.tier;
-                        let point = crate::HistoryPoint { agent_id: d.to_agent.clone(), seq: state.history_seq, timestamp: now, composite_score: state.composite, tier: state.tier, trigger: Trigger::DelegationOutcome };
-                        tx.append_history(&point).await?;
-                    }
-                    tx.update_trust(&state).await?;
-                    view = Some(TrustView { state, ..after });
+                    view = Some(rescore(tx, &before, before.agent.clone(), state, Trigger::DelegationOutcome, now).await?);
                 }
                 let details = json!({"delegation_id": d.id, "outcome": outcome.as_str(), "feedback": feedback.map(Feedback::as_str)});
                 tx.append_audit(&AuditEvent::new(EventType::DelegationCompleted, Some(d.to_agent.clone()), details, &actor, now)).await?;
