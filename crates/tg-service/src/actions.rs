@@ -8,8 +8,7 @@ use tg_identity::AgentStatus;
 use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Draft, Receipt};
 use tg_scoring::{Trigger, validate_action_name};
 
-use crate::agents::{TrustView, agent_id, load_view, page_limit, require_agent};
-use crate::gateway::can_write;
+use crate::agents::{TrustView, agent_id, page_limit, require_agent};
 use crate::{Gateway, HistoryPoint, ServiceError, in_transaction, reading};
 
 /// `POST /actions/record`.
@@ -52,11 +51,8 @@ impl Gateway {
         let now = self.now();
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let before = load_view(tx, &cache, &id, now, true).await?;
-                if !can_write(&principal, &before.agent.account_id) {
-                    // No existence leak to other accounts.
-                    return Err(ServiceError::agent_not_found(id.as_str()));
-                }
+                let before =
+                    crate::agents::load_owned(tx, &cache, &principal, &id, now, true).await?;
                 if before.agent.status == AgentStatus::Revoked {
                     return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
                 }

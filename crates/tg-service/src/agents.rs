@@ -145,6 +145,23 @@ pub(crate) async fn rescore(
     Ok(TrustView { state, ..after })
 }
 
+/// `load_view` for a write: an agent of another account (for a non-admin key) is "not
+/// found", so writes never reveal which agents exist elsewhere.
+pub(crate) async fn load_owned(
+    tx: &mut dyn Tx,
+    cache: &PolicyCache,
+    principal: &Principal,
+    id: &AgentId,
+    now: Timestamp,
+    lock: bool,
+) -> Result<TrustView, ServiceError> {
+    let view = load_view(tx, cache, id, now, lock).await?;
+    if !crate::gateway::can_write(principal, &view.agent.account_id) {
+        return Err(ServiceError::agent_not_found(id.as_str()));
+    }
+    Ok(view)
+}
+
 /// Loads an agent, its state and the policy, and computes the view. `lock` takes the
 /// agent's row lock (inside a transaction).
 pub(crate) async fn load_view(

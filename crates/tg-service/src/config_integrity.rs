@@ -8,8 +8,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_scoring::Trigger;
 
-use crate::agents::{TrustView, agent_id, load_view, rescore};
-use crate::gateway::can_write;
+use crate::agents::{TrustView, agent_id, rescore};
 use crate::{Gateway, ServiceError, in_transaction};
 
 /// Validates a reported hash (same bounds as at registration).
@@ -52,10 +51,8 @@ impl Gateway {
         );
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let before = load_view(tx, &cache, &id, now, true).await?;
-                if !can_write(&principal, &before.agent.account_id) {
-                    return Err(ServiceError::agent_not_found(id.as_str()));
-                }
+                let before =
+                    crate::agents::load_owned(tx, &cache, &principal, &id, now, true).await?;
                 let mut agent = before.agent.clone();
                 if let Some(h) = reported {
                     agent.config_hash = h;

@@ -14,7 +14,6 @@ use tg_delegation::{
 use tg_scoring::Trigger;
 
 use crate::agents::{load_view, page_limit, rescore};
-use crate::gateway::can_write;
 use crate::trust_result::TrustResult;
 use crate::{Gateway, ServiceError, TrustView, in_transaction, reading};
 
@@ -95,10 +94,7 @@ impl Gateway {
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 if let Delegator::Agent(a) = &from {
-                    let delegator = load_view(tx, &cache, a, now, false).await?;
-                    if !can_write(&principal, &delegator.agent.account_id) {
-                        return Err(ServiceError::agent_not_found(a.as_str()));
-                    }
+                    let _delegator = crate::agents::load_owned(tx, &cache, &principal, a, now, false).await?;
                 }
                 let ancestors = match &parent {
                     None => vec![],

@@ -7,8 +7,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_identity::{AgentStatus, Challenge, Ed25519Key, MAX_PENDING};
 
-use crate::agents::{TrustView, agent_id, load_view};
-use crate::gateway::can_write;
+use crate::agents::{TrustView, agent_id};
 use crate::{Gateway, ServiceError, Tx, in_transaction};
 
 async fn writable(
@@ -18,10 +17,7 @@ async fn writable(
     id: &tg_core::AgentId,
     now: tg_core::Timestamp,
 ) -> Result<TrustView, ServiceError> {
-    let view = load_view(tx, cache, id, now, true).await?;
-    if !can_write(principal, &view.agent.account_id) {
-        return Err(ServiceError::agent_not_found(id.as_str()));
-    }
+    let view = crate::agents::load_owned(tx, cache, principal, id, now, true).await?;
     if view.agent.status == AgentStatus::Revoked {
         return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
     }

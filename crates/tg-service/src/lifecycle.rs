@@ -9,8 +9,7 @@ use tg_core::AgentId;
 use tg_identity::AgentStatus;
 use tg_tokens::TokenClaims;
 
-use crate::agents::{TrustView, agent_id, load_view};
-use crate::gateway::can_write;
+use crate::agents::{TrustView, agent_id};
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// A lifecycle change.
@@ -73,10 +72,8 @@ impl Gateway {
         let actor = actor.clone();
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let view = load_view(tx, &cache, &id, now, true).await?;
-                if !can_write(&principal, &view.agent.account_id) {
-                    return Err(ServiceError::agent_not_found(id.as_str()));
-                }
+                let view =
+                    crate::agents::load_owned(tx, &cache, &principal, &id, now, true).await?;
                 let from = view.agent.status;
                 if from == AgentStatus::Revoked {
                     return Err(ServiceError::Conflict(format!(

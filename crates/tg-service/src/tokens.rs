@@ -6,7 +6,7 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_identity::AgentStatus;
 use tg_tokens::{IssuedToken, TokenRequest};
 
-use crate::agents::{agent_id, load_view};
+use crate::agents::agent_id;
 use crate::{Gateway, ServiceError, in_transaction};
 
 pub const MIN_EXPIRES_IN: i64 = 60;
@@ -45,10 +45,7 @@ impl Gateway {
         let gateway_tokens = self.tokens_handle();
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let view = load_view(tx, &cache, &id, now, false).await?;
-                if !crate::gateway::can_write(&principal, &view.agent.account_id) {
-                    return Err(ServiceError::agent_not_found(id.as_str()));
-                }
+                let view = crate::agents::load_owned(tx, &cache, &principal, &id, now, false).await?;
                 if view.agent.status != AgentStatus::Active {
                     return Err(ServiceError::Conflict(format!("agent `{id}` is {}: no token can be issued", view.agent.status.as_str())));
                 }
