@@ -132,12 +132,8 @@ async fn discover(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
-    #[serde(default = "default_limit")]
+    #[serde(default = "crate::dto::default_page_limit")]
     limit: u32,
-}
-
-fn default_limit() -> u32 {
-    100
 }
 
 async fn history(

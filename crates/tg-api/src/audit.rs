@@ -46,13 +46,9 @@ struct AuditQuery {
     end: Option<String>,
     #[serde(rename = "type")]
     event_type: Option<String>,
-    #[serde(default = "default_limit")]
+    #[serde(default = "crate::dto::default_page_limit")]
     limit: u32,
     cursor: Option<String>,
-}
-
-fn default_limit() -> u32 {
-    100
 }
 
 /// Cursors are `<µs timestamp>.<event id>` of the last event of the previous page.

@@ -149,12 +149,8 @@ async fn chain(
 struct Page {
     #[serde(default)]
     offset: u32,
-    #[serde(default = "default_limit")]
+    #[serde(default = "crate::dto::default_page_limit")]
     limit: u32,
-}
-
-fn default_limit() -> u32 {
-    100
 }
 
 async fn history(

@@ -223,3 +223,8 @@ pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(
         )
     })
 }
+
+/// Page size when a listing's `limit` is not given.
+pub(crate) fn default_page_limit() -> u32 {
+    100
+}

@@ -42,13 +42,9 @@ async fn record(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    #[serde(default = "default_limit")]
+    #[serde(default = "crate::dto::default_page_limit")]
     limit: u32,
     before_seq: Option<u64>,
-}
-
-fn default_limit() -> u32 {
-    100
 }
 
 async fn list(
