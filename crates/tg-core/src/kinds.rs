@@ -24,4 +24,5 @@ kinds! {
     WebhookKind WebhookId "wh_";
     ExportKind ExportId "export_";
     TokenKind TokenId "tok_";
+    VouchKind VouchId "vch_";
 }
