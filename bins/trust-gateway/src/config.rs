@@ -29,6 +29,8 @@ pub struct Settings {
     pub trust_bundle_dir: Option<PathBuf>,
     /// `RATE_LIMIT_FREE`, `RATE_LIMIT_PRO`, `RATE_LIMIT_ENTERPRISE` (`N/s`, `N/min`, `N/h`).
     pub rate_limits: tg_api::RateLimits,
+    /// `VOUCH_PRETRUSTED` (`certified,anchors`) and `VOUCH_RECOMPUTE_SECS` (60).
+    pub vouching: tg_service::VouchConfig,
 }
 
 impl std::fmt::Debug for Settings {
@@ -141,6 +143,7 @@ impl Settings {
                 *slot = tg_api::PlanQuota::parse(&v).map_err(|e| anyhow::anyhow!("{var}: {e}"))?;
             }
         }
+        let vouching = vouch_config(get("VOUCH_PRETRUSTED"), get("VOUCH_RECOMPUTE_SECS"))?;
         let log_json = match get("LOG_FORMAT").as_deref() {
             None => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
             Some("json") => true,
@@ -164,6 +167,7 @@ impl Settings {
             log_json,
             trust_bundle_dir: get("TRUST_BUNDLE_DIR").map(PathBuf::from),
             rate_limits,
+            vouching,
         })
     }
 
@@ -187,6 +191,36 @@ impl Settings {
             }
         }
     }
+}
+
+fn vouch_config(
+    pretrusted: Option<String>,
+    secs: Option<String>,
+) -> anyhow::Result<tg_service::VouchConfig> {
+    let mut config = tg_service::VouchConfig::default();
+    if let Some(list) = pretrusted {
+        config.pretrust_certified = false;
+        config.pretrust_anchors = false;
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item {
+                "certified" => config.pretrust_certified = true,
+                "anchors" => config.pretrust_anchors = true,
+                "none" => {}
+                other => bail!(
+                    "VOUCH_PRETRUSTED `{other}`: expected a list of certified, anchors (or none)"
+                ),
+            }
+        }
+    }
+    if let Some(s) = secs {
+        let n: u64 = s
+            .parse()
+            .ok()
+            .filter(|n| (1..=86_400).contains(n))
+            .with_context(|| format!("VOUCH_RECOMPUTE_SECS `{s}`: expected 1–86400"))?;
+        config.every = Some(std::time::Duration::from_secs(n));
+    }
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -235,5 +269,16 @@ mod tests {
         assert!(err("DATABASE_URL", "mysql://x").contains("DATABASE_URL must start"));
         assert!(err("POLICY_PRESET", "strict").contains("POLICY_PRESET `strict`"));
         assert!(err("POLICY_FILE", "/nonexistent/policy.toml").contains("cannot read POLICY_FILE"));
+        assert!(err("VOUCH_PRETRUSTED", "everyone").contains("VOUCH_PRETRUSTED `everyone`"));
+        assert!(err("VOUCH_RECOMPUTE_SECS", "0").contains("VOUCH_RECOMPUTE_SECS `0`"));
+    }
+
+    #[test]
+    fn pre_trusted_agents_are_configurable() {
+        let c = vouch_config(Some("anchors".into()), Some("5".into())).unwrap_or_default();
+        assert!(c.pretrust_anchors && !c.pretrust_certified);
+        assert_eq!(c.every, Some(std::time::Duration::from_secs(5)));
+        let c = vouch_config(None, None).unwrap_or_default();
+        assert!(c.pretrust_anchors && c.pretrust_certified);
     }
 }

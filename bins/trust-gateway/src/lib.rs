@@ -63,6 +63,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         bundle_source: source
             .clone()
             .map(|s| Arc::new(s) as Arc<dyn tg_service::BundleSource>),
+        vouching: settings.vouching,
     };
     let gateway = Arc::new(
         Gateway::start(Arc::new(db), config)

@@ -60,16 +60,19 @@ async fn trust(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (view, plan) = state
+    let (view, plan, vouches) = state
         .call(move |g| async move { g.trust_with_plan(&id).await })
         .await?;
     let mut body = dto::breakdown(&view);
+    let result = tg_service::TrustResult::of(&view, plan, vouches, 0.0);
     if let Some(obj) = body.as_object_mut() {
+        // Joy's evidence fields beside the V2 breakdown (DESIGN §4); `plan` is Joy's `tier`.
         obj.insert("plan".into(), json!(plan));
-        obj.insert(
-            "trust_result".into(),
-            dto::trust_result(&tg_service::TrustResult::of(&view, plan, 0.0)),
-        );
+        obj.insert("trust_score".into(), json!(result.trust_score));
+        obj.insert("verified".into(), json!(result.verified));
+        obj.insert("vouch_count".into(), json!(result.vouch_count));
+        obj.insert("withheld".into(), json!(result.withheld));
+        obj.insert("trust_result".into(), dto::trust_result(&result));
     }
     Ok(HttpResponse::Ok().json(body))
 }

@@ -14,6 +14,7 @@ mod policy;
 mod rate_limit;
 mod receipts;
 mod system;
+mod vouches;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -78,7 +79,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(identity::configure)
         .configure(admin::configure)
         .configure(audit::configure)
-        .configure(delegations::configure);
+        .configure(delegations::configure)
+        .configure(vouches::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

@@ -13,6 +13,8 @@ pub enum EventType {
     TrustCheck,
     VouchGiven,
     VouchReceived,
+    VouchRevoked,
+    AnchorChanged,
     DelegationStarted,
     DelegationCompleted,
     TrustScoreChanged,
@@ -29,12 +31,14 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 20] = [
         EventType::AgentRegistered,
         EventType::AgentVerified,
         EventType::TrustCheck,
         EventType::VouchGiven,
         EventType::VouchReceived,
+        EventType::VouchRevoked,
+        EventType::AnchorChanged,
         EventType::DelegationStarted,
         EventType::DelegationCompleted,
         EventType::TrustScoreChanged,
@@ -57,6 +61,8 @@ impl EventType {
             EventType::TrustCheck => "trust_check",
             EventType::VouchGiven => "vouch_given",
             EventType::VouchReceived => "vouch_received",
+            EventType::VouchRevoked => "vouch_revoked",
+            EventType::AnchorChanged => "anchor_changed",
             EventType::DelegationStarted => "delegation_started",
             EventType::DelegationCompleted => "delegation_completed",
             EventType::TrustScoreChanged => "trust_score_changed",

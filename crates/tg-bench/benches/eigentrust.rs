@@ -71,10 +71,16 @@ fn bench(c: &mut Criterion) {
         (100_000, 1_000_000, "100k_1m"),
     ] {
         let s = scenario(agents, vouches);
-        let graph = Graph::build(s.agents, &s.edges, &s.credibility).unwrap();
-        let cold = eigentrust(&graph, &s.pretrusted, None, &params);
-        let changed = Graph::build(s.agents, &s.changed, &s.credibility).unwrap();
-        let warm = eigentrust(&changed, &s.pretrusted, Some(&cold.trust), &params);
+        let graph = Graph::build(s.agents, &s.edges).unwrap();
+        let cold = eigentrust(&graph, &s.credibility, &s.pretrusted, None, &params);
+        let changed = Graph::build(s.agents, &s.changed).unwrap();
+        let warm = eigentrust(
+            &changed,
+            &s.credibility,
+            &s.pretrusted,
+            Some(&cold.trust),
+            &params,
+        );
         eprintln!(
             "{label}: cold {} iterations, warm {} iterations (residual {:.1e})",
             cold.iterations, warm.iterations, warm.residual
@@ -82,15 +88,24 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("eigentrust/{label}"));
         g.sample_size(20);
         g.bench_function("build", |b| {
-            b.iter(|| Graph::build(s.agents, black_box(&s.changed), &s.credibility).unwrap())
+            b.iter(|| Graph::build(s.agents, black_box(&s.changed)).unwrap())
         });
         g.bench_function("cold_solve", |b| {
-            b.iter(|| eigentrust(&changed, black_box(&s.pretrusted), None, &params))
+            b.iter(|| {
+                eigentrust(
+                    &changed,
+                    &s.credibility,
+                    black_box(&s.pretrusted),
+                    None,
+                    &params,
+                )
+            })
         });
         g.bench_function("warm_solve_after_1pct_change", |b| {
             b.iter(|| {
                 eigentrust(
                     &changed,
+                    &s.credibility,
                     black_box(&s.pretrusted),
                     Some(&cold.trust),
                     &params,
@@ -99,8 +114,14 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function("recompute_build_plus_warm_solve", |b| {
             b.iter(|| {
-                let g = Graph::build(s.agents, black_box(&s.changed), &s.credibility).unwrap();
-                eigentrust(&g, &s.pretrusted, Some(&cold.trust), &params)
+                let g = Graph::build(s.agents, black_box(&s.changed)).unwrap();
+                eigentrust(
+                    &g,
+                    &s.credibility,
+                    &s.pretrusted,
+                    Some(&cold.trust),
+                    &params,
+                )
             })
         });
         g.finish();

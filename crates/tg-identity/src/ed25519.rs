@@ -72,13 +72,18 @@ impl Ed25519Key {
     }
 
     /// Verifies a signature (base64 or base64url, 64 bytes) over the challenge message.
-    /// ring refuses non-canonical signatures (`S` not reduced mod ℓ).
     pub fn verify_challenge(
         &self,
         agent: &AgentId,
         nonce: &str,
         signature: &str,
     ) -> Result<(), KeyError> {
+        self.verify(&challenge_message(agent, nonce), signature)
+    }
+
+    /// Verifies a signature (base64 or base64url, 64 bytes) over `message`. ring refuses
+    /// non-canonical signatures (`S` not reduced mod ℓ).
+    pub fn verify(&self, message: &[u8], signature: &str) -> Result<(), KeyError> {
         let sig = STANDARD
             .decode(signature.trim())
             .or_else(|_| URL_SAFE_NO_PAD.decode(signature.trim().trim_end_matches('=')))
@@ -87,7 +92,7 @@ impl Ed25519Key {
             return Err(KeyError::SignatureEncoding);
         }
         UnparsedPublicKey::new(&ED25519, &self.raw)
-            .verify(&challenge_message(agent, nonce), &sig)
+            .verify(message, &sig)
             .map_err(|_| KeyError::BadSignature)
     }
 }

@@ -49,7 +49,8 @@ impl Gateway {
         let principal = principal.clone();
         let actor = actor.clone();
         let now = self.now();
-        in_transaction(self.store.as_ref(), move |tx| {
+        let violation = req.result == Outcome::Violation;
+        let recorded = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let before =
                     crate::agents::load_owned(tx, &cache, &principal, &id, now, true).await?;
@@ -66,6 +67,10 @@ impl Gateway {
                 };
                 let receipt = signer.append(head, draft);
                 tx.append_receipt(&receipt).await?;
+                if req.result == Outcome::Violation {
+                    // Counts against everyone vouching for this agent now.
+                    tx.note_vouchee_violation(&id).await?;
+                }
 
                 let mut state = before.state.clone();
                 state
@@ -135,7 +140,11 @@ impl Gateway {
                 })
             })
         })
-        .await
+        .await?;
+        if violation {
+            self.vouching.wake();
+        }
+        Ok(recorded)
     }
 
     /// `GET /receipts/{agent_id}`: newest first.

@@ -54,19 +54,7 @@ impl TrustView {
         policy: PolicySnapshot,
         now: Timestamp,
     ) -> Self {
-        let config = if agent.config_hash == agent.approved_config_hash {
-            ConfigState::Approved
-        } else {
-            ConfigState::Drifted
-        };
-        let (identity_strength, verification_level) = agent.effective_identity(now);
-        let inputs = Inputs {
-            identity_strength,
-            config,
-            vouch: state.vouch,
-            evidence: &state.evidence,
-            registered_at: agent.created_at,
-        };
+        let (inputs, verification_level) = score_inputs(&agent, &state, now);
         let breakdown = breakdown(&policy.policy, &inputs, now);
         let permitted_actions = permitted_actions(
             &policy.policy,
@@ -84,6 +72,28 @@ impl TrustView {
             computed_at: now,
         }
     }
+}
+
+/// What an agent's score is computed from at `now`, and the verification level that counts.
+pub(crate) fn score_inputs<'a>(
+    agent: &Agent,
+    state: &'a TrustState,
+    now: Timestamp,
+) -> (Inputs<'a>, VerificationLevel) {
+    let config = if agent.config_hash == agent.approved_config_hash {
+        ConfigState::Approved
+    } else {
+        ConfigState::Drifted
+    };
+    let (identity_strength, verification_level) = agent.effective_identity(now);
+    let inputs = Inputs {
+        identity_strength,
+        config,
+        vouch: state.vouch,
+        evidence: &state.evidence,
+        registered_at: agent.created_at,
+    };
+    (inputs, verification_level)
 }
 
 /// Parses a path id; a malformed id is "not found", never a 500.
@@ -290,12 +300,17 @@ impl Gateway {
             })
         })
         .await;
-        result.map_err(|e| match e {
+        let view = result.map_err(|e| match e {
             ServiceError::Conflict(raw) => {
                 ServiceError::Conflict(conflict_message(&raw, &name, spiffe.as_deref()))
             }
             other => other,
-        })
+        })?;
+        if view.verification_level == VerificationLevel::Certified {
+            // A certified agent is pre-trusted.
+            self.vouching.wake();
+        }
+        Ok(view)
     }
 
     /// The agent and its score at `now` (`GET /agents/{id}`, `/trust`, `/card`).
@@ -366,7 +381,7 @@ impl Gateway {
             .attestation
             .verify(current.agent.spiffe_id.as_ref(), &attestation, now)
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        in_transaction(self.store.as_ref(), move |tx| {
+        let view = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let before = load_view(tx, &cache, &id, now, true).await?;
                 if before.agent.spiffe_id != current.agent.spiffe_id {
@@ -406,6 +421,8 @@ impl Gateway {
                 Ok(after)
             })
         })
-        .await
+        .await?;
+        self.vouching.wake();
+        Ok(view)
     }
 }

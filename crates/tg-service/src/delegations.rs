@@ -105,7 +105,8 @@ impl Gateway {
                 };
                 let delegatee = load_view(tx, &cache, &to, now, false).await?;
                 let plan_of = tx.get_account(&delegatee.agent.account_id).await?.map_or(tg_access::Plan::Free, |a| a.plan);
-                let result = TrustResult::of(&delegatee, plan_of, req.threshold.clamp(0.0, 5.0));
+                let vouches = tx.count_vouches_received(&to).await?;
+                let result = TrustResult::of(&delegatee, plan_of, vouches, req.threshold.clamp(0.0, 5.0));
                 // Fail closed: a withheld (cold) or inactive delegatee cannot be delegated to.
                 let score = if !result.meets_threshold && (result.withheld || result.error.is_some()) { f64::NAN } else { result.trust_score };
                 let request = Request { from, to_agent: to.clone(), task_type: req.task_type, threshold: req.threshold };

@@ -12,6 +12,7 @@ use tg_scoring::Policy;
 use tg_tokens::{TokenIssuer, generate_signing_key};
 
 use crate::policy::PolicyCache;
+use crate::vouch_engine::{VouchConfig, VouchEngine, Worker};
 use crate::{ServiceError, Store, in_transaction, reading};
 
 /// Everything the gateway is configured with. Secrets arrive here as bytes; the binary
@@ -31,6 +32,8 @@ pub struct GatewayConfig {
     /// The trust bundles at start, and where to reload them from.
     pub trust_bundles: TrustBundles,
     pub bundle_source: Option<Arc<dyn BundleSource>>,
+    /// Who is pre-trusted for EigenTrust and how often the vouch worker runs.
+    pub vouching: VouchConfig,
 }
 
 /// Where trust bundles come from (the binary reads `TRUST_BUNDLE_DIR`).
@@ -69,6 +72,8 @@ pub struct Gateway {
     pub(crate) policy: Arc<PolicyCache>,
     pub(crate) admin: Account,
     env_key_hash: Option<[u8; 32]>,
+    pub(crate) vouching: Arc<VouchEngine>,
+    _vouch_worker: Worker,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -122,6 +127,13 @@ impl Gateway {
         )
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let audit_batch = crate::audit_batch::AuditBatcher::start(Arc::clone(&store));
+        let policy = Arc::new(PolicyCache::new(config.policy));
+        let (vouching, vouch_worker) = VouchEngine::start(
+            config.vouching,
+            Arc::clone(&store),
+            Arc::clone(&policy),
+            Arc::clone(&config.clock),
+        );
         Ok(Self {
             store,
             clock: config.clock,
@@ -131,9 +143,11 @@ impl Gateway {
             audit_batch,
             bundle_source: config.bundle_source,
             ip_hasher: IpHasher::from_secret(&config.secret_key),
-            policy: Arc::new(PolicyCache::new(config.policy)),
+            policy,
             admin: done.admin,
             env_key_hash: config.env_api_key.as_deref().map(key_hash),
+            vouching,
+            _vouch_worker: vouch_worker,
         })
     }
 

@@ -17,6 +17,8 @@ mod store;
 mod tokens;
 mod trust_result;
 mod trust_state;
+mod vouch_engine;
+mod vouches;
 
 pub use actions::{RecordAction, Recorded};
 pub use agents::{Registration, TrustView};
@@ -31,3 +33,5 @@ pub use store::{Store, Tx, TxFuture, TxWork, in_transaction, reading};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
 pub use trust_result::{JOY_SCALE, Subject, TrustResult};
 pub use trust_state::{HistoryPoint, PolicyDocument, Stats, TrustState, TrustStore};
+pub use vouch_engine::{FACTOR_STEP, VouchConfig, VouchRecompute};
+pub use vouches::{NewVouch, Vouched};

@@ -70,7 +70,7 @@ impl Gateway {
         let now = self.now();
         let principal = principal.clone();
         let actor = actor.clone();
-        in_transaction(self.store.as_ref(), move |tx| {
+        let view = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let view =
                     crate::agents::load_owned(tx, &cache, &principal, &id, now, true).await?;
@@ -100,7 +100,10 @@ impl Gateway {
                 Ok(TrustView::compute(agent, view.state, view.policy, now))
             })
         })
-        .await
+        .await?;
+        // Suspended and revoked agents pass on no trust and are not pre-trusted.
+        self.vouching.wake();
+        Ok(view)
     }
 
     /// `POST /tokens/introspect`: a token is active when it verifies (signature, `alg`,

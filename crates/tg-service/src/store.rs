@@ -11,6 +11,7 @@ use tg_delegation::DelegationStore;
 use tg_identity::{AgentStore, ChallengeStore};
 use tg_receipts::ReceiptStore;
 use tg_tokens::SigningKeyStore;
+use tg_vouch::VouchStore;
 
 use crate::{ServiceError, TrustStore};
 
@@ -25,6 +26,7 @@ pub trait Tx:
     + AccessStore
     + SigningKeyStore
     + TrustStore
+    + VouchStore
     + Send
 {
 }
@@ -38,6 +40,7 @@ impl<T> Tx for T where
         + AccessStore
         + SigningKeyStore
         + TrustStore
+        + VouchStore
         + Send
 {
 }

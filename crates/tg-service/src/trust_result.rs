@@ -65,8 +65,8 @@ impl TrustResult {
         }
     }
 
-    /// The result for a loaded agent at `threshold` (0–5).
-    pub fn of(view: &TrustView, plan: Plan, threshold: f64) -> Self {
+    /// The result for a loaded agent with `vouch_count` active vouches, at `threshold` (0–5).
+    pub fn of(view: &TrustView, plan: Plan, vouch_count: u64, threshold: f64) -> Self {
         let b = &view.breakdown;
         let trust_score = b.composite * JOY_SCALE;
         let withheld = b.cold_start;
@@ -81,8 +81,7 @@ impl TrustResult {
             verified: view.verification_level >= VerificationLevel::Verified,
             meets_threshold: meets,
             threshold_used: threshold,
-            // Vouching is not implemented yet: no agent has vouches.
-            vouch_count: 0,
+            vouch_count,
             evidence_count: b.evidence_count,
             capabilities: view.agent.capabilities.clone(),
             tier: Some(plan),
@@ -175,7 +174,8 @@ impl Gateway {
                     .get_account(&view.agent.account_id)
                     .await?
                     .map_or(Plan::Free, |a| a.plan);
-                Ok(Ok(TrustResult::of(&view, plan, threshold)))
+                let vouches = tx.count_vouches_received(&view.agent.id).await?;
+                Ok(Ok(TrustResult::of(&view, plan, vouches, threshold)))
             })
         })
         .await;
@@ -204,8 +204,9 @@ impl Gateway {
             .await;
     }
 
-    /// `GET /agents/{id}/trust`: the breakdown and the owning account's plan.
-    pub async fn trust_with_plan(&self, id: &str) -> Result<(TrustView, Plan), ServiceError> {
+    /// `GET /agents/{id}/trust`: the breakdown, the owning account's plan and the number of
+    /// active vouches received.
+    pub async fn trust_with_plan(&self, id: &str) -> Result<(TrustView, Plan, u64), ServiceError> {
         let id = crate::agents::agent_id(id)?;
         let cache = Arc::clone(&self.policy);
         let now = self.now();
@@ -216,7 +217,8 @@ impl Gateway {
                     .get_account(&view.agent.account_id)
                     .await?
                     .map_or(Plan::Free, |a| a.plan);
-                Ok((view, plan))
+                let vouches = tx.count_vouches_received(&id).await?;
+                Ok((view, plan, vouches))
             })
         })
         .await

@@ -85,6 +85,13 @@ pub trait TrustStore: Send {
         &mut self,
         agent: &AgentId,
     ) -> Result<Option<(Agent, TrustState, i64)>, StoreError>;
+    /// Agents with their score state in id order, after `after` (keyset paging), for the
+    /// background vouch recompute.
+    async fn scan_agents(
+        &mut self,
+        after: Option<&AgentId>,
+        limit: u32,
+    ) -> Result<Vec<(Agent, TrustState)>, StoreError>;
     async fn stats(&mut self) -> Result<Stats, StoreError>;
     async fn policy_version(&mut self) -> Result<i64, StoreError>;
     async fn policy_document(&mut self) -> Result<Option<PolicyDocument>, StoreError>;

@@ -12,6 +12,7 @@ mod keys;
 mod receipts;
 mod schema;
 mod trust;
+mod vouches;
 
 pub use db::{Db, DbConfig, migrate};
 

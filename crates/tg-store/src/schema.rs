@@ -153,4 +153,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    vouches (id) {
+        id -> Text,
+        from_agent -> Text,
+        to_agent -> Text,
+        weight -> Double,
+        note -> Nullable<Text>,
+        signature -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        vouchee_violations -> BigInt,
+    }
+}
+
+diesel::table! {
+    vouch_anchors (agent_id) {
+        agent_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(agents, agent_trust, policy_documents);

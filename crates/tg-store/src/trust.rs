@@ -220,6 +220,25 @@ impl TrustStore for DbTx<'_> {
             .transpose()
     }
 
+    async fn scan_agents(
+        &mut self,
+        after: Option<&AgentId>,
+        limit: u32,
+    ) -> Result<Vec<(Agent, TrustState)>, StoreError> {
+        // Every id sorts after "": no boxed (backend-specific) query needed for the first page.
+        let after = after.map_or("", AgentId::as_str);
+        let q = agents::table
+            .inner_join(agent_trust::table.on(agent_trust::agent_id.eq(agents::id)))
+            .filter(agents::id.gt(after))
+            .select((agents::all_columns, agent_trust::all_columns))
+            .order(agents::id.asc())
+            .limit(i64::from(limit));
+        let rows: Vec<(AgentRow, TrustRow)> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter()
+            .map(|(a, t)| Ok((a.into_agent()?, t.into_state()?)))
+            .collect()
+    }
+
     async fn stats(&mut self) -> Result<Stats, StoreError> {
         let q = agents::table
             .group_by(agents::status)

@@ -37,34 +37,26 @@ pub enum GraphError {
     Index(usize),
     #[error("edge {0} has a weight outside (0, 1]")]
     Weight(usize),
-    #[error("credibility has {got} entries for {expected} agents")]
-    Credibility { got: usize, expected: usize },
     #[error("more than u32::MAX agents or vouches")]
     TooLarge,
 }
 
-/// The normalised local-trust matrix in compressed rows: row `i` holds what voucher `i`
-/// passes to each of its vouchees per unit of its own trust.
+/// The normalised local-trust matrix in compressed rows: row `i` holds the share of its
+/// vouching budget voucher `i` gives each of its vouchees.
 #[derive(Debug, Clone)]
 pub struct Graph {
     offsets: Vec<u32>,
     targets: Vec<u32>,
     shares: Vec<f64>,
-    /// Σ of row `i`'s shares (≤ 1): the rest of `i`'s trust is returned to the pre-trusted.
-    passed: Vec<f64>,
+    /// Σ of row `i`'s shares (≤ 1).
+    budget_used: Vec<f64>,
 }
 
 impl Graph {
-    /// Builds the matrix. Voucher `i` shares `credibility[i]` of its trust out of a budget
-    /// of 1: a vouch of weight `w` passes `w / max(1, Σ weights of i) × credibility[i]`.
-    /// Self-vouches are ignored. O(agents + vouches), no sorting.
-    pub fn build(agents: usize, edges: &[Edge], credibility: &[f64]) -> Result<Self, GraphError> {
-        if credibility.len() != agents {
-            return Err(GraphError::Credibility {
-                got: credibility.len(),
-                expected: agents,
-            });
-        }
+    /// Builds the matrix. Each voucher has a budget of 1: a vouch of weight `w` gets the
+    /// share `w / max(1, Σ weights of the voucher)`. Self-vouches are ignored.
+    /// O(agents + vouches), no sorting.
+    pub fn build(agents: usize, edges: &[Edge]) -> Result<Self, GraphError> {
         if u32::try_from(agents).is_err() || u32::try_from(edges.len()).is_err() {
             return Err(GraphError::TooLarge);
         }
@@ -97,11 +89,10 @@ impl Graph {
         let mut fill = counts.clone();
         let mut targets = vec![0_u32; total];
         let mut shares = vec![0.0_f64; total];
-        let mut passed = vec![0.0_f64; agents];
+        let mut used = vec![0.0_f64; agents];
         for e in edges.iter().filter(|e| e.from != e.to) {
             let from = e.from as usize;
-            let cred = unit(credibility.get(from).copied().unwrap_or(0.0));
-            let share = e.weight / budget.get(from).copied().unwrap_or(1.0).max(1.0) * cred;
+            let share = e.weight / budget.get(from).copied().unwrap_or(1.0).max(1.0);
             let Some(slot) = fill.get_mut(from) else {
                 continue;
             };
@@ -111,23 +102,23 @@ impl Graph {
                 *t = e.to;
                 *s = share;
             }
-            if let Some(p) = passed.get_mut(from) {
+            if let Some(p) = used.get_mut(from) {
                 *p += share;
             }
         }
-        for p in &mut passed {
+        for p in &mut used {
             *p = p.min(1.0);
         }
         Ok(Self {
             offsets: counts,
             targets,
             shares,
-            passed,
+            budget_used: used,
         })
     }
 
     pub fn agents(&self) -> usize {
-        self.passed.len()
+        self.budget_used.len()
     }
 
     pub fn vouches(&self) -> usize {
@@ -153,9 +144,12 @@ pub struct Solution {
 }
 
 /// Power iteration from `previous` (when it fits the graph) or from the pre-trusted
-/// distribution. Pre-trusted indexes beyond the graph are ignored.
+/// distribution. Voucher `i` passes on `credibility[i]` (in [0, 1]; missing entries count
+/// as 0) of what its shares say; whatever is not passed on returns to the pre-trusted.
+/// Pre-trusted indexes beyond the graph are ignored.
 pub fn eigentrust(
     graph: &Graph,
+    credibility: &[f64],
     pretrusted: &[u32],
     previous: Option<&[f64]>,
     params: &Params,
@@ -193,8 +187,11 @@ pub fn eigentrust(
             if t == 0.0 {
                 continue;
             }
-            let flowing = (1.0 - a) * t;
-            returned += a * t + flowing * (1.0 - graph.passed.get(i).copied().unwrap_or(0.0));
+            let cred = unit(credibility.get(i).copied().unwrap_or(0.0));
+            let flowing = (1.0 - a) * t * cred;
+            let used = graph.budget_used.get(i).copied().unwrap_or(0.0);
+            // Teleport share, plus whatever this voucher does not pass on.
+            returned += t - flowing * used;
             for (j, share) in graph.row(i) {
                 if let Some(x) = next.get_mut(j) {
                     *x += flowing * share;
@@ -295,9 +292,9 @@ mod tests {
     }
 
     fn solve(n: usize, edges: &[Edge], cred: &[f64], pre: &[u32]) -> (Solution, Vec<f64>) {
-        let g = Graph::build(n, edges, cred).unwrap();
+        let g = Graph::build(n, edges).unwrap();
         let p = Params::default();
-        let s = eigentrust(&g, pre, None, &p);
+        let s = eigentrust(&g, cred, pre, None, &p);
         let f = vouch_factors(&s.trust, pre, &p);
         (s, f)
     }
@@ -377,12 +374,12 @@ mod tests {
         let cred = vec![0.9; 200];
         let pre = [0, 1, 2];
         let p = Params::default();
-        let g = Graph::build(200, &edges, &cred).unwrap();
-        let cold = eigentrust(&g, &pre, None, &p);
+        let g = Graph::build(200, &edges).unwrap();
+        let cold = eigentrust(&g, &cred, &pre, None, &p);
         edges.push(edge(3, 150, 1.0));
-        let g2 = Graph::build(200, &edges, &cred).unwrap();
-        let warm = eigentrust(&g2, &pre, Some(&cold.trust), &p);
-        let reference = eigentrust(&g2, &pre, None, &p);
+        let g2 = Graph::build(200, &edges).unwrap();
+        let warm = eigentrust(&g2, &cred, &pre, Some(&cold.trust), &p);
+        let reference = eigentrust(&g2, &cred, &pre, None, &p);
         assert!(
             warm.iterations < reference.iterations,
             "{} vs {}",
@@ -400,25 +397,15 @@ mod tests {
 
     #[test]
     fn malformed_input_is_refused() {
-        assert_eq!(
-            Graph::build(2, &[edge(0, 2, 1.0)], &[1.0; 2]).unwrap_err(),
-            GraphError::Index(0)
-        );
-        assert_eq!(
-            Graph::build(2, &[edge(0, 1, 0.0)], &[1.0; 2]).unwrap_err(),
-            GraphError::Weight(0)
-        );
-        assert_eq!(
-            Graph::build(2, &[edge(0, 1, f64::NAN)], &[1.0; 2]).unwrap_err(),
-            GraphError::Weight(0)
-        );
-        assert!(matches!(
-            Graph::build(2, &[], &[1.0]),
-            Err(GraphError::Credibility { .. })
-        ));
-        // A previous vector of the wrong shape is ignored, not trusted.
-        let g = Graph::build(2, &[edge(0, 1, 1.0)], &[1.0; 2]).unwrap();
-        let s = eigentrust(&g, &[0], Some(&[f64::NAN, 1.0]), &Params::default());
+        let err = |edges: &[Edge]| Graph::build(2, edges).unwrap_err();
+        assert_eq!(err(&[edge(0, 2, 1.0)]), GraphError::Index(0));
+        assert_eq!(err(&[edge(0, 1, 0.0)]), GraphError::Weight(0));
+        assert_eq!(err(&[edge(0, 1, f64::NAN)]), GraphError::Weight(0));
+        // A previous vector of the wrong shape is ignored, not trusted; a short credibility
+        // vector counts the missing vouchers as passing nothing.
+        let g = Graph::build(2, &[edge(0, 1, 1.0)]).unwrap();
+        let s = eigentrust(&g, &[], &[0], Some(&[f64::NAN, 1.0]), &Params::default());
         assert!((s.trust.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert_eq!(s.trust[1], 0.0);
     }
 }

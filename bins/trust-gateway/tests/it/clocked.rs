@@ -9,28 +9,14 @@ use rcgen::{
 use tg_core::{ManualClock, Timestamp};
 use tg_identity::{Attestation, TrustBundle, TrustBundles, VerificationLevel};
 use tg_scoring::{Policy, Preset};
-use tg_service::{Gateway, GatewayConfig, Registration, ServiceError};
+use tg_service::{Gateway, Registration, ServiceError};
 
-const KEY: &str = "clocked-admin-key-0123456789";
+use crate::support::SERVICE_KEY as KEY;
 /// 2027-01-01T00:00:00Z
 const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
 
 async fn gateway(clock: Arc<ManualClock>, bundles: TrustBundles) -> Gateway {
-    let config = GatewayConfig {
-        secret_key: b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
-        jwt_secret: None,
-        env_api_key: Some(KEY.into()),
-        bootstrap_admin_key: None,
-        issuer: "trust-gateway".into(),
-        audience: "trust-gateway".into(),
-        policy: Policy::preset(Preset::Default),
-        clock,
-        trust_bundles: bundles,
-        bundle_source: None,
-    };
-    Gateway::start(Arc::new(tg_store::testing::sqlite().await), config)
-        .await
-        .unwrap()
+    crate::support::service(clock, bundles, Policy::preset(Preset::Default)).await
 }
 
 fn registration(

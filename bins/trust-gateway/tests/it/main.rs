@@ -22,6 +22,7 @@ mod keys;
 mod lifecycle;
 mod support;
 mod tokens;
+mod vouching;
 
 /// Runs each case against SQLite (a temporary file) and PostgreSQL.
 macro_rules! both_stores {

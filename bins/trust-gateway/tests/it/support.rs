@@ -163,3 +163,37 @@ pub async fn tamper(db: &DbConfig, sql: &str) {
         }
     }
 }
+
+/// The admin key of [`service`] gateways.
+pub const SERVICE_KEY: &str = "clocked-admin-key-0123456789";
+
+/// A gateway without HTTP on a fresh SQLite database, driven by `clock`, with no background
+/// vouch worker (tests run the recompute themselves, deterministically).
+pub async fn service(
+    clock: std::sync::Arc<tg_core::ManualClock>,
+    bundles: tg_identity::TrustBundles,
+    policy: tg_scoring::Policy,
+) -> tg_service::Gateway {
+    let config = tg_service::GatewayConfig {
+        secret_key: b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
+        jwt_secret: None,
+        env_api_key: Some(SERVICE_KEY.into()),
+        bootstrap_admin_key: None,
+        issuer: "trust-gateway".into(),
+        audience: "trust-gateway".into(),
+        policy,
+        clock,
+        trust_bundles: bundles,
+        bundle_source: None,
+        vouching: tg_service::VouchConfig {
+            every: None,
+            ..tg_service::VouchConfig::default()
+        },
+    };
+    tg_service::Gateway::start(
+        std::sync::Arc::new(tg_store::testing::sqlite().await),
+        config,
+    )
+    .await
+    .unwrap()
+}

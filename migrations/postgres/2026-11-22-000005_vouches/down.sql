@@ -1,0 +1,2 @@
+DROP TABLE vouch_anchors;
+DROP TABLE vouches;
