@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, Server, fresh_db, start_on};
 
-async fn as_key(
+pub(crate) async fn as_key(
     s: &Server,
     key: &str,
     method: reqwest::Method,
@@ -30,7 +30,7 @@ async fn as_key(
     )
 }
 
-async fn new_key(s: &Server, account: &str, scope: &str) -> String {
+pub(crate) async fn new_key(s: &Server, account: &str, scope: &str) -> String {
     let (status, k) = s
         .post(
             &format!("/admin/accounts/{account}/keys"),

@@ -61,6 +61,7 @@ use joy::*;
 use keys::*;
 use lifecycle::*;
 use tokens::*;
+use vouching::*;
 
 both_stores!(
     health_is_public_and_the_rest_needs_a_key,
@@ -82,4 +83,5 @@ both_stores!(
     discover_finds_agents_by_name_and_capability,
     audit_trail_query_and_exports,
     delegation_chains_and_outcomes,
+    vouching_over_http,
 );

@@ -247,3 +247,292 @@ async fn suspended_vouchers_pass_on_nothing() {
     w.g.recompute_vouches().await.unwrap();
     assert_eq!(w.view(&leaf).await.breakdown.factors.vouch, 0.0);
 }
+
+/// The vouch endpoints over HTTP: create, update, list both ways, signatures, refusals,
+/// object-level authorization, revocation, anchors, counts and the audit trail.
+pub async fn vouching_over_http(backend: crate::support::Backend) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use rcgen::{KeyPair, PKCS_ED25519, SigningKey};
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+
+    use crate::accounts::{as_key, new_key};
+
+    let s = crate::support::start(backend).await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let path = format!("/agents/{bob}/vouches");
+
+    let (status, v) = s
+        .post(
+            &path,
+            json!({"from_agent": alice, "weight": 0.8, "note": "reviewed its code"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["from_agent"].as_str(), v["to_agent"].as_str()),
+        (Some(alice.as_str()), Some(bob.as_str()))
+    );
+    assert_eq!(
+        (v["weight"].clone(), v["signed"].clone()),
+        (json!(0.8), json!(false))
+    );
+    let vouch_id = v["vouch_id"].as_str().unwrap().to_owned();
+    assert!(vouch_id.starts_with("vch_"));
+
+    // Vouching again updates the one active vouch.
+    let (status, again) = s
+        .post(&path, json!({"from_agent": alice, "weight": 0.5}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["vouch_id"], vouch_id.as_str());
+    assert_eq!(again["weight"], 0.5);
+
+    // Refusals: self-vouch, weights out of (0, 1], unknown agents, malformed ids.
+    for (body, target, want) in [
+        (
+            json!({"from_agent": bob, "weight": 0.5}),
+            bob.as_str(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"from_agent": alice, "weight": 0}),
+            bob.as_str(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"from_agent": alice, "weight": 1.5}),
+            bob.as_str(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"from_agent": alice, "weight": "high"}),
+            bob.as_str(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"from_agent": "alice", "weight": 0.5}),
+            bob.as_str(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"from_agent": alice, "weight": 0.5, "extra": 1}),
+            bob.as_str(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"from_agent": "ag_000000000000000000000000", "weight": 0.5}),
+            bob.as_str(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"from_agent": alice, "weight": 0.5}),
+            "ag_000000000000000000000000",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"from_agent": alice, "weight": 0.5}),
+            "nonsense",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, body) = s
+            .post(&format!("/agents/{target}/vouches"), body.clone())
+            .await;
+        assert_eq!(status, want, "{body}");
+        assert!(body["detail"].is_string(), "{body}");
+    }
+
+    // Signed vouches verify against the voucher's registered Ed25519 key.
+    let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+    let (status, _) = s
+        .put(
+            &format!("/agents/{alice}/public-key"),
+            json!({"public_key": key.public_key_pem(), "key_algorithm": "Ed25519"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let carol = s.register("carol").await;
+    let message = |weight: &str| {
+        [
+            b"trust-gateway/vouch/v1\0".as_slice(),
+            alice.as_bytes(),
+            b"\0",
+            carol.as_bytes(),
+            b"\0",
+            weight.as_bytes(),
+        ]
+        .concat()
+    };
+    let forged = STANDARD.encode(key.sign(&message("1.000")).unwrap());
+    let (status, body) = s
+        .post(
+            &format!("/agents/{carol}/vouches"),
+            json!({"from_agent": alice, "weight": 0.25, "signature": forged}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a signature over another weight: {body}"
+    );
+    let signature = STANDARD.encode(key.sign(&message("0.250")).unwrap());
+    let (status, signed) = s
+        .post(
+            &format!("/agents/{carol}/vouches"),
+            json!({"from_agent": alice, "weight": 0.25, "signature": signature}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{signed}");
+    assert_eq!(signed["signed"], true);
+    let (status, body) = s
+        .post(
+            &format!("/agents/{alice}/vouches"),
+            json!({"from_agent": carol, "weight": 0.25, "signature": signature}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "carol has no key: {body}"
+    );
+
+    // Lists: received and given, paged.
+    let (_, given) = s
+        .get(&format!("/agents/{alice}/vouches?direction=given&limit=1"))
+        .await;
+    assert_eq!(given["vouches"].as_array().unwrap().len(), 1);
+    assert_eq!(given["next_offset"], 1);
+    let (_, given) = s
+        .get(&format!("/agents/{alice}/vouches?direction=given"))
+        .await;
+    assert_eq!(given["vouches"].as_array().unwrap().len(), 2);
+    let (_, received) = s.get(&path).await;
+    assert_eq!(received["vouches"][0]["vouch_id"], vouch_id.as_str());
+    let (status, _) = s.get(&format!("{path}?direction=sideways")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // vouch_count in the trust view and in Joy's TrustResult.
+    let (_, trust) = s.get(&format!("/agents/{bob}/trust")).await;
+    assert_eq!(
+        (
+            trust["vouch_count"].clone(),
+            trust["trust_result"]["vouch_count"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    let (_, r) = s
+        .post("/trust/verify", json!({"agent_id": bob, "min_score": 0}))
+        .await;
+    assert_eq!(r["vouch_count"], 1);
+
+    // Another account can read vouches but neither vouch as, nor revoke for, our agents.
+    let (_, acct) = s
+        .post("/admin/accounts", json!({"name": "other", "plan": "free"}))
+        .await;
+    let other = new_key(&s, acct["id"].as_str().unwrap(), "write").await;
+    let (status, _) = as_key(&s, &other, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "reputation is portable");
+    let (status, _) = as_key(
+        &s,
+        &other,
+        Method::POST,
+        &path,
+        Some(json!({"from_agent": alice, "weight": 1.0})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = as_key(
+        &s,
+        &other,
+        Method::DELETE,
+        &format!("{path}/{vouch_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = as_key(
+        &s,
+        &other,
+        Method::PUT,
+        &format!("/agents/{alice}/anchor"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "anchors are for admins");
+
+    // Revocation by the owner; a second revoke, or one under another vouchee, is 404.
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/agents/{carol}/vouches/{vouch_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, revoked) = s
+        .call(Method::DELETE, &format!("{path}/{vouch_id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    assert!(revoked["revoked_at"].is_string());
+    let (status, _) = s
+        .call(Method::DELETE, &format!("{path}/{vouch_id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, received) = s.get(&path).await;
+    assert_eq!(received["vouches"], json!([]));
+    let (_, trust) = s.get(&format!("/agents/{bob}/trust")).await;
+    assert_eq!(trust["vouch_count"], 0);
+    // After revocation a new vouch for the pair is a fresh one.
+    let (status, fresh) = s
+        .post(&path, json!({"from_agent": alice, "weight": 0.3}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(fresh["vouch_id"], vouch_id.as_str());
+
+    // Anchors: admin sets and clears; both audited.
+    let (status, a) = s.put(&format!("/agents/{alice}/anchor"), json!({})).await;
+    assert_eq!((status, a["anchor"].clone()), (StatusCode::OK, json!(true)));
+    let (status, a) = s
+        .call(Method::DELETE, &format!("/agents/{alice}/anchor"), None)
+        .await;
+    assert_eq!(
+        (status, a["anchor"].clone()),
+        (StatusCode::OK, json!(false))
+    );
+
+    // The audit trail: given / received / revoked on both sides, anchor changes.
+    let types = |events: &serde_json::Value| -> Vec<String> {
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, alice_audit) = s.get(&format!("/agents/{alice}/audit?limit=1000")).await;
+    let alice_types = types(&alice_audit);
+    for t in ["vouch_given", "vouch_revoked", "anchor_changed"] {
+        assert!(
+            alice_types.iter().any(|x| x == t),
+            "{t} missing: {alice_types:?}"
+        );
+    }
+    let (_, bob_audit) = s.get(&format!("/agents/{bob}/audit?limit=1000")).await;
+    let bob_types = types(&bob_audit);
+    assert_eq!(
+        bob_types.iter().filter(|x| *x == "vouch_received").count(),
+        3,
+        "{bob_types:?}"
+    );
+    assert_eq!(
+        bob_types.iter().filter(|x| *x == "vouch_revoked").count(),
+        1
+    );
+    let (_, export) = s
+        .get(&format!("/agents/{bob}/audit/export?format=json"))
+        .await;
+    assert_eq!(export["summary"]["vouches_received"], 3);
+}

@@ -514,3 +514,152 @@ pub async fn failed_units_of_work_leave_nothing_behind(db: Db) {
     assert_eq!(left, (None, None));
     let _ = Arc::new(db).backend();
 }
+
+fn vouch(from: &AgentId, to: &AgentId, weight: f64, at: Timestamp) -> tg_vouch::Vouch {
+    tg_vouch::Vouch {
+        id: tg_core::VouchId::generate(),
+        from_agent: from.clone(),
+        to_agent: to.clone(),
+        weight,
+        note: Some("ran its test suite".into()),
+        signature: None,
+        created_at: at,
+        updated_at: at,
+        revoked_at: None,
+        vouchee_violations: 0,
+    }
+}
+
+pub async fn vouches_one_active_per_pair_violations_and_anchors(db: Db) {
+    use tg_vouch::Direction;
+    let (a, b, c) = (
+        AgentId::generate(),
+        AgentId::generate(),
+        AgentId::generate(),
+    );
+    let ab = vouch(&a, &b, 0.5, T0);
+    let (a2, b2, c2, ab2) = (a.clone(), b.clone(), c.clone(), ab.clone());
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            let (a, b, c, ab) = (a2, b2, c2, ab2);
+            tx.insert_vouch(&ab).await?;
+            tx.insert_vouch(&vouch(&a, &c, 1.0, T0.plus_secs(1)))
+                .await?;
+            tx.insert_vouch(&vouch(&c, &b, 0.2, T0.plus_secs(2)))
+                .await?;
+            assert_eq!(tx.get_vouch(&ab.id).await?, Some(ab.clone()));
+            assert_eq!(tx.active_vouch(&a, &b).await?, Some(ab.clone()));
+            assert_eq!(tx.active_vouch(&b, &a).await?, None);
+            let given = tx.list_vouches(&a, Direction::Given, 0, 10).await?;
+            assert_eq!(given.len(), 2);
+            assert_eq!(given[0].to_agent, c, "newest first");
+            assert_eq!(tx.list_vouches(&a, Direction::Given, 1, 10).await?.len(), 1);
+            assert_eq!(tx.count_vouches_received(&b).await?, 2);
+            assert_eq!(tx.vouch_edges().await?.len(), 3);
+            // Two violations by `b` count against both of its vouchers.
+            assert_eq!(tx.note_vouchee_violation(&b).await?, 2);
+            assert_eq!(tx.note_vouchee_violation(&b).await?, 2);
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+
+    // A second active vouch for the pair is refused by the store itself.
+    let dup = vouch(&a, &b, 0.9, T0.plus_secs(5));
+    let r = tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.insert_vouch(&dup).await?) })
+    })
+    .await;
+    assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
+
+    // Revoked: gone from lists, counts and edges, still accountable; the pair may vouch anew.
+    let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
+    let mut revoked = ab.clone();
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            let (a, b, c) = (a2, b2, c2);
+            revoked.revoked_at = Some(T0.plus_secs(10));
+            revoked.updated_at = T0.plus_secs(10);
+            tx.update_vouch(&revoked).await?;
+            assert_eq!(tx.active_vouch(&a, &b).await?, None);
+            assert_eq!(tx.count_vouches_received(&b).await?, 1);
+            assert_eq!(tx.vouch_edges().await?.len(), 2);
+            assert_eq!(
+                tx.note_vouchee_violation(&b).await?,
+                1,
+                "only active vouches"
+            );
+            let mut totals = tx.voucher_violations().await?;
+            totals.sort();
+            let mut want = vec![(a.clone(), 2), (c.clone(), 3)];
+            want.sort();
+            assert_eq!(totals, want);
+            tx.insert_vouch(&vouch(&a, &b, 0.7, T0.plus_secs(11)))
+                .await?;
+            let stored = tx.get_vouch(&revoked.id).await?.unwrap();
+            assert_eq!(
+                (stored.revoked_at, stored.vouchee_violations),
+                (Some(T0.plus_secs(10)), 2)
+            );
+            let mut missing = revoked.clone();
+            missing.id = tg_core::VouchId::generate();
+            assert!(matches!(
+                tx.update_vouch(&missing).await,
+                Err(StoreError::NotFound)
+            ));
+
+            assert!(tx.set_anchor(&a, T0).await?);
+            assert!(!tx.set_anchor(&a, T0).await?, "already an anchor");
+            assert!(tx.set_anchor(&c, T0).await?);
+            let mut anchors = tx.anchors().await?;
+            anchors.sort();
+            let mut want = vec![a.clone(), c.clone()];
+            want.sort();
+            assert_eq!(anchors, want);
+            assert!(tx.unset_anchor(&c).await?);
+            assert!(!tx.unset_anchor(&c).await?);
+            assert_eq!(tx.anchors().await?, vec![a]);
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+pub async fn agents_scan_in_id_order_with_their_state(db: Db) {
+    let account = AccountId::generate();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let a = agent(&account, &format!("scan-{i}"), None);
+        ids.push(a.id.clone());
+        tx(&db, move |tx| {
+            Box::pin(async move {
+                tx.insert_agent(&a).await?;
+                Ok(tx.insert_trust(&state(&a.id)).await?)
+            })
+        })
+        .await
+        .unwrap();
+    }
+    ids.sort();
+    let mut seen = Vec::new();
+    let mut after: Option<AgentId> = None;
+    loop {
+        let from = after.clone();
+        let page = reading(&db, move |tx| {
+            Box::pin(async move { Ok(tx.scan_agents(from.as_ref(), 2).await?) })
+        })
+        .await
+        .unwrap();
+        for (a, s) in &page {
+            assert_eq!(a.id, s.agent_id);
+        }
+        after = page.last().map(|(a, _)| a.id.clone());
+        seen.extend(page.into_iter().map(|(a, _)| a.id));
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, ids);
+}

@@ -45,6 +45,8 @@ contract!(
     signing_key_is_inserted_once,
     policy_documents_are_versioned,
     failed_units_of_work_leave_nothing_behind,
+    vouches_one_active_per_pair_violations_and_anchors,
+    agents_scan_in_id_order_with_their_state,
 );
 
 #[allow(dead_code)]
