@@ -74,19 +74,19 @@ impl AuditStore for DbTx<'_> {
                 }
                 out
             }
-            // SQLite: row by row, still one transaction (one commit) for the batch.
+            // SQLite: every row in one trip to the blocking pool (a statement per trip would
+            // spend more time crossing threads than inserting), still one transaction.
             Conn::Sqlite(c) => {
-                let mut out = Ok(0);
-                for row in &rows {
-                    out = diesel::insert_into(audit_events::table)
-                        .values(row)
-                        .execute(&mut **c)
-                        .await;
-                    if out.is_err() {
-                        break;
+                c.spawn_blocking(move |conn| {
+                    for row in &rows {
+                        diesel::RunQueryDsl::execute(
+                            diesel::insert_into(audit_events::table).values(row),
+                            conn,
+                        )?;
                     }
-                }
-                out
+                    Ok(rows.len())
+                })
+                .await
             }
         }
         .map_err(crate::error::store_error);
