@@ -205,12 +205,18 @@ async fn produce(mut export: AuditExport, format: Format, tx: mpsc::Sender<Chunk
                 }
             },
             Format::Json => {
-                let mut out = String::new();
+                // `AuditEvent`'s own serialisation is the event shape: no intermediate
+                // `Value` per event.
+                let mut out = Vec::with_capacity(page.len() * 256);
                 for (i, e) in page.iter().enumerate() {
                     if !(first && i == 0) {
-                        out.push(',');
+                        out.push(b',');
                     }
-                    out.push_str(&event(e).to_string());
+                    if let Err(err) = serde_json::to_writer(&mut out, e) {
+                        tracing::error!(error = %err, "audit export JSON encoding failed");
+                        let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+                        return;
+                    }
                 }
                 Bytes::from(out)
             }
