@@ -196,6 +196,7 @@ async fn violations_by_a_vouchee_cost_the_voucher_and_revocation_removes_the_cre
     w.record(&bad, Outcome::Violation, 1).await;
     w.g.recompute_vouches().await.unwrap();
     let good_after = w.view(&good).await.breakdown.factors.vouch;
+    eprintln!("violation: the good vouchee factor {good_before:.3} -> {good_after:.3}");
     assert!(
         good_after < good_before - 0.05,
         "{good_after} vs {good_before}"
