@@ -1,0 +1,156 @@
+use serde::Serialize;
+use serde_json::json;
+use tg_core::{AccountId, AgentId, Timestamp, WebhookId};
+
+/// What endpoints can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    TrustChanged,
+    TierChanged,
+    AuthorizationDenied,
+    ReceiptChainBroken,
+    AgentRegistered,
+    AgentSuspended,
+    AgentReactivated,
+    AgentRevoked,
+    EndpointDisabled,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 9] = [
+        EventKind::TrustChanged,
+        EventKind::TierChanged,
+        EventKind::AuthorizationDenied,
+        EventKind::ReceiptChainBroken,
+        EventKind::AgentRegistered,
+        EventKind::AgentSuspended,
+        EventKind::AgentReactivated,
+        EventKind::AgentRevoked,
+        EventKind::EndpointDisabled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::TrustChanged => "trust_changed",
+            EventKind::TierChanged => "tier_changed",
+            EventKind::AuthorizationDenied => "authorization_denied",
+            EventKind::ReceiptChainBroken => "receipt_chain_broken",
+            EventKind::AgentRegistered => "agent_registered",
+            EventKind::AgentSuspended => "agent_suspended",
+            EventKind::AgentReactivated => "agent_reactivated",
+            EventKind::AgentRevoked => "agent_revoked",
+            EventKind::EndpointDisabled => "endpoint_disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: WebhookId,
+    /// Receives events about this account's agents (the admin account's: every agent's).
+    pub account_id: AccountId,
+    pub url: String,
+    pub events: Vec<EventKind>,
+    /// Signing secrets as given (`whsec_…` or plain), newest first; two during rotation.
+    pub secrets: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    /// Since when every attempt has failed (cleared by a success).
+    pub failing_since: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An event in the outbox: written in the transaction of the change it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    /// `msg_` + 24 hex: the `webhook-id` of every delivery of this event.
+    pub id: String,
+    pub kind: EventKind,
+    /// The account owning the agent, for routing.
+    pub account_id: Option<AccountId>,
+    pub agent_id: Option<AgentId>,
+    /// The body every endpoint receives: `{"event", "timestamp", "data"}` (V2 shape).
+    pub payload: String,
+    pub created_at: Timestamp,
+}
+
+impl OutboxEvent {
+    pub fn new(
+        kind: EventKind,
+        account_id: Option<AccountId>,
+        agent_id: Option<AgentId>,
+        data: serde_json::Value,
+        at: Timestamp,
+    ) -> Self {
+        let payload = json!({"event": kind.as_str(), "timestamp": at, "data": data}).to_string();
+        Self {
+            id: format!("msg_{}", tg_core::random_hex::<12>()),
+            kind,
+            account_id,
+            agent_id,
+            payload,
+            created_at: at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// The schedule ran out, or the endpoint was disabled or deleted.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// One event on its way to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub event_id: String,
+    pub endpoint_id: WebhookId,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    /// A worker holds the delivery until then; after a crash the lease runs out and
+    /// another worker takes it (at least once).
+    pub lease_until: Option<Timestamp>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// The record of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    pub event_id: String,
+    pub endpoint_id: WebhookId,
+    pub attempt: u32,
+    pub at: Timestamp,
+    pub status_code: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+}

@@ -1,0 +1,59 @@
+use tg_core::{AccountId, StoreError, Timestamp, WebhookId};
+
+use crate::{Attempt, Delivery, Endpoint, OutboxEvent};
+
+/// Storage of endpoints, the outbox, deliveries and attempts.
+///
+/// - `list_endpoints(None)` lists every endpoint; `Some(account)` that account's.
+/// - `update_endpoint` / `delete_endpoint`: `NotFound` when absent; deleting an endpoint
+///   marks its pending deliveries failed.
+/// - `append_outbox`: one row per event, in the caller's transaction.
+/// - `fan_out`: takes up to `limit` outbox events not yet fanned out (oldest first; on
+///   PostgreSQL rows another transaction holds are skipped), creates one pending delivery
+///   per enabled endpoint subscribed to the event's kind whose account owns the event's
+///   agent or is `admin`, marks the events fanned out, and returns how many deliveries it
+///   created.
+/// - `claim_due`: leases up to `limit` pending deliveries due at `now` whose lease is free
+///   or expired, until `lease_until`; concurrent claimers never get the same delivery.
+/// - `finish_attempt` appends the attempt and overwrites the delivery's state.
+#[async_trait::async_trait]
+pub trait WebhookStore: Send {
+    async fn insert_endpoint(&mut self, e: &Endpoint) -> Result<(), StoreError>;
+    async fn get_endpoint(&mut self, id: &WebhookId) -> Result<Option<Endpoint>, StoreError>;
+    async fn list_endpoints(
+        &mut self,
+        account: Option<&AccountId>,
+    ) -> Result<Vec<Endpoint>, StoreError>;
+    async fn update_endpoint(&mut self, e: &Endpoint) -> Result<(), StoreError>;
+    async fn delete_endpoint(&mut self, id: &WebhookId) -> Result<(), StoreError>;
+    async fn append_outbox(&mut self, event: &OutboxEvent) -> Result<(), StoreError>;
+    async fn fan_out(
+        &mut self,
+        admin: &AccountId,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<usize, StoreError>;
+    async fn claim_due(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    async fn outbox_event(&mut self, id: &str) -> Result<Option<OutboxEvent>, StoreError>;
+    async fn finish_attempt(
+        &mut self,
+        attempt: &Attempt,
+        delivery: &Delivery,
+    ) -> Result<(), StoreError>;
+    async fn get_delivery(
+        &mut self,
+        event_id: &str,
+        endpoint: &WebhookId,
+    ) -> Result<Option<Delivery>, StoreError>;
+    async fn list_attempts(
+        &mut self,
+        endpoint: &WebhookId,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Attempt>, StoreError>;
+}
