@@ -12,6 +12,7 @@ use tg_identity::{AgentStore, ChallengeStore};
 use tg_receipts::ReceiptStore;
 use tg_tokens::SigningKeyStore;
 use tg_vouch::VouchStore;
+use tg_webhooks::WebhookStore;
 
 use crate::{ServiceError, TrustStore};
 
@@ -27,6 +28,7 @@ pub trait Tx:
     + SigningKeyStore
     + TrustStore
     + VouchStore
+    + WebhookStore
     + Send
 {
 }
@@ -41,6 +43,7 @@ impl<T> Tx for T where
         + SigningKeyStore
         + TrustStore
         + VouchStore
+        + WebhookStore
         + Send
 {
 }

@@ -13,6 +13,7 @@ mod receipts;
 mod schema;
 mod trust;
 mod vouches;
+mod webhooks;
 
 pub use db::{Db, DbConfig, migrate};
 

@@ -663,3 +663,132 @@ pub async fn agents_scan_in_id_order_with_their_state(db: Db) {
     }
     assert_eq!(seen, ids);
 }
+
+pub async fn webhook_outbox_fans_out_claims_once_and_records_attempts(db: Db) {
+    use tg_webhooks::{Attempt, DeliveryStatus, Endpoint, EventKind, OutboxEvent};
+    let (admin, acme, other) = (
+        AccountId::generate(),
+        AccountId::generate(),
+        AccountId::generate(),
+    );
+    let endpoint = |account: &AccountId, events: Vec<EventKind>, enabled: bool| Endpoint {
+        id: tg_core::WebhookId::generate(),
+        account_id: account.clone(),
+        url: "https://example.com/hook".into(),
+        events,
+        secrets: vec!["whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()],
+        enabled,
+        disabled_reason: None,
+        failing_since: None,
+        created_at: T0,
+        updated_at: T0,
+    };
+    let all = endpoint(
+        &admin,
+        vec![EventKind::TierChanged, EventKind::TrustChanged],
+        true,
+    );
+    let mine = endpoint(&acme, vec![EventKind::TierChanged], true);
+    let theirs = endpoint(&other, vec![EventKind::TierChanged], true);
+    let off = endpoint(&acme, vec![EventKind::TierChanged], false);
+    let agent = AgentId::generate();
+    let event = OutboxEvent::new(
+        EventKind::TierChanged,
+        Some(acme.clone()),
+        Some(agent.clone()),
+        json!({"new_tier": 2}),
+        T0,
+    );
+    let (a2, m2, t2, o2, e2, admin2) = (
+        all.clone(),
+        mine.clone(),
+        theirs.clone(),
+        off.clone(),
+        event.clone(),
+        admin.clone(),
+    );
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            for e in [&a2, &m2, &t2, &o2] {
+                tx.insert_endpoint(e).await?;
+            }
+            assert_eq!(tx.get_endpoint(&m2.id).await?, Some(m2.clone()));
+            assert_eq!(tx.list_endpoints(Some(&m2.account_id)).await?.len(), 2);
+            assert_eq!(tx.list_endpoints(None).await?.len(), 4);
+            tx.append_outbox(&e2).await?;
+            // The admin's endpoint and acme's enabled one; not another account's, not a
+            // disabled one.
+            assert_eq!(tx.fan_out(&admin2, T0, 100).await?, 2);
+            assert_eq!(tx.fan_out(&admin2, T0, 100).await?, 0, "fanned out once");
+            assert_eq!(tx.outbox_event(&e2.id).await?, Some(e2.clone()));
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+
+    // Two claimers: each delivery goes to exactly one until its lease runs out.
+    let claim = |at: Timestamp| {
+        let db = db.clone();
+        async move {
+            tx(&db, move |tx| {
+                Box::pin(async move { Ok(tx.claim_due(at, at.plus_secs(30), 10).await?) })
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let (first, second) = tokio::join!(claim(T0), claim(T0));
+    assert_eq!(first.len() + second.len(), 2, "{first:?} {second:?}");
+    assert!(claim(T0.plus_secs(10)).await.is_empty(), "leased");
+    let reclaimed = claim(T0.plus_secs(31)).await;
+    assert_eq!(reclaimed.len(), 2, "a crashed worker's lease runs out");
+
+    let mut d = reclaimed
+        .into_iter()
+        .find(|d| d.endpoint_id == mine.id)
+        .unwrap();
+    d.attempts = 1;
+    d.status = DeliveryStatus::Delivered;
+    d.lease_until = None;
+    d.last_status = Some(204);
+    d.delivered_at = Some(T0.plus_secs(31));
+    let attempt = Attempt {
+        event_id: d.event_id.clone(),
+        endpoint_id: d.endpoint_id.clone(),
+        attempt: 1,
+        at: T0.plus_secs(31),
+        status_code: Some(204),
+        latency_ms: 3,
+        error: None,
+    };
+    let (d2, a2, mine_id, all_id, event_id) = (
+        d.clone(),
+        attempt.clone(),
+        mine.id.clone(),
+        all.id.clone(),
+        event.id.clone(),
+    );
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            tx.finish_attempt(&a2, &d2).await?;
+            assert_eq!(
+                tx.get_delivery(&event_id, &mine_id).await?,
+                Some(d2.clone())
+            );
+            assert_eq!(tx.list_attempts(&mine_id, 0, 10).await?, vec![a2.clone()]);
+            // Deleting an endpoint fails its pending deliveries.
+            tx.delete_endpoint(&all_id).await?;
+            let gone = tx.get_delivery(&event_id, &all_id).await?.unwrap();
+            assert_eq!(gone.status, DeliveryStatus::Failed);
+            assert!(matches!(
+                tx.delete_endpoint(&all_id).await,
+                Err(StoreError::NotFound)
+            ));
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert!(claim(T0.plus_secs(100)).await.is_empty());
+}

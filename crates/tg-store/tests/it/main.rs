@@ -47,6 +47,7 @@ contract!(
     failed_units_of_work_leave_nothing_behind,
     vouches_one_active_per_pair_violations_and_anchors,
     agents_scan_in_id_order_with_their_state,
+    webhook_outbox_fans_out_claims_once_and_records_attempts,
 );
 
 #[allow(dead_code)]
