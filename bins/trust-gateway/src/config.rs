@@ -31,6 +31,8 @@ pub struct Settings {
     pub rate_limits: tg_api::RateLimits,
     /// `VOUCH_PRETRUSTED` (`certified,anchors`) and `VOUCH_RECOMPUTE_SECS` (60).
     pub vouching: tg_service::VouchConfig,
+    /// `WEBHOOK_ALLOW_NETS`, `WEBHOOK_TIMEOUT_SECS` (10), `WEBHOOK_DISABLE_AFTER_HOURS` (120).
+    pub webhooks: tg_service::WebhookConfig,
 }
 
 impl std::fmt::Debug for Settings {
@@ -144,6 +146,11 @@ impl Settings {
             }
         }
         let vouching = vouch_config(get("VOUCH_PRETRUSTED"), get("VOUCH_RECOMPUTE_SECS"))?;
+        let webhooks = webhook_config(
+            get("WEBHOOK_ALLOW_NETS"),
+            get("WEBHOOK_TIMEOUT_SECS"),
+            get("WEBHOOK_DISABLE_AFTER_HOURS"),
+        )?;
         let log_json = match get("LOG_FORMAT").as_deref() {
             None => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
             Some("json") => true,
@@ -168,6 +175,7 @@ impl Settings {
             trust_bundle_dir: get("TRUST_BUNDLE_DIR").map(PathBuf::from),
             rate_limits,
             vouching,
+            webhooks,
         })
     }
 
@@ -191,6 +199,33 @@ impl Settings {
             }
         }
     }
+}
+
+fn webhook_config(
+    allow: Option<String>,
+    timeout: Option<String>,
+    disable_after: Option<String>,
+) -> anyhow::Result<tg_service::WebhookConfig> {
+    let mut config = tg_service::WebhookConfig::default();
+    if let Some(a) = allow {
+        config.allow = tg_webhooks::UrlPolicy::parse_allow_list(&a)
+            .map_err(|e| anyhow::anyhow!("WEBHOOK_ALLOW_NETS: {e}"))?;
+    }
+    let number = |name: &str, v: &str, range: std::ops::RangeInclusive<u64>| {
+        v.parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .with_context(|| format!("{name} `{v}`: expected {}–{}", range.start(), range.end()))
+    };
+    if let Some(t) = timeout {
+        config.timeout =
+            std::time::Duration::from_secs(number("WEBHOOK_TIMEOUT_SECS", &t, 1..=120)?);
+    }
+    if let Some(h) = disable_after {
+        let hours = number("WEBHOOK_DISABLE_AFTER_HOURS", &h, 1..=24 * 30)?;
+        config.disable_after = std::time::Duration::from_secs(hours * 3600);
+    }
+    Ok(config)
 }
 
 fn vouch_config(
@@ -271,6 +306,8 @@ mod tests {
         assert!(err("POLICY_FILE", "/nonexistent/policy.toml").contains("cannot read POLICY_FILE"));
         assert!(err("VOUCH_PRETRUSTED", "everyone").contains("VOUCH_PRETRUSTED `everyone`"));
         assert!(err("VOUCH_RECOMPUTE_SECS", "0").contains("VOUCH_RECOMPUTE_SECS `0`"));
+        assert!(err("WEBHOOK_ALLOW_NETS", "localhost").contains("WEBHOOK_ALLOW_NETS"));
+        assert!(err("WEBHOOK_TIMEOUT_SECS", "0").contains("WEBHOOK_TIMEOUT_SECS `0`"));
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             .clone()
             .map(|s| Arc::new(s) as Arc<dyn tg_service::BundleSource>),
         vouching: settings.vouching,
+        webhooks: settings.webhooks.clone(),
     };
     let gateway = Arc::new(
         Gateway::start(Arc::new(db), config)

@@ -15,6 +15,7 @@ mod rate_limit;
 mod receipts;
 mod system;
 mod vouches;
+mod webhooks;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -80,7 +81,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(admin::configure)
         .configure(audit::configure)
         .configure(delegations::configure)
-        .configure(vouches::configure);
+        .configure(vouches::configure)
+        .configure(webhooks::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

@@ -102,6 +102,16 @@ impl Gateway {
                     tx.append_history(&point).await?;
                 }
                 tx.update_trust(&state).await?;
+                for e in crate::events::score_events(
+                    &after.agent,
+                    &before.breakdown,
+                    &after.breakdown,
+                    Trigger::ActionRecorded,
+                    false,
+                    now,
+                ) {
+                    tx.append_outbox(&e).await?;
+                }
 
                 let details = json!({
                     "receipt_id": receipt.id.as_str(),
@@ -144,6 +154,7 @@ impl Gateway {
         if violation {
             self.vouching.wake();
         }
+        self.webhooks.wake();
         Ok(recorded)
     }
 
@@ -169,9 +180,9 @@ impl Gateway {
     pub async fn verify_chain(&self, id: &str) -> Result<ChainReport, ServiceError> {
         let id: AgentId = agent_id(id)?;
         let signer = Arc::clone(&self.signer);
-        reading(self.store.as_ref(), move |tx| {
+        let (agent, report) = reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                require_agent(tx, &id).await?;
+                let agent = require_agent(tx, &id).await?;
                 let expected = tx
                     .get_trust(&id)
                     .await?
@@ -228,9 +239,25 @@ impl Gateway {
                         reason: Some(reason),
                     };
                 }
-                Ok(report)
+                Ok((agent, report))
             })
         })
-        .await
+        .await?;
+        if !report.valid {
+            // Reported once per verification that finds it: receivers see every check
+            // that fails, with where and why.
+            let event = crate::events::agent_event(
+                tg_webhooks::EventKind::ReceiptChainBroken,
+                &agent,
+                json!({"length": report.length, "first_broken_seq": report.first_broken_seq, "reason": report.reason}),
+                self.now(),
+            );
+            in_transaction(self.store.as_ref(), move |tx| {
+                Box::pin(async move { Ok(tx.append_outbox(&event).await?) })
+            })
+            .await?;
+            self.webhooks.wake();
+        }
+        Ok(report)
     }
 }

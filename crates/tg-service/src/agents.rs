@@ -130,7 +130,31 @@ pub(crate) async fn rescore(
     trigger: Trigger,
     now: Timestamp,
 ) -> Result<TrustView, ServiceError> {
+    rescore_announcing(tx, before, agent, state, trigger, false, now).await
+}
+
+/// `rescore`, also appending the `tier_changed` / `trust_changed` webhook events the move
+/// calls for (`trust_changed` always when `always_trust_changed`).
+pub(crate) async fn rescore_announcing(
+    tx: &mut dyn Tx,
+    before: &TrustView,
+    agent: Agent,
+    state: TrustState,
+    trigger: Trigger,
+    always_trust_changed: bool,
+    now: Timestamp,
+) -> Result<TrustView, ServiceError> {
     let after = TrustView::compute(agent, state, before.policy.clone(), now);
+    for e in crate::events::score_events(
+        &after.agent,
+        &before.breakdown,
+        &after.breakdown,
+        trigger,
+        always_trust_changed,
+        now,
+    ) {
+        tx.append_outbox(&e).await?;
+    }
     let moved = (after.breakdown.composite - before.breakdown.composite).abs() > 1e-12
         || after.breakdown.tier != before.breakdown.tier;
     let mut state = after.state.clone();
@@ -293,6 +317,13 @@ impl Gateway {
                     Some(agent.id.clone()),
                     details,
                     &actor,
+                    now,
+                ))
+                .await?;
+                tx.append_outbox(&crate::events::agent_event(
+                    tg_webhooks::EventKind::AgentRegistered,
+                    &view.agent,
+                    json!({"verification_level": view.verification_level, "attestation_type": view.agent.attestation_type.as_str()}),
                     now,
                 ))
                 .await?;

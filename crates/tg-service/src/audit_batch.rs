@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use tg_audit::AuditEvent;
+use tg_webhooks::OutboxEvent;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{ServiceError, Store, in_transaction};
@@ -17,8 +18,16 @@ const BATCH: usize = 512;
 /// Queue bound; beyond it events are written synchronously instead of dropped.
 const QUEUE: usize = 65_536;
 
+/// What the writer appends: audit events, and the outbox events that go with them
+/// (`authorization_denied` webhooks), in the same transaction.
+#[derive(Debug)]
+pub(crate) enum Record {
+    Audit(AuditEvent),
+    Outbox(OutboxEvent),
+}
+
 enum Msg {
-    Event(AuditEvent),
+    Event(Record),
     Flush(oneshot::Sender<()>),
 }
 
@@ -28,9 +37,23 @@ pub(crate) struct AuditBatcher {
     store: Arc<dyn Store>,
 }
 
-async fn write(store: &dyn Store, events: Vec<AuditEvent>) -> Result<(), ServiceError> {
+async fn write(store: &dyn Store, records: Vec<Record>) -> Result<(), ServiceError> {
     in_transaction(store, move |tx| {
-        Box::pin(async move { Ok(tx.append_audit_batch(&events).await?) })
+        Box::pin(async move {
+            let mut audit = Vec::with_capacity(records.len());
+            let mut outbox = Vec::new();
+            for r in records {
+                match r {
+                    Record::Audit(e) => audit.push(e),
+                    Record::Outbox(e) => outbox.push(e),
+                }
+            }
+            tx.append_audit_batch(&audit).await?;
+            for e in &outbox {
+                tx.append_outbox(e).await?;
+            }
+            Ok(())
+        })
     })
     .await
 }
@@ -69,9 +92,18 @@ impl AuditBatcher {
         Self { tx, store }
     }
 
-    /// Queues an event; when the queue is full, writes it now.
+    /// Queues an audit event; when the queue is full, writes it now.
     pub(crate) async fn append(&self, event: AuditEvent) {
-        match self.tx.try_send(Msg::Event(event)) {
+        self.push(Record::Audit(event)).await;
+    }
+
+    /// Queues an outbox event (written with the audit events of the same batch).
+    pub(crate) async fn append_outbox(&self, event: OutboxEvent) {
+        self.push(Record::Outbox(event)).await;
+    }
+
+    async fn push(&self, record: Record) {
+        match self.tx.try_send(Msg::Event(record)) {
             Ok(()) => {}
             Err(
                 mpsc::error::TrySendError::Full(Msg::Event(e))

@@ -74,7 +74,7 @@ impl Gateway {
     ) -> Result<AuthorizeOutcome, ServiceError> {
         let view = self.decision_view(principal, id).await?;
         let outcome = decide(&view, action);
-        self.audit_denials(actor, std::slice::from_ref(&outcome))
+        self.audit_denials(actor, &view, std::slice::from_ref(&outcome))
             .await;
         Ok(outcome)
     }
@@ -99,7 +99,7 @@ impl Gateway {
                 results.push(decide(&view, action));
             }
         }
-        self.audit_denials(actor, &results).await;
+        self.audit_denials(actor, &view, &results).await;
         Ok(BatchOutcome {
             agent_id: view.agent.id,
             results,
@@ -111,7 +111,7 @@ impl Gateway {
     /// Every decision call is a `trust_check`; each denial also an `authorization_denied`.
     /// Both go through the group-committing writer, so the decision path never waits on an
     /// audit write (see `audit_batch.rs` for what that costs).
-    async fn audit_denials(&self, actor: &Actor, outcomes: &[AuthorizeOutcome]) {
+    async fn audit_denials(&self, actor: &Actor, view: &TrustView, outcomes: &[AuthorizeOutcome]) {
         let now = self.now();
         let Some(first) = outcomes.first() else {
             return;
@@ -141,8 +141,16 @@ impl Gateway {
                 .append(AuditEvent::new(
                     EventType::AuthorizationDenied,
                     Some(o.agent_id.clone()),
-                    details,
+                    details.clone(),
                     actor,
+                    now,
+                ))
+                .await;
+            self.audit_batch
+                .append_outbox(crate::events::agent_event(
+                    tg_webhooks::EventKind::AuthorizationDenied,
+                    &view.agent,
+                    details,
                     now,
                 ))
                 .await;

@@ -8,7 +8,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_scoring::Trigger;
 
-use crate::agents::{TrustView, agent_id, rescore};
+use crate::agents::{TrustView, agent_id};
 use crate::{Gateway, ServiceError, in_transaction};
 
 /// Validates a reported hash (same bounds as at registration).
@@ -65,12 +65,15 @@ impl Gateway {
                 }
                 agent.updated_at = now;
                 tx.update_agent(&agent).await?;
-                let after = rescore(
+                let drift_flipped = (agent.config_hash != agent.approved_config_hash)
+                    != (before.agent.config_hash != before.agent.approved_config_hash);
+                let after = crate::agents::rescore_announcing(
                     tx,
                     &before,
                     agent.clone(),
                     before.state.clone(),
                     Trigger::ConfigDrift,
+                    drift_flipped,
                     now,
                 )
                 .await?;

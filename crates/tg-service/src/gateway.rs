@@ -34,6 +34,8 @@ pub struct GatewayConfig {
     pub bundle_source: Option<Arc<dyn BundleSource>>,
     /// Who is pre-trusted for EigenTrust and how often the vouch worker runs.
     pub vouching: VouchConfig,
+    /// Webhook delivery: SSRF allow-list, timeouts, worker.
+    pub webhooks: crate::WebhookConfig,
 }
 
 /// Where trust bundles come from (the binary reads `TRUST_BUNDLE_DIR`).
@@ -74,6 +76,8 @@ pub struct Gateway {
     env_key_hash: Option<[u8; 32]>,
     pub(crate) vouching: Arc<VouchEngine>,
     _vouch_worker: Worker,
+    pub(crate) webhooks: Arc<crate::webhook_worker::Dispatcher>,
+    _webhook_worker: Worker,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -134,6 +138,12 @@ impl Gateway {
             Arc::clone(&policy),
             Arc::clone(&config.clock),
         );
+        let (webhooks, webhook_worker) = crate::webhook_worker::Dispatcher::start(
+            config.webhooks.clone(),
+            Arc::clone(&store),
+            Arc::clone(&config.clock),
+            done.admin.id.clone(),
+        )?;
         Ok(Self {
             store,
             clock: config.clock,
@@ -148,6 +158,8 @@ impl Gateway {
             env_key_hash: config.env_api_key.as_deref().map(key_hash),
             vouching,
             _vouch_worker: vouch_worker,
+            webhooks,
+            _webhook_worker: webhook_worker,
         })
     }
 

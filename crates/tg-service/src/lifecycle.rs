@@ -29,6 +29,14 @@ impl Lifecycle {
         }
     }
 
+    fn webhook_event(self) -> tg_webhooks::EventKind {
+        match self {
+            Lifecycle::Suspend => tg_webhooks::EventKind::AgentSuspended,
+            Lifecycle::Reactivate => tg_webhooks::EventKind::AgentReactivated,
+            Lifecycle::Revoke => tg_webhooks::EventKind::AgentRevoked,
+        }
+    }
+
     fn event(self) -> EventType {
         match self {
             Lifecycle::Suspend => EventType::AgentSuspended,
@@ -89,6 +97,13 @@ impl Gateway {
                 agent.updated_at = now;
                 tx.update_agent(&agent).await?;
                 let details = json!({"from": from.as_str(), "to": to.as_str(), "reason": reason});
+                tx.append_outbox(&crate::events::agent_event(
+                    change.webhook_event(),
+                    &agent,
+                    details.clone(),
+                    now,
+                ))
+                .await?;
                 tx.append_audit(&AuditEvent::new(
                     change.event(),
                     Some(id.clone()),
@@ -103,6 +118,7 @@ impl Gateway {
         .await?;
         // Suspended and revoked agents pass on no trust and are not pre-trusted.
         self.vouching.wake();
+        self.webhooks.wake();
         Ok(view)
     }
 

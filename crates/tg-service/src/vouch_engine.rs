@@ -82,9 +82,19 @@ impl std::fmt::Debug for VouchEngine {
     }
 }
 
-/// Aborts the worker when the gateway goes away.
+/// Aborts a background worker when the gateway goes away.
 #[derive(Debug)]
 pub(crate) struct Worker(Option<tokio::task::JoinHandle<()>>);
+
+impl Worker {
+    pub(crate) fn new(handle: tokio::task::JoinHandle<()>) -> Self {
+        Self(Some(handle))
+    }
+
+    pub(crate) fn none() -> Self {
+        Self(None)
+    }
+}
 
 impl Drop for Worker {
     fn drop(&mut self) {

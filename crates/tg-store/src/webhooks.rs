@@ -248,7 +248,7 @@ impl WebhookStore for DbTx<'_> {
             event_outbox::fanned_out.eq(false),
         );
         run!(self, |c| diesel::insert_into(event_outbox::table)
-            .values(values.clone())
+            .values(values)
             .execute(c)
             .await)?;
         Ok(())
@@ -389,6 +389,23 @@ impl WebhookStore for DbTx<'_> {
                 webhook_deliveries::last_status.eq(d.last_status),
                 webhook_deliveries::last_error.eq(&d.last_error),
                 webhook_deliveries::delivered_at.eq(d.delivered_at),
+            ))
+            .execute(c)
+            .await)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn requeue_delivery(&mut self, d: &Delivery) -> Result<(), StoreError> {
+        let target = webhook_deliveries::table.find((d.event_id.as_str(), d.endpoint_id.as_str()));
+        let n = run!(self, |c| diesel::update(target)
+            .set((
+                webhook_deliveries::status.eq(d.status.as_str()),
+                webhook_deliveries::next_attempt_at.eq(d.next_attempt_at.as_micros()),
+                webhook_deliveries::lease_until.eq(d.lease_until.map(Timestamp::as_micros)),
             ))
             .execute(c)
             .await)?;

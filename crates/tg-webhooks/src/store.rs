@@ -45,6 +45,8 @@ pub trait WebhookStore: Send {
         attempt: &Attempt,
         delivery: &Delivery,
     ) -> Result<(), StoreError>;
+    /// Puts a delivery back in the queue (manual retry): status, next attempt and lease.
+    async fn requeue_delivery(&mut self, delivery: &Delivery) -> Result<(), StoreError>;
     async fn get_delivery(
         &mut self,
         event_id: &str,

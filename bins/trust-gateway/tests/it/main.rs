@@ -23,6 +23,7 @@ mod lifecycle;
 mod support;
 mod tokens;
 mod vouching;
+mod webhooks;
 
 /// Runs each case against SQLite (a temporary file) and PostgreSQL.
 macro_rules! both_stores {
@@ -62,6 +63,7 @@ use keys::*;
 use lifecycle::*;
 use tokens::*;
 use vouching::*;
+use webhooks::*;
 
 both_stores!(
     health_is_public_and_the_rest_needs_a_key,
@@ -84,4 +86,5 @@ both_stores!(
     audit_trail_query_and_exports,
     delegation_chains_and_outcomes,
     vouching_over_http,
+    webhooks_are_signed_delivered_and_verifiable,
 );

@@ -189,6 +189,11 @@ pub async fn service(
             every: None,
             ..tg_service::VouchConfig::default()
         },
+        webhooks: tg_service::WebhookConfig {
+            allow: tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8,::1").unwrap(),
+            poll: None,
+            ..tg_service::WebhookConfig::default()
+        },
     };
     tg_service::Gateway::start(
         std::sync::Arc::new(tg_store::testing::sqlite().await),

@@ -1,0 +1,413 @@
+//! Webhooks: real deliveries to a local receiver (an actix-web server) that verifies them
+//! with the reference Standard Webhooks implementation; retries, 410, redirects and
+//! disabling driven by an injected clock.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+/// A delivery as the receiver saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+/// A local webhook receiver: answers from `script` in order (then 204), forwards every
+/// request.
+pub struct Receiver {
+    pub url: String,
+    pub rx: mpsc::UnboundedReceiver<Received>,
+}
+
+type Script = Arc<Mutex<VecDeque<(u16, Vec<(&'static str, &'static str)>)>>>;
+
+pub async fn receiver(script: Vec<(u16, Vec<(&'static str, &'static str)>)>) -> Receiver {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let script: Script = Arc::new(Mutex::new(script.into()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        let (tx, script) = (tx.clone(), Arc::clone(&script));
+        App::new().route(
+            "/hook",
+            web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                let (tx, script) = (tx.clone(), Arc::clone(&script));
+                async move {
+                    let header = |n: &str| {
+                        req.headers()
+                            .get(n)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let _ = tx.send(Received {
+                        id: header("webhook-id"),
+                        timestamp: header("webhook-timestamp"),
+                        signature: header("webhook-signature"),
+                        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                        raw: body.to_vec(),
+                    });
+                    let (status, headers) =
+                        script.lock().unwrap().pop_front().unwrap_or((204, vec![]));
+                    let mut resp =
+                        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+                    for (k, v) in headers {
+                        resp.insert_header((k, v));
+                    }
+                    resp.finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    Receiver { url, rx }
+}
+
+impl Receiver {
+    /// The next delivery (a hang guard, not a synchronisation: deliveries are awaited).
+    pub async fn next(&mut self) -> Received {
+        tokio::time::timeout(std::time::Duration::from_secs(60), self.rx.recv())
+            .await
+            .expect("a delivery within a minute")
+            .expect("receiver open")
+    }
+
+    /// Deliveries until one of `event` arrives.
+    pub async fn until(&mut self, event: &str) -> Received {
+        loop {
+            let r = self.next().await;
+            if r.body["event"] == event {
+                return r;
+            }
+        }
+    }
+}
+
+fn verify(secret: &str, r: &Received) {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("webhook-id", r.id.parse().unwrap());
+    headers.insert("webhook-timestamp", r.timestamp.parse().unwrap());
+    headers.insert("webhook-signature", r.signature.parse().unwrap());
+    standardwebhooks::Webhook::new(secret)
+        .unwrap()
+        .verify(&r.raw, &headers)
+        .unwrap_or_else(|e| panic!("the reference implementation refuses {r:?}: {e}"));
+}
+
+/// Endpoints over HTTP, SSRF refusals, and real signed deliveries of the V2 events.
+pub async fn webhooks_are_signed_delivered_and_verifiable(backend: crate::support::Backend) {
+    use reqwest::StatusCode;
+
+    let (db, dir) = crate::support::fresh_db(backend).await;
+    let s = crate::support::start_on(&db, dir, &[("WEBHOOK_ALLOW_NETS", "127.0.0.0/8")]).await;
+    let mut rx = receiver(vec![]).await;
+
+    for url in [
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest",
+        "http://[::ffff:10.0.0.1]/",
+        "http://100.64.1.1/",
+        "ftp://example.com/",
+        "http://user:pw@127.0.0.1/",
+        "http://no-such-host.invalid/",
+    ] {
+        let (status, body) = s
+            .post(
+                "/config/webhooks",
+                json!({"url": url, "events": ["tier_changed"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
+    }
+    let (status, body) = s
+        .post(
+            "/config/webhooks",
+            json!({"url": rx.url, "events": ["tier_changed", "nonsense"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let events = [
+        "agent_registered",
+        "trust_changed",
+        "tier_changed",
+        "authorization_denied",
+        "receipt_chain_broken",
+    ];
+    let (status, hook) = s
+        .post("/config/webhooks", json!({"url": rx.url, "events": events}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let (_, listed) = s.get("/config/webhooks").await;
+    assert_eq!(listed["webhooks"][0]["id"], id.as_str());
+    assert!(
+        listed["webhooks"][0].get("secret").is_none(),
+        "secrets are shown once"
+    );
+
+    let agent = s.register("hooked").await;
+    let r = rx.until("agent_registered").await;
+    verify(&secret, &r);
+    assert_eq!(r.body["data"]["agent_id"], agent.as_str());
+    assert!(r.body["timestamp"].is_string());
+    assert!(r.id.starts_with("msg_"));
+
+    for _ in 0..8 {
+        s.record(&agent, "read_data", "success").await;
+    }
+    let tier = rx.until("tier_changed").await;
+    verify(&secret, &tier);
+    assert_eq!(tier.body["data"]["agent_id"], agent.as_str());
+    assert!(
+        tier.body["data"]["new_tier"].as_u64().unwrap()
+            > tier.body["data"]["old_tier"].as_u64().unwrap()
+    );
+
+    let (_, decision) = s
+        .post(
+            "/authorize",
+            json!({"agent_id": agent, "action": "delete_database"}),
+        )
+        .await;
+    assert_eq!(decision["allowed"], false);
+    let denied = rx.until("authorization_denied").await;
+    verify(&secret, &denied);
+    assert_eq!(denied.body["data"]["action"], "delete_database");
+
+    let (status, attempts) = s.get(&format!("/config/webhooks/{id}/attempts")).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = &attempts["attempts"].as_array().unwrap()[0];
+    assert_eq!(first["status_code"], 204);
+
+    // A manual retry sends the same event again, with the same webhook-id.
+    let (status, _) = s
+        .post(
+            &format!("/config/webhooks/{id}/deliveries/{}/retry", denied.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let again = rx.until("authorization_denied").await;
+    assert_eq!(again.id, denied.id);
+    verify(&secret, &again);
+
+    // Rotation: both secrets sign until the previous one is expired.
+    let (status, rotated) = s
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/config/webhooks/{id}"),
+            Some(json!({"rotate_secret": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new_secret = rotated["secret"].as_str().unwrap().to_owned();
+    s.post(&format!("/agents/{agent}/suspend"), json!({})).await;
+    let (_, decision) = s
+        .post(
+            "/authorize",
+            json!({"agent_id": agent, "action": "read_data"}),
+        )
+        .await;
+    assert_eq!(decision["allowed"], false);
+    let during = rx.until("authorization_denied").await;
+    assert_eq!(during.signature.split(' ').count(), 2);
+    verify(&secret, &during);
+    verify(&new_secret, &during);
+
+    // Another account sees none of it.
+    let (_, acct) = s
+        .post("/admin/accounts", json!({"name": "other", "plan": "free"}))
+        .await;
+    let other = crate::accounts::new_key(&s, acct["id"].as_str().unwrap(), "write").await;
+    let (status, _) = crate::accounts::as_key(
+        &s,
+        &other,
+        reqwest::Method::GET,
+        &format!("/config/webhooks/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, theirs) =
+        crate::accounts::as_key(&s, &other, reqwest::Method::GET, "/config/webhooks", None).await;
+    assert_eq!(theirs["webhooks"], json!([]));
+
+    let (status, _) = s
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/config/webhooks/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.get(&format!("/config/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+mod clocked {
+    use std::sync::Arc;
+
+    use tg_core::{ManualClock, Timestamp};
+    use tg_identity::{Attestation, TrustBundles};
+    use tg_scoring::{Policy, Preset};
+    use tg_service::{Gateway, NewWebhook, Registration};
+
+    use super::receiver;
+    use crate::support::{SERVICE_KEY, service};
+
+    const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
+
+    async fn setup() -> (Gateway, Arc<ManualClock>, tg_access::Principal) {
+        let clock = Arc::new(ManualClock::new(T0));
+        let g = service(
+            Arc::clone(&clock),
+            TrustBundles::default(),
+            Policy::preset(Preset::Default),
+        )
+        .await;
+        let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+        (g, clock, p)
+    }
+
+    async fn hook(g: &Gateway, p: &tg_access::Principal, url: &str, events: &[&str]) -> String {
+        let req = NewWebhook {
+            url: url.into(),
+            events: events.iter().map(|e| (*e).to_owned()).collect(),
+            secret: None,
+            enabled: None,
+        };
+        g.create_webhook(p, req)
+            .await
+            .unwrap()
+            .endpoint
+            .id
+            .to_string()
+    }
+
+    async fn register(g: &Gateway, p: &tg_access::Principal, name: &str) {
+        let actor = g.actor(Some(p), None);
+        let reg = Registration {
+            name: name.into(),
+            provider: "p".into(),
+            spiffe_id: None,
+            config_hash: "h".into(),
+            capabilities: vec![],
+            attestation: Some(Attestation::ApiKey),
+        };
+        g.register(p, &actor, reg).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_receiver_that_is_down_gets_the_event_when_it_comes_back() {
+        let (g, clock, p) = setup().await;
+        let mut rx = receiver(vec![(503, vec![("retry-after", "60")]), (500, vec![])]).await;
+        let id = hook(&g, &p, &rx.url, &["agent_registered"]).await;
+        register(&g, &p, "patient").await;
+
+        assert_eq!(g.deliver_webhooks().await.unwrap(), 1);
+        let first = rx.next().await;
+        assert_eq!(g.deliver_webhooks().await.unwrap(), 0, "not due yet");
+        clock.advance_secs(59);
+        assert_eq!(
+            g.deliver_webhooks().await.unwrap(),
+            0,
+            "Retry-After: 60 is honoured"
+        );
+        clock.advance_secs(2);
+        assert_eq!(g.deliver_webhooks().await.unwrap(), 1);
+        let second = rx.next().await;
+        clock.advance_secs(40);
+        assert_eq!(
+            g.deliver_webhooks().await.unwrap(),
+            1,
+            "30 s ± 20 % after the second"
+        );
+        let third = rx.next().await;
+        assert_eq!(
+            (first.id.as_str(), second.id.as_str()),
+            (third.id.as_str(), third.id.as_str()),
+            "one webhook-id for every attempt"
+        );
+
+        let attempts = g.webhook_attempts(&p, &id, 0, 10).await.unwrap();
+        let codes: Vec<Option<u16>> = attempts.iter().map(|a| a.status_code).collect();
+        assert_eq!(codes, vec![Some(204), Some(500), Some(503)], "newest first");
+        assert_eq!(attempts[2].error.as_deref(), Some("HTTP 503"));
+        assert!(
+            g.webhook(&p, &id).await.unwrap().failing_since.is_none(),
+            "a success clears it"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gone_disables_redirects_fail_and_long_failure_disables() {
+        let (g, clock, p) = setup().await;
+        // 410 Gone disables the endpoint and says so on the admin's other endpoints.
+        let mut watcher = receiver(vec![]).await;
+        hook(&g, &p, &watcher.url, &["endpoint_disabled"]).await;
+        let mut gone = receiver(vec![(410, vec![])]).await;
+        let gone_id = hook(&g, &p, &gone.url, &["agent_registered"]).await;
+        register(&g, &p, "a").await;
+        g.deliver_webhooks().await.unwrap();
+        gone.next().await;
+        let e = g.webhook(&p, &gone_id).await.unwrap();
+        assert!(!e.enabled);
+        assert_eq!(
+            e.disabled_reason.as_deref(),
+            Some("the receiver answered 410 Gone")
+        );
+        g.deliver_webhooks().await.unwrap();
+        let notice = watcher.until("endpoint_disabled").await;
+        assert_eq!(notice.body["data"]["endpoint_id"], gone_id.as_str());
+
+        // A redirect is a failure and is not followed.
+        let mut moved = receiver(vec![(302, vec![("location", "http://169.254.169.254/")])]).await;
+        let moved_id = hook(&g, &p, &moved.url, &["agent_registered"]).await;
+        register(&g, &p, "b").await;
+        g.deliver_webhooks().await.unwrap();
+        moved.next().await;
+        let attempts = g.webhook_attempts(&p, &moved_id, 0, 10).await.unwrap();
+        assert_eq!(attempts[0].status_code, Some(302));
+        assert!(
+            attempts[0]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("not followed")
+        );
+
+        // An endpoint failing for longer than the configured period (5 days) is disabled.
+        let mut down = receiver((0..20).map(|_| (500, vec![])).collect()).await;
+        let down_id = hook(&g, &p, &down.url, &["agent_registered"]).await;
+        register(&g, &p, "c").await;
+        let mut attempts = 0;
+        for _ in 0..12 {
+            attempts += g.deliver_webhooks().await.unwrap();
+            clock.advance_secs(86_400 + 3600);
+            if !g.webhook(&p, &down_id).await.unwrap().enabled {
+                break;
+            }
+        }
+        let e = g.webhook(&p, &down_id).await.unwrap();
+        assert!(
+            !e.enabled,
+            "disabled after 5 days of failures ({attempts} attempts)"
+        );
+        assert!(e.disabled_reason.unwrap().contains("120 hours"));
+        while down.rx.try_recv().is_ok() {}
+    }
+}

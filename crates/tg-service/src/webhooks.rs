@@ -1,0 +1,295 @@
+//! Webhook endpoint use cases (`/config/webhooks`, V2 shape) and manual retry.
+
+use tg_access::{Principal, Scope};
+use tg_core::{Timestamp, WebhookId};
+use tg_webhooks::{Attempt, DeliveryStatus, Endpoint, EventKind, SigningSecret};
+
+use crate::agents::page_limit;
+use crate::{Gateway, ServiceError, in_transaction, reading};
+
+/// Most endpoints per account.
+pub const MAX_ENDPOINTS: usize = 50;
+
+/// `POST /config/webhooks`.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+/// `PATCH /config/webhooks/{id}`: only what is given changes.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookChange {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+    /// A new secret (or `whsec_` generated when `rotate_secret`), signed with alongside
+    /// the previous one until `expire_previous_secret`.
+    pub secret: Option<String>,
+    pub rotate_secret: bool,
+    pub expire_previous_secret: bool,
+}
+
+/// An endpoint, and a secret to show once (generated or rotated).
+#[derive(Debug, Clone)]
+pub struct WebhookSaved {
+    pub endpoint: Endpoint,
+    pub secret: Option<String>,
+}
+
+fn events(raw: &[String]) -> Result<Vec<EventKind>, ServiceError> {
+    if raw.is_empty() {
+        return Err(ServiceError::Invalid(
+            "`events` must name at least one event".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for e in raw {
+        let kind = EventKind::parse(e).ok_or_else(|| {
+            let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+            ServiceError::Invalid(format!("unknown event `{e}`; known: {}", known.join(", ")))
+        })?;
+        if !out.contains(&kind) {
+            out.push(kind);
+        }
+    }
+    Ok(out)
+}
+
+fn secret(given: Option<String>) -> Result<(String, Option<String>), ServiceError> {
+    match given {
+        Some(s) => {
+            SigningSecret::parse(&s).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            Ok((s, None))
+        }
+        None => {
+            let (form, _) = SigningSecret::generate();
+            Ok((form.clone(), Some(form)))
+        }
+    }
+}
+
+fn not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("webhook `{id}` not found"))
+}
+
+impl Gateway {
+    async fn check_url(&self, url: &str) -> Result<(), ServiceError> {
+        self.webhooks
+            .policy()
+            .check_url_resolved(url)
+            .await
+            .map(|_| ())
+            .map_err(|e| ServiceError::Invalid(e.to_string()))
+    }
+
+    /// Creates an endpoint for the caller's account. Without a secret one is generated
+    /// and returned once.
+    pub async fn create_webhook(
+        &self,
+        principal: &Principal,
+        req: NewWebhook,
+    ) -> Result<WebhookSaved, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let kinds = events(&req.events)?;
+        self.check_url(&req.url).await?;
+        let (stored, shown) = secret(req.secret)?;
+        let now = self.now();
+        let endpoint = Endpoint {
+            id: WebhookId::generate(),
+            account_id: principal.account_id.clone(),
+            url: req.url,
+            events: kinds,
+            secrets: vec![stored],
+            enabled: req.enabled.unwrap_or(true),
+            disabled_reason: None,
+            failing_since: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let saved = endpoint.clone();
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let existing = tx.list_endpoints(Some(&endpoint.account_id)).await?;
+                if existing.len() >= MAX_ENDPOINTS {
+                    return Err(ServiceError::Conflict(format!(
+                        "an account has at most {MAX_ENDPOINTS} webhook endpoints"
+                    )));
+                }
+                Ok(tx.insert_endpoint(&endpoint).await?)
+            })
+        })
+        .await?;
+        Ok(WebhookSaved {
+            endpoint: saved,
+            secret: shown,
+        })
+    }
+
+    /// The caller's endpoints (an admin's: every endpoint).
+    pub async fn webhooks(&self, principal: &Principal) -> Result<Vec<Endpoint>, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let account = (principal.scope != Scope::Admin).then(|| principal.account_id.clone());
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.list_endpoints(account.as_ref()).await?) })
+        })
+        .await
+    }
+
+    /// One endpoint of the caller's account (404 for others').
+    pub async fn webhook(&self, principal: &Principal, id: &str) -> Result<Endpoint, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let wid = WebhookId::parse(id).map_err(|_| not_found(id))?;
+        let principal = principal.clone();
+        let raw = id.to_owned();
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let e = tx
+                    .get_endpoint(&wid)
+                    .await?
+                    .ok_or_else(|| not_found(&raw))?;
+                if principal.scope != Scope::Admin && e.account_id != principal.account_id {
+                    return Err(not_found(&raw));
+                }
+                Ok(e)
+            })
+        })
+        .await
+    }
+
+    pub async fn update_webhook(
+        &self,
+        principal: &Principal,
+        id: &str,
+        change: WebhookChange,
+    ) -> Result<WebhookSaved, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let kinds = change.events.as_deref().map(events).transpose()?;
+        if let Some(url) = &change.url {
+            self.check_url(url).await?;
+        }
+        let new_secret = if change.secret.is_some() || change.rotate_secret {
+            Some(secret(change.secret.clone())?)
+        } else {
+            None
+        };
+        let mut endpoint = self.webhook(principal, id).await?;
+        let now = self.now();
+        if let Some(url) = change.url {
+            endpoint.url = url;
+        }
+        if let Some(k) = kinds {
+            endpoint.events = k;
+        }
+        if let Some(enabled) = change.enabled {
+            if enabled && !endpoint.enabled {
+                endpoint.disabled_reason = None;
+                endpoint.failing_since = None;
+            }
+            if !enabled && endpoint.enabled {
+                endpoint.disabled_reason = Some("disabled by the account".into());
+            }
+            endpoint.enabled = enabled;
+        }
+        let mut shown = None;
+        if let Some((stored, generated)) = new_secret {
+            let previous = endpoint.secrets.first().cloned();
+            endpoint.secrets = std::iter::once(stored).chain(previous).collect();
+            shown = generated;
+        }
+        if change.expire_previous_secret {
+            endpoint.secrets.truncate(1);
+        }
+        endpoint.updated_at = now;
+        let saved = endpoint.clone();
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.update_endpoint(&endpoint).await?) })
+        })
+        .await?;
+        self.webhooks.wake();
+        Ok(WebhookSaved {
+            endpoint: saved,
+            secret: shown,
+        })
+    }
+
+    pub async fn delete_webhook(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let endpoint = self.webhook(principal, id).await?;
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.delete_endpoint(&endpoint.id).await?) })
+        })
+        .await
+    }
+
+    /// Delivery attempts to an endpoint, newest first.
+    pub async fn webhook_attempts(
+        &self,
+        principal: &Principal,
+        id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Attempt>, ServiceError> {
+        let limit = page_limit(limit)?;
+        let endpoint = self.webhook(principal, id).await?;
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.list_attempts(&endpoint.id, offset, limit).await?) })
+        })
+        .await
+    }
+
+    /// Sends an event to an endpoint again now (a failed delivery gets one more attempt;
+    /// a delivered one is sent again, with the same `webhook-id`).
+    pub async fn retry_webhook(
+        &self,
+        principal: &Principal,
+        id: &str,
+        event_id: &str,
+    ) -> Result<(), ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let endpoint = self.webhook(principal, id).await?;
+        if !endpoint.enabled {
+            return Err(ServiceError::Conflict(
+                "the endpoint is disabled: enable it first".into(),
+            ));
+        }
+        let now: Timestamp = self.now();
+        let event_id = event_id.to_owned();
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let mut d = tx
+                    .get_delivery(&event_id, &endpoint.id)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::NotFound(format!(
+                            "no delivery of `{event_id}` to this endpoint"
+                        ))
+                    })?;
+                if d.status == DeliveryStatus::Pending && d.lease_until.is_some_and(|l| l > now) {
+                    return Err(ServiceError::Conflict(
+                        "the delivery is being attempted right now".into(),
+                    ));
+                }
+                d.status = DeliveryStatus::Pending;
+                d.next_attempt_at = now;
+                d.lease_until = None;
+                Ok(tx.requeue_delivery(&d).await?)
+            })
+        })
+        .await?;
+        self.webhooks.wake();
+        Ok(())
+    }
+
+    /// Runs one delivery pass now (the worker's job; for operators and tests). Returns the
+    /// number of attempts made.
+    pub async fn deliver_webhooks(&self) -> Result<usize, ServiceError> {
+        self.webhooks.run_once().await
+    }
+}
