@@ -410,4 +410,45 @@ mod clocked {
         assert!(e.disabled_reason.unwrap().contains("120 hours"));
         while down.rx.try_recv().is_ok() {}
     }
+
+    /// Config drift fires `trust_changed` (issue 3), even under a policy where the config
+    /// factor carries no weight and the composite does not move.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn config_drift_fires_trust_changed() {
+        for preset in [Preset::Default, Preset::JoyV1] {
+            let clock = Arc::new(ManualClock::new(T0));
+            let g = service(
+                Arc::clone(&clock),
+                TrustBundles::default(),
+                Policy::preset(preset),
+            )
+            .await;
+            let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+            let actor = g.actor(Some(&p), None);
+            let mut rx = receiver(vec![]).await;
+            hook(&g, &p, &rx.url, &["trust_changed"]).await;
+            register(&g, &p, "drifter").await;
+            let id = g.discover(&p, "drifter", 0, 1).await.unwrap()[0]
+                .agent
+                .id
+                .to_string();
+            g.update_config(&p, &actor, &id, Some("sha256-other"), false)
+                .await
+                .unwrap();
+            g.deliver_webhooks().await.unwrap();
+            let r = loop {
+                let r = rx.next().await;
+                if r.body["data"]["trigger"] == "config_drift" {
+                    break r;
+                }
+            };
+            assert_eq!(r.body["data"]["agent_id"], id.as_str(), "{preset:?}");
+            assert_eq!(r.body["data"]["factors"]["config"], 0.3, "{preset:?}");
+            // Approving the new hash is a change back, announced too.
+            g.update_config(&p, &actor, &id, None, true).await.unwrap();
+            g.deliver_webhooks().await.unwrap();
+            let back = rx.until("trust_changed").await;
+            assert_eq!(back.body["data"]["factors"]["config"], 1.0);
+        }
+    }
 }
