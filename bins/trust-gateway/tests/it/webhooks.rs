@@ -29,9 +29,20 @@ pub struct Receiver {
 type Script = Arc<Mutex<VecDeque<(u16, Vec<(&'static str, &'static str)>)>>>;
 
 pub async fn receiver(script: Vec<(u16, Vec<(&'static str, &'static str)>)>) -> Receiver {
+    scripted(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), script).await
+}
+
+/// A receiver answering 204 to everything on `listener`.
+pub async fn receiver_on(listener: std::net::TcpListener) -> Receiver {
+    scripted(listener, vec![]).await
+}
+
+async fn scripted(
+    listener: std::net::TcpListener,
+    script: Vec<(u16, Vec<(&'static str, &'static str)>)>,
+) -> Receiver {
     let (tx, rx) = mpsc::unbounded_channel();
     let script: Script = Arc::new(Mutex::new(script.into()));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let server = HttpServer::new(move || {
         let (tx, script) = (tx.clone(), Arc::clone(&script));
@@ -451,4 +462,155 @@ mod clocked {
             assert_eq!(back.body["data"]["factors"]["config"], 1.0);
         }
     }
+}
+
+/// The outbox survives SIGKILL: a delivery that failed (receiver down) when the process was
+/// killed is delivered by the restarted process once the receiver is back. The retry runs
+/// on the schedule's first step (5 s ± 20 %) of a real process's clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undelivered_events_survive_sigkill() {
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gw.db");
+    // Reserve a port for the receiver, then leave it closed: the receiver is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let launch = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trust-gateway"))
+            .env_clear()
+            .env("PORT", "0")
+            .env("LOG_FORMAT", "text")
+            .env("WORKERS", "1")
+            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("SECRET_KEY", crate::support::SECRET)
+            .env("API_KEY", crate::support::API_KEY)
+            .env("WEBHOOK_ALLOW_NETS", "127.0.0.0/8")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+        let addr = lines
+            .by_ref()
+            .find_map(|l| {
+                l.ok()?
+                    .split("address=http://")
+                    .nth(1)
+                    .map(|r| r.split_whitespace().next().unwrap_or("").to_owned())
+            })
+            .expect("a listening line");
+        std::thread::spawn(move || lines.for_each(drop));
+        (child, format!("http://{addr}"))
+    };
+    let client = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .header("X-API-Key", crate::support::API_KEY)
+            .json(&body)
+            .send()
+    };
+
+    let (mut first, base) = launch();
+    let hook: Value = post(
+        &base,
+        "/config/webhooks",
+        json!({"url": url, "events": ["agent_registered"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let hook_id = hook["id"].as_str().unwrap().to_owned();
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    let agent: Value = post(
+        &base,
+        "/agents/register",
+        json!({"name": "survivor", "provider": "p", "config_hash": "h"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    // Wait until the first attempt has failed (connection refused) and been recorded.
+    loop {
+        let attempts: Value = client
+            .get(format!("{base}/config/webhooks/{hook_id}/attempts"))
+            .header("X-API-Key", crate::support::API_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !attempts["attempts"].as_array().unwrap().is_empty() {
+            assert!(attempts["attempts"][0]["status_code"].is_null());
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    // The receiver comes back on its port; a new process picks the outbox up.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let mut rx = receiver_on(listener).await;
+    let (mut second, _) = launch();
+    let r = rx.until("agent_registered").await;
+    verify(&secret, &r);
+    assert_eq!(r.body["data"]["agent_id"], agent["id"]);
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
+/// Two instances on one PostgreSQL share the outbox: every event is delivered, once, with
+/// one `webhook-id`, whichever instance wrote it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_each_event_once() {
+    if tg_store::testing::postgres_url().is_none() {
+        eprintln!("TEST_DATABASE_URL unset: two_instances_deliver_each_event_once not run");
+        return;
+    }
+    let (db, dir_a) = crate::support::fresh_db(crate::support::Backend::Postgres).await;
+    let allow = [("WEBHOOK_ALLOW_NETS", "127.0.0.0/8")];
+    let a = crate::support::start_on(&db, dir_a, &allow).await;
+    let b = crate::support::start_on(&db, tempfile::tempdir().unwrap(), &allow).await;
+    let mut rx = receiver(vec![]).await;
+    let (status, hook) = a
+        .post(
+            "/config/webhooks",
+            json!({"url": rx.url, "events": ["agent_registered"]}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    let mut agents = std::collections::HashSet::new();
+    for i in 0..20 {
+        let s = if i % 2 == 0 { &a } else { &b };
+        agents.insert(s.register(&format!("twin-{i}")).await);
+    }
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    while seen.len() < 20 {
+        let r = rx.until("agent_registered").await;
+        verify(&secret, &r);
+        let agent = r.body["data"]["agent_id"].as_str().unwrap().to_owned();
+        assert!(agents.contains(&agent));
+        assert!(
+            seen.insert(r.id.clone(), agent).is_none(),
+            "{} delivered twice",
+            r.id
+        );
+    }
+    let mut delivered: Vec<&String> = seen.values().collect();
+    delivered.sort();
+    delivered.dedup();
+    assert_eq!(delivered.len(), 20, "one event per agent");
 }
