@@ -3,20 +3,21 @@
 //! back), sends them, and records every attempt. At least once: a delivery is marked done
 //! only after its 2xx, so a crash in between sends it again with the same `webhook-id`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use tg_core::{AccountId, Clock, Timestamp};
+use tg_core::{AccountId, Clock, Timestamp, WebhookId};
 use tg_webhooks::{
-    Attempt, Deliverer, Delivery, DeliveryStatus, Endpoint, EventKind, Message, OutboxEvent,
-    SigningSecret, UrlPolicy, Verdict, next_attempt, parse_retry_after,
+    Attempt, AttemptResult, Deliverer, Delivery, DeliveryStatus, Endpoint, EventKind, Message,
+    OutboxEvent, SigningSecret, UrlPolicy, Verdict, next_attempt, parse_retry_after,
 };
 use tokio::sync::Notify;
 
 use crate::vouch_engine::Worker;
-use crate::{ServiceError, Store, in_transaction, reading};
+use crate::{ServiceError, Store, in_transaction};
 
 /// How webhooks are delivered.
 #[derive(Debug, Clone)]
@@ -113,7 +114,9 @@ impl Dispatcher {
     }
 
     /// One pass: fan out new events, then attempt every delivery due now. Returns the
-    /// number of attempts made.
+    /// number of attempts made. The bookkeeping is batched: one transaction claims the
+    /// due deliveries and reads their events and endpoints, the attempts run concurrently,
+    /// and one transaction records them all.
     pub(crate) async fn run_once(&self) -> Result<usize, ServiceError> {
         let now = self.clock.now();
         let admin = self.admin.clone();
@@ -128,53 +131,90 @@ impl Dispatcher {
             .saturating_mul(2)
             .saturating_add(30);
         let lease_until = now.plus_secs(i64::try_from(lease).unwrap_or(i64::MAX));
-        let due = in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.claim_due(now, lease_until, CLAIM).await?) })
-        })
-        .await?;
-        let n = due.len();
-        let results: Vec<Result<(), ServiceError>> = futures_util::stream::iter(due)
-            .map(|d| self.attempt(d))
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        for r in results {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "recording a webhook attempt failed");
-            }
-        }
-        Ok(n)
-    }
-
-    async fn attempt(&self, mut d: Delivery) -> Result<(), ServiceError> {
-        let (event_id, endpoint_id) = (d.event_id.clone(), d.endpoint_id.clone());
-        let (endpoint, event) = reading(self.store.as_ref(), move |tx| {
+        let (due, endpoints, events) = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                Ok((
-                    tx.get_endpoint(&endpoint_id).await?,
-                    tx.outbox_event(&event_id).await?,
-                ))
+                let due = tx.claim_due(now, lease_until, CLAIM).await?;
+                if due.is_empty() {
+                    return Ok((due, Vec::new(), Vec::new()));
+                }
+                let ids: Vec<String> = due.iter().map(|d| d.event_id.clone()).collect();
+                let events = tx.outbox_events(&ids).await?;
+                Ok((due, tx.list_endpoints(None).await?, events))
             })
         })
         .await?;
-        let now = self.clock.now();
-        d.attempts = d.attempts.saturating_add(1);
-        d.lease_until = None;
-        let (Some(mut endpoint), Some(event)) = (endpoint, event) else {
-            return self
-                .give_up(d, now, "endpoint or event no longer exists")
-                .await;
-        };
-        if !endpoint.enabled {
-            return self.give_up(d, now, "endpoint is disabled").await;
+        if due.is_empty() {
+            return Ok(0);
         }
+        let endpoints: HashMap<WebhookId, Endpoint> =
+            endpoints.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let events: HashMap<String, OutboxEvent> =
+            events.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let n = due.len();
+        let sent: Vec<(Delivery, Option<AttemptResult>)> = futures_util::stream::iter(due)
+            .map(|d| {
+                let target = endpoints
+                    .get(&d.endpoint_id)
+                    .filter(|e| e.enabled)
+                    .zip(events.get(&d.event_id));
+                async move {
+                    let result = match target {
+                        Some((endpoint, event)) => Some(self.send(endpoint, event, now).await),
+                        None => None,
+                    };
+                    (d, result)
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut endpoints = endpoints;
+        let before = endpoints.clone();
+        let mut records = Vec::with_capacity(n);
+        let mut notices = Vec::new();
+        for (d, result) in sent {
+            let (attempt, delivery) = match result {
+                Some(r) => self.judge(d, r, now, &mut endpoints, &mut notices),
+                None => give_up(d, now),
+            };
+            records.push((attempt, delivery));
+        }
+        let changed: Vec<Endpoint> = endpoints
+            .into_values()
+            .filter(|e| before.get(&e.id) != Some(e))
+            .map(|mut e| {
+                e.updated_at = now;
+                e
+            })
+            .collect();
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                tx.finish_attempts(&records).await?;
+                for e in &changed {
+                    tx.update_endpoint(e).await?;
+                }
+                for e in &notices {
+                    tx.append_outbox(e).await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(n)
+    }
+
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        event: &OutboxEvent,
+        now: Timestamp,
+    ) -> AttemptResult {
         let secrets: Vec<SigningSecret> = endpoint
             .secrets
             .iter()
             .filter_map(|s| SigningSecret::parse(s).ok())
             .collect();
-        let result = self
-            .deliverer
+        self.deliverer
             .send(Message {
                 url: &endpoint.url,
                 id: &event.id,
@@ -182,7 +222,22 @@ impl Dispatcher {
                 body: event.payload.as_bytes(),
                 secrets: &secrets,
             })
-            .await;
+            .await
+    }
+
+    /// The delivery's next state after `result`, and what it does to its endpoint.
+    fn judge(
+        &self,
+        mut d: Delivery,
+        result: AttemptResult,
+        now: Timestamp,
+        endpoints: &mut HashMap<WebhookId, Endpoint>,
+        notices: &mut Vec<OutboxEvent>,
+    ) -> (Attempt, Delivery) {
+        d.attempts = d.attempts.saturating_add(1);
+        d.lease_until = None;
+        d.last_status = result.status;
+        d.last_error = result.error.clone();
         let attempt = Attempt {
             event_id: d.event_id.clone(),
             endpoint_id: d.endpoint_id.clone(),
@@ -192,19 +247,20 @@ impl Dispatcher {
             latency_ms: result.latency_ms,
             error: result.error.clone(),
         };
-        d.last_status = result.status;
-        d.last_error = result.error.clone();
-        let mut disabled: Option<String> = None;
-        let endpoint_before = endpoint.clone();
+        let endpoint = endpoints.get_mut(&d.endpoint_id);
         match result.verdict {
             Verdict::Delivered => {
                 d.status = DeliveryStatus::Delivered;
                 d.delivered_at = Some(now);
-                endpoint.failing_since = None;
+                if let Some(e) = endpoint {
+                    e.failing_since = None;
+                }
             }
             Verdict::Gone => {
                 d.status = DeliveryStatus::Failed;
-                disabled = Some("the receiver answered 410 Gone".into());
+                if let Some(e) = endpoint {
+                    disable(e, "the receiver answered 410 Gone".into(), now, notices);
+                }
             }
             Verdict::Failed => {
                 let retry_after = result
@@ -215,65 +271,51 @@ impl Dispatcher {
                     Some(at) => d.next_attempt_at = at,
                     None => d.status = DeliveryStatus::Failed,
                 }
-                let since = *endpoint.failing_since.get_or_insert(now);
-                let limit =
-                    i64::try_from(self.config.disable_after.as_micros()).unwrap_or(i64::MAX);
-                if now.as_micros().saturating_sub(since.as_micros()) >= limit {
-                    disabled = Some(format!(
-                        "every attempt failed for {} hours",
-                        self.config.disable_after.as_secs() / 3600
-                    ));
+                if let Some(e) = endpoint {
+                    let since = *e.failing_since.get_or_insert(now);
+                    let limit =
+                        i64::try_from(self.config.disable_after.as_micros()).unwrap_or(i64::MAX);
+                    if e.enabled && now.as_micros().saturating_sub(since.as_micros()) >= limit {
+                        let reason = format!(
+                            "every attempt failed for {} hours",
+                            self.config.disable_after.as_secs() / 3600
+                        );
+                        disable(e, reason, now, notices);
+                    }
                 }
             }
         }
-        let mut notice = None;
-        if let Some(reason) = disabled {
-            endpoint.enabled = false;
-            endpoint.disabled_reason = Some(reason.clone());
-            tracing::warn!(endpoint = %endpoint.id, %reason, "webhook endpoint disabled");
-            notice = Some(disabled_event(&endpoint, &reason, now));
-        }
-        if endpoint != endpoint_before {
-            endpoint.updated_at = now;
-        }
-        let changed = endpoint != endpoint_before;
-        in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                tx.finish_attempt(&attempt, &d).await?;
-                if changed {
-                    tx.update_endpoint(&endpoint).await?;
-                }
-                if let Some(e) = notice {
-                    tx.append_outbox(&e).await?;
-                }
-                Ok(())
-            })
-        })
-        .await
+        (attempt, d)
     }
+}
 
-    async fn give_up(
-        &self,
-        mut d: Delivery,
-        now: Timestamp,
-        why: &str,
-    ) -> Result<(), ServiceError> {
-        d.status = DeliveryStatus::Failed;
-        d.last_error = Some(why.to_owned());
-        let attempt = Attempt {
-            event_id: d.event_id.clone(),
-            endpoint_id: d.endpoint_id.clone(),
-            attempt: d.attempts,
-            at: now,
-            status_code: None,
-            latency_ms: 0,
-            error: Some(format!("not sent: {why}")),
-        };
-        in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.finish_attempt(&attempt, &d).await?) })
-        })
-        .await
+fn disable(e: &mut Endpoint, reason: String, now: Timestamp, notices: &mut Vec<OutboxEvent>) {
+    if !e.enabled {
+        return;
     }
+    e.enabled = false;
+    e.disabled_reason = Some(reason.clone());
+    tracing::warn!(endpoint = %e.id, %reason, "webhook endpoint disabled");
+    notices.push(disabled_event(e, &reason, now));
+}
+
+/// A delivery whose endpoint is gone or disabled, or whose event is missing: failed, with
+/// an attempt saying it was not sent.
+fn give_up(mut d: Delivery, now: Timestamp) -> (Attempt, Delivery) {
+    d.attempts = d.attempts.saturating_add(1);
+    d.lease_until = None;
+    d.status = DeliveryStatus::Failed;
+    d.last_error = Some("endpoint disabled or deleted, or event missing".into());
+    let attempt = Attempt {
+        event_id: d.event_id.clone(),
+        endpoint_id: d.endpoint_id.clone(),
+        attempt: d.attempts,
+        at: now,
+        status_code: None,
+        latency_ms: 0,
+        error: Some("not sent: endpoint disabled or deleted, or event missing".into()),
+    };
+    (attempt, d)
 }
 
 /// `endpoint_disabled`, for the account's other endpoints (and the admin's).

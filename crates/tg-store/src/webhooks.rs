@@ -98,7 +98,7 @@ impl OutboxRow {
     }
 }
 
-#[derive(Queryable, Insertable)]
+#[derive(Queryable, QueryableByName, Insertable)]
 #[diesel(table_name = webhook_deliveries)]
 struct DeliveryRow {
     event_id: String,
@@ -158,6 +158,20 @@ struct AttemptRow {
     status_code: Option<i32>,
     latency_ms: i64,
     error: Option<String>,
+}
+
+impl AttemptRow {
+    fn from_attempt(a: &Attempt) -> Self {
+        Self {
+            endpoint_id: a.endpoint_id.to_string(),
+            event_id: a.event_id.clone(),
+            attempt: i32::try_from(a.attempt).unwrap_or(i32::MAX),
+            at: a.at.as_micros(),
+            status_code: a.status_code.map(i32::from),
+            latency_ms: i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
+            error: a.error.clone(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -303,15 +317,40 @@ impl WebhookStore for DbTx<'_> {
             }
             ids.push(event.id);
         }
-        for chunk in deliveries.chunks(100) {
-            for d in chunk {
-                run!(self, |c| diesel::insert_into(webhook_deliveries::table)
-                    .values(d)
-                    .on_conflict_do_nothing()
-                    .execute(c)
-                    .await)?;
+        let inserted = match &mut self.conn {
+            // One multi-row INSERT per 500 deliveries on PostgreSQL (a round trip each).
+            Conn::Pg(c) => {
+                let mut out = Ok(0);
+                for chunk in deliveries.chunks(500) {
+                    out = diesel::insert_into(webhook_deliveries::table)
+                        .values(chunk)
+                        .on_conflict_do_nothing()
+                        .execute(&mut **c)
+                        .await;
+                    if out.is_err() {
+                        break;
+                    }
+                }
+                out
+            }
+            // SQLite cannot batch rows with nullable columns; it has no round trip either.
+            Conn::Sqlite(c) => {
+                let mut out = Ok(0);
+                for d in &deliveries {
+                    out = diesel::insert_into(webhook_deliveries::table)
+                        .values(d)
+                        .on_conflict_do_nothing()
+                        .execute(&mut **c)
+                        .await;
+                    if out.is_err() {
+                        break;
+                    }
+                }
+                out
             }
         }
+        .map_err(store_error);
+        self.poison(inserted)?;
         let target = event_outbox::table.filter(event_outbox::id.eq_any(&ids));
         run!(self, |c| diesel::update(target)
             .set(event_outbox::fanned_out.eq(true))
@@ -327,6 +366,29 @@ impl WebhookStore for DbTx<'_> {
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
         let now_us = now.as_micros();
+        if let Conn::Pg(c) = &mut self.conn {
+            // One statement: pick, lock (skipping rows other claimers hold) and lease.
+            let claimed: Result<Vec<DeliveryRow>, _> = diesel::sql_query(
+                "UPDATE webhook_deliveries SET lease_until = $1 \
+                 WHERE (event_id, endpoint_id) IN ( \
+                   SELECT event_id, endpoint_id FROM webhook_deliveries \
+                   WHERE status = 'pending' AND next_attempt_at <= $2 \
+                     AND (lease_until IS NULL OR lease_until <= $2) \
+                   ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                 RETURNING *",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(lease_until.as_micros())
+            .bind::<diesel::sql_types::BigInt, _>(now_us)
+            .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
+            .load(&mut **c)
+            .await
+            .map_err(store_error);
+            let claimed = self.poison(claimed)?;
+            return claimed
+                .into_iter()
+                .map(DeliveryRow::into_delivery)
+                .collect();
+        }
         let q = webhook_deliveries::table
             .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
             .filter(webhook_deliveries::next_attempt_at.le(now_us))
@@ -337,12 +399,8 @@ impl WebhookStore for DbTx<'_> {
             )
             .order(webhook_deliveries::next_attempt_at.asc())
             .limit(i64::from(limit));
-        let rows: Result<Vec<DeliveryRow>, _> = match &mut self.conn {
-            Conn::Pg(c) => q.for_update().skip_locked().load(&mut **c).await,
-            Conn::Sqlite(c) => q.load(&mut **c).await,
-        }
-        .map_err(store_error);
-        let rows = self.poison(rows)?;
+        // SQLite: one connection, so select-then-update cannot race.
+        let rows: Vec<DeliveryRow> = run!(self, |c| q.load(c).await)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut d = row.into_delivery()?;
@@ -364,16 +422,20 @@ impl WebhookStore for DbTx<'_> {
         row.map(OutboxRow::into_event).transpose()
     }
 
+    async fn outbox_events(&mut self, ids: &[String]) -> Result<Vec<OutboxEvent>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let q = event_outbox::table.filter(event_outbox::id.eq_any(chunk));
+            let rows: Vec<OutboxRow> = run!(self, |c| q.load(c).await)?;
+            for r in rows {
+                out.push(r.into_event()?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn finish_attempt(&mut self, a: &Attempt, d: &Delivery) -> Result<(), StoreError> {
-        let row = AttemptRow {
-            endpoint_id: a.endpoint_id.to_string(),
-            event_id: a.event_id.clone(),
-            attempt: i32::try_from(a.attempt).unwrap_or(i32::MAX),
-            at: a.at.as_micros(),
-            status_code: a.status_code.map(i32::from),
-            latency_ms: i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
-            error: a.error.clone(),
-        };
+        let row = AttemptRow::from_attempt(a);
         run!(self, |c| diesel::insert_into(webhook_attempts::table)
             .values(&row)
             .execute(c)
@@ -397,6 +459,75 @@ impl WebhookStore for DbTx<'_> {
         } else {
             Ok(())
         }
+    }
+
+    async fn finish_attempts(&mut self, done: &[(Attempt, Delivery)]) -> Result<(), StoreError> {
+        if !matches!(self.conn, Conn::Pg(_)) {
+            for (a, d) in done {
+                self.finish_attempt(a, d).await?;
+            }
+            return Ok(());
+        }
+        use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+        let attempts: Vec<AttemptRow> = done
+            .iter()
+            .map(|(a, _)| AttemptRow::from_attempt(a))
+            .collect();
+        let rows: Vec<DeliveryRow> = done
+            .iter()
+            .map(|(_, d)| DeliveryRow::from_delivery(d))
+            .collect();
+        let col = |f: fn(&DeliveryRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
+        let (event_ids, endpoint_ids, statuses) = (
+            col(|r| r.event_id.clone()),
+            col(|r| r.endpoint_id.clone()),
+            col(|r| r.status.clone()),
+        );
+        let attempts_n: Vec<i32> = rows.iter().map(|r| r.attempts).collect();
+        let next: Vec<i64> = rows.iter().map(|r| r.next_attempt_at).collect();
+        let lease: Vec<Option<i64>> = rows.iter().map(|r| r.lease_until).collect();
+        let last_status: Vec<Option<i32>> = rows.iter().map(|r| r.last_status).collect();
+        let last_error: Vec<Option<String>> = rows.iter().map(|r| r.last_error.clone()).collect();
+        let delivered: Vec<Option<i64>> = rows.iter().map(|r| r.delivered_at).collect();
+        let Conn::Pg(c) = &mut self.conn else {
+            return Ok(());
+        };
+        let mut result = Ok(0);
+        for chunk in attempts.chunks(500) {
+            result = diesel::insert_into(webhook_attempts::table)
+                .values(chunk)
+                .execute(&mut **c)
+                .await;
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_ok() {
+            // One UPDATE for every delivery, from parallel arrays.
+            result = diesel::sql_query(
+                "UPDATE webhook_deliveries AS d SET status = v.status, attempts = v.attempts, \
+                   next_attempt_at = v.next_attempt_at, lease_until = v.lease_until, \
+                   last_status = v.last_status, last_error = v.last_error, delivered_at = v.delivered_at \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], \
+                             $6::bigint[], $7::int[], $8::text[], $9::bigint[]) \
+                   AS v(event_id, endpoint_id, status, attempts, next_attempt_at, lease_until, \
+                        last_status, last_error, delivered_at) \
+                 WHERE d.event_id = v.event_id AND d.endpoint_id = v.endpoint_id",
+            )
+            .bind::<Array<Text>, _>(&event_ids)
+            .bind::<Array<Text>, _>(&endpoint_ids)
+            .bind::<Array<Text>, _>(&statuses)
+            .bind::<Array<Integer>, _>(&attempts_n)
+            .bind::<Array<BigInt>, _>(&next)
+            .bind::<Array<Nullable<BigInt>>, _>(&lease)
+            .bind::<Array<Nullable<Integer>>, _>(&last_status)
+            .bind::<Array<Nullable<Text>>, _>(&last_error)
+            .bind::<Array<Nullable<BigInt>>, _>(&delivered)
+            .execute(&mut **c)
+            .await;
+        }
+        let result = result.map_err(store_error);
+        self.poison(result).map(|_| ())
     }
 
     async fn requeue_delivery(&mut self, d: &Delivery) -> Result<(), StoreError> {

@@ -40,11 +40,15 @@ pub trait WebhookStore: Send {
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
     async fn outbox_event(&mut self, id: &str) -> Result<Option<OutboxEvent>, StoreError>;
+    /// The events with these ids (any order; unknown ids are left out).
+    async fn outbox_events(&mut self, ids: &[String]) -> Result<Vec<OutboxEvent>, StoreError>;
     async fn finish_attempt(
         &mut self,
         attempt: &Attempt,
         delivery: &Delivery,
     ) -> Result<(), StoreError>;
+    /// `finish_attempt` for many deliveries at once (one batch on PostgreSQL).
+    async fn finish_attempts(&mut self, done: &[(Attempt, Delivery)]) -> Result<(), StoreError>;
     /// Puts a delivery back in the queue (manual retry): status, next attempt and lease.
     async fn requeue_delivery(&mut self, delivery: &Delivery) -> Result<(), StoreError>;
     async fn get_delivery(

@@ -23,7 +23,9 @@ CREATE TABLE event_outbox (
     created_at BIGINT NOT NULL,
     fanned_out BOOLEAN NOT NULL DEFAULT false
 );
-CREATE INDEX event_outbox_unfanned ON event_outbox (seq) WHERE fanned_out = false;
+-- Full (not partial) indexes: the queries bind their constants as parameters, which a
+-- partial index's predicate cannot match in a generic plan.
+CREATE INDEX event_outbox_unfanned ON event_outbox (fanned_out, seq);
 CREATE TABLE webhook_deliveries (
     event_id TEXT NOT NULL,
     endpoint_id TEXT NOT NULL,
@@ -37,7 +39,7 @@ CREATE TABLE webhook_deliveries (
     delivered_at BIGINT,
     PRIMARY KEY (event_id, endpoint_id)
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
 CREATE TABLE webhook_attempts (
     endpoint_id TEXT NOT NULL,

@@ -771,7 +771,7 @@ pub async fn webhook_outbox_fans_out_claims_once_and_records_attempts(db: Db) {
     );
     tx(&db, move |tx| {
         Box::pin(async move {
-            tx.finish_attempt(&a2, &d2).await?;
+            tx.finish_attempts(&[(a2.clone(), d2.clone())]).await?;
             assert_eq!(
                 tx.get_delivery(&event_id, &mine_id).await?,
                 Some(d2.clone())
