@@ -144,20 +144,11 @@ async fn chain(
     Ok(HttpResponse::Ok().json(c))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Page {
-    #[serde(default)]
-    offset: u32,
-    #[serde(default = "crate::dto::default_page_limit")]
-    limit: u32,
-}
-
 async fn history(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    q: web::Query<Page>,
+    q: web::Query<crate::dto::Page>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, offset, limit) = (id.into_inner(), q.offset, q.limit);
     let agent = id.clone();
@@ -167,6 +158,6 @@ async fn history(
                 .await
         })
         .await?;
-    let next = (items.len() == limit as usize).then(|| offset.saturating_add(limit));
+    let next = q.next_offset(items.len());
     Ok(HttpResponse::Ok().json(json!({"agent_id": agent, "delegations": items.iter().map(delegation).collect::<Vec<_>>(), "next_offset": next})))
 }

@@ -228,3 +228,20 @@ pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(
 pub(crate) fn default_page_limit() -> u32 {
     100
 }
+
+/// `?offset=&limit=` of an offset-paged listing.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Page {
+    #[serde(default)]
+    pub offset: u32,
+    #[serde(default = "default_page_limit")]
+    pub limit: u32,
+}
+
+impl Page {
+    /// The next page's offset when this page came back full.
+    pub fn next_offset(&self, returned: usize) -> Option<u32> {
+        (returned == self.limit as usize).then(|| self.offset.saturating_add(self.limit))
+    }
+}

@@ -136,20 +136,11 @@ async fn delete(
     Ok(HttpResponse::Ok().json(json!({"id": deleted, "deleted": true})))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Page {
-    #[serde(default)]
-    offset: u32,
-    #[serde(default = "crate::dto::default_page_limit")]
-    limit: u32,
-}
-
 async fn attempts(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    q: web::Query<Page>,
+    q: web::Query<crate::dto::Page>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, offset, limit) = (id.into_inner(), q.offset, q.limit);
     let items = state
@@ -158,7 +149,7 @@ async fn attempts(
                 .await
         })
         .await?;
-    let next = (items.len() == limit as usize).then(|| offset.saturating_add(limit));
+    let next = q.next_offset(items.len());
     Ok(HttpResponse::Ok().json(json!({"attempts": items, "next_offset": next})))
 }
 
