@@ -139,6 +139,7 @@ impl Gateway {
             Arc::clone(&config.clock),
         );
         let (webhooks, webhook_worker) = crate::webhook_worker::Dispatcher::start(
+            config.secret_key.clone(),
             config.webhooks.clone(),
             Arc::clone(&store),
             Arc::clone(&config.clock),

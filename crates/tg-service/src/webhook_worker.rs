@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 use serde_json::json;
 use tg_core::{AccountId, Clock, Timestamp, WebhookId};
@@ -45,12 +47,16 @@ impl Default for WebhookConfig {
     }
 }
 
+const SEALED_PREFIX: &str = "sealed:";
+
 /// Deliveries attempted concurrently by one worker.
 const CONCURRENCY: usize = 32;
 const CLAIM: u32 = 256;
 const FAN_OUT: u32 = 1000;
 
 pub(crate) struct Dispatcher {
+    /// Seals endpoint secrets at rest (AES-256-GCM under a key derived from it).
+    secret_key: Vec<u8>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     deliverer: Deliverer,
@@ -67,6 +73,7 @@ impl std::fmt::Debug for Dispatcher {
 
 impl Dispatcher {
     pub(crate) fn start(
+        secret_key: Vec<u8>,
         config: WebhookConfig,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -76,6 +83,7 @@ impl Dispatcher {
         let deliverer = Deliverer::new(policy, config.timeout).map_err(ServiceError::Internal)?;
         let poll = config.poll;
         let dispatcher = Arc::new(Self {
+            secret_key,
             store,
             clock,
             deliverer,
@@ -107,6 +115,41 @@ impl Dispatcher {
 
     pub(crate) fn policy(&self) -> &UrlPolicy {
         self.deliverer.policy()
+    }
+
+    /// How an endpoint secret is stored: `sealed:` + base64 of the AES-GCM box, bound to
+    /// the endpoint's id.
+    pub(crate) fn seal_secret(
+        &self,
+        endpoint: &WebhookId,
+        plain: &str,
+    ) -> Result<String, ServiceError> {
+        let sealed = tg_tokens::seal(&self.secret_key, endpoint.as_str(), plain.as_bytes())
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(sealed)))
+    }
+
+    /// The endpoint's signing secrets, opened. One that does not open (another
+    /// `SECRET_KEY`) is left out and logged.
+    fn signing_secrets(&self, endpoint: &Endpoint) -> Vec<SigningSecret> {
+        endpoint
+            .secrets
+            .iter()
+            .filter_map(|stored| {
+                let plain = match stored.strip_prefix(SEALED_PREFIX) {
+                    Some(b64) => STANDARD
+                        .decode(b64)
+                        .ok()
+                        .and_then(|box_| tg_tokens::open(&self.secret_key, endpoint.id.as_str(), &box_).ok())
+                        .and_then(|p| String::from_utf8(p).ok()),
+                    None => Some(stored.clone()),
+                };
+                if plain.is_none() {
+                    tracing::error!(endpoint = %endpoint.id, "a webhook secret does not open under this SECRET_KEY");
+                }
+                plain.and_then(|p| SigningSecret::parse(&p).ok())
+            })
+            .collect()
     }
 
     pub(crate) fn wake(&self) {
@@ -209,11 +252,7 @@ impl Dispatcher {
         event: &OutboxEvent,
         now: Timestamp,
     ) -> AttemptResult {
-        let secrets: Vec<SigningSecret> = endpoint
-            .secrets
-            .iter()
-            .filter_map(|s| SigningSecret::parse(s).ok())
-            .collect();
+        let secrets = self.signing_secrets(endpoint);
         self.deliverer
             .send(Message {
                 url: &endpoint.url,

@@ -95,10 +95,12 @@ impl Gateway {
         self.require(principal, Scope::Write)?;
         let kinds = events(&req.events)?;
         self.check_url(&req.url).await?;
-        let (stored, shown) = secret(req.secret)?;
+        let (plain, shown) = secret(req.secret)?;
         let now = self.now();
+        let id = WebhookId::generate();
+        let stored = self.webhooks.seal_secret(&id, &plain)?;
         let endpoint = Endpoint {
-            id: WebhookId::generate(),
+            id,
             account_id: principal.account_id.clone(),
             url: req.url,
             events: kinds,
@@ -194,7 +196,8 @@ impl Gateway {
             endpoint.enabled = enabled;
         }
         let mut shown = None;
-        if let Some((stored, generated)) = new_secret {
+        if let Some((plain, generated)) = new_secret {
+            let stored = self.webhooks.seal_secret(&endpoint.id, &plain)?;
             let previous = endpoint.secrets.first().cloned();
             endpoint.secrets = std::iter::once(stored).chain(previous).collect();
             shown = generated;

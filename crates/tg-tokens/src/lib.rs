@@ -4,4 +4,4 @@ mod issuer;
 mod sealed;
 
 pub use issuer::{IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest};
-pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key};
+pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal};

@@ -59,13 +59,16 @@ pub fn generate_signing_key(secret: &[u8], now: Timestamp) -> Result<SealedKey, 
     })
 }
 
-fn seal(secret: &[u8], kid: &str, plaintext: &[u8]) -> Result<Vec<u8>, TokenError> {
+/// Seals `plaintext` under `SECRET_KEY` (AES-256-GCM, key derived by HMAC-SHA256), bound to
+/// `context` (associated data: the same ciphertext does not open under another context).
+/// Output: 12-byte nonce ‖ ciphertext ‖ tag.
+pub fn seal(secret: &[u8], context: &str, plaintext: &[u8]) -> Result<Vec<u8>, TokenError> {
     let key = sealing_key(secret)?;
     let nonce_bytes = random_bytes::<12>();
     let mut buf = plaintext.to_vec();
     key.seal_in_place_append_tag(
         Nonce::assume_unique_for_key(nonce_bytes),
-        Aad::from(kid.as_bytes()),
+        Aad::from(context.as_bytes()),
         &mut buf,
     )
     .map_err(|_| TokenError::Key("sealing failed".into()))?;
@@ -74,26 +77,25 @@ fn seal(secret: &[u8], kid: &str, plaintext: &[u8]) -> Result<Vec<u8>, TokenErro
     Ok(out)
 }
 
+/// Opens what [`seal`] sealed under the same `secret` and `context`.
+pub fn open(secret: &[u8], context: &str, sealed: &[u8]) -> Result<Vec<u8>, TokenError> {
+    let key = sealing_key(secret)?;
+    let (nonce, ciphertext) = sealed
+        .split_at_checked(12)
+        .ok_or_else(|| TokenError::Key("sealed value is truncated".into()))?;
+    let nonce =
+        Nonce::try_assume_unique_for_key(nonce).map_err(|_| TokenError::Key("bad nonce".into()))?;
+    let mut buf = ciphertext.to_vec();
+    let plain = key
+        .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
+        .map_err(|_| TokenError::Key(format!("`{context}` does not open under this SECRET_KEY")))?;
+    Ok(plain.to_vec())
+}
+
 impl SealedKey {
     /// The private key PEM. Fails when `secret` is not the one it was sealed under.
     pub fn open(&self, secret: &[u8]) -> Result<Vec<u8>, TokenError> {
-        let key = sealing_key(secret)?;
-        let (nonce, ciphertext) = self
-            .sealed
-            .split_at_checked(12)
-            .ok_or_else(|| TokenError::Key("sealed key is truncated".into()))?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce)
-            .map_err(|_| TokenError::Key("bad nonce".into()))?;
-        let mut buf = ciphertext.to_vec();
-        let plain = key
-            .open_in_place(nonce, Aad::from(self.kid.as_bytes()), &mut buf)
-            .map_err(|_| {
-                TokenError::Key(format!(
-                    "signing key `{}` does not open under this SECRET_KEY",
-                    self.kid
-                ))
-            })?;
-        Ok(plain.to_vec())
+        open(secret, &self.kid, &self.sealed)
     }
 }
 

@@ -354,6 +354,21 @@ mod clocked {
             "one webhook-id for every attempt"
         );
 
+        // The secret is sealed at rest: the stored form is not the secret.
+        let wid = tg_core::WebhookId::parse(&id).unwrap();
+        let stored = tg_service::reading(g.store().as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.get_endpoint(&wid).await?) })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(
+            stored.secrets[0].starts_with("sealed:"),
+            "{:?}",
+            stored.secrets
+        );
+        assert!(!stored.secrets[0].contains("whsec_"));
+
         let attempts = g.webhook_attempts(&p, &id, 0, 10).await.unwrap();
         let codes: Vec<Option<u16>> = attempts.iter().map(|a| a.status_code).collect();
         assert_eq!(codes, vec![Some(204), Some(500), Some(503)], "newest first");
