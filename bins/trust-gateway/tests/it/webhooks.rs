@@ -437,6 +437,19 @@ mod clocked {
         while down.rx.try_recv().is_ok() {}
     }
 
+    /// A hostname URL goes through the checking resolver and reaches the URL's port.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hostname_urls_are_resolved_checked_and_delivered() {
+        let (g, _clock, p) = setup().await;
+        let mut rx = receiver(vec![]).await;
+        let url = rx.url.replace("127.0.0.1", "localhost");
+        hook(&g, &p, &url, &["agent_registered"]).await;
+        register(&g, &p, "named").await;
+        assert_eq!(g.deliver_webhooks().await.unwrap(), 1);
+        let r = rx.next().await;
+        assert_eq!(r.body["event"], "agent_registered");
+    }
+
     /// Config drift fires `trust_changed` (issue 3), even under a policy where the config
     /// factor carries no weight and the composite does not move.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
