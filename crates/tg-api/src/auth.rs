@@ -17,7 +17,13 @@ pub(crate) struct Auth {
 }
 
 /// Paths anyone may call without a key.
-const PUBLIC: &[&str] = &["/health", "/ready", "/.well-known/jwks.json"];
+const PUBLIC: &[&str] = &[
+    "/health",
+    "/ready",
+    "/.well-known/jwks.json",
+    "/ws/dashboard",
+];
+// `/ws/dashboard` authenticates itself: by key, or by a ticket (browsers cannot set headers).
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()

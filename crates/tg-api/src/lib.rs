@@ -16,6 +16,7 @@ mod receipts;
 mod system;
 mod vouches;
 mod webhooks;
+mod ws;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -82,7 +83,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(audit::configure)
         .configure(delegations::configure)
         .configure(vouches::configure)
-        .configure(webhooks::configure);
+        .configure(webhooks::configure)
+        .configure(ws::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

@@ -102,6 +102,18 @@ impl Gateway {
                     tx.append_history(&point).await?;
                 }
                 tx.update_trust(&state).await?;
+                tx.append_outbox(&crate::events::agent_event(
+                    tg_webhooks::EventKind::ReceiptRecorded,
+                    &after.agent,
+                    json!({
+                        "receipt_id": receipt.id.as_str(), "seq": receipt.seq,
+                        "action": receipt.action, "result": receipt.result.as_str(),
+                        "old_score": old_score, "new_score": new_score,
+                        "old_tier": old_tier, "new_tier": new_tier,
+                    }),
+                    now,
+                ))
+                .await?;
                 for e in crate::events::score_events(
                     &after.agent,
                     &before.breakdown,

@@ -341,6 +341,7 @@ impl Gateway {
             // A certified agent is pre-trusted.
             self.vouching.wake();
         }
+        self.webhooks.wake();
         Ok(view)
     }
 

@@ -77,6 +77,7 @@ pub struct Gateway {
     pub(crate) vouching: Arc<VouchEngine>,
     _vouch_worker: Worker,
     pub(crate) webhooks: Arc<crate::webhook_worker::Dispatcher>,
+    pub(crate) live: Arc<crate::live::LiveFeed>,
     _webhook_worker: Worker,
 }
 
@@ -138,7 +139,9 @@ impl Gateway {
             Arc::clone(&policy),
             Arc::clone(&config.clock),
         );
+        let live = Arc::new(crate::live::LiveFeed::new());
         let (webhooks, webhook_worker) = crate::webhook_worker::Dispatcher::start(
+            Arc::clone(&live),
             config.secret_key.clone(),
             config.webhooks.clone(),
             Arc::clone(&store),
@@ -160,6 +163,7 @@ impl Gateway {
             vouching,
             _vouch_worker: vouch_worker,
             webhooks,
+            live,
             _webhook_worker: webhook_worker,
         })
     }

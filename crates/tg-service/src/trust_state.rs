@@ -93,6 +93,8 @@ pub trait TrustStore: Send {
         limit: u32,
     ) -> Result<Vec<(Agent, TrustState)>, StoreError>;
     async fn stats(&mut self) -> Result<Stats, StoreError>;
+    /// Agents per tenth of the stored composite: `[0, 0.1), [0.1, 0.2), …, [0.9, 1]`.
+    async fn score_histogram(&mut self) -> Result<[u64; 10], StoreError>;
     async fn policy_version(&mut self) -> Result<i64, StoreError>;
     async fn policy_document(&mut self) -> Result<Option<PolicyDocument>, StoreError>;
     async fn save_policy_document(&mut self, doc: &PolicyDocument) -> Result<(), StoreError>;

@@ -55,6 +55,7 @@ const CLAIM: u32 = 256;
 const FAN_OUT: u32 = 1000;
 
 pub(crate) struct Dispatcher {
+    live: Arc<crate::live::LiveFeed>,
     /// Seals endpoint secrets at rest (AES-256-GCM under a key derived from it).
     secret_key: Vec<u8>,
     store: Arc<dyn Store>,
@@ -73,6 +74,7 @@ impl std::fmt::Debug for Dispatcher {
 
 impl Dispatcher {
     pub(crate) fn start(
+        live: Arc<crate::live::LiveFeed>,
         secret_key: Vec<u8>,
         config: WebhookConfig,
         store: Arc<dyn Store>,
@@ -83,6 +85,7 @@ impl Dispatcher {
         let deliverer = Deliverer::new(policy, config.timeout).map_err(ServiceError::Internal)?;
         let poll = config.poll;
         let dispatcher = Arc::new(Self {
+            live,
             secret_key,
             store,
             clock,
@@ -163,10 +166,12 @@ impl Dispatcher {
     pub(crate) async fn run_once(&self) -> Result<usize, ServiceError> {
         let now = self.clock.now();
         let admin = self.admin.clone();
-        in_transaction(self.store.as_ref(), move |tx| {
+        let fanned = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move { Ok(tx.fan_out(&admin, now, FAN_OUT).await?) })
         })
         .await?;
+        // Committed: dashboards may see them now.
+        self.live.publish(&fanned);
         let lease = self
             .config
             .timeout

@@ -239,6 +239,25 @@ impl TrustStore for DbTx<'_> {
             .collect()
     }
 
+    async fn score_histogram(&mut self) -> Result<[u64; 10], StoreError> {
+        let mut out = [0u64; 10];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let from = i as f64 / 10.0;
+            let to = if i == 9 {
+                f64::MAX
+            } else {
+                (i + 1) as f64 / 10.0
+            };
+            let q = agent_trust::table
+                .filter(agent_trust::composite.ge(from))
+                .filter(agent_trust::composite.lt(to))
+                .select(count_star());
+            let n: i64 = run!(self, |c| q.get_result(c).await)?;
+            *slot = u64::try_from(n).unwrap_or(0);
+        }
+        Ok(out)
+    }
+
     async fn stats(&mut self) -> Result<Stats, StoreError> {
         let q = agents::table
             .group_by(agents::status)

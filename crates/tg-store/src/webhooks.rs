@@ -273,7 +273,7 @@ impl WebhookStore for DbTx<'_> {
         admin: &AccountId,
         now: Timestamp,
         limit: u32,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
         let q = event_outbox::table
             .filter(event_outbox::fanned_out.eq(false))
             .order(event_outbox::seq.asc())
@@ -285,7 +285,7 @@ impl WebhookStore for DbTx<'_> {
         .map_err(store_error);
         let rows = self.poison(rows)?;
         if rows.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let endpoints: Vec<Endpoint> = self
             .list_endpoints(None)
@@ -294,7 +294,7 @@ impl WebhookStore for DbTx<'_> {
             .filter(|e| e.enabled)
             .collect();
         let mut deliveries = Vec::new();
-        let mut ids = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
         for row in rows {
             let event = row.into_event()?;
             for e in &endpoints {
@@ -315,8 +315,9 @@ impl WebhookStore for DbTx<'_> {
                     }));
                 }
             }
-            ids.push(event.id);
+            events.push(event);
         }
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
         let inserted = match &mut self.conn {
             // One multi-row INSERT per 500 deliveries on PostgreSQL (a round trip each).
             Conn::Pg(c) => {
@@ -356,7 +357,7 @@ impl WebhookStore for DbTx<'_> {
             .set(event_outbox::fanned_out.eq(true))
             .execute(c)
             .await)?;
-        Ok(deliveries.len())
+        Ok(events)
     }
 
     async fn claim_due(

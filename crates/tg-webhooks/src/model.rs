@@ -11,6 +11,7 @@ pub enum EventKind {
     AuthorizationDenied,
     ReceiptChainBroken,
     AgentRegistered,
+    ReceiptRecorded,
     AgentSuspended,
     AgentReactivated,
     AgentRevoked,
@@ -18,12 +19,13 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::TrustChanged,
         EventKind::TierChanged,
         EventKind::AuthorizationDenied,
         EventKind::ReceiptChainBroken,
         EventKind::AgentRegistered,
+        EventKind::ReceiptRecorded,
         EventKind::AgentSuspended,
         EventKind::AgentReactivated,
         EventKind::AgentRevoked,
@@ -37,6 +39,7 @@ impl EventKind {
             EventKind::AuthorizationDenied => "authorization_denied",
             EventKind::ReceiptChainBroken => "receipt_chain_broken",
             EventKind::AgentRegistered => "agent_registered",
+            EventKind::ReceiptRecorded => "receipt_recorded",
             EventKind::AgentSuspended => "agent_suspended",
             EventKind::AgentReactivated => "agent_reactivated",
             EventKind::AgentRevoked => "agent_revoked",

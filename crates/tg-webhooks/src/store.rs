@@ -11,8 +11,8 @@ use crate::{Attempt, Delivery, Endpoint, OutboxEvent};
 /// - `fan_out`: takes up to `limit` outbox events not yet fanned out (oldest first; on
 ///   PostgreSQL rows another transaction holds are skipped), creates one pending delivery
 ///   per enabled endpoint subscribed to the event's kind whose account owns the event's
-///   agent or is `admin`, marks the events fanned out, and returns how many deliveries it
-///   created.
+///   agent or is `admin`, marks the events fanned out, and returns the events it took, in
+///   outbox order (the live feed publishes them).
 /// - `claim_due`: leases up to `limit` pending deliveries due at `now` whose lease is free
 ///   or expired, until `lease_until`; concurrent claimers never get the same delivery.
 /// - `finish_attempt` appends the attempt and overwrites the delivery's state.
@@ -32,7 +32,7 @@ pub trait WebhookStore: Send {
         admin: &AccountId,
         now: Timestamp,
         limit: u32,
-    ) -> Result<usize, StoreError>;
+    ) -> Result<Vec<OutboxEvent>, StoreError>;
     async fn claim_due(
         &mut self,
         now: Timestamp,

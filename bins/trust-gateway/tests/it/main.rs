@@ -15,6 +15,7 @@ mod bad_input;
 mod binary;
 mod chain;
 mod clocked;
+mod dashboard;
 mod delegation;
 mod identity;
 mod joy;
@@ -56,6 +57,7 @@ use api::*;
 use audit::*;
 use bad_input::*;
 use chain::*;
+use dashboard::*;
 use delegation::*;
 use identity::*;
 use joy::*;
@@ -87,4 +89,5 @@ both_stores!(
     delegation_chains_and_outcomes,
     vouching_over_http,
     webhooks_are_signed_delivered_and_verifiable,
+    dashboard_feed_over_websocket,
 );

@@ -1,0 +1,161 @@
+//! `/ws/dashboard` with a real WebSocket client (tokio-tungstenite).
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+use crate::support::{Backend, Server, start};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn ws_url(s: &Server, query: &str) -> String {
+    format!("{}/ws/dashboard{query}", s.base.replace("http://", "ws://"))
+}
+
+async fn connect(s: &Server, key: Option<&str>, query: &str) -> Result<Ws, u16> {
+    let mut req = ws_url(s, query).into_client_request().unwrap();
+    if let Some(k) = key {
+        req.headers_mut().insert("x-api-key", k.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The next JSON message (a hang guard bounds the wait; messages are awaited, not timed).
+async fn next(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
+            .await
+            .expect("a message within a minute")
+            .expect("open")
+            .expect("no error");
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap_or_else(|_| json!({"raw": t.to_string()}));
+        }
+    }
+}
+
+async fn until(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let m = next(ws).await;
+        if m["type"] == kind {
+            return m;
+        }
+    }
+}
+
+/// Authentication (key, ticket), initial_stats, the live events in order, ping/pong, and
+/// account scoping.
+pub async fn dashboard_feed_over_websocket(backend: Backend) {
+    let s = start(backend).await;
+    assert_eq!(connect(&s, None, "").await.err(), Some(401));
+    assert_eq!(
+        connect(&s, Some("wrong-key-0123456789abcdef"), "")
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(connect(&s, None, "?ticket=wst_nope").await.err(), Some(401));
+
+    let existing = s.register("before").await;
+    let mut ws = connect(&s, Some(&s.key), "").await.unwrap();
+    let first = next(&mut ws).await;
+    assert_eq!(first["type"], "initial_stats", "{first}");
+    assert_eq!(first["data"]["total_agents"], 1);
+    assert_eq!(
+        first["data"]["score_distribution"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    assert!(first["data"]["agents_by_tier"].is_array());
+    assert!(first["timestamp"].is_string());
+
+    ws.send(Message::Text("ping".into())).await.unwrap();
+    // Events committed before the connection may still be on their way: skip them.
+    loop {
+        let m = next(&mut ws).await;
+        if m["raw"] == "pong" {
+            break;
+        }
+        assert!(m["type"].is_string(), "{m}");
+    }
+
+    let id = s.register("live").await;
+    let registered = until(&mut ws, "agent_registered").await;
+    assert_eq!(registered["data"]["agent_id"], id.as_str());
+    for _ in 0..7 {
+        s.record(&id, "read_data", "success").await;
+    }
+    let mut seqs = Vec::new();
+    let mut tier_changed = false;
+    while seqs.len() < 7 {
+        let m = next(&mut ws).await;
+        match m["type"].as_str().unwrap() {
+            "receipt_recorded" => {
+                assert_eq!(m["data"]["agent_id"], id.as_str());
+                assert!(m["data"]["new_score"].is_number() && m["data"]["new_tier"].is_number());
+                seqs.push(m["data"]["seq"].as_u64().unwrap());
+            }
+            "tier_changed" => tier_changed = true,
+            _ => {}
+        }
+    }
+    assert_eq!(seqs, (1..=7).collect::<Vec<u64>>(), "in order");
+    let (_, d) = s
+        .post(
+            "/authorize",
+            json!({"agent_id": id, "action": "delete_database"}),
+        )
+        .await;
+    assert_eq!(d["allowed"], false);
+    let denied = until(&mut ws, "auth_denied").await;
+    assert_eq!(denied["data"]["action"], "delete_database");
+    if !tier_changed {
+        until(&mut ws, "tier_changed").await;
+    }
+
+    // A browser ticket: single use.
+    let (status, t) = s.post("/ws/ticket", json!({})).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{t}");
+    let ticket = t["ticket"].as_str().unwrap().to_owned();
+    let mut browser = connect(&s, None, &format!("?ticket={ticket}"))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut browser).await["type"], "initial_stats");
+    assert_eq!(
+        connect(&s, None, &format!("?ticket={ticket}")).await.err(),
+        Some(401)
+    );
+
+    // Another account's dashboard sees its own agents' events only.
+    let (_, acct) = s
+        .post("/admin/accounts", json!({"name": "other", "plan": "pro"}))
+        .await;
+    let other_key = crate::accounts::new_key(&s, acct["id"].as_str().unwrap(), "write").await;
+    let mut other = connect(&s, Some(&other_key), "").await.unwrap();
+    assert_eq!(next(&mut other).await["type"], "initial_stats");
+    s.record(&existing, "read_data", "success").await;
+    let (status, own) = crate::accounts::as_key(
+        &s,
+        &other_key,
+        reqwest::Method::POST,
+        "/agents/register",
+        Some(json!({"name": "theirs", "provider": "p", "config_hash": "h"})),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let m = next(&mut other).await;
+    assert_eq!(
+        (m["type"].as_str(), m["data"]["agent_id"].as_str()),
+        (Some("agent_registered"), own["id"].as_str())
+    );
+    // The admin dashboard saw both.
+    let mine = until(&mut ws, "agent_registered").await;
+    assert_eq!(mine["data"]["agent_id"], own["id"]);
+}

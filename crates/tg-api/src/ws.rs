@@ -1,0 +1,179 @@
+//! `/ws/dashboard`: the live feed over WebSocket.
+//!
+//! Authenticated by `X-API-Key`, or by a single-use `?ticket=` from `POST /ws/ticket` for
+//! browsers (they cannot set headers). On connect: `initial_stats`; then the events as
+//! `{type, timestamp, data}`. Text `ping` → `pong`. The server pings every 30 s and closes
+//! a connection silent for 90 s. Each client has a bounded queue: one that cannot keep up
+//! is dropped at once (close reason "client too slow"), never slowing the others.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, CloseReason, Message};
+use serde::Deserialize;
+use serde_json::json;
+use tg_service::{LiveMessage, LiveSubscription, ServiceError};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+use crate::auth::Auth;
+use crate::{ApiError, AppState};
+
+/// Largest message a client may send (it only ever needs `ping`).
+const MAX_CLIENT_MESSAGE: usize = 4096;
+/// Messages queued for one client before it counts as too slow.
+const CLIENT_QUEUE: usize = 256;
+const PING_EVERY: Duration = Duration::from_secs(30);
+const IDLE_AFTER: Duration = Duration::from_secs(90);
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws/dashboard", web::get().to(dashboard))
+        .route("/ws/ticket", web::post().to(ticket));
+}
+
+async fn ticket(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    let t = state
+        .call(move |g| async move { g.issue_live_ticket(&auth.principal) })
+        .await?;
+    Ok(HttpResponse::Created()
+        .json(json!({"ticket": t, "expires_in": tg_service::TICKET_TTL_SECS})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DashboardQuery {
+    ticket: Option<String>,
+}
+
+async fn dashboard(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    q: web::Query<DashboardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let key = req
+        .headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let ticket = q.into_inner().ticket;
+    let sub = state
+        .call(move |g| async move {
+            let principal = match (key, ticket) {
+                (Some(k), _) => g.authenticate(Some(&k)).await?,
+                (None, Some(t)) => g.redeem_live_ticket(&t)?,
+                (None, None) => {
+                    return Err(ServiceError::Unauthorized(
+                        "an API key (X-API-Key) or a `ticket` from POST /ws/ticket is required"
+                            .into(),
+                    ));
+                }
+            };
+            g.subscribe_live(&principal)
+        })
+        .await?;
+    let account = sub.account.clone();
+    let initial = state
+        .call(move |g| async move { g.initial_stats(account.as_ref()).await })
+        .await?;
+    let (response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
+        ApiError::from(ServiceError::Invalid(format!(
+            "not a WebSocket upgrade: {e}"
+        )))
+    })?;
+    let stream = stream.max_frame_size(MAX_CLIENT_MESSAGE);
+    actix_web::rt::spawn(serve(session, stream, sub, initial));
+    Ok(response)
+}
+
+/// Moves feed messages into the client's bounded queue; kicks the client when it lags.
+async fn forward(
+    mut sub: LiveSubscription,
+    queue: mpsc::Sender<Arc<LiveMessage>>,
+    kick: Arc<Notify>,
+) {
+    loop {
+        match sub.rx.recv().await {
+            Ok(m) => {
+                if sub.wants(&m) && queue.try_send(m).is_err() {
+                    break;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => break,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+    kick.notify_one();
+}
+
+async fn serve(
+    mut session: actix_ws::Session,
+    mut stream: actix_ws::MessageStream,
+    sub: LiveSubscription,
+    initial: String,
+) {
+    if session.text(initial).await.is_err() {
+        return;
+    }
+    let (queue, mut queued) = mpsc::channel(CLIENT_QUEUE);
+    let kick = Arc::new(Notify::new());
+    let forwarder = tokio::spawn(forward(sub, queue, Arc::clone(&kick)));
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut heard = Instant::now();
+    let reason = loop {
+        tokio::select! {
+            m = queued.recv() => {
+                let Some(m) = m else { break None };
+                tokio::select! {
+                    sent = session.text(m.text.clone()) => if sent.is_err() { return },
+                    () = kick.notified() => break Some(slow()),
+                }
+            }
+            () = kick.notified() => break Some(slow()),
+            msg = stream.recv() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    heard = Instant::now();
+                    if t.trim() == "ping" && session.text("pong").await.is_err() {
+                        break None;
+                    }
+                }
+                Some(Ok(Message::Ping(bytes))) => {
+                    heard = Instant::now();
+                    if session.pong(&bytes).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(Ok(Message::Pong(_))) => heard = Instant::now(),
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Err(e)) => {
+                    break Some(CloseReason {
+                        code: CloseCode::Size,
+                        description: Some(format!("protocol error: {e}")),
+                    })
+                }
+                Some(Ok(_)) => heard = Instant::now(),
+            },
+            _ = ping.tick() => {
+                if heard.elapsed() > IDLE_AFTER {
+                    break Some(CloseReason { code: CloseCode::Away, description: Some("idle timeout".into()) });
+                }
+                if session.ping(b"").await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    forwarder.abort();
+    if let Some(reason) = reason {
+        // Best effort: a client too slow to read cannot take a close frame either.
+        let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
+    }
+}
+
+fn slow() -> CloseReason {
+    CloseReason {
+        code: CloseCode::Policy,
+        description: Some("client too slow: messages were dropped".into()),
+    }
+}

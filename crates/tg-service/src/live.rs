@@ -1,0 +1,199 @@
+//! The live feed behind `/ws/dashboard`: committed outbox events, published by the
+//! delivery worker as it fans them out, to every connected dashboard of the right account.
+//!
+//! Each subscriber reads a bounded broadcast: one that falls more than [`FEED_CAPACITY`]
+//! messages behind is told it lagged, and the WebSocket layer drops it — a slow client
+//! never slows the server or the other clients.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tg_access::{Principal, Scope};
+use tg_core::{AccountId, Timestamp};
+use tg_webhooks::{EventKind, OutboxEvent};
+use tokio::sync::broadcast;
+
+use crate::{Gateway, ServiceError};
+
+/// Messages a subscriber may fall behind before it is dropped.
+pub const FEED_CAPACITY: usize = 1024;
+/// Connected dashboards per instance.
+pub const MAX_CLIENTS: usize = 1000;
+/// How long a browser ticket stays valid, and how many may be pending.
+pub const TICKET_TTL_SECS: i64 = 30;
+const MAX_TICKETS: usize = 10_000;
+const RECENT: usize = 50;
+
+/// One message for dashboards: `{type, timestamp, data}` as text, and whose it is.
+#[derive(Debug)]
+pub struct LiveMessage {
+    pub account_id: Option<AccountId>,
+    pub text: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct LiveFeed {
+    tx: broadcast::Sender<Arc<LiveMessage>>,
+    recent: Mutex<VecDeque<(Option<AccountId>, Value)>>,
+    tickets: Mutex<HashMap<String, (Principal, Timestamp)>>,
+    clients: Arc<AtomicUsize>,
+}
+
+/// A dashboard's subscription. Dropping it frees its connection slot.
+#[derive(Debug)]
+pub struct LiveSubscription {
+    pub rx: broadcast::Receiver<Arc<LiveMessage>>,
+    /// `None`: every account's events (admin keys).
+    pub account: Option<AccountId>,
+    clients: Arc<AtomicUsize>,
+}
+
+impl LiveSubscription {
+    /// Whether a message is for this subscriber.
+    pub fn wants(&self, m: &LiveMessage) -> bool {
+        self.account.is_none() || m.account_id == self.account
+    }
+}
+
+impl Drop for LiveSubscription {
+    fn drop(&mut self) {
+        self.clients.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The dashboard name of an outbox event kind, for the kinds dashboards show.
+fn dashboard_type(kind: EventKind) -> Option<&'static str> {
+    match kind {
+        EventKind::AgentRegistered => Some("agent_registered"),
+        EventKind::ReceiptRecorded => Some("receipt_recorded"),
+        EventKind::AuthorizationDenied => Some("auth_denied"),
+        EventKind::TierChanged => Some("tier_changed"),
+        EventKind::TrustChanged => Some("trust_changed"),
+        _ => None,
+    }
+}
+
+impl LiveFeed {
+    pub(crate) fn new() -> Self {
+        let (tx, _) = broadcast::channel(FEED_CAPACITY);
+        Self {
+            tx,
+            recent: Mutex::new(VecDeque::new()),
+            tickets: Mutex::new(HashMap::new()),
+            clients: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Publishes committed events, in order.
+    pub(crate) fn publish(&self, events: &[OutboxEvent]) {
+        for e in events {
+            let Some(kind) = dashboard_type(e.kind) else {
+                continue;
+            };
+            let data = serde_json::from_str::<Value>(&e.payload)
+                .ok()
+                .and_then(|mut v| v.get_mut("data").map(Value::take))
+                .unwrap_or(Value::Null);
+            let message = json!({"type": kind, "timestamp": e.created_at, "data": data});
+            if matches!(
+                e.kind,
+                EventKind::ReceiptRecorded | EventKind::AuthorizationDenied
+            ) {
+                let mut recent = lock(&self.recent);
+                recent.push_front((e.account_id.clone(), message.clone()));
+                recent.truncate(RECENT);
+            }
+            // No subscriber is not an error.
+            let _ = self.tx.send(Arc::new(LiveMessage {
+                account_id: e.account_id.clone(),
+                text: message.to_string(),
+            }));
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl Gateway {
+    /// Subscribes a dashboard. Refused beyond [`MAX_CLIENTS`] connections.
+    pub fn subscribe_live(&self, principal: &Principal) -> Result<LiveSubscription, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let clients = Arc::clone(&self.live.clients);
+        if clients.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
+            clients.fetch_sub(1, Ordering::SeqCst);
+            return Err(ServiceError::Unavailable(format!(
+                "this instance already serves {MAX_CLIENTS} dashboards"
+            )));
+        }
+        Ok(LiveSubscription {
+            rx: self.live.tx.subscribe(),
+            account: (principal.scope != Scope::Admin).then(|| principal.account_id.clone()),
+            clients,
+        })
+    }
+
+    /// `initial_stats`: totals, agents by tier, score distribution (tenths of the composite)
+    /// and the recent receipts and denials this instance has seen (the account's only, for
+    /// a non-admin key; totals are gateway-wide).
+    pub async fn initial_stats(&self, account: Option<&AccountId>) -> Result<String, ServiceError> {
+        let stats = self.stats().await?;
+        let histogram = crate::reading(self.store.as_ref(), |tx| {
+            Box::pin(async move { Ok(tx.score_histogram().await?) })
+        })
+        .await?;
+        let recent: Vec<Value> = lock(&self.live.recent)
+            .iter()
+            .filter(|(owner, _)| account.is_none() || owner.as_ref() == account)
+            .map(|(_, m)| m.clone())
+            .collect();
+        let data = json!({
+            "total_agents": stats.total_agents,
+            "active_agents": stats.active_agents,
+            "suspended_agents": stats.suspended_agents,
+            "revoked_agents": stats.revoked_agents,
+            "agents_by_tier": stats.agents_by_tier.iter().map(|(t, n)| json!({"tier": t, "agents": n})).collect::<Vec<_>>(),
+            "total_receipts": stats.total_receipts,
+            "average_score": stats.average_score,
+            "score_distribution": histogram.iter().enumerate().map(|(i, n)| json!({"from": i as f64 / 10.0, "to": (i + 1) as f64 / 10.0, "agents": n})).collect::<Vec<_>>(),
+            "recent_actions": recent,
+        });
+        Ok(json!({"type": "initial_stats", "timestamp": self.now(), "data": data}).to_string())
+    }
+
+    /// A single-use ticket a browser passes as `?ticket=` (it cannot set headers).
+    pub fn issue_live_ticket(&self, principal: &Principal) -> Result<String, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let now = self.now();
+        let mut tickets = lock(&self.live.tickets);
+        tickets.retain(|_, (_, at)| now.as_micros() - at.as_micros() < TICKET_TTL_SECS * 1_000_000);
+        if tickets.len() >= MAX_TICKETS {
+            return Err(ServiceError::Unavailable(
+                "too many pending dashboard tickets".into(),
+            ));
+        }
+        let ticket = format!("wst_{}", tg_core::random_hex::<16>());
+        tickets.insert(ticket.clone(), (principal.clone(), now));
+        Ok(ticket)
+    }
+
+    /// The principal a ticket was issued to, once, within its lifetime.
+    pub fn redeem_live_ticket(&self, ticket: &str) -> Result<Principal, ServiceError> {
+        let now = self.now();
+        let found = lock(&self.live.tickets).remove(ticket);
+        match found {
+            Some((p, at)) if now.as_micros() - at.as_micros() < TICKET_TTL_SECS * 1_000_000 => {
+                Ok(p)
+            }
+            _ => Err(ServiceError::Unauthorized(
+                "invalid or expired dashboard ticket".into(),
+            )),
+        }
+    }
+}
