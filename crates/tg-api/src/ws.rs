@@ -21,8 +21,9 @@ use crate::{ApiError, AppState};
 
 /// Largest message a client may send (it only ever needs `ping`).
 const MAX_CLIENT_MESSAGE: usize = 4096;
-/// Messages queued for one client before it counts as too slow.
-const CLIENT_QUEUE: usize = 256;
+/// Messages queued for one client before it counts as too slow: a whole feed's worth, so a
+/// burst of published events never drops a client that reads.
+const CLIENT_QUEUE: usize = tg_service::FEED_CAPACITY;
 const PING_EVERY: Duration = Duration::from_secs(30);
 const IDLE_AFTER: Duration = Duration::from_secs(90);
 

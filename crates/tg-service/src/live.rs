@@ -18,7 +18,9 @@ use tokio::sync::broadcast;
 use crate::{Gateway, ServiceError};
 
 /// Messages a subscriber may fall behind before it is dropped.
-pub const FEED_CAPACITY: usize = 1024;
+/// (The delivery worker publishes at most 1000 events at once, so a client that keeps
+/// reading never lags.)
+pub const FEED_CAPACITY: usize = 4096;
 /// Connected dashboards per instance.
 pub const MAX_CLIENTS: usize = 1000;
 /// How long a browser ticket stays valid, and how many may be pending.
