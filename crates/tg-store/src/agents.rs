@@ -4,7 +4,7 @@ use tg_core::{AccountId, AgentId, StoreError, Timestamp};
 use tg_identity::{Agent, AgentStatus, AgentStore, AttestationType, SpiffeId, VerificationLevel};
 
 use crate::conn::{Conn, DbTx, run};
-use crate::error::{corrupt, store_error};
+use crate::error::{corrupt, store_error, touched};
 use crate::schema::agents;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -175,10 +175,6 @@ impl AgentStore for DbTx<'_> {
         .set(&row)
         .execute(c)
         .await)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        touched(n)
     }
 }

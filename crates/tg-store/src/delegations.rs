@@ -6,7 +6,7 @@ use tg_delegation::{
 };
 
 use crate::conn::{Conn, DbTx, run};
-use crate::error::{corrupt, store_error};
+use crate::error::{corrupt, store_error, touched};
 use crate::schema::delegations;
 
 #[derive(Queryable, Insertable)]
@@ -160,11 +160,7 @@ impl DelegationStore for DbTx<'_> {
             ))
             .execute(c)
             .await)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        touched(n)
     }
 
     async fn chain(&mut self, id: &ChainId) -> Result<Vec<Delegation>, StoreError> {

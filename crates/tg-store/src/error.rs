@@ -27,3 +27,12 @@ pub(crate) fn store_error(e: Error) -> StoreError {
 pub(crate) fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("stored {what} `{value}` is invalid"))
 }
+
+/// An UPDATE or DELETE of one row by key: `NotFound` when it touched none.
+pub(crate) fn touched(rows: usize) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -10,7 +10,7 @@ use tg_service::{HistoryPoint, PolicyDocument, Stats, TrustState, TrustStore};
 
 use crate::agents::AgentRow;
 use crate::conn::{DbTx, run};
-use crate::error::corrupt;
+use crate::error::{corrupt, touched};
 use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
 use crate::schema::{agent_trust, agents, policy_documents, trust_history};
 
@@ -154,11 +154,7 @@ impl TrustStore for DbTx<'_> {
         .set(&row)
         .execute(c)
         .await)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        touched(n)
     }
 
     async fn append_history(&mut self, p: &HistoryPoint) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@ use tg_core::{AgentId, StoreError, Timestamp, VouchId};
 use tg_vouch::{Direction, Vouch, VouchEdge, VouchStore};
 
 use crate::conn::{DbTx, run};
-use crate::error::corrupt;
+use crate::error::{corrupt, touched};
 use crate::schema::{vouch_anchors, vouches};
 
 #[derive(Queryable, Insertable)]
@@ -87,11 +87,7 @@ impl VouchStore for DbTx<'_> {
             ))
             .execute(c)
             .await)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        touched(n)
     }
 
     async fn get_vouch(&mut self, id: &VouchId) -> Result<Option<Vouch>, StoreError> {

@@ -6,7 +6,7 @@ use tg_webhooks::{
 };
 
 use crate::conn::{Conn, DbTx, run};
-use crate::error::{corrupt, store_error};
+use crate::error::{corrupt, store_error, touched};
 use crate::schema::{event_outbox, webhook_attempts, webhook_deliveries, webhook_endpoints};
 
 #[derive(Queryable, Insertable)]
@@ -225,19 +225,13 @@ impl WebhookStore for DbTx<'_> {
             ))
             .execute(c)
             .await)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        touched(n)
     }
 
     async fn delete_endpoint(&mut self, id: &WebhookId) -> Result<(), StoreError> {
         let target = webhook_endpoints::table.find(id.as_str());
         let n = run!(self, |c| diesel::delete(target).execute(c).await)?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        touched(n)?;
         let pending = webhook_deliveries::table
             .filter(webhook_deliveries::endpoint_id.eq(id.as_str()))
             .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
@@ -455,11 +449,7 @@ impl WebhookStore for DbTx<'_> {
             ))
             .execute(c)
             .await)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        touched(n)
     }
 
     async fn finish_attempts(&mut self, done: &[(Attempt, Delivery)]) -> Result<(), StoreError> {
@@ -541,11 +531,7 @@ impl WebhookStore for DbTx<'_> {
             ))
             .execute(c)
             .await)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        touched(n)
     }
 
     async fn get_delivery(
