@@ -160,18 +160,12 @@ impl Dispatcher {
     }
 
     /// One pass: fan out new events, then attempt every delivery due now. Returns the
-    /// number of attempts made. The bookkeeping is batched: one transaction claims the
-    /// due deliveries and reads their events and endpoints, the attempts run concurrently,
-    /// and one transaction records them all.
+    /// number of attempts made. The bookkeeping is batched: one transaction fans out,
+    /// claims the due deliveries and reads their events and endpoints, the attempts run
+    /// concurrently, and one transaction records them all.
     pub(crate) async fn run_once(&self) -> Result<usize, ServiceError> {
         let now = self.clock.now();
         let admin = self.admin.clone();
-        let fanned = in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.fan_out(&admin, now, FAN_OUT).await?) })
-        })
-        .await?;
-        // Committed: dashboards may see them now.
-        self.live.publish(&fanned);
         let lease = self
             .config
             .timeout
@@ -179,18 +173,21 @@ impl Dispatcher {
             .saturating_mul(2)
             .saturating_add(30);
         let lease_until = now.plus_secs(i64::try_from(lease).unwrap_or(i64::MAX));
-        let (due, endpoints, events) = in_transaction(self.store.as_ref(), move |tx| {
+        let (fanned, due, endpoints, events) = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
+                let fanned = tx.fan_out(&admin, now, FAN_OUT).await?;
                 let due = tx.claim_due(now, lease_until, CLAIM).await?;
                 if due.is_empty() {
-                    return Ok((due, Vec::new(), Vec::new()));
+                    return Ok((fanned, due, Vec::new(), Vec::new()));
                 }
                 let ids: Vec<String> = due.iter().map(|d| d.event_id.clone()).collect();
                 let events = tx.outbox_events(&ids).await?;
-                Ok((due, tx.list_endpoints(None).await?, events))
+                Ok((fanned, due, tx.list_endpoints(None).await?, events))
             })
         })
         .await?;
+        // Committed: dashboards may see them now.
+        self.live.publish(&fanned);
         if due.is_empty() {
             return Ok(0);
         }
