@@ -12,7 +12,8 @@ use tg_scoring::Policy;
 use tg_tokens::{TokenIssuer, generate_signing_key};
 
 use crate::policy::PolicyCache;
-use crate::vouch_engine::{VouchConfig, VouchEngine, Worker};
+use crate::vouch_engine::{VouchConfig, VouchEngine};
+use crate::worker::Worker;
 use crate::{ServiceError, Store, in_transaction, reading};
 
 /// Everything the gateway is configured with. Secrets arrive here as bytes; the binary

@@ -23,6 +23,7 @@ mod vouch_engine;
 mod vouches;
 mod webhook_worker;
 mod webhooks;
+mod worker;
 
 pub use actions::{RecordAction, Recorded};
 pub use agents::{Registration, TrustView};

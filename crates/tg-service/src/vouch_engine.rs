@@ -19,6 +19,8 @@ use tg_scoring::{Inputs, Trigger, breakdown};
 use tg_vouch::{Edge, Graph, Params, credibility, eigentrust, vouch_factors};
 use tokio::sync::{Mutex, Notify};
 
+use crate::worker::Worker;
+
 use crate::agents::{load_view, rescore, score_inputs};
 use crate::policy::PolicyCache;
 use crate::{ServiceError, Store, in_transaction, reading};
@@ -82,28 +84,6 @@ impl std::fmt::Debug for VouchEngine {
     }
 }
 
-/// Aborts a background worker when the gateway goes away.
-#[derive(Debug)]
-pub(crate) struct Worker(Option<tokio::task::JoinHandle<()>>);
-
-impl Worker {
-    pub(crate) fn new(handle: tokio::task::JoinHandle<()>) -> Self {
-        Self(Some(handle))
-    }
-
-    pub(crate) fn none() -> Self {
-        Self(None)
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            h.abort();
-        }
-    }
-}
-
 /// Most rounds of "credibility from factors, factors from credibility" per recompute.
 const MAX_ROUNDS: u32 = 20;
 
@@ -148,7 +128,7 @@ impl VouchEngine {
             wake: Notify::new(),
         });
         let Some(every) = config.every else {
-            return (engine, Worker(None));
+            return (engine, Worker::none());
         };
         let weak = Arc::downgrade(&engine);
         let handle = tokio::spawn(async move {
@@ -173,7 +153,7 @@ impl VouchEngine {
                 }
             }
         });
-        (engine, Worker(Some(handle)))
+        (engine, Worker::new(handle))
     }
 
     /// Asks the worker for a run (coalesced: many wakes during a run give one more run).

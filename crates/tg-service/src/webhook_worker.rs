@@ -18,7 +18,7 @@ use tg_webhooks::{
 };
 use tokio::sync::Notify;
 
-use crate::vouch_engine::Worker;
+use crate::worker::Worker;
 use crate::{ServiceError, Store, in_transaction};
 
 /// How webhooks are delivered.
