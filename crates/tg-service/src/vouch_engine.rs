@@ -19,10 +19,9 @@ use tg_scoring::{Inputs, Trigger, breakdown};
 use tg_vouch::{Edge, Graph, Params, credibility, eigentrust, vouch_factors};
 use tokio::sync::{Mutex, Notify};
 
-use crate::worker::Worker;
-
 use crate::agents::{load_view, rescore, score_inputs};
 use crate::policy::PolicyCache;
+use crate::worker::Worker;
 use crate::{ServiceError, Store, in_transaction, reading};
 
 /// Factor changes smaller than this are not written (no history point per float wobble).
