@@ -80,6 +80,7 @@ pub struct Gateway {
     pub(crate) webhooks: Arc<crate::webhook_worker::Dispatcher>,
     pub(crate) live: Arc<crate::live::LiveFeed>,
     _webhook_worker: Worker,
+    _live_relay: Worker,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -105,7 +106,7 @@ impl Gateway {
         let mut last = None;
         for _ in 0..BOOTSTRAP_ATTEMPTS {
             match bootstrap(store.as_ref(), &config).await {
-                Ok(done) => return Self::assemble(store, config, done),
+                Ok(done) => return Self::assemble(store, config, done).await,
                 // Another instance bootstrapped concurrently: its rows are there now.
                 Err(ServiceError::Conflict(m)) => last = Some(m),
                 Err(e) => return Err(e),
@@ -114,7 +115,7 @@ impl Gateway {
         Err(ServiceError::Conflict(last.unwrap_or_default()))
     }
 
-    fn assemble(
+    async fn assemble(
         store: Arc<dyn Store>,
         config: GatewayConfig,
         done: Bootstrapped,
@@ -141,8 +142,9 @@ impl Gateway {
             Arc::clone(&config.clock),
         );
         let live = Arc::new(crate::live::LiveFeed::new());
+        let relay = crate::live_relay::start(Arc::clone(&store), Arc::clone(&live)).await?;
         let (webhooks, webhook_worker) = crate::webhook_worker::Dispatcher::start(
-            Arc::clone(&live),
+            relay.is_none().then(|| Arc::clone(&live)),
             config.secret_key.clone(),
             config.webhooks.clone(),
             Arc::clone(&store),
@@ -166,6 +168,7 @@ impl Gateway {
             webhooks,
             live,
             _webhook_worker: webhook_worker,
+            _live_relay: relay.unwrap_or_else(Worker::none),
         })
     }
 

@@ -48,6 +48,11 @@ impl<T> Tx for T where
 {
 }
 
+/// Ids of outbox events fanned out by any instance on the same database, one batch per
+/// notification, in commit order. Ends when the listening connection is lost.
+pub type EventSignals =
+    Pin<Box<dyn futures_util::Stream<Item = Result<Vec<String>, StoreError>> + Send>>;
+
 pub type TxFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Box<dyn Any + Send>, ServiceError>> + Send + 'a>>;
 pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>;
@@ -61,6 +66,8 @@ pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>
 ///   atomic on its own); for read-only use cases on the hot path.
 /// - The first storage error inside `transaction` aborts it: even if `work` swallows the
 ///   error and returns `Ok`, nothing is committed and the error is returned.
+/// - Events fanned out inside `transaction` are signalled to `listen_events` streams when
+///   (and only if) it commits.
 /// - Errors from the database arrive as `ServiceError::Unavailable` (cannot reach it) or
 ///   `Internal`; constraint violations as `Conflict`.
 #[async_trait::async_trait]
@@ -71,6 +78,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ready(&self) -> Result<(), StoreError>;
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
+    /// Listens for events fanned out by every instance sharing this database (listening
+    /// has begun when this returns). `None`: the database has no such channel, and an
+    /// instance publishes what it fans out itself (SQLite: one instance per file).
+    async fn listen_events(&self) -> Result<Option<EventSignals>, StoreError>;
 }
 
 fn erase<T, F>(work: F) -> TxWork

@@ -55,7 +55,9 @@ const CLAIM: u32 = 256;
 const FAN_OUT: u32 = 1000;
 
 pub(crate) struct Dispatcher {
-    live: Arc<crate::live::LiveFeed>,
+    /// Where it publishes what it fans out; `None` where the store relays events across
+    /// instances (`live_relay`).
+    live: Option<Arc<crate::live::LiveFeed>>,
     /// Seals endpoint secrets at rest (AES-256-GCM under a key derived from it).
     secret_key: Vec<u8>,
     store: Arc<dyn Store>,
@@ -74,7 +76,7 @@ impl std::fmt::Debug for Dispatcher {
 
 impl Dispatcher {
     pub(crate) fn start(
-        live: Arc<crate::live::LiveFeed>,
+        live: Option<Arc<crate::live::LiveFeed>>,
         secret_key: Vec<u8>,
         config: WebhookConfig,
         store: Arc<dyn Store>,
@@ -187,7 +189,9 @@ impl Dispatcher {
         })
         .await?;
         // Committed: dashboards may see them now.
-        self.live.publish(&fanned);
+        if let Some(live) = &self.live {
+            live.publish(&fanned);
+        }
         if due.is_empty() {
             return Ok(0);
         }

@@ -9,7 +9,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tg_core::StoreError;
-use tg_service::{ServiceError, Store, TxWork};
+use tg_service::{EventSignals, ServiceError, Store, TxWork};
 use tokio::sync::Mutex;
 
 use crate::conn::{Conn, DbTx, SqliteConn};
@@ -62,14 +62,15 @@ impl DbConfig {
 #[derive(Clone)]
 pub enum Db {
     Sqlite(Arc<Mutex<SqliteConn>>),
-    Postgres(Pool<AsyncPgConnection>),
+    /// The pool, and the URL (for the connection that listens for events).
+    Postgres(Pool<AsyncPgConnection>, Arc<str>),
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Db::Sqlite(_) => "Db(sqlite)",
-            Db::Postgres(_) => "Db(postgres)",
+            Db::Postgres(..) => "Db(postgres)",
         })
     }
 }
@@ -174,7 +175,7 @@ impl Db {
                     .max_size(*pool_size)
                     .build()
                     .map_err(unavailable)?;
-                Ok(Db::Postgres(pool))
+                Ok(Db::Postgres(pool, Arc::from(url.as_str())))
             }
         }
     }
@@ -193,7 +194,7 @@ impl Store for Db {
                     .await;
                 Ok(out?)
             }
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 let mut conn = pool
                     .get()
                     .await
@@ -215,7 +216,7 @@ impl Store for Db {
                 let mut tx = DbTx::new(Conn::Sqlite(&mut guard));
                 work(&mut tx).await
             }
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 let mut conn = pool
                     .get()
                     .await
@@ -237,7 +238,7 @@ impl Store for Db {
                     .map(|_| ())
                     .map_err(store_error)
             }
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 let mut conn = pool.get().await.map_err(unavailable)?;
                 probe
                     .execute(&mut conn)
@@ -251,7 +252,14 @@ impl Store for Db {
     fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",
-            Db::Postgres(_) => "postgres",
+            Db::Postgres(..) => "postgres",
+        }
+    }
+
+    async fn listen_events(&self) -> Result<Option<EventSignals>, StoreError> {
+        match self {
+            Db::Sqlite(_) => Ok(None),
+            Db::Postgres(_, url) => crate::signals::listen(url).await.map(Some),
         }
     }
 }

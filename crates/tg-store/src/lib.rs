@@ -11,6 +11,7 @@ mod error;
 mod keys;
 mod receipts;
 mod schema;
+mod signals;
 mod trust;
 mod vouches;
 mod webhooks;

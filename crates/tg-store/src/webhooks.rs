@@ -174,6 +174,32 @@ impl AttemptRow {
     }
 }
 
+/// Arbitrary, fixed: the advisory lock id of the fan-out.
+const FAN_OUT_LOCK: i64 = 0x7467_6661_6e6f_7574;
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+impl DbTx<'_> {
+    /// Whether this transaction may fan out now. On PostgreSQL one transaction at a time
+    /// does (the others skip it, they do not wait), so events are fanned out, and reach
+    /// dashboards on every instance, in outbox order.
+    async fn fan_out_turn(&mut self) -> Result<bool, StoreError> {
+        let Conn::Pg(c) = &mut self.conn else {
+            return Ok(true);
+        };
+        let got = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+            .bind::<diesel::sql_types::BigInt, _>(FAN_OUT_LOCK)
+            .get_result::<Locked>(&mut **c)
+            .await
+            .map_err(store_error);
+        Ok(self.poison(got)?.locked)
+    }
+}
+
 #[async_trait::async_trait]
 impl WebhookStore for DbTx<'_> {
     async fn insert_endpoint(&mut self, e: &Endpoint) -> Result<(), StoreError> {
@@ -268,6 +294,9 @@ impl WebhookStore for DbTx<'_> {
         now: Timestamp,
         limit: u32,
     ) -> Result<Vec<OutboxEvent>, StoreError> {
+        if !self.fan_out_turn().await? {
+            return Ok(Vec::new());
+        }
         let q = event_outbox::table
             .filter(event_outbox::fanned_out.eq(false))
             .order(event_outbox::seq.asc())
@@ -351,6 +380,10 @@ impl WebhookStore for DbTx<'_> {
             .set(event_outbox::fanned_out.eq(true))
             .execute(c)
             .await)?;
+        if let Conn::Pg(c) = &mut self.conn {
+            let sent = crate::signals::notify(c, &ids).await.map_err(store_error);
+            self.poison(sent)?;
+        }
         Ok(events)
     }
 

@@ -8,11 +8,12 @@ use crate::{Attempt, Delivery, Endpoint, OutboxEvent};
 /// - `update_endpoint` / `delete_endpoint`: `NotFound` when absent; deleting an endpoint
 ///   marks its pending deliveries failed.
 /// - `append_outbox`: one row per event, in the caller's transaction.
-/// - `fan_out`: takes up to `limit` outbox events not yet fanned out (oldest first; on
-///   PostgreSQL rows another transaction holds are skipped), creates one pending delivery
-///   per enabled endpoint subscribed to the event's kind whose account owns the event's
-///   agent or is `admin`, marks the events fanned out, and returns the events it took, in
-///   outbox order (the live feed publishes them).
+/// - `fan_out`: takes up to `limit` outbox events not yet fanned out (oldest first; one
+///   transaction at a time fans out, and a concurrent one takes nothing rather than
+///   waiting), creates one pending delivery per enabled endpoint subscribed to the event's
+///   kind whose account owns the event's agent or is `admin`, marks the events fanned out,
+///   and returns the events it took, in outbox order (the live feed publishes them; where
+///   the database signals events across instances, it signals these on commit).
 /// - `claim_due`: leases up to `limit` pending deliveries due at `now` whose lease is free
 ///   or expired, until `lease_until`; concurrent claimers never get the same delivery.
 /// - `finish_attempt` appends the attempt and overwrites the delivery's state.

@@ -165,3 +165,41 @@ pub async fn dashboard_feed_over_websocket(backend: Backend) {
     let mine = until(&mut ws, "agent_registered").await;
     assert_eq!(mine["data"]["agent_id"], own["id"]);
 }
+
+/// Two instances on one PostgreSQL: an event caused through instance A reaches a dashboard
+/// connected to instance B (LISTEN/NOTIFY), and A's own dashboard too, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_dashboards_on_every_instance() {
+    if tg_store::testing::postgres_url().is_none() {
+        eprintln!("TEST_DATABASE_URL unset: events_reach_dashboards_on_every_instance not run");
+        return;
+    }
+    let (db, dir_a) = crate::support::fresh_db(Backend::Postgres).await;
+    let a = crate::support::start_on(&db, dir_a, &[]).await;
+    let b = crate::support::start_on(&db, tempfile::tempdir().unwrap(), &[]).await;
+    let mut on_a = connect(&a, Some(&a.key), "").await.unwrap();
+    let mut on_b = connect(&b, Some(&b.key), "").await.unwrap();
+    assert_eq!(next(&mut on_a).await["type"], "initial_stats");
+    assert_eq!(next(&mut on_b).await["type"], "initial_stats");
+
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        // Alternate instances: whichever fans an event out, both feeds carry it.
+        let s = if i % 2 == 0 { &a } else { &b };
+        ids.push(s.register(&format!("seen-everywhere-{i}")).await);
+    }
+    for ws in [&mut on_a, &mut on_b] {
+        let mut seen = Vec::new();
+        while seen.len() < ids.len() {
+            let m = until(ws, "agent_registered").await;
+            seen.push(m["data"]["agent_id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(seen, ids, "every event once, in the order committed");
+    }
+    // Nothing further (no duplicates): the next message is the answer to a ping.
+    for ws in [&mut on_a, &mut on_b] {
+        ws.send(Message::Text("ping".into())).await.unwrap();
+        let m = next(ws).await;
+        assert_eq!(m["raw"], "pong", "{m}");
+    }
+}

@@ -1,0 +1,103 @@
+//! The live feed across instances: where the database signals fanned-out events (PostgreSQL
+//! LISTEN/NOTIFY), every instance publishes every instance's events, read back from the
+//! outbox rows the signals reference. Without such a signal (SQLite) the delivery worker
+//! publishes what it fans out itself.
+//!
+//! The feed is a live view: events fanned out while the listening connection is down (it
+//! reconnects with backoff) do not reach this instance's dashboards. Webhooks, from the
+//! durable outbox, are the path that loses nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tg_webhooks::OutboxEvent;
+
+use crate::live::LiveFeed;
+use crate::store::EventSignals;
+use crate::worker::Worker;
+use crate::{ServiceError, Store, reading};
+
+/// Signals read together (each carries up to a few hundred ids).
+const BATCH: usize = 16;
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Starts relaying if the store signals events; `None` if the instance must publish its
+/// own. Listening has begun when this returns, so an event committed after it reaches
+/// this instance's dashboards.
+pub(crate) async fn start(
+    store: Arc<dyn Store>,
+    live: Arc<LiveFeed>,
+) -> Result<Option<Worker>, ServiceError> {
+    let Some(signals) = store.listen_events().await? else {
+        return Ok(None);
+    };
+    let handle = tokio::spawn(async move {
+        let mut signals = signals;
+        loop {
+            relay(store.as_ref(), &live, signals).await;
+            signals = reconnect(store.as_ref()).await;
+        }
+    });
+    Ok(Some(Worker::new(handle)))
+}
+
+/// Publishes until the signal stream ends or fails.
+async fn relay(store: &dyn Store, live: &LiveFeed, signals: EventSignals) {
+    let mut batches = signals.ready_chunks(BATCH);
+    while let Some(batch) = batches.next().await {
+        let mut ids = Vec::new();
+        let mut failed = None;
+        for signal in batch {
+            match signal {
+                Ok(more) => ids.extend(more),
+                Err(e) => failed = Some(e),
+            }
+        }
+        if !ids.is_empty() {
+            match read(store, ids).await {
+                Ok(events) => live.publish(&events),
+                Err(e) => tracing::warn!(error = %e, "live feed: signalled events unreadable"),
+            }
+        }
+        if let Some(e) = failed {
+            tracing::warn!(error = %e, "live feed: event listener failed");
+            return;
+        }
+    }
+    tracing::warn!("live feed: event listener connection closed");
+}
+
+/// The events, in the order signalled.
+async fn read(store: &dyn Store, ids: Vec<String>) -> Result<Vec<OutboxEvent>, ServiceError> {
+    let order: HashMap<String, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), i))
+        .collect();
+    let mut events = reading(store, move |tx| {
+        Box::pin(async move { Ok(tx.outbox_events(&ids).await?) })
+    })
+    .await?;
+    events.sort_by_key(|e| order.get(&e.id).copied().unwrap_or(usize::MAX));
+    Ok(events)
+}
+
+/// Listens again, backing off while the database is unreachable.
+async fn reconnect(store: &dyn Store) -> EventSignals {
+    let mut wait = RETRY_FIRST;
+    loop {
+        tokio::time::sleep(wait).await;
+        match store.listen_events().await {
+            Ok(Some(signals)) => {
+                tracing::info!("live feed: listening for events again");
+                return signals;
+            }
+            Ok(None) => return Box::pin(futures_util::stream::pending()),
+            Err(e) => tracing::warn!(error = %e, "live feed: cannot listen for events yet"),
+        }
+        wait = (wait * 2).min(RETRY_MAX);
+    }
+}
