@@ -58,6 +58,7 @@ async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, 
         "total_receipts": s.total_receipts,
         "actions_by_result": {"success": s.successes, "failure": s.failures, "violation": s.violations},
         "average_score": s.average_score,
+        "instance": {"dashboard_clients": state.gateway.live_clients()},
     })))
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tg_audit::AuditEvent;
 use tg_webhooks::OutboxEvent;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::{ServiceError, Store, in_transaction};
 
@@ -35,9 +35,17 @@ enum Msg {
 pub(crate) struct AuditBatcher {
     tx: mpsc::Sender<Msg>,
     store: Arc<dyn Store>,
+    outbox_written: Arc<Notify>,
 }
 
-async fn write(store: &dyn Store, records: Vec<Record>) -> Result<(), ServiceError> {
+/// Writes `records` in one transaction; wakes the delivery worker if outbox events were
+/// among them.
+async fn write(
+    store: &dyn Store,
+    records: Vec<Record>,
+    outbox_written: &Notify,
+) -> Result<(), ServiceError> {
+    let has_outbox = records.iter().any(|r| matches!(r, Record::Outbox(_)));
     in_transaction(store, move |tx| {
         Box::pin(async move {
             let mut audit = Vec::with_capacity(records.len());
@@ -55,14 +63,20 @@ async fn write(store: &dyn Store, records: Vec<Record>) -> Result<(), ServiceErr
             Ok(())
         })
     })
-    .await
+    .await?;
+    if has_outbox {
+        outbox_written.notify_one();
+    }
+    Ok(())
 }
 
 impl AuditBatcher {
-    /// Starts the writer on the current tokio runtime.
-    pub(crate) fn start(store: Arc<dyn Store>) -> Self {
+    /// Starts the writer on the current tokio runtime; it notifies `outbox_written` after
+    /// committing outbox events.
+    pub(crate) fn start(store: Arc<dyn Store>, outbox_written: Arc<Notify>) -> Self {
         let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
         let writer_store = Arc::clone(&store);
+        let writer_wake = Arc::clone(&outbox_written);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut events = Vec::new();
@@ -80,7 +94,7 @@ impl AuditBatcher {
                     };
                 }
                 if !events.is_empty()
-                    && let Err(e) = write(writer_store.as_ref(), events).await
+                    && let Err(e) = write(writer_store.as_ref(), events, &writer_wake).await
                 {
                     tracing::error!(error = %e, "could not write a batch of audit events");
                 }
@@ -89,7 +103,11 @@ impl AuditBatcher {
                 }
             }
         });
-        Self { tx, store }
+        Self {
+            tx,
+            store,
+            outbox_written,
+        }
     }
 
     /// Queues an audit event; when the queue is full, writes it now.
@@ -109,7 +127,7 @@ impl AuditBatcher {
                 mpsc::error::TrySendError::Full(Msg::Event(e))
                 | mpsc::error::TrySendError::Closed(Msg::Event(e)),
             ) => {
-                if let Err(err) = write(self.store.as_ref(), vec![e]).await {
+                if let Err(err) = write(self.store.as_ref(), vec![e], &self.outbox_written).await {
                     tracing::error!(error = %err, "could not write an audit event");
                 }
             }

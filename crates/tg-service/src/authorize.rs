@@ -4,7 +4,7 @@ use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
-use tg_scoring::{Decision, authorize};
+use tg_scoring::{Decision, authorize, validate_action_name};
 
 use crate::agents::{TrustView, agent_id, load_view, standing};
 use crate::{Gateway, ServiceError, reading};
@@ -26,6 +26,11 @@ pub struct AuthorizeOutcome {
 pub struct BatchOutcome {
     pub agent_id: AgentId,
     pub results: Vec<AuthorizeOutcome>,
+}
+
+/// A name no catalog can hold is bad input (400), not a question to audit.
+fn valid_action(action: &str) -> Result<(), ServiceError> {
+    validate_action_name(action).map_err(|e| ServiceError::Invalid(e.to_string()))
 }
 
 fn decide(view: &TrustView, action: &str) -> AuthorizeOutcome {
@@ -72,6 +77,7 @@ impl Gateway {
         id: &str,
         action: &str,
     ) -> Result<AuthorizeOutcome, ServiceError> {
+        valid_action(action)?;
         let view = self.decision_view(principal, id).await?;
         let outcome = decide(&view, action);
         self.audit_denials(actor, &view, std::slice::from_ref(&outcome))
@@ -91,6 +97,9 @@ impl Gateway {
             return Err(ServiceError::Invalid(format!(
                 "`actions` must hold between 1 and {MAX_BATCH} actions"
             )));
+        }
+        for action in actions {
+            valid_action(action)?;
         }
         let view = self.decision_view(principal, id).await?;
         let mut results: Vec<AuthorizeOutcome> = Vec::with_capacity(actions.len());

@@ -133,7 +133,11 @@ impl Gateway {
             config.jwt_secret.as_deref(),
         )
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let audit_batch = crate::audit_batch::AuditBatcher::start(Arc::clone(&store));
+        let outbox_written = Arc::new(tokio::sync::Notify::new());
+        let audit_batch = crate::audit_batch::AuditBatcher::start(
+            Arc::clone(&store),
+            Arc::clone(&outbox_written),
+        );
         let policy = Arc::new(PolicyCache::new(config.policy));
         let (vouching, vouch_worker) = VouchEngine::start(
             config.vouching,
@@ -150,6 +154,7 @@ impl Gateway {
             Arc::clone(&store),
             Arc::clone(&config.clock),
             done.admin.id.clone(),
+            outbox_written,
         )?;
         Ok(Self {
             store,

@@ -141,6 +141,11 @@ impl Gateway {
         })
     }
 
+    /// Dashboards connected to this instance now.
+    pub fn live_clients(&self) -> usize {
+        self.live.clients.load(Ordering::SeqCst)
+    }
+
     /// `initial_stats`: totals, agents by tier, score distribution (tenths of the composite)
     /// and the recent receipts and denials this instance has seen (the account's only, for
     /// a non-admin key; totals are gateway-wide).

@@ -54,6 +54,14 @@ const CONCURRENCY: usize = 32;
 const CLAIM: u32 = 256;
 const FAN_OUT: u32 = 1000;
 
+/// What one pass did.
+struct Pass {
+    /// Outbox events fanned out.
+    fanned: usize,
+    /// Delivery attempts made.
+    attempts: usize,
+}
+
 pub(crate) struct Dispatcher {
     /// Where it publishes what it fans out; `None` where the store relays events across
     /// instances (`live_relay`).
@@ -65,7 +73,8 @@ pub(crate) struct Dispatcher {
     deliverer: Deliverer,
     admin: AccountId,
     config: WebhookConfig,
-    wake: Notify,
+    /// Woken by whoever commits outbox events.
+    wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -82,6 +91,7 @@ impl Dispatcher {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         admin: AccountId,
+        wake: Arc<Notify>,
     ) -> Result<(Arc<Self>, Worker), ServiceError> {
         let policy = Arc::new(UrlPolicy::new(config.allow.clone()));
         let deliverer = Deliverer::new(policy, config.timeout).map_err(ServiceError::Internal)?;
@@ -94,7 +104,7 @@ impl Dispatcher {
             deliverer,
             admin,
             config,
-            wake: Notify::new(),
+            wake,
         });
         let Some(poll) = poll else {
             return Ok((dispatcher, Worker::none()));
@@ -103,9 +113,9 @@ impl Dispatcher {
         let handle = tokio::spawn(async move {
             loop {
                 let Some(d) = weak.upgrade() else { return };
-                match d.run_once().await {
-                    // More may be due: go again at once.
-                    Ok(n) if n > 0 => continue,
+                match d.pass().await {
+                    // More may be waiting: go again at once.
+                    Ok(Pass { fanned, attempts }) if fanned + attempts > 0 => continue,
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "webhook delivery pass failed"),
                 }
@@ -166,6 +176,10 @@ impl Dispatcher {
     /// claims the due deliveries and reads their events and endpoints, the attempts run
     /// concurrently, and one transaction records them all.
     pub(crate) async fn run_once(&self) -> Result<usize, ServiceError> {
+        Ok(self.pass().await?.attempts)
+    }
+
+    async fn pass(&self) -> Result<Pass, ServiceError> {
         let now = self.clock.now();
         let admin = self.admin.clone();
         let lease = self
@@ -192,8 +206,12 @@ impl Dispatcher {
         if let Some(live) = &self.live {
             live.publish(&fanned);
         }
+        let fanned = fanned.len();
         if due.is_empty() {
-            return Ok(0);
+            return Ok(Pass {
+                fanned,
+                attempts: 0,
+            });
         }
         let endpoints: HashMap<WebhookId, Endpoint> =
             endpoints.into_iter().map(|e| (e.id.clone(), e)).collect();
@@ -249,7 +267,10 @@ impl Dispatcher {
             })
         })
         .await?;
-        Ok(n)
+        Ok(Pass {
+            fanned,
+            attempts: n,
+        })
     }
 
     async fn send(

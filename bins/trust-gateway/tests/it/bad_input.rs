@@ -85,6 +85,22 @@ pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
         ),
         (
             Method::POST,
+            "/authorize".into(),
+            Some(json!({"agent_id": id, "action": "Drop Table!"})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "must be 1–64 characters",
+        ),
+        (
+            Method::POST,
+            "/authorize/batch".into(),
+            Some(json!({"agent_id": id, "actions": ["read_data", "a".repeat(65)]})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "must be 1–64 characters",
+        ),
+        (
+            Method::POST,
             "/authorize/batch".into(),
             Some(json!({"agent_id": id, "actions": many})),
             None,

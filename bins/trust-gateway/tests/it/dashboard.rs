@@ -203,3 +203,80 @@ async fn events_reach_dashboards_on_every_instance() {
         assert_eq!(m["raw"], "pong", "{m}");
     }
 }
+
+async fn dashboard_clients(s: &Server) -> u64 {
+    let (_, stats) = s.get("/stats").await;
+    stats["instance"]["dashboard_clients"].as_u64().unwrap()
+}
+
+/// A client that never reads is dropped, server side, while another client connected at
+/// the same time receives every event, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_dropped_and_the_others_keep_up() {
+    let s = start(Backend::Sqlite).await;
+    let agent = s.register("busy").await;
+
+    // The slow client: a tiny receive buffer, handshake done, then never reads again.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    let addr = s.base.trim_start_matches("http://").parse().unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let mut req = ws_url(&s, "").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("x-api-key", s.key.parse().unwrap());
+    let (slow, _) = tokio_tungstenite::client_async(req, stream).await.unwrap();
+
+    let mut fast = connect(&s, Some(&s.key), "").await.unwrap();
+    assert_eq!(next(&mut fast).await["type"], "initial_stats");
+    assert_eq!(dashboard_clients(&s).await, 2);
+    let busy = agent.clone();
+    let reader = tokio::spawn(async move {
+        let mut denied = Vec::new();
+        loop {
+            let m = next(&mut fast).await;
+            match m["type"].as_str() {
+                Some("auth_denied") => {
+                    denied.push(m["data"]["action"].as_str().unwrap().to_owned());
+                }
+                // The marker registered once the slow client is gone.
+                Some("agent_registered") if m["data"]["agent_id"] != busy.as_str() => {
+                    return (denied, fast);
+                }
+                _ => {}
+            }
+        }
+    });
+
+    // Denials, 100 to a request, with long action names (large messages), until the
+    // server has dropped the slow client.
+    let mut sent = Vec::new();
+    let mut batches = 0;
+    while dashboard_clients(&s).await == 2 {
+        assert!(batches < 2000, "the slow client was never dropped");
+        let actions: Vec<String> = (0..100)
+            .map(|i| format!("{:x<64}", format!("probe-{batches}-{i}-")))
+            .collect();
+        let (status, body) = s
+            .post(
+                "/authorize/batch",
+                json!({"agent_id": agent, "actions": actions}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        sent.extend(actions);
+        batches += 1;
+    }
+    eprintln!("slow client dropped after {} events", sent.len());
+    s.register("after-the-drop").await;
+    let (denied, mut fast) = reader.await.unwrap();
+    assert_eq!(
+        denied.len(),
+        sent.len(),
+        "the reading client missed nothing"
+    );
+    assert_eq!(denied, sent, "and got them in order");
+    fast.send(Message::Text("ping".into())).await.unwrap();
+    assert_eq!(next(&mut fast).await["raw"], "pong");
+    assert_eq!(dashboard_clients(&s).await, 1);
+    drop(slow);
+}
