@@ -1,4 +1,5 @@
-//! Events across instances on PostgreSQL: LISTEN/NOTIFY on one channel.
+//! Events across instances on PostgreSQL: LISTEN/NOTIFY on one channel per schema (so
+//! gateways kept apart by schema on one database do not hear each other).
 //!
 //! The fan-out transaction notifies the ids of the outbox rows it fanned out — references,
 //! not payloads, comma-joined in chunks well under NOTIFY's 8000-byte limit. PostgreSQL
@@ -13,7 +14,9 @@ use tg_service::EventSignals;
 
 use crate::error::store_error;
 
-pub(crate) const CHANNEL: &str = "tg_events";
+/// The channel, computed by the server: `tg_events_` and 16 hex digits of the md5 of the
+/// current schema (channel names are identifiers of at most 63 bytes).
+const CHANNEL: &str = "'tg_events_' || left(md5(current_schema()), 16)";
 /// Bytes of ids per notification (PostgreSQL refuses payloads from 8000 bytes).
 const PAYLOAD_BYTES: usize = 7000;
 
@@ -39,8 +42,7 @@ pub(crate) fn payloads(ids: &[&str]) -> Vec<String> {
 /// Queues notifications for `ids`; sent on commit.
 pub(crate) async fn notify(conn: &mut AsyncPgConnection, ids: &[&str]) -> diesel::QueryResult<()> {
     for payload in payloads(ids) {
-        diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<Text, _>(CHANNEL)
+        diesel::sql_query(format!("SELECT pg_notify({CHANNEL}, $1)"))
             .bind::<Text, _>(payload)
             .execute(conn)
             .await?;
@@ -48,12 +50,24 @@ pub(crate) async fn notify(conn: &mut AsyncPgConnection, ids: &[&str]) -> diesel
     Ok(())
 }
 
-/// A dedicated connection listening on [`CHANNEL`], as a stream of id batches.
+#[derive(diesel::QueryableByName)]
+struct Channel {
+    #[diesel(sql_type = Text)]
+    channel: String,
+}
+
+/// A dedicated connection listening on this schema's channel, as a stream of id batches.
 pub(crate) async fn listen(url: &str) -> Result<EventSignals, StoreError> {
     let mut conn = AsyncPgConnection::establish(url)
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    diesel::sql_query(format!("LISTEN {CHANNEL}"))
+    let channel = diesel::sql_query(format!("SELECT {CHANNEL} AS channel"))
+        .get_result::<Channel>(&mut conn)
+        .await
+        .map_err(store_error)?
+        .channel;
+    // Lower-case hex after a fixed prefix: a plain identifier, nothing to quote.
+    diesel::sql_query(format!("LISTEN {channel}"))
         .execute(&mut conn)
         .await
         .map_err(store_error)?;
