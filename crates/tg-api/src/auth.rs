@@ -39,7 +39,7 @@ pub(crate) async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if PUBLIC.contains(&req.path()) {
+    if PUBLIC.contains(&req.path()) || crate::dashboard::PATHS.contains(&req.path()) {
         return next.call(req).await;
     }
     let state = state(req.request())?;

@@ -5,6 +5,7 @@ mod agents;
 mod audit;
 mod auth;
 mod authorize;
+mod dashboard;
 mod delegations;
 mod dto;
 mod error;
@@ -84,7 +85,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(delegations::configure)
         .configure(vouches::configure)
         .configure(webhooks::configure)
-        .configure(ws::configure);
+        .configure(ws::configure)
+        .configure(dashboard::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

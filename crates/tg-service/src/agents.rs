@@ -323,7 +323,7 @@ impl Gateway {
                 tx.append_outbox(&crate::events::agent_event(
                     tg_webhooks::EventKind::AgentRegistered,
                     &view.agent,
-                    json!({"verification_level": view.verification_level, "attestation_type": view.agent.attestation_type.as_str()}),
+                    json!({"verification_level": view.verification_level, "attestation_type": view.agent.attestation_type.as_str(), "score": view.breakdown.composite, "tier": view.breakdown.tier}),
                     now,
                 ))
                 .await?;

@@ -280,3 +280,52 @@ async fn a_client_that_never_reads_is_dropped_and_the_others_keep_up() {
     assert_eq!(dashboard_clients(&s).await, 1);
     drop(slow);
 }
+
+/// The page and its assets are served without a key, from the binary, under a strict CSP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_page_is_public_and_self_contained() {
+    let s = start(Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("{}/dashboard", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+    assert!(!csp.contains("unsafe-inline"));
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external asset"
+    );
+    for (path, kind) in [
+        ("/dashboard/dashboard.js", "text/javascript"),
+        ("/dashboard/dashboard.css", "text/css"),
+    ] {
+        assert!(html.contains(path));
+        let r = client
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    }
+    let r = client
+        .get(format!("{}/dashboard/other.js", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+}

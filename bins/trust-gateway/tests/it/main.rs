@@ -13,6 +13,7 @@ mod api;
 mod audit;
 mod bad_input;
 mod binary;
+mod browser;
 mod chain;
 mod clocked;
 mod dashboard;

@@ -1,0 +1,52 @@
+//! `/dashboard`: the live dashboard page. Every asset is compiled into the binary (no CDN,
+//! works offline) and served under a strict Content-Security-Policy: scripts and styles
+//! from this origin only, no inline code, connections to this origin only.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, web};
+
+const INDEX: &str = include_str!("../assets/dashboard/index.html");
+const SCRIPT: &str = include_str!("../assets/dashboard/dashboard.js");
+const STYLE: &str = include_str!("../assets/dashboard/dashboard.css");
+
+/// The page's paths; public (the page signs in with a key the user types).
+pub(crate) const PATHS: [&str; 3] = [
+    "/dashboard",
+    "/dashboard/dashboard.js",
+    "/dashboard/dashboard.css",
+];
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    let [page, script, style] = PATHS;
+    cfg.route(page, web::get().to(index))
+        .route(
+            script,
+            web::get().to(|| asset("text/javascript; charset=utf-8", SCRIPT)),
+        )
+        .route(
+            style,
+            web::get().to(|| asset("text/css; charset=utf-8", STYLE)),
+        );
+}
+
+async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(INDEX)
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
