@@ -15,27 +15,10 @@ DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18090}
-bin=target/release/trust-gateway
-[ -x "$bin" ] || cargo build --release -p trust-gateway
 command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk"; exit 1; }
-
-dir=$(mktemp -d)
-key="load-test-admin-key-0123456789abcdef"
-export API_KEY=$key SECRET_KEY="load-test-secret-0123456789abcdefghijklmnopqrstuvwxyz" PORT WORKERS=2 LOG_LEVEL=warn
-case "$backend" in
-    sqlite) export DATABASE_URL="sqlite://$dir/load.db" ;;
-    postgres)
-        url=${2:?postgres URL}
-        schema="tg_load_$(date +%s)"
-        psql "$url" -q -c "CREATE SCHEMA $schema"
-        sep='?'; [[ "$url" == *\?* ]] && sep='&'
-        export DATABASE_URL="${url}${sep}options=-csearch_path%3D${schema}" ;;
-    *) echo "unknown backend $backend"; exit 2 ;;
-esac
-"$bin" >"$dir/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+url=${2:-}
+# shellcheck source=lib/release-server.sh
+source scripts/lib/release-server.sh
 
 agent=$(curl -fs "http://127.0.0.1:$PORT/agents/register" -H "X-API-Key: $key" -H 'content-type: application/json' \
     -d '{"name":"load","provider":"bench","config_hash":"h","attestation":{"type":"api_key"}}' | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')

@@ -1,0 +1,24 @@
+# Sourced by the load scripts: starts the release server on a fresh store and waits until
+# it answers. Needs `backend` (sqlite | postgres), `PORT`, and for postgres a URL in $2 of
+# the caller (passed as `url`). Sets `dir` (a temp dir), `key` (the admin key) and
+# `server` (the pid; killed on exit).
+bin=target/release/trust-gateway
+[ -x "$bin" ] || cargo build --release -p trust-gateway
+
+dir=$(mktemp -d)
+key="load-test-admin-key-0123456789abcdef"
+export API_KEY=$key SECRET_KEY="load-test-secret-0123456789abcdefghijklmnopqrstuvwxyz" PORT WORKERS=2 LOG_LEVEL=warn
+case "$backend" in
+    sqlite) export DATABASE_URL="sqlite://$dir/load.db" ;;
+    postgres)
+        : "${url:?postgres URL}"
+        schema="tg_load_$(date +%s)"
+        psql "$url" -q -c "CREATE SCHEMA $schema"
+        sep='?'; [[ "$url" == *\?* ]] && sep='&'
+        export DATABASE_URL="${url}${sep}options=-csearch_path%3D${schema}" ;;
+    *) echo "unknown backend $backend"; exit 2 ;;
+esac
+"$bin" >"$dir/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
