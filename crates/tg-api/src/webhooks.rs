@@ -1,7 +1,8 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tg_service::{NewWebhook, WebhookChange, WebhookSaved};
+use tg_core::Timestamp;
+use tg_service::{NewWebhook, ServiceError, WebhookChange, WebhookSaved};
 use tg_webhooks::Endpoint;
 
 use crate::auth::Auth;
@@ -17,7 +18,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/config/webhooks/{id}/deliveries/{event_id}/retry",
             web::post().to(retry),
-        );
+        )
+        .route("/config/webhooks/{id}/recover", web::post().to(recover));
 }
 
 /// An endpoint; its secrets only ever appear once, in the answer that created them.
@@ -163,4 +165,38 @@ async fn retry(
         .call(move |g| async move { g.retry_webhook(&auth.principal, &id, &event_id).await })
         .await?;
     Ok(HttpResponse::Accepted().json(json!({"queued": true})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverBody {
+    /// RFC 3339.
+    since: String,
+    until: Option<String>,
+}
+
+fn timestamp(field: &str, value: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse_rfc3339(value)
+        .map_err(|e| ServiceError::Invalid(format!("`{field}`: {e}")).into())
+}
+
+/// Sends the endpoint's failed deliveries of a time range again (after an outage).
+async fn recover(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: web::Json<RecoverBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let b = body.into_inner();
+    let since = timestamp("since", &b.since)?;
+    let until = b
+        .until
+        .as_deref()
+        .map(|u| timestamp("until", u))
+        .transpose()?;
+    let n = state
+        .call(move |g| async move { g.recover_webhook(&auth.principal, &id, since, until).await })
+        .await?;
+    Ok(HttpResponse::Accepted().json(json!({"requeued": n})))
 }

@@ -290,6 +290,40 @@ impl Gateway {
         Ok(())
     }
 
+    /// Recovery after an outage: sends every failed delivery to this endpoint created in
+    /// `[since, until)` (`until` defaults to now) again, with its `webhook-id`. Returns how
+    /// many were queued.
+    pub async fn recover_webhook(
+        &self,
+        principal: &Principal,
+        id: &str,
+        since: Timestamp,
+        until: Option<Timestamp>,
+    ) -> Result<u64, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let endpoint = self.webhook(principal, id).await?;
+        if !endpoint.enabled {
+            return Err(ServiceError::Conflict(
+                "the endpoint is disabled: enable it first".into(),
+            ));
+        }
+        let now = self.now();
+        let until = until.unwrap_or(now);
+        if since >= until {
+            return Err(ServiceError::Invalid(
+                "`since` must be earlier than `until` (or now)".into(),
+            ));
+        }
+        let n = in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.requeue_failed(&endpoint.id, since, until, now).await?) })
+        })
+        .await?;
+        if n > 0 {
+            self.webhooks.wake();
+        }
+        Ok(n)
+    }
+
     /// Runs one delivery pass now (the worker's job; for operators and tests). Returns the
     /// number of attempts made.
     pub async fn deliver_webhooks(&self) -> Result<usize, ServiceError> {

@@ -567,6 +567,29 @@ impl WebhookStore for DbTx<'_> {
         touched(n)
     }
 
+    async fn requeue_failed(
+        &mut self,
+        endpoint: &WebhookId,
+        since: Timestamp,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let target = webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint.as_str()))
+            .filter(webhook_deliveries::created_at.ge(since.as_micros()))
+            .filter(webhook_deliveries::created_at.lt(until.as_micros()))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str()));
+        let n = run!(self, |c| diesel::update(target)
+            .set((
+                webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                webhook_deliveries::next_attempt_at.eq(now.as_micros()),
+                webhook_deliveries::lease_until.eq(None::<i64>),
+            ))
+            .execute(c)
+            .await)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn get_delivery(
         &mut self,
         event_id: &str,

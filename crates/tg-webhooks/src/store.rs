@@ -52,6 +52,15 @@ pub trait WebhookStore: Send {
     async fn finish_attempts(&mut self, done: &[(Attempt, Delivery)]) -> Result<(), StoreError>;
     /// Puts a delivery back in the queue (manual retry): status, next attempt and lease.
     async fn requeue_delivery(&mut self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// Puts the endpoint's failed deliveries created in `[since, until)` back in the queue,
+    /// due at `now` (recovery after an outage); returns how many.
+    async fn requeue_failed(
+        &mut self,
+        endpoint: &WebhookId,
+        since: Timestamp,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
     async fn get_delivery(
         &mut self,
         event_id: &str,

@@ -85,6 +85,22 @@ pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
         ),
         (
             Method::POST,
+            "/config/webhooks/wh_000000000000000000000000/recover".into(),
+            Some(json!({"since": "yesterday"})),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`since`",
+        ),
+        (
+            Method::POST,
+            "/config/webhooks/wh_000000000000000000000000/recover".into(),
+            Some(json!({"since": "2026-01-01T00:00:00Z"})),
+            None,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            Method::POST,
             "/authorize".into(),
             Some(json!({"agent_id": id, "action": "Drop Table!"})),
             None,

@@ -437,6 +437,56 @@ mod clocked {
         while down.rx.try_recv().is_ok() {}
     }
 
+    /// After an outage longer than the retry schedule, recovery sends the failed
+    /// deliveries of a time range again, with their `webhook-id`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failed_deliveries_are_recovered_by_time_range() {
+        let (g, clock, p) = setup().await;
+        let attempts = tg_webhooks::RETRY_DELAYS_SECS.len() + 1;
+        let mut rx = receiver((0..attempts).map(|_| (500, vec![])).collect()).await;
+        let id = hook(&g, &p, &rx.url, &["agent_registered"]).await;
+        register(&g, &p, "through-the-outage").await;
+        let mut ids = Vec::new();
+        for delay in tg_webhooks::RETRY_DELAYS_SECS.iter().copied().chain([0]) {
+            assert_eq!(g.deliver_webhooks().await.unwrap(), 1);
+            ids.push(rx.next().await.id);
+            // Past the jittered delay (+20 %), never so far the endpoint is disabled.
+            clock.advance_secs(delay + delay / 5 + 1);
+        }
+        clock.advance_secs(86_400);
+        assert_eq!(
+            g.deliver_webhooks().await.unwrap(),
+            0,
+            "the schedule is spent"
+        );
+        assert!(g.webhook(&p, &id).await.unwrap().enabled);
+
+        let before = T0.plus_secs(-1);
+        assert_eq!(
+            g.recover_webhook(&p, &id, T0.plus_secs(1), None)
+                .await
+                .unwrap(),
+            0,
+            "the range starts after the delivery"
+        );
+        assert_eq!(g.recover_webhook(&p, &id, before, None).await.unwrap(), 1);
+        assert_eq!(g.deliver_webhooks().await.unwrap(), 1);
+        let delivered = rx.next().await;
+        ids.push(delivered.id);
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "one webhook-id throughout: {ids:?}");
+        assert_eq!(delivered.body["event"], "agent_registered");
+        assert_eq!(
+            g.recover_webhook(&p, &id, before, None).await.unwrap(),
+            0,
+            "delivered ones stay delivered"
+        );
+        assert!(matches!(
+            g.recover_webhook(&p, &id, T0, Some(T0)).await,
+            Err(tg_service::ServiceError::Invalid(_))
+        ));
+    }
+
     /// A hostname URL goes through the checking resolver and reaches the URL's port.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn hostname_urls_are_resolved_checked_and_delivered() {

@@ -795,4 +795,42 @@ pub async fn webhook_outbox_fans_out_claims_once_and_records_attempts(db: Db) {
     .await
     .unwrap();
     assert!(claim(T0.plus_secs(100)).await.is_empty());
+
+    // Recovery: failed deliveries created in a range go back in the queue, due now.
+    let mut failed = d.clone();
+    failed.status = DeliveryStatus::Failed;
+    let mut a3 = attempt.clone();
+    a3.attempt = 2;
+    let (mine_id, event_id) = (mine.id.clone(), event.id.clone());
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            tx.finish_attempts(&[(a3, failed)]).await?;
+            let later = T0.plus_secs(200);
+            assert_eq!(
+                tx.requeue_failed(&mine_id, T0.plus_secs(1), later, later)
+                    .await?,
+                0,
+                "created before the range"
+            );
+            assert_eq!(
+                tx.requeue_failed(&mine_id, T0, T0.plus_secs(1), later)
+                    .await?,
+                1
+            );
+            let back = tx.get_delivery(&event_id, &mine_id).await?.unwrap();
+            assert_eq!(
+                (back.status, back.next_attempt_at, back.lease_until),
+                (DeliveryStatus::Pending, later, None)
+            );
+            assert_eq!(
+                tx.requeue_failed(&mine_id, T0, T0.plus_secs(1), later)
+                    .await?,
+                0,
+                "only failed ones"
+            );
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
 }
