@@ -6,8 +6,8 @@
 //!   BASE=http://127.0.0.1:18091 KEY=… CLIENTS=1000 EVENTS=5000 RATE=0 \
 //!       cargo run --release -p tg-bench --example ws_fanout
 //!
-//! RATE: events a second the producer aims for (0: as fast as the API takes them, in
-//! requests of 100 denials). Latency of one delivery = when a client read it − the event's
+//! RATE: events a second the producer aims for (0: as fast as the API takes them), in
+//! requests of BATCH denials (default 100; 1 for the latency of single events). Latency of one delivery = when a client read it − the event's
 //! `timestamp` (taken when the decision was made, before its audit batch commits), so it
 //! covers commit, fan-out, publish and the socket. Clients and server share the machine.
 #![allow(
@@ -32,14 +32,14 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-const BATCH: usize = 100;
-
 #[tokio::main]
 async fn main() {
     let base = std::env::var("BASE").expect("BASE=http://host:port");
     let key = std::env::var("KEY").expect("KEY=an API key");
     let clients: usize = env_or("CLIENTS", 1000);
-    let events: usize = env_or("EVENTS", 5000usize).div_ceil(BATCH) * BATCH;
+    // Denials per request (1–100).
+    let batch: usize = env_or("BATCH", 100usize).clamp(1, 100);
+    let events: usize = env_or("EVENTS", 5000usize).div_ceil(batch) * batch;
     let rate: f64 = env_or("RATE", 0.0);
     let http = reqwest::Client::new();
 
@@ -93,9 +93,9 @@ async fn main() {
     eprintln!("{clients} clients connected; sending {events} events");
 
     let start = Instant::now();
-    let per_batch = (rate > 0.0).then(|| Duration::from_secs_f64(BATCH as f64 / rate));
-    for b in 0..events / BATCH {
-        let actions: Vec<String> = (0..BATCH).map(|i| format!("fanout-{b}-{i}")).collect();
+    let per_batch = (rate > 0.0).then(|| Duration::from_secs_f64(batch as f64 / rate));
+    for b in 0..events / batch {
+        let actions: Vec<String> = (0..batch).map(|i| format!("fanout-{b}-{i}")).collect();
         let r = http
             .post(format!("{base}/authorize/batch"))
             .header("x-api-key", &key)
@@ -130,7 +130,7 @@ async fn main() {
         "max".into()
     };
     println!(
-        "clients={clients} events={events} rate={rate_label} sent_in={:.2}s all_delivered_in={elapsed:.2}s",
+        "clients={clients} events={events} batch={batch} rate={rate_label} sent_in={:.2}s all_delivered_in={elapsed:.2}s",
         sent.as_secs_f64(),
     );
     println!(
