@@ -22,6 +22,7 @@ const PUBLIC: &[&str] = &[
     "/ready",
     "/.well-known/jwks.json",
     "/ws/dashboard",
+    crate::metrics::PATH,
 ];
 // `/ws/dashboard` authenticates itself: by key, or by a ticket (browsers cannot set headers).
 

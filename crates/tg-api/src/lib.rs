@@ -11,6 +11,7 @@ mod dto;
 mod error;
 mod identity;
 mod lifecycle;
+mod metrics;
 mod policy;
 mod rate_limit;
 mod receipts;
@@ -38,6 +39,7 @@ pub struct AppState {
     /// The multi-threaded runtime use cases run on (see [`AppState::call`]).
     runtime: tokio::runtime::Handle,
     limiters: Arc<rate_limit::Limiters>,
+    metrics: Arc<metrics::HttpMetrics>,
 }
 
 impl AppState {
@@ -86,7 +88,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(vouches::configure)
         .configure(webhooks::configure)
         .configure(ws::configure)
-        .configure(dashboard::configure);
+        .configure(dashboard::configure)
+        .configure(metrics::configure);
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.
@@ -108,15 +111,18 @@ pub fn server(
         limits,
         gateway.admin_account().id.clone(),
     ));
+    let metrics = Arc::new(metrics::HttpMetrics::new(&gateway));
     let state = web::Data::new(AppState {
         gateway,
         runtime,
         limiters,
+        metrics,
     });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .wrap(actix_web::middleware::from_fn(auth::authenticate))
+            .wrap(actix_web::middleware::from_fn(metrics::record))
             .configure(configure)
             .default_service(web::to(error::not_found))
     })

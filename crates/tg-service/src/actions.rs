@@ -166,6 +166,7 @@ impl Gateway {
         if violation {
             self.vouching.wake();
         }
+        self.metrics.receipt_recorded();
         self.webhooks.wake();
         Ok(recorded)
     }

@@ -122,6 +122,9 @@ impl Gateway {
     /// audit write (see `audit_batch.rs` for what that costs).
     async fn audit_denials(&self, actor: &Actor, view: &TrustView, outcomes: &[AuthorizeOutcome]) {
         let now = self.now();
+        for o in outcomes {
+            self.metrics.decided(o.decision.allowed);
+        }
         let Some(first) = outcomes.first() else {
             return;
         };

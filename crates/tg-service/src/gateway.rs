@@ -81,6 +81,7 @@ pub struct Gateway {
     pub(crate) live: Arc<crate::live::LiveFeed>,
     _webhook_worker: Worker,
     _live_relay: Worker,
+    pub(crate) metrics: Arc<crate::Metrics>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -133,6 +134,7 @@ impl Gateway {
             config.jwt_secret.as_deref(),
         )
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let metrics = Arc::new(crate::Metrics::default());
         let outbox_written = Arc::new(tokio::sync::Notify::new());
         let audit_batch = crate::audit_batch::AuditBatcher::start(
             Arc::clone(&store),
@@ -148,13 +150,16 @@ impl Gateway {
         let live = Arc::new(crate::live::LiveFeed::new());
         let relay = crate::live_relay::start(Arc::clone(&store), Arc::clone(&live)).await?;
         let (webhooks, webhook_worker) = crate::webhook_worker::Dispatcher::start(
-            relay.is_none().then(|| Arc::clone(&live)),
+            crate::webhook_worker::Wiring {
+                live: relay.is_none().then(|| Arc::clone(&live)),
+                wake: outbox_written,
+                metrics: Arc::clone(&metrics),
+            },
             config.secret_key.clone(),
             config.webhooks.clone(),
             Arc::clone(&store),
             Arc::clone(&config.clock),
             done.admin.id.clone(),
-            outbox_written,
         )?;
         Ok(Self {
             store,
@@ -174,7 +179,16 @@ impl Gateway {
             live,
             _webhook_worker: webhook_worker,
             _live_relay: relay.unwrap_or_else(Worker::none),
+            metrics,
         })
+    }
+
+    /// The gateway's metrics, with the scrape-time gauges (dashboards, connections) read
+    /// now.
+    pub fn metrics(&self) -> &crate::Metrics {
+        self.metrics
+            .observe(self.live_clients(), self.store.pool_status());
+        &self.metrics
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -82,6 +82,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// has begun when this returns). `None`: the database has no such channel, and an
     /// instance publishes what it fans out itself (SQLite: one instance per file).
     async fn listen_events(&self) -> Result<Option<EventSignals>, StoreError>;
+    /// The connections this instance holds now.
+    fn pool_status(&self) -> crate::PoolStatus;
 }
 
 fn erase<T, F>(work: F) -> TxWork

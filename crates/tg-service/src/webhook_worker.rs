@@ -18,6 +18,7 @@ use tg_webhooks::{
 };
 use tokio::sync::Notify;
 
+use crate::metrics::DeliveryResult;
 use crate::worker::Worker;
 use crate::{ServiceError, Store, in_transaction};
 
@@ -54,6 +55,16 @@ const CONCURRENCY: usize = 32;
 const CLAIM: u32 = 256;
 const FAN_OUT: u32 = 1000;
 
+/// What the dispatcher shares with the rest of the gateway.
+pub(crate) struct Wiring {
+    /// Where it publishes what it fans out; `None` where the store relays events across
+    /// instances (`live_relay`).
+    pub(crate) live: Option<Arc<crate::live::LiveFeed>>,
+    /// Woken by whoever commits outbox events.
+    pub(crate) wake: Arc<Notify>,
+    pub(crate) metrics: Arc<crate::Metrics>,
+}
+
 /// What one pass did.
 struct Pass {
     /// Outbox events fanned out.
@@ -75,6 +86,7 @@ pub(crate) struct Dispatcher {
     config: WebhookConfig,
     /// Woken by whoever commits outbox events.
     wake: Arc<Notify>,
+    metrics: Arc<crate::Metrics>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -85,17 +97,21 @@ impl std::fmt::Debug for Dispatcher {
 
 impl Dispatcher {
     pub(crate) fn start(
-        live: Option<Arc<crate::live::LiveFeed>>,
+        wiring: Wiring,
         secret_key: Vec<u8>,
         config: WebhookConfig,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         admin: AccountId,
-        wake: Arc<Notify>,
     ) -> Result<(Arc<Self>, Worker), ServiceError> {
         let policy = Arc::new(UrlPolicy::new(config.allow.clone()));
         let deliverer = Deliverer::new(policy, config.timeout).map_err(ServiceError::Internal)?;
         let poll = config.poll;
+        let Wiring {
+            live,
+            wake,
+            metrics,
+        } = wiring;
         let dispatcher = Arc::new(Self {
             live,
             secret_key,
@@ -105,6 +121,7 @@ impl Dispatcher {
             admin,
             config,
             wake,
+            metrics,
         });
         let Some(poll) = poll else {
             return Ok((dispatcher, Worker::none()));
@@ -241,8 +258,18 @@ impl Dispatcher {
         let mut notices = Vec::new();
         for (d, result) in sent {
             let (attempt, delivery) = match result {
-                Some(r) => self.judge(d, r, now, &mut endpoints, &mut notices),
-                None => give_up(d, now),
+                Some(r) => {
+                    self.metrics.delivery(match r.verdict {
+                        Verdict::Delivered => DeliveryResult::delivered,
+                        Verdict::Gone => DeliveryResult::gone,
+                        Verdict::Failed => DeliveryResult::failed,
+                    });
+                    self.judge(d, r, now, &mut endpoints, &mut notices)
+                }
+                None => {
+                    self.metrics.delivery(DeliveryResult::not_sent);
+                    give_up(d, now)
+                }
             };
             records.push((attempt, delivery));
         }

@@ -9,7 +9,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tg_core::StoreError;
-use tg_service::{EventSignals, ServiceError, Store, TxWork};
+use tg_service::{EventSignals, PoolStatus, ServiceError, Store, TxWork};
 use tokio::sync::Mutex;
 
 use crate::conn::{Conn, DbTx, SqliteConn};
@@ -253,6 +253,27 @@ impl Store for Db {
         match self {
             Db::Sqlite(_) => "sqlite",
             Db::Postgres(..) => "postgres",
+        }
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        match self {
+            Db::Sqlite(conn) => {
+                let in_use = usize::from(conn.try_lock().is_err());
+                PoolStatus {
+                    in_use,
+                    idle: 1 - in_use,
+                    max: 1,
+                }
+            }
+            Db::Postgres(pool, _) => {
+                let s = pool.status();
+                PoolStatus {
+                    in_use: s.size.saturating_sub(s.available),
+                    idle: s.available,
+                    max: s.max_size,
+                }
+            }
         }
     }
 

@@ -22,6 +22,7 @@ mod identity;
 mod joy;
 mod keys;
 mod lifecycle;
+mod metrics;
 mod support;
 mod tokens;
 mod vouching;
@@ -64,6 +65,7 @@ use identity::*;
 use joy::*;
 use keys::*;
 use lifecycle::*;
+use metrics::*;
 use tokens::*;
 use vouching::*;
 use webhooks::*;
@@ -91,4 +93,5 @@ both_stores!(
     vouching_over_http,
     webhooks_are_signed_delivered_and_verifiable,
     dashboard_feed_over_websocket,
+    metrics_count_decisions_receipts_requests_and_connections,
 );

@@ -1,0 +1,180 @@
+//! `GET /metrics`, read by the Prometheus project's own OpenMetrics parser (the strict one
+//! in its Python client, `prometheus_client.openmetrics.parser`).
+//!
+//! The parser: `TEST_OPENMETRICS_PYTHON` (a python3 with `prometheus_client`; `.ci/run`
+//! installs it and sets it), else `python3` if it can import `prometheus_client`. When
+//! neither is there the test says so and does not run; when the variable is set it must.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::support::{Backend, Server, start};
+
+const PARSER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/parse_openmetrics.py");
+
+fn python() -> Option<String> {
+    if let Some(p) = std::env::var("TEST_OPENMETRICS_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        return Some(p);
+    }
+    let ok = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then(|| "python3".to_owned())
+}
+
+/// The samples of one scrape, as the reference parser reads them.
+async fn scrape(s: &Server, python: &str) -> Vec<Value> {
+    let r = reqwest::get(format!("{}/metrics", s.base)).await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK, "public, like /health");
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let body = r.text().await.unwrap();
+    assert!(!body.contains(&s.key), "no key in metrics");
+    let mut child = Command::new(python)
+        .arg(PARSER)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser refuses the exposition: {}\n{body}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The value of the one sample named `name` whose labels include `labels`.
+fn value(samples: &[Value], name: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<f64> = samples
+        .iter()
+        .filter(|s| s["name"] == name && labels.iter().all(|(k, v)| s["labels"][*k] == *v))
+        .map(|s| s["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(found.len(), 1, "{name} {labels:?}: {found:?}");
+    found[0]
+}
+
+pub async fn metrics_count_decisions_receipts_requests_and_connections(backend: Backend) {
+    let Some(python) = python() else {
+        eprintln!(
+            "no python3 with prometheus_client (set TEST_OPENMETRICS_PYTHON): metrics test not run"
+        );
+        return;
+    };
+    let s = start(backend).await;
+    let id = s.register("measured").await;
+    s.record(&id, "read_data", "success").await;
+    s.record(&id, "read_data", "success").await;
+    let (_, allowed) = s
+        .post("/authorize", json!({"agent_id": id, "action": "read_data"}))
+        .await;
+    let (status, _) = s
+        .post(
+            "/authorize/batch",
+            json!({"agent_id": id, "actions": ["delete_database", "transfer_funds"]}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let (status, _) = s.get("/agents/ag_000000000000000000000000").await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+
+    let m = scrape(&s, &python).await;
+    let allowed_n = if allowed["allowed"] == true { 1.0 } else { 0.0 };
+    assert_eq!(
+        value(
+            &m,
+            "trust_gateway_authorization_decisions_total",
+            &[("outcome", "allowed")]
+        ),
+        allowed_n
+    );
+    assert_eq!(
+        value(
+            &m,
+            "trust_gateway_authorization_decisions_total",
+            &[("outcome", "denied")]
+        ),
+        3.0 - allowed_n
+    );
+    assert_eq!(value(&m, "trust_gateway_receipts_recorded_total", &[]), 2.0);
+    // Per route pattern, never per id.
+    assert_eq!(
+        value(
+            &m,
+            "trust_gateway_http_requests_total",
+            &[
+                ("method", "POST"),
+                ("route", "/actions/record"),
+                ("status", "201")
+            ]
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            "trust_gateway_http_requests_total",
+            &[
+                ("method", "GET"),
+                ("route", "/agents/{id}"),
+                ("status", "404")
+            ]
+        ),
+        1.0
+    );
+    // A latency histogram per route: every bucket and the count.
+    assert_eq!(
+        value(
+            &m,
+            "trust_gateway_http_request_duration_seconds_bucket",
+            &[("route", "/authorize/batch"), ("le", "+Inf")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            "trust_gateway_http_request_duration_seconds_count",
+            &[("route", "/actions/record")]
+        ),
+        2.0
+    );
+    assert_eq!(value(&m, "trust_gateway_dashboard_clients", &[]), 0.0);
+    assert!(value(&m, "trust_gateway_db_connections_max", &[]) >= 1.0);
+    assert!(value(&m, "trust_gateway_db_connections", &[("state", "idle")]) >= 0.0);
+
+    // A connected dashboard is counted.
+    let url = format!("{}/ws/dashboard", s.base.replace("http://", "ws://"));
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        url.as_str(),
+    )
+    .unwrap();
+    req.headers_mut()
+        .insert("x-api-key", s.key.parse().unwrap());
+    let (_ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let m = scrape(&s, &python).await;
+    assert_eq!(value(&m, "trust_gateway_dashboard_clients", &[]), 1.0);
+}

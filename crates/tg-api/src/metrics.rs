@@ -1,0 +1,123 @@
+//! `GET /metrics`: Prometheus metrics in the OpenMetrics text format — the gateway's own
+//! (decisions, receipts, webhook deliveries, dashboards, database connections) and, per
+//! route, HTTP request counts and latency. Public like `/health`, as scrapers expect:
+//! counts and route patterns only, never ids, keys or addresses; restrict it at the network
+//! if even that is too much.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tg_service::Gateway;
+
+use crate::AppState;
+
+pub(crate) const PATH: &str = "/metrics";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    /// The route pattern (`/agents/{id}`), or `unmatched`: bounded, whatever is requested.
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms … ~4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+/// The registry and the HTTP families; shared by every worker.
+#[derive(Debug)]
+pub(crate) struct HttpMetrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+}
+
+impl HttpMetrics {
+    pub(crate) fn new(gateway: &Gateway) -> Self {
+        let mut registry = Registry::with_prefix("trust_gateway");
+        gateway.metrics().register(&mut registry);
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests, by method, route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency, by method and route",
+            latency.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+        }
+    }
+}
+
+/// Counts and times every request (outermost, so rejected ones count too).
+pub(crate) async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| std::sync::Arc::clone(&s.metrics));
+    let res = next.call(req).await;
+    if let Some(m) = metrics {
+        let status = match &res {
+            Ok(r) => r.status().as_u16(),
+            Err(e) => e.as_response_error().status_code().as_u16(),
+        };
+        m.requests
+            .get_or_create(&RequestLabels {
+                method: method.clone(),
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        m.latency
+            .get_or_create(&RouteLabels { method, route })
+            .observe(started.elapsed().as_secs_f64());
+    }
+    res
+}
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(PATH, web::get().to(metrics));
+}
+
+async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::ApiError> {
+    // Reads the scrape-time gauges into the shared families.
+    state.gateway.metrics();
+    let mut body = String::new();
+    prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry)
+        .map_err(|e| tg_service::ServiceError::Internal(format!("metrics encoding failed: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(body))
+}

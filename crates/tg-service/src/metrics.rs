@@ -1,0 +1,151 @@
+//! What the gateway counts for `GET /metrics`: decisions by outcome, receipts, webhook
+//! deliveries by result, and (read when scraped) dashboards and database connections.
+//! The HTTP layer adds its own request metrics to the same registry.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Outcome {
+    allowed,
+    denied,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: Outcome,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum DeliveryResult {
+    delivered,
+    failed,
+    gone,
+    /// Endpoint disabled or deleted, or event missing: nothing sent.
+    not_sent,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: DeliveryResult,
+}
+
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+enum ConnState {
+    in_use,
+    idle,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: ConnState,
+}
+
+/// Connections of the store's pool (SQLite: its one connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub in_use: usize,
+    pub idle: usize,
+    pub max: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    decisions: Family<OutcomeLabel, Counter>,
+    receipts: Counter,
+    deliveries: Family<ResultLabel, Counter>,
+    dashboards: Gauge,
+    connections: Family<StateLabel, Gauge>,
+    pool_max: Gauge,
+}
+
+impl Metrics {
+    /// Adds every family to `registry` (prefix `trust_gateway_` is the registry's). Every
+    /// outcome and result is exposed from the start, at 0.
+    pub fn register(&self, registry: &mut Registry) {
+        for outcome in [Outcome::allowed, Outcome::denied] {
+            drop(self.decisions.get_or_create(&OutcomeLabel { outcome }));
+        }
+        for result in [
+            DeliveryResult::delivered,
+            DeliveryResult::failed,
+            DeliveryResult::gone,
+            DeliveryResult::not_sent,
+        ] {
+            drop(self.deliveries.get_or_create(&ResultLabel { result }));
+        }
+        registry.register(
+            "authorization_decisions",
+            "Authorization decisions, by outcome",
+            self.decisions.clone(),
+        );
+        registry.register(
+            "receipts_recorded",
+            "Action receipts recorded",
+            self.receipts.clone(),
+        );
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts, by result",
+            self.deliveries.clone(),
+        );
+        registry.register(
+            "dashboard_clients",
+            "Dashboards connected to this instance",
+            self.dashboards.clone(),
+        );
+        registry.register(
+            "db_connections",
+            "Database connections of this instance, by state",
+            self.connections.clone(),
+        );
+        registry.register(
+            "db_connections_max",
+            "Database connections this instance may open",
+            self.pool_max.clone(),
+        );
+    }
+
+    pub(crate) fn decided(&self, allowed: bool) {
+        let outcome = if allowed {
+            Outcome::allowed
+        } else {
+            Outcome::denied
+        };
+        self.decisions
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+    }
+
+    pub(crate) fn receipt_recorded(&self) {
+        self.receipts.inc();
+    }
+
+    pub(crate) fn delivery(&self, result: DeliveryResult) {
+        self.deliveries.get_or_create(&ResultLabel { result }).inc();
+    }
+
+    /// Sets the gauges read at scrape time.
+    pub(crate) fn observe(&self, dashboards: usize, pool: PoolStatus) {
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        self.dashboards.set(n(dashboards));
+        self.connections
+            .get_or_create(&StateLabel {
+                state: ConnState::in_use,
+            })
+            .set(n(pool.in_use));
+        self.connections
+            .get_or_create(&StateLabel {
+                state: ConnState::idle,
+            })
+            .set(n(pool.idle));
+        self.pool_max.set(n(pool.max));
+    }
+}
