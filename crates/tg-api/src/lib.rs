@@ -15,6 +15,7 @@ mod metrics;
 mod policy;
 mod rate_limit;
 mod receipts;
+mod request_id;
 mod system;
 mod vouches;
 mod webhooks;
@@ -60,7 +61,11 @@ impl AppState {
         Fut: std::future::Future<Output = Result<T, tg_service::ServiceError>> + Send + 'static,
         T: Send + 'static,
     {
-        let task = self.runtime.spawn(f(Arc::clone(&self.gateway)));
+        // In the request's span: the use case's log lines carry its request id.
+        let task = self.runtime.spawn(tracing::Instrument::instrument(
+            f(Arc::clone(&self.gateway)),
+            tracing::Span::current(),
+        ));
         match task.await {
             Ok(result) => result.map_err(ApiError::from),
             Err(e) => {
@@ -123,6 +128,7 @@ pub fn server(
             .app_data(state.clone())
             .wrap(actix_web::middleware::from_fn(auth::authenticate))
             .wrap(actix_web::middleware::from_fn(metrics::record))
+            .wrap(actix_web::middleware::from_fn(request_id::trace))
             .configure(configure)
             .default_service(web::to(error::not_found))
     })

@@ -7,12 +7,26 @@ use std::process::{Command, Stdio};
 /// Starts `trust-gateway` with no configuration but a port, waits for its "listening" line
 /// and returns the child, the address and the lines it printed.
 fn launch(dir: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
+    let (child, addr, lines, _) = launch_with(dir, &[("LOG_FORMAT", "text")]);
+    (child, addr, lines)
+}
+
+/// As [`launch`], with `env`; also returns the log lines printed after start.
+fn launch_with(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    Vec<String>,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trust-gateway"))
         .current_dir(dir)
         .env_clear()
         .env("PORT", "0")
-        .env("LOG_FORMAT", "text")
         .env("WORKERS", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -23,8 +37,15 @@ fn launch(dir: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
     let mut reader = BufReader::new(stderr).lines();
     for line in reader.by_ref() {
         let line = line.unwrap();
-        if let Some(rest) = line.split("address=http://").nth(1) {
-            addr = rest.split_whitespace().next().map(str::to_owned);
+        if let Some(rest) = line
+            .split("address=http://")
+            .nth(1)
+            .or_else(|| line.split("\"address\":\"http://").nth(1))
+        {
+            addr = rest
+                .split(|c: char| c.is_whitespace() || c == '"')
+                .next()
+                .map(str::to_owned);
         }
         let done = line.contains("stored in this file");
         lines.push(line);
@@ -34,8 +55,13 @@ fn launch(dir: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
     }
     let addr = addr.unwrap_or_else(|| panic!("no listening line in {lines:#?}"));
     // Keep draining the log so the child never blocks on a full pipe.
-    std::thread::spawn(move || reader.for_each(drop));
-    (child, addr, lines)
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in reader.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, addr, lines, rx)
 }
 
 #[test]
@@ -133,6 +159,37 @@ fn placeholder_secrets_are_refused_at_start() {
     );
 }
 
+/// Every request runs under a request id: the caller's (if sane) or a fresh one, echoed in
+/// `X-Request-Id` and carried by the JSON log lines written while serving it; the client's
+/// address is never logged.
+#[test]
+fn requests_carry_a_request_id_into_the_json_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _, log) = launch_with(
+        dir.path(),
+        &[("LOG_FORMAT", "json"), ("LOG_LEVEL", "info,tg_api=debug")],
+    );
+    let (id, _) = http::get_with_id(format!("http://{addr}/health"), "ci-trace-42");
+    assert_eq!(id, "ci-trace-42");
+    let (id, _) = http::get_with_id(format!("http://{addr}/health"), "forged\tlevel=ERROR");
+    assert!(id.starts_with("req_") && id.len() == 20, "{id}");
+    let line = loop {
+        let line = log
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the access line within a minute");
+        if line.contains("ci-trace-42") {
+            break line;
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["span"]["request_id"], "ci-trace-42", "{line}");
+    assert_eq!(v["span"]["route"], "/health", "{line}");
+    assert_eq!(v["fields"]["status"], 200, "{line}");
+    assert!(!line.contains("127.0.0.1"), "no client address: {line}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// A tiny blocking GET for the process tests (no async runtime needed).
 mod http {
     pub fn get(url: String, key: Option<&str>) -> (u16, String) {
@@ -147,6 +204,24 @@ mod http {
             }
             let resp = req.send().await.unwrap();
             (resp.status().as_u16(), resp.text().await.unwrap())
+        })
+    }
+
+    /// GET with `X-Request-Id: id`; the id the answer carries, and its status.
+    pub fn get_with_id(url: String, id: &str) -> (String, u16) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let resp = ::reqwest::Client::new()
+                .get(url)
+                .header("X-Request-Id", id)
+                .send()
+                .await
+                .unwrap();
+            let echoed = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+            (echoed, resp.status().as_u16())
         })
     }
 }
