@@ -8,15 +8,17 @@ use crate::{Settings, start, telemetry};
 pub enum Command {
     Serve,
     Migrate,
+    Demo,
     Help,
     Version,
 }
 
 pub const USAGE: &str = "\
-usage: trust-gateway [serve|migrate]
+usage: trust-gateway [serve|migrate|demo]
 
   serve     start the server (default): http on HOST:PORT (127.0.0.1:8002)
   migrate   apply database migrations and exit
+  demo      two agents on a temporary database: how scores, tiers and decisions move
 
 configuration (environment):
   DATABASE_URL   sqlite://PATH (default sqlite://trust-gateway.db), sqlite::memory:, postgres://...
@@ -38,6 +40,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         [one] => match one.as_str() {
             "serve" => Ok(Command::Serve),
             "migrate" => Ok(Command::Migrate),
+            "demo" => Ok(Command::Demo),
             "-h" | "--help" | "help" => Ok(Command::Help),
             "-V" | "--version" => Ok(Command::Version),
             other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
@@ -56,6 +59,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             println!("trust-gateway {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Demo => crate::demo::run().await,
         Command::Migrate => {
             let settings = Settings::from_env()?;
             telemetry::init(settings.log_json);

@@ -4,6 +4,7 @@
 pub mod bundles;
 pub mod cli;
 pub mod config;
+mod demo;
 pub mod secrets;
 mod telemetry;
 

@@ -190,6 +190,44 @@ fn requests_carry_a_request_id_into_the_json_log() {
     child.wait().unwrap();
 }
 
+/// `trust-gateway demo`: runs on its own temporary database, shows trust rising with good
+/// behaviour and falling with violations, and verifies both receipt chains.
+#[test]
+fn the_demo_shows_scores_tiers_and_decisions_moving() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_trust-gateway"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |step: &str| {
+        text.lines()
+            .find(|l| l.contains(step))
+            .unwrap_or_else(|| panic!("no `{step}` line in\n{text}"))
+    };
+    assert!(line("just registered").contains("send_email: no"));
+    assert!(
+        line("after 20 successes").contains("send_email: yes"),
+        "{text}"
+    );
+    assert!(
+        line("after 3 violations").contains("send_email: no"),
+        "{text}"
+    );
+    assert_eq!(text.matches("intact").count(), 2, "{text}");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written where it runs"
+    );
+}
+
 /// A tiny blocking GET for the process tests (no async runtime needed).
 mod http {
     pub fn get(url: String, key: Option<&str>) -> (u16, String) {
