@@ -96,26 +96,7 @@ pub async fn run() -> anyhow::Result<()> {
     .await
     .context("cannot open the demo database")?;
     let key = format!("demo-admin-key-{}", tg_core::random_hex::<16>());
-    let config = GatewayConfig {
-        secret_key: tg_core::random_hex::<32>().into_bytes(),
-        jwt_secret: None,
-        env_api_key: Some(key.clone()),
-        bootstrap_admin_key: None,
-        issuer: "trust-gateway".into(),
-        audience: "trust-gateway".into(),
-        policy: tg_scoring::Policy::preset(tg_scoring::Preset::Default),
-        clock: Arc::new(tg_core::SystemClock),
-        trust_bundles: tg_identity::TrustBundles::default(),
-        bundle_source: None,
-        vouching: tg_service::VouchConfig {
-            every: None,
-            ..Default::default()
-        },
-        webhooks: tg_service::WebhookConfig {
-            poll: None,
-            ..Default::default()
-        },
-    };
+    let config = GatewayConfig::in_process(tg_core::random_hex::<32>().into_bytes(), &key);
     let g = Gateway::start(Arc::new(db), config).await.map_err(err)?;
     let p = g.authenticate(Some(&key)).await.map_err(err)?;
     let actor = g.actor(Some(&p), None);

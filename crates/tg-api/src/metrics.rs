@@ -81,9 +81,7 @@ pub(crate) async fn record(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = crate::request_id::route(&req);
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| std::sync::Arc::clone(&s.metrics));
@@ -112,8 +110,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::ApiError> {
-    // Reads the scrape-time gauges into the shared families.
-    state.gateway.metrics();
+    state.gateway.refresh_metrics();
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry)
         .map_err(|e| tg_service::ServiceError::Internal(format!("metrics encoding failed: {e}")))?;

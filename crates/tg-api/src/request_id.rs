@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -24,6 +25,22 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// The request's route pattern (`/agents/{id}`, or `unmatched`), matched once per request
+/// and shared by the middlewares that label with it.
+#[derive(Clone)]
+struct Route(String);
+
+pub(crate) fn route(req: &ServiceRequest) -> String {
+    if let Some(Route(r)) = req.extensions().get::<Route>() {
+        return r.clone();
+    }
+    let r = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    req.extensions_mut().insert(Route(r.clone()));
+    r
+}
+
 pub(crate) async fn trace(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -37,9 +54,7 @@ pub(crate) async fn trace(
             || format!("req_{}", tg_core::random_hex::<8>()),
             str::to_owned,
         );
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = route(&req);
     let span = tracing::info_span!(
         "request",
         request_id = %id,

@@ -23,27 +23,11 @@ use tg_webhooks::{EventKind, OutboxEvent, UrlPolicy};
 const KEY: &str = "bench-admin-key-0123456789abcdef";
 
 async fn gateway(store: Arc<dyn Store>) -> Gateway {
-    let config = GatewayConfig {
-        secret_key: b"bench-secret-0123456789abcdefghijklmnopqrstuv".to_vec(),
-        jwt_secret: None,
-        env_api_key: Some(KEY.into()),
-        bootstrap_admin_key: None,
-        issuer: "trust-gateway".into(),
-        audience: "trust-gateway".into(),
-        policy: tg_scoring::Policy::preset(tg_scoring::Preset::Default),
-        clock: Arc::new(tg_core::SystemClock),
-        trust_bundles: tg_identity::TrustBundles::default(),
-        bundle_source: None,
-        vouching: tg_service::VouchConfig {
-            every: None,
-            ..Default::default()
-        },
-        webhooks: tg_service::WebhookConfig {
-            allow: UrlPolicy::parse_allow_list("127.0.0.0/8").unwrap(),
-            poll: None,
-            ..Default::default()
-        },
-    };
+    let mut config = GatewayConfig::in_process(
+        b"bench-secret-0123456789abcdefghijklmnopqrstuv".to_vec(),
+        KEY,
+    );
+    config.webhooks.allow = UrlPolicy::parse_allow_list("127.0.0.0/8").unwrap();
     Gateway::start(store, config).await.unwrap()
 }
 

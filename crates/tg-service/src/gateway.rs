@@ -39,6 +39,34 @@ pub struct GatewayConfig {
     pub webhooks: crate::WebhookConfig,
 }
 
+impl GatewayConfig {
+    /// A gateway driven in-process (the demo, tests, benches): `admin_key` accepted as the
+    /// admin's, the default policy on the system clock, no trust bundles, and no background
+    /// vouch or webhook worker — the caller runs `recompute_vouches` / `deliver_webhooks`.
+    pub fn in_process(secret_key: Vec<u8>, admin_key: &str) -> Self {
+        Self {
+            secret_key,
+            jwt_secret: None,
+            env_api_key: Some(admin_key.to_owned()),
+            bootstrap_admin_key: None,
+            issuer: "trust-gateway".into(),
+            audience: "trust-gateway".into(),
+            policy: Policy::preset(tg_scoring::Preset::Default),
+            clock: Arc::new(tg_core::SystemClock),
+            trust_bundles: TrustBundles::default(),
+            bundle_source: None,
+            vouching: VouchConfig {
+                every: None,
+                ..VouchConfig::default()
+            },
+            webhooks: crate::WebhookConfig {
+                poll: None,
+                ..crate::WebhookConfig::default()
+            },
+        }
+    }
+}
+
 /// Where trust bundles come from (the binary reads `TRUST_BUNDLE_DIR`).
 pub trait BundleSource: Send + Sync + std::fmt::Debug {
     /// Every bundle, freshly read. An error leaves the current bundles in place.
@@ -183,12 +211,15 @@ impl Gateway {
         })
     }
 
-    /// The gateway's metrics, with the scrape-time gauges (dashboards, connections) read
-    /// now.
+    /// The gateway's metrics.
     pub fn metrics(&self) -> &crate::Metrics {
+        &self.metrics
+    }
+
+    /// Reads the scrape-time gauges (dashboards, connections) into the metrics now.
+    pub fn refresh_metrics(&self) {
         self.metrics
             .observe(self.live_clients(), self.store.pool_status());
-        &self.metrics
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

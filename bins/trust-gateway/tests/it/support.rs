@@ -174,27 +174,14 @@ pub async fn service(
     bundles: tg_identity::TrustBundles,
     policy: tg_scoring::Policy,
 ) -> tg_service::Gateway {
-    let config = tg_service::GatewayConfig {
-        secret_key: b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
-        jwt_secret: None,
-        env_api_key: Some(SERVICE_KEY.into()),
-        bootstrap_admin_key: None,
-        issuer: "trust-gateway".into(),
-        audience: "trust-gateway".into(),
-        policy,
-        clock,
-        trust_bundles: bundles,
-        bundle_source: None,
-        vouching: tg_service::VouchConfig {
-            every: None,
-            ..tg_service::VouchConfig::default()
-        },
-        webhooks: tg_service::WebhookConfig {
-            allow: tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8,::1").unwrap(),
-            poll: None,
-            ..tg_service::WebhookConfig::default()
-        },
-    };
+    let mut config = tg_service::GatewayConfig::in_process(
+        b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
+        SERVICE_KEY,
+    );
+    config.policy = policy;
+    config.clock = clock;
+    config.trust_bundles = bundles;
+    config.webhooks.allow = tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8,::1").unwrap();
     tg_service::Gateway::start(
         std::sync::Arc::new(tg_store::testing::sqlite().await),
         config,
