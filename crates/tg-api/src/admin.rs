@@ -1,33 +1,103 @@
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tg_access::{Account, ApiKey, Plan, Scope};
+use tg_core::{AccountId, Timestamp};
+use utoipa::ToSchema;
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/accounts", web::post().to(create_account))
-        .route("/admin/accounts", web::get().to(list_accounts))
-        .route("/admin/accounts/{id}/keys", web::post().to(create_key))
-        .route("/admin/accounts/{id}/keys", web::get().to(list_keys))
-        .route("/admin/keys/{key_id}", web::delete().to(revoke_key));
+pub(crate) fn routes(r: &mut Routes) {
+    r.post("/admin/accounts", create_account)
+        .get("/admin/accounts", list_accounts)
+        .post("/admin/accounts/{id}/keys", create_key)
+        .get("/admin/accounts/{id}/keys", list_keys)
+        .delete("/admin/keys/{key_id}", revoke_key);
 }
 
-fn account(a: &Account) -> serde_json::Value {
-    json!({"id": a.id, "name": a.name, "plan": a.plan, "created_at": a.created_at})
+/// A tenant: its agents, keys and webhooks are its own.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AccountOut {
+    #[schema(value_type = String)]
+    id: AccountId,
+    name: String,
+    plan: Plan,
+    created_at: Timestamp,
 }
 
-fn key(k: &ApiKey) -> serde_json::Value {
-    json!({"id": k.id, "prefix": k.prefix, "account_id": k.account_id, "scope": k.scope, "created_at": k.created_at, "revoked_at": k.revoked_at})
+impl From<&Account> for AccountOut {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            plan: a.plan,
+            created_at: a.created_at,
+        }
+    }
 }
 
-#[derive(Debug, Deserialize)]
+/// An API key; the secret itself appears once, in `key`, when it is created.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct KeyOut {
+    /// 8 hex characters.
+    id: String,
+    /// The key's first characters, to recognise it.
+    prefix: String,
+    #[schema(value_type = String)]
+    account_id: AccountId,
+    scope: Scope,
+    created_at: Timestamp,
+    revoked_at: Option<Timestamp>,
+    /// The secret: only in the answer that created the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+}
+
+impl From<&ApiKey> for KeyOut {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            id: k.id.clone(),
+            prefix: k.prefix.clone(),
+            account_id: k.account_id.clone(),
+            scope: k.scope,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+            key: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Accounts {
+    accounts: Vec<AccountOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Keys {
+    keys: Vec<KeyOut>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewAccount {
+pub(crate) struct NewAccount {
     name: String,
     plan: Plan,
 }
+
+/// `{id}`: an account id.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Describes the path; handlers take `web::Path<String>`.
+struct AccountPath {
+    /// The account's id (`acct_…`).
+    id: String,
+}
+
+/// Creates an account. Admin only.
+#[utoipa::path(post, path = "/admin/accounts", tag = "admin", operation_id = "create_account",
+    request_body = NewAccount,
+    responses((status = 201, description = "Created", body = AccountOut), crate::openapi::Errors))]
 
 async fn create_account(
     state: web::Data<AppState>,
@@ -41,21 +111,31 @@ async fn create_account(
                 .await
         })
         .await?;
-    Ok(HttpResponse::Created().json(account(&a)))
+    Ok(HttpResponse::Created().json(AccountOut::from(&a)))
 }
 
+/// Every account. Admin only.
+#[utoipa::path(get, path = "/admin/accounts", tag = "admin", operation_id = "list_accounts",
+    responses((status = 200, description = "Accounts", body = Accounts), crate::openapi::Errors))]
 async fn list_accounts(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let all = state
         .call(move |g| async move { g.list_accounts(&auth.principal).await })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"accounts": all.iter().map(account).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(Accounts {
+        accounts: all.iter().map(AccountOut::from).collect(),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+pub(crate) struct NewKey {
     scope: Scope,
 }
+
+/// Creates an API key for the account; the answer is the only time the secret is shown.
+#[utoipa::path(post, path = "/admin/accounts/{id}/keys", tag = "admin", operation_id = "create_key",
+    params(AccountPath), request_body = NewKey,
+    responses((status = 201, description = "Created; `key` holds the secret", body = KeyOut), crate::openapi::Errors))]
 
 async fn create_key(
     state: web::Data<AppState>,
@@ -67,13 +147,15 @@ async fn create_key(
     let new = state
         .call(move |g| async move { g.create_key(&auth.principal, &auth.actor, &id, scope).await })
         .await?;
-    let mut body = key(&new.key);
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("key".into(), json!(new.plaintext));
-    }
+    let mut body = KeyOut::from(&new.key);
+    body.key = Some(new.plaintext);
     Ok(HttpResponse::Created().json(body))
 }
 
+/// The account's keys (never their secrets).
+#[utoipa::path(get, path = "/admin/accounts/{id}/keys", tag = "admin", operation_id = "list_keys",
+    params(AccountPath),
+    responses((status = 200, description = "Keys", body = Keys), crate::openapi::Errors))]
 async fn list_keys(
     state: web::Data<AppState>,
     auth: Auth,
@@ -83,9 +165,15 @@ async fn list_keys(
     let keys = state
         .call(move |g| async move { g.list_keys(&auth.principal, &id).await })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"keys": keys.iter().map(key).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(Keys {
+        keys: keys.iter().map(KeyOut::from).collect(),
+    }))
 }
 
+/// Revokes a key at once.
+#[utoipa::path(delete, path = "/admin/keys/{key_id}", tag = "admin", operation_id = "revoke_key",
+    params(("key_id" = String, Path, description = "The key's id")),
+    responses((status = 204, description = "Revoked"), crate::openapi::Errors))]
 async fn revoke_key(
     state: web::Data<AppState>,
     auth: Auth,

@@ -1,53 +1,75 @@
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tg_audit::AuditEvent;
-use tg_core::{EventId, ExportId, Timestamp};
+use tg_core::{AgentId, EventId, ExportId, Timestamp};
 use tg_service::{AuditExport, AuditSummary};
 use tokio::sync::mpsc;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agents/{id}/audit", web::get().to(audit))
-        .route("/agents/{id}/audit/export", web::get().to(export));
+pub(crate) fn routes(r: &mut Routes) {
+    r.get("/agents/{id}/audit", audit)
+        .get("/agents/{id}/audit/export", export);
 }
 
-pub(crate) fn event(e: &AuditEvent) -> Value {
-    json!({
-        "event_id": e.event_id,
-        "timestamp": e.timestamp,
-        "event_type": e.event_type,
-        "agent_id": e.agent_id,
-        "details": e.details,
-        "ip_hash": e.ip_hash,
-        "api_key_prefix": e.api_key_prefix,
-    })
+/// A page of the agent's audit trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AuditPage {
+    #[schema(value_type = String)]
+    agent_id: AgentId,
+    period_start: Timestamp,
+    period_end: Timestamp,
+    events: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
 }
 
-fn summary(s: &AuditSummary) -> Value {
-    json!({
-        "total_events": s.total_events,
-        "trust_checks_received": s.trust_checks_received,
-        "delegations_received": s.delegations_received,
-        "delegations_successful": s.delegations_successful,
-        "vouches_received": s.vouches_received,
-        "vouches_given": s.vouches_given,
-    })
+/// The head of an export (everything before `events`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ExportHead {
+    #[schema(value_type = String)]
+    export_id: ExportId,
+    generated_at: Timestamp,
+    period_start: Timestamp,
+    period_end: Timestamp,
+    #[schema(value_type = String)]
+    agent_id: AgentId,
 }
 
-#[derive(Debug, Deserialize)]
+/// Joy §5.3 export (JSON): the head, every event of the period, and a summary. Streamed:
+/// the head and summary are serialised from [`ExportHead`] and [`AuditSummary`].
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Describes the streamed document; never built whole.
+pub(crate) struct AuditExportDocument {
+    export_id: String,
+    generated_at: Timestamp,
+    period_start: Timestamp,
+    period_end: Timestamp,
+    agent_id: String,
+    events: Vec<AuditEvent>,
+    summary: AuditSummary,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// RFC 3339; default: 30 days before `end`.
     start: Option<String>,
+    /// RFC 3339; default: now.
     end: Option<String>,
+    /// Only events of this type (e.g. `trust_check`).
     #[serde(rename = "type")]
     event_type: Option<String>,
     #[serde(default = "crate::dto::default_page_limit")]
+    #[param(default = 100)]
     limit: u32,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -67,6 +89,10 @@ fn parse_cursor(c: &str) -> Result<(Timestamp, EventId), ApiError> {
     ))
 }
 
+/// The agent's audit trail, oldest first, a page at a time.
+#[utoipa::path(get, path = "/agents/{id}/audit", tag = "audit", operation_id = "get_audit_trail",
+    params(crate::openapi::AgentPath, AuditQuery),
+    responses((status = 200, description = "A page of events", body = AuditPage), crate::openapi::Errors))]
 async fn audit(
     state: web::Data<AppState>,
     auth: Auth,
@@ -93,28 +119,33 @@ async fn audit(
         .next
         .as_ref()
         .map(|(ts, id)| format!("{}.{id}", ts.as_micros()));
-    Ok(HttpResponse::Ok().json(json!({
-        "agent_id": page.agent_id,
-        "period_start": page.start,
-        "period_end": page.end,
-        "events": page.events.iter().map(event).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    Ok(HttpResponse::Ok().json(AuditPage {
+        agent_id: page.agent_id,
+        period_start: page.start,
+        period_end: page.end,
+        events: page.events,
+        next_cursor: next,
+    }))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum Format {
     Json,
     Csv,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
+    /// Default: `json`.
     #[serde(default = "default_format")]
+    #[param(inline)]
     format: Format,
+    /// RFC 3339; default: 30 days before `end`.
     start: Option<String>,
+    /// RFC 3339; default: now.
     end: Option<String>,
 }
 
@@ -167,14 +198,14 @@ async fn produce(mut export: AuditExport, format: Format, tx: mpsc::Sender<Chunk
     let mut summary_so_far = AuditSummary::default();
     let (start, end) = export.period();
     if format == Format::Json {
-        let head = json!({
-            "export_id": ExportId::generate(),
-            "generated_at": Timestamp::now(),
-            "period_start": start,
-            "period_end": end,
-            "agent_id": export.agent_id(),
-        })
-        .to_string();
+        let head = ExportHead {
+            export_id: ExportId::generate(),
+            generated_at: Timestamp::now(),
+            period_start: start,
+            period_end: end,
+            agent_id: export.agent_id().clone(),
+        };
+        let head = serde_json::to_string(&head).unwrap_or_default();
         // `{...}` without its closing brace, then the events array.
         let open = format!("{},\"events\":[", head.trim_end_matches('}'));
         if !send(Bytes::from(open)).await {
@@ -228,11 +259,8 @@ async fn produce(mut export: AuditExport, format: Format, tx: mpsc::Sender<Chunk
     }
     match format {
         Format::Json => {
-            let _ = send(Bytes::from(format!(
-                "],\"summary\":{}}}",
-                summary(&summary_so_far)
-            )))
-            .await;
+            let summary = serde_json::to_string(&summary_so_far).unwrap_or_default();
+            let _ = send(Bytes::from(format!("],\"summary\":{summary}}}"))).await;
         }
         Format::Csv if first => {
             let _ = send(csv_rows(&[], true).unwrap_or_default()).await;
@@ -241,6 +269,14 @@ async fn produce(mut export: AuditExport, format: Format, tx: mpsc::Sender<Chunk
     }
 }
 
+/// Joy §5.3: the whole period as one JSON document or CSV, streamed.
+#[utoipa::path(get, path = "/agents/{id}/audit/export", tag = "audit", operation_id = "export_audit",
+    params(crate::openapi::AgentPath, ExportQuery),
+    responses((status = 200, description = "The export, as an attachment",
+        content(
+            (AuditExportDocument = "application/json"),
+            (String = "text/csv", example = "event_id,timestamp,event_type,agent_id,ip_hash,api_key_prefix,details_json"),
+        )), crate::openapi::Errors))]
 async fn export(
     state: web::Data<AppState>,
     auth: Auth,

@@ -23,6 +23,8 @@ const PUBLIC: &[&str] = &[
     "/.well-known/jwks.json",
     "/ws/dashboard",
     crate::metrics::PATH,
+    crate::openapi::DOCUMENT,
+    crate::openapi::DOCS,
 ];
 // `/ws/dashboard` authenticates itself: by key, or by a ticket (browsers cannot set headers).
 
@@ -40,7 +42,11 @@ pub(crate) async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if PUBLIC.contains(&req.path()) || crate::dashboard::PATHS.contains(&req.path()) {
+    let path = req.path();
+    if PUBLIC.contains(&path)
+        || crate::dashboard::PATHS.contains(&path)
+        || path.starts_with(crate::openapi::DOCS_PREFIX)
+    {
         return next.call(req).await;
     }
     let state = state(req.request())?;

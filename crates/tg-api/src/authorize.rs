@@ -1,13 +1,39 @@
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde_json::{Map, json};
+use serde::Serialize;
+use serde_json::json;
+use tg_core::AgentId;
+use utoipa::ToSchema;
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/authorize", web::post().to(authorize))
-        .route("/authorize/batch", web::post().to(batch));
+pub(crate) fn routes(r: &mut Routes) {
+    r.post("/authorize", authorize)
+        .post("/authorize/batch", batch);
+}
+
+/// One decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Authorized {
+    #[serde(flatten)]
+    decision: dto::Decision,
+    #[schema(value_type = String)]
+    agent_id: AgentId,
+    action: String,
+}
+
+/// Several decisions for one agent, by action.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchAuthorized {
+    #[schema(value_type = String)]
+    agent_id: AgentId,
+    results: BTreeMap<String, dto::Decision>,
+    allowed_count: usize,
+    denied_count: usize,
 }
 
 /// A decision that could not be made is a denial, never an accidental allow.
@@ -21,6 +47,11 @@ fn fail_closed(err: ApiError) -> ApiError {
     err
 }
 
+/// May the agent do this action now? Unknown actions are denied; so is every decision
+/// the store cannot make (fail closed: the error body then carries `allowed: false`).
+#[utoipa::path(post, path = "/authorize", tag = "authorization", operation_id = "authorize_action",
+    request_body = dto::AuthorizeRequest,
+    responses((status = 200, description = "The decision (`allowed` may be false)", body = Authorized), crate::openapi::Errors))]
 async fn authorize(
     state: web::Data<AppState>,
     auth: Auth,
@@ -34,14 +65,17 @@ async fn authorize(
         })
         .await
         .map_err(fail_closed)?;
-    let mut out = dto::decision(&o);
-    if let Some(obj) = out.as_object_mut() {
-        obj.insert("agent_id".into(), json!(o.agent_id));
-        obj.insert("action".into(), json!(o.action));
-    }
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(Authorized {
+        decision: dto::Decision::from(&o),
+        agent_id: o.agent_id,
+        action: o.action,
+    }))
 }
 
+/// Decisions for several actions of one agent in one call.
+#[utoipa::path(post, path = "/authorize/batch", tag = "authorization", operation_id = "authorize_batch",
+    request_body = dto::BatchRequest,
+    responses((status = 200, description = "One decision per action", body = BatchAuthorized), crate::openapi::Errors))]
 async fn batch(
     state: web::Data<AppState>,
     auth: Auth,
@@ -55,15 +89,15 @@ async fn batch(
         })
         .await
         .map_err(fail_closed)?;
-    let mut results = Map::new();
-    for o in &b.results {
-        results.insert(o.action.clone(), dto::decision(o));
-    }
     let allowed = b.results.iter().filter(|o| o.decision.allowed).count();
-    Ok(HttpResponse::Ok().json(json!({
-        "agent_id": b.agent_id,
-        "results": results,
-        "allowed_count": allowed,
-        "denied_count": b.results.len() - allowed,
-    })))
+    Ok(HttpResponse::Ok().json(BatchAuthorized {
+        results: b
+            .results
+            .iter()
+            .map(|o| (o.action.clone(), dto::Decision::from(o)))
+            .collect(),
+        allowed_count: allowed,
+        denied_count: b.results.len() - allowed,
+        agent_id: b.agent_id,
+    }))
 }

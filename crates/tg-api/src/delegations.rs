@@ -1,63 +1,126 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tg_core::{AgentId, ChainId, DelegationId, Timestamp};
 use tg_delegation::{Delegation, DelegationOutcome, Delegator, Feedback};
 use tg_service::{Delegated, NewDelegation};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
-use crate::{ApiError, AppState, dto};
+use crate::routes::Routes;
+use crate::{ApiError, AppState};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/delegations", web::post().to(create))
-        .route("/delegations/{id}", web::get().to(get))
-        .route("/delegations/{id}/outcome", web::patch().to(outcome))
-        .route("/chains/{id}", web::get().to(chain))
-        .route("/agents/{id}/delegation-history", web::get().to(history));
+pub(crate) fn routes(r: &mut Routes) {
+    r.post("/delegations", create)
+        .get("/delegations/{id}", get)
+        .patch("/delegations/{id}/outcome", outcome)
+        .get("/chains/{id}", chain)
+        .get("/agents/{id}/delegation-history", history);
 }
 
 /// Joy §4.1 plus the chain fields.
-fn delegation(d: &Delegation) -> Value {
-    let (from_agent, from_principal) = match &d.from {
-        Delegator::Agent(a) => (Some(a.to_string()), None),
-        Delegator::Human(h) => (None, Some(h.clone())),
-    };
-    let o = d.outcome.as_ref();
-    json!({
-        "delegation_id": d.id,
-        "chain_id": d.chain_id,
-        "parent_delegation_id": d.parent,
-        "depth": d.depth,
-        "from_agent": from_agent,
-        "from_principal": from_principal,
-        "to_agent": d.to_agent,
-        "root_authority": d.root_authority.to_string(),
-        "task_type": d.task_type,
-        "delegated_at": d.delegated_at,
-        "trust_score_at_delegation": d.trust_score_at_delegation,
-        "threshold_used": d.threshold,
-        "outcome": o.map(|o| o.outcome),
-        "feedback": o.and_then(|o| o.feedback),
-        "notes": o.and_then(|o| o.notes.clone()),
-        "completed_at": o.map(|o| o.completed_at),
-    })
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DelegationOut {
+    #[schema(value_type = String)]
+    delegation_id: DelegationId,
+    #[schema(value_type = String)]
+    chain_id: ChainId,
+    #[schema(value_type = Option<String>)]
+    parent_delegation_id: Option<DelegationId>,
+    /// 1 for a chain's first delegation.
+    depth: u32,
+    /// Set when an agent delegated…
+    from_agent: Option<String>,
+    /// …or when a human principal did.
+    from_principal: Option<String>,
+    #[schema(value_type = String)]
+    to_agent: AgentId,
+    root_authority: String,
+    task_type: String,
+    delegated_at: Timestamp,
+    trust_score_at_delegation: f64,
+    /// Joy's 0–5 scale.
+    threshold_used: f64,
+    outcome: Option<DelegationOutcome>,
+    feedback: Option<Feedback>,
+    notes: Option<String>,
+    completed_at: Option<Timestamp>,
+    /// After an outcome: the delegatee's score once the outcome counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delegatee_score: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+impl From<&Delegation> for DelegationOut {
+    fn from(d: &Delegation) -> Self {
+        let (from_agent, from_principal) = match &d.from {
+            Delegator::Agent(a) => (Some(a.to_string()), None),
+            Delegator::Human(h) => (None, Some(h.clone())),
+        };
+        let o = d.outcome.as_ref();
+        Self {
+            delegation_id: d.id.clone(),
+            chain_id: d.chain_id.clone(),
+            parent_delegation_id: d.parent.clone(),
+            depth: d.depth,
+            from_agent,
+            from_principal,
+            to_agent: d.to_agent.clone(),
+            root_authority: d.root_authority.to_string(),
+            task_type: d.task_type.clone(),
+            delegated_at: d.delegated_at,
+            trust_score_at_delegation: d.trust_score_at_delegation,
+            threshold_used: d.threshold,
+            outcome: o.map(|o| o.outcome),
+            feedback: o.and_then(|o| o.feedback),
+            notes: o.and_then(|o| o.notes.clone()),
+            completed_at: o.map(|o| o.completed_at),
+            delegatee_score: None,
+        }
+    }
+}
+
+/// An agent's delegations, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DelegationPage {
+    agent_id: String,
+    delegations: Vec<DelegationOut>,
+    next_offset: Option<u32>,
+}
+
+/// `{id}`: a delegation id.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Describes the path; handlers take `web::Path<String>`.
+struct DelegationPath {
+    /// The delegation's id (`del_…`).
+    id: String,
+}
+
+/// Exactly one of `from_agent` and `from_principal`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+pub(crate) struct DelegationRequest {
     from_agent: Option<String>,
     from_principal: Option<String>,
     to_agent: String,
     task_type: String,
+    /// Joy's 0–5 scale: the delegatee must score at least this.
     threshold: f64,
+    /// Extends that delegation's chain (the delegator must be its delegatee).
     parent_delegation_id: Option<String>,
 }
 
+/// Delegates a task to an agent if it meets the threshold (Joy §4).
+#[utoipa::path(post, path = "/delegations", tag = "delegations", operation_id = "create_delegation",
+    request_body = DelegationRequest,
+    responses((status = 201, description = "Delegated", body = DelegationOut),
+        (status = 422, description = "Below the threshold (`code: below_threshold`, with `trust_result`) or invalid", body = crate::openapi::ErrorBody),
+        crate::openapi::Errors))]
 async fn create(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateBody>,
+    body: web::Json<DelegationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let req = NewDelegation {
@@ -72,7 +135,7 @@ async fn create(
         .call(move |g| async move { g.delegate(&auth.principal, &auth.actor, req).await })
         .await?
     {
-        Delegated::Made(d) => Ok(HttpResponse::Created().json(delegation(&d))),
+        Delegated::Made(d) => Ok(HttpResponse::Created().json(DelegationOut::from(&d))),
         Delegated::BelowThreshold {
             reason,
             trust_result,
@@ -81,10 +144,14 @@ async fn create(
             "below_threshold",
             format!("delegation refused: {reason}"),
         )
-        .with(json!({"trust_result": dto::trust_result(&trust_result)}))),
+        .with(json!({"trust_result": trust_result}))),
     }
 }
 
+/// One delegation.
+#[utoipa::path(get, path = "/delegations/{id}", tag = "delegations", operation_id = "get_delegation",
+    params(DelegationPath),
+    responses((status = 200, description = "The delegation", body = DelegationOut), crate::openapi::Errors))]
 async fn get(
     state: web::Data<AppState>,
     auth: Auth,
@@ -94,22 +161,26 @@ async fn get(
     let d = state
         .call(move |g| async move { g.delegation(&auth.principal, &id).await })
         .await?;
-    Ok(HttpResponse::Ok().json(delegation(&d)))
+    Ok(HttpResponse::Ok().json(DelegationOut::from(&d)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OutcomeBody {
+pub(crate) struct OutcomeRequest {
     outcome: DelegationOutcome,
     feedback: Option<Feedback>,
     notes: Option<String>,
 }
 
+/// Records how the delegation ended; it counts as behaviour evidence for the delegatee.
+#[utoipa::path(patch, path = "/delegations/{id}/outcome", tag = "delegations", operation_id = "record_delegation_outcome",
+    params(DelegationPath), request_body = OutcomeRequest,
+    responses((status = 200, description = "The delegation with its outcome", body = DelegationOut), crate::openapi::Errors))]
 async fn outcome(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<OutcomeBody>,
+    body: web::Json<OutcomeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let (d, view) = state
@@ -125,13 +196,15 @@ async fn outcome(
             .await
         })
         .await?;
-    let mut out = delegation(&d);
-    if let (Some(v), Some(obj)) = (view, out.as_object_mut()) {
-        obj.insert("delegatee_score".into(), json!(v.breakdown.composite));
-    }
+    let mut out = DelegationOut::from(&d);
+    out.delegatee_score = view.map(|v| v.breakdown.composite);
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// Joy §4.2: a delegation chain from its root authority to its terminal agent.
+#[utoipa::path(get, path = "/chains/{id}", tag = "delegations", operation_id = "get_delegation_chain",
+    params(("id" = String, Path, description = "The chain's id (`chain_…`)")),
+    responses((status = 200, description = "The chain", body = tg_delegation::ChainView), crate::openapi::Errors))]
 async fn chain(
     state: web::Data<AppState>,
     auth: Auth,
@@ -144,6 +217,10 @@ async fn chain(
     Ok(HttpResponse::Ok().json(c))
 }
 
+/// The delegations the agent received or gave, newest first.
+#[utoipa::path(get, path = "/agents/{id}/delegation-history", tag = "delegations", operation_id = "get_delegation_history",
+    params(crate::openapi::AgentPath, crate::dto::Page),
+    responses((status = 200, description = "A page of delegations", body = DelegationPage), crate::openapi::Errors))]
 async fn history(
     state: web::Data<AppState>,
     auth: Auth,
@@ -159,5 +236,9 @@ async fn history(
         })
         .await?;
     let next = q.next_offset(items.len());
-    Ok(HttpResponse::Ok().json(json!({"agent_id": agent, "delegations": items.iter().map(delegation).collect::<Vec<_>>(), "next_offset": next})))
+    Ok(HttpResponse::Ok().json(DelegationPage {
+        agent_id: agent,
+        delegations: items.iter().map(DelegationOut::from).collect(),
+        next_offset: next,
+    }))
 }

@@ -1,14 +1,15 @@
 //! Wire shapes (V2-compatible field names).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use tg_core::{Outcome, Timestamp};
-use tg_identity::Attestation;
+use serde_json::Value;
+use tg_core::{AgentId, Outcome, ReceiptId, Timestamp};
+use tg_identity::{AgentStatus, Attestation, AttestationType, VerificationLevel};
 use tg_receipts::Receipt;
-use tg_scoring::TierBand;
+use tg_scoring::{Factor, TierBand};
 use tg_service::{AuthorizeOutcome, TrustView};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterRequest {
     pub name: String,
@@ -22,13 +23,13 @@ pub(crate) struct RegisterRequest {
     pub attestation: Option<Attestation>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AttestationRequest {
     pub attestation: Attestation,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecordRequest {
     pub agent_id: String,
@@ -38,7 +39,7 @@ pub(crate) struct RecordRequest {
     pub timestamp: Option<Timestamp>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuthorizeRequest {
     pub agent_id: String,
@@ -46,115 +47,261 @@ pub(crate) struct AuthorizeRequest {
     /// Accepted for V2 compatibility and ignored by the decision (it is not evidence).
     #[serde(default)]
     #[allow(dead_code)]
+    #[schema(value_type = Option<Object>)]
     pub context: Option<serde_json::Map<String, Value>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BatchRequest {
     pub agent_id: String,
     pub actions: Vec<String>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[schema(value_type = Option<Object>)]
     pub context: Option<serde_json::Map<String, Value>>,
 }
 
-pub(crate) fn agent(v: &TrustView) -> Value {
-    let a = &v.agent;
-    json!({
-        "id": a.id,
-        "name": a.name,
-        "provider": a.provider,
-        "spiffe_id": a.spiffe_id.as_ref().map(ToString::to_string),
-        "config_hash": a.config_hash,
-        "approved_config_hash": a.approved_config_hash,
-        "public_key": a.public_key,
-        "capabilities": a.capabilities,
-        "status": a.status,
-        "verification_level": v.verification_level,
-        "badges": v.agent.badges(v.computed_at),
-        "attestation_type": a.attestation_type,
-        "attestation_expires_at": a.attestation_expires_at,
-        "created_at": a.created_at,
-        "trust_score": v.breakdown.composite,
-        "trust_tier": v.breakdown.tier,
-        "tier_name": v.breakdown.tier_name,
-    })
+/// An agent as every agent-returning endpoint shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AgentOut {
+    #[schema(value_type = String, example = "ag_3f9a0c1d2e4b5a6978877665")]
+    pub id: AgentId,
+    pub name: String,
+    pub provider: String,
+    pub spiffe_id: Option<String>,
+    pub config_hash: String,
+    pub approved_config_hash: String,
+    /// PEM SPKI of the agent's Ed25519 key, when it registered one.
+    pub public_key: Option<String>,
+    pub capabilities: Vec<String>,
+    pub status: AgentStatus,
+    /// Joy §2.3: 0 unverified, 1 claimed, 2 verified, 3 certified.
+    #[schema(value_type = u8, minimum = 0, maximum = 3)]
+    pub verification_level: VerificationLevel,
+    pub badges: Vec<&'static str>,
+    pub attestation_type: AttestationType,
+    pub attestation_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub trust_score: f64,
+    pub trust_tier: u8,
+    pub tier_name: String,
 }
 
-pub(crate) fn breakdown(v: &TrustView) -> Value {
-    let b = &v.breakdown;
-    let w = &v.policy.policy.weights;
-    json!({
-        "agent_id": v.agent.id,
-        "identity_score": b.factors.identity,
-        "config_score": b.factors.config,
-        "behavior_score": b.factors.behavior,
-        "vouch_score": b.factors.vouch,
-        "activity_score": b.factors.activity,
-        "composite_score": b.composite,
-        "base_score": b.base_score,
-        "tier": b.tier,
-        "tier_name": b.tier_name,
-        "weights": {"identity": w.identity, "config": w.config, "behavior": w.behavior, "vouch": w.vouch, "activity": w.activity},
-        "factors": b.explain,
-        "cold_start": b.cold_start,
-        "evidence_count": b.evidence_count,
-        "decay": {"multiplier": b.decay_multiplier, "days_inactive": b.days_inactive},
-        "last_activity": b.last_activity,
-        "verification_level": v.verification_level,
-        "badges": v.agent.badges(v.computed_at),
-        "attestation_type": v.agent.attestation_type,
-        "attestation_expires_at": v.agent.attestation_expires_at,
-        "status": v.agent.status,
-        "policy": v.policy.policy.preset.as_str(),
-        "computed_at": v.computed_at,
-    })
+impl From<&TrustView> for AgentOut {
+    fn from(v: &TrustView) -> Self {
+        let a = &v.agent;
+        Self {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            provider: a.provider.clone(),
+            spiffe_id: a.spiffe_id.as_ref().map(ToString::to_string),
+            config_hash: a.config_hash.clone(),
+            approved_config_hash: a.approved_config_hash.clone(),
+            public_key: a.public_key.clone(),
+            capabilities: a.capabilities.clone(),
+            status: a.status,
+            verification_level: v.verification_level,
+            badges: a.badges(v.computed_at),
+            attestation_type: a.attestation_type,
+            attestation_expires_at: a.attestation_expires_at,
+            created_at: a.created_at,
+            trust_score: v.breakdown.composite,
+            trust_tier: v.breakdown.tier,
+            tier_name: v.breakdown.tier_name.clone(),
+        }
+    }
 }
 
-pub(crate) fn card(v: &TrustView) -> Value {
-    let a = &v.agent;
-    let e = &v.state.evidence;
-    let total = e.count();
-    json!({
-        "agent_id": a.id,
-        "name": a.name,
-        "provider": a.provider,
-        "spiffe_id": a.spiffe_id.as_ref().map(ToString::to_string),
-        "capabilities": a.capabilities,
-        "trust_score": v.breakdown.composite,
-        "trust_tier": v.breakdown.tier,
-        "tier_name": v.breakdown.tier_name,
-        "created_at": a.created_at,
-        "last_action_at": e.last_activity,
-        "total_actions": total,
-        "success_rate": if total == 0 { None } else { Some(e.successes as f64 / total as f64) },
-        "permitted_actions": v.permitted_actions,
-        "verification_level": v.verification_level,
-        "badges": v.agent.badges(v.computed_at),
-        "status": a.status,
-        "metadata": {
-            "identity_score": v.breakdown.factors.identity,
-            "config_score": v.breakdown.factors.config,
-            "behavior_score": v.breakdown.factors.behavior,
-        },
-    })
+/// The policy's factor weights.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Weights {
+    pub identity: f64,
+    pub config: f64,
+    pub behavior: f64,
+    pub vouch: f64,
+    pub activity: f64,
 }
 
-pub(crate) fn receipt(r: &Receipt) -> Value {
-    json!({
-        "id": r.id,
-        "agent_id": r.agent_id,
-        "seq": r.seq,
-        "action": r.action,
-        "result": r.result,
-        "timestamp": r.timestamp,
-        "reported_at": r.reported_at,
-        "prev_hash": hex(&r.prev_hash),
-        "receipt_hash": hex(&r.receipt_hash),
-        "signature": hex(&r.signature),
-        "key_id": r.key_id,
-    })
+/// How inactivity lowers the score.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Decay {
+    pub multiplier: f64,
+    pub days_inactive: f64,
+}
+
+/// A score explained factor by factor (V2 breakdown).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Breakdown {
+    #[schema(value_type = String)]
+    pub agent_id: AgentId,
+    pub identity_score: f64,
+    pub config_score: f64,
+    pub behavior_score: f64,
+    pub vouch_score: f64,
+    pub activity_score: f64,
+    pub composite_score: f64,
+    pub base_score: f64,
+    pub tier: u8,
+    pub tier_name: String,
+    pub weights: Weights,
+    pub factors: Vec<Factor>,
+    pub cold_start: bool,
+    pub evidence_count: u64,
+    pub decay: Decay,
+    pub last_activity: Option<Timestamp>,
+    #[schema(value_type = u8, minimum = 0, maximum = 3)]
+    pub verification_level: VerificationLevel,
+    pub badges: Vec<&'static str>,
+    pub attestation_type: AttestationType,
+    pub attestation_expires_at: Option<Timestamp>,
+    pub status: AgentStatus,
+    /// The scoring policy preset in force.
+    pub policy: &'static str,
+    pub computed_at: Timestamp,
+}
+
+impl From<&TrustView> for Breakdown {
+    fn from(v: &TrustView) -> Self {
+        let b = &v.breakdown;
+        let w = &v.policy.policy.weights;
+        Self {
+            agent_id: v.agent.id.clone(),
+            identity_score: b.factors.identity,
+            config_score: b.factors.config,
+            behavior_score: b.factors.behavior,
+            vouch_score: b.factors.vouch,
+            activity_score: b.factors.activity,
+            composite_score: b.composite,
+            base_score: b.base_score,
+            tier: b.tier,
+            tier_name: b.tier_name.clone(),
+            weights: Weights {
+                identity: w.identity,
+                config: w.config,
+                behavior: w.behavior,
+                vouch: w.vouch,
+                activity: w.activity,
+            },
+            factors: b.explain.clone(),
+            cold_start: b.cold_start,
+            evidence_count: b.evidence_count,
+            decay: Decay {
+                multiplier: b.decay_multiplier,
+                days_inactive: b.days_inactive,
+            },
+            last_activity: b.last_activity,
+            verification_level: v.verification_level,
+            badges: v.agent.badges(v.computed_at),
+            attestation_type: v.agent.attestation_type,
+            attestation_expires_at: v.agent.attestation_expires_at,
+            status: v.agent.status,
+            policy: v.policy.policy.preset.as_str(),
+            computed_at: v.computed_at,
+        }
+    }
+}
+
+/// The V2 agent card's factor scores.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CardScores {
+    pub identity_score: f64,
+    pub config_score: f64,
+    pub behavior_score: f64,
+}
+
+/// The V2 agent card: what a counterpart sees before trusting the agent.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Card {
+    #[schema(value_type = String)]
+    pub agent_id: AgentId,
+    pub name: String,
+    pub provider: String,
+    pub spiffe_id: Option<String>,
+    pub capabilities: Vec<String>,
+    pub trust_score: f64,
+    pub trust_tier: u8,
+    pub tier_name: String,
+    pub created_at: Timestamp,
+    pub last_action_at: Option<Timestamp>,
+    pub total_actions: u64,
+    /// Successes over all recorded actions; null before the first.
+    pub success_rate: Option<f64>,
+    pub permitted_actions: Vec<String>,
+    #[schema(value_type = u8, minimum = 0, maximum = 3)]
+    pub verification_level: VerificationLevel,
+    pub badges: Vec<&'static str>,
+    pub status: AgentStatus,
+    pub metadata: CardScores,
+}
+
+impl From<&TrustView> for Card {
+    fn from(v: &TrustView) -> Self {
+        let a = &v.agent;
+        let e = &v.state.evidence;
+        let total = e.count();
+        Self {
+            agent_id: a.id.clone(),
+            name: a.name.clone(),
+            provider: a.provider.clone(),
+            spiffe_id: a.spiffe_id.as_ref().map(ToString::to_string),
+            capabilities: a.capabilities.clone(),
+            trust_score: v.breakdown.composite,
+            trust_tier: v.breakdown.tier,
+            tier_name: v.breakdown.tier_name.clone(),
+            created_at: a.created_at,
+            last_action_at: e.last_activity,
+            total_actions: total,
+            success_rate: (total != 0).then(|| e.successes as f64 / total as f64),
+            permitted_actions: v.permitted_actions.clone(),
+            verification_level: v.verification_level,
+            badges: a.badges(v.computed_at),
+            status: a.status,
+            metadata: CardScores {
+                identity_score: v.breakdown.factors.identity,
+                config_score: v.breakdown.factors.config,
+                behavior_score: v.breakdown.factors.behavior,
+            },
+        }
+    }
+}
+
+/// One signed receipt of the agent's hash chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReceiptOut {
+    #[schema(value_type = String)]
+    pub id: ReceiptId,
+    #[schema(value_type = String)]
+    pub agent_id: AgentId,
+    pub seq: u64,
+    pub action: String,
+    pub result: Outcome,
+    pub timestamp: Timestamp,
+    pub reported_at: Option<Timestamp>,
+    /// Hex SHA-256 of the previous receipt (zeros for the first).
+    pub prev_hash: String,
+    pub receipt_hash: String,
+    /// Hex HMAC-SHA256 over `receipt_hash`, by the gateway's receipt key `key_id`.
+    pub signature: String,
+    pub key_id: String,
+}
+
+impl From<&Receipt> for ReceiptOut {
+    fn from(r: &Receipt) -> Self {
+        Self {
+            id: r.id.clone(),
+            agent_id: r.agent_id.clone(),
+            seq: r.seq,
+            action: r.action.clone(),
+            result: r.result,
+            timestamp: r.timestamp,
+            reported_at: r.reported_at,
+            prev_hash: hex(&r.prev_hash),
+            receipt_hash: hex(&r.receipt_hash),
+            signature: hex(&r.signature),
+            key_id: r.key_id.clone(),
+        }
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -162,45 +309,37 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// One decision's numbers (shared by single and batch answers).
-pub(crate) fn decision(o: &AuthorizeOutcome) -> Value {
-    json!({
-        "allowed": o.decision.allowed,
-        "current_tier": o.current_tier,
-        "required_tier": o.decision.required_tier,
-        "current_score": o.current_score,
-        "required_score": o.decision.required_score,
-        "reason": o.decision.reason(),
-    })
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Decision {
+    pub allowed: bool,
+    pub current_tier: u8,
+    pub required_tier: Option<u8>,
+    pub current_score: f64,
+    pub required_score: Option<f64>,
+    /// `Authorized`, or why not.
+    pub reason: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+impl From<&AuthorizeOutcome> for Decision {
+    fn from(o: &AuthorizeOutcome) -> Self {
+        Self {
+            allowed: o.decision.allowed,
+            current_tier: o.current_tier,
+            required_tier: o.decision.required_tier,
+            current_score: o.current_score,
+            required_score: o.decision.required_score,
+            reason: o.decision.reason(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Tiers<'a> {
     pub tiers: &'a [TierBand],
     pub version: i64,
 }
 
-pub(crate) fn trust_result(r: &tg_service::TrustResult) -> Value {
-    json!({
-        "agent_id": r.agent_id,
-        "agent_name": r.agent_name,
-        "trust_score": r.trust_score,
-        "verified": r.verified,
-        "meets_threshold": r.meets_threshold,
-        "threshold_used": r.threshold_used,
-        "vouch_count": r.vouch_count,
-        "evidence_count": r.evidence_count,
-        "capabilities": r.capabilities,
-        "tier": r.tier,
-        "badges": r.badges,
-        "last_activity": r.last_activity,
-        "withheld": r.withheld,
-        "error": r.error,
-        "provider": r.provider,
-        "provider_version": r.provider_version,
-    })
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VerifyRequest {
     pub agent_id: Option<String>,
@@ -230,12 +369,14 @@ pub(crate) fn default_page_limit() -> u32 {
 }
 
 /// `?offset=&limit=` of an offset-paged listing.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Page {
     #[serde(default)]
     pub offset: u32,
     #[serde(default = "default_page_limit")]
+    #[param(default = 100)]
     pub limit: u32,
 }
 

@@ -1,34 +1,71 @@
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use tg_core::{AgentId, Timestamp};
 use tg_identity::CHALLENGE_TTL_SECS;
+use utoipa::ToSchema;
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agents/{id}/public-key", web::put().to(public_key))
-        .route("/agents/{id}/challenge", web::post().to(challenge))
-        .route("/agents/{id}/challenge/verify", web::post().to(verify))
-        .route("/agents/{id}/config", web::post().to(report_config))
-        .route(
-            "/agents/{id}/config/approve",
-            web::post().to(approve_config),
-        );
+pub(crate) fn routes(r: &mut Routes) {
+    r.put("/agents/{id}/public-key", public_key)
+        .post("/agents/{id}/challenge", challenge)
+        .post("/agents/{id}/challenge/verify", verify)
+        .post("/agents/{id}/config", report_config)
+        .post("/agents/{id}/config/approve", approve_config);
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PublicKey {
+pub(crate) struct PublicKeyRequest {
+    /// PEM SPKI (`-----BEGIN PUBLIC KEY-----`).
     public_key: String,
+    #[schema(example = "Ed25519")]
     key_algorithm: String,
 }
+
+/// A nonce the agent signs to prove it holds its key.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Challenge {
+    #[schema(value_type = String)]
+    agent_id: AgentId,
+    nonce: String,
+    expires_at: Timestamp,
+    ttl_seconds: i64,
+    #[schema(example = "Ed25519")]
+    algorithm: &'static str,
+    /// What to sign, in words.
+    sign: &'static str,
+}
+
+/// The signed nonce.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChallengeAnswer {
+    nonce: String,
+    /// Base64 of the 64-byte Ed25519 signature.
+    signature: String,
+}
+
+/// Optional: the hash to report or approve (default: the one last reported).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConfigHashRequest {
+    config_hash: Option<String>,
+}
+
+/// Registers (or replaces) the agent's Ed25519 public key; possession is proven by a
+/// challenge.
+#[utoipa::path(put, path = "/agents/{id}/public-key", tag = "identity", operation_id = "set_public_key",
+    params(crate::openapi::AgentPath), request_body = PublicKeyRequest,
+    responses((status = 200, description = "The agent", body = dto::AgentOut), crate::openapi::Errors))]
 
 async fn public_key(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<PublicKey>,
+    body: web::Json<PublicKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let view = state
@@ -43,9 +80,13 @@ async fn public_key(
             .await
         })
         .await?;
-    Ok(HttpResponse::Ok().json(dto::agent(&view)))
+    Ok(HttpResponse::Ok().json(dto::AgentOut::from(&view)))
 }
 
+/// Issues a single-use nonce for the agent to sign with its key.
+#[utoipa::path(post, path = "/agents/{id}/challenge", tag = "identity", operation_id = "issue_challenge",
+    params(crate::openapi::AgentPath),
+    responses((status = 201, description = "The challenge", body = Challenge), crate::openapi::Errors))]
 async fn challenge(
     state: web::Data<AppState>,
     auth: Auth,
@@ -55,28 +96,25 @@ async fn challenge(
     let c = state
         .call(move |g| async move { g.issue_challenge(&auth.principal, &id).await })
         .await?;
-    Ok(HttpResponse::Created().json(json!({
-        "agent_id": c.agent_id,
-        "nonce": c.nonce,
-        "expires_at": c.expires_at,
-        "ttl_seconds": CHALLENGE_TTL_SECS,
-        "algorithm": "Ed25519",
-        "sign": "the bytes of \"trust-gateway/ed25519-challenge/v1\\u0000\" followed by agent_id and nonce (UTF-8), no separators; send the 64-byte signature in base64",
-    })))
+    Ok(HttpResponse::Created().json(Challenge {
+        agent_id: c.agent_id,
+        nonce: c.nonce,
+        expires_at: c.expires_at,
+        ttl_seconds: CHALLENGE_TTL_SECS,
+        algorithm: "Ed25519",
+        sign: "the bytes of \"trust-gateway/ed25519-challenge/v1\\u0000\" followed by agent_id and nonce (UTF-8), no separators; send the 64-byte signature in base64",
+    }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Answer {
-    nonce: String,
-    signature: String,
-}
-
+/// Checks the signed nonce; on success the agent gets the `key_verified` badge.
+#[utoipa::path(post, path = "/agents/{id}/challenge/verify", tag = "identity", operation_id = "verify_challenge",
+    params(crate::openapi::AgentPath), request_body = ChallengeAnswer,
+    responses((status = 200, description = "The agent", body = dto::AgentOut), crate::openapi::Errors))]
 async fn verify(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<Answer>,
+    body: web::Json<ChallengeAnswer>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let view = state
@@ -85,13 +123,7 @@ async fn verify(
                 .await
         })
         .await?;
-    Ok(HttpResponse::Ok().json(dto::agent(&view)))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigBody {
-    config_hash: Option<String>,
+    Ok(HttpResponse::Ok().json(dto::AgentOut::from(&view)))
 }
 
 async fn update(
@@ -101,16 +133,21 @@ async fn update(
     body: web::Bytes,
     approve: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let hash = dto::optional_json::<ConfigBody>(&body)?.config_hash;
+    let hash = dto::optional_json::<ConfigHashRequest>(&body)?.config_hash;
     let view = state
         .call(move |g| async move {
             g.update_config(&auth.principal, &auth.actor, &id, hash.as_deref(), approve)
                 .await
         })
         .await?;
-    Ok(HttpResponse::Ok().json(dto::breakdown(&view)))
+    Ok(HttpResponse::Ok().json(dto::Breakdown::from(&view)))
 }
 
+/// The agent reports its configuration hash; a hash other than the approved one is drift
+/// and lowers the config factor.
+#[utoipa::path(post, path = "/agents/{id}/config", tag = "identity", operation_id = "report_config",
+    params(crate::openapi::AgentPath), request_body(content = Option<ConfigHashRequest>, description = "Optional"),
+    responses((status = 200, description = "The breakdown after the report", body = dto::Breakdown), crate::openapi::Errors))]
 async fn report_config(
     state: web::Data<AppState>,
     auth: Auth,
@@ -120,6 +157,10 @@ async fn report_config(
     update(state, auth, id.into_inner(), body, false).await
 }
 
+/// An operator approves a configuration hash (default: the one last reported).
+#[utoipa::path(post, path = "/agents/{id}/config/approve", tag = "identity", operation_id = "approve_config",
+    params(crate::openapi::AgentPath), request_body(content = Option<ConfigHashRequest>, description = "Optional"),
+    responses((status = 200, description = "The breakdown after the approval", body = dto::Breakdown), crate::openapi::Errors))]
 async fn approve_config(
     state: web::Data<AppState>,
     auth: Auth,

@@ -12,10 +12,12 @@ mod error;
 mod identity;
 mod lifecycle;
 mod metrics;
+mod openapi;
 mod policy;
 mod rate_limit;
 mod receipts;
 mod request_id;
+mod routes;
 mod system;
 mod vouches;
 mod webhooks;
@@ -28,7 +30,9 @@ use actix_web::{App, HttpServer, web};
 use tg_service::Gateway;
 
 pub use error::ApiError;
+pub use openapi::openapi;
 pub use rate_limit::{PlanQuota, RateLimits};
+pub use routes::Route;
 
 /// Largest JSON body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -75,26 +79,40 @@ impl AppState {
     }
 }
 
-/// Registers every route and the extractor configuration.
+/// Mounts every route, in matching order (`/agents/discover` before `/agents/{id}`).
+fn mount(r: &mut routes::Routes) {
+    system::routes(r);
+    agents::routes(r);
+    receipts::routes(r);
+    authorize::routes(r);
+    policy::routes(r);
+    lifecycle::routes(r);
+    identity::routes(r);
+    admin::routes(r);
+    audit::routes(r);
+    delegations::routes(r);
+    vouches::routes(r);
+    webhooks::routes(r);
+    ws::routes(r);
+    dashboard::routes(r);
+    metrics::routes(r);
+    openapi::routes(r);
+}
+
+/// Registers every route, the docs UI and the extractor configuration.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(error::json_config())
         .app_data(error::query_config())
-        .app_data(error::path_config())
-        .configure(system::configure)
-        .configure(agents::configure)
-        .configure(receipts::configure)
-        .configure(authorize::configure)
-        .configure(policy::configure)
-        .configure(lifecycle::configure)
-        .configure(identity::configure)
-        .configure(admin::configure)
-        .configure(audit::configure)
-        .configure(delegations::configure)
-        .configure(vouches::configure)
-        .configure(webhooks::configure)
-        .configure(ws::configure)
-        .configure(dashboard::configure)
-        .configure(metrics::configure);
+        .app_data(error::path_config());
+    mount(&mut routes::Routes::mount(cfg));
+    cfg.service(openapi::swagger_ui());
+}
+
+/// Every route the server mounts (the docs UI's asset files aside), in matching order.
+pub fn route_table() -> Vec<Route> {
+    let mut r = routes::Routes::record();
+    mount(&mut r);
+    r.into_table()
 }
 
 /// The HTTP server on `listener`, `workers` worker threads.

@@ -1,22 +1,24 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tg_service::Lifecycle;
+use utoipa::ToSchema;
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState, MAX_BODY_BYTES, dto};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agents/{id}/suspend", web::post().to(suspend))
-        .route("/agents/{id}/reactivate", web::post().to(reactivate))
-        .route("/agents/{id}/revoke", web::post().to(revoke))
-        .route("/tokens/introspect", web::post().to(introspect));
+pub(crate) fn routes(r: &mut Routes) {
+    r.post("/agents/{id}/suspend", suspend)
+        .post("/agents/{id}/reactivate", reactivate)
+        .post("/agents/{id}/revoke", revoke)
+        .post("/tokens/introspect", introspect);
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Optional: why (kept in the audit trail).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReasonBody {
+pub(crate) struct ReasonRequest {
     reason: Option<String>,
 }
 
@@ -28,16 +30,20 @@ async fn change(
     change: Lifecycle,
 ) -> Result<HttpResponse, ApiError> {
     // The body is optional; when present it must be `{"reason": "..."}`.
-    let reason = dto::optional_json::<ReasonBody>(&body)?.reason;
+    let reason = dto::optional_json::<ReasonRequest>(&body)?.reason;
     let view = state
         .call(move |g| async move {
             g.change_status(&auth.principal, &auth.actor, &id, change, reason)
                 .await
         })
         .await?;
-    Ok(HttpResponse::Ok().json(dto::agent(&view)))
+    Ok(HttpResponse::Ok().json(dto::AgentOut::from(&view)))
 }
 
+/// Suspends the agent: every decision for it is denied until it is reactivated.
+#[utoipa::path(post, path = "/agents/{id}/suspend", tag = "lifecycle", operation_id = "suspend_agent",
+    params(crate::openapi::AgentPath), request_body(content = Option<ReasonRequest>, description = "Optional"),
+    responses((status = 200, description = "The agent", body = dto::AgentOut), crate::openapi::Errors))]
 async fn suspend(
     state: web::Data<AppState>,
     auth: Auth,
@@ -47,6 +53,10 @@ async fn suspend(
     change(state, auth, id.into_inner(), body, Lifecycle::Suspend).await
 }
 
+/// Reactivates a suspended agent.
+#[utoipa::path(post, path = "/agents/{id}/reactivate", tag = "lifecycle", operation_id = "reactivate_agent",
+    params(crate::openapi::AgentPath), request_body(content = Option<ReasonRequest>, description = "Optional"),
+    responses((status = 200, description = "The agent", body = dto::AgentOut), crate::openapi::Errors))]
 async fn reactivate(
     state: web::Data<AppState>,
     auth: Auth,
@@ -56,6 +66,10 @@ async fn reactivate(
     change(state, auth, id.into_inner(), body, Lifecycle::Reactivate).await
 }
 
+/// Revokes the agent for good; its tokens stop introspecting as active.
+#[utoipa::path(post, path = "/agents/{id}/revoke", tag = "lifecycle", operation_id = "revoke_agent",
+    params(crate::openapi::AgentPath), request_body(content = Option<ReasonRequest>, description = "Optional"),
+    responses((status = 200, description = "The agent", body = dto::AgentOut), crate::openapi::Errors))]
 async fn revoke(
     state: web::Data<AppState>,
     auth: Auth,
@@ -65,12 +79,50 @@ async fn revoke(
     change(state, auth, id.into_inner(), body, Lifecycle::Revoke).await
 }
 
-#[derive(Debug, Deserialize)]
-struct TokenBody {
+/// RFC 7662 request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct IntrospectionRequest {
     token: String,
 }
 
-/// RFC 7662: `token=…` form-encoded, or `{"token": "…"}` as JSON.
+/// RFC 7662 answer: `{"active": false}` alone, or `active: true` with the token's claims.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub(crate) struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    /// The agent's trust tier when the token was issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permitted_actions: Option<Vec<String>>,
+}
+
+/// RFC 7662 introspection: `token=…` form-encoded, or `{"token": "…"}` as JSON.
+#[utoipa::path(post, path = "/tokens/introspect", tag = "tokens", operation_id = "introspect_token",
+    // Described as RFC 7662's form only: the same fields are accepted as JSON, but client
+    // generators mishandle one schema under two media types.
+    request_body(content = IntrospectionRequest, content_type = "application/x-www-form-urlencoded",
+        description = "RFC 7662 form; `{\"token\": \"…\"}` as `application/json` is accepted too"),
+    responses((status = 200, description = "Active or not", body = Introspection),
+        (status = 415, description = "Neither form nor JSON", body = crate::openapi::ErrorBody),
+        crate::openapi::Errors))]
 async fn introspect(
     state: web::Data<AppState>,
     auth: Auth,
@@ -91,7 +143,9 @@ async fn introspect(
         .unwrap_or_default();
     let invalid =
         |what: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", what);
-    let parsed: TokenBody = if content_type.starts_with("application/x-www-form-urlencoded") {
+    let parsed: IntrospectionRequest = if content_type
+        .starts_with("application/x-www-form-urlencoded")
+    {
         serde_urlencoded::from_bytes(&body)
             .map_err(|e| invalid(format!("invalid form body: {e}")))?
     } else if content_type.starts_with("application/json") {
@@ -108,13 +162,21 @@ async fn introspect(
         .call(move |g| async move { g.introspect(&auth.principal, &token).await })
         .await?;
     let body = match result.claims {
-        Some(c) if result.active => json!({
-            "active": true,
-            "token_type": "Bearer",
-            "sub": c.sub, "iss": c.iss, "aud": c.aud, "jti": c.jti, "iat": c.iat, "exp": c.exp,
-            "name": c.name, "tier": c.tier, "trust_score": c.trust_score, "permitted_actions": c.permitted_actions,
-        }),
-        _ => json!({"active": false}),
+        Some(c) if result.active => Introspection {
+            active: true,
+            token_type: Some("Bearer"),
+            sub: Some(c.sub),
+            iss: Some(c.iss),
+            aud: Some(c.aud),
+            jti: Some(c.jti),
+            iat: c.iat,
+            exp: Some(c.exp),
+            name: c.name,
+            tier: c.tier,
+            trust_score: c.trust_score,
+            permitted_actions: Some(c.permitted_actions),
+        },
+        _ => Introspection::default(),
     };
     Ok(HttpResponse::Ok().json(body))
 }

@@ -105,10 +105,13 @@ pub(crate) async fn record(
     res
 }
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(PATH, web::get().to(metrics));
+pub(crate) fn routes(r: &mut crate::routes::Routes) {
+    r.get(PATH, metrics);
 }
 
+/// Prometheus metrics (OpenMetrics text). Public, like `/health`.
+#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "metrics", security(()),
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text; version=1.0.0", body = String)))]
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::ApiError> {
     state.gateway.refresh_metrics();
     let mut body = String::new();

@@ -1,16 +1,34 @@
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
 use tg_scoring::{ActionRule, TierEdit};
 use tg_service::{PolicySnapshot, ServiceError};
+use utoipa::ToSchema;
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/tiers", web::get().to(tiers))
-        .route("/tiers/{n}", web::put().to(put_tier))
-        .route("/actions", web::get().to(actions))
-        .route("/actions/{name}", web::put().to(put_action));
+pub(crate) fn routes(r: &mut Routes) {
+    r.get("/tiers", tiers)
+        .put("/tiers/{n}", put_tier)
+        .get("/actions", actions)
+        .put("/actions/{name}", put_action);
+}
+
+/// One catalog entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ActionEntry {
+    action: String,
+    required_tier: u8,
+    min_score: f64,
+}
+
+/// The action catalog; actions not in it are denied.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Catalog {
+    actions: Vec<ActionEntry>,
+    /// The policy version (bumped by every edit).
+    version: i64,
 }
 
 fn tiers_body(p: &PolicySnapshot) -> HttpResponse {
@@ -24,10 +42,18 @@ async fn policy(state: &AppState) -> Result<PolicySnapshot, ApiError> {
     state.call(|g| async move { g.policy().await }).await
 }
 
+/// The tier bands, contiguous over [0, 1].
+#[utoipa::path(get, path = "/tiers", tag = "policy", operation_id = "list_tiers",
+    responses((status = 200, description = "Tiers", body = dto::Tiers), crate::openapi::Errors))]
 async fn tiers(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, ApiError> {
     Ok(tiers_body(&policy(&state).await?))
 }
 
+/// Edits one band; the neighbours' shared boundaries move with it. Admin only.
+#[utoipa::path(put, path = "/tiers/{n}", tag = "policy", operation_id = "edit_tier",
+    params(("n" = u8, Path, description = "Tier number")),
+    request_body = tg_scoring::TierEdit,
+    responses((status = 200, description = "Tiers after the edit", body = dto::Tiers), crate::openapi::Errors))]
 async fn put_tier(
     state: web::Data<AppState>,
     auth: Auth,
@@ -59,20 +85,35 @@ async fn put_tier(
 }
 
 fn actions_body(p: &PolicySnapshot) -> HttpResponse {
-    let actions: Vec<_> = p
+    let actions = p
         .policy
         .catalog
         .entries()
         .into_iter()
-        .map(|(name, r)| json!({"action": name, "required_tier": r.required_tier, "min_score": r.min_score}))
+        .map(|(name, r)| ActionEntry {
+            action: name.to_owned(),
+            required_tier: r.required_tier,
+            min_score: r.min_score,
+        })
         .collect();
-    HttpResponse::Ok().json(json!({"actions": actions, "version": p.version}))
+    HttpResponse::Ok().json(Catalog {
+        actions,
+        version: p.version,
+    })
 }
 
+/// The action catalog.
+#[utoipa::path(get, path = "/actions", tag = "policy", operation_id = "list_actions",
+    responses((status = 200, description = "The catalog", body = Catalog), crate::openapi::Errors))]
 async fn actions(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, ApiError> {
     Ok(actions_body(&policy(&state).await?))
 }
 
+/// Adds or replaces an action's rule. Admin only.
+#[utoipa::path(put, path = "/actions/{name}", tag = "policy", operation_id = "put_action",
+    params(("name" = String, Path, description = "Action name: 1–64 of a-z, 0-9, `_`, `.`, `-`")),
+    request_body = tg_scoring::ActionRule,
+    responses((status = 200, description = "The catalog after the change", body = Catalog), crate::openapi::Errors))]
 async fn put_action(
     state: web::Data<AppState>,
     auth: Auth,

@@ -1,16 +1,43 @@
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tg_service::RecordAction;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/actions/record", web::post().to(record))
-        .route("/receipts/{agent_id}", web::get().to(list))
-        .route("/receipts/{agent_id}/verify", web::get().to(verify));
+pub(crate) fn routes(r: &mut Routes) {
+    r.post("/actions/record", record)
+        .get("/receipts/{agent_id}", list)
+        .get("/receipts/{agent_id}/verify", verify);
 }
+
+/// A recorded action: its signed receipt and what it did to the score.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Recorded {
+    receipt: dto::ReceiptOut,
+    previous_score: f64,
+    new_score: f64,
+    previous_tier: u8,
+    new_tier: u8,
+    tier_name: String,
+    tier_changed: bool,
+}
+
+/// `{agent_id}`: an agent id.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Describes the path; handlers take `web::Path<String>`.
+struct ReceiptsPath {
+    /// The agent's id (`ag_…`).
+    agent_id: String,
+}
+
+/// Records one action as a signed receipt on the agent's chain and rescores it.
+#[utoipa::path(post, path = "/actions/record", tag = "receipts", operation_id = "record_action",
+    request_body = dto::RecordRequest,
+    responses((status = 201, description = "Recorded", body = Recorded), crate::openapi::Errors))]
 
 async fn record(
     state: web::Data<AppState>,
@@ -28,24 +55,41 @@ async fn record(
         .call(move |g| async move { g.record_action(&auth.principal, &auth.actor, req).await })
         .await?;
     let after = &r.view.breakdown;
-    Ok(HttpResponse::Created().json(json!({
-        "receipt": dto::receipt(&r.receipt),
-        "previous_score": r.old_score,
-        "new_score": after.composite,
-        "previous_tier": r.old_tier,
-        "new_tier": after.tier,
-        "tier_name": after.tier_name,
-        "tier_changed": r.old_tier != after.tier,
-    })))
+    Ok(HttpResponse::Created().json(Recorded {
+        receipt: dto::ReceiptOut::from(&r.receipt),
+        previous_score: r.old_score,
+        new_score: after.composite,
+        previous_tier: r.old_tier,
+        new_tier: after.tier,
+        tier_name: after.tier_name.clone(),
+        tier_changed: r.old_tier != after.tier,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     #[serde(default = "crate::dto::default_page_limit")]
+    #[param(default = 100)]
     limit: u32,
+    /// Receipts before this sequence number (`next_before_seq` of the previous page).
     before_seq: Option<u64>,
 }
+
+/// A page of receipts, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReceiptPage {
+    agent_id: String,
+    receipts: Vec<dto::ReceiptOut>,
+    /// Pass as `before_seq` for the next page; null on the last page.
+    next_before_seq: Option<u64>,
+}
+
+/// The agent's receipts, newest first.
+#[utoipa::path(get, path = "/receipts/{agent_id}", tag = "receipts", operation_id = "list_receipts",
+    params(ReceiptsPath, ListQuery),
+    responses((status = 200, description = "Receipts", body = ReceiptPage), crate::openapi::Errors))]
 
 async fn list(
     state: web::Data<AppState>,
@@ -61,10 +105,18 @@ async fn list(
         .last()
         .filter(|_| receipts.len() == q.limit as usize)
         .map(|r| r.seq);
-    let items: Vec<_> = receipts.iter().map(dto::receipt).collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({"agent_id": id.as_str(), "receipts": items, "next_before_seq": next})))
+    Ok(HttpResponse::Ok().json(ReceiptPage {
+        agent_id: id.into_inner(),
+        receipts: receipts.iter().map(dto::ReceiptOut::from).collect(),
+        next_before_seq: next,
+    }))
 }
+
+/// Verifies the agent's whole chain: every hash link and signature, and the stored head.
+#[utoipa::path(get, path = "/receipts/{agent_id}/verify", tag = "receipts", operation_id = "verify_receipt_chain",
+    params(ReceiptsPath),
+    responses((status = 200, description = "The verdict (`valid: false` names the first broken receipt)", body = tg_receipts::ChainReport),
+        crate::openapi::Errors))]
 
 async fn verify(
     state: web::Data<AppState>,

@@ -1,31 +1,53 @@
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
+use tg_identity::BundleSummary;
+use utoipa::ToSchema;
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
-        .route("/.well-known/jwks.json", web::get().to(jwks))
-        .route("/stats", web::get().to(stats))
-        .route("/admin/trust-bundles", web::get().to(trust_bundles))
-        .route(
-            "/admin/trust-bundles/reload",
-            web::post().to(reload_trust_bundles),
-        );
+pub(crate) fn routes(r: &mut Routes) {
+    r.get("/health", health)
+        .get("/ready", ready)
+        .get("/.well-known/jwks.json", jwks)
+        .get("/stats", stats)
+        .get("/admin/trust-bundles", trust_bundles)
+        .post("/admin/trust-bundles/reload", reload_trust_bundles);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    #[schema(example = "healthy")]
+    status: &'static str,
+    version: &'static str,
+    /// `sqlite` or `postgres`.
+    database: &'static str,
 }
 
 /// Liveness: the process answers. No key needed.
+#[utoipa::path(get, path = "/health", tag = "system", operation_id = "health", security(()),
+    responses((status = 200, description = "Alive", body = Health)))]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "status": "healthy",
-        "version": env!("CARGO_PKG_VERSION"),
-        "database": state.gateway.store().backend(),
-    }))
+    HttpResponse::Ok().json(Health {
+        status: "healthy",
+        version: env!("CARGO_PKG_VERSION"),
+        database: state.gateway.store().backend(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Ready {
+    #[schema(example = "ready")]
+    status: &'static str,
 }
 
 /// Readiness: the store answers and is migrated.
+#[utoipa::path(get, path = "/ready", tag = "system", operation_id = "ready", security(()),
+    responses((status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "The store is unreachable or not migrated", body = crate::openapi::ErrorBody)))]
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .call(|g| async move {
@@ -35,41 +57,99 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
                 .map_err(tg_service::ServiceError::from)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
+    Ok(HttpResponse::Ok().json(Ready { status: "ready" }))
 }
 
+/// The token-signing public keys (RFC 7517 JWK Set): verify tokens offline with them.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens", operation_id = "get_jwks",
+    security(()),
+    responses((status = 200, description = "JWK Set (OKP / Ed25519 keys, `kid`, `alg: EdDSA`)", body = Object)))]
 async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(state.gateway.tokens().jwks())
 }
 
-async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, ApiError> {
-    let s = state.call(|g| async move { g.stats().await }).await?;
-    let by_tier: serde_json::Map<String, serde_json::Value> = s
-        .agents_by_tier
-        .iter()
-        .map(|(t, n)| (t.to_string(), json!(n)))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "total_agents": s.total_agents,
-        "agents_by_status": {"active": s.active_agents, "suspended": s.suspended_agents, "revoked": s.revoked_agents},
-        "agents_by_tier": by_tier,
-        "total_receipts": s.total_receipts,
-        "actions_by_result": {"success": s.successes, "failure": s.failures, "violation": s.violations},
-        "average_score": s.average_score,
-        "instance": {"dashboard_clients": state.gateway.live_clients()},
-    })))
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ByStatus {
+    active: u64,
+    suspended: u64,
+    revoked: u64,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ByResult {
+    success: u64,
+    failure: u64,
+    violation: u64,
+}
+
+/// What this gateway process holds (not shared between instances).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InstanceStats {
+    dashboard_clients: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Stats {
+    total_agents: u64,
+    agents_by_status: ByStatus,
+    /// Tier number (as a string key) → agents.
+    agents_by_tier: BTreeMap<String, u64>,
+    total_receipts: u64,
+    actions_by_result: ByResult,
+    average_score: f64,
+    instance: InstanceStats,
+}
+
+/// Gateway-wide counters.
+#[utoipa::path(get, path = "/stats", tag = "system", operation_id = "get_stats",
+    responses((status = 200, description = "Counters", body = Stats), crate::openapi::Errors))]
+async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, ApiError> {
+    let s = state.call(|g| async move { g.stats().await }).await?;
+    Ok(HttpResponse::Ok().json(Stats {
+        total_agents: s.total_agents,
+        agents_by_status: ByStatus {
+            active: s.active_agents,
+            suspended: s.suspended_agents,
+            revoked: s.revoked_agents,
+        },
+        agents_by_tier: s
+            .agents_by_tier
+            .iter()
+            .map(|(t, n)| (t.to_string(), *n))
+            .collect(),
+        total_receipts: s.total_receipts,
+        actions_by_result: ByResult {
+            success: s.successes,
+            failure: s.failures,
+            violation: s.violations,
+        },
+        average_score: s.average_score,
+        instance: InstanceStats {
+            dashboard_clients: state.gateway.live_clients(),
+        },
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Bundles {
+    bundles: Vec<BundleSummary>,
+}
+
+/// The SPIFFE trust bundles X509-SVIDs and JWT-SVIDs are verified against.
+#[utoipa::path(get, path = "/admin/trust-bundles", tag = "admin", operation_id = "list_trust_bundles",
+    responses((status = 200, description = "Loaded bundles", body = Bundles), crate::openapi::Errors))]
 async fn trust_bundles(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let bundles = state
         .call(move |g| async move { g.trust_bundles(&auth.principal) })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"bundles": bundles})))
+    Ok(HttpResponse::Ok().json(Bundles { bundles }))
 }
 
 /// Re-reads `TRUST_BUNDLE_DIR` now (changes are also picked up by a file watch).
+#[utoipa::path(post, path = "/admin/trust-bundles/reload", tag = "admin", operation_id = "reload_trust_bundles",
+    responses((status = 200, description = "Bundles after the reload", body = Bundles), crate::openapi::Errors))]
 async fn reload_trust_bundles(
     state: web::Data<AppState>,
     auth: Auth,
@@ -80,5 +160,5 @@ async fn reload_trust_bundles(
             g.reload_trust_bundles()
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"bundles": bundles})))
+    Ok(HttpResponse::Ok().json(Bundles { bundles }))
 }

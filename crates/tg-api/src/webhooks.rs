@@ -1,63 +1,128 @@
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use tg_core::Timestamp;
+use serde::{Deserialize, Serialize};
+use tg_core::{Timestamp, WebhookId};
 use tg_service::{NewWebhook, ServiceError, WebhookChange, WebhookSaved};
-use tg_webhooks::Endpoint;
+use tg_webhooks::{Attempt, Endpoint, EventKind};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/config/webhooks", web::post().to(create))
-        .route("/config/webhooks", web::get().to(list))
-        .route("/config/webhooks/{id}", web::get().to(get))
-        .route("/config/webhooks/{id}", web::patch().to(update))
-        .route("/config/webhooks/{id}", web::delete().to(delete))
-        .route("/config/webhooks/{id}/attempts", web::get().to(attempts))
-        .route(
-            "/config/webhooks/{id}/deliveries/{event_id}/retry",
-            web::post().to(retry),
-        )
-        .route("/config/webhooks/{id}/recover", web::post().to(recover));
+pub(crate) fn routes(r: &mut Routes) {
+    r.post("/config/webhooks", create)
+        .get("/config/webhooks", list)
+        .get("/config/webhooks/{id}", get)
+        .patch("/config/webhooks/{id}", update)
+        .delete("/config/webhooks/{id}", delete)
+        .get("/config/webhooks/{id}/attempts", attempts)
+        .post("/config/webhooks/{id}/deliveries/{event_id}/retry", retry)
+        .post("/config/webhooks/{id}/recover", recover);
 }
 
-/// An endpoint; its secrets only ever appear once, in the answer that created them.
-fn endpoint(e: &Endpoint) -> Value {
-    json!({
-        "id": e.id,
-        "url": e.url,
-        "events": e.events,
-        "enabled": e.enabled,
-        "disabled_reason": e.disabled_reason,
-        "failing_since": e.failing_since,
-        "signing_secrets": e.secrets.len(),
-        "created_at": e.created_at,
-        "updated_at": e.updated_at,
-    })
-}
-
-fn saved(s: &WebhookSaved) -> Value {
-    let mut v = endpoint(&s.endpoint);
-    if let (Some(obj), Some(secret)) = (v.as_object_mut(), &s.secret) {
-        obj.insert("secret".into(), json!(secret));
-    }
-    v
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
+/// An endpoint; its secrets only ever appear once, in the answer that set them.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EndpointOut {
+    #[schema(value_type = String)]
+    id: WebhookId,
     url: String,
+    events: Vec<EventKind>,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    /// Since when every attempt has failed; null while deliveries succeed.
+    failing_since: Option<Timestamp>,
+    /// How many signing secrets are active (two while a rotation's old one lives on).
+    signing_secrets: usize,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    /// The new signing secret (`whsec_…`): only in the answer that created or rotated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl From<&Endpoint> for EndpointOut {
+    fn from(e: &Endpoint) -> Self {
+        Self {
+            id: e.id.clone(),
+            url: e.url.clone(),
+            events: e.events.clone(),
+            enabled: e.enabled,
+            disabled_reason: e.disabled_reason.clone(),
+            failing_since: e.failing_since,
+            signing_secrets: e.secrets.len(),
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            secret: None,
+        }
+    }
+}
+
+impl From<&WebhookSaved> for EndpointOut {
+    fn from(s: &WebhookSaved) -> Self {
+        Self {
+            secret: s.secret.clone(),
+            ..Self::from(&s.endpoint)
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EndpointList {
+    webhooks: Vec<EndpointOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Deleted {
+    id: String,
+    deleted: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttemptPage {
+    attempts: Vec<Attempt>,
+    next_offset: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Queued {
+    queued: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Requeued {
+    /// Failed deliveries put back in the queue.
+    requeued: u64,
+}
+
+/// `{id}`: a webhook endpoint id.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Describes the path; handlers take `web::Path<String>`.
+struct EndpointPath {
+    /// The endpoint's id (`wh_…`).
+    id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WebhookRequest {
+    /// `http(s)://…` to a public address (`WEBHOOK_ALLOW_NETS` opens private ones).
+    url: String,
+    /// Event types to receive (see `EventKind`).
     events: Vec<String>,
+    /// Your own `whsec_…` secret; default: a generated one, returned once.
     secret: Option<String>,
     enabled: Option<bool>,
 }
 
+/// Adds a Standard Webhooks endpoint for the caller's account.
+#[utoipa::path(post, path = "/config/webhooks", tag = "webhooks", operation_id = "create_webhook",
+    request_body = WebhookRequest,
+    responses((status = 201, description = "Created; `secret` holds the signing secret", body = EndpointOut), crate::openapi::Errors))]
 async fn create(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateBody>,
+    body: web::Json<WebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let req = NewWebhook {
@@ -69,16 +134,25 @@ async fn create(
     let s = state
         .call(move |g| async move { g.create_webhook(&auth.principal, req).await })
         .await?;
-    Ok(HttpResponse::Created().json(saved(&s)))
+    Ok(HttpResponse::Created().json(EndpointOut::from(&s)))
 }
 
+/// The caller's endpoints.
+#[utoipa::path(get, path = "/config/webhooks", tag = "webhooks", operation_id = "list_webhooks",
+    responses((status = 200, description = "Endpoints", body = EndpointList), crate::openapi::Errors))]
 async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let all = state
         .call(move |g| async move { g.webhooks(&auth.principal).await })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"webhooks": all.iter().map(endpoint).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(EndpointList {
+        webhooks: all.iter().map(EndpointOut::from).collect(),
+    }))
 }
 
+/// One endpoint.
+#[utoipa::path(get, path = "/config/webhooks/{id}", tag = "webhooks", operation_id = "get_webhook",
+    params(EndpointPath),
+    responses((status = 200, description = "The endpoint", body = EndpointOut), crate::openapi::Errors))]
 async fn get(
     state: web::Data<AppState>,
     auth: Auth,
@@ -88,27 +162,35 @@ async fn get(
     let e = state
         .call(move |g| async move { g.webhook(&auth.principal, &id).await })
         .await?;
-    Ok(HttpResponse::Ok().json(endpoint(&e)))
+    Ok(HttpResponse::Ok().json(EndpointOut::from(&e)))
 }
 
-#[derive(Debug, Deserialize)]
+/// Only the fields given change.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateBody {
+pub(crate) struct WebhookUpdate {
     url: Option<String>,
     events: Option<Vec<String>>,
     enabled: Option<bool>,
     secret: Option<String>,
+    /// Generate a new secret; the previous one keeps signing beside it until
+    /// `expire_previous_secret`.
     #[serde(default)]
     rotate_secret: bool,
+    /// Stop signing with the previous secret now.
     #[serde(default)]
     expire_previous_secret: bool,
 }
 
+/// Changes an endpoint: URL, events, enabled, secret rotation.
+#[utoipa::path(patch, path = "/config/webhooks/{id}", tag = "webhooks", operation_id = "update_webhook",
+    params(EndpointPath), request_body = WebhookUpdate,
+    responses((status = 200, description = "The endpoint (with `secret` after a rotation)", body = EndpointOut), crate::openapi::Errors))]
 async fn update(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<UpdateBody>,
+    body: web::Json<WebhookUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let change = WebhookChange {
@@ -122,9 +204,13 @@ async fn update(
     let s = state
         .call(move |g| async move { g.update_webhook(&auth.principal, &id, change).await })
         .await?;
-    Ok(HttpResponse::Ok().json(saved(&s)))
+    Ok(HttpResponse::Ok().json(EndpointOut::from(&s)))
 }
 
+/// Deletes an endpoint and its pending deliveries.
+#[utoipa::path(delete, path = "/config/webhooks/{id}", tag = "webhooks", operation_id = "delete_webhook",
+    params(EndpointPath),
+    responses((status = 200, description = "Deleted", body = Deleted), crate::openapi::Errors))]
 async fn delete(
     state: web::Data<AppState>,
     auth: Auth,
@@ -135,9 +221,16 @@ async fn delete(
     state
         .call(move |g| async move { g.delete_webhook(&auth.principal, &id).await })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"id": deleted, "deleted": true})))
+    Ok(HttpResponse::Ok().json(Deleted {
+        id: deleted,
+        deleted: true,
+    }))
 }
 
+/// Delivery attempts to the endpoint, newest first.
+#[utoipa::path(get, path = "/config/webhooks/{id}/attempts", tag = "webhooks", operation_id = "list_webhook_attempts",
+    params(EndpointPath, crate::dto::Page),
+    responses((status = 200, description = "A page of attempts", body = AttemptPage), crate::openapi::Errors))]
 async fn attempts(
     state: web::Data<AppState>,
     auth: Auth,
@@ -152,9 +245,16 @@ async fn attempts(
         })
         .await?;
     let next = q.next_offset(items.len());
-    Ok(HttpResponse::Ok().json(json!({"attempts": items, "next_offset": next})))
+    Ok(HttpResponse::Ok().json(AttemptPage {
+        attempts: items,
+        next_offset: next,
+    }))
 }
 
+/// Sends one delivery again now.
+#[utoipa::path(post, path = "/config/webhooks/{id}/deliveries/{event_id}/retry", tag = "webhooks", operation_id = "retry_webhook_delivery",
+    params(EndpointPath, ("event_id" = String, Path, description = "The delivery's `webhook-id`")),
+    responses((status = 202, description = "Queued", body = Queued), crate::openapi::Errors))]
 async fn retry(
     state: web::Data<AppState>,
     auth: Auth,
@@ -164,12 +264,12 @@ async fn retry(
     state
         .call(move |g| async move { g.retry_webhook(&auth.principal, &id, &event_id).await })
         .await?;
-    Ok(HttpResponse::Accepted().json(json!({"queued": true})))
+    Ok(HttpResponse::Accepted().json(Queued { queued: true }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RecoverBody {
+pub(crate) struct RecoverRequest {
     /// RFC 3339.
     since: String,
     until: Option<String>,
@@ -181,11 +281,14 @@ fn timestamp(field: &str, value: &str) -> Result<Timestamp, ApiError> {
 }
 
 /// Sends the endpoint's failed deliveries of a time range again (after an outage).
+#[utoipa::path(post, path = "/config/webhooks/{id}/recover", tag = "webhooks", operation_id = "recover_webhook",
+    params(EndpointPath), request_body = RecoverRequest,
+    responses((status = 202, description = "Requeued", body = Requeued), crate::openapi::Errors))]
 async fn recover(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    body: web::Json<RecoverBody>,
+    body: web::Json<RecoverRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let b = body.into_inner();
@@ -198,5 +301,5 @@ async fn recover(
     let n = state
         .call(move |g| async move { g.recover_webhook(&auth.principal, &id, since, until).await })
         .await?;
-    Ok(HttpResponse::Accepted().json(json!({"requeued": n})))
+    Ok(HttpResponse::Accepted().json(Requeued { requeued: n }))
 }

@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tg_service::{LiveMessage, LiveSubscription, ServiceError};
 use tokio::sync::{Notify, broadcast, mpsc};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
+use crate::routes::Routes;
 use crate::{ApiError, AppState};
 
 /// Largest message a client may send (it only ever needs `ping`).
@@ -27,24 +28,50 @@ const CLIENT_QUEUE: usize = tg_service::FEED_CAPACITY;
 const PING_EVERY: Duration = Duration::from_secs(30);
 const IDLE_AFTER: Duration = Duration::from_secs(90);
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ws/dashboard", web::get().to(dashboard))
-        .route("/ws/ticket", web::post().to(ticket));
+pub(crate) fn routes(r: &mut Routes) {
+    r.get("/ws/dashboard", dashboard).post("/ws/ticket", ticket);
 }
+
+/// A single-use ticket for `/ws/dashboard?ticket=…`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Ticket {
+    ticket: String,
+    /// Seconds the ticket stays redeemable.
+    expires_in: i64,
+}
+
+/// Trades the caller's key for a single-use dashboard ticket (browsers cannot set
+/// `X-API-Key` on a WebSocket).
+#[utoipa::path(post, path = "/ws/ticket", tag = "live", operation_id = "issue_live_ticket",
+    responses((status = 201, description = "The ticket", body = Ticket), crate::openapi::Errors))]
 
 async fn ticket(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let t = state
         .call(move |g| async move { g.issue_live_ticket(&auth.principal) })
         .await?;
-    Ok(HttpResponse::Created()
-        .json(json!({"ticket": t, "expires_in": tg_service::TICKET_TTL_SECS})))
+    Ok(HttpResponse::Created().json(Ticket {
+        ticket: t,
+        expires_in: tg_service::TICKET_TTL_SECS,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct DashboardQuery {
+    /// From `POST /ws/ticket`, when the client cannot send `X-API-Key`.
     ticket: Option<String>,
 }
+
+/// The live feed (WebSocket). First message `initial_stats`, then every event as
+/// `{type, timestamp, data}`; send `ping` for `pong`. Authenticated by `X-API-Key` or a
+/// `ticket`.
+#[utoipa::path(get, path = "/ws/dashboard", tag = "live", operation_id = "live_feed",
+    params(DashboardQuery),
+    security((), ("api_key" = [])),
+    responses((status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 401, description = "No valid key or ticket", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Not a WebSocket upgrade", body = crate::openapi::ErrorBody)))]
 
 async fn dashboard(
     req: HttpRequest,

@@ -6,6 +6,7 @@ use tg_core::{AgentId, EventId, StoreError, Timestamp};
 
 /// Kinds of audit events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
     AgentRegistered,
@@ -93,10 +94,13 @@ pub struct Actor {
 
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub event_id: EventId,
     pub timestamp: Timestamp,
     pub event_type: EventType,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub agent_id: Option<AgentId>,
     pub details: serde_json::Value,
     pub ip_hash: Option<String>,

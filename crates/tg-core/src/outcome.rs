@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// What one piece of behavioural evidence says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,

@@ -117,19 +117,25 @@ pub fn plan(
 
 /// One hop of Joy §4.2's chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainLink {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub delegation_id: DelegationId,
     pub from: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub to: AgentId,
     pub at: Timestamp,
 }
 
 /// Joy §4.2: `{chain_id, delegations, root_authority, terminal_agent}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub chain_id: ChainId,
     pub delegations: Vec<ChainLink>,
     pub root_authority: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub terminal_agent: AgentId,
 }
 

@@ -36,6 +36,7 @@ impl Serialize for VerificationLevel {
 
 /// Lifecycle state. `Revoked` is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     Active,

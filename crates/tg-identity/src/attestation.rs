@@ -8,6 +8,7 @@ use crate::{SpiffeId, TrustBundle, TrustBundles, VerificationLevel};
 
 /// What a registration presents to prove who the agent is (V2 `attestation`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Attestation {
     /// An X509-SVID leaf and its chain, PEM.
@@ -25,6 +26,7 @@ pub enum Attestation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttestationType {
     X509,

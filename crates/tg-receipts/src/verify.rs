@@ -12,6 +12,7 @@ pub struct Broken {
 
 /// The result of verifying a whole chain (`GET /receipts/{agent_id}/verify`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainReport {
     pub valid: bool,
     pub length: u64,

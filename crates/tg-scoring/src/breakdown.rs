@@ -37,6 +37,7 @@ pub struct FactorScores {
 
 /// One factor explained: its score, weight, contribution and the evidence behind it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Factor {
     pub name: &'static str,
     pub score: f64,

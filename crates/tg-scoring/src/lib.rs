@@ -17,6 +17,7 @@ pub use tiers::{TierBand, TierEdit, Tiers, TiersError};
 
 /// Why a history point was written (DESIGN §14).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     Registered,

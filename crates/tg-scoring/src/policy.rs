@@ -41,6 +41,7 @@ impl Weights {
 
 /// What an action requires: a tier and a minimum composite score.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ActionRule {
     pub required_tier: u8,

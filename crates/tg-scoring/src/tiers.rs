@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// One tier: scores in `[min_score, max_score)` (the top tier includes 1.0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TierBand {
     pub tier: u8,
@@ -18,6 +19,7 @@ pub struct Tiers {
 
 /// A change to one band; the neighbours' shared boundaries move with it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TierEdit {
     pub name: Option<String>,

@@ -52,7 +52,8 @@ pub fn parse_period(
 }
 
 /// Joy §5.3 export summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditSummary {
     pub total_events: u64,
     pub trust_checks_received: u64,

@@ -16,9 +16,11 @@ use crate::{Gateway, ServiceError, reading};
 /// Joy's 0–5 scale.
 pub const JOY_SCALE: f64 = 5.0;
 
-/// Joy §3.2 `TrustResult`.
-#[derive(Debug, Clone, PartialEq)]
+/// Joy §3.2 `TrustResult`, serialised as it is on the wire.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustResult {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub agent_id: Option<AgentId>,
     pub agent_name: Option<String>,
     pub trust_score: f64,

@@ -24,6 +24,7 @@ pub struct TrustState {
 
 /// One point of an agent's score history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryPoint {
     #[serde(skip)]
     pub agent_id: AgentId,

@@ -4,6 +4,7 @@ use tg_core::{AccountId, AgentId, Timestamp, WebhookId};
 
 /// What endpoints can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     TrustChanged,
@@ -148,8 +149,10 @@ pub struct Delivery {
 
 /// The record of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attempt {
     pub event_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub endpoint_id: WebhookId,
     pub attempt: u32,
     pub at: Timestamp,

@@ -294,3 +294,59 @@ async fn dashboard_page_shows_live_events_in_chromium() {
         browser.errors
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_page_renders_every_operation_in_chromium() {
+    let Some(binary) = chromium() else {
+        eprintln!(
+            "no Chromium (set TEST_CHROMIUM): docs_page_renders_every_operation_in_chromium not run"
+        );
+        return;
+    };
+    let s = start(Backend::Sqlite).await;
+    let (_, doc) = s.get("/openapi.json").await;
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    let mut browser = Browser::launch(binary).await;
+    browser.open(&format!("{}/docs", s.base)).await;
+    // Swagger UI fetches the document and draws one block per operation.
+    browser
+        .wait_for(&format!(
+            "document.querySelectorAll('.opblock').length === {operations}"
+        ))
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.querySelector('.info .title').textContent")
+            .await
+            .as_str()
+            .map(|t| t.starts_with("Trust Gateway")),
+        Some(true)
+    );
+    // Everything it loaded came from the gateway: the docs work offline.
+    let resources = browser
+        .eval("performance.getEntriesByType('resource').map((e) => e.name)")
+        .await;
+    let resources = resources.as_array().unwrap();
+    assert!(
+        resources
+            .iter()
+            .any(|r| r.as_str().unwrap().ends_with("/openapi.json")),
+        "{resources:?}"
+    );
+    assert!(
+        resources
+            .iter()
+            .all(|r| r.as_str().unwrap().starts_with(&s.base)),
+        "{resources:?}"
+    );
+    assert!(
+        browser.errors.is_empty(),
+        "page errors: {:?}",
+        browser.errors
+    );
+}

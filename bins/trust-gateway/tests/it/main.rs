@@ -23,6 +23,7 @@ mod joy;
 mod keys;
 mod lifecycle;
 mod metrics;
+mod openapi;
 mod support;
 mod tokens;
 mod vouching;

@@ -15,18 +15,7 @@ use crate::support::{Backend, Server, start};
 const PARSER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/parse_openmetrics.py");
 
 fn python() -> Option<String> {
-    if let Some(p) = std::env::var("TEST_OPENMETRICS_PYTHON")
-        .ok()
-        .filter(|p| !p.is_empty())
-    {
-        return Some(p);
-    }
-    let ok = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then(|| "python3".to_owned())
+    crate::support::python_with("TEST_OPENMETRICS_PYTHON", "prometheus_client")
 }
 
 /// The samples of one scrape, as the reference parser reads them.

@@ -189,3 +189,27 @@ pub async fn service(
     .await
     .unwrap()
 }
+
+/// A python3 for a test's tools: the one `var` names (then it must be used), else `python3`
+/// if it can import `module`, else none (the test says it did not run).
+pub fn python_with(var: &str, module: &str) -> Option<String> {
+    if let Some(p) = std::env::var(var).ok().filter(|p| !p.is_empty()) {
+        return Some(p);
+    }
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then(|| "python3".to_owned())
+}
+
+/// Runs a finished command's check: success, or the panic shows what it printed.
+pub fn assert_ran(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

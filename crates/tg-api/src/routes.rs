@@ -1,0 +1,99 @@
+//! The route table: every module mounts its routes through [`Routes`], which registers them
+//! with actix and records `(method, path)` — so the table the OpenAPI test compares with
+//! the document is the router itself, not a second list kept by hand.
+
+use actix_web::dev::Handler;
+use actix_web::http::Method;
+use actix_web::{FromRequest, Responder, web};
+
+/// One mounted route: its method and actix path pattern (`/agents/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+}
+
+/// Mounts routes on an actix `ServiceConfig` (or only records them) and keeps the table.
+pub(crate) struct Routes<'a> {
+    cfg: Option<&'a mut web::ServiceConfig>,
+    table: Vec<Route>,
+}
+
+impl<'a> Routes<'a> {
+    pub fn mount(cfg: &'a mut web::ServiceConfig) -> Self {
+        Self {
+            cfg: Some(cfg),
+            table: Vec::new(),
+        }
+    }
+
+    /// Records the table without an actix application.
+    pub fn record() -> Self {
+        Self {
+            cfg: None,
+            table: Vec::new(),
+        }
+    }
+
+    pub fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        if let Some(cfg) = self.cfg.as_deref_mut() {
+            cfg.route(path, web::method(method.clone()).to(handler));
+        }
+        self.table.push(Route { method, path });
+        self
+    }
+
+    pub fn get<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::GET, path, handler)
+    }
+
+    pub fn post<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::POST, path, handler)
+    }
+
+    pub fn put<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::PUT, path, handler)
+    }
+
+    pub fn patch<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::PATCH, path, handler)
+    }
+
+    pub fn delete<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::DELETE, path, handler)
+    }
+
+    pub fn into_table(self) -> Vec<Route> {
+        self.table
+    }
+}
