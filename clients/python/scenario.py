@@ -10,7 +10,9 @@ every answer parses into the generated models. Exits non-zero on the first surpr
 import sys
 
 from trust_gateway_client import AuthenticatedClient
+from trust_gateway_client.types import UNSET
 from trust_gateway_client.api.agents import (
+    get_a2a_agent_card,
     get_agent,
     get_agent_card,
     get_trust_breakdown,
@@ -27,6 +29,8 @@ from trust_gateway_client.api.receipts import record_action, verify_receipt_chai
 from trust_gateway_client.api.system import health
 from trust_gateway_client.api.tokens import get_jwks, introspect_token, issue_token
 from trust_gateway_client.models import (
+    A2AProfile,
+    AgentCard,
     AgentOut,
     AttestationType2,
     AttestationType2Type,
@@ -83,18 +87,21 @@ def main(base_url, api_key):
     status = ok(health.sync_detailed(client=client), Health)
     expect(status.status == "healthy", status)
 
-    def register(name, capabilities):
+    def register(name, capabilities, a2a=UNSET):
         body = RegisterRequest(
             name=name,
             provider="openai",
             config_hash="sha256-" + name,
             capabilities=capabilities,
             attestation=AttestationType2(type_=AttestationType2Type.API_KEY),
+            a2a=a2a,
         )
         return ok(register_agent.sync_detailed(client=client, body=body), AgentOut, 201)
 
     planner = register("py-planner", ["plan"])
-    worker = register("py-worker", ["summarise", "send_email"])
+    worker = register(
+        "py-worker", ["summarise", "send_email"], A2AProfile(url="https://agents.example.com/worker")
+    )
     expect(worker.trust_tier == 0 and worker.verification_level == 1, worker)
 
     # Behaviour: six successes raise the worker's score and tier.
@@ -119,6 +126,13 @@ def main(base_url, api_key):
     expect(len(breakdown.factors) == 5 and breakdown.trust_result.agent_id == worker.id, breakdown)
     card = ok(get_agent_card.sync_detailed(worker.id, client=client), Card)
     expect(card.total_actions == 6 and card.success_rate == 1.0, card)
+
+    # Its signed A2A card, public, with the trust data in the extension.
+    a2a_card = ok(get_a2a_agent_card.sync_detailed(worker.id, client=client), AgentCard)
+    expect([s.id for s in a2a_card.skills] == ["summarise", "send_email"], a2a_card.skills)
+    extension = a2a_card.capabilities.extensions[0]
+    expect(extension.uri == "urn:trust-gateway:a2a:trust:v1", extension)
+    expect(extension.params.agent_id == worker.id and len(a2a_card.signatures) == 1, extension)
 
     # Decisions: allowed, denied with a reason, and a batch.
     allowed = ok(

@@ -31,6 +31,7 @@ impl Demo {
             config_hash: "sha256-demo".into(),
             capabilities: vec![],
             attestation: Some(Attestation::ApiKey),
+            a2a: None,
         };
         let view = self
             .g

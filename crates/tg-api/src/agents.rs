@@ -38,6 +38,7 @@ async fn register(
         config_hash: b.config_hash,
         capabilities: b.capabilities,
         attestation: b.attestation,
+        a2a: b.a2a,
     };
     let view = state
         .call(move |g| async move { g.register(&auth.principal, &auth.actor, reg).await })

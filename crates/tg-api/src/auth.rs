@@ -46,6 +46,7 @@ pub(crate) async fn authenticate(
     if PUBLIC.contains(&path)
         || crate::dashboard::PATHS.contains(&path)
         || path.starts_with(crate::openapi::DOCS_PREFIX)
+        || crate::a2a::is_card_path(path)
     {
         return next.call(req).await;
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tg_core::{AgentId, Outcome, ReceiptId, Timestamp};
-use tg_identity::{AgentStatus, Attestation, AttestationType, VerificationLevel};
+use tg_identity::{A2aProfile, AgentStatus, Attestation, AttestationType, VerificationLevel};
 use tg_receipts::Receipt;
 use tg_scoring::{Factor, TierBand};
 use tg_service::{AuthorizeOutcome, TrustView};
@@ -21,6 +21,9 @@ pub(crate) struct RegisterRequest {
     pub capabilities: Vec<String>,
     #[serde(default)]
     pub attestation: Option<Attestation>,
+    /// Where the agent serves A2A; with it the gateway publishes its signed agent card.
+    #[serde(default)]
+    pub a2a: Option<A2aProfile>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -86,6 +89,8 @@ pub(crate) struct AgentOut {
     pub trust_score: f64,
     pub trust_tier: u8,
     pub tier_name: String,
+    /// The A2A profile behind `GET /agents/{id}/agent-card.json`, if any.
+    pub a2a: Option<A2aProfile>,
 }
 
 impl From<&TrustView> for AgentOut {
@@ -109,6 +114,7 @@ impl From<&TrustView> for AgentOut {
             trust_score: v.breakdown.composite,
             trust_tier: v.breakdown.tier,
             tier_name: v.breakdown.tier_name.clone(),
+            a2a: a.a2a.clone(),
         }
     }
 }

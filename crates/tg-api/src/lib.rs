@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod a2a;
 mod admin;
 mod agents;
 mod audit;
@@ -83,6 +84,7 @@ impl AppState {
 fn mount(r: &mut routes::Routes) {
     system::routes(r);
     agents::routes(r);
+    a2a::routes(r);
     receipts::routes(r);
     authorize::routes(r);
     policy::routes(r);

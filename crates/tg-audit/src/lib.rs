@@ -29,10 +29,11 @@ pub enum EventType {
     ApiKeyCreated,
     ApiKeyRevoked,
     PolicyChanged,
+    AgentProfileChanged,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 21] = [
         EventType::AgentRegistered,
         EventType::AgentVerified,
         EventType::TrustCheck,
@@ -53,6 +54,7 @@ impl EventType {
         EventType::ApiKeyCreated,
         EventType::ApiKeyRevoked,
         EventType::PolicyChanged,
+        EventType::AgentProfileChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +79,7 @@ impl EventType {
             EventType::ApiKeyCreated => "api_key_created",
             EventType::ApiKeyRevoked => "api_key_revoked",
             EventType::PolicyChanged => "policy_changed",
+            EventType::AgentProfileChanged => "agent_profile_changed",
         }
     }
 

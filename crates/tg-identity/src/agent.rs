@@ -87,6 +87,8 @@ pub struct Agent {
     pub public_key: Option<String>,
     /// When possession of `public_key` was last proven (cleared when the key changes).
     pub key_verified_at: Option<Timestamp>,
+    /// How other agents reach it over A2A; without it no A2A card is published.
+    pub a2a: Option<crate::A2aProfile>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

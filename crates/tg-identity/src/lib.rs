@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod a2a;
 mod agent;
 mod attestation;
 mod bundle;
@@ -9,6 +10,7 @@ mod spiffe;
 mod store;
 mod x509;
 
+pub use a2a::{A2aProfile, A2aProfileError, A2aProvider};
 pub use agent::{Agent, AgentStatus, NewAgent, NewAgentError, VerificationLevel};
 pub use attestation::{
     Attestation, AttestationError, AttestationType, AttestationVerifier, VerifiedAttestation,

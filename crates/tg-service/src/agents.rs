@@ -24,6 +24,8 @@ pub struct Registration {
     pub capabilities: Vec<String>,
     /// Absent means `self_declared`.
     pub attestation: Option<Attestation>,
+    /// Where the agent serves A2A (publishes its signed agent card).
+    pub a2a: Option<tg_identity::A2aProfile>,
 }
 
 /// An agent with its score computed at `now` under the live policy.
@@ -249,6 +251,11 @@ impl Gateway {
             &reg.capabilities,
         )
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let a2a = reg.a2a;
+        if let Some(p) = &a2a {
+            p.validate()
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        }
         let now = self.now();
         let attestation = reg.attestation.unwrap_or(Attestation::SelfDeclared);
         let verified = self
@@ -271,6 +278,7 @@ impl Gateway {
             attestation_expires_at: verified.expires_at,
             public_key: None,
             key_verified_at: None,
+            a2a,
             created_at: now,
             updated_at: now,
         };

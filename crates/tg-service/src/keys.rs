@@ -38,6 +38,37 @@ impl Gateway {
         self.require(principal, Scope::Write)?;
         let key =
             Ed25519Key::parse(pem, algorithm).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        self.edit_agent(
+            principal,
+            actor,
+            id,
+            EventType::AgentVerified,
+            move |agent, now| {
+                if agent.public_key.as_deref() == Some(key.pem.as_str()) {
+                    return None;
+                }
+                agent.public_key = Some(key.pem);
+                agent.key_verified_at = None;
+                agent.updated_at = now;
+                Some(json!({"step": "public_key_registered", "key_algorithm": "Ed25519"}))
+            },
+        )
+        .await
+    }
+
+    /// Changes one agent of the principal's account in one transaction: `change` edits it
+    /// and returns the audit details, or `None` when there was nothing to change (then
+    /// nothing is written). Revoked agents are refused (409).
+    pub(crate) async fn edit_agent(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        event: EventType,
+        change: impl FnOnce(&mut tg_identity::Agent, tg_core::Timestamp) -> Option<serde_json::Value>
+        + Send
+        + 'static,
+    ) -> Result<TrustView, ServiceError> {
         let id = agent_id(id)?;
         let (cache, now, principal, actor) = (
             Arc::clone(&self.policy),
@@ -49,15 +80,10 @@ impl Gateway {
             Box::pin(async move {
                 let view = writable(tx, &cache, &principal, &id, now).await?;
                 let mut agent = view.agent.clone();
-                if agent.public_key.as_deref() != Some(key.pem.as_str()) {
-                    agent.public_key = Some(key.pem.clone());
-                    agent.key_verified_at = None;
-                    agent.updated_at = now;
+                if let Some(details) = change(&mut agent, now) {
                     tx.update_agent(&agent).await?;
-                    let details =
-                        json!({"step": "public_key_registered", "key_algorithm": "Ed25519"});
                     tx.append_audit(&AuditEvent::new(
-                        EventType::AgentVerified,
+                        event,
                         Some(id.clone()),
                         details,
                         &actor,

@@ -31,6 +31,9 @@ pub(crate) struct AgentRow {
     public_key: Option<String>,
     #[diesel(treat_none_as_null = true)]
     key_verified_at: Option<i64>,
+    /// `A2aProfile` as JSON.
+    #[diesel(treat_none_as_null = true)]
+    a2a: Option<String>,
 }
 
 impl AgentRow {
@@ -54,6 +57,12 @@ impl AgentRow {
             attestation_expires_at: a.attestation_expires_at.map(Timestamp::as_micros),
             public_key: a.public_key.clone(),
             key_verified_at: a.key_verified_at.map(Timestamp::as_micros),
+            a2a: a
+                .a2a
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| StoreError::Other(e.to_string()))?,
         })
     }
 
@@ -87,6 +96,11 @@ impl AgentRow {
             attestation_expires_at: self.attestation_expires_at.map(Timestamp::from_micros),
             public_key: self.public_key,
             key_verified_at: self.key_verified_at.map(Timestamp::from_micros),
+            a2a: self
+                .a2a
+                .as_deref()
+                .map(|s| serde_json::from_str(s).map_err(|_| corrupt("a2a profile", s)))
+                .transpose()?,
         })
     }
 }

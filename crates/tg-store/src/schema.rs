@@ -40,6 +40,7 @@ diesel::table! {
                 attestation_expires_at -> Nullable<BigInt>,
         public_key -> Nullable<Text>,
         key_verified_at -> Nullable<BigInt>,
+        a2a -> Nullable<Text>,
     }
 }
 

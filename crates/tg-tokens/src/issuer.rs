@@ -27,6 +27,14 @@ pub struct IssuedToken {
     pub expires_at: Timestamp,
 }
 
+/// A JWS whose payload travels separately: `protected.<payload>.signature` is the compact
+/// form a verifier rebuilds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetachedJws {
+    pub protected: String,
+    pub signature: String,
+}
+
 /// The verified claims of a token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenClaims {
@@ -222,6 +230,26 @@ impl TokenIssuer {
             issued_at: now,
             expires_at,
         })
+    }
+
+    /// A JWS over `payload` with the payload detached (RFC 7515 appendix F): the
+    /// base64url protected header (`alg: EdDSA`, `kid`, `typ: JOSE`) and signature — an
+    /// A2A `AgentCardSignature`. Always by the Ed25519 key, whose `kid` the JWKS publishes
+    /// (also when tokens are HS256).
+    pub fn sign_detached(&self, payload: &[u8]) -> Result<DetachedJws, TokenError> {
+        let mut header = JwsHeader::new();
+        header.set_token_type("JOSE");
+        header.set_key_id(&self.signer_kid);
+        let compact = josekit::jws::serialize_compact(payload, &header, self.signer.as_ref())
+            .map_err(key_error)?;
+        let mut parts = compact.split('.');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(protected), Some(_), Some(signature), None) => Ok(DetachedJws {
+                protected: protected.to_owned(),
+                signature: signature.to_owned(),
+            }),
+            _ => Err(TokenError::Key("unexpected JWS serialisation".into())),
+        }
     }
 
     /// Verifies a token this gateway issued. See the crate docs for every check.

@@ -3,5 +3,5 @@
 mod issuer;
 mod sealed;
 
-pub use issuer::{IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest};
+pub use issuer::{DetachedJws, IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest};
 pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal};

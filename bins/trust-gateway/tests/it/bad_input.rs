@@ -291,6 +291,26 @@ pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
             Method::POST,
             "/agents/register".into(),
             Some(
+                json!({"name": "n", "provider": "p", "config_hash": "h", "a2a": {"url": "https://a.example", "protocol_binding": "SOAP"}}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "protocol_binding",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(
+                json!({"name": "n", "provider": "p", "config_hash": "h", "a2a": {"url": "https://a.example", "colour": "red"}}),
+            ),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `colour`",
+        ),
+        (
+            Method::POST,
+            "/agents/register".into(),
+            Some(
                 json!({"name": "n", "provider": "p", "config_hash": "h", "spiffe_id": "spiffe://Example.org/a"}),
             ),
             None,

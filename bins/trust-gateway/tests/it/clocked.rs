@@ -31,6 +31,7 @@ fn registration(
         config_hash: "h".into(),
         capabilities: vec![],
         attestation,
+        a2a: None,
     }
 }
 

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod a2a;
 mod accounts;
 mod api;
 mod audit;
@@ -55,6 +56,7 @@ macro_rules! both_stores {
     };
 }
 
+use a2a::*;
 use accounts::*;
 use api::*;
 use audit::*;
@@ -95,4 +97,5 @@ both_stores!(
     webhooks_are_signed_delivered_and_verifiable,
     dashboard_feed_over_websocket,
     metrics_count_decisions_receipts_requests_and_connections,
+    a2a_cards_are_signed_and_carry_the_trust_data,
 );

@@ -42,6 +42,7 @@ impl World {
             config_hash: "h".into(),
             capabilities: vec![],
             attestation: Some(attestation),
+            a2a: None,
         };
         self.g
             .register(&self.p, &self.actor, reg)

@@ -318,6 +318,7 @@ mod clocked {
             config_hash: "h".into(),
             capabilities: vec![],
             attestation: Some(Attestation::ApiKey),
+            a2a: None,
         };
         g.register(p, &actor, reg).await.unwrap();
     }

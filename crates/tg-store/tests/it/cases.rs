@@ -32,6 +32,7 @@ fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
         attestation_expires_at: Some(T0.plus_secs(3600)),
         public_key: Some("-----BEGIN PUBLIC KEY-----\n...".into()),
         key_verified_at: None,
+        a2a: None,
         created_at: T0,
         updated_at: T0,
     }

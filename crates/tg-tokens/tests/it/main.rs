@@ -229,3 +229,45 @@ fn jwt_secret_switches_to_hs256_and_keeps_the_jwks() {
     );
     assert!(short.is_err());
 }
+
+#[test]
+fn detached_signatures_verify_with_the_published_key_and_cover_the_payload() {
+    let k = key();
+    // HS256 tokens do not change it: detached signatures are always EdDSA.
+    let issuer = issuer_with(
+        "trust-gateway",
+        &k,
+        Some(b"an-hs256-secret-of-32-bytes-or-more!"),
+    );
+    let payload = br#"{"name":"card","version":"1"}"#;
+    let jws = ok(issuer.sign_detached(payload));
+    let header: Value = ok(serde_json::from_slice(&ok(
+        URL_SAFE_NO_PAD.decode(&jws.protected)
+    )));
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["typ"], "JOSE");
+    let kid = header["kid"].as_str().unwrap_or_default();
+
+    let jwks: JwkSet = ok(serde_json::from_value(issuer.jwks()));
+    let jwk = jwks
+        .find(kid)
+        .unwrap_or_else(|| unreachable!("kid {kid} not in JWKS"));
+    let key = ok(DecodingKey::from_jwk(jwk));
+    let message = format!("{}.{}", jws.protected, URL_SAFE_NO_PAD.encode(payload));
+    let signature = ok(URL_SAFE_NO_PAD.decode(&jws.signature));
+    // Verified by an independent implementation (jsonwebtoken's RustCrypto Ed25519).
+    assert!(ok(jsonwebtoken::crypto::verify(
+        &jws.signature,
+        message.as_bytes(),
+        &key,
+        Algorithm::EdDSA
+    )));
+    assert_eq!(signature.len(), 64);
+    let tampered = format!("{}.{}", jws.protected, URL_SAFE_NO_PAD.encode(b"{}"));
+    assert!(!ok(jsonwebtoken::crypto::verify(
+        &jws.signature,
+        tampered.as_bytes(),
+        &key,
+        Algorithm::EdDSA
+    )));
+}
