@@ -1,24 +1,59 @@
-//! The command line: `trust-gateway [serve|migrate]`.
+//! The command line: `trust-gateway [serve|migrate|demo|keys|agents|verify-chain|verify-export]`.
 
 use anyhow::Context;
 
 use crate::{Settings, start, telemetry};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Serve,
     Migrate,
     Demo,
     Help,
     Version,
+    KeysCreate {
+        account: Option<String>,
+        scope: tg_access::Scope,
+    },
+    KeysList {
+        account: Option<String>,
+    },
+    KeysRevoke {
+        key_id: String,
+    },
+    AgentsList {
+        account: Option<String>,
+        json: bool,
+    },
+    VerifyChain {
+        agent: String,
+    },
+    VerifyExport {
+        file: std::path::PathBuf,
+        jwks: std::path::PathBuf,
+    },
 }
 
 pub const USAGE: &str = "\
-usage: trust-gateway [serve|migrate|demo]
+usage: trust-gateway [COMMAND]
 
-  serve     start the server (default): http on HOST:PORT (127.0.0.1:8002)
-  migrate   apply database migrations and exit
-  demo      two agents on a temporary database: how scores, tiers and decisions move
+  serve                 start the server (default): http on HOST:PORT (127.0.0.1:8002)
+  migrate               apply database migrations and exit
+  demo                  two agents on a temporary database: how scores, tiers and decisions move
+  keys create [--account ID] [--scope admin|write|read]
+                        a new API key (default: the admin account, scope write); shown once
+  keys list [--account ID]
+                        API keys (prefixes, never secrets) of one account or of all
+  keys revoke KEY_ID    revoke an API key at once
+  agents list [--account ID] [--json]
+                        agents with status, tier and score
+  verify-chain AGENT    verify an agent's receipt chain in the database (links, signatures, head)
+  verify-export FILE --jwks JWKS
+                        check a receipt export (GET /receipts/{id}/export) offline: hash links,
+                        head, and the gateway's signature with a saved /.well-known/jwks.json
+
+keys, agents and verify-chain work on the database of DATABASE_URL with its secrets, like
+the server (they need no running server); verify-export needs neither.
 
 configuration (environment):
   DATABASE_URL   sqlite://PATH (default sqlite://trust-gateway.db), sqlite::memory:, postgres://...
@@ -34,19 +69,156 @@ configuration (environment):
   GATEWAY_AUDIENCE, GATEWAY_ISSUER, WORKERS, DATABASE_POOL_SIZE, ADMIN_KEY_FILE, LOG_FORMAT=json|text, LOG_LEVEL
 ";
 
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    match args {
-        [] => Ok(Command::Serve),
-        [one] => match one.as_str() {
-            "serve" => Ok(Command::Serve),
-            "migrate" => Ok(Command::Migrate),
-            "demo" => Ok(Command::Demo),
-            "-h" | "--help" | "help" => Ok(Command::Help),
-            "-V" | "--version" => Ok(Command::Version),
-            other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
-        },
-        _ => Err(format!("too many arguments\n\n{USAGE}")),
+/// A subcommand's arguments: positionals and `--flag [value]`.
+struct Args<'a> {
+    positional: Vec<&'a str>,
+    flags: Vec<(&'a str, Option<&'a str>)>,
+}
+
+impl<'a> Args<'a> {
+    /// `switches` take no value; every other `--flag` takes the next argument.
+    fn parse(args: &'a [String], switches: &[&str]) -> Result<Self, String> {
+        let mut out = Args {
+            positional: Vec::new(),
+            flags: Vec::new(),
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.strip_prefix("--") {
+                Some(name) if switches.contains(&name) => out.flags.push((name, None)),
+                Some(name) => {
+                    let value = it
+                        .next()
+                        .ok_or_else(|| format!("`--{name}` needs a value"))?;
+                    out.flags.push((name, Some(value.as_str())));
+                }
+                None => out.positional.push(a),
+            }
+        }
+        Ok(out)
     }
+
+    /// Refuses flags other than `allowed` and more than `max` positionals.
+    fn only(&self, allowed: &[&str], max: usize) -> Result<(), String> {
+        if let Some((f, _)) = self.flags.iter().find(|(f, _)| !allowed.contains(f)) {
+            return Err(format!("unknown option `--{f}`"));
+        }
+        if self.positional.len() > max {
+            return Err("too many arguments".into());
+        }
+        Ok(())
+    }
+
+    fn value(&self, name: &str) -> Option<String> {
+        self.flags
+            .iter()
+            .rev()
+            .find(|(f, _)| *f == name)
+            .and_then(|(_, v)| v.map(str::to_owned))
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.flags.iter().any(|(f, _)| *f == name)
+    }
+
+    fn one(&self, what: &str) -> Result<String, String> {
+        match self.positional.as_slice() {
+            [one] => Ok((*one).to_owned()),
+            _ => Err(format!("give {what}")),
+        }
+    }
+}
+
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let with_usage = |e: String| format!("{e}\n\n{USAGE}");
+    let (first, rest) = match args.split_first() {
+        None => return Ok(Command::Serve),
+        Some((first, rest)) => (first.as_str(), rest),
+    };
+    let sub = rest.split_first().map(|(s, r)| (s.as_str(), r));
+    let command = match (first, sub) {
+        ("serve", None) => Command::Serve,
+        ("migrate", None) => Command::Migrate,
+        ("demo", None) => Command::Demo,
+        ("-h" | "--help" | "help", None) => Command::Help,
+        ("-V" | "--version", None) => Command::Version,
+        ("keys", Some(("create", rest))) => {
+            let a = Args::parse(rest, &[]).map_err(with_usage)?;
+            a.only(&["account", "scope"], 0).map_err(with_usage)?;
+            let scope = match a.value("scope") {
+                None => tg_access::Scope::Write,
+                Some(s) => tg_access::Scope::parse(&s).ok_or_else(|| {
+                    with_usage(format!("`--scope` is admin, write or read, not `{s}`"))
+                })?,
+            };
+            Command::KeysCreate {
+                account: a.value("account"),
+                scope,
+            }
+        }
+        ("keys", Some(("list", rest))) => {
+            let a = Args::parse(rest, &[]).map_err(with_usage)?;
+            a.only(&["account"], 0).map_err(with_usage)?;
+            Command::KeysList {
+                account: a.value("account"),
+            }
+        }
+        ("keys", Some(("revoke", rest))) => {
+            let a = Args::parse(rest, &[]).map_err(with_usage)?;
+            a.only(&[], 1).map_err(with_usage)?;
+            Command::KeysRevoke {
+                key_id: a.one("the key's id").map_err(with_usage)?,
+            }
+        }
+        ("agents", Some(("list", rest))) => {
+            let a = Args::parse(rest, &["json"]).map_err(with_usage)?;
+            a.only(&["account", "json"], 0).map_err(with_usage)?;
+            Command::AgentsList {
+                account: a.value("account"),
+                json: a.has("json"),
+            }
+        }
+        ("verify-chain", _) => {
+            let a = Args::parse(rest, &[]).map_err(with_usage)?;
+            a.only(&[], 1).map_err(with_usage)?;
+            Command::VerifyChain {
+                agent: a.one("the agent's id").map_err(with_usage)?,
+            }
+        }
+        ("verify-export", _) => {
+            let a = Args::parse(rest, &[]).map_err(with_usage)?;
+            a.only(&["jwks"], 1).map_err(with_usage)?;
+            Command::VerifyExport {
+                file: a.one("the export file").map_err(with_usage)?.into(),
+                jwks: a
+                    .value("jwks")
+                    .ok_or_else(|| {
+                        with_usage(
+                            "`--jwks FILE` is required: the gateway's /.well-known/jwks.json, \
+                             saved; without it the signature proves nothing"
+                                .into(),
+                        )
+                    })?
+                    .into(),
+            }
+        }
+        ("serve" | "migrate" | "demo" | "-h" | "--help" | "help" | "-V" | "--version", Some(_)) => {
+            return Err(with_usage("too many arguments".into()));
+        }
+        (other @ ("keys" | "agents"), sub) => {
+            let shown = sub.map_or(String::new(), |(s, _)| format!(" {s}"));
+            return Err(with_usage(format!("unknown command `{other}{shown}`")));
+        }
+        (other, _) => return Err(with_usage(format!("unknown command `{other}`"))),
+    };
+    Ok(command)
+}
+
+/// The server's settings, with logs only for warnings: a command's output is its answer.
+fn cli_settings() -> anyhow::Result<Settings> {
+    let settings = Settings::from_env()?;
+    telemetry::init_quiet(settings.log_json);
+    Ok(settings)
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
@@ -60,6 +232,22 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => crate::demo::run().await,
+        Command::KeysCreate { account, scope } => {
+            crate::operate::keys_create(&cli_settings()?, account.as_deref(), scope).await
+        }
+        Command::KeysList { account } => {
+            crate::operate::keys_list(&cli_settings()?, account.as_deref()).await
+        }
+        Command::KeysRevoke { key_id } => {
+            crate::operate::keys_revoke(&cli_settings()?, &key_id).await
+        }
+        Command::AgentsList { account, json } => {
+            crate::operate::agents_list(&cli_settings()?, account.as_deref(), json).await
+        }
+        Command::VerifyChain { agent } => {
+            crate::operate::verify_chain(&cli_settings()?, &agent).await
+        }
+        Command::VerifyExport { file, jwks } => crate::verify_export::run(&file, &jwks),
         Command::Migrate => {
             let settings = Settings::from_env()?;
             telemetry::init(settings.log_json);

@@ -5,8 +5,10 @@ pub mod bundles;
 pub mod cli;
 pub mod config;
 mod demo;
+mod operate;
 pub mod secrets;
 mod telemetry;
+mod verify_export;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -36,9 +38,16 @@ impl std::fmt::Debug for Running {
     }
 }
 
-/// Connects (and migrates) the store, loads or generates secrets, bootstraps the gateway and
-/// binds the HTTP server.
-pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
+/// Connects (and migrates) the store, loads or generates secrets and bootstraps the
+/// gateway; `workers: false` leaves out the vouch and webhook workers (command-line use).
+async fn gateway(
+    settings: &Settings,
+    workers: bool,
+) -> anyhow::Result<(
+    Arc<Gateway>,
+    secrets::Resolved,
+    Option<bundles::DirectorySource>,
+)> {
     let resolved = secrets::resolve(settings)?;
     let db = Db::connect(&settings.database)
         .await
@@ -51,7 +60,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         Some(s) => tg_service::BundleSource::load(s).map_err(anyhow::Error::msg)?,
         None => tg_identity::TrustBundles::default(),
     };
-    let config = GatewayConfig {
+    let mut config = GatewayConfig {
         secret_key: resolved.secret_key.clone(),
         jwt_secret: settings.jwt_secret.clone(),
         env_api_key: settings.api_key.clone(),
@@ -67,11 +76,28 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         vouching: settings.vouching,
         webhooks: settings.webhooks.clone(),
     };
+    if !workers {
+        config.vouching.every = None;
+        config.webhooks.poll = None;
+    }
     let gateway = Arc::new(
         Gateway::start(Arc::new(db), config)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     );
+    Ok((gateway, resolved, source))
+}
+
+/// The gateway of `settings` for one command-line operation: the server's database and
+/// secrets, no HTTP, no background workers.
+pub async fn open(settings: &Settings) -> anyhow::Result<Arc<Gateway>> {
+    Ok(gateway(settings, false).await?.0)
+}
+
+/// Connects (and migrates) the store, loads or generates secrets, bootstraps the gateway and
+/// binds the HTTP server.
+pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
+    let (gateway, resolved, source) = gateway(settings, true).await?;
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))
         .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
     let addr = listener.local_addr()?;

@@ -123,6 +123,15 @@ pub(crate) struct AgentCardSignature {
     signature: String,
 }
 
+impl AgentCardSignature {
+    pub(crate) fn new(protected: String, signature: String) -> Self {
+        Self {
+            protected,
+            signature,
+        }
+    }
+}
+
 /// Everything of the card but its signatures, from the agent's view at `now`.
 fn unsigned_card(view: &TrustView, profile: &A2aProfile, issuer: &str) -> AgentCard {
     let a = &view.agent;
@@ -235,10 +244,7 @@ fn signed_card(
     let jws = tokens
         .sign_detached(&canonical)
         .map_err(|e| internal("signature", &e))?;
-    let signature = AgentCardSignature {
-        protected: jws.protected,
-        signature: jws.signature,
-    };
+    let signature = AgentCardSignature::new(jws.protected, jws.signature);
     if let Value::Object(map) = &mut value {
         let signatures = serde_json::to_value([signature]).map_err(|e| internal("encoding", &e))?;
         map.insert("signatures".into(), signatures);

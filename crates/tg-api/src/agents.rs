@@ -10,6 +10,7 @@ use crate::{ApiError, AppState, dto};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/agents/register", register)
+        .get("/agents", list)
         // Before `/agents/{id}`, which would otherwise take `discover` for an id.
         .get("/agents/discover", discover)
         .post("/trust/verify", verify_trust)
@@ -156,8 +157,52 @@ pub(crate) struct AgentPage {
     next_offset: Option<u32>,
 }
 
+impl AgentPage {
+    fn of(found: &[tg_service::TrustView], offset: u32, limit: u32) -> Self {
+        Self {
+            agents: found.iter().map(dto::AgentOut::from).collect(),
+            offset,
+            limit,
+            next_offset: (found.len() == limit as usize).then(|| offset.saturating_add(limit)),
+        }
+    }
+}
+
 fn default_discover_limit() -> u32 {
     20
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// Admin keys only: one account's agents (default: every account's).
+    account: Option<String>,
+    #[serde(default)]
+    offset: u32,
+    #[serde(default = "crate::dto::default_page_limit")]
+    #[param(default = 100, maximum = 1000)]
+    limit: u32,
+}
+
+/// The caller's account's agents, oldest first; an admin key sees every account's.
+#[utoipa::path(get, path = "/agents", tag = "agents", operation_id = "list_agents",
+    params(ListQuery),
+    responses((status = 200, description = "A page of agents", body = AgentPage), crate::openapi::Errors))]
+async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let (offset, limit) = (q.offset, q.limit);
+    let found = state
+        .call(move |g| async move {
+            g.list_agents(&auth.principal, q.account.as_deref(), offset, limit)
+                .await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(AgentPage::of(&found, offset, limit)))
 }
 
 /// Finds agents by name or capability.
@@ -174,13 +219,7 @@ async fn discover(
     let found = state
         .call(move |g| async move { g.discover(&auth.principal, &q.query, offset, limit).await })
         .await?;
-    let next = (found.len() == limit as usize).then(|| offset.saturating_add(limit));
-    Ok(HttpResponse::Ok().json(AgentPage {
-        agents: found.iter().map(dto::AgentOut::from).collect(),
-        offset,
-        limit,
-        next_offset: next,
-    }))
+    Ok(HttpResponse::Ok().json(AgentPage::of(&found, offset, limit)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use tg_audit::AuditEvent;
 use tg_core::{AgentId, EventId, ExportId, Timestamp};
 use tg_service::{AuditExport, AuditSummary};
-use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
 use crate::routes::Routes;
+use crate::streaming::Sink;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -187,14 +187,8 @@ fn csv_rows(events: &[AuditEvent], header: bool) -> Result<Bytes, String> {
     w.into_inner().map(Bytes::from).map_err(|e| e.to_string())
 }
 
-type Chunk = Result<Bytes, std::io::Error>;
-
 /// Reads the export page by page and sends it out as it goes: memory stays at one page.
-async fn produce(mut export: AuditExport, format: Format, tx: mpsc::Sender<Chunk>) {
-    let send = |bytes: Bytes| {
-        let tx = tx.clone();
-        async move { tx.send(Ok(bytes)).await.is_ok() }
-    };
+async fn produce(mut export: AuditExport, format: Format, out: Sink) {
     let mut summary_so_far = AuditSummary::default();
     let (start, end) = export.period();
     if format == Format::Json {
@@ -207,8 +201,10 @@ async fn produce(mut export: AuditExport, format: Format, tx: mpsc::Sender<Chunk
         };
         let head = serde_json::to_string(&head).unwrap_or_default();
         // `{...}` without its closing brace, then the events array.
-        let open = format!("{},\"events\":[", head.trim_end_matches('}'));
-        if !send(Bytes::from(open)).await {
+        if !out
+            .send(format!("{},\"events\":[", head.trim_end_matches('}')))
+            .await
+        {
             return;
         }
     }
@@ -219,51 +215,34 @@ async fn produce(mut export: AuditExport, format: Format, tx: mpsc::Sender<Chunk
             Ok(None) => break,
             Err(e) => {
                 tracing::error!(error = %e, "audit export failed mid-stream");
-                let _ = tx
-                    .send(Err(std::io::Error::other("export interrupted")))
-                    .await;
-                return;
+                return out.fail("export interrupted").await;
             }
         };
         page.iter().for_each(|e| summary_so_far.add(e));
         let bytes = match format {
-            Format::Csv => match csv_rows(&page, first) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(error = %e, "audit export CSV encoding failed");
-                    let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
-                    return;
-                }
-            },
-            Format::Json => {
-                // `AuditEvent`'s own serialisation is the event shape: no intermediate
-                // `Value` per event.
-                let mut out = Vec::with_capacity(page.len() * 256);
-                for (i, e) in page.iter().enumerate() {
-                    if !(first && i == 0) {
-                        out.push(b',');
-                    }
-                    if let Err(err) = serde_json::to_writer(&mut out, e) {
-                        tracing::error!(error = %err, "audit export JSON encoding failed");
-                        let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
-                        return;
-                    }
-                }
-                Bytes::from(out)
+            Format::Csv => csv_rows(&page, first).map_err(|e| e.to_string()),
+            // `AuditEvent`'s own serialisation is the event shape.
+            Format::Json => crate::streaming::json_items(&page, first).map_err(|e| e.to_string()),
+        };
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "audit export encoding failed");
+                return out.fail("export failed").await;
             }
         };
         first = false;
-        if !send(bytes).await {
+        if !out.send(bytes).await {
             return;
         }
     }
     match format {
         Format::Json => {
             let summary = serde_json::to_string(&summary_so_far).unwrap_or_default();
-            let _ = send(Bytes::from(format!("],\"summary\":{summary}}}"))).await;
+            out.send(format!("],\"summary\":{summary}}}")).await;
         }
         Format::Csv if first => {
-            let _ = send(csv_rows(&[], true).unwrap_or_default()).await;
+            out.send(csv_rows(&[], true).unwrap_or_default()).await;
         }
         Format::Csv => {}
     }
@@ -291,11 +270,8 @@ async fn export(
                 .await
         })
         .await?;
-    let (tx, rx) = mpsc::channel::<Chunk>(4);
-    state.spawn(produce(export, q.format, tx));
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
+    let format = q.format;
+    let body = crate::streaming::stream(&state, move |out| produce(export, format, out));
     let (content_type, ext) = match q.format {
         Format::Json => ("application/json", "json"),
         Format::Csv => ("text/csv; charset=utf-8", "csv"),

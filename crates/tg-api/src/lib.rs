@@ -19,6 +19,7 @@ mod rate_limit;
 mod receipts;
 mod request_id;
 mod routes;
+mod streaming;
 mod system;
 mod vouches;
 mod webhooks;

@@ -5,12 +5,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
 use crate::routes::Routes;
+use crate::streaming::Sink;
 use crate::{ApiError, AppState, dto};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/actions/record", record)
         .get("/receipts/{agent_id}", list)
-        .get("/receipts/{agent_id}/verify", verify);
+        .get("/receipts/{agent_id}/verify", verify)
+        .get("/receipts/{agent_id}/export", export);
 }
 
 /// A recorded action: its signed receipt and what it did to the score.
@@ -128,4 +130,110 @@ async fn verify(
         .call(move |g| async move { g.verify_chain(&id).await })
         .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// A receipt export, as one JSON document (streamed in this order).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Describes the streamed document; never built whole.
+pub(crate) struct ReceiptExportDocument {
+    /// `trust-gateway/receipts/v1`.
+    format: String,
+    agent_id: String,
+    /// Every receipt, seq 1 upwards (up to the first broken one, if the chain is broken).
+    receipts: Vec<dto::ReceiptOut>,
+    /// What the gateway vouches for; null when the chain did not verify.
+    statement: Option<tg_service::ExportStatement>,
+    /// JWS with detached payload over the RFC 8785 form of `statement`, by the key `kid`
+    /// names in `/.well-known/jwks.json`; null when the chain did not verify.
+    signature: Option<crate::a2a::AgentCardSignature>,
+    /// Why there is no statement: the chain verification's report.
+    error: Option<tg_receipts::ChainReport>,
+}
+
+/// Streams the export: receipts as they verify, then the signed statement (or the error).
+async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Sink) {
+    let open = serde_json::json!({"format": tg_service::RECEIPT_EXPORT_FORMAT, "agent_id": export.agent_id()});
+    let open = open.to_string();
+    if !out
+        .send(format!("{},\"receipts\":[", open.trim_end_matches('}')))
+        .await
+    {
+        return;
+    }
+    let mut first = true;
+    loop {
+        let page = match export.next_page().await {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::error!(error = %e, "receipt export failed mid-stream");
+                return out.fail("export interrupted").await;
+            }
+        };
+        let items: Vec<dto::ReceiptOut> = page.iter().map(dto::ReceiptOut::from).collect();
+        let Ok(bytes) = crate::streaming::json_items(&items, first) else {
+            return out.fail("export failed").await;
+        };
+        first = false;
+        if !out.send(bytes).await {
+            return;
+        }
+    }
+    let tail = match export.finish(state.gateway.now()) {
+        Ok(statement) => match sign(&state, &statement) {
+            Ok(signature) => serde_json::json!({"statement": statement, "signature": signature}),
+            Err(e) => {
+                tracing::error!(error = %e, "receipt export signature failed");
+                return out.fail("export failed").await;
+            }
+        },
+        Err(report) => serde_json::json!({"statement": null, "signature": null, "error": report}),
+    };
+    let tail = tail.to_string();
+    out.send(format!("],{}", tail.trim_start_matches('{')))
+        .await;
+}
+
+fn sign(
+    state: &AppState,
+    statement: &tg_service::ExportStatement,
+) -> Result<crate::a2a::AgentCardSignature, String> {
+    let canonical = serde_jcs::to_vec(statement).map_err(|e| e.to_string())?;
+    let jws = state
+        .gateway
+        .tokens()
+        .sign_detached(&canonical)
+        .map_err(|e| e.to_string())?;
+    Ok(crate::a2a::AgentCardSignature::new(
+        jws.protected,
+        jws.signature,
+    ))
+}
+
+/// The agent's whole chain as a file anyone can check offline (`trust-gateway
+/// verify-export FILE --jwks JWKS`): verified by the gateway as it is read, then a
+/// signed statement of its length and head hash, whose hash links cover every receipt.
+#[utoipa::path(get, path = "/receipts/{agent_id}/export", tag = "receipts", operation_id = "export_receipts",
+    params(ReceiptsPath),
+    responses((status = 200, description = "The export, as an attachment", body = ReceiptExportDocument),
+        crate::openapi::Errors))]
+async fn export(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let export = state
+        .call(move |g| async move { g.export_receipts(&auth.principal, &id).await })
+        .await?;
+    let file = format!("receipts-{}.json", export.agent_id());
+    let app = state.get_ref().clone();
+    let body = crate::streaming::stream(&state, move |out| produce(app, export, out));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{file}\""),
+        ))
+        .streaming(body))
 }

@@ -20,6 +20,14 @@ pub trait AgentStore: Send {
     async fn update_agent(&mut self, agent: &Agent) -> Result<(), StoreError>;
     /// Agents with exactly this name, across accounts, at most `limit`.
     async fn agents_named(&mut self, name: &str, limit: u32) -> Result<Vec<Agent>, StoreError>;
+    /// Agents of `account` (every account's when `None`), ordered by creation then id,
+    /// paged by `offset`/`limit`.
+    async fn list_agents(
+        &mut self,
+        account: Option<&tg_core::AccountId>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Agent>, StoreError>;
     /// Agents whose name or a capability contains `query` (case-insensitive), ordered by
     /// name then id, paged by `offset`/`limit`.
     async fn discover_agents(

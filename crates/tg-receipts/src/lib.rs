@@ -10,7 +10,7 @@ pub use signer::{Draft, ReceiptSigner};
 pub use store::ReceiptStore;
 pub use verify::{Broken, ChainReport, ChainVerifier};
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use tg_core::{AgentId, Outcome, ReceiptId, Timestamp};
 
 /// Length of a receipt hash in bytes (SHA-256).
@@ -19,8 +19,8 @@ pub const HASH_LEN: usize = 32;
 /// The `prev_hash` of the first receipt in every chain.
 pub const GENESIS: [u8; HASH_LEN] = [0u8; HASH_LEN];
 
-/// One link of an agent's chain, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One link of an agent's chain, as stored (and as exported: hashes in hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     pub id: ReceiptId,
     pub agent_id: AgentId,
@@ -32,11 +32,11 @@ pub struct Receipt {
     pub timestamp: Timestamp,
     /// The time the client said the action happened, if it said.
     pub reported_at: Option<Timestamp>,
-    #[serde(serialize_with = "hex_bytes")]
+    #[serde(serialize_with = "hex_bytes", deserialize_with = "from_hex")]
     pub prev_hash: [u8; HASH_LEN],
-    #[serde(serialize_with = "hex_bytes")]
+    #[serde(serialize_with = "hex_bytes", deserialize_with = "from_hex")]
     pub receipt_hash: [u8; HASH_LEN],
-    #[serde(serialize_with = "hex_bytes")]
+    #[serde(serialize_with = "hex_bytes", deserialize_with = "from_hex")]
     pub signature: [u8; HASH_LEN],
     pub key_id: String,
 }
@@ -57,4 +57,12 @@ impl ChainHead {
 
 fn hex_bytes<S: serde::Serializer>(bytes: &[u8; HASH_LEN], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(bytes))
+}
+
+fn from_hex<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; HASH_LEN], D::Error> {
+    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    let mut out = [0u8; HASH_LEN];
+    hex::decode_to_slice(s.as_bytes(), &mut out)
+        .map_err(|_| serde::de::Error::custom("expected 64 hex digits"))?;
+    Ok(out)
 }

@@ -23,19 +23,32 @@ pub struct ChainReport {
 /// Streaming chain verification: feed receipts in `seq` order.
 #[derive(Debug)]
 pub struct ChainVerifier<'a> {
-    signer: &'a ReceiptSigner,
+    /// `None`: links only (sequence, `prev_hash`, `receipt_hash`) — what anyone without
+    /// the gateway's secret can check, e.g. in an exported file.
+    signer: Option<&'a ReceiptSigner>,
     head: ChainHead,
     broken: Option<Broken>,
     length: u64,
 }
 
 impl<'a> ChainVerifier<'a> {
+    /// Checks links and the gateway's signatures.
     pub fn new(signer: &'a ReceiptSigner) -> Self {
+        Self::resume(Some(signer), ChainHead::EMPTY, 0)
+    }
+
+    /// Checks links only (no secret needed).
+    pub fn links_only() -> Self {
+        Self::resume(None, ChainHead::EMPTY, 0)
+    }
+
+    /// Continues a verification that reached `head` after `length` receipts.
+    pub fn resume(signer: Option<&'a ReceiptSigner>, head: ChainHead, length: u64) -> Self {
         Self {
             signer,
-            head: ChainHead::EMPTY,
+            head,
             broken: None,
-            length: 0,
+            length,
         }
     }
 
@@ -73,10 +86,14 @@ impl<'a> ChainVerifier<'a> {
             Some(fail(
                 "receipt_hash does not match the receipt's fields".into(),
             ))
-        } else if r.key_id != self.signer.key_id() {
-            Some(fail(format!("signed with unknown key `{}`", r.key_id)))
-        } else if !self.signer.verify_hash(&r.receipt_hash, &r.signature) {
-            Some(fail("signature does not verify".into()))
+        } else if let Some(signer) = self.signer {
+            if r.key_id != signer.key_id() {
+                Some(fail(format!("signed with unknown key `{}`", r.key_id)))
+            } else if !signer.verify_hash(&r.receipt_hash, &r.signature) {
+                Some(fail("signature does not verify".into()))
+            } else {
+                None
+            }
         } else {
             None
         };
@@ -100,8 +117,49 @@ impl<'a> ChainVerifier<'a> {
         self.head
     }
 
-    /// The verdict on what was pushed. A truncated tail is invisible here: compare
-    /// [`ChainVerifier::head`] with the head recorded at the last append.
+    /// The verdict on what was pushed, which must end exactly at `expected` (the head
+    /// recorded at the last append): a removed, replaced or extra tail breaks it too.
+    pub fn finish_at(self, expected: ChainHead) -> ChainReport {
+        let reached = self.head;
+        let report = self.finish();
+        if !report.valid || reached == expected {
+            return report;
+        }
+        let (first, reason) = if reached.seq < expected.seq {
+            (
+                reached.seq + 1,
+                format!(
+                    "chain ends at seq {} but receipts up to seq {} were recorded",
+                    reached.seq, expected.seq
+                ),
+            )
+        } else if reached.seq > expected.seq {
+            (
+                expected.seq + 1,
+                format!(
+                    "receipts beyond the recorded head (seq {}) were inserted",
+                    expected.seq
+                ),
+            )
+        } else {
+            (
+                reached.seq,
+                format!(
+                    "the receipt at seq {} is not the one recorded as the chain head",
+                    reached.seq
+                ),
+            )
+        };
+        ChainReport {
+            valid: false,
+            length: report.length,
+            first_broken_seq: Some(first),
+            reason: Some(reason),
+        }
+    }
+
+    /// The verdict on what was pushed. A truncated tail is invisible here: use
+    /// [`ChainVerifier::finish_at`] with the head recorded at the last append.
     pub fn finish(self) -> ChainReport {
         match self.broken {
             None => ChainReport {
@@ -246,5 +304,35 @@ mod tests {
         let c = chain(&ReceiptSigner::from_secret(b"secret"), 2);
         let report = verify(&ReceiptSigner::from_secret(b"other"), &c);
         assert_eq!(report.first_broken_seq, Some(1));
+    }
+
+    #[test]
+    fn links_only_needs_no_secret_and_still_catches_edits() {
+        let c = chain(&ReceiptSigner::from_secret(b"secret"), 5);
+        let head = ChainHead {
+            seq: 5,
+            hash: c[4].receipt_hash,
+        };
+        let mut v = ChainVerifier::links_only();
+        c.iter().for_each(|r| {
+            let _ = v.push(r);
+        });
+        assert!(v.finish_at(head).valid, "signatures are not checked");
+
+        let mut edited = c.clone();
+        edited[2].action = "delete_database".into();
+        let mut v = ChainVerifier::links_only();
+        edited.iter().for_each(|r| {
+            let _ = v.push(r);
+        });
+        assert_eq!(v.finish_at(head).first_broken_seq, Some(3));
+
+        // A dropped tail: the links hold, the recorded head does not.
+        let mut v = ChainVerifier::links_only();
+        c[..4].iter().for_each(|r| {
+            let _ = v.push(r);
+        });
+        let report = v.finish_at(head);
+        assert_eq!(report.first_broken_seq, Some(5), "{report:?}");
     }
 }

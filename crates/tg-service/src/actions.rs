@@ -215,43 +215,9 @@ impl Gateway {
                         break;
                     }
                 }
-                let reached = verifier.head();
-                let mut report = verifier.finish();
                 // The stored receipts must end exactly at the head recorded with the last
                 // append: a removed or replaced tail is caught here.
-                if report.valid && reached != expected {
-                    let (first, reason) = if reached.seq < expected.seq {
-                        (
-                            reached.seq + 1,
-                            format!(
-                                "chain ends at seq {} but receipts up to seq {} were recorded",
-                                reached.seq, expected.seq
-                            ),
-                        )
-                    } else if reached.seq > expected.seq {
-                        (
-                            expected.seq + 1,
-                            format!(
-                                "receipts beyond the recorded head (seq {}) were inserted",
-                                expected.seq
-                            ),
-                        )
-                    } else {
-                        (
-                            reached.seq,
-                            format!(
-                                "the receipt at seq {} is not the one recorded as the chain head",
-                                reached.seq
-                            ),
-                        )
-                    };
-                    report = ChainReport {
-                        valid: false,
-                        length: report.length,
-                        first_broken_seq: Some(first),
-                        reason: Some(reason),
-                    };
-                }
+                let report = verifier.finish_at(expected);
                 Ok((agent, report))
             })
         })

@@ -238,6 +238,17 @@ impl Gateway {
         &self.admin
     }
 
+    /// The operator at the command line (who has the database and its secret): the admin
+    /// account with admin scope, audited as `cli`.
+    pub fn operator(&self) -> Principal {
+        Principal {
+            account_id: self.admin.id.clone(),
+            plan: self.admin.plan,
+            scope: Scope::Admin,
+            key_prefix: "cli".into(),
+        }
+    }
+
     /// The configured trust bundles (admin).
     pub fn trust_bundles(&self, principal: &Principal) -> Result<Vec<BundleSummary>, ServiceError> {
         self.require(principal, Scope::Admin)?;

@@ -226,6 +226,50 @@ impl Gateway {
         .await
     }
 
+    /// `GET /agents`: the caller's account's agents, oldest first (an admin key sees every
+    /// account's, or one account's with `account`).
+    pub async fn list_agents(
+        &self,
+        principal: &Principal,
+        account: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<TrustView>, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        if !(1..=1000).contains(&limit) {
+            return Err(ServiceError::Invalid(
+                "`limit` must be between 1 and 1000".into(),
+            ));
+        }
+        let account = match account {
+            None if principal.scope == Scope::Admin => None,
+            None => Some(principal.account_id.clone()),
+            Some(a) => {
+                let a = tg_core::AccountId::parse(a)
+                    .map_err(|_| ServiceError::Invalid(format!("invalid account id `{a}`")))?;
+                if principal.scope != Scope::Admin && a != principal.account_id {
+                    return Err(ServiceError::Forbidden(
+                        "only an admin key lists another account's agents".into(),
+                    ));
+                }
+                Some(a)
+            }
+        };
+        let cache = Arc::clone(&self.policy);
+        let now = self.now();
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let found = tx.list_agents(account.as_ref(), offset, limit).await?;
+                let mut out = Vec::with_capacity(found.len());
+                for agent in found {
+                    out.push(load_view(tx, &cache, &agent.id, now, false).await?);
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+
     /// `GET /agents/discover?query=`: by name or capability, paged.
     pub async fn discover(
         &self,

@@ -181,6 +181,28 @@ impl AgentStore for DbTx<'_> {
         rows.into_iter().map(AgentRow::into_agent).collect()
     }
 
+    async fn list_agents(
+        &mut self,
+        account: Option<&AccountId>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<Agent>, StoreError> {
+        let account = account.map(|a| a.as_str().to_owned());
+        // Boxed queries are backend-specific: `run!` builds this one per backend.
+        let rows: Vec<AgentRow> = run!(self, |c| {
+            let mut q = agents::table
+                .order((agents::created_at.asc(), agents::id.asc()))
+                .offset(i64::from(offset))
+                .limit(i64::from(limit))
+                .into_boxed();
+            if let Some(a) = &account {
+                q = q.filter(agents::account_id.eq(a.clone()));
+            }
+            q.load(c).await
+        })?;
+        rows.into_iter().map(AgentRow::into_agent).collect()
+    }
+
     async fn update_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
         let row = AgentRow::from_agent(agent)?;
         let n = run!(self, |c| diesel::update(

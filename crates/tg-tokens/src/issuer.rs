@@ -35,6 +35,49 @@ pub struct DetachedJws {
     pub signature: String,
 }
 
+/// Verifies a detached-payload JWS against a JWK Set (e.g. a saved
+/// `/.well-known/jwks.json`), offline: `alg` must be `EdDSA` and `kid` a key of the set.
+/// Returns the `kid` that verified.
+pub fn verify_detached(
+    jwks: &Value,
+    jws: &DetachedJws,
+    payload: &[u8],
+) -> Result<String, TokenError> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: Value = URL_SAFE_NO_PAD
+        .decode(&jws.protected)
+        .ok()
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or(TokenError::Malformed)?;
+    match header.get("alg").and_then(Value::as_str) {
+        Some("EdDSA") => {}
+        other => return Err(TokenError::Algorithm(other.unwrap_or("none").to_owned())),
+    }
+    let kid = header
+        .get("kid")
+        .and_then(Value::as_str)
+        .ok_or(TokenError::MissingClaim("kid"))?;
+    let jwk = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+        .and_then(|k| k.as_object().cloned())
+        .ok_or(TokenError::UnknownKey)?;
+    let jwk = Jwk::from_map(jwk).map_err(|_| TokenError::UnknownKey)?;
+    let verifier = EdDSA.verifier_from_jwk(&jwk).map_err(key_error)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(&jws.signature)
+        .map_err(|_| TokenError::Malformed)?;
+    let message = format!("{}.{}", jws.protected, URL_SAFE_NO_PAD.encode(payload));
+    verifier
+        .verify(message.as_bytes(), &signature)
+        .map_err(|_| TokenError::Signature)?;
+    Ok(kid.to_owned())
+}
+
 /// The verified claims of a token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenClaims {

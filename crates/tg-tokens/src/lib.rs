@@ -3,5 +3,7 @@
 mod issuer;
 mod sealed;
 
-pub use issuer::{DetachedJws, IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest};
+pub use issuer::{
+    DetachedJws, IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest, verify_detached,
+};
 pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal};

@@ -214,3 +214,72 @@ pub async fn accounts_keys_scopes_and_rate_limits(backend: Backend) {
     let (status, _) = as_key(&s, &globex_read, Method::GET, "/stats", None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// `GET /agents`: each account sees its own agents, oldest first and paged; an admin key
+/// sees every account's or one account's.
+pub async fn agents_are_listed_per_account(backend: Backend) {
+    use reqwest::Method;
+    let s = crate::support::start(backend).await;
+    let (_, acme) = s
+        .post("/admin/accounts", json!({"name": "acme", "plan": "pro"}))
+        .await;
+    let acme_id = acme["id"].as_str().unwrap().to_owned();
+    let acme_key = new_key(&s, &acme_id, "write").await;
+    let mine = s.register("admin-agent").await;
+    let mut theirs = Vec::new();
+    for name in ["acme-1", "acme-2", "acme-3"] {
+        let (status, a) = as_key(
+            &s,
+            &acme_key,
+            Method::POST,
+            "/agents/register",
+            Some(json!({"name": name, "provider": "p", "config_hash": "h"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+        theirs.push(a["id"].as_str().unwrap().to_owned());
+    }
+    let ids = |page: &Value| -> Vec<String> {
+        page["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Acme's key: its three, oldest first, in pages of two.
+    let (status, page) = as_key(&s, &acme_key, Method::GET, "/agents?limit=2", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(ids(&page), theirs[..2]);
+    assert_eq!(page["next_offset"], 2);
+    let (_, page) = as_key(&s, &acme_key, Method::GET, "/agents?offset=2&limit=2", None).await;
+    assert_eq!(ids(&page), theirs[2..]);
+    assert_eq!(page["next_offset"], Value::Null);
+    // …and not another account's, even when it asks.
+    let admin_account = s.get("/admin/accounts").await.1["accounts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = as_key(
+        &s,
+        &acme_key,
+        Method::GET,
+        &format!("/agents?account={admin_account}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The admin key: everyone's, or one account's.
+    let (_, all) = s.get("/agents").await;
+    let mut expected = vec![mine.clone()];
+    expected.extend(theirs.iter().cloned());
+    assert_eq!(ids(&all), expected);
+    let (_, only) = s.get(&format!("/agents?account={acme_id}")).await;
+    assert_eq!(ids(&only), theirs);
+    let (status, bad) = s.get("/agents?limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (status, _) = s.get("/agents?account=nope").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

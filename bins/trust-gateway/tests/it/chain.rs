@@ -128,3 +128,59 @@ pub async fn tampering_is_detected_at_the_right_link(backend: Backend) {
         assert!(v["reason"].as_str().unwrap().contains(reason), "{sql}: {v}");
     }
 }
+
+/// `GET /receipts/{id}/export` over more than one page: every receipt in order, then a
+/// statement of length and head that verifies with the published key.
+pub async fn receipt_exports_are_signed_over_the_whole_chain(backend: Backend) {
+    let s = crate::support::start(backend).await;
+    let id = s.register("exported").await;
+    for i in 0..1005 {
+        s.record(
+            &id,
+            "read_data",
+            if i % 7 == 0 { "failure" } else { "success" },
+        )
+        .await;
+    }
+    let r = s
+        .client
+        .get(format!("{}/receipts/{id}/export", s.base))
+        .header("X-API-Key", &s.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("receipts-{id}.json"))
+    );
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(doc["format"], "trust-gateway/receipts/v1");
+    let receipts = doc["receipts"].as_array().unwrap();
+    assert_eq!(receipts.len(), 1005);
+    assert!(
+        receipts
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r["seq"] == i as u64 + 1)
+    );
+    let statement: tg_service::ExportStatement =
+        serde_json::from_value(doc["statement"].clone()).unwrap();
+    assert_eq!(statement.length, 1005);
+    assert_eq!(statement.agent_id, id);
+    assert_eq!(
+        statement.head_hash,
+        receipts[1004]["receipt_hash"].as_str().unwrap()
+    );
+    let (_, jwks) = s.get("/.well-known/jwks.json").await;
+    let jws = tg_tokens::DetachedJws {
+        protected: doc["signature"]["protected"].as_str().unwrap().to_owned(),
+        signature: doc["signature"]["signature"].as_str().unwrap().to_owned(),
+    };
+    let canonical = serde_jcs::to_vec(&statement).unwrap();
+    assert!(tg_tokens::verify_detached(&jwks, &jws, &canonical).is_ok());
+    let (status, _) = s.get("/receipts/ag_000000000000000000000000/export").await;
+    assert_eq!(status, 404);
+}

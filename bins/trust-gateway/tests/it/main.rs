@@ -16,6 +16,7 @@ mod bad_input;
 mod binary;
 mod browser;
 mod chain;
+mod cli;
 mod clocked;
 mod dashboard;
 mod delegation;
@@ -98,4 +99,6 @@ both_stores!(
     dashboard_feed_over_websocket,
     metrics_count_decisions_receipts_requests_and_connections,
     a2a_cards_are_signed_and_carry_the_trust_data,
+    agents_are_listed_per_account,
+    receipt_exports_are_signed_over_the_whole_chain,
 );

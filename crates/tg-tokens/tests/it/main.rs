@@ -270,4 +270,20 @@ fn detached_signatures_verify_with_the_published_key_and_cover_the_payload() {
         &key,
         Algorithm::EdDSA
     )));
+
+    // Our offline verifier agrees, and refuses another payload or an unknown key.
+    let published = issuer.jwks();
+    assert_eq!(
+        ok(tg_tokens::verify_detached(&published, &jws, payload)),
+        kid
+    );
+    assert_eq!(
+        tg_tokens::verify_detached(&published, &jws, b"{}"),
+        Err(TokenError::Signature)
+    );
+    let other = issuer_with("trust-gateway", &self::key(), None).jwks();
+    assert_eq!(
+        tg_tokens::verify_detached(&other, &jws, payload),
+        Err(TokenError::UnknownKey)
+    );
 }

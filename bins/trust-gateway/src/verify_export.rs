@@ -1,0 +1,116 @@
+//! `trust-gateway verify-export FILE --jwks JWKS`: checks a receipt export
+//! (`GET /receipts/{agent_id}/export`) with no server and no secret — the hash links of
+//! every receipt, that they end at the head the statement names, and the gateway's Ed25519
+//! signature over the statement with a key of the saved JWKS.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use tg_receipts::{ChainHead, ChainVerifier, HASH_LEN, Receipt};
+use tg_service::{ExportStatement, RECEIPT_EXPORT_FORMAT};
+use tg_tokens::DetachedJws;
+
+/// Progress is reported every this many receipts.
+const PROGRESS_EVERY: usize = 10_000;
+
+#[derive(Debug, Deserialize)]
+struct ExportFile {
+    format: String,
+    agent_id: String,
+    receipts: Vec<Receipt>,
+    statement: Option<ExportStatement>,
+    signature: Option<Signature>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Signature {
+    protected: String,
+    signature: String,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    serde_json::from_reader(BufReader::new(file))
+        .with_context(|| format!("{} is not {what}", path.display()))
+}
+
+pub fn run(file: &Path, jwks: &Path) -> anyhow::Result<()> {
+    let keys: serde_json::Value = read_json(jwks, "a JWK Set")?;
+    if !keys.get("keys").is_some_and(serde_json::Value::is_array) {
+        bail!("{} is not a JWK Set (no `keys`)", jwks.display());
+    }
+    let export: ExportFile = read_json(file, "a receipt export")?;
+    if export.format != RECEIPT_EXPORT_FORMAT {
+        bail!(
+            "unknown format `{}` (expected {RECEIPT_EXPORT_FORMAT})",
+            export.format
+        );
+    }
+    let (Some(statement), Some(signature)) = (&export.statement, &export.signature) else {
+        let why = export
+            .error
+            .as_ref()
+            .map_or_else(|| "no statement".to_owned(), ToString::to_string);
+        bail!("the gateway did not vouch for this export: {why}");
+    };
+
+    // 1. The statement is the gateway's: its signature verifies with a published key.
+    let canonical = serde_jcs::to_vec(statement).context("the statement has no canonical form")?;
+    let jws = DetachedJws {
+        protected: signature.protected.clone(),
+        signature: signature.signature.clone(),
+    };
+    let kid = tg_tokens::verify_detached(&keys, &jws, &canonical).map_err(|e| {
+        anyhow::anyhow!("the signature does not verify with {}: {e}", jwks.display())
+    })?;
+    if statement.format != RECEIPT_EXPORT_FORMAT || statement.agent_id != export.agent_id {
+        bail!("the signed statement is about another export");
+    }
+
+    // 2. The receipts are the ones it vouches for: their hash links end at its head.
+    let mut head_hash = [0u8; HASH_LEN];
+    hex::decode_to_slice(&statement.head_hash, &mut head_hash)
+        .context("the statement's head_hash is not 64 hex digits")?;
+    let total = export.receipts.len();
+    let mut verifier = ChainVerifier::links_only();
+    for (i, r) in export.receipts.iter().enumerate() {
+        if r.agent_id.as_str() != export.agent_id {
+            bail!(
+                "receipt seq {} belongs to another agent ({})",
+                r.seq,
+                r.agent_id
+            );
+        }
+        if verifier.push(r).is_err() {
+            break;
+        }
+        if (i + 1) % PROGRESS_EVERY == 0 {
+            eprintln!("checked {} of {total} receipts", i + 1);
+        }
+    }
+    let report = verifier.finish_at(ChainHead {
+        seq: statement.length,
+        hash: head_hash,
+    });
+    if !report.valid {
+        bail!(
+            "BROKEN at seq {}: {}",
+            report.first_broken_seq.unwrap_or_default(),
+            report.reason.as_deref().unwrap_or("unknown")
+        );
+    }
+    println!(
+        "valid: {} receipts of {}, head {}…, exported {} by {} (key {kid})",
+        report.length,
+        export.agent_id,
+        statement.head_hash.get(..16).unwrap_or_default(),
+        statement.exported_at,
+        statement.issuer
+    );
+    Ok(())
+}
