@@ -67,6 +67,7 @@ configuration (environment):
   VOUCH_PRETRUSTED, VOUCH_RECOMPUTE_SECS  EigenTrust seeds and recompute period
   WEBHOOK_ALLOW_NETS, WEBHOOK_TIMEOUT_SECS, WEBHOOK_DISABLE_AFTER_HOURS  webhook delivery
   GATEWAY_AUDIENCE, GATEWAY_ISSUER, WORKERS, DATABASE_POOL_SIZE, ADMIN_KEY_FILE, LOG_FORMAT=json|text, LOG_LEVEL
+  OTEL_EXPORTER_OTLP_ENDPOINT  export request spans over OTLP/HTTP (standard OTEL_* variables apply)
 ";
 
 /// A subcommand's arguments: positionals and `--flag [value]`.
@@ -250,16 +251,17 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::VerifyExport { file, jwks } => crate::verify_export::run(&file, &jwks),
         Command::Migrate => {
             let settings = Settings::from_env()?;
-            telemetry::init(settings.log_json);
+            let telemetry = telemetry::init(settings.log_json);
             tg_store::migrate(&settings.database)
                 .await
                 .context("migration failed")?;
             tracing::info!(database = %settings.database_label(), "migrations applied");
+            telemetry.shutdown();
             Ok(())
         }
         Command::Serve => {
             let settings = Settings::from_env()?;
-            telemetry::init(settings.log_json);
+            let telemetry = telemetry::init(settings.log_json);
             let running = start(&settings).await?;
             tracing::info!(
                 address = %format!("http://{}", running.addr),
@@ -280,7 +282,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 // No file keeps it: the operator can only learn it here.
                 println!("admin API key for this in-memory gateway: {key}");
             }
-            running.server.await.context("server failed")
+            let served = running.server.await;
+            telemetry.shutdown();
+            served.context("server failed")
         }
     }
 }

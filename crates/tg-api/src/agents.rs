@@ -44,6 +44,7 @@ async fn register(
     let view = state
         .call(move |g| async move { g.register(&auth.principal, &auth.actor, reg).await })
         .await?;
+    crate::request_id::record_agent(view.agent.id.as_str(), Some(&view.agent.name));
     Ok(HttpResponse::Created().json(dto::AgentOut::from(&view)))
 }
 
@@ -115,6 +116,9 @@ async fn verify_trust(
     body: web::Json<dto::VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
+    if let Some(id) = &b.agent_id {
+        crate::request_id::record_agent(id, None);
+    }
     let subject = match (b.agent_id, b.agent_name) {
         (Some(id), None) => tg_service::Subject::Id(id),
         (None, Some(name)) => tg_service::Subject::Name(name),

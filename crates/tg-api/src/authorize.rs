@@ -58,6 +58,7 @@ async fn authorize(
     body: web::Json<dto::AuthorizeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
+    crate::request_id::record_agent(&b.agent_id, None);
     let o = state
         .call(move |g| async move {
             g.authorize(&auth.principal, &auth.actor, &b.agent_id, &b.action)
@@ -82,6 +83,7 @@ async fn batch(
     body: web::Json<dto::BatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
+    crate::request_id::record_agent(&req.agent_id, None);
     let b = state
         .call(move |g| async move {
             g.authorize_batch(&auth.principal, &auth.actor, &req.agent_id, &req.actions)

@@ -123,6 +123,7 @@ async fn create(
     body: web::Json<DelegationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
+    crate::request_id::record_agent(&b.to_agent, None);
     let req = NewDelegation {
         from_agent: b.from_agent,
         from_principal: b.from_principal,

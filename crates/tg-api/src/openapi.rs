@@ -194,6 +194,27 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     DOC.get_or_init(ApiDoc::openapi)
 }
 
+/// The operation id of `METHOD path` (the route pattern), e.g. `register_agent`.
+pub(crate) fn operation_id(method: &str, path: &str) -> Option<&'static str> {
+    static IDS: OnceLock<std::collections::HashMap<(String, String), String>> = OnceLock::new();
+    let ids = IDS.get_or_init(|| {
+        let mut ids = std::collections::HashMap::new();
+        let doc = serde_json::to_value(openapi()).unwrap_or_default();
+        if let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) {
+            for (p, item) in paths {
+                for (m, op) in item.as_object().into_iter().flatten() {
+                    if let Some(id) = op.get("operationId").and_then(serde_json::Value::as_str) {
+                        ids.insert((m.to_uppercase(), p.clone()), id.to_owned());
+                    }
+                }
+            }
+        }
+        ids
+    });
+    ids.get(&(method.to_owned(), path.to_owned()))
+        .map(String::as_str)
+}
+
 fn document_bytes() -> &'static [u8] {
     static JSON: OnceLock<Vec<u8>> = OnceLock::new();
     JSON.get_or_init(|| serde_json::to_vec(openapi()).unwrap_or_default())

@@ -47,6 +47,7 @@ async fn record(
     body: web::Json<dto::RecordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
+    crate::request_id::record_agent(&b.agent_id, None);
     let req = RecordAction {
         agent_id: b.agent_id,
         action: b.action,

@@ -12,7 +12,7 @@ fn launch(dir: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
 }
 
 /// As [`launch`], with `env`; also returns the log lines printed after start.
-fn launch_with(
+pub(crate) fn launch_with(
     dir: &std::path::Path,
     env: &[(&str, &str)],
 ) -> (
@@ -183,7 +183,7 @@ fn requests_carry_a_request_id_into_the_json_log() {
     };
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["span"]["request_id"], "ci-trace-42", "{line}");
-    assert_eq!(v["span"]["route"], "/health", "{line}");
+    assert_eq!(v["span"]["http.route"], "/health", "{line}");
     assert_eq!(v["fields"]["status"], 200, "{line}");
     assert!(!line.contains("127.0.0.1"), "no client address: {line}");
     child.kill().unwrap();

@@ -26,6 +26,7 @@ mod keys;
 mod lifecycle;
 mod metrics;
 mod openapi;
+mod otlp;
 mod support;
 mod tokens;
 mod vouching;

@@ -204,7 +204,28 @@ pub async fn webhooks_are_signed_delivered_and_verifiable(backend: crate::suppor
     let first = &attempts["attempts"].as_array().unwrap()[0];
     assert_eq!(first["status_code"], 204);
 
-    // A manual retry sends the same event again, with the same webhook-id.
+    // A manual retry sends the same event again, with the same webhook-id. The receiver
+    // has the event before the gateway has recorded the attempt (and released the
+    // delivery, which a retry meanwhile answers with 409): wait for the record first.
+    let mut polls = 0;
+    loop {
+        let (_, attempts) = s.get(&format!("/config/webhooks/{id}/attempts")).await;
+        let recorded = attempts["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["event_id"] == denied.id.as_str());
+        if recorded {
+            break;
+        }
+        polls += 1;
+        assert!(
+            polls < 10_000,
+            "the attempt of {} is never recorded",
+            denied.id
+        );
+        tokio::task::yield_now().await;
+    }
     let (status, _) = s
         .post(
             &format!("/config/webhooks/{id}/deliveries/{}/retry", denied.id),
