@@ -67,6 +67,7 @@ configuration (environment):
   VOUCH_PRETRUSTED, VOUCH_RECOMPUTE_SECS  EigenTrust seeds and recompute period
   WEBHOOK_ALLOW_NETS, WEBHOOK_TIMEOUT_SECS, WEBHOOK_DISABLE_AFTER_HOURS  webhook delivery
   GATEWAY_AUDIENCE, GATEWAY_ISSUER, WORKERS, DATABASE_POOL_SIZE, ADMIN_KEY_FILE, LOG_FORMAT=json|text, LOG_LEVEL
+  METRICS_PUBLIC=true  serve /metrics without a key
   OTEL_EXPORTER_OTLP_ENDPOINT  export request spans over OTLP/HTTP (standard OTEL_* variables apply)
 ";
 

@@ -29,6 +29,8 @@ pub struct Settings {
     pub trust_bundle_dir: Option<PathBuf>,
     /// `RATE_LIMIT_FREE`, `RATE_LIMIT_PRO`, `RATE_LIMIT_ENTERPRISE` (`N/s`, `N/min`, `N/h`).
     pub rate_limits: tg_api::RateLimits,
+    /// `METRICS_PUBLIC` (`true`/`false`, default false): `/metrics` without a key.
+    pub metrics_public: bool,
     /// `VOUCH_PRETRUSTED` (`certified,anchors`) and `VOUCH_RECOMPUTE_SECS` (60).
     pub vouching: tg_service::VouchConfig,
     /// `WEBHOOK_ALLOW_NETS`, `WEBHOOK_TIMEOUT_SECS` (10), `WEBHOOK_DISABLE_AFTER_HOURS` (120).
@@ -151,6 +153,11 @@ impl Settings {
             get("WEBHOOK_TIMEOUT_SECS"),
             get("WEBHOOK_DISABLE_AFTER_HOURS"),
         )?;
+        let metrics_public = match get("METRICS_PUBLIC").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => bail!("METRICS_PUBLIC `{other}`: expected true or false"),
+        };
         let log_json = match get("LOG_FORMAT").as_deref() {
             None => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
             Some("json") => true,
@@ -174,6 +181,7 @@ impl Settings {
             log_json,
             trust_bundle_dir: get("TRUST_BUNDLE_DIR").map(PathBuf::from),
             rate_limits,
+            metrics_public,
             vouching,
             webhooks,
         })

@@ -107,8 +107,11 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let server = tg_api::server(
         Arc::clone(&gateway),
         listener,
-        settings.workers,
-        settings.rate_limits,
+        tg_api::ServerOptions {
+            workers: settings.workers,
+            rate_limits: settings.rate_limits,
+            metrics_public: settings.metrics_public,
+        },
     )?;
     let ephemeral_admin_key = if resolved.admin_key_file.is_none() {
         resolved.admin_key.clone()

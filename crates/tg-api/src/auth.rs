@@ -22,7 +22,6 @@ const PUBLIC: &[&str] = &[
     "/ready",
     "/.well-known/jwks.json",
     "/ws/dashboard",
-    crate::metrics::PATH,
     crate::openapi::DOCUMENT,
     crate::openapi::DOCS,
 ];
@@ -51,6 +50,9 @@ pub(crate) async fn authenticate(
         return next.call(req).await;
     }
     let state = state(req.request())?;
+    if path == crate::metrics::PATH && state.metrics_public {
+        return next.call(req).await;
+    }
     let key = match req
         .headers()
         .get("x-api-key")

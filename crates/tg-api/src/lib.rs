@@ -47,6 +47,7 @@ pub struct AppState {
     runtime: tokio::runtime::Handle,
     limiters: Arc<rate_limit::Limiters>,
     metrics: Arc<metrics::HttpMetrics>,
+    metrics_public: bool,
 }
 
 impl AppState {
@@ -118,15 +119,29 @@ pub fn route_table() -> Vec<Route> {
     r.into_table()
 }
 
-/// The HTTP server on `listener`, `workers` worker threads.
+/// How the HTTP server runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServerOptions {
+    /// Worker threads.
+    pub workers: usize,
+    pub rate_limits: RateLimits,
+    /// `GET /metrics` without a key (for scrapers that cannot send `X-API-Key`).
+    pub metrics_public: bool,
+}
+
+/// The HTTP server on `listener`.
 ///
 /// Must be called inside a multi-threaded tokio runtime: use cases run there.
 pub fn server(
     gateway: Arc<Gateway>,
     listener: TcpListener,
-    workers: usize,
-    limits: RateLimits,
+    options: ServerOptions,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let ServerOptions {
+        workers,
+        rate_limits: limits,
+        metrics_public,
+    } = options;
     let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
     if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
         return Err(std::io::Error::other(
@@ -143,6 +158,7 @@ pub fn server(
         runtime,
         limiters,
         metrics,
+        metrics_public,
     });
     let server = HttpServer::new(move || {
         App::new()

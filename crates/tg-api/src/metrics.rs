@@ -1,8 +1,8 @@
 //! `GET /metrics`: Prometheus metrics in the OpenMetrics text format — the gateway's own
 //! (decisions, receipts, webhook deliveries, dashboards, database connections) and, per
-//! route, HTTP request counts and latency. Public like `/health`, as scrapers expect:
-//! counts and route patterns only, never ids, keys or addresses; restrict it at the network
-//! if even that is too much.
+//! route, HTTP request counts and latency. Counts and route patterns only, never ids, keys
+//! or addresses. It needs a key (any scope; Prometheus sends one with its scrape config's
+//! `http_headers`) unless the server runs with `METRICS_PUBLIC=true`.
 
 use std::time::Instant;
 
@@ -109,9 +109,12 @@ pub(crate) fn routes(r: &mut crate::routes::Routes) {
     r.get(PATH, metrics);
 }
 
-/// Prometheus metrics (OpenMetrics text). Public, like `/health`.
-#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "metrics", security(()),
-    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text; version=1.0.0", body = String)))]
+/// Prometheus metrics (OpenMetrics text). Needs a key unless the server runs with
+/// `METRICS_PUBLIC=true`.
+#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "metrics",
+    security(("api_key" = []), ()),
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text; version=1.0.0", body = String),
+        (status = 401, description = "No valid key (and `METRICS_PUBLIC` is not set)", body = crate::openapi::ErrorBody)))]
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::ApiError> {
     state.gateway.refresh_metrics();
     let mut body = String::new();

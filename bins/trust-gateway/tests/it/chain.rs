@@ -142,13 +142,7 @@ pub async fn receipt_exports_are_signed_over_the_whole_chain(backend: Backend) {
         )
         .await;
     }
-    let r = s
-        .client
-        .get(format!("{}/receipts/{id}/export", s.base))
-        .header("X-API-Key", &s.key)
-        .send()
-        .await
-        .unwrap();
+    let r = s.fetch(&format!("/receipts/{id}/export")).await;
     assert_eq!(r.status(), 200);
     assert!(
         r.headers()["content-disposition"]

@@ -45,13 +45,7 @@ fn verify_export(file: &std::path::Path, jwks: &std::path::Path) -> Output {
 }
 
 async fn download(s: &Server, path: &str) -> String {
-    let r = s
-        .client
-        .get(format!("{}{path}", s.base))
-        .header("X-API-Key", &s.key)
-        .send()
-        .await
-        .unwrap();
+    let r = s.fetch(path).await;
     assert_eq!(r.status(), 200, "{path}");
     r.text().await.unwrap()
 }

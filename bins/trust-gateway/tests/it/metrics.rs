@@ -20,8 +20,8 @@ fn python() -> Option<String> {
 
 /// The samples of one scrape, as the reference parser reads them.
 async fn scrape(s: &Server, python: &str) -> Vec<Value> {
-    let r = reqwest::get(format!("{}/metrics", s.base)).await.unwrap();
-    assert_eq!(r.status(), reqwest::StatusCode::OK, "public, like /health");
+    let r = s.fetch("/metrics").await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
     let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(
         content_type.starts_with("application/openmetrics-text"),
@@ -166,4 +166,31 @@ pub async fn metrics_count_decisions_receipts_requests_and_connections(backend: 
     let (_ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     let m = scrape(&s, &python).await;
     assert_eq!(value(&m, "trust_gateway_dashboard_clients", &[]), 1.0);
+}
+
+/// `/metrics` needs a key (any scope) unless the operator makes it public.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_a_key_unless_configured_public() {
+    let s = start(Backend::Sqlite).await;
+    let anonymous = reqwest::get(format!("{}/metrics", s.base)).await.unwrap();
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
+    let keyed = s.fetch("/metrics").await;
+    assert_eq!(keyed.status(), reqwest::StatusCode::OK);
+
+    let (db, dir) = crate::support::fresh_db(Backend::Sqlite).await;
+    let open = crate::support::start_on(&db, dir, &[("METRICS_PUBLIC", "true")]).await;
+    let anonymous = reqwest::get(format!("{}/metrics", open.base))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), reqwest::StatusCode::OK);
+    let text = anonymous.text().await.unwrap();
+    assert!(
+        text.contains("trust_gateway_receipts_recorded_total"),
+        "{text}"
+    );
+    // Only /metrics opens: the rest still needs a key.
+    let stats = reqwest::get(format!("{}/stats", open.base)).await.unwrap();
+    assert_eq!(stats.status(), reqwest::StatusCode::UNAUTHORIZED);
 }

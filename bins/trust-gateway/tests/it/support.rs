@@ -106,6 +106,16 @@ impl Server {
         (status, value)
     }
 
+    /// `GET path` with the key, the raw answer (for non-JSON bodies and headers).
+    pub async fn fetch(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("X-API-Key", &self.key)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, None).await
     }
