@@ -5,6 +5,7 @@
 //! types' `ToSchema` derives: the types that describe a response are the types serialised
 //! into it.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
@@ -194,25 +195,31 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     DOC.get_or_init(ApiDoc::openapi)
 }
 
-/// The operation id of `METHOD path` (the route pattern), e.g. `register_agent`.
+/// The operation id of `METHOD path` (the route pattern), e.g. `register_agent`. Looked
+/// up on every request: no allocation.
 pub(crate) fn operation_id(method: &str, path: &str) -> Option<&'static str> {
-    static IDS: OnceLock<std::collections::HashMap<(String, String), String>> = OnceLock::new();
+    type Ids = HashMap<String, HashMap<String, String>>;
+    static IDS: OnceLock<Ids> = OnceLock::new();
     let ids = IDS.get_or_init(|| {
-        let mut ids = std::collections::HashMap::new();
+        let mut ids = Ids::new();
         let doc = serde_json::to_value(openapi()).unwrap_or_default();
-        if let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) {
-            for (p, item) in paths {
-                for (m, op) in item.as_object().into_iter().flatten() {
-                    if let Some(id) = op.get("operationId").and_then(serde_json::Value::as_str) {
-                        ids.insert((m.to_uppercase(), p.clone()), id.to_owned());
-                    }
+        for (p, item) in doc
+            .get("paths")
+            .and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            for (m, op) in item.as_object().into_iter().flatten() {
+                if let Some(id) = op.get("operationId").and_then(serde_json::Value::as_str) {
+                    ids.entry(p.clone())
+                        .or_default()
+                        .insert(m.to_uppercase(), id.to_owned());
                 }
             }
         }
         ids
     });
-    ids.get(&(method.to_owned(), path.to_owned()))
-        .map(String::as_str)
+    ids.get(path)?.get(method).map(String::as_str)
 }
 
 fn document_bytes() -> &'static [u8] {
