@@ -49,8 +49,9 @@ usage: trust-gateway [COMMAND]
                         agents with status, tier and score
   verify-chain AGENT    verify an agent's receipt chain in the database (links, signatures, head)
   verify-export FILE --jwks JWKS
-                        check a receipt export (GET /receipts/{id}/export) offline: hash links,
-                        head, and the gateway's signature with a saved /.well-known/jwks.json
+                        check a receipt export (GET /receipts/{id}/export: hash links, head) or
+                        a JSON audit export (events digest, summary) offline, and the gateway's
+                        signature with a saved /.well-known/jwks.json
 
 keys, agents and verify-chain work on the database of DATABASE_URL with its secrets, like
 the server (they need no running server); verify-export needs neither.

@@ -1,7 +1,10 @@
-//! `trust-gateway verify-export FILE --jwks JWKS`: checks a receipt export
-//! (`GET /receipts/{agent_id}/export`) with no server and no secret — the hash links of
-//! every receipt, that they end at the head the statement names, and the gateway's Ed25519
-//! signature over the statement with a key of the saved JWKS.
+//! `trust-gateway verify-export FILE --jwks JWKS`: checks an export with no server and no
+//! secret, against a key of the saved JWKS:
+//!
+//! - a receipt export (`GET /receipts/{agent_id}/export`): the gateway's signature over the
+//!   statement, the hash links of every receipt, and that they end at the signed head;
+//! - a JSON audit export (`GET /agents/{id}/audit/export`): the signature over the
+//!   statement, and that the events (count and digest) and summary are the signed ones.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -10,7 +13,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use tg_receipts::{ChainHead, ChainVerifier, HASH_LEN, Receipt};
-use tg_service::{ExportStatement, RECEIPT_EXPORT_FORMAT};
+use tg_service::{AUDIT_EXPORT_FORMAT, AuditStatement, ExportStatement, RECEIPT_EXPORT_FORMAT};
 use tg_tokens::DetachedJws;
 
 /// Progress is reported every this many receipts.
@@ -18,7 +21,6 @@ const PROGRESS_EVERY: usize = 10_000;
 
 #[derive(Debug, Deserialize)]
 struct ExportFile {
-    format: String,
     agent_id: String,
     receipts: Vec<Receipt>,
     statement: Option<ExportStatement>,
@@ -44,13 +46,95 @@ pub fn run(file: &Path, jwks: &Path) -> anyhow::Result<()> {
     if !keys.get("keys").is_some_and(serde_json::Value::is_array) {
         bail!("{} is not a JWK Set (no `keys`)", jwks.display());
     }
-    let export: ExportFile = read_json(file, "a receipt export")?;
-    if export.format != RECEIPT_EXPORT_FORMAT {
+    let doc: serde_json::Value = read_json(file, "JSON")?;
+    match doc.get("format").and_then(serde_json::Value::as_str) {
+        Some(RECEIPT_EXPORT_FORMAT) => receipts(
+            serde_json::from_value(doc).context("not a receipt export")?,
+            &keys,
+            jwks,
+        ),
+        Some(AUDIT_EXPORT_FORMAT) => audit(
+            serde_json::from_value(doc).context("not an audit export")?,
+            &keys,
+            jwks,
+        ),
+        other => bail!(
+            "unknown export format {other:?} (expected {RECEIPT_EXPORT_FORMAT} or {AUDIT_EXPORT_FORMAT}; CSV exports are not signed)"
+        ),
+    }
+}
+
+/// The statement's signature, by a key of `keys`: the `kid` that verified.
+fn check_signature<T: serde::Serialize>(
+    statement: &T,
+    signature: &Signature,
+    keys: &serde_json::Value,
+    jwks: &Path,
+) -> anyhow::Result<String> {
+    let canonical = serde_jcs::to_vec(statement).context("the statement has no canonical form")?;
+    let jws = DetachedJws {
+        protected: signature.protected.clone(),
+        signature: signature.signature.clone(),
+    };
+    tg_tokens::verify_detached(keys, &jws, &canonical)
+        .map_err(|e| anyhow::anyhow!("the signature does not verify with {}: {e}", jwks.display()))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditFile {
+    format: String,
+    export_id: String,
+    agent_id: String,
+    period_start: tg_core::Timestamp,
+    period_end: tg_core::Timestamp,
+    events: Vec<serde_json::Value>,
+    summary: tg_service::AuditSummary,
+    statement: AuditStatement,
+    signature: Signature,
+}
+
+fn audit(export: AuditFile, keys: &serde_json::Value, jwks: &Path) -> anyhow::Result<()> {
+    let s = &export.statement;
+    let kid = check_signature(s, &export.signature, keys, jwks)?;
+    if s.format != export.format
+        || s.export_id != export.export_id
+        || s.agent_id != export.agent_id
+        || s.period_start != export.period_start
+        || s.period_end != export.period_end
+    {
+        bail!("the signed statement is about another export");
+    }
+    if s.summary != export.summary {
+        bail!("the summary is not the signed one");
+    }
+    let total = export.events.len();
+    let mut digest = tg_audit::EventDigest::default();
+    for (i, e) in export.events.iter().enumerate() {
+        digest.push(e).map_err(anyhow::Error::msg)?;
+        if (i + 1) % PROGRESS_EVERY == 0 {
+            eprintln!("hashed {} of {total} events", i + 1);
+        }
+    }
+    let (count, sha256) = digest.finish();
+    if count != s.events || sha256 != s.events_sha256 {
         bail!(
-            "unknown format `{}` (expected {RECEIPT_EXPORT_FORMAT})",
-            export.format
+            "the events are not the signed ones ({count} events here, {} signed; digest {})",
+            s.events,
+            if sha256 == s.events_sha256 {
+                "equal"
+            } else {
+                "differs"
+            }
         );
     }
+    println!(
+        "valid: {count} audit events of {} from {} to {}, exported {} by {} (key {kid})",
+        export.agent_id, s.period_start, s.period_end, s.exported_at, s.issuer
+    );
+    Ok(())
+}
+
+fn receipts(export: ExportFile, keys: &serde_json::Value, jwks: &Path) -> anyhow::Result<()> {
     let (Some(statement), Some(signature)) = (&export.statement, &export.signature) else {
         let why = export
             .error
@@ -65,7 +149,7 @@ pub fn run(file: &Path, jwks: &Path) -> anyhow::Result<()> {
         protected: signature.protected.clone(),
         signature: signature.signature.clone(),
     };
-    let kid = tg_tokens::verify_detached(&keys, &jws, &canonical).map_err(|e| {
+    let kid = tg_tokens::verify_detached(keys, &jws, &canonical).map_err(|e| {
         anyhow::anyhow!("the signature does not verify with {}: {e}", jwks.display())
     })?;
     if statement.format != RECEIPT_EXPORT_FORMAT || statement.agent_id != export.agent_id {

@@ -123,15 +123,6 @@ pub(crate) struct AgentCardSignature {
     signature: String,
 }
 
-impl AgentCardSignature {
-    pub(crate) fn new(protected: String, signature: String) -> Self {
-        Self {
-            protected,
-            signature,
-        }
-    }
-}
-
 /// Everything of the card but its signatures, from the agent's view at `now`.
 fn unsigned_card(view: &TrustView, profile: &A2aProfile, issuer: &str) -> AgentCard {
     let a = &view.agent;
@@ -236,15 +227,10 @@ fn signed_card(
     let internal = |what: &str, e: &dyn std::fmt::Display| -> ApiError {
         ServiceError::Internal(format!("agent card {what}: {e}")).into()
     };
-    let tokens = state.gateway.tokens();
-    let card = unsigned_card(view, profile, tokens.issuer());
+    let card = unsigned_card(view, profile, state.gateway.tokens().issuer());
     let value = serde_json::to_value(&card).map_err(|e| internal("encoding", &e))?;
     let mut value = prune(value).unwrap_or_default();
-    let canonical = serde_jcs::to_vec(&value).map_err(|e| internal("canonicalisation", &e))?;
-    let jws = tokens
-        .sign_detached(&canonical)
-        .map_err(|e| internal("signature", &e))?;
-    let signature = AgentCardSignature::new(jws.protected, jws.signature);
+    let signature = crate::signed::sign(state, &value).map_err(|e| internal("signing", &e))?;
     if let Value::Object(map) = &mut value {
         let signatures = serde_json::to_value([signature]).map_err(|e| internal("encoding", &e))?;
         map.insert("signatures".into(), signatures);

@@ -32,6 +32,8 @@ pub(crate) struct AuditPage {
 /// The head of an export (everything before `events`).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ExportHead {
+    /// `trust-gateway/audit/v1`.
+    format: &'static str,
     #[schema(value_type = String)]
     export_id: ExportId,
     generated_at: Timestamp,
@@ -41,11 +43,14 @@ pub(crate) struct ExportHead {
     agent_id: AgentId,
 }
 
-/// Joy §5.3 export (JSON): the head, every event of the period, and a summary. Streamed:
-/// the head and summary are serialised from [`ExportHead`] and [`AuditSummary`].
+/// Joy §5.3 export (JSON): the head, every event of the period, a summary, and the
+/// gateway's signed statement of them (checked offline by `trust-gateway verify-export`).
+/// Streamed: the head is [`ExportHead`], the tail serialised from the export's statement.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)] // Describes the streamed document; never built whole.
 pub(crate) struct AuditExportDocument {
+    /// `trust-gateway/audit/v1`.
+    format: String,
     export_id: String,
     generated_at: Timestamp,
     period_start: Timestamp,
@@ -53,6 +58,10 @@ pub(crate) struct AuditExportDocument {
     agent_id: String,
     events: Vec<AuditEvent>,
     summary: AuditSummary,
+    /// Period, event count and digest, summary: what the signature covers.
+    statement: tg_service::AuditStatement,
+    /// JWS with detached payload over the RFC 8785 form of `statement`.
+    signature: crate::signed::DetachedSignature,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -188,13 +197,14 @@ fn csv_rows(events: &[AuditEvent], header: bool) -> Result<Bytes, String> {
 }
 
 /// Reads the export page by page and sends it out as it goes: memory stays at one page.
-async fn produce(mut export: AuditExport, format: Format, out: Sink) {
-    let mut summary_so_far = AuditSummary::default();
+async fn produce(state: AppState, mut export: AuditExport, format: Format, out: Sink) {
     let (start, end) = export.period();
+    let export_id = ExportId::generate();
     if format == Format::Json {
         let head = ExportHead {
-            export_id: ExportId::generate(),
-            generated_at: Timestamp::now(),
+            format: tg_service::AUDIT_EXPORT_FORMAT,
+            export_id: export_id.clone(),
+            generated_at: state.gateway.now(),
             period_start: start,
             period_end: end,
             agent_id: export.agent_id().clone(),
@@ -218,7 +228,6 @@ async fn produce(mut export: AuditExport, format: Format, out: Sink) {
                 return out.fail("export interrupted").await;
             }
         };
-        page.iter().for_each(|e| summary_so_far.add(e));
         let bytes = match format {
             Format::Csv => csv_rows(&page, first).map_err(|e| e.to_string()),
             // `AuditEvent`'s own serialisation is the event shape.
@@ -238,8 +247,22 @@ async fn produce(mut export: AuditExport, format: Format, out: Sink) {
     }
     match format {
         Format::Json => {
-            let summary = serde_json::to_string(&summary_so_far).unwrap_or_default();
-            out.send(format!("],\"summary\":{summary}}}")).await;
+            let statement = export.finish(export_id.as_str(), state.gateway.now());
+            let signature = match crate::signed::sign(&state, &statement) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit export signature failed");
+                    return out.fail("export failed").await;
+                }
+            };
+            let tail = serde_json::json!({
+                "summary": statement.summary,
+                "statement": statement,
+                "signature": signature,
+            })
+            .to_string();
+            out.send(format!("],{}", tail.trim_start_matches('{')))
+                .await;
         }
         Format::Csv if first => {
             out.send(csv_rows(&[], true).unwrap_or_default()).await;
@@ -271,7 +294,8 @@ async fn export(
         })
         .await?;
     let format = q.format;
-    let body = crate::streaming::stream(&state, move |out| produce(export, format, out));
+    let app = state.get_ref().clone();
+    let body = crate::streaming::stream(&state, move |out| produce(app, export, format, out));
     let (content_type, ext) = match q.format {
         Format::Json => ("application/json", "json"),
         Format::Csv => ("text/csv; charset=utf-8", "csv"),

@@ -19,6 +19,7 @@ mod rate_limit;
 mod receipts;
 mod request_id;
 mod routes;
+mod signed;
 mod streaming;
 mod system;
 mod vouches;

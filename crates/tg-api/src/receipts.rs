@@ -146,7 +146,7 @@ pub(crate) struct ReceiptExportDocument {
     statement: Option<tg_service::ExportStatement>,
     /// JWS with detached payload over the RFC 8785 form of `statement`, by the key `kid`
     /// names in `/.well-known/jwks.json`; null when the chain did not verify.
-    signature: Option<crate::a2a::AgentCardSignature>,
+    signature: Option<crate::signed::DetachedSignature>,
     /// Why there is no statement: the chain verification's report.
     error: Option<tg_receipts::ChainReport>,
 }
@@ -181,7 +181,7 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
         }
     }
     let tail = match export.finish(state.gateway.now()) {
-        Ok(statement) => match sign(&state, &statement) {
+        Ok(statement) => match crate::signed::sign(&state, &statement) {
             Ok(signature) => serde_json::json!({"statement": statement, "signature": signature}),
             Err(e) => {
                 tracing::error!(error = %e, "receipt export signature failed");
@@ -193,22 +193,6 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
     let tail = tail.to_string();
     out.send(format!("],{}", tail.trim_start_matches('{')))
         .await;
-}
-
-fn sign(
-    state: &AppState,
-    statement: &tg_service::ExportStatement,
-) -> Result<crate::a2a::AgentCardSignature, String> {
-    let canonical = serde_jcs::to_vec(statement).map_err(|e| e.to_string())?;
-    let jws = state
-        .gateway
-        .tokens()
-        .sign_detached(&canonical)
-        .map_err(|e| e.to_string())?;
-    Ok(crate::a2a::AgentCardSignature::new(
-        jws.protected,
-        jws.signature,
-    ))
 }
 
 /// The agent's whole chain as a file anyone can check offline (`trust-gateway

@@ -1,5 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod digest;
+
+pub use digest::EventDigest;
+
 use ring::hmac;
 use serde::Serialize;
 use tg_core::{AgentId, EventId, StoreError, Timestamp};

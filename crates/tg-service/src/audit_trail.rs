@@ -52,7 +52,7 @@ pub fn parse_period(
 }
 
 /// Joy §5.3 export summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditSummary {
     pub total_events: u64,
@@ -91,12 +91,38 @@ pub struct AuditPage {
     pub next: Option<(Timestamp, EventId)>,
 }
 
-/// A running export: pages in order until `None`.
+/// `format` of a signed audit export (JSON).
+pub const AUDIT_EXPORT_FORMAT: &str = "trust-gateway/audit/v1";
+
+/// What the gateway signs at the end of a JSON audit export: the period, how many events
+/// and their digest ([`tg_audit::EventDigest`]), and the summary.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AuditStatement {
+    /// [`AUDIT_EXPORT_FORMAT`].
+    pub format: String,
+    pub issuer: String,
+    pub agent_id: String,
+    pub export_id: String,
+    pub period_start: Timestamp,
+    pub period_end: Timestamp,
+    pub events: u64,
+    /// Hex SHA-256 over each event's RFC 8785 form and a newline, in export order.
+    pub events_sha256: String,
+    pub summary: AuditSummary,
+    pub exported_at: Timestamp,
+}
+
+/// A running export: pages in order until `None`, then [`AuditExport::finish`].
 #[derive(Debug)]
 pub struct AuditExport {
     store: Arc<dyn Store>,
     query: AuditQuery,
     done: bool,
+    issuer: String,
+    digest: tg_audit::EventDigest,
+    summary: AuditSummary,
 }
 
 impl AuditExport {
@@ -123,7 +149,32 @@ impl AuditExport {
             }
             _ => self.done = true,
         }
+        for e in &page {
+            self.summary.add(e);
+            let value = serde_json::to_value(e)
+                .map_err(|err| ServiceError::Internal(format!("audit event encoding: {err}")))?;
+            self.digest
+                .push(&value)
+                .map_err(|err| ServiceError::Internal(format!("audit event digest: {err}")))?;
+        }
         Ok(if page.is_empty() { None } else { Some(page) })
+    }
+
+    /// After the last page: the summary and the statement to sign.
+    pub fn finish(self, export_id: &str, now: Timestamp) -> AuditStatement {
+        let (events, events_sha256) = self.digest.finish();
+        AuditStatement {
+            format: AUDIT_EXPORT_FORMAT.to_owned(),
+            issuer: self.issuer,
+            agent_id: self.query.agent_id.to_string(),
+            export_id: export_id.to_owned(),
+            period_start: self.query.start,
+            period_end: self.query.end,
+            events,
+            events_sha256,
+            summary: self.summary,
+            exported_at: now,
+        }
     }
 }
 
@@ -230,6 +281,9 @@ impl Gateway {
             store: Arc::clone(&self.store),
             query,
             done: false,
+            issuer: self.tokens.issuer().to_owned(),
+            digest: tg_audit::EventDigest::default(),
+            summary: AuditSummary::default(),
         })
     }
 }

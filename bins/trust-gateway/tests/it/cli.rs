@@ -192,6 +192,63 @@ async fn operators_manage_keys_list_agents_and_verify_chains_from_the_command_li
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "--jwks is required");
 
+    // The JSON audit export is signed too: its events (count and digest) and summary.
+    let audit = dir.path().join("audit.json");
+    std::fs::write(
+        &audit,
+        download(&s, &format!("/agents/{id}/audit/export")).await,
+    )
+    .unwrap();
+    let out = ok(verify_export(&audit, &jwks), "verify-export (audit)");
+    assert!(out.starts_with("valid: "), "{out}");
+    assert!(out.contains(&format!("audit events of {id}")), "{out}");
+    let signed: Value = serde_json::from_str(&std::fs::read_to_string(&audit).unwrap()).unwrap();
+    let n = signed["events"].as_array().unwrap().len();
+    assert!(n >= 4, "registration, three receipts: {n}");
+    assert_eq!(signed["statement"]["events"], n);
+    for (edit, expect) in [
+        (
+            json!({"path": "events", "op": "edit"}),
+            "the events are not the signed ones",
+        ),
+        (
+            json!({"path": "events", "op": "drop"}),
+            "the events are not the signed ones",
+        ),
+        (
+            json!({"path": "summary", "op": "edit"}),
+            "the summary is not the signed one",
+        ),
+        (
+            json!({"path": "period_start", "op": "edit"}),
+            "another export",
+        ),
+    ] {
+        let mut doc = signed.clone();
+        match (edit["path"].as_str().unwrap(), edit["op"].as_str().unwrap()) {
+            ("events", "edit") => doc["events"][0]["details"] = json!({"forged": true}),
+            ("events", _) => drop(doc["events"].as_array_mut().unwrap().pop()),
+            ("summary", _) => doc["summary"]["total_events"] = json!(999),
+            _ => doc["period_start"] = json!("2000-01-01T00:00:00Z"),
+        }
+        let edited = dir.path().join("audit-edited.json");
+        std::fs::write(&edited, doc.to_string()).unwrap();
+        let out = verify_export(&edited, &jwks);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(expect),
+            "{edit}: {err}"
+        );
+    }
+    let csv = dir.path().join("audit.csv");
+    std::fs::write(
+        &csv,
+        download(&s, &format!("/agents/{id}/audit/export?format=csv")).await,
+    )
+    .unwrap();
+    let out = verify_export(&csv, &jwks);
+    assert!(!out.status.success(), "CSV exports are not signed");
+
     // verify-chain in the database: intact, then after an edit behind the gateway's back.
     let out = ok(cli(&s, &["verify-chain", &id]), "verify-chain");
     assert_eq!(out.trim(), "valid: 3 receipts, intact");

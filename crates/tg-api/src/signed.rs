@@ -1,0 +1,30 @@
+//! What the gateway vouches for with its Ed25519 key (`kid` in `/.well-known/jwks.json`):
+//! a JWS with detached payload over the RFC 8785 (JCS) form of a JSON value — A2A card
+//! signatures and export statements.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+
+/// RFC 7515 JWS with detached payload: `protected` and `signature`, base64url. Rebuild
+/// `protected.<base64url(JCS(value))>.signature` to verify.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DetachedSignature {
+    protected: String,
+    signature: String,
+}
+
+/// Signs the canonical form of `value`.
+pub(crate) fn sign<T: Serialize>(state: &AppState, value: &T) -> Result<DetachedSignature, String> {
+    let canonical = serde_jcs::to_vec(value).map_err(|e| format!("canonicalisation: {e}"))?;
+    let jws = state
+        .gateway
+        .tokens()
+        .sign_detached(&canonical)
+        .map_err(|e| format!("signature: {e}"))?;
+    Ok(DetachedSignature {
+        protected: jws.protected,
+        signature: jws.signature,
+    })
+}
