@@ -80,8 +80,8 @@ fn path_agent<'a>(path: &'a str, route: &str) -> Option<&'a str> {
 }
 
 /// Records on the current request span the agent it concerns (OpenTelemetry GenAI agent
-/// attributes), for operations that name it in the body.
-/// Only plausible ids are recorded: the body is the caller's text.
+/// attributes), for operations that name it in the body. Only a plausible id is recorded:
+/// the body is the caller's text.
 pub(crate) fn record_agent(id: &str, name: Option<&str>) {
     let span = tracing::Span::current();
     if acceptable(id) {
