@@ -218,33 +218,17 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
             return;
         }
     }
-    let mut first = true;
-    loop {
-        let page = match export.next_page().await {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::error!(error = %e, "audit export failed mid-stream");
-                return out.fail("export interrupted").await;
-            }
-        };
-        let bytes = match format {
-            Format::Csv => csv_rows(&page, first).map_err(|e| e.to_string()),
+    let Some(sent_any) = crate::streaming::pump(&mut export, &out, "audit", |page, first| {
+        match format {
+            Format::Csv => csv_rows(page, first).map_err(|e| e.to_string()),
             // `AuditEvent`'s own serialisation is the event shape.
-            Format::Json => crate::streaming::json_items(&page, first).map_err(|e| e.to_string()),
-        };
-        let bytes = match bytes {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "audit export encoding failed");
-                return out.fail("export failed").await;
-            }
-        };
-        first = false;
-        if !out.send(bytes).await {
-            return;
+            Format::Json => crate::streaming::json_items(page, first).map_err(|e| e.to_string()),
         }
-    }
+    })
+    .await
+    else {
+        return;
+    };
     match format {
         Format::Json => {
             let statement = export.finish(export_id.as_str(), state.gateway.now());
@@ -264,7 +248,7 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
             out.send(format!("],{}", tail.trim_start_matches('{')))
                 .await;
         }
-        Format::Csv if first => {
+        Format::Csv if !sent_any => {
             out.send(csv_rows(&[], true).unwrap_or_default()).await;
         }
         Format::Csv => {}

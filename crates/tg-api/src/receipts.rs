@@ -161,24 +161,13 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
     {
         return;
     }
-    let mut first = true;
-    loop {
-        let page = match export.next_page().await {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::error!(error = %e, "receipt export failed mid-stream");
-                return out.fail("export interrupted").await;
-            }
-        };
+    let pumped = crate::streaming::pump(&mut export, &out, "receipts", |page, first| {
         let items: Vec<dto::ReceiptOut> = page.iter().map(dto::ReceiptOut::from).collect();
-        let Ok(bytes) = crate::streaming::json_items(&items, first) else {
-            return out.fail("export failed").await;
-        };
-        first = false;
-        if !out.send(bytes).await {
-            return;
-        }
+        crate::streaming::json_items(&items, first).map_err(|e| e.to_string())
+    })
+    .await;
+    if pumped.is_none() {
+        return;
     }
     let tail = match export.finish(state.gateway.now()) {
         Ok(statement) => match crate::signed::sign(&state, &statement) {

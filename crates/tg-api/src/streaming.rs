@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use tg_service::ServiceError;
+
 use actix_web::web::Bytes;
 use futures_util::Stream;
 use tokio::sync::mpsc;
@@ -54,4 +56,65 @@ pub(crate) fn json_items<T: serde::Serialize>(
         serde_json::to_writer(&mut out, item)?;
     }
     Ok(Bytes::from(out))
+}
+
+/// An export read page by page.
+pub(crate) trait Paged: Send {
+    type Item;
+    fn next_page(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<Vec<Self::Item>>, ServiceError>> + Send;
+}
+
+impl Paged for tg_service::AuditExport {
+    type Item = tg_audit::AuditEvent;
+    fn next_page(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<Vec<Self::Item>>, ServiceError>> + Send {
+        tg_service::AuditExport::next_page(self)
+    }
+}
+
+impl Paged for tg_service::ReceiptExport {
+    type Item = tg_receipts::Receipt;
+    fn next_page(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<Vec<Self::Item>>, ServiceError>> + Send {
+        tg_service::ReceiptExport::next_page(self)
+    }
+}
+
+/// Sends every page of `export`, each encoded by `encode(page, is_first_page)`. `None` when
+/// the answer ended early (client gone, or a failure already reported to it); else whether
+/// any page was sent.
+pub(crate) async fn pump<P: Paged>(
+    export: &mut P,
+    out: &Sink,
+    what: &'static str,
+    mut encode: impl FnMut(&[P::Item], bool) -> Result<Bytes, String>,
+) -> Option<bool> {
+    let mut first = true;
+    loop {
+        let page = match export.next_page().await {
+            Ok(Some(p)) => p,
+            Ok(None) => return Some(!first),
+            Err(e) => {
+                tracing::error!(error = %e, export = what, "export failed mid-stream");
+                out.fail("export interrupted").await;
+                return None;
+            }
+        };
+        let bytes = match encode(&page, first) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, export = what, "export encoding failed");
+                out.fail("export failed").await;
+                return None;
+            }
+        };
+        first = false;
+        if !out.send(bytes).await {
+            return None;
+        }
+    }
 }
