@@ -57,7 +57,7 @@ pub(crate) struct AgentCard {
     default_output_modes: Vec<String>,
     skills: Vec<AgentSkill>,
     /// JWS signatures over the canonical card without this field.
-    signatures: Vec<AgentCardSignature>,
+    signatures: Vec<crate::signed::DetachedSignature>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,13 +114,6 @@ pub(crate) struct AgentSkill {
     name: String,
     description: String,
     tags: Vec<String>,
-}
-
-/// RFC 7515 JWS with detached payload: `protected` and `signature`, base64url.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AgentCardSignature {
-    protected: String,
-    signature: String,
 }
 
 /// Everything of the card but its signatures, from the agent's view at `now`.

@@ -98,7 +98,6 @@ struct AccountPath {
 #[utoipa::path(post, path = "/admin/accounts", tag = "admin", operation_id = "create_account",
     request_body = NewAccount,
     responses((status = 201, description = "Created", body = AccountOut), crate::openapi::Errors))]
-
 async fn create_account(
     state: web::Data<AppState>,
     auth: Auth,
@@ -136,7 +135,6 @@ pub(crate) struct NewKey {
 #[utoipa::path(post, path = "/admin/accounts/{id}/keys", tag = "admin", operation_id = "create_key",
     params(AccountPath), request_body = NewKey,
     responses((status = 201, description = "Created; `key` holds the secret", body = KeyOut), crate::openapi::Errors))]
-
 async fn create_key(
     state: web::Data<AppState>,
     auth: Auth,

@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tg_core::{AgentId, Outcome, ReceiptId, Timestamp};
+use tg_core::{AgentId, Outcome, Timestamp};
 use tg_identity::{A2aProfile, AgentStatus, Attestation, AttestationType, VerificationLevel};
-use tg_receipts::Receipt;
 use tg_scoring::{Factor, TierBand};
 use tg_service::{AuthorizeOutcome, TrustView};
 use utoipa::{IntoParams, ToSchema};
@@ -270,48 +269,6 @@ impl From<&TrustView> for Card {
             },
         }
     }
-}
-
-/// One signed receipt of the agent's hash chain.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ReceiptOut {
-    #[schema(value_type = String)]
-    pub id: ReceiptId,
-    #[schema(value_type = String)]
-    pub agent_id: AgentId,
-    pub seq: u64,
-    pub action: String,
-    pub result: Outcome,
-    pub timestamp: Timestamp,
-    pub reported_at: Option<Timestamp>,
-    /// Hex SHA-256 of the previous receipt (zeros for the first).
-    pub prev_hash: String,
-    pub receipt_hash: String,
-    /// Hex HMAC-SHA256 over `receipt_hash`, by the gateway's receipt key `key_id`.
-    pub signature: String,
-    pub key_id: String,
-}
-
-impl From<&Receipt> for ReceiptOut {
-    fn from(r: &Receipt) -> Self {
-        Self {
-            id: r.id.clone(),
-            agent_id: r.agent_id.clone(),
-            seq: r.seq,
-            action: r.action.clone(),
-            result: r.result,
-            timestamp: r.timestamp,
-            reported_at: r.reported_at,
-            prev_hash: hex(&r.prev_hash),
-            receipt_hash: hex(&r.receipt_hash),
-            signature: hex(&r.signature),
-            key_id: r.key_id.clone(),
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One decision's numbers (shared by single and batch answers).

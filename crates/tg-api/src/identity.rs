@@ -60,7 +60,6 @@ pub(crate) struct ConfigHashRequest {
 #[utoipa::path(put, path = "/agents/{id}/public-key", tag = "identity", operation_id = "set_public_key",
     params(crate::openapi::AgentPath), request_body = PublicKeyRequest,
     responses((status = 200, description = "The agent", body = dto::AgentOut), crate::openapi::Errors))]
-
 async fn public_key(
     state: web::Data<AppState>,
     auth: Auth,

@@ -1,5 +1,6 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use tg_receipts::Receipt;
 use tg_service::RecordAction;
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +19,7 @@ pub(crate) fn routes(r: &mut Routes) {
 /// A recorded action: its signed receipt and what it did to the score.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Recorded {
-    receipt: dto::ReceiptOut,
+    receipt: Receipt,
     previous_score: f64,
     new_score: f64,
     previous_tier: u8,
@@ -40,7 +41,6 @@ struct ReceiptsPath {
 #[utoipa::path(post, path = "/actions/record", tag = "receipts", operation_id = "record_action",
     request_body = dto::RecordRequest,
     responses((status = 201, description = "Recorded", body = Recorded), crate::openapi::Errors))]
-
 async fn record(
     state: web::Data<AppState>,
     auth: Auth,
@@ -59,7 +59,7 @@ async fn record(
         .await?;
     let after = &r.view.breakdown;
     Ok(HttpResponse::Created().json(Recorded {
-        receipt: dto::ReceiptOut::from(&r.receipt),
+        receipt: r.receipt,
         previous_score: r.old_score,
         new_score: after.composite,
         previous_tier: r.old_tier,
@@ -84,7 +84,7 @@ struct ListQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ReceiptPage {
     agent_id: String,
-    receipts: Vec<dto::ReceiptOut>,
+    receipts: Vec<Receipt>,
     /// Pass as `before_seq` for the next page; null on the last page.
     next_before_seq: Option<u64>,
 }
@@ -93,7 +93,6 @@ pub(crate) struct ReceiptPage {
 #[utoipa::path(get, path = "/receipts/{agent_id}", tag = "receipts", operation_id = "list_receipts",
     params(ReceiptsPath, ListQuery),
     responses((status = 200, description = "Receipts", body = ReceiptPage), crate::openapi::Errors))]
-
 async fn list(
     state: web::Data<AppState>,
     _auth: Auth,
@@ -110,7 +109,7 @@ async fn list(
         .map(|r| r.seq);
     Ok(HttpResponse::Ok().json(ReceiptPage {
         agent_id: id.into_inner(),
-        receipts: receipts.iter().map(dto::ReceiptOut::from).collect(),
+        receipts,
         next_before_seq: next,
     }))
 }
@@ -120,7 +119,6 @@ async fn list(
     params(ReceiptsPath),
     responses((status = 200, description = "The verdict (`valid: false` names the first broken receipt)", body = tg_receipts::ChainReport),
         crate::openapi::Errors))]
-
 async fn verify(
     state: web::Data<AppState>,
     _auth: Auth,
@@ -141,7 +139,7 @@ pub(crate) struct ReceiptExportDocument {
     format: String,
     agent_id: String,
     /// Every receipt, seq 1 upwards (up to the first broken one, if the chain is broken).
-    receipts: Vec<dto::ReceiptOut>,
+    receipts: Vec<Receipt>,
     /// What the gateway vouches for; null when the chain did not verify.
     statement: Option<tg_service::ExportStatement>,
     /// JWS with detached payload over the RFC 8785 form of `statement`, by the key `kid`
@@ -162,8 +160,7 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
         return;
     }
     let pumped = crate::streaming::pump(&mut export, &out, "receipts", |page, first| {
-        let items: Vec<dto::ReceiptOut> = page.iter().map(dto::ReceiptOut::from).collect();
-        crate::streaming::json_items(&items, first).map_err(|e| e.to_string())
+        crate::streaming::json_items(page, first).map_err(|e| e.to_string())
     })
     .await;
     if pumped.is_none() {

@@ -44,7 +44,6 @@ pub(crate) struct Ticket {
 /// `X-API-Key` on a WebSocket).
 #[utoipa::path(post, path = "/ws/ticket", tag = "live", operation_id = "issue_live_ticket",
     responses((status = 201, description = "The ticket", body = Ticket), crate::openapi::Errors))]
-
 async fn ticket(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let t = state
         .call(move |g| async move { g.issue_live_ticket(&auth.principal) })
@@ -72,7 +71,6 @@ struct DashboardQuery {
     responses((status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, description = "No valid key or ticket", body = crate::openapi::ErrorBody),
         (status = 422, description = "Not a WebSocket upgrade", body = crate::openapi::ErrorBody)))]
-
 async fn dashboard(
     req: HttpRequest,
     body: web::Payload,

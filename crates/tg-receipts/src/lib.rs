@@ -19,10 +19,14 @@ pub const HASH_LEN: usize = 32;
 /// The `prev_hash` of the first receipt in every chain.
 pub const GENESIS: [u8; HASH_LEN] = [0u8; HASH_LEN];
 
-/// One link of an agent's chain, as stored (and as exported: hashes in hex).
+/// One link of an agent's chain, as stored — and as the API serves and exports it
+/// (hashes and signature in hex).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: ReceiptId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub agent_id: AgentId,
     /// 1 for the first receipt, then contiguous.
     pub seq: u64,
@@ -32,11 +36,16 @@ pub struct Receipt {
     pub timestamp: Timestamp,
     /// The time the client said the action happened, if it said.
     pub reported_at: Option<Timestamp>,
+    /// Hex SHA-256 of the previous receipt (zeros for the first).
     #[serde(serialize_with = "hex_bytes", deserialize_with = "from_hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub prev_hash: [u8; HASH_LEN],
     #[serde(serialize_with = "hex_bytes", deserialize_with = "from_hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub receipt_hash: [u8; HASH_LEN],
+    /// Hex HMAC-SHA256 over `receipt_hash`, by the gateway's receipt key `key_id`.
     #[serde(serialize_with = "hex_bytes", deserialize_with = "from_hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub signature: [u8; HASH_LEN],
     pub key_id: String,
 }
