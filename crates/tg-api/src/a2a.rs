@@ -11,16 +11,18 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 use serde_json::Value;
-use tg_core::{AgentId, Timestamp};
+use tg_core::Timestamp;
 use tg_identity::{A2aProfile, AgentStatus};
 use tg_service::{ServiceError, TrustView};
-use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
+use tg_wire::a2a::{
+    AgentCapabilities, AgentCard, AgentExtension, AgentInterface, AgentProvider, AgentSkill,
+    TrustParams,
+};
 
 /// The extension carrying the trust data.
 pub(crate) const TRUST_EXTENSION: &str = "urn:trust-gateway:a2a:trust:v1";
@@ -38,82 +40,6 @@ pub(crate) fn is_card_path(path: &str) -> bool {
     path.strip_prefix("/agents/")
         .and_then(|rest| rest.strip_suffix("/agent-card.json"))
         .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-}
-
-/// A2A v1.0 `AgentCard` (JSON form).
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AgentCard {
-    name: String,
-    description: String,
-    supported_interfaces: Vec<AgentInterface>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provider: Option<AgentProvider>,
-    version: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    documentation_url: Option<String>,
-    capabilities: AgentCapabilities,
-    default_input_modes: Vec<String>,
-    default_output_modes: Vec<String>,
-    skills: Vec<AgentSkill>,
-    /// JWS signatures over the canonical card without this field.
-    signatures: Vec<crate::signed::DetachedSignature>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AgentInterface {
-    url: String,
-    /// `JSONRPC`, `GRPC` or `HTTP+JSON`.
-    protocol_binding: String,
-    protocol_version: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AgentProvider {
-    url: String,
-    organization: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AgentCapabilities {
-    extensions: Vec<AgentExtension>,
-}
-
-/// The trust extension: `uri` is [`TRUST_EXTENSION`].
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AgentExtension {
-    uri: &'static str,
-    description: &'static str,
-    params: TrustParams,
-}
-
-/// The agent's trust as the gateway saw it at `issued_at`; not to be relied on after
-/// `expires_at`. Empty lists are left out (A2A canonicalisation drops them).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TrustParams {
-    #[schema(value_type = String)]
-    agent_id: AgentId,
-    trust_score: f64,
-    trust_tier: u8,
-    tier_name: String,
-    /// Joy §2.3: 0 unverified, 1 claimed, 2 verified, 3 certified.
-    verification_level: u8,
-    badges: Vec<&'static str>,
-    status: AgentStatus,
-    permitted_actions: Vec<String>,
-    /// The gateway (`GATEWAY_ISSUER`), whose JWKS verifies the signature.
-    issuer: String,
-    issued_at: Timestamp,
-    expires_at: Timestamp,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AgentSkill {
-    id: String,
-    name: String,
-    description: String,
-    tags: Vec<String>,
 }
 
 /// Everything of the card but its signatures, from the agent's view at `now`.
@@ -161,9 +87,10 @@ fn unsigned_card(view: &TrustView, profile: &A2aProfile, issuer: &str) -> AgentC
         documentation_url: profile.documentation_url.clone(),
         capabilities: AgentCapabilities {
             extensions: vec![AgentExtension {
-                uri: TRUST_EXTENSION,
+                uri: TRUST_EXTENSION.to_owned(),
                 description: "Trust Gateway's trust data for this agent: score, tier, \
-                    verification level, status, when it was issued and until when it holds.",
+                    verification level, status, when it was issued and until when it holds."
+                    .to_owned(),
                 params: TrustParams {
                     agent_id: a.id.clone(),
                     trust_score: view.breakdown.composite,

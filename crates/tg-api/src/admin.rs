@@ -1,12 +1,9 @@
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use tg_access::{Account, ApiKey, Plan, Scope};
-use tg_core::{AccountId, Timestamp};
-use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_wire::admin::{AccountOut, Accounts, KeyOut, Keys, NewAccount, NewKey};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/admin/accounts", create_account)
@@ -14,75 +11,6 @@ pub(crate) fn routes(r: &mut Routes) {
         .post("/admin/accounts/{id}/keys", create_key)
         .get("/admin/accounts/{id}/keys", list_keys)
         .delete("/admin/keys/{key_id}", revoke_key);
-}
-
-/// A tenant: its agents, keys and webhooks are its own.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AccountOut {
-    #[schema(value_type = String)]
-    id: AccountId,
-    name: String,
-    plan: Plan,
-    created_at: Timestamp,
-}
-
-impl From<&Account> for AccountOut {
-    fn from(a: &Account) -> Self {
-        Self {
-            id: a.id.clone(),
-            name: a.name.clone(),
-            plan: a.plan,
-            created_at: a.created_at,
-        }
-    }
-}
-
-/// An API key; the secret itself appears once, in `key`, when it is created.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct KeyOut {
-    /// 8 hex characters.
-    id: String,
-    /// The key's first characters, to recognise it.
-    prefix: String,
-    #[schema(value_type = String)]
-    account_id: AccountId,
-    scope: Scope,
-    created_at: Timestamp,
-    revoked_at: Option<Timestamp>,
-    /// The secret: only in the answer that created the key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key: Option<String>,
-}
-
-impl From<&ApiKey> for KeyOut {
-    fn from(k: &ApiKey) -> Self {
-        Self {
-            id: k.id.clone(),
-            prefix: k.prefix.clone(),
-            account_id: k.account_id.clone(),
-            scope: k.scope,
-            created_at: k.created_at,
-            revoked_at: k.revoked_at,
-            key: None,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Accounts {
-    accounts: Vec<AccountOut>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Keys {
-    keys: Vec<KeyOut>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewAccount {
-    name: String,
-    plan: Plan,
 }
 
 /// `{id}`: an account id.
@@ -123,12 +51,6 @@ async fn list_accounts(state: web::Data<AppState>, auth: Auth) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(Accounts {
         accounts: all.iter().map(AccountOut::from).collect(),
     }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewKey {
-    scope: Scope,
 }
 
 /// Creates an API key for the account; the answer is the only time the secret is shown.

@@ -1,12 +1,13 @@
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use tg_core::{AgentId, Timestamp};
-use tg_service::{HistoryPoint, Registration};
-use utoipa::{IntoParams, ToSchema};
+use tg_service::Registration;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
+use tg_wire::agents::{
+    AgentPage, DiscoverQuery, History, HistoryPoint, HistoryQuery, ListQuery, TokenGrant,
+    TokenQuery, TrustBreakdown,
+};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/agents/register", register)
@@ -67,20 +68,6 @@ async fn get_agent(
     Ok(HttpResponse::Ok().json(dto::AgentOut::from(&view)))
 }
 
-/// The V2 breakdown with Joy's evidence fields beside it (DESIGN §4).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TrustBreakdown {
-    #[serde(flatten)]
-    breakdown: dto::Breakdown,
-    /// Joy's `tier`: the owning account's plan.
-    plan: tg_access::Plan,
-    trust_score: f64,
-    verified: bool,
-    vouch_count: u64,
-    withheld: bool,
-    trust_result: tg_service::TrustResult,
-}
-
 /// The score explained factor by factor.
 #[utoipa::path(get, path = "/agents/{id}/trust", tag = "agents", operation_id = "get_trust_breakdown",
     params(crate::openapi::AgentPath),
@@ -138,57 +125,6 @@ async fn verify_trust(
     Ok(HttpResponse::Ok().json(r))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct DiscoverQuery {
-    /// Matched against names and capabilities.
-    query: String,
-    #[serde(default)]
-    offset: u32,
-    #[serde(default = "default_discover_limit")]
-    #[param(default = 20)]
-    limit: u32,
-}
-
-/// A page of agents.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AgentPage {
-    agents: Vec<dto::AgentOut>,
-    offset: u32,
-    limit: u32,
-    /// The next page's offset; null on the last page.
-    next_offset: Option<u32>,
-}
-
-impl AgentPage {
-    fn of(found: &[tg_service::TrustView], offset: u32, limit: u32) -> Self {
-        Self {
-            agents: found.iter().map(dto::AgentOut::from).collect(),
-            offset,
-            limit,
-            next_offset: (found.len() == limit as usize).then(|| offset.saturating_add(limit)),
-        }
-    }
-}
-
-fn default_discover_limit() -> u32 {
-    20
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// Admin keys only: one account's agents (default: every account's).
-    account: Option<String>,
-    #[serde(default)]
-    offset: u32,
-    #[serde(default = "crate::dto::default_page_limit")]
-    #[param(default = 100, maximum = 1000)]
-    limit: u32,
-}
-
 /// The caller's account's agents, oldest first; an admin key sees every account's.
 #[utoipa::path(get, path = "/agents", tag = "agents", operation_id = "list_agents",
     params(ListQuery),
@@ -226,23 +162,6 @@ async fn discover(
     Ok(HttpResponse::Ok().json(AgentPage::of(&found, offset, limit)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct HistoryQuery {
-    #[serde(default = "crate::dto::default_page_limit")]
-    #[param(default = 100)]
-    limit: u32,
-}
-
-/// An agent's score over time.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct History {
-    #[schema(value_type = String)]
-    agent_id: AgentId,
-    history: Vec<HistoryPoint>,
-}
-
 /// The score history, newest first.
 #[utoipa::path(get, path = "/agents/{id}/history", tag = "agents", operation_id = "get_trust_history",
     params(crate::openapi::AgentPath, HistoryQuery),
@@ -259,7 +178,7 @@ async fn history(
         .await?;
     Ok(HttpResponse::Ok().json(History {
         agent_id,
-        history: points,
+        history: points.iter().map(HistoryPoint::from).collect(),
     }))
 }
 
@@ -274,37 +193,6 @@ async fn card(
 ) -> Result<HttpResponse, ApiError> {
     let view = view(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(dto::Card::from(&view)))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct TokenQuery {
-    /// Lifetime in seconds.
-    #[serde(default = "default_expires_in")]
-    #[param(default = 3600)]
-    expires_in: i64,
-}
-
-/// A signed EdDSA JWT carrying the agent's tier and permitted actions.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TokenGrant {
-    /// Compact JWS; verify it offline with `/.well-known/jwks.json`.
-    token: String,
-    #[schema(example = "Bearer")]
-    token_type: &'static str,
-    expires_in: i64,
-    expires_at: Timestamp,
-    jti: String,
-    #[schema(example = "EdDSA")]
-    alg: &'static str,
-    tier: u8,
-    trust_score: f64,
-    permitted_actions: Vec<String>,
-}
-
-fn default_expires_in() -> i64 {
-    3600
 }
 
 /// Issues a short-lived token that tool servers verify offline.
@@ -326,11 +214,11 @@ async fn token(
         .await?;
     Ok(HttpResponse::Ok().json(TokenGrant {
         token: grant.issued.token,
-        token_type: "Bearer",
+        token_type: "Bearer".to_owned(),
         expires_in: grant.expires_in,
         expires_at: grant.issued.expires_at,
         jti: grant.issued.jti,
-        alg: grant.issued.alg,
+        alg: grant.issued.alg.to_owned(),
         tier: grant.tier,
         trust_score: grant.trust_score,
         permitted_actions: grant.permitted_actions,

@@ -1,85 +1,19 @@
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use tg_audit::AuditEvent;
-use tg_core::{AgentId, EventId, ExportId, Timestamp};
-use tg_service::{AuditExport, AuditSummary};
-use utoipa::{IntoParams, ToSchema};
+use tg_core::{EventId, ExportId, Timestamp};
+use tg_service::AuditExport;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::streaming::Sink;
 use crate::{ApiError, AppState};
+use tg_wire::audit::{AuditExportDocument, AuditPage, AuditQuery, ExportHead, ExportQuery, Format};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.get("/agents/{id}/audit", audit)
         .get("/agents/{id}/audit/export", export);
-}
-
-/// A page of the agent's audit trail.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AuditPage {
-    #[schema(value_type = String)]
-    agent_id: AgentId,
-    period_start: Timestamp,
-    period_end: Timestamp,
-    events: Vec<AuditEvent>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    next_cursor: Option<String>,
-}
-
-/// The head of an export (everything before `events`).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ExportHead {
-    /// `trust-gateway/audit/v1`.
-    format: &'static str,
-    #[schema(value_type = String)]
-    export_id: ExportId,
-    generated_at: Timestamp,
-    period_start: Timestamp,
-    period_end: Timestamp,
-    #[schema(value_type = String)]
-    agent_id: AgentId,
-}
-
-/// Joy §5.3 export (JSON): the head, every event of the period, a summary, and the
-/// gateway's signed statement of them (checked offline by `trust-gateway verify-export`).
-/// Streamed: the head is [`ExportHead`], the tail serialised from the export's statement.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // Describes the streamed document; never built whole.
-pub(crate) struct AuditExportDocument {
-    /// `trust-gateway/audit/v1`.
-    format: String,
-    export_id: String,
-    generated_at: Timestamp,
-    period_start: Timestamp,
-    period_end: Timestamp,
-    agent_id: String,
-    events: Vec<AuditEvent>,
-    summary: AuditSummary,
-    /// Period, event count and digest, summary: what the signature covers.
-    statement: tg_service::AuditStatement,
-    /// JWS with detached payload over the RFC 8785 form of `statement`.
-    signature: crate::signed::DetachedSignature,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct AuditQuery {
-    /// RFC 3339; default: 30 days before `end`.
-    start: Option<String>,
-    /// RFC 3339; default: now.
-    end: Option<String>,
-    /// Only events of this type (e.g. `trust_check`).
-    #[serde(rename = "type")]
-    event_type: Option<String>,
-    #[serde(default = "crate::dto::default_page_limit")]
-    #[param(default = 100)]
-    limit: u32,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
 }
 
 /// Cursors are `<µs timestamp>.<event id>` of the last event of the previous page.
@@ -137,31 +71,6 @@ async fn audit(
     }))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-enum Format {
-    Json,
-    Csv,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ExportQuery {
-    /// Default: `json`.
-    #[serde(default = "default_format")]
-    #[param(inline)]
-    format: Format,
-    /// RFC 3339; default: 30 days before `end`.
-    start: Option<String>,
-    /// RFC 3339; default: now.
-    end: Option<String>,
-}
-
-fn default_format() -> Format {
-    Format::Json
-}
-
 /// CSV columns (DESIGN §14).
 const CSV_HEADER: [&str; 7] = [
     "event_id",
@@ -202,7 +111,7 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
     let export_id = ExportId::generate();
     if format == Format::Json {
         let head = ExportHead {
-            format: tg_service::AUDIT_EXPORT_FORMAT,
+            format: tg_service::AUDIT_EXPORT_FORMAT.to_owned(),
             export_id: export_id.clone(),
             generated_at: state.gateway.now(),
             period_start: start,

@@ -1,39 +1,15 @@
-use std::collections::BTreeMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 use serde_json::json;
-use tg_core::AgentId;
-use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
+use tg_wire::authorize::{Authorized, BatchAuthorized};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/authorize", authorize)
         .post("/authorize/batch", batch);
-}
-
-/// One decision.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Authorized {
-    #[serde(flatten)]
-    decision: dto::Decision,
-    #[schema(value_type = String)]
-    agent_id: AgentId,
-    action: String,
-}
-
-/// Several decisions for one agent, by action.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct BatchAuthorized {
-    #[schema(value_type = String)]
-    agent_id: AgentId,
-    results: BTreeMap<String, dto::Decision>,
-    allowed_count: usize,
-    denied_count: usize,
 }
 
 /// A decision that could not be made is a denial, never an accidental allow.

@@ -1,15 +1,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tg_core::{AgentId, ChainId, DelegationId, Timestamp};
-use tg_delegation::{Delegation, DelegationOutcome, Delegator, Feedback};
 use tg_service::{Delegated, NewDelegation};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_wire::delegations::{DelegationOut, DelegationPage, DelegationRequest, OutcomeRequest};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/delegations", create)
@@ -19,75 +17,6 @@ pub(crate) fn routes(r: &mut Routes) {
         .get("/agents/{id}/delegation-history", history);
 }
 
-/// Joy §4.1 plus the chain fields.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DelegationOut {
-    #[schema(value_type = String)]
-    delegation_id: DelegationId,
-    #[schema(value_type = String)]
-    chain_id: ChainId,
-    #[schema(value_type = Option<String>)]
-    parent_delegation_id: Option<DelegationId>,
-    /// 1 for a chain's first delegation.
-    depth: u32,
-    /// Set when an agent delegated…
-    from_agent: Option<String>,
-    /// …or when a human principal did.
-    from_principal: Option<String>,
-    #[schema(value_type = String)]
-    to_agent: AgentId,
-    root_authority: String,
-    task_type: String,
-    delegated_at: Timestamp,
-    trust_score_at_delegation: f64,
-    /// Joy's 0–5 scale.
-    threshold_used: f64,
-    outcome: Option<DelegationOutcome>,
-    feedback: Option<Feedback>,
-    notes: Option<String>,
-    completed_at: Option<Timestamp>,
-    /// After an outcome: the delegatee's score once the outcome counted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    delegatee_score: Option<f64>,
-}
-
-impl From<&Delegation> for DelegationOut {
-    fn from(d: &Delegation) -> Self {
-        let (from_agent, from_principal) = match &d.from {
-            Delegator::Agent(a) => (Some(a.to_string()), None),
-            Delegator::Human(h) => (None, Some(h.clone())),
-        };
-        let o = d.outcome.as_ref();
-        Self {
-            delegation_id: d.id.clone(),
-            chain_id: d.chain_id.clone(),
-            parent_delegation_id: d.parent.clone(),
-            depth: d.depth,
-            from_agent,
-            from_principal,
-            to_agent: d.to_agent.clone(),
-            root_authority: d.root_authority.to_string(),
-            task_type: d.task_type.clone(),
-            delegated_at: d.delegated_at,
-            trust_score_at_delegation: d.trust_score_at_delegation,
-            threshold_used: d.threshold,
-            outcome: o.map(|o| o.outcome),
-            feedback: o.and_then(|o| o.feedback),
-            notes: o.and_then(|o| o.notes.clone()),
-            completed_at: o.map(|o| o.completed_at),
-            delegatee_score: None,
-        }
-    }
-}
-
-/// An agent's delegations, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DelegationPage {
-    agent_id: String,
-    delegations: Vec<DelegationOut>,
-    next_offset: Option<u32>,
-}
-
 /// `{id}`: a delegation id.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -95,20 +24,6 @@ pub(crate) struct DelegationPage {
 struct DelegationPath {
     /// The delegation's id (`del_…`).
     id: String,
-}
-
-/// Exactly one of `from_agent` and `from_principal`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DelegationRequest {
-    from_agent: Option<String>,
-    from_principal: Option<String>,
-    to_agent: String,
-    task_type: String,
-    /// Joy's 0–5 scale: the delegatee must score at least this.
-    threshold: f64,
-    /// Extends that delegation's chain (the delegator must be its delegatee).
-    parent_delegation_id: Option<String>,
 }
 
 /// Delegates a task to an agent if it meets the threshold (Joy §4).
@@ -163,14 +78,6 @@ async fn get(
         .call(move |g| async move { g.delegation(&auth.principal, &id).await })
         .await?;
     Ok(HttpResponse::Ok().json(DelegationOut::from(&d)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct OutcomeRequest {
-    outcome: DelegationOutcome,
-    feedback: Option<Feedback>,
-    notes: Option<String>,
 }
 
 /// Records how the delegation ended; it counts as behaviour evidence for the delegatee.

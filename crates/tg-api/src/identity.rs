@@ -1,12 +1,10 @@
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use tg_core::{AgentId, Timestamp};
 use tg_identity::CHALLENGE_TTL_SECS;
-use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
+use tg_wire::identity::{Challenge, ChallengeAnswer, ConfigHashRequest, PublicKeyRequest};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.put("/agents/{id}/public-key", public_key)
@@ -14,45 +12,6 @@ pub(crate) fn routes(r: &mut Routes) {
         .post("/agents/{id}/challenge/verify", verify)
         .post("/agents/{id}/config", report_config)
         .post("/agents/{id}/config/approve", approve_config);
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PublicKeyRequest {
-    /// PEM SPKI (`-----BEGIN PUBLIC KEY-----`).
-    public_key: String,
-    #[schema(example = "Ed25519")]
-    key_algorithm: String,
-}
-
-/// A nonce the agent signs to prove it holds its key.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Challenge {
-    #[schema(value_type = String)]
-    agent_id: AgentId,
-    nonce: String,
-    expires_at: Timestamp,
-    ttl_seconds: i64,
-    #[schema(example = "Ed25519")]
-    algorithm: &'static str,
-    /// What to sign, in words.
-    sign: &'static str,
-}
-
-/// The signed nonce.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ChallengeAnswer {
-    nonce: String,
-    /// Base64 of the 64-byte Ed25519 signature.
-    signature: String,
-}
-
-/// Optional: the hash to report or approve (default: the one last reported).
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ConfigHashRequest {
-    config_hash: Option<String>,
 }
 
 /// Registers (or replaces) the agent's Ed25519 public key; possession is proven by a
@@ -100,8 +59,8 @@ async fn challenge(
         nonce: c.nonce,
         expires_at: c.expires_at,
         ttl_seconds: CHALLENGE_TTL_SECS,
-        algorithm: "Ed25519",
-        sign: "the bytes of \"trust-gateway/ed25519-challenge/v1\\u0000\" followed by agent_id and nonce (UTF-8), no separators; send the 64-byte signature in base64",
+        algorithm: "Ed25519".to_owned(),
+        sign: "the bytes of \"trust-gateway/ed25519-challenge/v1\\u0000\" followed by agent_id and nonce (UTF-8), no separators; send the 64-byte signature in base64".to_owned(),
     }))
 }
 

@@ -1,25 +1,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use tg_service::Lifecycle;
-use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState, MAX_BODY_BYTES, dto};
+use tg_wire::lifecycle::{Introspection, IntrospectionRequest, ReasonRequest};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/agents/{id}/suspend", suspend)
         .post("/agents/{id}/reactivate", reactivate)
         .post("/agents/{id}/revoke", revoke)
         .post("/tokens/introspect", introspect);
-}
-
-/// Optional: why (kept in the audit trail).
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ReasonRequest {
-    reason: Option<String>,
 }
 
 async fn change(
@@ -79,41 +71,6 @@ async fn revoke(
     change(state, auth, id.into_inner(), body, Lifecycle::Revoke).await
 }
 
-/// RFC 7662 request.
-#[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct IntrospectionRequest {
-    token: String,
-}
-
-/// RFC 7662 answer: `{"active": false}` alone, or `active: true` with the token's claims.
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub(crate) struct Introspection {
-    active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sub: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iss: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    jti: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iat: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    exp: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    /// The agent's trust tier when the token was issued.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tier: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    trust_score: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permitted_actions: Option<Vec<String>>,
-}
-
 /// RFC 7662 introspection: `token=…` form-encoded, or `{"token": "…"}` as JSON.
 #[utoipa::path(post, path = "/tokens/introspect", tag = "tokens", operation_id = "introspect_token",
     // Described as RFC 7662's form only: the same fields are accepted as JSON, but client
@@ -164,7 +121,7 @@ async fn introspect(
     let body = match result.claims {
         Some(c) if result.active => Introspection {
             active: true,
-            token_type: Some("Bearer"),
+            token_type: Some("Bearer".to_owned()),
             sub: Some(c.sub),
             iss: Some(c.iss),
             aud: Some(c.aud),

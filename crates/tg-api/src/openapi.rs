@@ -10,27 +10,16 @@ use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
 
 use crate::routes::Routes;
+pub(crate) use tg_wire::error::ErrorBody;
 
 pub(crate) const DOCUMENT: &str = "/openapi.json";
 pub(crate) const DOCS: &str = "/docs";
 /// Swagger UI's files, served under [`DOCS`]`/`.
 pub(crate) const DOCS_PREFIX: &str = "/docs/";
-
-/// Every error: a machine-readable `code` and a human `detail`. Some carry more fields
-/// beside them (a failed decision adds `allowed: false` and `reason`; a refused delegation
-/// adds `trust_result`).
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"code": "not_found", "detail": "agent `ag_0123456789abcdef01234567` not found"}))]
-pub(crate) struct ErrorBody {
-    /// Stable, snake_case: `invalid_request`, `not_found`, `unauthorized`, …
-    pub code: String,
-    pub detail: String,
-}
 
 /// The errors every authenticated operation can answer with.
 #[derive(Debug, IntoResponses)]

@@ -1,12 +1,11 @@
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 use tg_scoring::{ActionRule, TierEdit};
 use tg_service::{PolicySnapshot, ServiceError};
-use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
+use tg_wire::policy::{ActionEntry, Catalog};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.get("/tiers", tiers)
@@ -15,25 +14,9 @@ pub(crate) fn routes(r: &mut Routes) {
         .put("/actions/{name}", put_action);
 }
 
-/// One catalog entry.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ActionEntry {
-    action: String,
-    required_tier: u8,
-    min_score: f64,
-}
-
-/// The action catalog; actions not in it are denied.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Catalog {
-    actions: Vec<ActionEntry>,
-    /// The policy version (bumped by every edit).
-    version: i64,
-}
-
 fn tiers_body(p: &PolicySnapshot) -> HttpResponse {
     HttpResponse::Ok().json(dto::Tiers {
-        tiers: p.policy.tiers.bands(),
+        tiers: p.policy.tiers.bands().to_vec(),
         version: p.version,
     })
 }

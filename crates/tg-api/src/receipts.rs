@@ -1,31 +1,18 @@
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use tg_receipts::Receipt;
 use tg_service::RecordAction;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::streaming::Sink;
 use crate::{ApiError, AppState, dto};
+use tg_wire::receipts::{ListQuery, ReceiptExportDocument, ReceiptPage, Recorded};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/actions/record", record)
         .get("/receipts/{agent_id}", list)
         .get("/receipts/{agent_id}/verify", verify)
         .get("/receipts/{agent_id}/export", export);
-}
-
-/// A recorded action: its signed receipt and what it did to the score.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Recorded {
-    receipt: Receipt,
-    previous_score: f64,
-    new_score: f64,
-    previous_tier: u8,
-    new_tier: u8,
-    tier_name: String,
-    tier_changed: bool,
 }
 
 /// `{agent_id}`: an agent id.
@@ -69,26 +56,6 @@ async fn record(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    #[serde(default = "crate::dto::default_page_limit")]
-    #[param(default = 100)]
-    limit: u32,
-    /// Receipts before this sequence number (`next_before_seq` of the previous page).
-    before_seq: Option<u64>,
-}
-
-/// A page of receipts, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ReceiptPage {
-    agent_id: String,
-    receipts: Vec<Receipt>,
-    /// Pass as `before_seq` for the next page; null on the last page.
-    next_before_seq: Option<u64>,
-}
-
 /// The agent's receipts, newest first.
 #[utoipa::path(get, path = "/receipts/{agent_id}", tag = "receipts", operation_id = "list_receipts",
     params(ReceiptsPath, ListQuery),
@@ -129,24 +96,6 @@ async fn verify(
         .call(move |g| async move { g.verify_chain(&id).await })
         .await?;
     Ok(HttpResponse::Ok().json(report))
-}
-
-/// A receipt export, as one JSON document (streamed in this order).
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // Describes the streamed document; never built whole.
-pub(crate) struct ReceiptExportDocument {
-    /// `trust-gateway/receipts/v1`.
-    format: String,
-    agent_id: String,
-    /// Every receipt, seq 1 upwards (up to the first broken one, if the chain is broken).
-    receipts: Vec<Receipt>,
-    /// What the gateway vouches for; null when the chain did not verify.
-    statement: Option<tg_service::ExportStatement>,
-    /// JWS with detached payload over the RFC 8785 form of `statement`, by the key `kid`
-    /// names in `/.well-known/jwks.json`; null when the chain did not verify.
-    signature: Option<crate::signed::DetachedSignature>,
-    /// Why there is no statement: the chain verification's report.
-    error: Option<tg_receipts::ChainReport>,
 }
 
 /// Streams the export: receipts as they verify, then the signed statement (or the error).

@@ -3,17 +3,9 @@
 //! signatures and export statements.
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::AppState;
-
-/// RFC 7515 JWS with detached payload: `protected` and `signature`, base64url. Rebuild
-/// `protected.<base64url(JCS(value))>.signature` to verify.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DetachedSignature {
-    protected: String,
-    signature: String,
-}
+use tg_wire::signed::DetachedSignature;
 
 /// Signs the canonical form of `value`.
 pub(crate) fn sign<T: Serialize>(state: &AppState, value: &T) -> Result<DetachedSignature, String> {

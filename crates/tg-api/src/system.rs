@@ -1,13 +1,9 @@
-use std::collections::BTreeMap;
-
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
-use tg_identity::BundleSummary;
-use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_wire::system::{Bundles, ByResult, ByStatus, Health, InstanceStats, Ready, Stats};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.get("/health", health)
@@ -18,30 +14,15 @@ pub(crate) fn routes(r: &mut Routes) {
         .post("/admin/trust-bundles/reload", reload_trust_bundles);
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Health {
-    #[schema(example = "healthy")]
-    status: &'static str,
-    version: &'static str,
-    /// `sqlite` or `postgres`.
-    database: &'static str,
-}
-
 /// Liveness: the process answers. No key needed.
 #[utoipa::path(get, path = "/health", tag = "system", operation_id = "health", security(()),
     responses((status = 200, description = "Alive", body = Health)))]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {
-        status: "healthy",
-        version: env!("CARGO_PKG_VERSION"),
-        database: state.gateway.store().backend(),
+        status: "healthy".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        database: state.gateway.store().backend().to_owned(),
     })
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Ready {
-    #[schema(example = "ready")]
-    status: &'static str,
 }
 
 /// Readiness: the store answers and is migrated.
@@ -57,7 +38,9 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
                 .map_err(tg_service::ServiceError::from)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Ready { status: "ready" }))
+    Ok(HttpResponse::Ok().json(Ready {
+        status: "ready".to_owned(),
+    }))
 }
 
 /// The token-signing public keys (RFC 7517 JWK Set): verify tokens offline with them.
@@ -68,38 +51,6 @@ async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(state.gateway.tokens().jwks())
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ByStatus {
-    active: u64,
-    suspended: u64,
-    revoked: u64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ByResult {
-    success: u64,
-    failure: u64,
-    violation: u64,
-}
-
-/// What this gateway process holds (not shared between instances).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct InstanceStats {
-    dashboard_clients: usize,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Stats {
-    total_agents: u64,
-    agents_by_status: ByStatus,
-    /// Tier number (as a string key) → agents.
-    agents_by_tier: BTreeMap<String, u64>,
-    total_receipts: u64,
-    actions_by_result: ByResult,
-    average_score: f64,
-    instance: InstanceStats,
 }
 
 /// Gateway-wide counters.
@@ -130,11 +81,6 @@ async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, 
             dashboard_clients: state.gateway.live_clients(),
         },
     }))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Bundles {
-    bundles: Vec<BundleSummary>,
 }
 
 /// The SPIFFE trust bundles X509-SVIDs and JWT-SVIDs are verified against.

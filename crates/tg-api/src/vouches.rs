@@ -1,13 +1,11 @@
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use tg_core::{AgentId, Timestamp, VouchId};
 use tg_service::{NewVouch, Vouched};
-use tg_vouch::{Direction, Vouch};
-use utoipa::{IntoParams, ToSchema};
+use tg_vouch::Direction;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_wire::vouches::{Anchor, ListQuery, VouchOut, VouchPage, VouchRequest};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/agents/{id}/vouches", create)
@@ -15,71 +13,6 @@ pub(crate) fn routes(r: &mut Routes) {
         .delete("/agents/{id}/vouches/{vouch_id}", revoke)
         .put("/agents/{id}/anchor", set_anchor)
         .delete("/agents/{id}/anchor", unset_anchor);
-}
-
-/// One agent vouching for another.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct VouchOut {
-    #[schema(value_type = String)]
-    vouch_id: VouchId,
-    #[schema(value_type = String)]
-    from_agent: AgentId,
-    #[schema(value_type = String)]
-    to_agent: AgentId,
-    /// In (0, 1].
-    weight: f64,
-    note: Option<String>,
-    /// The voucher's Ed25519 signature (base64), when given.
-    signature: Option<String>,
-    signed: bool,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    revoked_at: Option<Timestamp>,
-}
-
-impl From<&Vouch> for VouchOut {
-    fn from(v: &Vouch) -> Self {
-        Self {
-            vouch_id: v.id.clone(),
-            from_agent: v.from_agent.clone(),
-            to_agent: v.to_agent.clone(),
-            weight: v.weight,
-            note: v.note.clone(),
-            signature: v.signature.clone(),
-            signed: v.signature.is_some(),
-            created_at: v.created_at,
-            updated_at: v.updated_at,
-            revoked_at: v.revoked_at,
-        }
-    }
-}
-
-/// A page of an agent's vouches.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct VouchPage {
-    agent_id: String,
-    /// `received` or `given`.
-    direction: String,
-    vouches: Vec<VouchOut>,
-    next_offset: Option<u32>,
-}
-
-/// Whether the agent is a trust anchor (its vouches count in full).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Anchor {
-    agent_id: String,
-    anchor: bool,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct VouchRequest {
-    /// The voucher, an agent of the caller's account.
-    from_agent: String,
-    /// In (0, 1].
-    weight: f64,
-    note: Option<String>,
-    signature: Option<String>,
 }
 
 /// `from_agent` vouches for the agent (again: the vouch is updated).
@@ -108,25 +41,6 @@ async fn create(
     } else {
         HttpResponse::Ok().json(VouchOut::from(&v))
     })
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// `received` (vouches for the agent) or `given` (by it).
-    #[serde(default = "received")]
-    #[param(default = "received")]
-    direction: String,
-    #[serde(default)]
-    offset: u32,
-    #[serde(default = "crate::dto::default_page_limit")]
-    #[param(default = 100)]
-    limit: u32,
-}
-
-fn received() -> String {
-    "received".into()
 }
 
 /// The agent's vouches, received or given.

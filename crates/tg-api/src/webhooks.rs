@@ -1,13 +1,15 @@
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use tg_core::{Timestamp, WebhookId};
-use tg_service::{NewWebhook, ServiceError, WebhookChange, WebhookSaved};
-use tg_webhooks::{Attempt, Endpoint, EventKind};
-use utoipa::{IntoParams, ToSchema};
+use tg_core::Timestamp;
+use tg_service::{NewWebhook, ServiceError, WebhookChange};
+use utoipa::IntoParams;
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_wire::webhooks::{
+    AttemptPage, Deleted, EndpointList, EndpointOut, Queued, RecoverRequest, Requeued,
+    WebhookRequest, WebhookUpdate,
+};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/config/webhooks", create)
@@ -20,80 +22,6 @@ pub(crate) fn routes(r: &mut Routes) {
         .post("/config/webhooks/{id}/recover", recover);
 }
 
-/// An endpoint; its secrets only ever appear once, in the answer that set them.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EndpointOut {
-    #[schema(value_type = String)]
-    id: WebhookId,
-    url: String,
-    events: Vec<EventKind>,
-    enabled: bool,
-    disabled_reason: Option<String>,
-    /// Since when every attempt has failed; null while deliveries succeed.
-    failing_since: Option<Timestamp>,
-    /// How many signing secrets are active (two while a rotation's old one lives on).
-    signing_secrets: usize,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    /// The new signing secret (`whsec_…`): only in the answer that created or rotated it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
-}
-
-impl From<&Endpoint> for EndpointOut {
-    fn from(e: &Endpoint) -> Self {
-        Self {
-            id: e.id.clone(),
-            url: e.url.clone(),
-            events: e.events.clone(),
-            enabled: e.enabled,
-            disabled_reason: e.disabled_reason.clone(),
-            failing_since: e.failing_since,
-            signing_secrets: e.secrets.len(),
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-            secret: None,
-        }
-    }
-}
-
-impl From<&WebhookSaved> for EndpointOut {
-    fn from(s: &WebhookSaved) -> Self {
-        Self {
-            secret: s.secret.clone(),
-            ..Self::from(&s.endpoint)
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EndpointList {
-    webhooks: Vec<EndpointOut>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Deleted {
-    id: String,
-    deleted: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AttemptPage {
-    attempts: Vec<Attempt>,
-    next_offset: Option<u32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Queued {
-    queued: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Requeued {
-    /// Failed deliveries put back in the queue.
-    requeued: u64,
-}
-
 /// `{id}`: a webhook endpoint id.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -101,18 +29,6 @@ pub(crate) struct Requeued {
 struct EndpointPath {
     /// The endpoint's id (`wh_…`).
     id: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WebhookRequest {
-    /// `http(s)://…` to a public address (`WEBHOOK_ALLOW_NETS` opens private ones).
-    url: String,
-    /// Event types to receive (see `EventKind`).
-    events: Vec<String>,
-    /// Your own `whsec_…` secret; default: a generated one, returned once.
-    secret: Option<String>,
-    enabled: Option<bool>,
 }
 
 /// Adds a Standard Webhooks endpoint for the caller's account.
@@ -163,23 +79,6 @@ async fn get(
         .call(move |g| async move { g.webhook(&auth.principal, &id).await })
         .await?;
     Ok(HttpResponse::Ok().json(EndpointOut::from(&e)))
-}
-
-/// Only the fields given change.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WebhookUpdate {
-    url: Option<String>,
-    events: Option<Vec<String>>,
-    enabled: Option<bool>,
-    secret: Option<String>,
-    /// Generate a new secret; the previous one keeps signing beside it until
-    /// `expire_previous_secret`.
-    #[serde(default)]
-    rotate_secret: bool,
-    /// Stop signing with the previous secret now.
-    #[serde(default)]
-    expire_previous_secret: bool,
 }
 
 /// Changes an endpoint: URL, events, enabled, secret rotation.
@@ -265,14 +164,6 @@ async fn retry(
         .call(move |g| async move { g.retry_webhook(&auth.principal, &id, &event_id).await })
         .await?;
     Ok(HttpResponse::Accepted().json(Queued { queued: true }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RecoverRequest {
-    /// RFC 3339.
-    since: String,
-    until: Option<String>,
 }
 
 fn timestamp(field: &str, value: &str) -> Result<Timestamp, ApiError> {

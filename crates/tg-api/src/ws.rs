@@ -11,14 +11,13 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message};
-use serde::{Deserialize, Serialize};
 use tg_service::{LiveMessage, LiveSubscription, ServiceError};
 use tokio::sync::{Notify, broadcast, mpsc};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_wire::live::{DashboardQuery, Ticket};
 
 /// Largest message a client may send (it only ever needs `ping`).
 const MAX_CLIENT_MESSAGE: usize = 4096;
@@ -30,14 +29,6 @@ const IDLE_AFTER: Duration = Duration::from_secs(90);
 
 pub(crate) fn routes(r: &mut Routes) {
     r.get("/ws/dashboard", dashboard).post("/ws/ticket", ticket);
-}
-
-/// A single-use ticket for `/ws/dashboard?ticket=…`.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Ticket {
-    ticket: String,
-    /// Seconds the ticket stays redeemable.
-    expires_in: i64,
 }
 
 /// Trades the caller's key for a single-use dashboard ticket (browsers cannot set
@@ -52,14 +43,6 @@ async fn ticket(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, 
         ticket: t,
         expires_in: tg_service::TICKET_TTL_SECS,
     }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct DashboardQuery {
-    /// From `POST /ws/ticket`, when the client cannot send `X-API-Key`.
-    ticket: Option<String>,
 }
 
 /// The live feed (WebSocket). First message `initial_stats`, then every event as

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tg_core::{AgentId, EventId, StoreError, Timestamp};
 
 /// Kinds of audit events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
@@ -100,7 +100,7 @@ pub struct Actor {
 }
 
 /// One audit event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -116,7 +116,7 @@ pub fn plan(
 }
 
 /// One hop of Joy §4.2's chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainLink {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -128,7 +128,7 @@ pub struct ChainLink {
 }
 
 /// Joy §4.2: `{chain_id, delegations, root_authority, terminal_agent}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainView {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

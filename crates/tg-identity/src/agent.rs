@@ -1,4 +1,4 @@
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tg_core::{AccountId, AgentId, Timestamp};
 
 use crate::{AttestationType, SpiffeId};
@@ -34,8 +34,17 @@ impl Serialize for VerificationLevel {
     }
 }
 
+impl<'de> Deserialize<'de> for VerificationLevel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = u8::deserialize(d)?;
+        Self::from_u8(n).ok_or_else(|| {
+            serde::de::Error::invalid_value(serde::de::Unexpected::Unsigned(n.into()), &"0 to 3")
+        })
+    }
+}
+
 /// Lifecycle state. `Revoked` is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
@@ -116,7 +125,7 @@ impl Agent {
     }
 
     /// Badges (Joy §2.3): the verification level's badges and proof of possession.
-    pub fn badges(&self, now: Timestamp) -> Vec<&'static str> {
+    pub fn badges(&self, now: Timestamp) -> Vec<String> {
         let (_, level) = self.effective_identity(now);
         let mut out = Vec::new();
         if level >= VerificationLevel::Claimed {
@@ -131,7 +140,7 @@ impl Agent {
         if self.key_verified_at.is_some() {
             out.push("key_verified");
         }
-        out
+        out.into_iter().map(str::to_owned).collect()
     }
 }
 

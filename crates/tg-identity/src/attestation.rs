@@ -7,7 +7,7 @@ use tg_core::Timestamp;
 use crate::{SpiffeId, TrustBundle, TrustBundles, VerificationLevel};
 
 /// What a registration presents to prove who the agent is (V2 `attestation`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Attestation {

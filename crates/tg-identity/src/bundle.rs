@@ -42,7 +42,7 @@ pub enum BundleError {
 }
 
 /// What an operator sees of a bundle (`GET /admin/trust-bundles`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleSummary {
     pub trust_domain: String,

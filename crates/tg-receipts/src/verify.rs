@@ -11,7 +11,7 @@ pub struct Broken {
 }
 
 /// The result of verifying a whole chain (`GET /receipts/{agent_id}/verify`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainReport {
     pub valid: bool,

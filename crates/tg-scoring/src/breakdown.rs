@@ -36,10 +36,10 @@ pub struct FactorScores {
 }
 
 /// One factor explained: its score, weight, contribution and the evidence behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Factor {
-    pub name: &'static str,
+    pub name: String,
     pub score: f64,
     pub weight: f64,
     pub contribution: f64,
@@ -170,7 +170,7 @@ pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakd
 
 fn factor(name: &'static str, score: f64, weight: f64, evidence: String) -> Factor {
     Factor {
-        name,
+        name: name.to_owned(),
         score,
         weight,
         contribution: score * weight,

@@ -18,7 +18,7 @@ pub struct Tiers {
 }
 
 /// A change to one band; the neighbours' shared boundaries move with it.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TierEdit {

@@ -17,7 +17,7 @@ use crate::{Gateway, ServiceError, reading};
 pub const JOY_SCALE: f64 = 5.0;
 
 /// Joy §3.2 `TrustResult`, serialised as it is on the wire.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustResult {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
@@ -32,16 +32,20 @@ pub struct TrustResult {
     pub capabilities: Vec<String>,
     /// The owning account's plan (`free | pro | enterprise`).
     pub tier: Option<Plan>,
-    pub badges: Vec<&'static str>,
+    pub badges: Vec<String>,
     pub last_activity: Option<Timestamp>,
     pub withheld: bool,
     pub error: Option<String>,
-    pub provider: &'static str,
-    pub provider_version: &'static str,
+    pub provider: String,
+    pub provider_version: String,
 }
 
+/// Joy §3.2 `provider`.
+pub const PROVIDER: &str = "trust-gateway";
+
 impl TrustResult {
-    fn denied(
+    /// A denial: nothing is known (or may be said) about the agent beyond `error`.
+    pub fn denied(
         threshold: f64,
         agent_id: Option<AgentId>,
         agent_name: Option<String>,
@@ -62,8 +66,8 @@ impl TrustResult {
             last_activity: None,
             withheld: true,
             error: Some(error),
-            provider: "trust-gateway",
-            provider_version: env!("CARGO_PKG_VERSION"),
+            provider: PROVIDER.to_owned(),
+            provider_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
 
@@ -91,8 +95,8 @@ impl TrustResult {
             last_activity: b.last_activity,
             withheld,
             error,
-            provider: "trust-gateway",
-            provider_version: env!("CARGO_PKG_VERSION"),
+            provider: PROVIDER.to_owned(),
+            provider_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
 }

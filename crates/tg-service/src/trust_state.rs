@@ -23,12 +23,9 @@ pub struct TrustState {
 }
 
 /// One point of an agent's score history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HistoryPoint {
-    #[serde(skip)]
     pub agent_id: AgentId,
-    #[serde(skip)]
     pub seq: u64,
     pub timestamp: Timestamp,
     pub composite_score: f64,

@@ -1,0 +1,86 @@
+//! Accounts and API keys (`/admin/...`).
+
+use serde::{Deserialize, Serialize};
+use tg_access::{Account, ApiKey, Plan, Scope};
+use tg_core::{AccountId, Timestamp};
+
+/// A tenant: its agents, keys and webhooks are its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountOut {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: AccountId,
+    pub name: String,
+    pub plan: Plan,
+    pub created_at: Timestamp,
+}
+
+impl From<&Account> for AccountOut {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            plan: a.plan,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// An API key; the secret itself appears once, in `key`, when it is created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyOut {
+    /// 8 hex characters.
+    pub id: String,
+    /// The key's first characters, to recognise it.
+    pub prefix: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub account_id: AccountId,
+    pub scope: Scope,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    /// The secret: only in the answer that created the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl From<&ApiKey> for KeyOut {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            id: k.id.clone(),
+            prefix: k.prefix.clone(),
+            account_id: k.account_id.clone(),
+            scope: k.scope,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+            key: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Accounts {
+    pub accounts: Vec<AccountOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Keys {
+    pub keys: Vec<KeyOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub name: String,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub scope: Scope,
+}

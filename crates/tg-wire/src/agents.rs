@@ -1,0 +1,396 @@
+//! Agents: registration, listings, trust breakdowns, V2 cards, history and tokens.
+
+use serde::{Deserialize, Serialize};
+use tg_core::{AgentId, Timestamp};
+use tg_identity::{A2aProfile, AgentStatus, Attestation, AttestationType, VerificationLevel};
+use tg_scoring::{Factor, Trigger};
+use tg_service::{TrustResult, TrustView};
+
+/// The V2 breakdown with Joy's evidence fields beside it (DESIGN §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrustBreakdown {
+    #[serde(flatten)]
+    pub breakdown: Breakdown,
+    /// Joy's `tier`: the owning account's plan.
+    pub plan: tg_access::Plan,
+    pub trust_score: f64,
+    pub verified: bool,
+    pub vouch_count: u64,
+    pub withheld: bool,
+    pub trust_result: TrustResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct DiscoverQuery {
+    /// Matched against names and capabilities.
+    pub query: String,
+    #[serde(default)]
+    pub offset: u32,
+    #[serde(default = "default_discover_limit")]
+    #[cfg_attr(feature = "openapi", param(default = 20))]
+    pub limit: u32,
+}
+
+/// A page of agents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentPage {
+    pub agents: Vec<AgentOut>,
+    pub offset: u32,
+    pub limit: u32,
+    /// The next page's offset; null on the last page.
+    pub next_offset: Option<u32>,
+}
+
+impl AgentPage {
+    pub fn of(found: &[TrustView], offset: u32, limit: u32) -> Self {
+        Self {
+            agents: found.iter().map(AgentOut::from).collect(),
+            offset,
+            limit,
+            next_offset: (found.len() == limit as usize).then(|| offset.saturating_add(limit)),
+        }
+    }
+}
+
+pub fn default_discover_limit() -> u32 {
+    20
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ListQuery {
+    /// Admin keys only: one account's agents (default: every account's).
+    pub account: Option<String>,
+    #[serde(default)]
+    pub offset: u32,
+    #[serde(default = "crate::default_page_limit")]
+    #[cfg_attr(feature = "openapi", param(default = 100, maximum = 1000))]
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct HistoryQuery {
+    #[serde(default = "crate::default_page_limit")]
+    #[cfg_attr(feature = "openapi", param(default = 100))]
+    pub limit: u32,
+}
+
+/// An agent's score over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct History {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub agent_id: AgentId,
+    pub history: Vec<HistoryPoint>,
+}
+
+/// One point of an agent's score history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryPoint {
+    pub timestamp: Timestamp,
+    pub composite_score: f64,
+    pub tier: u8,
+    pub trigger: Trigger,
+}
+
+impl From<&tg_service::HistoryPoint> for HistoryPoint {
+    fn from(p: &tg_service::HistoryPoint) -> Self {
+        Self {
+            timestamp: p.timestamp,
+            composite_score: p.composite_score,
+            tier: p.tier,
+            trigger: p.trigger,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct TokenQuery {
+    /// Lifetime in seconds.
+    #[serde(default = "default_expires_in")]
+    #[cfg_attr(feature = "openapi", param(default = 3600))]
+    pub expires_in: i64,
+}
+
+/// A signed EdDSA JWT carrying the agent's tier and permitted actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenGrant {
+    /// Compact JWS; verify it offline with `/.well-known/jwks.json`.
+    pub token: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Bearer"))]
+    pub token_type: String,
+    pub expires_in: i64,
+    pub expires_at: Timestamp,
+    pub jti: String,
+    #[cfg_attr(feature = "openapi", schema(example = "EdDSA"))]
+    pub alg: String,
+    pub tier: u8,
+    pub trust_score: f64,
+    pub permitted_actions: Vec<String>,
+}
+
+pub fn default_expires_in() -> i64 {
+    3600
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub name: String,
+    pub provider: String,
+    #[serde(default)]
+    pub spiffe_id: Option<String>,
+    pub config_hash: String,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    #[serde(default)]
+    pub attestation: Option<Attestation>,
+    /// Where the agent serves A2A; with it the gateway publishes its signed agent card.
+    #[serde(default)]
+    pub a2a: Option<A2aProfile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AttestationRequest {
+    pub attestation: Attestation,
+}
+
+/// An agent as every agent-returning endpoint shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentOut {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "ag_3f9a0c1d2e4b5a6978877665"))]
+    pub id: AgentId,
+    pub name: String,
+    pub provider: String,
+    pub spiffe_id: Option<String>,
+    pub config_hash: String,
+    pub approved_config_hash: String,
+    /// PEM SPKI of the agent's Ed25519 key, when it registered one.
+    pub public_key: Option<String>,
+    pub capabilities: Vec<String>,
+    pub status: AgentStatus,
+    /// Joy §2.3: 0 unverified, 1 claimed, 2 verified, 3 certified.
+    #[cfg_attr(feature = "openapi", schema(value_type = u8, minimum = 0, maximum = 3))]
+    pub verification_level: VerificationLevel,
+    pub badges: Vec<String>,
+    pub attestation_type: AttestationType,
+    pub attestation_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub trust_score: f64,
+    pub trust_tier: u8,
+    pub tier_name: String,
+    /// The A2A profile behind `GET /agents/{id}/agent-card.json`, if any.
+    pub a2a: Option<A2aProfile>,
+}
+
+impl From<&TrustView> for AgentOut {
+    fn from(v: &TrustView) -> Self {
+        let a = &v.agent;
+        Self {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            provider: a.provider.clone(),
+            spiffe_id: a.spiffe_id.as_ref().map(ToString::to_string),
+            config_hash: a.config_hash.clone(),
+            approved_config_hash: a.approved_config_hash.clone(),
+            public_key: a.public_key.clone(),
+            capabilities: a.capabilities.clone(),
+            status: a.status,
+            verification_level: v.verification_level,
+            badges: a.badges(v.computed_at),
+            attestation_type: a.attestation_type,
+            attestation_expires_at: a.attestation_expires_at,
+            created_at: a.created_at,
+            trust_score: v.breakdown.composite,
+            trust_tier: v.breakdown.tier,
+            tier_name: v.breakdown.tier_name.clone(),
+            a2a: a.a2a.clone(),
+        }
+    }
+}
+
+/// The policy's factor weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Weights {
+    pub identity: f64,
+    pub config: f64,
+    pub behavior: f64,
+    pub vouch: f64,
+    pub activity: f64,
+}
+
+/// How inactivity lowers the score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Decay {
+    pub multiplier: f64,
+    pub days_inactive: f64,
+}
+
+/// A score explained factor by factor (V2 breakdown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Breakdown {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub agent_id: AgentId,
+    pub identity_score: f64,
+    pub config_score: f64,
+    pub behavior_score: f64,
+    pub vouch_score: f64,
+    pub activity_score: f64,
+    pub composite_score: f64,
+    pub base_score: f64,
+    pub tier: u8,
+    pub tier_name: String,
+    pub weights: Weights,
+    pub factors: Vec<Factor>,
+    pub cold_start: bool,
+    pub evidence_count: u64,
+    pub decay: Decay,
+    pub last_activity: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = u8, minimum = 0, maximum = 3))]
+    pub verification_level: VerificationLevel,
+    pub badges: Vec<String>,
+    pub attestation_type: AttestationType,
+    pub attestation_expires_at: Option<Timestamp>,
+    pub status: AgentStatus,
+    /// The scoring policy preset in force.
+    pub policy: String,
+    pub computed_at: Timestamp,
+}
+
+impl From<&TrustView> for Breakdown {
+    fn from(v: &TrustView) -> Self {
+        let b = &v.breakdown;
+        let w = &v.policy.policy.weights;
+        Self {
+            agent_id: v.agent.id.clone(),
+            identity_score: b.factors.identity,
+            config_score: b.factors.config,
+            behavior_score: b.factors.behavior,
+            vouch_score: b.factors.vouch,
+            activity_score: b.factors.activity,
+            composite_score: b.composite,
+            base_score: b.base_score,
+            tier: b.tier,
+            tier_name: b.tier_name.clone(),
+            weights: Weights {
+                identity: w.identity,
+                config: w.config,
+                behavior: w.behavior,
+                vouch: w.vouch,
+                activity: w.activity,
+            },
+            factors: b.explain.clone(),
+            cold_start: b.cold_start,
+            evidence_count: b.evidence_count,
+            decay: Decay {
+                multiplier: b.decay_multiplier,
+                days_inactive: b.days_inactive,
+            },
+            last_activity: b.last_activity,
+            verification_level: v.verification_level,
+            badges: v.agent.badges(v.computed_at),
+            attestation_type: v.agent.attestation_type,
+            attestation_expires_at: v.agent.attestation_expires_at,
+            status: v.agent.status,
+            policy: v.policy.policy.preset.as_str().to_owned(),
+            computed_at: v.computed_at,
+        }
+    }
+}
+
+/// The V2 agent card's factor scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CardScores {
+    pub identity_score: f64,
+    pub config_score: f64,
+    pub behavior_score: f64,
+}
+
+/// The V2 agent card: what a counterpart sees before trusting the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Card {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub agent_id: AgentId,
+    pub name: String,
+    pub provider: String,
+    pub spiffe_id: Option<String>,
+    pub capabilities: Vec<String>,
+    pub trust_score: f64,
+    pub trust_tier: u8,
+    pub tier_name: String,
+    pub created_at: Timestamp,
+    pub last_action_at: Option<Timestamp>,
+    pub total_actions: u64,
+    /// Successes over all recorded actions; null before the first.
+    pub success_rate: Option<f64>,
+    pub permitted_actions: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = u8, minimum = 0, maximum = 3))]
+    pub verification_level: VerificationLevel,
+    pub badges: Vec<String>,
+    pub status: AgentStatus,
+    pub metadata: CardScores,
+}
+
+impl From<&TrustView> for Card {
+    fn from(v: &TrustView) -> Self {
+        let a = &v.agent;
+        let e = &v.state.evidence;
+        let total = e.count();
+        Self {
+            agent_id: a.id.clone(),
+            name: a.name.clone(),
+            provider: a.provider.clone(),
+            spiffe_id: a.spiffe_id.as_ref().map(ToString::to_string),
+            capabilities: a.capabilities.clone(),
+            trust_score: v.breakdown.composite,
+            trust_tier: v.breakdown.tier,
+            tier_name: v.breakdown.tier_name.clone(),
+            created_at: a.created_at,
+            last_action_at: e.last_activity,
+            total_actions: total,
+            success_rate: (total != 0).then(|| e.successes as f64 / total as f64),
+            permitted_actions: v.permitted_actions.clone(),
+            verification_level: v.verification_level,
+            badges: a.badges(v.computed_at),
+            status: a.status,
+            metadata: CardScores {
+                identity_score: v.breakdown.factors.identity,
+                config_score: v.breakdown.factors.config,
+                behavior_score: v.breakdown.factors.behavior,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub min_score: f64,
+}

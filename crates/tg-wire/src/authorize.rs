@@ -1,0 +1,79 @@
+//! Authorization decisions, single and batch.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tg_core::AgentId;
+use tg_service::AuthorizeOutcome;
+
+/// One decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Authorized {
+    #[serde(flatten)]
+    pub decision: Decision,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub agent_id: AgentId,
+    pub action: String,
+}
+
+/// Several decisions for one agent, by action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchAuthorized {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub agent_id: AgentId,
+    pub results: BTreeMap<String, Decision>,
+    pub allowed_count: usize,
+    pub denied_count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    pub agent_id: String,
+    pub action: String,
+    /// Accepted for V2 compatibility and ignored by the decision (it is not evidence).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub context: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub agent_id: String,
+    pub actions: Vec<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub context: Option<serde_json::Map<String, Value>>,
+}
+
+/// One decision's numbers (shared by single and batch answers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Decision {
+    pub allowed: bool,
+    pub current_tier: u8,
+    pub required_tier: Option<u8>,
+    pub current_score: f64,
+    pub required_score: Option<f64>,
+    /// `Authorized`, or why not.
+    pub reason: String,
+}
+
+impl From<&AuthorizeOutcome> for Decision {
+    fn from(o: &AuthorizeOutcome) -> Self {
+        Self {
+            allowed: o.decision.allowed,
+            current_tier: o.current_tier,
+            required_tier: o.decision.required_tier,
+            current_score: o.current_score,
+            required_score: o.decision.required_score,
+            reason: o.decision.reason().to_owned(),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Proof of key possession and configuration reports.
+
+use serde::{Deserialize, Serialize};
+use tg_core::{AgentId, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PublicKeyRequest {
+    /// PEM SPKI (`-----BEGIN PUBLIC KEY-----`).
+    pub public_key: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Ed25519"))]
+    pub key_algorithm: String,
+}
+
+/// A nonce the agent signs to prove it holds its key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Challenge {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub agent_id: AgentId,
+    pub nonce: String,
+    pub expires_at: Timestamp,
+    pub ttl_seconds: i64,
+    #[cfg_attr(feature = "openapi", schema(example = "Ed25519"))]
+    pub algorithm: String,
+    /// What to sign, in words.
+    pub sign: String,
+}
+
+/// The signed nonce.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeAnswer {
+    pub nonce: String,
+    /// Base64 of the 64-byte Ed25519 signature.
+    pub signature: String,
+}
+
+/// Optional: the hash to report or approve (default: the one last reported).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConfigHashRequest {
+    pub config_hash: Option<String>,
+}

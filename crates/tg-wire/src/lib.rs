@@ -1,0 +1,27 @@
+//! The HTTP API's wire types: every request and response body and query string of
+//! `tg-api`, shared with the SDK so that what the server serialises is, by construction,
+//! what its clients parse.
+//!
+//! Domain types that travel as they are (`Receipt`, `AuditEvent`, `TrustResult`, …) come
+//! from their own crates. With the `openapi` feature every type also derives its OpenAPI
+//! schema (used by `tg-api`).
+
+pub mod a2a;
+pub mod admin;
+pub mod agents;
+pub mod audit;
+pub mod authorize;
+pub mod delegations;
+pub mod error;
+pub mod identity;
+pub mod lifecycle;
+pub mod live;
+pub mod page;
+pub mod policy;
+pub mod receipts;
+pub mod signed;
+pub mod system;
+pub mod vouches;
+pub mod webhooks;
+
+pub use page::{Page, default_page_limit};

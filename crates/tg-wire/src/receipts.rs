@@ -1,0 +1,73 @@
+//! Action receipts: recording, pages and the signed export.
+
+use serde::{Deserialize, Serialize};
+use tg_core::{Outcome, Timestamp};
+use tg_receipts::{ChainReport, Receipt};
+use tg_service::ExportStatement;
+
+use crate::signed::DetachedSignature;
+
+/// A recorded action: its signed receipt and what it did to the score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Recorded {
+    pub receipt: Receipt,
+    pub previous_score: f64,
+    pub new_score: f64,
+    pub previous_tier: u8,
+    pub new_tier: u8,
+    pub tier_name: String,
+    pub tier_changed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ListQuery {
+    #[serde(default = "crate::default_page_limit")]
+    #[cfg_attr(feature = "openapi", param(default = 100))]
+    pub limit: u32,
+    /// Receipts before this sequence number (`next_before_seq` of the previous page).
+    pub before_seq: Option<u64>,
+}
+
+/// A page of receipts, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptPage {
+    pub agent_id: String,
+    pub receipts: Vec<Receipt>,
+    /// Pass as `before_seq` for the next page; null on the last page.
+    pub next_before_seq: Option<u64>,
+}
+
+/// A receipt export, as one JSON document (streamed in this order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[allow(dead_code)] // Describes the streamed document; never built whole.
+pub struct ReceiptExportDocument {
+    /// `trust-gateway/receipts/v1`.
+    pub format: String,
+    pub agent_id: String,
+    /// Every receipt, seq 1 upwards (up to the first broken one, if the chain is broken).
+    pub receipts: Vec<Receipt>,
+    /// What the gateway vouches for; null when the chain did not verify.
+    pub statement: Option<ExportStatement>,
+    /// JWS with detached payload over the RFC 8785 form of `statement`, by the key `kid`
+    /// names in `/.well-known/jwks.json`; null when the chain did not verify.
+    pub signature: Option<DetachedSignature>,
+    /// Why there is no statement: the chain verification's report.
+    pub error: Option<ChainReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecordRequest {
+    pub agent_id: String,
+    pub action: String,
+    pub result: Outcome,
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
+}
