@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use tg_core::{AgentId, Timestamp, TokenId};
 
 use crate::SealedKey;
+use crate::verify::{Checks, EdKey, LEEWAY_SECS, verify_token};
 
 /// What goes into a token besides the registered claims.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,30 +116,21 @@ pub enum TokenError {
     NotYetValid,
 }
 
-struct EdKey {
-    kid: String,
-    jwk: Jwk,
-    verifier: Box<dyn JwsVerifier>,
-}
-
 /// Issues and verifies agent tokens.
 pub struct TokenIssuer {
-    issuer: String,
-    audience: String,
+    checks: Checks,
     /// The current EdDSA signing key.
     signer: Box<dyn JwsSigner>,
     signer_kid: String,
     /// Every published key (the current one included), for verification and the JWKS.
     keys: Vec<EdKey>,
     hs256: Option<(Box<dyn JwsSigner>, Box<dyn JwsVerifier>)>,
-    leeway_secs: i64,
 }
 
 impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenIssuer")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
+            .field("checks", &self.checks)
             .field("signer_kid", &self.signer_kid)
             .field("hs256", &self.hs256.is_some())
             .finish_non_exhaustive()
@@ -166,12 +158,7 @@ impl TokenIssuer {
         let mut keys = Vec::new();
         for k in published {
             let jwk = Jwk::from_bytes(k.public_jwk.as_bytes()).map_err(key_error)?;
-            let verifier = EdDSA.verifier_from_jwk(&jwk).map_err(key_error)?;
-            keys.push(EdKey {
-                kid: k.kid.clone(),
-                jwk,
-                verifier: Box::new(verifier),
-            });
+            keys.push(EdKey::new(k.kid.clone(), jwk)?);
         }
         if !keys.iter().any(|k| k.kid == current.kid) {
             return Err(TokenError::Key("the current key must be published".into()));
@@ -193,22 +180,24 @@ impl TokenIssuer {
             }
         };
         Ok(Self {
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
+            checks: Checks {
+                issuer: issuer.to_owned(),
+                audience: audience.to_owned(),
+                leeway_secs: LEEWAY_SECS,
+            },
             signer: Box::new(signer),
             signer_kid: current.kid.clone(),
             keys,
             hs256,
-            leeway_secs: 30,
         })
     }
 
     pub fn audience(&self) -> &str {
-        &self.audience
+        &self.checks.audience
     }
 
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.checks.issuer
     }
 
     /// The algorithm new tokens are signed with.
@@ -235,8 +224,8 @@ impl TokenIssuer {
         let expires_at = now.plus_secs(req.expires_in);
         let mut payload = JwtPayload::new();
         payload.set_subject(req.agent_id.as_str());
-        payload.set_issuer(&self.issuer);
-        payload.set_audience(vec![self.audience.clone()]);
+        payload.set_issuer(&self.checks.issuer);
+        payload.set_audience(vec![self.checks.audience.clone()]);
         payload.set_jwt_id(&jti);
         let claims = [
             // Integer NumericDates (josekit's setters would write `iat` as a float).
@@ -297,113 +286,7 @@ impl TokenIssuer {
 
     /// Verifies a token this gateway issued. See the crate docs for every check.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
-        if token.len() > 16 * 1024 || token.split('.').count() != 3 {
-            return Err(TokenError::Malformed);
-        }
-        let header = jwt::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        let alg = header
-            .claim("alg")
-            .and_then(Value::as_str)
-            .ok_or(TokenError::Malformed)?
-            .to_owned();
-        let verifier: &dyn JwsVerifier = match (alg.as_str(), &self.hs256) {
-            ("EdDSA", _) => {
-                let kid = header
-                    .claim("kid")
-                    .and_then(Value::as_str)
-                    .ok_or(TokenError::UnknownKey)?;
-                let key = self
-                    .keys
-                    .iter()
-                    .find(|k| k.kid == kid)
-                    .ok_or(TokenError::UnknownKey)?;
-                key.verifier.as_ref()
-            }
-            ("HS256", Some((_, verifier))) => verifier.as_ref(),
-            _ => return Err(TokenError::Algorithm(alg.chars().take(16).collect())),
-        };
-        let (payload, _) = jwt::decode_with_verifier(token, verifier).map_err(|e| match e {
-            josekit::JoseError::InvalidSignature(_) => TokenError::Signature,
-            _ => TokenError::Malformed,
-        })?;
-        self.check_claims(&payload, now)
-    }
-
-    fn check_claims(&self, p: &JwtPayload, now: Timestamp) -> Result<TokenClaims, TokenError> {
-        let number = |name: &'static str| -> Result<Option<i64>, TokenError> {
-            match p.claim(name) {
-                None => Ok(None),
-                // RFC 7519 NumericDate: integer or non-integer seconds.
-                Some(v) => v
-                    .as_i64()
-                    .or_else(|| {
-                        v.as_f64()
-                            .filter(|f| f.is_finite() && f.abs() < 1e15)
-                            .map(|f| f.floor() as i64)
-                    })
-                    .map(Some)
-                    .ok_or(TokenError::InvalidClaim(name)),
-            }
-        };
-        let exp = number("exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-        if now.as_secs() >= exp.saturating_add(self.leeway_secs) {
-            return Err(TokenError::Expired);
-        }
-        if let Some(nbf) = number("nbf")?
-            && now.as_secs().saturating_add(self.leeway_secs) < nbf
-        {
-            return Err(TokenError::NotYetValid);
-        }
-        let iat = number("iat")?;
-        let iss = p
-            .claim("iss")
-            .ok_or(TokenError::MissingClaim("iss"))?
-            .as_str()
-            .ok_or(TokenError::InvalidClaim("iss"))?;
-        if iss != self.issuer {
-            return Err(TokenError::InvalidClaim("iss"));
-        }
-        let aud: Vec<String> = match p.claim("aud").ok_or(TokenError::MissingClaim("aud"))? {
-            Value::String(s) => vec![s.clone()],
-            Value::Array(items) => items
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .ok_or(TokenError::InvalidClaim("aud"))
-                })
-                .collect::<Result<_, _>>()?,
-            _ => return Err(TokenError::InvalidClaim("aud")),
-        };
-        if !aud.contains(&self.audience) {
-            return Err(TokenError::InvalidClaim("aud"));
-        }
-        let text = |name: &'static str| -> Result<String, TokenError> {
-            p.claim(name)
-                .ok_or(TokenError::MissingClaim(name))?
-                .as_str()
-                .map(str::to_owned)
-                .ok_or(TokenError::InvalidClaim(name))
-        };
-        let permitted_actions = match p.claim("permitted_actions") {
-            None => Vec::new(),
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|_| TokenError::InvalidClaim("permitted_actions"))?,
-        };
-        Ok(TokenClaims {
-            sub: text("sub")?,
-            jti: text("jti")?,
-            name: p.claim("name").and_then(Value::as_str).map(str::to_owned),
-            tier: p
-                .claim("tier")
-                .and_then(Value::as_u64)
-                .and_then(|t| u8::try_from(t).ok()),
-            trust_score: p.claim("trust_score").and_then(Value::as_f64),
-            permitted_actions,
-            iss: iss.to_owned(),
-            aud,
-            iat,
-            exp,
-        })
+        let hs256 = self.hs256.as_ref().map(|(_, v)| v.as_ref());
+        verify_token(token, now, &self.checks, &self.keys, hs256)
     }
 }

@@ -2,8 +2,10 @@
 
 mod issuer;
 mod sealed;
+mod verify;
 
 pub use issuer::{
     DetachedJws, IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest, verify_detached,
 };
 pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal};
+pub use verify::JwksVerifier;

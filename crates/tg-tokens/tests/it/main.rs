@@ -6,7 +6,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk::JwkSet};
 use serde_json::{Value, json};
 use tg_core::{AgentId, Timestamp};
-use tg_tokens::{SealedKey, TokenError, TokenIssuer, TokenRequest, generate_signing_key};
+use tg_tokens::{
+    JwksVerifier, SealedKey, TokenError, TokenIssuer, TokenRequest, generate_signing_key,
+};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
@@ -286,4 +288,89 @@ fn detached_signatures_verify_with_the_published_key_and_cover_the_payload() {
         tg_tokens::verify_detached(&other, &jws, payload),
         Err(TokenError::UnknownKey)
     );
+}
+
+#[test]
+fn tool_servers_verify_offline_from_the_published_jwks_alone() {
+    let k = key();
+    let issuer = issuer_with("trust-gateway", &k, None);
+    // What a tool server has: the JWKS document as fetched, nothing else of the gateway.
+    let jwks: Value = ok(serde_json::from_str(&issuer.jwks().to_string()));
+    let verifier = ok(JwksVerifier::new(&jwks, "trust-gateway", "trust-gateway"));
+    assert_eq!(verifier.kids(), vec![k.kid.as_str()]);
+
+    let issued = ok(issuer.issue(&request(), NOW));
+    let claims = ok(verifier.verify(&issued.token, NOW.plus_secs(5)));
+    assert_eq!(claims.permitted_actions, ["read_data", "send_email"]);
+    assert_eq!(claims.jti, issued.jti);
+    assert!(!verifier.lacks_key_of(&issued.token));
+
+    // A token an independent implementation signs with the same key verifies too.
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(k.kid.clone());
+    let claims = json!({"sub": "ag_x", "iss": "trust-gateway", "aud": ["trust-gateway"], "exp": NOW.as_secs() + 60, "jti": "tok_x", "permitted_actions": ["read_data"]});
+    let theirs = ok(jsonwebtoken::encode(
+        &header,
+        &claims,
+        &ok(EncodingKey::from_ed_pem(&ok(k.open(SECRET)))),
+    ));
+    assert_eq!(ok(verifier.verify(&theirs, NOW)).sub, "ag_x");
+
+    assert_eq!(
+        verifier.verify(&issued.token, NOW.plus_secs(3600 + 31)),
+        Err(TokenError::Expired)
+    );
+    let elsewhere = ok(JwksVerifier::new(&jwks, "trust-gateway", "billing-api"));
+    assert_eq!(
+        elsewhere.verify(&issued.token, NOW),
+        Err(TokenError::InvalidClaim("aud"))
+    );
+    let impostor = ok(JwksVerifier::new(&jwks, "other-gateway", "trust-gateway"));
+    assert_eq!(
+        impostor.verify(&issued.token, NOW),
+        Err(TokenError::InvalidClaim("iss"))
+    );
+}
+
+#[test]
+fn offline_verification_refuses_hs256_unknown_keys_and_foreign_key_types() {
+    let k = key();
+    let hs = issuer_with(
+        "trust-gateway",
+        &k,
+        Some(b"a-jwt-secret-of-at-least-32-bytes!!"),
+    );
+    let jwks = hs.jwks();
+    let verifier = ok(JwksVerifier::new(&jwks, "trust-gateway", "trust-gateway"));
+    // Without the shared secret an HS256 token cannot be checked: refused, never trusted.
+    let token = ok(hs.issue(&request(), NOW)).token;
+    assert_eq!(
+        verifier.verify(&token, NOW),
+        Err(TokenError::Algorithm("HS256".into()))
+    );
+
+    // A key rotated in after the JWKS was fetched: unknown, and flagged for a refetch.
+    let newer = key();
+    let rotated = issuer_with("trust-gateway", &newer, None);
+    let token = ok(rotated.issue(&request(), NOW)).token;
+    assert!(verifier.lacks_key_of(&token));
+    assert_eq!(verifier.verify(&token, NOW), Err(TokenError::UnknownKey));
+
+    // Keys that are not Ed25519 signing keys are skipped, not trusted and not fatal.
+    let mut keys = jwks["keys"].as_array().cloned().unwrap_or_default();
+    let mut enc = keys[0].clone();
+    enc["use"] = json!("enc");
+    enc["kid"] = json!("enc-key");
+    keys.push(enc);
+    keys.push(json!({"kty": "RSA", "kid": "rsa-key", "n": "AQAB", "e": "AQAB"}));
+    let mixed = ok(JwksVerifier::new(
+        &json!({ "keys": keys }),
+        "trust-gateway",
+        "trust-gateway",
+    ));
+    assert_eq!(mixed.kids(), vec![k.kid.as_str()]);
+    assert!(matches!(
+        JwksVerifier::new(&json!({"no": "keys"}), "trust-gateway", "trust-gateway"),
+        Err(TokenError::Key(_))
+    ));
 }
