@@ -41,7 +41,9 @@ pub use error::ServiceError;
 pub use events::TRUST_CHANGE_EVENT;
 pub use gateway::{BundleSource, Gateway, GatewayConfig};
 pub use lifecycle::{Introspection, Lifecycle};
-pub use live::{FEED_CAPACITY, LiveMessage, LiveSubscription, MAX_CLIENTS, TICKET_TTL_SECS};
+pub use live::{
+    FEED_CAPACITY, LiveEvent, LiveMessage, LiveSubscription, MAX_CLIENTS, TICKET_TTL_SECS,
+};
 pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;
 pub use receipt_export::{ExportStatement, RECEIPT_EXPORT_FORMAT, ReceiptExport};

@@ -28,7 +28,18 @@ pub const TICKET_TTL_SECS: i64 = 30;
 const MAX_TICKETS: usize = 10_000;
 const RECENT: usize = 50;
 
-/// One message for dashboards: `{type, timestamp, data}` as text, and whose it is.
+/// One message of the live feed as it goes on the wire: `{type, timestamp, data}`.
+/// `type` is `initial_stats` (first, on connect) or an event: `agent_registered`,
+/// `receipt_recorded`, `auth_denied`, `tier_changed`, `trust_changed`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LiveEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub timestamp: Timestamp,
+    pub data: Value,
+}
+
+/// One message for dashboards: a [`LiveEvent`] as text, and whose it is.
 #[derive(Debug)]
 pub struct LiveMessage {
     pub account_id: Option<AccountId>,
@@ -38,7 +49,7 @@ pub struct LiveMessage {
 #[derive(Debug)]
 pub(crate) struct LiveFeed {
     tx: broadcast::Sender<Arc<LiveMessage>>,
-    recent: Mutex<VecDeque<(Option<AccountId>, Value)>>,
+    recent: Mutex<VecDeque<(Option<AccountId>, LiveEvent)>>,
     tickets: Mutex<HashMap<String, (Principal, Timestamp)>>,
     clients: Arc<AtomicUsize>,
 }
@@ -98,7 +109,14 @@ impl LiveFeed {
                 .ok()
                 .and_then(|mut v| v.get_mut("data").map(Value::take))
                 .unwrap_or(Value::Null);
-            let message = json!({"type": kind, "timestamp": e.created_at, "data": data});
+            let message = LiveEvent {
+                kind: kind.to_owned(),
+                timestamp: e.created_at,
+                data,
+            };
+            let Ok(text) = serde_json::to_string(&message) else {
+                continue;
+            };
             if matches!(
                 e.kind,
                 EventKind::ReceiptRecorded | EventKind::AuthorizationDenied
@@ -110,7 +128,7 @@ impl LiveFeed {
             // No subscriber is not an error.
             let _ = self.tx.send(Arc::new(LiveMessage {
                 account_id: e.account_id.clone(),
-                text: message.to_string(),
+                text,
             }));
         }
     }
@@ -155,7 +173,7 @@ impl Gateway {
             Box::pin(async move { Ok(tx.score_histogram().await?) })
         })
         .await?;
-        let recent: Vec<Value> = lock(&self.live.recent)
+        let recent: Vec<LiveEvent> = lock(&self.live.recent)
             .iter()
             .filter(|(owner, _)| account.is_none() || owner.as_ref() == account)
             .map(|(_, m)| m.clone())
@@ -171,7 +189,12 @@ impl Gateway {
             "score_distribution": histogram.iter().enumerate().map(|(i, n)| json!({"from": i as f64 / 10.0, "to": (i + 1) as f64 / 10.0, "agents": n})).collect::<Vec<_>>(),
             "recent_actions": recent,
         });
-        Ok(json!({"type": "initial_stats", "timestamp": self.now(), "data": data}).to_string())
+        let message = LiveEvent {
+            kind: "initial_stats".into(),
+            timestamp: self.now(),
+            data,
+        };
+        serde_json::to_string(&message).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     /// A single-use ticket a browser passes as `?ticket=` (it cannot set headers).

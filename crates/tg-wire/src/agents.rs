@@ -394,3 +394,29 @@ pub struct VerifyRequest {
     pub agent_name: Option<String>,
     pub min_score: f64,
 }
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            account: None,
+            offset: 0,
+            limit: crate::default_page_limit(),
+        }
+    }
+}
+
+impl Default for HistoryQuery {
+    fn default() -> Self {
+        Self {
+            limit: crate::default_page_limit(),
+        }
+    }
+}
+
+impl Default for TokenQuery {
+    fn default() -> Self {
+        Self {
+            expires_in: default_expires_in(),
+        }
+    }
+}

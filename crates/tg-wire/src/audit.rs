@@ -102,3 +102,25 @@ pub struct ExportQuery {
 pub fn default_format() -> Format {
     Format::Json
 }
+
+impl Default for AuditQuery {
+    fn default() -> Self {
+        Self {
+            start: None,
+            end: None,
+            event_type: None,
+            limit: crate::default_page_limit(),
+            cursor: None,
+        }
+    }
+}
+
+impl Default for ExportQuery {
+    fn default() -> Self {
+        Self {
+            format: default_format(),
+            start: None,
+            end: None,
+        }
+    }
+}

@@ -26,3 +26,12 @@ impl Page {
         (returned == self.limit as usize).then(|| self.offset.saturating_add(self.limit))
     }
 }
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            limit: default_page_limit(),
+        }
+    }
+}

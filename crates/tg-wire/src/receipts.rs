@@ -71,3 +71,12 @@ pub struct RecordRequest {
     #[serde(default)]
     pub timestamp: Option<Timestamp>,
 }
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            limit: crate::default_page_limit(),
+            before_seq: None,
+        }
+    }
+}

@@ -92,3 +92,13 @@ pub struct ListQuery {
 pub fn received() -> String {
     "received".into()
 }
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            direction: received(),
+            offset: 0,
+            limit: crate::default_page_limit(),
+        }
+    }
+}

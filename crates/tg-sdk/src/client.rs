@@ -1,0 +1,285 @@
+//! The async client: configuration, and the one place requests are sent and answers read.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tg_wire::error::ErrorBody;
+use url::Url;
+
+use crate::Error;
+
+/// Header the gateway reads the API key from.
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+
+/// An async client for one gateway. Cheap to clone (the connection pool is shared).
+///
+/// Every endpoint of the API has a method named by its OpenAPI `operationId`, taking and
+/// returning the server's own wire types ([`crate::wire`]).
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    api_key: Option<HeaderValue>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("api_key", &self.api_key.is_some())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    base_url: String,
+    api_key: Option<String>,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl ClientBuilder {
+    /// Sends `X-API-Key` with every request (public endpoints ignore it).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Whole-request timeout (default 10 s). Trust checks that must answer fast use a
+    /// shorter one; a timeout is an error, and [`Client::verify`] turns it into a denial.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connection timeout (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    pub fn build(self) -> Result<Client, Error> {
+        let mut base = Url::parse(&self.base_url)
+            .map_err(|e| Error::InvalidRequest(format!("base URL `{}`: {e}", self.base_url)))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(Error::InvalidRequest(format!(
+                "base URL `{}` must be http:// or https://",
+                self.base_url
+            )));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let api_key = match self.api_key {
+            None => None,
+            Some(k) => {
+                let mut v = HeaderValue::from_str(&k).map_err(|_| {
+                    Error::InvalidRequest("the API key is not a header value".into())
+                })?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(concat!("tg-sdk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        Ok(Client {
+            http,
+            base,
+            api_key,
+            timeout: self.timeout,
+        })
+    }
+}
+
+impl Client {
+    /// A client for the gateway at `base_url` (e.g. `http://127.0.0.1:8002`) with an API key.
+    pub fn new(base_url: &str, api_key: &str) -> Result<Self, Error> {
+        Self::builder(base_url).api_key(api_key).build()
+    }
+
+    pub fn builder(base_url: &str) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.to_owned(),
+            api_key: None,
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The gateway's base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// `base` + the percent-encoded `segments`.
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(crate) fn api_key(&self) -> Option<&HeaderValue> {
+        self.api_key.as_ref()
+    }
+
+    pub(crate) fn call(&self, method: Method, segments: &[&str]) -> Call<'_> {
+        Call {
+            client: self,
+            method,
+            url: self.url(segments),
+            body: Ok(None),
+        }
+    }
+
+    pub(crate) fn get(&self, segments: &[&str]) -> Call<'_> {
+        self.call(Method::GET, segments)
+    }
+
+    pub(crate) fn post(&self, segments: &[&str]) -> Call<'_> {
+        self.call(Method::POST, segments)
+    }
+
+    pub(crate) fn put(&self, segments: &[&str]) -> Call<'_> {
+        self.call(Method::PUT, segments)
+    }
+
+    pub(crate) fn patch(&self, segments: &[&str]) -> Call<'_> {
+        self.call(Method::PATCH, segments)
+    }
+
+    pub(crate) fn delete(&self, segments: &[&str]) -> Call<'_> {
+        self.call(Method::DELETE, segments)
+    }
+
+    fn transport(&self, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            Error::Timeout(self.timeout)
+        } else {
+            // The source chain says why (refused, reset, DNS, TLS).
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            Error::Transport(text)
+        }
+    }
+}
+
+/// A body and its media type.
+type Body = (&'static str, Vec<u8>);
+
+/// One request being built.
+pub(crate) struct Call<'a> {
+    client: &'a Client,
+    method: Method,
+    url: Url,
+    /// An encoding failure is kept and reported when the call is sent.
+    body: Result<Option<Body>, Error>,
+}
+
+impl Call<'_> {
+    pub(crate) fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        self.body = serde_json::to_vec(body)
+            .map(|b| Some(("application/json", b)))
+            .map_err(|e| Error::InvalidRequest(e.to_string()));
+        self
+    }
+
+    pub(crate) fn form<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        self.body = serde_urlencoded::to_string(body)
+            .map(|b| Some(("application/x-www-form-urlencoded", b.into_bytes())))
+            .map_err(|e| Error::InvalidRequest(e.to_string()));
+        self
+    }
+
+    pub(crate) fn query<T: Serialize + ?Sized>(mut self, query: &T) -> Self {
+        match serde_urlencoded::to_string(query) {
+            Ok(q) if q.is_empty() => self.url.set_query(None),
+            Ok(q) => self.url.set_query(Some(&q)),
+            Err(e) => self.body = Err(Error::InvalidRequest(e.to_string())),
+        }
+        self
+    }
+
+    /// Sends the request; the status and the whole body of the answer, or the error a
+    /// non-2xx answer stands for.
+    async fn send(self) -> Result<(StatusCode, Vec<u8>), Error> {
+        let client = self.client;
+        let mut req = client.http.request(self.method, self.url);
+        if let Some(key) = client.api_key() {
+            req = req.header(API_KEY_HEADER, key.clone());
+        }
+        if let Some((media_type, body)) = self.body? {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, media_type)
+                .body(body);
+        }
+        let resp = req.send().await.map_err(|e| client.transport(e))?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| client.transport(e))?;
+        if status.is_success() {
+            Ok((status, body.to_vec()))
+        } else {
+            Err(refusal(status, &body))
+        }
+    }
+
+    /// The answer, parsed as `T`.
+    pub(crate) async fn fetch<T: DeserializeOwned>(self) -> Result<T, Error> {
+        let (status, body) = self.send().await?;
+        serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
+            status: status.as_u16(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The answer as text (`/metrics`, CSV exports).
+    pub(crate) async fn text(self) -> Result<String, Error> {
+        let (status, body) = self.send().await?;
+        String::from_utf8(body).map_err(|e| Error::InvalidResponse {
+            status: status.as_u16(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// An answer without a body (204).
+    pub(crate) async fn empty(self) -> Result<(), Error> {
+        self.send().await.map(drop)
+    }
+}
+
+/// The error a non-2xx answer stands for: the gateway's envelope when it sent one.
+pub(crate) fn refusal(status: StatusCode, body: &[u8]) -> Error {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => Error::Api {
+            status: status.as_u16(),
+            code: e.code,
+            detail: e.detail,
+        },
+        Err(_) => Error::Api {
+            status: status.as_u16(),
+            code: format!("http_{}", status.as_u16()),
+            detail: String::from_utf8_lossy(body).chars().take(200).collect(),
+        },
+    }
+}

@@ -1,0 +1,100 @@
+//! The live feed (`/ws/dashboard`) over WebSocket.
+
+use futures_util::{SinkExt, StreamExt};
+use tg_service::LiveEvent;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::client::API_KEY_HEADER;
+use crate::{Client, Error};
+
+/// A connection to the live feed: `initial_stats` first, then every event of the key's
+/// account (all accounts for admin keys) as it commits. The gateway's pings are answered
+/// while reading, so a reader stays connected; a reader too slow to keep up is closed by
+/// the gateway, which [`LiveFeed::next`] reports as an error.
+#[derive(Debug)]
+pub struct LiveFeed {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    /// Connects to `GET /ws/dashboard` with the client's key (`ws://`, or `wss://` for an
+    /// `https://` gateway).
+    pub async fn live_feed(&self) -> Result<LiveFeed, Error> {
+        let mut url = self.url(&["ws", "dashboard"]);
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .map_err(|()| Error::InvalidRequest(format!("no WebSocket URL for {url}")))?;
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        if let Some(key) = self.api_key() {
+            request.headers_mut().insert(API_KEY_HEADER, key.clone());
+        }
+        let timeout = self.timeout();
+        let connected = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(request))
+            .await
+            .map_err(|_| Error::Timeout(timeout))?;
+        match connected {
+            Ok((ws, _)) => Ok(LiveFeed { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                let status = resp.status();
+                let body = resp.into_body().unwrap_or_default();
+                Err(crate::client::refusal(status, &body))
+            }
+            Err(e) => Err(Error::Transport(e.to_string())),
+        }
+    }
+}
+
+impl LiveFeed {
+    /// The next event; `None` once the gateway has closed the feed normally.
+    pub async fn next(&mut self) -> Option<Result<LiveEvent, Error>> {
+        loop {
+            let message = match self.ws.next().await? {
+                Ok(m) => m,
+                Err(e) => return Some(Err(Error::LiveFeed(e.to_string()))),
+            };
+            match message {
+                Message::Text(text) if text.as_str() == "pong" => {}
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(text.as_str()).map_err(|e| {
+                        Error::InvalidResponse {
+                            status: 101,
+                            detail: format!("not a live event: {e}"),
+                        }
+                    }));
+                }
+                Message::Close(Some(frame)) if frame.code != CloseCode::Normal => {
+                    return Some(Err(Error::LiveFeed(format!(
+                        "closed by the gateway ({}): {}",
+                        u16::from(frame.code),
+                        frame.reason.as_str()
+                    ))));
+                }
+                Message::Close(_) => return None,
+                Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            }
+        }
+    }
+
+    /// Sends the protocol's text `ping` (the gateway answers `pong`, which `next` skips).
+    pub async fn ping(&mut self) -> Result<(), Error> {
+        self.ws
+            .send(Message::text("ping"))
+            .await
+            .map_err(|e| Error::LiveFeed(e.to_string()))
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(&mut self) -> Result<(), Error> {
+        self.ws
+            .close(None)
+            .await
+            .map_err(|e| Error::LiveFeed(e.to_string()))
+    }
+}

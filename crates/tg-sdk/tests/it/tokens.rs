@@ -1,0 +1,96 @@
+//! Offline token verification with the cached JWKS, as a tool server runs it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::json;
+use tg_core::{ManualClock, Timestamp};
+use tg_sdk::wire::agents::TokenQuery;
+use tg_sdk::{Error, TokenError, TokenVerifier};
+
+use crate::session::{record, registration};
+use crate::support::{Gateway, script};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_servers_check_tokens_without_calling_the_gateway() {
+    let gw = Gateway::start().await;
+    let c = gw.client();
+    let agent = c.register_agent(&registration("caller")).await.unwrap();
+    record(&c, &agent.id, "read_data", 20).await;
+    let grant = c
+        .issue_token(&agent.id, &TokenQuery::default())
+        .await
+        .unwrap();
+    let verifier = TokenVerifier::fetch(&c, "trust-gateway", "trust-gateway")
+        .await
+        .unwrap();
+    let jwks = c.get_jwks().await.unwrap();
+
+    // From here on the gateway is gone: verification needs only the cached keys.
+    gw.stop().await;
+    let claims = verifier.authorize(&grant.token, "read_data").await.unwrap();
+    assert_eq!(claims.sub, agent.id.as_str());
+    assert_eq!(claims.jti, grant.jti);
+    assert!(matches!(
+        verifier.authorize(&grant.token, "delete_database").await,
+        Err(Error::NotPermitted(a)) if a == "delete_database"
+    ));
+    let mut forged = grant.token.clone();
+    forged.pop();
+    forged.push(if grant.token.ends_with('A') { 'B' } else { 'A' });
+    assert!(matches!(
+        verifier.verify(&forged).await,
+        Err(Error::Token(TokenError::Signature | TokenError::Malformed))
+    ));
+    // A service expecting another audience refuses the token.
+    let elsewhere = TokenVerifier::from_jwks(&jwks, "trust-gateway", "billing-api").unwrap();
+    assert!(matches!(
+        elsewhere.verify_offline(&grant.token),
+        Err(Error::Token(TokenError::InvalidClaim("aud")))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_is_fetched_once_and_refetches_are_rate_limited() {
+    let gw = Gateway::start().await;
+    let c = gw.client();
+    let agent = c.register_agent(&registration("caller")).await.unwrap();
+    let token = c
+        .issue_token(&agent.id, &TokenQuery::default())
+        .await
+        .unwrap()
+        .token;
+    let jwks = c.get_jwks().await.unwrap();
+
+    // A gateway whose JWKS did not yet hold the key, then did (a rotation in between).
+    let s = script(vec![
+        Some((200, json!({"keys": []}).to_string())),
+        Some((200, jwks.to_string())),
+    ])
+    .await;
+    let stand_in = tg_sdk::Client::builder(&s.base).build().unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let verifier = TokenVerifier::fetch(&stand_in, "trust-gateway", "trust-gateway")
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    assert!(verifier.kids().is_empty());
+    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+
+    // Within the refetch interval an unknown kid is refused without asking again.
+    assert!(matches!(
+        verifier.verify(&token).await,
+        Err(Error::Token(TokenError::UnknownKey))
+    ));
+    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+    // After it, one fetch brings the new key and the token verifies.
+    clock.advance_secs(tg_sdk::REFETCH_AFTER_SECS);
+    assert_eq!(
+        verifier.verify(&token).await.unwrap().sub,
+        agent.id.as_str()
+    );
+    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
+    // Known keys never cause a fetch.
+    assert!(verifier.verify(&token).await.is_ok());
+    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
+}
