@@ -9,6 +9,7 @@
 
 mod blocking;
 mod coverage;
+mod examples;
 mod fail_closed;
 mod live;
 mod session;
