@@ -24,8 +24,7 @@ use tg_wire::a2a::{
     TrustParams,
 };
 
-/// The extension carrying the trust data.
-pub(crate) const TRUST_EXTENSION: &str = "urn:trust-gateway:a2a:trust:v1";
+use tg_wire::a2a::TRUST_EXTENSION;
 /// How long a card's trust data may be relied on.
 const CARD_LIFETIME_SECS: i64 = 3600;
 

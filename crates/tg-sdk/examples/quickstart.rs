@@ -60,7 +60,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 context: None,
             })
             .await?;
-        let verdict = if d.decision.allowed { "allowed" } else { "denied" };
+        let verdict = if d.decision.allowed {
+            "allowed"
+        } else {
+            "denied"
+        };
         println!("{action}: {verdict} ({})", d.decision.reason);
     }
 

@@ -31,14 +31,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let grant = client
         .issue_token(&agent.id, &TokenQuery { expires_in: 300 })
         .await?;
-    println!("token for {} permits {:?}", agent.name, grant.permitted_actions);
+    println!(
+        "token for {} permits {:?}",
+        agent.name, grant.permitted_actions
+    );
 
     // The tool server's side: fetch the JWKS once (issuer and audience are the gateway's
     // GATEWAY_ISSUER and GATEWAY_AUDIENCE), then verify every call offline.
     let verifier = TokenVerifier::fetch(&client, "trust-gateway", "trust-gateway").await?;
     for action in ["read_data", "delete_database"] {
         match verifier.authorize(&grant.token, action).await {
-            Ok(claims) => println!("{action}: allowed for {} (tier {:?})", claims.sub, claims.tier),
+            Ok(claims) => println!(
+                "{action}: allowed for {} (tier {:?})",
+                claims.sub, claims.tier
+            ),
             Err(e) => println!("{action}: refused: {e}"),
         }
     }

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 use tg_core::{AgentId, Timestamp};
 use tg_identity::AgentStatus;
 
+/// The URI of the extension carrying the trust data.
+pub const TRUST_EXTENSION: &str = "urn:trust-gateway:a2a:trust:v1";
+
 /// A2A v1.0 `AgentCard` (JSON form).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
