@@ -283,3 +283,71 @@ pub(crate) fn refusal(status: StatusCode, body: &[u8]) -> Error {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_the_base_and_encode_each_segment() {
+        for base in ["http://gw.example", "http://gw.example/"] {
+            let c = Client::builder(base).build().unwrap();
+            assert_eq!(
+                c.url(&["agents", "ag_1"]).as_str(),
+                "http://gw.example/agents/ag_1"
+            );
+        }
+        // A gateway behind a path prefix.
+        for base in [
+            "https://gw.example/trust",
+            "https://gw.example/trust/?x=1#f",
+        ] {
+            let c = Client::builder(base).build().unwrap();
+            assert_eq!(
+                c.url(&["receipts", "a/b?c"]).as_str(),
+                "https://gw.example/trust/receipts/a%2Fb%3Fc"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_configuration_is_refused_up_front() {
+        for base in [
+            "gw.example",
+            "ftp://gw.example",
+            "mailto:ops@gw.example",
+            "",
+        ] {
+            assert!(
+                matches!(Client::builder(base).build(), Err(Error::InvalidRequest(_))),
+                "{base}"
+            );
+        }
+        assert!(matches!(
+            Client::new("http://gw.example", "line\nbreak"),
+            Err(Error::InvalidRequest(_))
+        ));
+        // The key never shows in debug output.
+        let c = Client::new("http://gw.example", "secret-key-123").unwrap();
+        assert!(!format!("{c:?}").contains("secret-key-123"));
+    }
+
+    #[test]
+    fn refusals_keep_the_envelope_or_the_status() {
+        let e = refusal(
+            StatusCode::NOT_FOUND,
+            br#"{"code":"not_found","detail":"agent `x` not found"}"#,
+        );
+        assert_eq!(
+            e,
+            Error::Api {
+                status: 404,
+                code: "not_found".into(),
+                detail: "agent `x` not found".into()
+            }
+        );
+        assert!(e.is_not_found());
+        let e = refusal(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>");
+        assert_eq!(e.code(), Some("http_502"));
+    }
+}
