@@ -57,4 +57,13 @@ async fn the_examples_run_against_a_local_gateway() {
 
     let out = run(&gw, "live_feed", &[("TG_EVENTS", "1")]).await;
     assert!(out.contains(" initial_stats {"), "{out}");
+
+    let load = [
+        ("TG_REQUESTS", "40"),
+        ("TG_CONCURRENCY", "4"),
+        ("TG_MIN_SCORE", "0.5"),
+    ];
+    let out = run(&gw, "concurrent_checks", &load).await;
+    assert!(out.contains("40 verify calls, 4 at once"), "{out}");
+    assert!(out.contains("meets 0.5: 40; denied: 0"), "{out}");
 }
