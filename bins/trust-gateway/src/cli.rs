@@ -1,4 +1,4 @@
-//! The command line: `trust-gateway [serve|migrate|demo|keys|agents|verify-chain|verify-export]`.
+//! The command line: `trust-gateway [serve|migrate|demo|keys|signing-keys|agents|verify-chain|verify-export]`.
 
 use anyhow::Context;
 
@@ -20,6 +20,11 @@ pub enum Command {
     },
     KeysRevoke {
         key_id: String,
+    },
+    SigningKeysList,
+    SigningKeysRotate,
+    SigningKeysRetire {
+        kid: String,
     },
     AgentsList {
         account: Option<String>,
@@ -45,6 +50,10 @@ usage: trust-gateway [COMMAND]
   keys list [--account ID]
                         API keys (prefixes, never secrets) of one account or of all
   keys revoke KEY_ID    revoke an API key at once
+  signing-keys list     the token-signing keys (kid, created, signs from, current)
+  signing-keys rotate   add a signing key: published at once, signing 120 s later
+  signing-keys retire KID
+                        unpublish a key that no longer signs; tokens it signed stop verifying
   agents list [--account ID] [--json]
                         agents with status, tier and score
   verify-chain AGENT    verify an agent's receipt chain in the database (links, signatures, head)
@@ -53,7 +62,7 @@ usage: trust-gateway [COMMAND]
                         a JSON audit export (events digest, summary) offline, and the gateway's
                         signature with a saved /.well-known/jwks.json
 
-keys, agents and verify-chain work on the database of DATABASE_URL with its secrets, like
+keys, signing-keys, agents and verify-chain work on the database of DATABASE_URL with its secrets, like
 the server (they need no running server); verify-export needs neither.
 
 configuration (environment):
@@ -173,6 +182,27 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 key_id: a.one("the key's id").map_err(with_usage)?,
             }
         }
+        ("signing-keys", Some(("list", rest))) => {
+            Args::parse(rest, &[])
+                .map_err(with_usage)?
+                .only(&[], 0)
+                .map_err(with_usage)?;
+            Command::SigningKeysList
+        }
+        ("signing-keys", Some(("rotate", rest))) => {
+            Args::parse(rest, &[])
+                .map_err(with_usage)?
+                .only(&[], 0)
+                .map_err(with_usage)?;
+            Command::SigningKeysRotate
+        }
+        ("signing-keys", Some(("retire", rest))) => {
+            let a = Args::parse(rest, &[]).map_err(with_usage)?;
+            a.only(&[], 1).map_err(with_usage)?;
+            Command::SigningKeysRetire {
+                kid: a.one("the key's kid").map_err(with_usage)?,
+            }
+        }
         ("agents", Some(("list", rest))) => {
             let a = Args::parse(rest, &["json"]).map_err(with_usage)?;
             a.only(&["account", "json"], 0).map_err(with_usage)?;
@@ -208,7 +238,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         ("serve" | "migrate" | "demo" | "-h" | "--help" | "help" | "-V" | "--version", Some(_)) => {
             return Err(with_usage("too many arguments".into()));
         }
-        (other @ ("keys" | "agents"), sub) => {
+        (other @ ("keys" | "signing-keys" | "agents"), sub) => {
             let shown = sub.map_or(String::new(), |(s, _)| format!(" {s}"));
             return Err(with_usage(format!("unknown command `{other}{shown}`")));
         }
@@ -243,6 +273,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::KeysRevoke { key_id } => {
             crate::operate::keys_revoke(&cli_settings()?, &key_id).await
+        }
+        Command::SigningKeysList => crate::operate::signing_keys_list(&cli_settings()?).await,
+        Command::SigningKeysRotate => crate::operate::signing_keys_rotate(&cli_settings()?).await,
+        Command::SigningKeysRetire { kid } => {
+            crate::operate::signing_keys_retire(&cli_settings()?, &kid).await
         }
         Command::AgentsList { account, json } => {
             crate::operate::agents_list(&cli_settings()?, account.as_deref(), json).await

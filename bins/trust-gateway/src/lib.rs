@@ -104,6 +104,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     if let Some(s) = source {
         bundles::watch(s, Arc::clone(&gateway));
     }
+    reload_signing_keys(Arc::downgrade(&gateway));
     let server = tg_api::server(
         Arc::clone(&gateway),
         listener,
@@ -125,4 +126,22 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         admin_key_file: resolved.admin_key_file,
         ephemeral_admin_key,
     })
+}
+
+/// Re-reads the token-signing keys every `SIGNING_KEY_RELOAD_SECS`, so a key rotated in on
+/// any instance (or by `trust-gateway signing-keys rotate`) is published here too before it
+/// signs. Ends with the gateway.
+fn reload_signing_keys(gateway: std::sync::Weak<Gateway>) {
+    tokio::spawn(async move {
+        let every = std::time::Duration::from_secs(tg_service::SIGNING_KEY_RELOAD_SECS);
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(g) = gateway.upgrade() else { return };
+            if let Err(e) = g.reload_signing_keys().await {
+                tracing::warn!(error = %e, "cannot reload the signing keys; keeping the current ones");
+            }
+        }
+    });
 }

@@ -91,6 +91,63 @@ pub async fn keys_revoke(settings: &Settings, key_id: &str) -> anyhow::Result<()
     Ok(())
 }
 
+fn print_signing_keys(keys: &[tg_service::SigningKeyView]) {
+    println!(
+        "{:<28} {:<6} {:<28} {:<28} CURRENT",
+        "KID", "ALG", "CREATED", "SIGNS FROM"
+    );
+    for k in keys {
+        println!(
+            "{:<28} {:<6} {:<28} {:<28} {}",
+            k.kid,
+            k.alg,
+            k.created_at.to_string(),
+            k.signs_from.to_string(),
+            if k.current { "yes" } else { "-" }
+        );
+    }
+}
+
+pub async fn signing_keys_list(settings: &Settings) -> anyhow::Result<()> {
+    let g = open(settings).await?;
+    let keys = g.signing_keys(&g.operator()).await.map_err(service)?;
+    print_signing_keys(&keys);
+    Ok(())
+}
+
+pub async fn signing_keys_rotate(settings: &Settings) -> anyhow::Result<()> {
+    let g = open(settings).await?;
+    let operator = g.operator();
+    let actor = g.actor(Some(&operator), None);
+    let keys = g
+        .rotate_signing_key(&operator, &actor)
+        .await
+        .map_err(service)?;
+    if let Some(new) = keys.last() {
+        eprintln!(
+            "added signing key {}: running servers publish it within {} s and sign with it from {}",
+            new.kid,
+            tg_service::SIGNING_KEY_RELOAD_SECS,
+            new.signs_from
+        );
+    }
+    print_signing_keys(&keys);
+    Ok(())
+}
+
+pub async fn signing_keys_retire(settings: &Settings, kid: &str) -> anyhow::Result<()> {
+    let g = open(settings).await?;
+    let operator = g.operator();
+    let actor = g.actor(Some(&operator), None);
+    let keys = g
+        .retire_signing_key(&operator, &actor, kid)
+        .await
+        .map_err(service)?;
+    eprintln!("retired signing key {kid}: tokens it signed no longer verify");
+    print_signing_keys(&keys);
+    Ok(())
+}
+
 pub async fn agents_list(
     settings: &Settings,
     account: Option<&str>,

@@ -20,6 +20,7 @@ mod receipts;
 mod request_id;
 mod routes;
 mod signed;
+mod signing_keys;
 mod streaming;
 mod system;
 mod vouches;
@@ -94,6 +95,7 @@ fn mount(r: &mut routes::Routes) {
     lifecycle::routes(r);
     identity::routes(r);
     admin::routes(r);
+    signing_keys::routes(r);
     audit::routes(r);
     delegations::routes(r);
     vouches::routes(r);

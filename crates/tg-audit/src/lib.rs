@@ -34,10 +34,12 @@ pub enum EventType {
     ApiKeyRevoked,
     PolicyChanged,
     AgentProfileChanged,
+    SigningKeyRotated,
+    SigningKeyRetired,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 23] = [
         EventType::AgentRegistered,
         EventType::AgentVerified,
         EventType::TrustCheck,
@@ -59,6 +61,8 @@ impl EventType {
         EventType::ApiKeyRevoked,
         EventType::PolicyChanged,
         EventType::AgentProfileChanged,
+        EventType::SigningKeyRotated,
+        EventType::SigningKeyRetired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +88,8 @@ impl EventType {
             EventType::ApiKeyRevoked => "api_key_revoked",
             EventType::PolicyChanged => "policy_changed",
             EventType::AgentProfileChanged => "agent_profile_changed",
+            EventType::SigningKeyRotated => "signing_key_rotated",
+            EventType::SigningKeyRetired => "signing_key_retired",
         }
     }
 

@@ -12,7 +12,7 @@ use tg_receipts::ChainReport;
 use tg_scoring::{ActionRule, TierEdit};
 use tg_service::TrustResult;
 use tg_wire::a2a::AgentCard;
-use tg_wire::admin::{AccountOut, Accounts, KeyOut, Keys, NewAccount, NewKey};
+use tg_wire::admin::{AccountOut, Accounts, KeyOut, Keys, NewAccount, NewKey, SigningKeys};
 use tg_wire::agents::{
     AgentOut, AgentPage, AttestationRequest, Breakdown, Card, DiscoverQuery, History, HistoryQuery,
     RegisterRequest, TokenGrant, TokenQuery, TrustBreakdown, VerifyRequest,
@@ -173,6 +173,12 @@ endpoints! {
     create_key(account: &AccountId, body: &NewKey) -> KeyOut => |c| c.post(&["admin", "accounts", account.as_str(), "keys"]).json(body).fetch();
     /// `DELETE /admin/keys/{key_id}` (admin).
     revoke_key(key_id: &str) -> () => |c| c.delete(&["admin", "keys", key_id]).empty();
+    /// `GET /admin/signing-keys` (admin): the token-signing keys and which one signs now.
+    list_signing_keys() -> SigningKeys => |c| c.get(&["admin", "signing-keys"]).fetch();
+    /// `POST /admin/signing-keys` (admin): rotates; the new key signs 120 s later.
+    rotate_signing_key() -> SigningKeys => |c| c.post(&["admin", "signing-keys"]).fetch();
+    /// `DELETE /admin/signing-keys/{kid}` (admin): tokens the key signed stop verifying.
+    retire_signing_key(kid: &str) -> SigningKeys => |c| c.delete(&["admin", "signing-keys", kid]).fetch();
 
     // Audit
     /// `GET /agents/{id}/audit`: a page of the agent's audit trail.

@@ -281,7 +281,7 @@ impl Gateway {
             store: Arc::clone(&self.store),
             query,
             done: false,
-            issuer: self.tokens.issuer().to_owned(),
+            issuer: self.tokens().issuer().to_owned(),
             digest: tg_audit::EventDigest::default(),
             summary: AuditSummary::default(),
         })

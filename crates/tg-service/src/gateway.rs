@@ -95,7 +95,9 @@ pub struct Gateway {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) signer: Arc<ReceiptSigner>,
-    pub(crate) tokens: Arc<TokenIssuer>,
+    /// Swapped whole when the signing keys change ([`Gateway::reload_signing_keys`]).
+    tokens: std::sync::RwLock<Arc<TokenIssuer>>,
+    pub(crate) token_settings: crate::signing_keys::TokenSettings,
     pub(crate) attestation: AttestationVerifier,
     pub(crate) audit_batch: crate::audit_batch::AuditBatcher,
     bundle_source: Option<Arc<dyn BundleSource>>,
@@ -149,19 +151,13 @@ impl Gateway {
         config: GatewayConfig,
         done: Bootstrapped,
     ) -> Result<Self, ServiceError> {
-        let current = done
-            .keys
-            .first()
-            .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
-        let tokens = TokenIssuer::new(
-            &config.issuer,
-            &config.audience,
-            current,
-            &done.keys,
-            &config.secret_key,
-            config.jwt_secret.as_deref(),
-        )
-        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let token_settings = crate::signing_keys::TokenSettings {
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            secret: config.secret_key.clone(),
+            jwt_secret: config.jwt_secret.clone(),
+        };
+        let tokens = token_settings.issuer_for(&done.keys, config.clock.now())?;
         let metrics = Arc::new(crate::Metrics::default());
         let outbox_written = Arc::new(tokio::sync::Notify::new());
         let audit_batch = crate::audit_batch::AuditBatcher::start(
@@ -193,7 +189,8 @@ impl Gateway {
             store,
             clock: config.clock,
             signer: Arc::new(ReceiptSigner::from_secret(&config.secret_key)),
-            tokens: Arc::new(tokens),
+            tokens: std::sync::RwLock::new(Arc::new(tokens)),
+            token_settings,
             attestation: AttestationVerifier::new(config.trust_bundles, &config.audience),
             audit_batch,
             bundle_source: config.bundle_source,
@@ -230,8 +227,13 @@ impl Gateway {
         self.clock.now()
     }
 
-    pub fn tokens(&self) -> &TokenIssuer {
-        &self.tokens
+    /// The token issuer of the signing keys in force.
+    pub fn tokens(&self) -> Arc<TokenIssuer> {
+        Arc::clone(&self.tokens.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub(crate) fn set_tokens(&self, tokens: TokenIssuer) {
+        *self.tokens.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tokens);
     }
 
     pub fn admin_account(&self) -> &Account {
@@ -381,9 +383,8 @@ async fn bootstrap(
                 tx.insert_signing_key_if_none(&fresh_key).await?;
                 keys = tx.signing_keys().await?;
             }
-            // Newest first: the newest key signs, all are published.
-            keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
-            if keys.first().is_some_and(|k| k.open(&secret).is_err()) {
+            // Every key must open: each may be (or become) the signing key.
+            if keys.iter().any(|k| k.open(&secret).is_err()) {
                 return Err(ServiceError::Invalid(
                     "the stored signing key does not open under this SECRET_KEY: the database was created with another one".into(),
                 ));

@@ -19,6 +19,7 @@ mod live_relay;
 mod metrics;
 mod policy;
 mod receipt_export;
+mod signing_keys;
 mod store;
 mod tokens;
 mod trust_result;
@@ -47,6 +48,7 @@ pub use live::{
 pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;
 pub use receipt_export::{ExportStatement, RECEIPT_EXPORT_FORMAT, ReceiptExport};
+pub use signing_keys::{SIGNING_KEY_PUBLISH_AHEAD_SECS, SIGNING_KEY_RELOAD_SECS, SigningKeyView};
 pub use store::{EventSignals, Store, Tx, TxFuture, TxWork, in_transaction, reading};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
 pub use trust_result::{JOY_SCALE, Subject, TrustResult};

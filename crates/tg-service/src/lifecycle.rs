@@ -130,7 +130,7 @@ impl Gateway {
         token: &str,
     ) -> Result<Introspection, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let claims = match self.tokens.verify(token, self.now()) {
+        let claims = match self.tokens().verify(token, self.now()) {
             Ok(c) => c,
             Err(e) => {
                 return Ok(Introspection {

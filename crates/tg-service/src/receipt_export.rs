@@ -135,7 +135,7 @@ impl Gateway {
         Ok(ReceiptExport {
             store: Arc::clone(&self.store),
             signer: Arc::clone(&self.signer),
-            issuer: self.tokens.issuer().to_owned(),
+            issuer: self.tokens().issuer().to_owned(),
             agent: id,
             expected,
             reached: ChainHead::EMPTY,

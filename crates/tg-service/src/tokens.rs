@@ -67,6 +67,6 @@ impl Gateway {
     }
 
     fn tokens_handle(&self) -> Arc<tg_tokens::TokenIssuer> {
-        Arc::clone(&self.tokens)
+        self.tokens()
     }
 }

@@ -63,4 +63,29 @@ impl SigningKeyStore for DbTx<'_> {
         let row: KeyRow = run!(self, |c| q.first(c).await)?;
         Ok(row.into_key())
     }
+
+    async fn add_signing_key(&mut self, key: &SealedKey) -> Result<(), StoreError> {
+        let q = signing_keys::table.select(diesel::dsl::max(signing_keys::slot));
+        let last: Option<i32> = run!(self, |c| q.first(c).await)?;
+        let row = KeyRow {
+            kid: key.kid.clone(),
+            slot: last.unwrap_or(0).saturating_add(1),
+            alg: key.alg.clone(),
+            sealed: key.sealed.clone(),
+            public_jwk: key.public_jwk.clone(),
+            created_at: key.created_at.as_micros(),
+        };
+        // `UNIQUE(slot)`: a concurrent rotation that took the slot makes this one conflict.
+        run!(self, |c| diesel::insert_into(signing_keys::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    async fn remove_signing_key(&mut self, kid: &str) -> Result<bool, StoreError> {
+        let q = diesel::delete(signing_keys::table.filter(signing_keys::kid.eq(kid)));
+        let n = run!(self, |c| q.execute(c).await)?;
+        Ok(n > 0)
+    }
 }

@@ -7,5 +7,5 @@ mod verify;
 pub use issuer::{
     DetachedJws, IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest, verify_detached,
 };
-pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal};
+pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal, signing_key_at};
 pub use verify::JwksVerifier;

@@ -29,6 +29,26 @@ pub trait SigningKeyStore: Send {
         &mut self,
         key: &SealedKey,
     ) -> Result<SealedKey, StoreError>;
+    /// Adds `key` after every existing one (a rotation). Two rotations racing: one of them
+    /// fails with a conflict.
+    async fn add_signing_key(&mut self, key: &SealedKey) -> Result<(), StoreError>;
+    /// Removes the key `kid`; whether it existed.
+    async fn remove_signing_key(&mut self, kid: &str) -> Result<bool, StoreError>;
+}
+
+/// The key that signs at `now` among `keys`: the newest one published for at least
+/// `publish_ahead_secs` — so every instance, and every tool server refreshing its JWKS,
+/// can know a key before the first token signed by it — or, when none is that old yet
+/// (a fresh database), the oldest.
+pub fn signing_key_at(
+    keys: &[SealedKey],
+    now: Timestamp,
+    publish_ahead_secs: i64,
+) -> Option<&SealedKey> {
+    keys.iter()
+        .filter(|k| k.created_at.as_secs().saturating_add(publish_ahead_secs) <= now.as_secs())
+        .max_by_key(|k| k.created_at)
+        .or_else(|| keys.iter().min_by_key(|k| k.created_at))
 }
 
 fn sealing_key(secret: &[u8]) -> Result<LessSafeKey, TokenError> {

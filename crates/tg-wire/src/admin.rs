@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tg_access::{Account, ApiKey, Plan, Scope};
 use tg_core::{AccountId, Timestamp};
+use tg_service::SigningKeyView;
 
 /// A tenant: its agents, keys and webhooks are its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,4 +84,47 @@ pub struct NewAccount {
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub scope: Scope,
+}
+
+/// A token-signing key; its public half is in `/.well-known/jwks.json` while it is listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SigningKeyOut {
+    /// The `kid` of the JWKS entry and of the tokens it signs.
+    pub kid: String,
+    #[cfg_attr(feature = "openapi", schema(example = "EdDSA"))]
+    pub alg: String,
+    pub created_at: Timestamp,
+    /// When it signs from: a rotated-in key is published first, for two reload periods
+    /// (120 s), so every instance and tool server can know it before it signs.
+    pub signs_from: Timestamp,
+    /// Whether it signs new tokens now.
+    pub current: bool,
+}
+
+impl From<&SigningKeyView> for SigningKeyOut {
+    fn from(k: &SigningKeyView) -> Self {
+        Self {
+            kid: k.kid.clone(),
+            alg: k.alg.clone(),
+            created_at: k.created_at,
+            signs_from: k.signs_from,
+            current: k.current,
+        }
+    }
+}
+
+/// Every token-signing key, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SigningKeys {
+    pub keys: Vec<SigningKeyOut>,
+}
+
+impl SigningKeys {
+    pub fn of(keys: &[SigningKeyView]) -> Self {
+        Self {
+            keys: keys.iter().map(SigningKeyOut::from).collect(),
+        }
+    }
 }

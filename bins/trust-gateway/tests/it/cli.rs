@@ -114,6 +114,47 @@ async fn operators_manage_keys_list_agents_and_verify_chains_from_the_command_li
             .ends_with('-')
     );
 
+    // signing-keys: rotate on the database; the running server publishes the key on its
+    // next reload (the API's own rotation reloads at once, see signing_keys.rs).
+    let before = ok(cli(&s, &["signing-keys", "list"]), "signing-keys list");
+    assert_eq!(before.lines().count(), 2, "header and one key: {before}");
+    let current = before
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(before.lines().nth(1).unwrap().ends_with("yes"), "{before}");
+    let rotated = ok(cli(&s, &["signing-keys", "rotate"]), "signing-keys rotate");
+    assert_eq!(rotated.lines().count(), 3, "{rotated}");
+    let new = rotated
+        .lines()
+        .nth(2)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        rotated.lines().nth(2).unwrap().ends_with('-'),
+        "not signing yet: {rotated}"
+    );
+    assert_eq!(
+        cli(&s, &["signing-keys", "retire"]).status.code(),
+        Some(2),
+        "usage"
+    );
+    let refused = cli(&s, &["signing-keys", "retire", &current]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("signs tokens now"));
+    let retired = ok(
+        cli(&s, &["signing-keys", "retire", &new]),
+        "signing-keys retire",
+    );
+    assert!(!retired.contains(&new), "{retired}");
+
     // agents list: table and JSON lines.
     let table = ok(cli(&s, &["agents", "list"]), "agents list");
     let row = table

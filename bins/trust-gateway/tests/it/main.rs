@@ -27,6 +27,7 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod otlp;
+mod signing_keys;
 mod support;
 mod tokens;
 mod vouching;
@@ -71,6 +72,7 @@ use joy::*;
 use keys::*;
 use lifecycle::*;
 use metrics::*;
+use signing_keys::*;
 use tokens::*;
 use vouching::*;
 use webhooks::*;
@@ -102,4 +104,5 @@ both_stores!(
     a2a_cards_are_signed_and_carry_the_trust_data,
     agents_are_listed_per_account,
     receipt_exports_are_signed_over_the_whole_chain,
+    signing_keys_rotate_and_retire_over_http,
 );

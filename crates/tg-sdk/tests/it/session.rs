@@ -437,6 +437,14 @@ async fn delegations_vouches_webhooks_and_administration() {
     let e = reader.list_agents(&ListQuery::default()).await.unwrap_err();
     assert_eq!(e.status(), Some(401));
 
+    // Signing keys: a rotated-in key is listed (not signing yet) and can be withdrawn.
+    let keys = c.list_signing_keys().await.unwrap().keys;
+    assert_eq!(keys.len(), 1);
+    let rotated = c.rotate_signing_key().await.unwrap().keys;
+    assert!(rotated[0].current && !rotated[1].current);
+    let left = c.retire_signing_key(&rotated[1].kid).await.unwrap().keys;
+    assert_eq!(left, keys);
+
     assert!(c.list_trust_bundles().await.unwrap().bundles.is_empty());
     let e = c.reload_trust_bundles().await;
     assert!(e.is_ok() || e.unwrap_err().status().is_some());

@@ -25,6 +25,11 @@ async fn tool_servers_check_tokens_without_calling_the_gateway() {
         .await
         .unwrap();
     let jwks = c.get_jwks().await.unwrap();
+    // A rotation is picked up by an explicit refresh (and by the refetch on an unknown kid).
+    let rotated = c.rotate_signing_key().await.unwrap();
+    verifier.refresh().await.unwrap();
+    assert_eq!(verifier.kids().len(), 2);
+    assert!(verifier.kids().contains(&rotated.keys[1].kid));
 
     // From here on the gateway is gone: verification needs only the cached keys.
     gw.stop().await;

@@ -1,0 +1,164 @@
+//! The token-signing keys: listing, rotation and retirement, and the reload that makes
+//! every instance publish a new key before any of them signs with it.
+//!
+//! A rotation adds a key; it is published at once (JWKS) but signs only once it is
+//! [`SIGNING_KEY_PUBLISH_AHEAD_SECS`] old, by which time every instance has reloaded
+//! (each does every [`SIGNING_KEY_RELOAD_SECS`]) and tool servers that refresh their JWKS
+//! know it. Retiring a key unpublishes it: tokens it signed stop verifying at once.
+
+use serde_json::json;
+use tg_access::{Principal, Scope};
+use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::Timestamp;
+use tg_tokens::{SealedKey, TokenIssuer, generate_signing_key, signing_key_at};
+
+use crate::{Gateway, ServiceError, in_transaction, reading};
+
+/// How often each instance re-reads the signing keys (the binary's background reload).
+pub const SIGNING_KEY_RELOAD_SECS: u64 = 60;
+/// How long a new key is published before it signs: two reload periods.
+pub const SIGNING_KEY_PUBLISH_AHEAD_SECS: i64 = 2 * SIGNING_KEY_RELOAD_SECS as i64;
+
+/// What a token issuer is built from besides the keys.
+#[derive(Clone)]
+pub(crate) struct TokenSettings {
+    pub(crate) issuer: String,
+    pub(crate) audience: String,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) jwt_secret: Option<Vec<u8>>,
+}
+
+impl TokenSettings {
+    /// The issuer signing with the key in force at `now`, publishing every key.
+    pub(crate) fn issuer_for(
+        &self,
+        keys: &[SealedKey],
+        now: Timestamp,
+    ) -> Result<TokenIssuer, ServiceError> {
+        let current = signing_key_at(keys, now, SIGNING_KEY_PUBLISH_AHEAD_SECS)
+            .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
+        TokenIssuer::new(
+            &self.issuer,
+            &self.audience,
+            current,
+            keys,
+            &self.secret,
+            self.jwt_secret.as_deref(),
+        )
+        .map_err(|e| ServiceError::Invalid(e.to_string()))
+    }
+}
+
+/// One signing key as operators see it (never its private half).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyView {
+    pub kid: String,
+    pub alg: String,
+    pub created_at: Timestamp,
+    /// When it signs (or signed) from: `created_at` plus the publication lead, except for
+    /// a database's first key, which signs at once.
+    pub signs_from: Timestamp,
+    /// Whether it signs new tokens now.
+    pub current: bool,
+}
+
+fn views(keys: &[SealedKey], now: Timestamp) -> Vec<SigningKeyView> {
+    let current = signing_key_at(keys, now, SIGNING_KEY_PUBLISH_AHEAD_SECS).map(|k| &k.kid);
+    let first = keys.iter().map(|k| k.created_at).min();
+    keys.iter()
+        .map(|k| SigningKeyView {
+            kid: k.kid.clone(),
+            alg: k.alg.clone(),
+            created_at: k.created_at,
+            signs_from: if Some(k.created_at) == first {
+                k.created_at
+            } else {
+                k.created_at.plus_secs(SIGNING_KEY_PUBLISH_AHEAD_SECS)
+            },
+            current: current == Some(&k.kid),
+        })
+        .collect()
+}
+
+impl Gateway {
+    /// Every signing key, oldest first (admin).
+    pub async fn signing_keys(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<SigningKeyView>, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let keys = self.load_signing_keys().await?;
+        Ok(views(&keys, self.now()))
+    }
+
+    /// Adds a new signing key (admin); it signs after the publication lead. Answers every
+    /// key, the new one last.
+    pub async fn rotate_signing_key(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+    ) -> Result<Vec<SigningKeyView>, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let now = self.now();
+        let key = generate_signing_key(&self.token_settings.secret, now)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let actor = actor.clone();
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                tx.add_signing_key(&key).await?;
+                let details = json!({"kid": key.kid, "signs_from": key.created_at.plus_secs(SIGNING_KEY_PUBLISH_AHEAD_SECS)});
+                tx.append_audit(&AuditEvent::new(EventType::SigningKeyRotated, None, details, &actor, now)).await?;
+                Ok(())
+            })
+        })
+        .await?;
+        self.reload_signing_keys().await?;
+        self.signing_keys(principal).await
+    }
+
+    /// Unpublishes the key `kid` (admin): tokens it signed stop verifying. The key that
+    /// signs now cannot be retired (rotate first and wait until the new key signs).
+    pub async fn retire_signing_key(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        kid: &str,
+    ) -> Result<Vec<SigningKeyView>, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let now = self.now();
+        let (kid, actor) = (kid.to_owned(), actor.clone());
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let keys = tx.signing_keys().await?;
+                if !keys.iter().any(|k| k.kid == kid) {
+                    return Err(ServiceError::NotFound(format!("signing key `{}` not found", kid.chars().take(64).collect::<String>())));
+                }
+                if signing_key_at(&keys, now, SIGNING_KEY_PUBLISH_AHEAD_SECS).is_some_and(|k| k.kid == kid) {
+                    return Err(ServiceError::Conflict(format!("signing key `{kid}` signs tokens now: rotate, and retire it once the new key signs")));
+                }
+                tx.remove_signing_key(&kid).await?;
+                tx.append_audit(&AuditEvent::new(EventType::SigningKeyRetired, None, json!({"kid": kid}), &actor, now)).await?;
+                Ok(())
+            })
+        })
+        .await?;
+        self.reload_signing_keys().await?;
+        self.signing_keys(principal).await
+    }
+
+    /// Re-reads the signing keys and rebuilds the token issuer: the key in force signs,
+    /// every key is published. On failure the issuer in use stays.
+    pub async fn reload_signing_keys(&self) -> Result<(), ServiceError> {
+        let keys = self.load_signing_keys().await?;
+        let issuer = self.token_settings.issuer_for(&keys, self.now())?;
+        self.set_tokens(issuer);
+        Ok(())
+    }
+
+    async fn load_signing_keys(&self) -> Result<Vec<SealedKey>, ServiceError> {
+        reading(self.store.as_ref(), |tx| {
+            Box::pin(async move { Ok(tx.signing_keys().await?) })
+        })
+        .await
+    }
+}
