@@ -18,6 +18,17 @@ struct KeyRow {
 }
 
 impl KeyRow {
+    fn of(key: &SealedKey, slot: i32) -> Self {
+        Self {
+            kid: key.kid.clone(),
+            slot,
+            alg: key.alg.clone(),
+            sealed: key.sealed.clone(),
+            public_jwk: key.public_jwk.clone(),
+            created_at: key.created_at.as_micros(),
+        }
+    }
+
     fn into_key(self) -> SealedKey {
         SealedKey {
             kid: self.kid,
@@ -45,14 +56,7 @@ impl SigningKeyStore for DbTx<'_> {
         &mut self,
         key: &SealedKey,
     ) -> Result<SealedKey, StoreError> {
-        let row = KeyRow {
-            kid: key.kid.clone(),
-            slot: FIRST_SLOT,
-            alg: key.alg.clone(),
-            sealed: key.sealed.clone(),
-            public_jwk: key.public_jwk.clone(),
-            created_at: key.created_at.as_micros(),
-        };
+        let row = KeyRow::of(key, FIRST_SLOT);
         run!(self, |c| diesel::insert_into(signing_keys::table)
             .values(&row)
             .on_conflict(signing_keys::slot)
@@ -67,14 +71,7 @@ impl SigningKeyStore for DbTx<'_> {
     async fn add_signing_key(&mut self, key: &SealedKey) -> Result<(), StoreError> {
         let q = signing_keys::table.select(diesel::dsl::max(signing_keys::slot));
         let last: Option<i32> = run!(self, |c| q.first(c).await)?;
-        let row = KeyRow {
-            kid: key.kid.clone(),
-            slot: last.unwrap_or(0).saturating_add(1),
-            alg: key.alg.clone(),
-            sealed: key.sealed.clone(),
-            public_jwk: key.public_jwk.clone(),
-            created_at: key.created_at.as_micros(),
-        };
+        let row = KeyRow::of(key, last.unwrap_or(0).saturating_add(1));
         // `UNIQUE(slot)`: a concurrent rotation that took the slot makes this one conflict.
         run!(self, |c| diesel::insert_into(signing_keys::table)
             .values(&row)
