@@ -9,11 +9,14 @@ use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::streaming::Sink;
 use crate::{ApiError, AppState};
-use tg_wire::audit::{AuditExportDocument, AuditPage, AuditQuery, ExportHead, ExportQuery, Format};
+use tg_wire::audit::{
+    AuditExportDocument, AuditPage, AuditQuery, ExportHead, ExportQuery, Format, GatewayAuditPage,
+};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.get("/agents/{id}/audit", audit)
-        .get("/agents/{id}/audit/export", export);
+        .get("/agents/{id}/audit/export", export)
+        .get("/admin/audit", gateway_audit);
 }
 
 /// Cursors are `<µs timestamp>.<event id>` of the last event of the previous page.
@@ -58,16 +61,58 @@ async fn audit(
             .await
         })
         .await?;
-    let next = page
-        .next
-        .as_ref()
-        .map(|(ts, id)| format!("{}.{id}", ts.as_micros()));
+    let next_cursor = cursor(&page);
+    let Some(agent_id) = page.agent_id else {
+        return Err(
+            tg_service::ServiceError::Internal("an agent's page without its agent".into()).into(),
+        );
+    };
     Ok(HttpResponse::Ok().json(AuditPage {
-        agent_id: page.agent_id,
+        agent_id,
         period_start: page.start,
         period_end: page.end,
         events: page.events,
-        next_cursor: next,
+        next_cursor,
+    }))
+}
+
+/// The page's `next_cursor`: see [`parse_cursor`].
+fn cursor(page: &tg_service::AuditPage) -> Option<String> {
+    page.next
+        .as_ref()
+        .map(|(ts, id)| format!("{}.{id}", ts.as_micros()))
+}
+
+/// The gateway's own audit trail (events about no agent: API keys and accounts, policy
+/// edits, signing keys), oldest first, a page at a time. Admin only.
+#[utoipa::path(get, path = "/admin/audit", tag = "audit", operation_id = "get_gateway_audit_trail",
+    params(AuditQuery),
+    responses((status = 200, description = "A page of events", body = GatewayAuditPage), crate::openapi::Errors))]
+async fn gateway_audit(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let page = state
+        .call(move |g| async move {
+            g.gateway_audit(
+                &auth.principal,
+                q.start.as_deref(),
+                q.end.as_deref(),
+                q.event_type.as_deref(),
+                after,
+                q.limit,
+            )
+            .await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(GatewayAuditPage {
+        period_start: page.start,
+        period_end: page.end,
+        next_cursor: cursor(&page),
+        events: page.events,
     }))
 }
 

@@ -151,6 +151,7 @@ impl Modify for ApiKeyAuth {
         crate::signing_keys::retire,
         crate::audit::audit,
         crate::audit::export,
+        crate::audit::gateway_audit,
         crate::delegations::create,
         crate::delegations::get,
         crate::delegations::outcome,

@@ -168,10 +168,12 @@ impl IpHasher {
     }
 }
 
-/// A time window and page of an agent's events.
+/// A time window and page of an agent's events, or of the gateway's own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditQuery {
-    pub agent_id: AgentId,
+    /// `None`: the events about no agent — the operators' (API keys, policy edits,
+    /// signing keys).
+    pub agent_id: Option<AgentId>,
     /// Inclusive.
     pub start: Timestamp,
     /// Inclusive.

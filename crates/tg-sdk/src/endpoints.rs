@@ -17,7 +17,9 @@ use tg_wire::agents::{
     AgentOut, AgentPage, AttestationRequest, Breakdown, Card, DiscoverQuery, History, HistoryQuery,
     RegisterRequest, TokenGrant, TokenQuery, TrustBreakdown, VerifyRequest,
 };
-use tg_wire::audit::{AuditExportDocument, AuditPage, AuditQuery, ExportQuery, Format};
+use tg_wire::audit::{
+    AuditExportDocument, AuditPage, AuditQuery, ExportQuery, Format, GatewayAuditPage,
+};
 use tg_wire::authorize::{AuthorizeRequest, Authorized, BatchAuthorized, BatchRequest};
 use tg_wire::delegations::{DelegationOut, DelegationPage, DelegationRequest, OutcomeRequest};
 use tg_wire::identity::{Challenge, ChallengeAnswer, ConfigHashRequest, PublicKeyRequest};
@@ -188,6 +190,10 @@ endpoints! {
     export_audit(id: &AgentId, query: &ExportQuery) -> AuditExportDocument => |c| c.get(&["agents", id.as_str(), "audit", "export"]).query(&ExportQuery { format: Format::Json, ..query.clone() }).fetch();
     /// `GET /agents/{id}/audit/export?format=csv` (unsigned; `query.format` is ignored).
     export_audit_csv as export_audit(id: &AgentId, query: &ExportQuery) -> String => |c| c.get(&["agents", id.as_str(), "audit", "export"]).query(&ExportQuery { format: Format::Csv, ..query.clone() }).text();
+
+    /// `GET /admin/audit` (admin): the gateway's own trail — API keys and accounts, policy
+    /// edits, signing keys.
+    get_gateway_audit_trail(query: &AuditQuery) -> GatewayAuditPage => |c| c.get(&["admin", "audit"]).query(query).fetch();
 
     // Delegations (Joy §4)
     /// `POST /delegations`: fails closed when the delegatee is below the threshold.

@@ -84,7 +84,8 @@ impl AuditSummary {
 /// One page of an agent's trail and where the next one starts.
 #[derive(Debug, Clone)]
 pub struct AuditPage {
-    pub agent_id: AgentId,
+    /// `None` for the gateway's own trail.
+    pub agent_id: Option<AgentId>,
     pub start: Timestamp,
     pub end: Timestamp,
     pub events: Vec<AuditEvent>,
@@ -118,6 +119,7 @@ pub struct AuditStatement {
 #[derive(Debug)]
 pub struct AuditExport {
     store: Arc<dyn Store>,
+    agent_id: AgentId,
     query: AuditQuery,
     done: bool,
     issuer: String,
@@ -127,7 +129,7 @@ pub struct AuditExport {
 
 impl AuditExport {
     pub fn agent_id(&self) -> &AgentId {
-        &self.query.agent_id
+        &self.agent_id
     }
 
     pub fn period(&self) -> (Timestamp, Timestamp) {
@@ -166,7 +168,7 @@ impl AuditExport {
         AuditStatement {
             format: AUDIT_EXPORT_FORMAT.to_owned(),
             issuer: self.issuer,
-            agent_id: self.query.agent_id.to_string(),
+            agent_id: self.agent_id.to_string(),
             export_id: export_id.to_owned(),
             period_start: self.query.start,
             period_end: self.query.end,
@@ -176,6 +178,15 @@ impl AuditExport {
             exported_at: now,
         }
     }
+}
+
+/// A page request of an audit trail, as the API passes it.
+struct Window<'a> {
+    start: Option<&'a str>,
+    end: Option<&'a str>,
+    event_type: Option<&'a str>,
+    after: Option<(Timestamp, EventId)>,
+    limit: u32,
 }
 
 impl Gateway {
@@ -215,10 +226,48 @@ impl Gateway {
         limit: u32,
     ) -> Result<AuditPage, ServiceError> {
         let agent_id = self.audit_subject(principal, id).await?;
+        let window = Window {
+            start,
+            end,
+            event_type,
+            after,
+            limit,
+        };
+        self.audit_page(Some(agent_id), window).await
+    }
+
+    /// `GET /admin/audit`: the gateway's own trail — events about no agent (API keys,
+    /// accounts, policy edits, signing keys). Admin only.
+    pub async fn gateway_audit(
+        &self,
+        principal: &Principal,
+        start: Option<&str>,
+        end: Option<&str>,
+        event_type: Option<&str>,
+        after: Option<(Timestamp, EventId)>,
+        limit: u32,
+    ) -> Result<AuditPage, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let window = Window {
+            start,
+            end,
+            event_type,
+            after,
+            limit,
+        };
+        self.audit_page(None, window).await
+    }
+
+    async fn audit_page(
+        &self,
+        agent_id: Option<AgentId>,
+        w: Window<'_>,
+    ) -> Result<AuditPage, ServiceError> {
         // Read this instance's own writes: queued trust checks land first.
         self.audit_batch.flush().await;
-        let (start, end) = parse_period(start, end, self.now())?;
-        let event_type = event_type
+        let (start, end) = parse_period(w.start, w.end, self.now())?;
+        let event_type = w
+            .event_type
             .map(|t| {
                 EventType::parse(t).ok_or_else(|| {
                     ServiceError::Invalid(format!(
@@ -228,6 +277,7 @@ impl Gateway {
                 })
             })
             .transpose()?;
+        let limit = w.limit;
         if !(1..=1000).contains(&limit) {
             return Err(ServiceError::Invalid(
                 "`limit` must be between 1 and 1000".into(),
@@ -238,7 +288,7 @@ impl Gateway {
             start,
             end,
             event_type,
-            after,
+            after: w.after,
             limit,
         };
         let events = reading(self.store.as_ref(), move |tx| {
@@ -270,7 +320,7 @@ impl Gateway {
         self.audit_batch.flush().await;
         let (start, end) = parse_period(start, end, self.now())?;
         let query = AuditQuery {
-            agent_id,
+            agent_id: Some(agent_id.clone()),
             start,
             end,
             event_type: None,
@@ -279,6 +329,7 @@ impl Gateway {
         };
         Ok(AuditExport {
             store: Arc::clone(&self.store),
+            agent_id,
             query,
             done: false,
             issuer: self.tokens().issuer().to_owned(),

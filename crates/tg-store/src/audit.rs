@@ -105,22 +105,38 @@ impl AuditStore for DbTx<'_> {
             None => (i64::MIN, String::new()),
         };
         let lower = query.start.as_micros().max(after_ts);
-        let q = audit_events::table
-            .filter(audit_events::agent_id.eq(query.agent_id.as_str()))
-            .filter(audit_events::ts.le(query.end.as_micros()))
-            .filter(audit_events::event_type.eq_any(types))
-            // One lower bound (the later of `start` and the cursor) so the (agent_id, ts, id)
-            // index seeks straight to the page: paging stays O(page), not O(offset). The OR
-            // below then skips rows of the cursor's own microsecond already returned.
-            .filter(audit_events::ts.ge(lower))
-            .filter(
-                audit_events::ts.gt(after_ts).or(audit_events::ts
-                    .eq(after_ts)
-                    .and(audit_events::id.gt(after_id))),
-            )
-            .order((audit_events::ts.asc(), audit_events::id.asc()))
-            .limit(i64::from(query.limit));
-        let rows: Vec<AuditRow> = run!(self, |c| q.load(c).await)?;
+        // The same page for either subject; the subject predicate is the only difference
+        // (equality for an agent, IS NULL for the gateway's own events).
+        macro_rules! page {
+            ($subject:expr) => {
+                audit_events::table
+                    .filter($subject)
+                    .filter(audit_events::ts.le(query.end.as_micros()))
+                    .filter(audit_events::event_type.eq_any(types))
+                    // One lower bound (the later of `start` and the cursor) so the
+                    // (agent_id, ts, id) index seeks straight to the page: paging stays
+                    // O(page), not O(offset). The OR below then skips rows of the cursor's
+                    // own microsecond already returned.
+                    .filter(audit_events::ts.ge(lower))
+                    .filter(
+                        audit_events::ts.gt(after_ts).or(audit_events::ts
+                            .eq(after_ts)
+                            .and(audit_events::id.gt(after_id))),
+                    )
+                    .order((audit_events::ts.asc(), audit_events::id.asc()))
+                    .limit(i64::from(query.limit))
+            };
+        }
+        let rows: Vec<AuditRow> = match &query.agent_id {
+            Some(agent) => {
+                let q = page!(audit_events::agent_id.eq(agent.as_str()));
+                run!(self, |c| q.load(c).await)?
+            }
+            None => {
+                let q = page!(audit_events::agent_id.is_null());
+                run!(self, |c| q.load(c).await)?
+            }
+        };
         rows.into_iter().map(AuditRow::into_event).collect()
     }
 }

@@ -20,6 +20,18 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
+/// A page of the gateway's own audit trail: the events about no agent (API keys and
+/// accounts, policy edits, signing keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GatewayAuditPage {
+    pub period_start: Timestamp,
+    pub period_end: Timestamp,
+    pub events: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// The head of an export (everything before `events`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

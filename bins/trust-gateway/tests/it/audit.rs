@@ -194,3 +194,63 @@ pub async fn audit_trail_query_and_exports(backend: Backend) {
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+/// `GET /admin/audit`: what operators did (keys, accounts, policy, signing keys), paged,
+/// filtered, admin only — and never the agents' own events.
+pub async fn the_gateway_trail_records_operator_actions(backend: Backend) {
+    use reqwest::Method;
+    let s = start(backend).await;
+    let agent = s.register("bystander").await;
+    s.record(&agent, "read_data", "success").await;
+    let (_, acme) = s
+        .post("/admin/accounts", json!({"name": "acme", "plan": "pro"}))
+        .await;
+    let acme = acme["id"].as_str().unwrap().to_owned();
+    let key = crate::accounts::new_key(&s, &acme, "read").await;
+    let (status, _) = s.put("/tiers/1", json!({"name": "Probation"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.post("/admin/signing-keys", json!(null)).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, page) = s.get("/admin/audit").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let types: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    for expected in ["api_key_created", "policy_changed", "signing_key_rotated"] {
+        assert!(types.contains(&expected), "{expected} in {types:?}");
+    }
+    assert!(
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["agent_id"].is_null()),
+        "no agent's events: {page}"
+    );
+    assert!(!types.contains(&"agent_registered"));
+
+    // Filtered by type, and paged one event at a time to the end.
+    let (_, rotated) = s.get("/admin/audit?type=signing_key_rotated").await;
+    assert_eq!(rotated["events"].as_array().unwrap().len(), 1);
+    let mut seen = Vec::new();
+    let mut path = "/admin/audit?limit=1".to_owned();
+    loop {
+        let (status, p) = s.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{p}");
+        seen.extend(p["events"].as_array().unwrap().iter().cloned());
+        match p["next_cursor"].as_str() {
+            Some(c) => path = format!("/admin/audit?limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, *page["events"].as_array().unwrap());
+
+    let (status, e) = s.get("/admin/audit?type=nonsense").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (status, e) = crate::accounts::as_key(&s, &key, Method::GET, "/admin/audit", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+}

@@ -105,4 +105,5 @@ both_stores!(
     agents_are_listed_per_account,
     receipt_exports_are_signed_over_the_whole_chain,
     signing_keys_rotate_and_retire_over_http,
+    the_gateway_trail_records_operator_actions,
 );

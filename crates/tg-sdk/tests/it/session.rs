@@ -444,6 +444,15 @@ async fn delegations_vouches_webhooks_and_administration() {
     assert!(rotated[0].current && !rotated[1].current);
     let left = c.retire_signing_key(&rotated[1].kid).await.unwrap().keys;
     assert_eq!(left, keys);
+    let trail = c
+        .get_gateway_audit_trail(&AuditQuery {
+            event_type: Some("signing_key_retired".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(trail.events.len(), 1);
+    assert_eq!(trail.events[0].details["kid"], rotated[1].kid.as_str());
 
     assert!(c.list_trust_bundles().await.unwrap().bundles.is_empty());
     let e = c.reload_trust_bundles().await;

@@ -360,7 +360,7 @@ pub async fn audit_append_and_query_by_period_type_and_cursor(db: Db) {
     .unwrap();
     let q = |start: i64, end: i64, t: Option<EventType>, after: Option<&AuditEvent>, limit: u32| {
         AuditQuery {
-            agent_id: id.clone(),
+            agent_id: Some(id.clone()),
             start: T0.plus_secs(start),
             end: T0.plus_secs(end),
             event_type: t,
