@@ -51,6 +51,23 @@ pub struct A2aProvider {
     pub url: String,
 }
 
+impl A2aProfile {
+    /// A profile with the defaults (JSON-RPC, A2A 1.0, text in and out) at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            protocol_binding: default_binding(),
+            protocol_version: default_protocol_version(),
+            description: None,
+            version: None,
+            provider: None,
+            documentation_url: None,
+            input_modes: default_modes(),
+            output_modes: default_modes(),
+        }
+    }
+}
+
 fn default_binding() -> String {
     "JSONRPC".into()
 }

@@ -29,23 +29,17 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
 async fn an_agent(client: &Client) -> Result<AgentId, tg_sdk::Error> {
     let agent = client
         .register_agent(&RegisterRequest {
-            name: "checked-agent".into(),
-            provider: "load".into(),
-            spiffe_id: None,
-            config_hash: "sha256:10ad".into(),
-            capabilities: vec![],
             attestation: Some(Attestation::ApiKey),
-            a2a: None,
+            ..RegisterRequest::new("checked-agent", "load", "sha256:10ad")
         })
         .await?;
     for _ in 0..20 {
         client
-            .record_action(&RecordRequest {
-                agent_id: agent.id.to_string(),
-                action: "read_data".into(),
-                result: Outcome::Success,
-                timestamp: None,
-            })
+            .record_action(&RecordRequest::new(
+                &agent.id,
+                "read_data",
+                Outcome::Success,
+            ))
             .await?;
     }
     Ok(agent.id)

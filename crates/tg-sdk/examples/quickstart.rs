@@ -23,13 +23,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let agent = client
         .register_agent(&RegisterRequest {
-            name: "email-bot".into(),
-            provider: "openai".into(),
-            spiffe_id: None,
-            config_hash: "sha256:5e1f2a".into(),
             capabilities: vec!["send_email".into(), "read_data".into()],
             attestation: Some(Attestation::ApiKey),
-            a2a: None,
+            ..RegisterRequest::new("email-bot", "openai", "sha256:5e1f2a")
         })
         .await?;
     println!(
@@ -39,12 +35,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for _ in 0..10 {
         let recorded = client
-            .record_action(&RecordRequest {
-                agent_id: agent.id.to_string(),
-                action: "read_data".into(),
-                result: Outcome::Success,
-                timestamp: None,
-            })
+            .record_action(&RecordRequest::new(
+                &agent.id,
+                "read_data",
+                Outcome::Success,
+            ))
             .await?;
         println!(
             "receipt #{}: score {:.3} -> {:.3}",
@@ -54,11 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for action in ["read_data", "delete_database"] {
         let d = client
-            .authorize_action(&AuthorizeRequest {
-                agent_id: agent.id.to_string(),
-                action: action.into(),
-                context: None,
-            })
+            .authorize_action(&AuthorizeRequest::new(&agent.id, action))
             .await?;
         let verdict = if d.decision.allowed {
             "allowed"

@@ -19,13 +19,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The agent's side: it gets a short-lived token from the gateway.
     let agent = client
         .register_agent(&RegisterRequest {
-            name: "report-writer".into(),
-            provider: "anthropic".into(),
-            spiffe_id: None,
-            config_hash: "sha256:77ab".into(),
-            capabilities: vec!["read_data".into()],
             attestation: Some(Attestation::ApiKey),
-            a2a: None,
+            ..RegisterRequest::new("report-writer", "anthropic", "sha256:77ab")
         })
         .await?;
     let grant = client

@@ -420,3 +420,23 @@ impl Default for TokenQuery {
         }
     }
 }
+
+impl RegisterRequest {
+    /// A registration with no capabilities, SPIFFE ID, attestation or A2A profile; set the
+    /// fields for more.
+    pub fn new(
+        name: impl Into<String>,
+        provider: impl Into<String>,
+        config_hash: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            provider: provider.into(),
+            spiffe_id: None,
+            config_hash: config_hash.into(),
+            capabilities: Vec::new(),
+            attestation: None,
+            a2a: None,
+        }
+    }
+}

@@ -77,3 +77,28 @@ impl From<&AuthorizeOutcome> for Decision {
         }
     }
 }
+
+impl AuthorizeRequest {
+    /// May `agent` do `action` now?
+    pub fn new(agent: impl ToString, action: impl Into<String>) -> Self {
+        Self {
+            agent_id: agent.to_string(),
+            action: action.into(),
+            context: None,
+        }
+    }
+}
+
+impl BatchRequest {
+    /// May `agent` do each of `actions` now?
+    pub fn new<A: Into<String>>(
+        agent: impl ToString,
+        actions: impl IntoIterator<Item = A>,
+    ) -> Self {
+        Self {
+            agent_id: agent.to_string(),
+            actions: actions.into_iter().map(Into::into).collect(),
+            context: None,
+        }
+    }
+}

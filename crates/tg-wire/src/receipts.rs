@@ -80,3 +80,15 @@ impl Default for ListQuery {
         }
     }
 }
+
+impl RecordRequest {
+    /// What `agent` did and how it went, at the gateway's time.
+    pub fn new(agent: impl ToString, action: impl Into<String>, result: Outcome) -> Self {
+        Self {
+            agent_id: agent.to_string(),
+            action: action.into(),
+            result,
+            timestamp: None,
+        }
+    }
+}

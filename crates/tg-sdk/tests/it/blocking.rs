@@ -41,12 +41,11 @@ fn the_blocking_client_needs_no_runtime() {
     feed.close().unwrap();
 
     for _ in 0..20 {
-        c.record_action(&RecordRequest {
-            agent_id: agent.id.to_string(),
-            action: "read_data".into(),
-            result: Outcome::Success,
-            timestamp: None,
-        })
+        c.record_action(&RecordRequest::new(
+            &agent.id,
+            "read_data",
+            Outcome::Success,
+        ))
         .unwrap();
     }
     let grant = c.issue_token(&agent.id, &TokenQuery::default()).unwrap();

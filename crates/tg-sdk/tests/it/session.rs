@@ -1,6 +1,5 @@
 //! A whole session through the async client, endpoint by endpoint, against a real gateway.
 
-use serde_json::json;
 use tg_sdk::types::{
     A2aProfile, ActionRule, Attestation, DelegationOutcome, Feedback, Plan, Scope, TierEdit,
 };
@@ -23,25 +22,16 @@ use crate::support::Gateway;
 
 pub fn registration(name: &str) -> RegisterRequest {
     RegisterRequest {
-        name: name.into(),
-        provider: "openai".into(),
-        spiffe_id: None,
-        config_hash: "sha256:0a1b2c".into(),
         capabilities: vec!["send_email".into(), "read_data".into()],
         attestation: Some(Attestation::ApiKey),
-        a2a: None,
+        ..RegisterRequest::new(name, "openai", "sha256:0a1b2c")
     }
 }
 
 pub async fn record(c: &Client, agent: &AgentId, action: &str, times: usize) {
     for _ in 0..times {
         let r = c
-            .record_action(&RecordRequest {
-                agent_id: agent.to_string(),
-                action: action.into(),
-                result: Outcome::Success,
-                timestamp: None,
-            })
+            .record_action(&RecordRequest::new(agent, action, Outcome::Success))
             .await
             .unwrap();
         assert_eq!(&r.receipt.agent_id, agent);
@@ -56,10 +46,7 @@ async fn agents_receipts_and_decisions() {
     assert_eq!(c.ready().await.unwrap().status, "ready");
 
     let mut reg = registration("email-bot");
-    reg.a2a = Some(
-        serde_json::from_value::<A2aProfile>(json!({"url": "https://agents.example/email"}))
-            .unwrap(),
-    );
+    reg.a2a = Some(A2aProfile::new("https://agents.example/email"));
     let agent = c.register_agent(&reg).await.unwrap();
     assert_eq!(agent.name, "email-bot");
     assert_eq!(c.get_agent(&agent.id).await.unwrap(), agent);
@@ -122,20 +109,15 @@ async fn agents_receipts_and_decisions() {
     assert!(again.a2a.is_some());
 
     let read = c
-        .authorize_action(&AuthorizeRequest {
-            agent_id: agent.id.to_string(),
-            action: "read_data".into(),
-            context: None,
-        })
+        .authorize_action(&AuthorizeRequest::new(&agent.id, "read_data"))
         .await
         .unwrap();
     assert!(read.decision.allowed, "{read:?}");
     let batch = c
-        .authorize_batch(&BatchRequest {
-            agent_id: agent.id.to_string(),
-            actions: vec!["read_data".into(), "delete_database".into()],
-            context: None,
-        })
+        .authorize_batch(&BatchRequest::new(
+            &agent.id,
+            ["read_data", "delete_database"],
+        ))
         .await
         .unwrap();
     assert_eq!((batch.allowed_count, batch.denied_count), (1, 1));
