@@ -20,12 +20,7 @@ url=${2:-}
 # shellcheck source=lib/release-server.sh
 source scripts/lib/release-server.sh
 
-agent=$(curl -fs "http://127.0.0.1:$PORT/agents/register" -H "X-API-Key: $key" -H 'content-type: application/json' \
-    -d '{"name":"load","provider":"bench","config_hash":"h","attestation":{"type":"api_key"}}' | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
-for _ in $(seq 1 20); do
-    curl -fs "http://127.0.0.1:$PORT/actions/record" -H "X-API-Key: $key" -H 'content-type: application/json' \
-        -d "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}" >/dev/null
-done
+load_agent
 cat >"$dir/authorize.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["X-API-Key"] = "$key"

@@ -22,12 +22,7 @@ cargo build --release -p tg-sdk --example concurrent_checks
 # shellcheck source=lib/release-server.sh
 source scripts/lib/release-server.sh
 
-agent=$(curl -fs "http://127.0.0.1:$PORT/agents/register" -H "X-API-Key: $key" -H 'content-type: application/json' \
-    -d '{"name":"load","provider":"bench","config_hash":"h","attestation":{"type":"api_key"}}' | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
-for _ in $(seq 1 20); do
-    curl -fs "http://127.0.0.1:$PORT/actions/record" -H "X-API-Key: $key" -H 'content-type: application/json' \
-        -d "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}" >/dev/null
-done
+load_agent
 echo "backend=$backend requests=$REQUESTS concurrency=$CONCURRENCY"
 echo "--- tg-sdk Client::verify"
 TG_URL="http://127.0.0.1:$PORT" TG_API_KEY=$key TG_AGENT=$agent TG_REQUESTS=$REQUESTS \

@@ -1,7 +1,7 @@
 # Sourced by the load scripts: starts the release server on a fresh store and waits until
 # it answers. Needs `backend` (sqlite | postgres), `PORT`, and for postgres a URL in $2 of
 # the caller (passed as `url`). Sets `dir` (a temp dir), `key` (the admin key) and
-# `server` (the pid; killed on exit).
+# `server` (the pid; killed on exit). `load_agent` then makes the agent the load checks.
 bin=target/release/trust-gateway
 [ -x "$bin" ] || cargo build --release -p trust-gateway
 
@@ -22,3 +22,13 @@ esac
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+
+# Registers an agent with 20 successful receipts on the started server; sets `agent`.
+load_agent() {
+    agent=$(curl -fs "http://127.0.0.1:$PORT/agents/register" -H "X-API-Key: $key" -H 'content-type: application/json' \
+        -d '{"name":"load","provider":"bench","config_hash":"h","attestation":{"type":"api_key"}}' | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+    for _ in $(seq 1 20); do
+        curl -fs "http://127.0.0.1:$PORT/actions/record" -H "X-API-Key: $key" -H 'content-type: application/json' \
+            -d "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}" >/dev/null
+    done
+}

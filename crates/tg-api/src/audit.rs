@@ -48,18 +48,7 @@ async fn audit(
     let (id, q) = (id.into_inner(), q.into_inner());
     let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
     let page = state
-        .call(move |g| async move {
-            g.audit(
-                &auth.principal,
-                &id,
-                q.start.as_deref(),
-                q.end.as_deref(),
-                q.event_type.as_deref(),
-                after,
-                q.limit,
-            )
-            .await
-        })
+        .call(move |g| async move { g.audit(&auth.principal, &id, window(&q, after)).await })
         .await?;
     let next_cursor = cursor(&page);
     let Some(agent_id) = page.agent_id else {
@@ -74,6 +63,17 @@ async fn audit(
         events: page.events,
         next_cursor,
     }))
+}
+
+/// The page the query asks for (`after`: its parsed cursor).
+fn window(q: &AuditQuery, after: Option<(Timestamp, EventId)>) -> tg_service::AuditWindow<'_> {
+    tg_service::AuditWindow {
+        start: q.start.as_deref(),
+        end: q.end.as_deref(),
+        event_type: q.event_type.as_deref(),
+        after,
+        limit: q.limit,
+    }
 }
 
 /// The page's `next_cursor`: see [`parse_cursor`].
@@ -96,17 +96,7 @@ async fn gateway_audit(
     let q = q.into_inner();
     let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
     let page = state
-        .call(move |g| async move {
-            g.gateway_audit(
-                &auth.principal,
-                q.start.as_deref(),
-                q.end.as_deref(),
-                q.event_type.as_deref(),
-                after,
-                q.limit,
-            )
-            .await
-        })
+        .call(move |g| async move { g.gateway_audit(&auth.principal, window(&q, after)).await })
         .await?;
     Ok(HttpResponse::Ok().json(GatewayAuditPage {
         period_start: page.start,

@@ -180,13 +180,15 @@ impl AuditExport {
     }
 }
 
-/// A page request of an audit trail, as the API passes it.
-struct Window<'a> {
-    start: Option<&'a str>,
-    end: Option<&'a str>,
-    event_type: Option<&'a str>,
-    after: Option<(Timestamp, EventId)>,
-    limit: u32,
+/// Which page of an audit trail, as the API's query gives it: the period (RFC 3339; by
+/// default the 30 days up to now), an event type, the cursor and the page size (1–1000).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditWindow<'a> {
+    pub start: Option<&'a str>,
+    pub end: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub after: Option<(Timestamp, EventId)>,
+    pub limit: u32,
 }
 
 impl Gateway {
@@ -214,25 +216,13 @@ impl Gateway {
     }
 
     /// `GET /agents/{id}/audit`.
-    #[allow(clippy::too_many_arguments)]
     pub async fn audit(
         &self,
         principal: &Principal,
         id: &str,
-        start: Option<&str>,
-        end: Option<&str>,
-        event_type: Option<&str>,
-        after: Option<(Timestamp, EventId)>,
-        limit: u32,
+        window: AuditWindow<'_>,
     ) -> Result<AuditPage, ServiceError> {
         let agent_id = self.audit_subject(principal, id).await?;
-        let window = Window {
-            start,
-            end,
-            event_type,
-            after,
-            limit,
-        };
         self.audit_page(Some(agent_id), window).await
     }
 
@@ -241,27 +231,16 @@ impl Gateway {
     pub async fn gateway_audit(
         &self,
         principal: &Principal,
-        start: Option<&str>,
-        end: Option<&str>,
-        event_type: Option<&str>,
-        after: Option<(Timestamp, EventId)>,
-        limit: u32,
+        window: AuditWindow<'_>,
     ) -> Result<AuditPage, ServiceError> {
         self.require(principal, Scope::Admin)?;
-        let window = Window {
-            start,
-            end,
-            event_type,
-            after,
-            limit,
-        };
         self.audit_page(None, window).await
     }
 
     async fn audit_page(
         &self,
         agent_id: Option<AgentId>,
-        w: Window<'_>,
+        w: AuditWindow<'_>,
     ) -> Result<AuditPage, ServiceError> {
         // Read this instance's own writes: queued trust checks land first.
         self.audit_batch.flush().await;

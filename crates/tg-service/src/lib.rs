@@ -33,8 +33,8 @@ mod worker;
 pub use actions::{RecordAction, Recorded};
 pub use agents::{Registration, TrustView};
 pub use audit_trail::{
-    AUDIT_EXPORT_FORMAT, AuditExport, AuditPage, AuditStatement, AuditSummary, EXPORT_PAGE,
-    parse_period,
+    AUDIT_EXPORT_FORMAT, AuditExport, AuditPage, AuditStatement, AuditSummary, AuditWindow,
+    EXPORT_PAGE, parse_period,
 };
 pub use authorize::{AuthorizeOutcome, BatchOutcome, MAX_BATCH};
 pub use delegations::{Delegated, NewDelegation};
