@@ -1,6 +1,9 @@
 //! The live feed (`/ws/dashboard`) over WebSocket.
 
-use futures_util::{SinkExt, StreamExt};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::{SinkExt, Stream, StreamExt, ready};
 use tg_service::LiveEvent;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -52,34 +55,10 @@ impl Client {
 }
 
 impl LiveFeed {
-    /// The next event; `None` once the gateway has closed the feed normally.
+    /// The next event; `None` once the gateway has closed the feed normally. (The feed is
+    /// also a `futures::Stream` of the same items.)
     pub async fn next(&mut self) -> Option<Result<LiveEvent, Error>> {
-        loop {
-            let message = match self.ws.next().await? {
-                Ok(m) => m,
-                Err(e) => return Some(Err(Error::LiveFeed(e.to_string()))),
-            };
-            match message {
-                Message::Text(text) if text.as_str() == "pong" => {}
-                Message::Text(text) => {
-                    return Some(serde_json::from_str(text.as_str()).map_err(|e| {
-                        Error::InvalidResponse {
-                            status: 101,
-                            detail: format!("not a live event: {e}"),
-                        }
-                    }));
-                }
-                Message::Close(Some(frame)) if frame.code != CloseCode::Normal => {
-                    return Some(Err(Error::LiveFeed(format!(
-                        "closed by the gateway ({}): {}",
-                        u16::from(frame.code),
-                        frame.reason.as_str()
-                    ))));
-                }
-                Message::Close(_) => return None,
-                Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
-            }
-        }
+        StreamExt::next(self).await
     }
 
     /// Sends the protocol's text `ping` (the gateway answers `pong`, which `next` skips).
@@ -96,5 +75,58 @@ impl LiveFeed {
             .close(None)
             .await
             .map_err(|e| Error::LiveFeed(e.to_string()))
+    }
+}
+
+/// What one WebSocket message means for the feed.
+enum Meaning {
+    /// Pings, pongs and the protocol's text `pong`.
+    Skip,
+    /// A normal close.
+    End,
+    Item(Result<LiveEvent, Error>),
+}
+
+fn meaning(message: Message) -> Meaning {
+    match message {
+        Message::Text(text) if text.as_str() == "pong" => Meaning::Skip,
+        Message::Text(text) => {
+            Meaning::Item(
+                serde_json::from_str(text.as_str()).map_err(|e| Error::InvalidResponse {
+                    status: 101,
+                    detail: format!("not a live event: {e}"),
+                }),
+            )
+        }
+        Message::Close(Some(frame)) if frame.code != CloseCode::Normal => {
+            Meaning::Item(Err(Error::LiveFeed(format!(
+                "closed by the gateway ({}): {}",
+                u16::from(frame.code),
+                frame.reason.as_str()
+            ))))
+        }
+        Message::Close(_) => Meaning::End,
+        Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {
+            Meaning::Skip
+        }
+    }
+}
+
+impl Stream for LiveFeed {
+    type Item = Result<LiveEvent, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let message = match ready!(self.ws.poll_next_unpin(cx)) {
+                None => return Poll::Ready(None),
+                Some(Err(e)) => return Poll::Ready(Some(Err(Error::LiveFeed(e.to_string())))),
+                Some(Ok(m)) => m,
+            };
+            match meaning(message) {
+                Meaning::Skip => {}
+                Meaning::End => return Poll::Ready(None),
+                Meaning::Item(item) => return Poll::Ready(Some(item)),
+            }
+        }
     }
 }

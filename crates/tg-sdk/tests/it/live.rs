@@ -21,7 +21,11 @@ async fn the_feed_starts_with_stats_then_streams_events() {
     let gw = Gateway::start().await;
     let c = gw.client();
     let mut feed = c.live_feed().await.unwrap();
-    let first = next(&mut feed).await;
+    // The feed is a `Stream` too.
+    let first = futures_util::StreamExt::next(&mut feed)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.kind, "initial_stats");
     assert_eq!(first.data["total_agents"], 0);
 
