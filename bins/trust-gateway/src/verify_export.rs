@@ -12,28 +12,14 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
-use tg_receipts::{ChainHead, ChainVerifier, HASH_LEN, Receipt};
-use tg_service::{AUDIT_EXPORT_FORMAT, AuditStatement, ExportStatement, RECEIPT_EXPORT_FORMAT};
+use tg_receipts::{ChainHead, ChainVerifier, HASH_LEN};
+use tg_service::{AUDIT_EXPORT_FORMAT, AuditStatement, RECEIPT_EXPORT_FORMAT};
 use tg_tokens::DetachedJws;
+use tg_wire::receipts::ReceiptExportDocument;
+use tg_wire::signed::DetachedSignature;
 
 /// Progress is reported every this many receipts.
 const PROGRESS_EVERY: usize = 10_000;
-
-#[derive(Debug, Deserialize)]
-struct ExportFile {
-    agent_id: String,
-    receipts: Vec<Receipt>,
-    statement: Option<ExportStatement>,
-    signature: Option<Signature>,
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Signature {
-    protected: String,
-    signature: String,
-}
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -67,16 +53,12 @@ pub fn run(file: &Path, jwks: &Path) -> anyhow::Result<()> {
 /// The statement's signature, by a key of `keys`: the `kid` that verified.
 fn check_signature<T: serde::Serialize>(
     statement: &T,
-    signature: &Signature,
+    signature: &DetachedSignature,
     keys: &serde_json::Value,
     jwks: &Path,
 ) -> anyhow::Result<String> {
     let canonical = serde_jcs::to_vec(statement).context("the statement has no canonical form")?;
-    let jws = DetachedJws {
-        protected: signature.protected.clone(),
-        signature: signature.signature.clone(),
-    };
-    tg_tokens::verify_detached(keys, &jws, &canonical)
+    tg_tokens::verify_detached(keys, &DetachedJws::from(signature), &canonical)
         .map_err(|e| anyhow::anyhow!("the signature does not verify with {}: {e}", jwks.display()))
 }
 
@@ -90,7 +72,7 @@ struct AuditFile {
     events: Vec<serde_json::Value>,
     summary: tg_service::AuditSummary,
     statement: AuditStatement,
-    signature: Signature,
+    signature: DetachedSignature,
 }
 
 fn audit(export: AuditFile, keys: &serde_json::Value, jwks: &Path) -> anyhow::Result<()> {
@@ -134,24 +116,21 @@ fn audit(export: AuditFile, keys: &serde_json::Value, jwks: &Path) -> anyhow::Re
     Ok(())
 }
 
-fn receipts(export: ExportFile, keys: &serde_json::Value, jwks: &Path) -> anyhow::Result<()> {
+fn receipts(
+    export: ReceiptExportDocument,
+    keys: &serde_json::Value,
+    jwks: &Path,
+) -> anyhow::Result<()> {
     let (Some(statement), Some(signature)) = (&export.statement, &export.signature) else {
-        let why = export
-            .error
-            .as_ref()
-            .map_or_else(|| "no statement".to_owned(), ToString::to_string);
+        let why = export.error.as_ref().map_or_else(
+            || "no statement".to_owned(),
+            |r| serde_json::to_string(r).unwrap_or_default(),
+        );
         bail!("the gateway did not vouch for this export: {why}");
     };
 
     // 1. The statement is the gateway's: its signature verifies with a published key.
-    let canonical = serde_jcs::to_vec(statement).context("the statement has no canonical form")?;
-    let jws = DetachedJws {
-        protected: signature.protected.clone(),
-        signature: signature.signature.clone(),
-    };
-    let kid = tg_tokens::verify_detached(keys, &jws, &canonical).map_err(|e| {
-        anyhow::anyhow!("the signature does not verify with {}: {e}", jwks.display())
-    })?;
+    let kid = check_signature(statement, signature, keys, jwks)?;
     if statement.format != RECEIPT_EXPORT_FORMAT || statement.agent_id != export.agent_id {
         bail!("the signed statement is about another export");
     }

@@ -15,8 +15,5 @@ pub(crate) fn sign<T: Serialize>(state: &AppState, value: &T) -> Result<Detached
         .tokens()
         .sign_detached(&canonical)
         .map_err(|e| format!("signature: {e}"))?;
-    Ok(DetachedSignature {
-        protected: jws.protected,
-        signature: jws.signature,
-    })
+    Ok(DetachedSignature::from(jws))
 }

@@ -3,7 +3,6 @@
 //! anyone from the exported JSON alone.
 
 use ring::digest::{Context, SHA256};
-use serde_json::Value;
 
 /// A running digest of exported events.
 pub struct EventDigest {
@@ -29,9 +28,10 @@ impl Default for EventDigest {
 }
 
 impl EventDigest {
-    /// Adds one event, as its JSON value. Fails only for values with no canonical form
-    /// (non-finite numbers, which JSON cannot carry anyway).
-    pub fn push(&mut self, event: &Value) -> Result<(), String> {
+    /// Adds one event (an `AuditEvent`, or its JSON value as read back from an export).
+    /// Fails only for values with no canonical form (non-finite numbers, which JSON cannot
+    /// carry anyway).
+    pub fn push<T: serde::Serialize + ?Sized>(&mut self, event: &T) -> Result<(), String> {
         let bytes = serde_jcs::to_vec(event).map_err(|e| e.to_string())?;
         self.ctx.update(&bytes);
         self.ctx.update(b"\n");
@@ -47,6 +47,8 @@ impl EventDigest {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]

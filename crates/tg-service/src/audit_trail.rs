@@ -153,10 +153,8 @@ impl AuditExport {
         }
         for e in &page {
             self.summary.add(e);
-            let value = serde_json::to_value(e)
-                .map_err(|err| ServiceError::Internal(format!("audit event encoding: {err}")))?;
             self.digest
-                .push(&value)
+                .push(e)
                 .map_err(|err| ServiceError::Internal(format!("audit event digest: {err}")))?;
         }
         Ok(if page.is_empty() { None } else { Some(page) })

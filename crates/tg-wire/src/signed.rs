@@ -10,3 +10,21 @@ pub struct DetachedSignature {
     pub protected: String,
     pub signature: String,
 }
+
+impl From<tg_tokens::DetachedJws> for DetachedSignature {
+    fn from(jws: tg_tokens::DetachedJws) -> Self {
+        Self {
+            protected: jws.protected,
+            signature: jws.signature,
+        }
+    }
+}
+
+impl From<&DetachedSignature> for tg_tokens::DetachedJws {
+    fn from(s: &DetachedSignature) -> Self {
+        Self {
+            protected: s.protected.clone(),
+            signature: s.signature.clone(),
+        }
+    }
+}
