@@ -123,13 +123,21 @@ pub struct AuditExport {
     query: AuditQuery,
     done: bool,
     issuer: String,
-    digest: tg_audit::EventDigest,
+    /// `None` for an unsigned export ([`AuditExport::unsigned`]).
+    digest: Option<tg_audit::EventDigest>,
     summary: AuditSummary,
 }
 
 impl AuditExport {
     pub fn agent_id(&self) -> &AgentId {
         &self.agent_id
+    }
+
+    /// An export nobody will sign (CSV): the per-event digest is not computed, and
+    /// [`AuditExport::finish`] has no statement to give.
+    pub fn unsigned(mut self) -> Self {
+        self.digest = None;
+        self
     }
 
     pub fn period(&self) -> (Timestamp, Timestamp) {
@@ -153,17 +161,20 @@ impl AuditExport {
         }
         for e in &page {
             self.summary.add(e);
-            self.digest
-                .push(e)
-                .map_err(|err| ServiceError::Internal(format!("audit event digest: {err}")))?;
+            if let Some(digest) = &mut self.digest {
+                digest
+                    .push(e)
+                    .map_err(|err| ServiceError::Internal(format!("audit event digest: {err}")))?;
+            }
         }
         Ok(if page.is_empty() { None } else { Some(page) })
     }
 
-    /// After the last page: the summary and the statement to sign.
-    pub fn finish(self, export_id: &str, now: Timestamp) -> AuditStatement {
-        let (events, events_sha256) = self.digest.finish();
-        AuditStatement {
+    /// After the last page: the summary and the statement to sign (`None` for an
+    /// [`AuditExport::unsigned`] export).
+    pub fn finish(self, export_id: &str, now: Timestamp) -> Option<AuditStatement> {
+        let (events, events_sha256) = self.digest?.finish();
+        Some(AuditStatement {
             format: AUDIT_EXPORT_FORMAT.to_owned(),
             issuer: self.issuer,
             agent_id: self.agent_id.to_string(),
@@ -174,7 +185,7 @@ impl AuditExport {
             events_sha256,
             summary: self.summary,
             exported_at: now,
-        }
+        })
     }
 }
 
@@ -310,7 +321,7 @@ impl Gateway {
             query,
             done: false,
             issuer: self.tokens().issuer().to_owned(),
-            digest: tg_audit::EventDigest::default(),
+            digest: Some(tg_audit::EventDigest::default()),
             summary: AuditSummary::default(),
         })
     }
