@@ -143,7 +143,11 @@ pub async fn run() -> anyhow::Result<()> {
 
     println!();
     for (name, id) in [("careful-bot", &careful), ("reckless-bot", &reckless)] {
-        let r = demo.g.verify_chain(id).await.map_err(err)?;
+        let r = demo
+            .g
+            .verify_chain(&demo.g.operator(), id)
+            .await
+            .map_err(err)?;
         println!(
             "receipt chain of {name:<14} {} receipts, {}",
             r.length,

@@ -199,7 +199,10 @@ pub async fn agents_list(
 pub async fn verify_chain(settings: &Settings, agent: &str) -> anyhow::Result<()> {
     let g = open(settings).await?;
     eprintln!("verifying the receipt chain of {agent} (links, signatures, recorded head)…");
-    let report = g.verify_chain(agent).await.map_err(service)?;
+    let report = g
+        .verify_chain(&g.operator(), agent)
+        .await
+        .map_err(service)?;
     if report.valid {
         println!("valid: {} receipts, intact", report.length);
         Ok(())

@@ -91,4 +91,26 @@ pub struct Principal {
     pub scope: Scope,
     /// First 12 characters of the presented key (never secret material for `tgk_` keys).
     pub key_prefix: String,
+    /// Whether the key belongs to the operator's own account ([`ADMIN_ACCOUNT`]).
+    pub operator_account: bool,
+}
+
+impl Principal {
+    /// The operator's admin: the only caller whose reach spans every tenant. An `admin` key
+    /// of any other account administers that account alone.
+    pub fn is_operator(&self) -> bool {
+        self.operator_account && self.scope == Scope::Admin
+    }
+
+    /// Whether the caller may see `account`'s private data (receipts, history, delegations,
+    /// vouch details, trails): its own account's, or any as the operator.
+    pub fn sees(&self, account: &AccountId) -> bool {
+        self.is_operator() || self.account_id == *account
+    }
+
+    /// Whether the caller may change what `account` owns: a `write` or `admin` key of that
+    /// account, or the operator.
+    pub fn can_write(&self, account: &AccountId) -> bool {
+        self.is_operator() || (self.scope.allows(Scope::Write) && self.account_id == *account)
+    }
 }

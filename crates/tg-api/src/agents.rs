@@ -168,13 +168,13 @@ async fn discover(
     responses((status = 200, description = "Score history", body = History), crate::openapi::Errors))]
 async fn history(
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<String>,
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, limit) = (id.into_inner(), q.limit);
     let (agent_id, points) = state
-        .call(move |g| async move { g.history(&id, limit).await })
+        .call(move |g| async move { g.history(&auth.principal, &id, limit).await })
         .await?;
     Ok(HttpResponse::Ok().json(History {
         agent_id,

@@ -62,13 +62,13 @@ async fn record(
     responses((status = 200, description = "Receipts", body = ReceiptPage), crate::openapi::Errors))]
 async fn list(
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<String>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (agent, limit, before) = (id.clone(), q.limit, q.before_seq);
     let receipts = state
-        .call(move |g| async move { g.receipts(&agent, limit, before).await })
+        .call(move |g| async move { g.receipts(&auth.principal, &agent, limit, before).await })
         .await?;
     let next = receipts
         .last()
@@ -88,12 +88,12 @@ async fn list(
         crate::openapi::Errors))]
 async fn verify(
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let report = state
-        .call(move |g| async move { g.verify_chain(&id).await })
+        .call(move |g| async move { g.verify_chain(&auth.principal, &id).await })
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -72,6 +72,34 @@ impl AgentStatus {
     }
 }
 
+/// Who suspended an agent: the operator's suspension binds its owner, who cannot lift it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SuspensionAuthor {
+    /// The agent's own account.
+    Owner,
+    /// The gateway's operator.
+    Operator,
+}
+
+impl SuspensionAuthor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuspensionAuthor::Owner => "owner",
+            SuspensionAuthor::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(SuspensionAuthor::Owner),
+            "operator" => Some(SuspensionAuthor::Operator),
+            _ => None,
+        }
+    }
+}
+
 /// The identity aggregate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Agent {
@@ -86,6 +114,8 @@ pub struct Agent {
     pub approved_config_hash: String,
     pub capabilities: Vec<String>,
     pub status: AgentStatus,
+    /// Who suspended it, while it is suspended.
+    pub suspended_by: Option<SuspensionAuthor>,
     pub verification_level: VerificationLevel,
     pub attestation_type: AttestationType,
     pub identity_strength: f64,

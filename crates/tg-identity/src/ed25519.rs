@@ -35,6 +35,10 @@ pub enum KeyError {
     Pem,
     #[error("`public_key` is not an Ed25519 key")]
     NotEd25519,
+    #[error("`public_key` is not a canonical encoding of an Ed25519 curve point")]
+    NotOnCurve,
+    #[error("`public_key` is a small-order Ed25519 point: signatures under it prove nothing")]
+    SmallOrder,
     #[error("the signature is not base64 of 64 bytes")]
     SignatureEncoding,
     #[error("the signature does not verify with the agent's key")]
@@ -64,6 +68,7 @@ impl Ed25519Key {
             .as_ref()
             .try_into()
             .map_err(|_| KeyError::NotEd25519)?;
+        check_point(&raw)?;
         let pem = format!(
             "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
             STANDARD.encode(der.as_ref())
@@ -95,6 +100,23 @@ impl Ed25519Key {
             .verify(message, &sig)
             .map_err(|_| KeyError::BadSignature)
     }
+}
+
+/// RFC 8032 §5.1.3 decoding, strictly: the encoding must decode to a curve point and be
+/// that point's canonical encoding (`y < p`, no sign bit on `x = 0`), and the point must
+/// not be of small order (the identity and the other torsion points, under which any
+/// message "verifies" with a crafted signature).
+fn check_point(raw: &[u8; 32]) -> Result<(), KeyError> {
+    let point = curve25519_dalek::edwards::CompressedEdwardsY(*raw)
+        .decompress()
+        .ok_or(KeyError::NotOnCurve)?;
+    if point.compress().as_bytes() != raw {
+        return Err(KeyError::NotOnCurve);
+    }
+    if point.is_small_order() {
+        return Err(KeyError::SmallOrder);
+    }
+    Ok(())
 }
 
 /// `"trust-gateway/ed25519-challenge/v1\0" ‖ agent_id ‖ nonce` — what the agent signs.
@@ -235,5 +257,63 @@ mod tests {
         assert_eq!(Ed25519Key::parse("hello", "Ed25519"), Err(KeyError::Pem));
         let ec = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEVs/o5+uQbTjL3chynL4wXgUg2R9q9UU8I5mEovUf86QZ7kOBIjJwqnzD1omageEHWwHdBO6B+dFabmdT9POxg==\n-----END PUBLIC KEY-----\n";
         assert_eq!(Ed25519Key::parse(ec, "Ed25519"), Err(KeyError::NotEd25519));
+    }
+
+    fn spki_pem(raw: [u8; 32]) -> String {
+        let mut der = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        der.extend_from_slice(&raw);
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            STANDARD.encode(der)
+        )
+    }
+
+    fn raw(hex: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        out
+    }
+
+    /// The eight small-order points in canonical encoding (the table of "Taming the many
+    /// EdDSAs", Chalkias et al. 2020, and libsodium's blocklist), and encodings that are
+    /// not canonical: `y = p`, `y = p + 1`, and `x = 0` with the sign bit set.
+    #[test]
+    fn small_order_and_non_canonical_keys_are_refused() {
+        let small_order = [
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000080",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        ];
+        for hex in small_order {
+            assert_eq!(
+                Ed25519Key::parse(&spki_pem(raw(hex)), "Ed25519"),
+                Err(KeyError::SmallOrder),
+                "{hex}"
+            );
+        }
+        let non_canonical = [
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "0100000000000000000000000000000000000000000000000000000000000080",
+        ];
+        for hex in non_canonical {
+            assert_eq!(
+                Ed25519Key::parse(&spki_pem(raw(hex)), "Ed25519"),
+                Err(KeyError::NotOnCurve),
+                "{hex}"
+            );
+        }
+        // A real key still parses.
+        let (_, pem) = pair();
+        assert!(Ed25519Key::parse(&pem, "Ed25519").is_ok());
     }
 }

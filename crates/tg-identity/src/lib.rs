@@ -11,7 +11,7 @@ mod store;
 mod x509;
 
 pub use a2a::{A2aProfile, A2aProfileError, A2aProvider};
-pub use agent::{Agent, AgentStatus, NewAgent, NewAgentError, VerificationLevel};
+pub use agent::{Agent, AgentStatus, NewAgent, NewAgentError, SuspensionAuthor, VerificationLevel};
 pub use attestation::{
     Attestation, AttestationError, AttestationType, AttestationVerifier, VerifiedAttestation,
 };

@@ -32,6 +32,20 @@ fn account_name(name: &str) -> Result<String, ServiceError> {
 }
 
 impl Gateway {
+    /// The account an `admin` key may manage keys of: its own, or any for the operator.
+    /// Another tenant's account answers 404, like an unknown one (no existence leak).
+    fn administered(&self, principal: &Principal, raw: &str) -> Result<AccountId, ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        let account = account_id(raw)?;
+        if principal.sees(&account) {
+            Ok(account)
+        } else {
+            Err(ServiceError::NotFound(format!(
+                "account `{account}` not found"
+            )))
+        }
+    }
+
     /// `POST /admin/accounts`.
     pub async fn create_account(
         &self,
@@ -40,7 +54,7 @@ impl Gateway {
         name: &str,
         plan: Plan,
     ) -> Result<Account, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         let account = Account {
             id: AccountId::generate(),
             name: account_name(name)?,
@@ -74,7 +88,7 @@ impl Gateway {
 
     /// `GET /admin/accounts`.
     pub async fn list_accounts(&self, principal: &Principal) -> Result<Vec<Account>, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         reading(self.store.as_ref(), |tx| {
             Box::pin(async move { Ok(tx.list_accounts().await?) })
         })
@@ -89,8 +103,7 @@ impl Gateway {
         account: &str,
         scope: Scope,
     ) -> Result<NewKey, ServiceError> {
-        self.require(principal, Scope::Admin)?;
-        let account = account_id(account)?;
+        let account = self.administered(principal, account)?;
         let new = ApiKey::generate(account.clone(), scope, self.now());
         let (key, actor) = (new.key.clone(), actor.clone());
         in_transaction(self.store.as_ref(), move |tx| {
@@ -114,8 +127,7 @@ impl Gateway {
         principal: &Principal,
         account: &str,
     ) -> Result<Vec<ApiKey>, ServiceError> {
-        self.require(principal, Scope::Admin)?;
-        let account = account_id(account)?;
+        let account = self.administered(principal, account)?;
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 if tx.get_account(&account).await?.is_none() {
@@ -148,9 +160,15 @@ impl Gateway {
             )));
         }
         let (key_id, actor, now) = (key_id.to_owned(), actor.clone(), self.now());
+        let principal = principal.clone();
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                if tx.get_key(&key_id).await?.is_none() {
+                // Another tenant's key is as absent as an unknown one.
+                let visible = tx
+                    .get_key(&key_id)
+                    .await?
+                    .is_some_and(|k| principal.sees(&k.account_id));
+                if !visible {
                     return Err(ServiceError::NotFound(format!("key `{key_id}` not found")));
                 }
                 tx.revoke_key(&key_id, now).await?;

@@ -8,7 +8,7 @@ use tg_identity::AgentStatus;
 use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Draft, Receipt};
 use tg_scoring::{Trigger, validate_action_name};
 
-use crate::agents::{TrustView, agent_id, page_limit, require_agent};
+use crate::agents::{TrustView, agent_id, page_limit, require_visible};
 use crate::{Gateway, HistoryPoint, ServiceError, in_transaction, reading};
 
 /// `POST /actions/record`.
@@ -174,15 +174,18 @@ impl Gateway {
     /// `GET /receipts/{agent_id}`: newest first.
     pub async fn receipts(
         &self,
+        principal: &Principal,
         id: &str,
         limit: u32,
         before_seq: Option<u64>,
     ) -> Result<Vec<Receipt>, ServiceError> {
+        self.require(principal, Scope::Read)?;
         let id = agent_id(id)?;
         let limit = page_limit(limit)?;
+        let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                require_agent(tx, &id).await?;
+                require_visible(tx, &principal, &id).await?;
                 Ok(tx.list_receipts(&id, limit, before_seq).await?)
             })
         })
@@ -190,12 +193,18 @@ impl Gateway {
     }
 
     /// `GET /receipts/{agent_id}/verify`: walks the whole chain page by page.
-    pub async fn verify_chain(&self, id: &str) -> Result<ChainReport, ServiceError> {
+    pub async fn verify_chain(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<ChainReport, ServiceError> {
+        self.require(principal, Scope::Read)?;
         let id: AgentId = agent_id(id)?;
         let signer = Arc::clone(&self.signer);
+        let principal = principal.clone();
         let (agent, report) = reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let agent = require_agent(tx, &id).await?;
+                let agent = require_visible(tx, &principal, &id).await?;
                 let expected = tx
                     .get_trust(&id)
                     .await?

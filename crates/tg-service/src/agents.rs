@@ -121,6 +121,19 @@ pub(crate) async fn require_agent(tx: &mut dyn Tx, id: &AgentId) -> Result<Agent
         .ok_or_else(|| ServiceError::agent_not_found(id.as_str()))
 }
 
+/// `require_agent` for the agent's private data (receipts, history, delegations, vouch
+/// details): another tenant's agent is "not found" to anyone but the operator.
+pub(crate) async fn require_visible(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    id: &AgentId,
+) -> Result<Agent, ServiceError> {
+    match tx.get_agent(id).await? {
+        Some(agent) if principal.sees(&agent.account_id) => Ok(agent),
+        _ => Err(ServiceError::agent_not_found(id.as_str())),
+    }
+}
+
 /// Recomputes the view after the agent or its score state changed. When the score or tier
 /// moved, appends a history point with `trigger`; the score state is stored whenever it
 /// changed. Returns the new view.
@@ -192,7 +205,7 @@ pub(crate) async fn load_owned(
     lock: bool,
 ) -> Result<TrustView, ServiceError> {
     let view = load_view(tx, cache, id, now, lock).await?;
-    if !crate::gateway::can_write(principal, &view.agent.account_id) {
+    if !principal.can_write(&view.agent.account_id) {
         return Err(ServiceError::agent_not_found(id.as_str()));
     }
     Ok(view)
@@ -272,6 +285,7 @@ impl Gateway {
             config_hash: new.config_hash,
             capabilities: new.capabilities,
             status: AgentStatus::Active,
+            suspended_by: None,
             verification_level: verified.level,
             attestation_type: verified.kind,
             identity_strength: verified.strength,
@@ -367,14 +381,17 @@ impl Gateway {
     /// `GET /agents/{id}/history?limit=`: newest first.
     pub async fn history(
         &self,
+        principal: &Principal,
         id: &str,
         limit: u32,
     ) -> Result<(AgentId, Vec<HistoryPoint>), ServiceError> {
+        self.require(principal, Scope::Read)?;
         let id = agent_id(id)?;
         let limit = page_limit(limit)?;
+        let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                require_agent(tx, &id).await?;
+                require_visible(tx, &principal, &id).await?;
                 let points = tx.list_history(&id, limit).await?;
                 Ok((id, points))
             })
@@ -411,7 +428,7 @@ impl Gateway {
         // Verification needs the stored SPIFFE ID: read it, verify outside the transaction
         // (no database time spent on crypto), then apply under the lock if nothing changed.
         let current = self.trust_view(id.as_str()).await?;
-        if !crate::gateway::can_write(&principal, &current.agent.account_id) {
+        if !principal.can_write(&current.agent.account_id) {
             return Err(ServiceError::agent_not_found(id.as_str()));
         }
         if current.agent.status == AgentStatus::Revoked {

@@ -214,7 +214,7 @@ impl Gateway {
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let agent = require_agent(tx, &check).await?;
-                if p.scope != Scope::Admin && p.account_id != agent.account_id {
+                if !p.sees(&agent.account_id) {
                     return Err(ServiceError::agent_not_found(check.as_str()));
                 }
                 Ok(())
@@ -242,7 +242,7 @@ impl Gateway {
         principal: &Principal,
         window: AuditWindow<'_>,
     ) -> Result<AuditPage, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         self.audit_page(None, window).await
     }
 

@@ -4,7 +4,7 @@ use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
-use tg_scoring::{Decision, authorize, validate_action_name};
+use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
 use crate::agents::{TrustView, agent_id, load_view, standing};
 use crate::{Gateway, ServiceError, reading};
@@ -80,7 +80,7 @@ impl Gateway {
         valid_action(action)?;
         let view = self.decision_view(principal, id).await?;
         let outcome = decide(&view, action);
-        self.audit_denials(actor, &view, std::slice::from_ref(&outcome))
+        self.audit_decisions(principal, actor, &view, std::slice::from_ref(&outcome))
             .await;
         Ok(outcome)
     }
@@ -108,19 +108,35 @@ impl Gateway {
                 results.push(decide(&view, action));
             }
         }
-        self.audit_denials(actor, &view, &results).await;
+        self.audit_decisions(principal, actor, &view, &results)
+            .await;
         Ok(BatchOutcome {
             agent_id: view.agent.id,
             results,
         })
     }
 
-    /// Denials are audited after the decision; a failure to write the event is logged and
-    /// never turns a denial into anything else.
-    /// Every decision call is a `trust_check`; each denial also an `authorization_denied`.
-    /// Both go through the group-committing writer, so the decision path never waits on an
-    /// audit write (see `audit_batch.rs` for what that costs).
-    async fn audit_denials(&self, actor: &Actor, view: &TrustView, outcomes: &[AuthorizeOutcome]) {
+    /// Decisions are audited after they are made; a failure to write the events is logged
+    /// and never turns a denial into anything else.
+    ///
+    /// One call writes at most two events, whatever its size, so the events anyone can
+    /// cause in an agent's trail, webhooks and live feed are bounded by the caller's own
+    /// plan rate limit:
+    /// - one `trust_check` with every decision of the call;
+    /// - at most one `authorization_denied` (audit and webhook): the call's first denial of
+    ///   a catalog action, with every denied catalog action of the call in `actions`. An
+    ///   unknown action says nothing about the agent and is only in the `trust_check`.
+    ///
+    /// Both name the caller's account (`caller_account`). They go through the
+    /// group-committing writer, so the decision path never waits on an audit write (see
+    /// `audit_batch.rs` for what that costs).
+    async fn audit_decisions(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        view: &TrustView,
+        outcomes: &[AuthorizeOutcome],
+    ) {
         let now = self.now();
         for o in outcomes {
             self.metrics.decided(o.decision.allowed);
@@ -132,7 +148,7 @@ impl Gateway {
             .iter()
             .map(|o| json!({"action": o.action, "allowed": o.decision.allowed}))
             .collect();
-        let details = json!({"decisions": checks, "current_tier": first.current_tier, "current_score": first.current_score});
+        let details = json!({"decisions": checks, "current_tier": first.current_tier, "current_score": first.current_score, "caller_account": principal.account_id});
         self.audit_batch
             .append(AuditEvent::new(
                 EventType::TrustCheck,
@@ -142,30 +158,37 @@ impl Gateway {
                 now,
             ))
             .await;
-        for o in outcomes.iter().filter(|o| !o.decision.allowed) {
-            let details = json!({
-                "action": o.action,
-                "reason": o.decision.reason(),
-                "current_tier": o.current_tier,
-                "required_tier": o.decision.required_tier,
-            });
-            self.audit_batch
-                .append(AuditEvent::new(
-                    EventType::AuthorizationDenied,
-                    Some(o.agent_id.clone()),
-                    details.clone(),
-                    actor,
-                    now,
-                ))
-                .await;
-            self.audit_batch
-                .append_outbox(crate::events::agent_event(
-                    tg_webhooks::EventKind::AuthorizationDenied,
-                    &view.agent,
-                    details,
-                    now,
-                ))
-                .await;
-        }
+        let denied: Vec<&AuthorizeOutcome> = outcomes
+            .iter()
+            .filter(|o| !o.decision.allowed && o.decision.deny != Some(DenyReason::UnknownAction))
+            .collect();
+        let Some(o) = denied.first() else {
+            return;
+        };
+        let details = json!({
+            "action": o.action,
+            "reason": o.decision.reason(),
+            "current_tier": o.current_tier,
+            "required_tier": o.decision.required_tier,
+            "actions": denied.iter().map(|d| d.action.as_str()).collect::<Vec<_>>(),
+            "caller_account": principal.account_id,
+        });
+        self.audit_batch
+            .append(AuditEvent::new(
+                EventType::AuthorizationDenied,
+                Some(o.agent_id.clone()),
+                details.clone(),
+                actor,
+                now,
+            ))
+            .await;
+        self.audit_batch
+            .append_outbox(crate::events::agent_event(
+                tg_webhooks::EventKind::AuthorizationDenied,
+                &view.agent,
+                details,
+                now,
+            ))
+            .await;
     }
 }

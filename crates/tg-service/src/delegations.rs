@@ -51,6 +51,35 @@ fn agent(raw: &str) -> Result<AgentId, ServiceError> {
     AgentId::parse(raw).map_err(|_| ServiceError::agent_not_found(raw))
 }
 
+/// Whether the caller's account made one of `links` or owns one of their delegatees (or is
+/// the operator): delegations and chains are private to the parties, like receipts.
+async fn party_to(
+    tx: &mut dyn crate::Tx,
+    principal: &Principal,
+    links: &[Delegation],
+) -> Result<bool, ServiceError> {
+    if principal.is_operator() {
+        return Ok(true);
+    }
+    for d in links {
+        if tx
+            .delegation_account(&d.id)
+            .await?
+            .is_some_and(|a| principal.sees(&a))
+        {
+            return Ok(true);
+        }
+        if tx
+            .get_agent(&d.to_agent)
+            .await?
+            .is_some_and(|a| principal.sees(&a.account_id))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 impl Gateway {
     /// `POST /delegations`.
     pub async fn delegate(
@@ -135,11 +164,15 @@ impl Gateway {
     ) -> Result<Delegation, ServiceError> {
         self.require(principal, Scope::Read)?;
         let id = delegation_id(id)?;
+        let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                tx.get_delegation(&id)
-                    .await?
-                    .ok_or_else(|| ServiceError::NotFound(format!("delegation `{id}` not found")))
+                let not_found = || ServiceError::NotFound(format!("delegation `{id}` not found"));
+                let d = tx.get_delegation(&id).await?.ok_or_else(not_found)?;
+                if !party_to(tx, &principal, std::slice::from_ref(&d)).await? {
+                    return Err(not_found());
+                }
+                Ok(d)
             })
         })
         .await
@@ -154,9 +187,14 @@ impl Gateway {
                 id.chars().take(64).collect::<String>()
             ))
         })?;
+        let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                ChainView::of(tx.chain(&id).await?)
+                let links = tx.chain(&id).await?;
+                if !party_to(tx, &principal, &links).await? {
+                    return Err(ServiceError::NotFound(format!("chain `{id}` not found")));
+                }
+                ChainView::of(links)
                     .ok_or_else(|| ServiceError::NotFound(format!("chain `{id}` not found")))
             })
         })
@@ -186,7 +224,7 @@ impl Gateway {
             Box::pin(async move {
                 let not_found = || ServiceError::NotFound(format!("delegation `{id}` not found"));
                 let owner = tx.delegation_account(&id).await?.ok_or_else(not_found)?;
-                if principal.scope != Scope::Admin && principal.account_id != owner {
+                if !principal.can_write(&owner) {
                     return Err(not_found());
                 }
                 let mut d = tx.lock_delegation(&id).await?.ok_or_else(not_found)?;
@@ -222,9 +260,10 @@ impl Gateway {
         self.require(principal, Scope::Read)?;
         let id = agent(id)?;
         let limit = page_limit(limit)?;
+        let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                crate::agents::require_agent(tx, &id).await?;
+                crate::agents::require_visible(tx, &principal, &id).await?;
                 Ok(tx.history_for_agent(&id, offset, limit).await?)
             })
         })

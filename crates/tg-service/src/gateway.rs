@@ -248,12 +248,13 @@ impl Gateway {
             plan: self.admin.plan,
             scope: Scope::Admin,
             key_prefix: "cli".into(),
+            operator_account: true,
         }
     }
 
     /// The configured trust bundles (admin).
     pub fn trust_bundles(&self, principal: &Principal) -> Result<Vec<BundleSummary>, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         Ok(self.attestation.bundles().summaries())
     }
 
@@ -289,6 +290,7 @@ impl Gateway {
             PresentedKey::Gateway { id, full } => {
                 let id = id.to_owned();
                 let full = full.to_owned();
+                let operator = self.admin.id.clone();
                 let found = reading(self.store.as_ref(), move |tx| {
                     Box::pin(async move {
                         let Some(key) = tx.get_key(&id).await? else {
@@ -299,6 +301,7 @@ impl Gateway {
                         }
                         let account = tx.get_account(&key.account_id).await?;
                         Ok(account.map(|a| Principal {
+                            operator_account: a.id == operator,
                             account_id: a.id,
                             plan: a.plan,
                             scope: key.scope,
@@ -319,11 +322,26 @@ impl Gateway {
                         plan: self.admin.plan,
                         scope: Scope::Admin,
                         key_prefix: "env:API_KEY".into(),
+                        operator_account: true,
                     })
                 } else {
                     Err(unauthorized(KeyError::Invalid))
                 }
             }
+        }
+    }
+
+    /// Operations over the whole gateway (accounts, policy, signing keys, anchors, bundles,
+    /// the gateway's own trail) are the operator's: an `admin` key of a tenant is refused.
+    pub(crate) fn require_operator(&self, principal: &Principal) -> Result<(), ServiceError> {
+        self.require(principal, Scope::Admin)?;
+        if principal.is_operator() {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "this operation spans every tenant: only the operator's admin key may call it"
+                    .into(),
+            ))
         }
     }
 
@@ -393,10 +411,4 @@ async fn bootstrap(
         })
     })
     .await
-}
-
-/// Shared between use cases: the account check for writes.
-pub(crate) fn can_write(principal: &Principal, owner: &AccountId) -> bool {
-    principal.scope == Scope::Admin
-        || (principal.scope.allows(Scope::Write) && principal.account_id == *owner)
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
-use tg_identity::AgentStatus;
+use tg_identity::{AgentStatus, SuspensionAuthor};
 use tg_tokens::TokenClaims;
 
 use crate::agents::{TrustView, agent_id};
@@ -89,14 +89,31 @@ impl Gateway {
                     )));
                 }
                 let to = change.target();
-                if from == to {
+                let by = if principal.is_operator() { SuspensionAuthor::Operator } else { SuspensionAuthor::Owner };
+                // The operator's suspension binds the owner: only the operator lifts it.
+                if from == AgentStatus::Suspended
+                    && to == AgentStatus::Active
+                    && view.agent.suspended_by == Some(SuspensionAuthor::Operator)
+                    && by != SuspensionAuthor::Operator
+                {
+                    return Err(ServiceError::Forbidden(format!(
+                        "agent `{id}` was suspended by the operator; only the operator reactivates it"
+                    )));
+                }
+                let suspended_by = (to == AgentStatus::Suspended).then(|| match view.agent.suspended_by {
+                    // An owner's suspension of an operator-suspended agent changes nothing.
+                    Some(SuspensionAuthor::Operator) if from == AgentStatus::Suspended => SuspensionAuthor::Operator,
+                    _ => by,
+                });
+                if from == to && view.agent.suspended_by == suspended_by {
                     return Ok(view);
                 }
                 let mut agent = view.agent.clone();
                 agent.status = to;
+                agent.suspended_by = suspended_by;
                 agent.updated_at = now;
                 tx.update_agent(&agent).await?;
-                let details = json!({"from": from.as_str(), "to": to.as_str(), "reason": reason});
+                let details = json!({"from": from.as_str(), "to": to.as_str(), "reason": reason, "by": by.as_str()});
                 tx.append_outbox(&crate::events::agent_event(
                     change.webhook_event(),
                     &agent,

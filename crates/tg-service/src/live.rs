@@ -154,7 +154,7 @@ impl Gateway {
         }
         Ok(LiveSubscription {
             rx: self.live.tx.subscribe(),
-            account: (principal.scope != Scope::Admin).then(|| principal.account_id.clone()),
+            account: (!principal.is_operator()).then(|| principal.account_id.clone()),
             clients,
         })
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tg_access::{Principal, Scope};
+use tg_access::Principal;
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_scoring::{ActionRule, Catalog, Policy, TierBand, TierEdit, Tiers};
 
@@ -141,7 +141,7 @@ impl Gateway {
         n: u8,
         edit: TierEdit,
     ) -> Result<PolicySnapshot, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         self.edit_policy(actor, move |policy| {
             let before = serde_json::to_value(policy.tiers.band(n)).unwrap_or_default();
             policy.tiers = policy
@@ -171,7 +171,7 @@ impl Gateway {
         name: String,
         rule: ActionRule,
     ) -> Result<PolicySnapshot, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         self.edit_policy(actor, move |policy| {
             let before = serde_json::to_value(policy.catalog.get(&name)).unwrap_or_default();
             policy

@@ -12,7 +12,7 @@ use tg_access::{Principal, Scope};
 use tg_core::{AgentId, Timestamp};
 use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Receipt, ReceiptSigner};
 
-use crate::agents::{agent_id, require_agent};
+use crate::agents::{agent_id, require_visible};
 use crate::{Gateway, ServiceError, Store, reading};
 
 /// `format` of a receipt export.
@@ -112,7 +112,7 @@ impl ReceiptExport {
 }
 
 impl Gateway {
-    /// `GET /receipts/{agent_id}/export`: any key may read an agent's receipts.
+    /// `GET /receipts/{agent_id}/export`: the agent's account (or the operator) only.
     pub async fn export_receipts(
         &self,
         principal: &Principal,
@@ -121,9 +121,10 @@ impl Gateway {
         self.require(principal, Scope::Read)?;
         let id = agent_id(id)?;
         let agent = id.clone();
+        let principal = principal.clone();
         let expected = reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                require_agent(tx, &agent).await?;
+                require_visible(tx, &principal, &agent).await?;
                 Ok(tx
                     .get_trust(&agent)
                     .await?

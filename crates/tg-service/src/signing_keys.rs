@@ -7,7 +7,7 @@
 //! know it. Retiring a key unpublishes it: tokens it signed stop verifying at once.
 
 use serde_json::json;
-use tg_access::{Principal, Scope};
+use tg_access::Principal;
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::Timestamp;
 use tg_tokens::{SealedKey, TokenIssuer, generate_signing_key, signing_key_at};
@@ -86,7 +86,7 @@ impl Gateway {
         &self,
         principal: &Principal,
     ) -> Result<Vec<SigningKeyView>, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         let keys = self.load_signing_keys().await?;
         Ok(views(&keys, self.now()))
     }
@@ -98,7 +98,7 @@ impl Gateway {
         principal: &Principal,
         actor: &Actor,
     ) -> Result<Vec<SigningKeyView>, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         let now = self.now();
         let key = generate_signing_key(&self.token_settings.secret, now)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -124,7 +124,7 @@ impl Gateway {
         actor: &Actor,
         kid: &str,
     ) -> Result<Vec<SigningKeyView>, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         let now = self.now();
         let (kid, actor) = (kid.to_owned(), actor.clone());
         in_transaction(self.store.as_ref(), move |tx| {

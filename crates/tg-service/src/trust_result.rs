@@ -246,14 +246,14 @@ impl Gateway {
             ));
         }
         let account = match account {
-            None if principal.scope == Scope::Admin => None,
+            None if principal.is_operator() => None,
             None => Some(principal.account_id.clone()),
             Some(a) => {
                 let a = tg_core::AccountId::parse(a)
                     .map_err(|_| ServiceError::Invalid(format!("invalid account id `{a}`")))?;
-                if principal.scope != Scope::Admin && a != principal.account_id {
+                if !principal.sees(&a) {
                     return Err(ServiceError::Forbidden(
-                        "only an admin key lists another account's agents".into(),
+                        "only the operator lists another account's agents".into(),
                     ));
                 }
                 Some(a)

@@ -144,8 +144,8 @@ impl Gateway {
         Ok(done)
     }
 
-    /// Active vouches received by or given by an agent, newest first. Open to any key:
-    /// reputation is portable.
+    /// Active vouches received by or given by an agent, newest first: the agent's account
+    /// (or the operator) only. Other tenants see the count in the agent's `TrustResult`.
     pub async fn vouches(
         &self,
         principal: &Principal,
@@ -157,9 +157,10 @@ impl Gateway {
         self.require(principal, Scope::Read)?;
         let id = agent_id(id)?;
         let limit = page_limit(limit)?;
+        let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                require_agent(tx, &id).await?;
+                crate::agents::require_visible(tx, &principal, &id).await?;
                 Ok(tx.list_vouches(&id, direction, offset, limit).await?)
             })
         })
@@ -191,7 +192,7 @@ impl Gateway {
                     return Err(not_found());
                 }
                 let voucher = require_agent(tx, &v.from_agent).await?;
-                if !crate::gateway::can_write(&principal, &voucher.account_id) {
+                if !principal.can_write(&voucher.account_id) {
                     return Err(not_found());
                 }
                 v.revoked_at = Some(now);
@@ -224,7 +225,7 @@ impl Gateway {
         id: &str,
         anchor: bool,
     ) -> Result<bool, ServiceError> {
-        self.require(principal, Scope::Admin)?;
+        self.require_operator(principal)?;
         let id = agent_id(id)?;
         let (actor, now) = (actor.clone(), self.now());
         in_transaction(self.store.as_ref(), move |tx| {

@@ -133,7 +133,7 @@ impl Gateway {
     /// The caller's endpoints (an admin's: every endpoint).
     pub async fn webhooks(&self, principal: &Principal) -> Result<Vec<Endpoint>, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let account = (principal.scope != Scope::Admin).then(|| principal.account_id.clone());
+        let account = (!principal.is_operator()).then(|| principal.account_id.clone());
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move { Ok(tx.list_endpoints(account.as_ref()).await?) })
         })
@@ -152,7 +152,7 @@ impl Gateway {
                     .get_endpoint(&wid)
                     .await?
                     .ok_or_else(|| not_found(&raw))?;
-                if principal.scope != Scope::Admin && e.account_id != principal.account_id {
+                if !principal.sees(&e.account_id) {
                     return Err(not_found(&raw));
                 }
                 Ok(e)

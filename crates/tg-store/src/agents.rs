@@ -1,7 +1,9 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use tg_core::{AccountId, AgentId, StoreError, Timestamp};
-use tg_identity::{Agent, AgentStatus, AgentStore, AttestationType, SpiffeId, VerificationLevel};
+use tg_identity::{
+    Agent, AgentStatus, AgentStore, AttestationType, SpiffeId, SuspensionAuthor, VerificationLevel,
+};
 
 use crate::conn::{Conn, DbTx, run};
 use crate::error::{corrupt, store_error, touched};
@@ -34,6 +36,26 @@ pub(crate) struct AgentRow {
     /// `A2aProfile` as JSON.
     #[diesel(treat_none_as_null = true)]
     a2a: Option<String>,
+    #[diesel(treat_none_as_null = true)]
+    suspended_by: Option<String>,
+    /// What discovery matches capabilities against: see [`capability_terms`].
+    capability_terms: String,
+}
+
+/// Each capability lower-cased on a line of its own, with a newline before the first and
+/// after the last: a query (which holds no control character) matches inside one
+/// capability or not at all, never across the JSON around them.
+fn capability_terms(capabilities: &[String]) -> String {
+    let mut terms = String::from("\n");
+    for c in capabilities {
+        terms.push_str(&c.to_lowercase());
+        terms.push('\n');
+    }
+    if capabilities.is_empty() {
+        String::new()
+    } else {
+        terms
+    }
 }
 
 impl AgentRow {
@@ -63,6 +85,8 @@ impl AgentRow {
                 .map(serde_json::to_string)
                 .transpose()
                 .map_err(|e| StoreError::Other(e.to_string()))?,
+            suspended_by: a.suspended_by.map(|s| s.as_str().to_owned()),
+            capability_terms: capability_terms(&a.capabilities),
         })
     }
 
@@ -80,6 +104,11 @@ impl AgentRow {
                 .map_err(|_| corrupt("capabilities", &self.capabilities))?,
             status: AgentStatus::parse(&self.status)
                 .ok_or_else(|| corrupt("status", &self.status))?,
+            suspended_by: self
+                .suspended_by
+                .as_deref()
+                .map(|s| SuspensionAuthor::parse(s).ok_or_else(|| corrupt("suspended_by", s)))
+                .transpose()?,
             verification_level: u8::try_from(self.verification_level)
                 .ok()
                 .and_then(VerificationLevel::from_u8)
@@ -172,7 +201,7 @@ impl AgentStore for DbTx<'_> {
                 lower(agents::name)
                     .like(pattern.clone())
                     .escape('\\')
-                    .or(lower(agents::capabilities).like(pattern).escape('\\')),
+                    .or(agents::capability_terms.like(pattern).escape('\\')),
             )
             .order((agents::name.asc(), agents::id.asc()))
             .offset(i64::from(offset))

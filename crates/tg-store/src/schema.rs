@@ -41,6 +41,8 @@ diesel::table! {
         public_key -> Nullable<Text>,
         key_verified_at -> Nullable<BigInt>,
         a2a -> Nullable<Text>,
+        suspended_by -> Nullable<Text>,
+        capability_terms -> Text,
     }
 }
 

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 use tg_core::{AgentId, Timestamp};
-use tg_identity::{A2aProfile, AgentStatus, Attestation, AttestationType, VerificationLevel};
+use tg_identity::{
+    A2aProfile, AgentStatus, Attestation, AttestationType, SuspensionAuthor, VerificationLevel,
+};
 use tg_scoring::{Factor, Trigger};
 use tg_service::{TrustResult, TrustView};
 
@@ -188,6 +190,10 @@ pub struct AgentOut {
     pub public_key: Option<String>,
     pub capabilities: Vec<String>,
     pub status: AgentStatus,
+    /// Who suspended it (`owner` or `operator`), while it is suspended. Only the operator
+    /// reactivates an agent the operator suspended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_by: Option<SuspensionAuthor>,
     /// Joy §2.3: 0 unverified, 1 claimed, 2 verified, 3 certified.
     #[cfg_attr(feature = "openapi", schema(value_type = u8, minimum = 0, maximum = 3))]
     pub verification_level: VerificationLevel,
@@ -215,6 +221,7 @@ impl From<&TrustView> for AgentOut {
             public_key: a.public_key.clone(),
             capabilities: a.capabilities.clone(),
             status: a.status,
+            suspended_by: a.suspended_by,
             verification_level: v.verification_level,
             badges: a.badges(v.computed_at),
             attestation_type: a.attestation_type,

@@ -229,6 +229,20 @@ async fn a_client_that_never_reads_is_dropped_and_the_others_keep_up() {
     let mut fast = connect(&s, Some(&s.key), "").await.unwrap();
     assert_eq!(next(&mut fast).await["type"], "initial_stats");
     assert_eq!(dashboard_clients(&s).await, 2);
+    // 100 catalog actions with long names, above the new agent's tier: a batch of them is
+    // one `auth_denied` carrying every name (a large message).
+    let names: Vec<String> = (0..100)
+        .map(|i| format!("{:x<64}", format!("probe-{i}-")))
+        .collect();
+    for name in &names {
+        let (status, body) = s
+            .put(
+                &format!("/actions/{name}"),
+                json!({"required_tier": 3, "min_score": 0.9}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    }
     let busy = agent.clone();
     let reader = tokio::spawn(async move {
         let mut denied = Vec::new();
@@ -236,6 +250,7 @@ async fn a_client_that_never_reads_is_dropped_and_the_others_keep_up() {
             let m = next(&mut fast).await;
             match m["type"].as_str() {
                 Some("auth_denied") => {
+                    assert_eq!(m["data"]["actions"].as_array().unwrap().len(), 100);
                     denied.push(m["data"]["action"].as_str().unwrap().to_owned());
                 }
                 // The marker registered once the slow client is gone.
@@ -247,15 +262,14 @@ async fn a_client_that_never_reads_is_dropped_and_the_others_keep_up() {
         }
     });
 
-    // Denials, 100 to a request, with long action names (large messages), until the
+    // Denials of 100 actions to a request, each batch led by another action, until the
     // server has dropped the slow client.
     let mut sent = Vec::new();
     let mut batches = 0;
     while dashboard_clients(&s).await == 2 {
-        assert!(batches < 2000, "the slow client was never dropped");
-        let actions: Vec<String> = (0..100)
-            .map(|i| format!("{:x<64}", format!("probe-{batches}-{i}-")))
-            .collect();
+        assert!(batches < 20_000, "the slow client was never dropped");
+        let mut actions = names.clone();
+        actions.rotate_left(batches % names.len());
         let (status, body) = s
             .post(
                 "/authorize/batch",
@@ -263,7 +277,7 @@ async fn a_client_that_never_reads_is_dropped_and_the_others_keep_up() {
             )
             .await;
         assert_eq!(status, reqwest::StatusCode::OK, "{body}");
-        sent.extend(actions);
+        sent.push(actions[0].clone());
         batches += 1;
     }
     eprintln!("slow client dropped after {} events", sent.len());

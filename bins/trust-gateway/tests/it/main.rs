@@ -29,6 +29,7 @@ mod openapi;
 mod otlp;
 mod signing_keys;
 mod support;
+mod tenancy;
 mod tokens;
 mod vouching;
 mod webhooks;
@@ -73,6 +74,7 @@ use keys::*;
 use lifecycle::*;
 use metrics::*;
 use signing_keys::*;
+use tenancy::*;
 use tokens::*;
 use vouching::*;
 use webhooks::*;
@@ -106,4 +108,10 @@ both_stores!(
     receipt_exports_are_signed_over_the_whole_chain,
     signing_keys_rotate_and_retire_over_http,
     the_gateway_trail_records_operator_actions,
+    private_reads_belong_to_the_agents_account,
+    discovery_never_matches_json_syntax,
+    decision_calls_cannot_flood_another_tenants_trail,
+    operator_suspensions_are_lifted_only_by_the_operator,
+    admin_keys_are_tenant_scoped,
+    weak_ed25519_keys_are_refused,
 );

@@ -155,7 +155,7 @@ async fn a_colluding_ring_gains_nothing_while_vouched_honest_agents_rise() {
         );
         assert!(v.breakdown.tier >= 2, "{h} tier {}", v.breakdown.tier);
         honest_vouch.push(v.breakdown.factors.vouch);
-        let (_, history) = w.g.history(h, 1).await.unwrap();
+        let (_, history) = w.g.history(&w.g.operator(), h, 1).await.unwrap();
         assert_eq!(history[0].trigger, tg_scoring::Trigger::Vouch);
     }
     let anchor_view = w.view(&anchor).await;
@@ -430,13 +430,18 @@ pub async fn vouching_over_http(backend: crate::support::Backend) {
         .await;
     assert_eq!(r["vouch_count"], 1);
 
-    // Another account can read vouches but neither vouch as, nor revoke for, our agents.
+    // Another account sees the vouch count (above) but not the vouches, and can neither
+    // vouch as, nor revoke for, our agents.
     let (_, acct) = s
         .post("/admin/accounts", json!({"name": "other", "plan": "free"}))
         .await;
     let other = new_key(&s, acct["id"].as_str().unwrap(), "write").await;
     let (status, _) = as_key(&s, &other, Method::GET, &path, None).await;
-    assert_eq!(status, StatusCode::OK, "reputation is portable");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "vouch details are the account's"
+    );
     let (status, _) = as_key(
         &s,
         &other,

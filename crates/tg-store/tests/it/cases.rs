@@ -26,6 +26,7 @@ fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
         approved_config_hash: "h1".into(),
         capabilities: vec!["send_email".into()],
         status: AgentStatus::Active,
+        suspended_by: None,
         verification_level: VerificationLevel::Claimed,
         attestation_type: AttestationType::ApiKey,
         identity_strength: 0.6,

@@ -1,0 +1,2 @@
+ALTER TABLE agents DROP COLUMN capability_terms;
+ALTER TABLE agents DROP COLUMN suspended_by;
