@@ -1,6 +1,8 @@
-//! `trust-gateway demo`: the product in one minute, on a throw-away SQLite database. Two
-//! agents register; one behaves, one does not; after each step the demo prints their score,
-//! tier and what they may do — then proves the receipt chains are intact.
+//! `trust-gateway demo`: the product in one minute, on a throw-away SQLite database. A tenant
+//! registers two agents; one behaves, one does not. What the tenant reports about its own
+//! agents lifts them to tier 1 at most; reports the operator's tool server witnesses with
+//! the agents' tokens prove the rest. After each step the demo prints their score, tier and
+//! what they may do — then proves the receipt chains are intact.
 
 use std::sync::Arc;
 
@@ -18,7 +20,10 @@ fn err(e: tg_service::ServiceError) -> anyhow::Error {
 
 struct Demo {
     g: Gateway,
+    /// The operator, whose tool server witnesses.
     p: tg_access::Principal,
+    /// The tenant that owns the agents.
+    tenant: tg_access::Principal,
     actor: tg_audit::Actor,
 }
 
@@ -35,7 +40,7 @@ impl Demo {
         };
         let view = self
             .g
-            .register(&self.p, &self.actor, reg)
+            .register(&self.tenant, &self.actor, reg)
             .await
             .map_err(err)?;
         let id = view.agent.id.to_string();
@@ -46,15 +51,39 @@ impl Demo {
         Ok(id)
     }
 
+    /// The agent's own account reports.
     async fn record(&self, id: &str, action: &str, result: Outcome) -> anyhow::Result<()> {
+        self.report(&self.tenant, id, action, result, None).await
+    }
+
+    /// The operator's tool server reports with the agent's token: a witnessed receipt.
+    async fn witness(&self, id: &str, action: &str, result: Outcome) -> anyhow::Result<()> {
+        let grant = self
+            .g
+            .issue_token(&self.tenant, &self.actor, id, 300)
+            .await
+            .map_err(err)?;
+        self.report(&self.p, id, action, result, Some(grant.issued.token))
+            .await
+    }
+
+    async fn report(
+        &self,
+        who: &tg_access::Principal,
+        id: &str,
+        action: &str,
+        result: Outcome,
+        token: Option<String>,
+    ) -> anyhow::Result<()> {
         let req = RecordAction {
             agent_id: id.into(),
             action: action.into(),
             result,
             reported_at: None,
+            token,
         };
         self.g
-            .record_action(&self.p, &self.actor, req)
+            .record_action(who, &self.actor, req)
             .await
             .map_err(err)?;
         Ok(())
@@ -101,7 +130,24 @@ pub async fn run() -> anyhow::Result<()> {
     let g = Gateway::start(Arc::new(db), config).await.map_err(err)?;
     let p = g.authenticate(Some(&key)).await.map_err(err)?;
     let actor = g.actor(Some(&p), None);
-    let demo = Demo { g, p, actor };
+    let account = g
+        .create_account(&p, &actor, "demo-tenant", tg_access::Plan::Enterprise)
+        .await
+        .map_err(err)?;
+    let tenant_key = g
+        .create_key(&p, &actor, account.id.as_str(), tg_access::Scope::Write)
+        .await
+        .map_err(err)?;
+    let tenant = g
+        .authenticate(Some(&tenant_key.plaintext))
+        .await
+        .map_err(err)?;
+    let demo = Demo {
+        g,
+        p,
+        tenant,
+        actor,
+    };
     println!(
         "Trust Gateway demo on a temporary SQLite database ({})\n",
         path.display()
@@ -119,23 +165,33 @@ pub async fn run() -> anyhow::Result<()> {
         demo.show(
             "careful-bot",
             &careful,
-            &format!("after {} successes", round * 5),
+            &format!("after {} self-reported", round * 5),
         )
         .await?;
     }
+    for _ in 0..5 {
+        demo.witness(&careful, "read_data", Outcome::Success)
+            .await?;
+    }
+    demo.show("careful-bot", &careful, "after 5 witnessed")
+        .await?;
     println!();
     for _ in 0..10 {
         demo.record(&reckless, "read_data", Outcome::Success)
             .await?;
     }
-    demo.show("reckless-bot", &reckless, "after 10 successes")
+    for _ in 0..5 {
+        demo.witness(&reckless, "read_data", Outcome::Success)
+            .await?;
+    }
+    demo.show("reckless-bot", &reckless, "after 15 successes")
         .await?;
-    demo.record(&reckless, "delete_database", Outcome::Violation)
+    demo.witness(&reckless, "delete_database", Outcome::Violation)
         .await?;
     demo.show("reckless-bot", &reckless, "after 1 violation")
         .await?;
     for _ in 0..2 {
-        demo.record(&reckless, "send_email", Outcome::Violation)
+        demo.witness(&reckless, "send_email", Outcome::Violation)
             .await?;
     }
     demo.show("reckless-bot", &reckless, "after 3 violations")

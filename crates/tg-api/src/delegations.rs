@@ -12,6 +12,7 @@ use tg_wire::delegations::{DelegationOut, DelegationPage, DelegationRequest, Out
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/delegations", create)
         .get("/delegations/{id}", get)
+        .post("/delegations/{id}/accept", accept)
         .patch("/delegations/{id}/outcome", outcome)
         .get("/chains/{id}", chain)
         .get("/agents/{id}/delegation-history", history);
@@ -46,6 +47,7 @@ async fn create(
         task_type: b.task_type,
         threshold: b.threshold,
         parent_delegation_id: b.parent_delegation_id,
+        token: b.token,
     };
     match state
         .call(move |g| async move { g.delegate(&auth.principal, &auth.actor, req).await })
@@ -80,7 +82,26 @@ async fn get(
     Ok(HttpResponse::Ok().json(DelegationOut::from(&d)))
 }
 
-/// Records how the delegation ended; it counts as behaviour evidence for the delegatee.
+/// The delegatee's account accepts a delegation to its agent, so its outcome will count.
+#[utoipa::path(post, path = "/delegations/{id}/accept", tag = "delegations", operation_id = "accept_delegation",
+    params(DelegationPath),
+    responses((status = 200, description = "The accepted delegation", body = DelegationOut),
+        (status = 409, description = "The outcome is already recorded", body = crate::openapi::ErrorBody),
+        crate::openapi::Errors))]
+async fn accept(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let d = state
+        .call(move |g| async move { g.accept_delegation(&auth.principal, &auth.actor, &id).await })
+        .await?;
+    Ok(HttpResponse::Ok().json(DelegationOut::from(&d)))
+}
+
+/// Records how the delegation ended. It counts as behaviour evidence for the delegatee once
+/// the delegatee's account accepted the delegation.
 #[utoipa::path(patch, path = "/delegations/{id}/outcome", tag = "delegations", operation_id = "record_delegation_outcome",
     params(DelegationPath), request_body = OutcomeRequest,
     responses((status = 200, description = "The delegation with its outcome", body = DelegationOut), crate::openapi::Errors))]

@@ -154,6 +154,7 @@ impl Modify for ApiKeyAuth {
         crate::audit::gateway_audit,
         crate::delegations::create,
         crate::delegations::get,
+        crate::delegations::accept,
         crate::delegations::outcome,
         crate::delegations::chain,
         crate::delegations::history,

@@ -24,7 +24,10 @@ struct ReceiptsPath {
     agent_id: String,
 }
 
-/// Records one action as a signed receipt on the agent's chain and rescores it.
+/// Records one action as a signed receipt on the agent's chain and rescores it. The agent's
+/// own account reports without a token (`provenance: self`); another account reports as a
+/// witness with the agent's gateway token (`provenance: witnessed`), at most
+/// 10 reports per token and witness.
 #[utoipa::path(post, path = "/actions/record", tag = "receipts", operation_id = "record_action",
     request_body = dto::RecordRequest,
     responses((status = 201, description = "Recorded", body = Recorded), crate::openapi::Errors))]
@@ -40,6 +43,7 @@ async fn record(
         action: b.action,
         result: b.result,
         reported_at: b.timestamp,
+        token: b.token,
     };
     let r = state
         .call(move |g| async move { g.record_action(&auth.principal, &auth.actor, req).await })

@@ -36,10 +36,12 @@ pub enum EventType {
     AgentProfileChanged,
     SigningKeyRotated,
     SigningKeyRetired,
+    DelegationAccepted,
+    IdentitySuperseded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 23] = [
+    pub const ALL: [EventType; 25] = [
         EventType::AgentRegistered,
         EventType::AgentVerified,
         EventType::TrustCheck,
@@ -63,6 +65,8 @@ impl EventType {
         EventType::AgentProfileChanged,
         EventType::SigningKeyRotated,
         EventType::SigningKeyRetired,
+        EventType::DelegationAccepted,
+        EventType::IdentitySuperseded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +94,8 @@ impl EventType {
             EventType::AgentProfileChanged => "agent_profile_changed",
             EventType::SigningKeyRotated => "signing_key_rotated",
             EventType::SigningKeyRetired => "signing_key_retired",
+            EventType::DelegationAccepted => "delegation_accepted",
+            EventType::IdentitySuperseded => "identity_superseded",
         }
     }
 

@@ -19,6 +19,7 @@ fn draft(agent: &AgentId, i: i64) -> Draft {
         result: Outcome::Success,
         timestamp: Timestamp::from_secs(1_800_000_000 + i),
         reported_at: None,
+        witness: None,
     }
 }
 

@@ -5,6 +5,7 @@ mod error;
 mod id;
 mod kinds;
 mod outcome;
+mod provenance;
 mod random;
 mod timestamp;
 
@@ -13,5 +14,6 @@ pub use error::StoreError;
 pub use id::{Id, IdError, IdKind};
 pub use kinds::*;
 pub use outcome::Outcome;
+pub use provenance::Provenance;
 pub use random::{random_bytes, random_hex};
 pub use timestamp::{Timestamp, TimestampError};

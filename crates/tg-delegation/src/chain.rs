@@ -111,6 +111,7 @@ pub fn plan(
         threshold: req.threshold,
         trust_score_at_delegation: delegatee_score,
         delegated_at: now,
+        accepted_at: None,
         outcome: None,
     })
 }

@@ -133,6 +133,10 @@ pub struct Delegation {
     pub threshold: f64,
     pub trust_score_at_delegation: f64,
     pub delegated_at: Timestamp,
+    /// When the delegatee's account accepted the hand-off (at creation for its own
+    /// agents, or when the delegator proved it with the delegatee's token). Until then the
+    /// outcome moves nothing: anyone can *claim* to have delegated to an agent.
+    pub accepted_at: Option<Timestamp>,
     pub outcome: Option<OutcomeRecord>,
 }
 
@@ -142,9 +146,24 @@ pub enum OutcomeError {
     AlreadyRecorded(String),
     #[error("`notes` must be at most 2000 characters")]
     NotesTooLong,
+    #[error("delegation `{0}` has its outcome already: it can no longer be accepted")]
+    Finished(String),
 }
 
 impl Delegation {
+    /// The delegatee's account accepts the hand-off. Idempotent; refused once the outcome
+    /// is recorded (an accepted outcome must have been accepted before it was known).
+    pub fn accept(&mut self, now: Timestamp) -> Result<(), OutcomeError> {
+        if self.accepted_at.is_some() {
+            return Ok(());
+        }
+        if self.outcome.is_some() {
+            return Err(OutcomeError::Finished(self.id.to_string()));
+        }
+        self.accepted_at = Some(now);
+        Ok(())
+    }
+
     /// Records the outcome, once.
     pub fn complete(&mut self, record: OutcomeRecord) -> Result<(), OutcomeError> {
         if self.outcome.is_some() {

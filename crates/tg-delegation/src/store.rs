@@ -31,6 +31,8 @@ pub trait DelegationStore: Send {
         id: &DelegationId,
     ) -> Result<Option<Delegation>, StoreError>;
     async fn update_outcome(&mut self, d: &Delegation) -> Result<(), StoreError>;
+    /// Writes `d.accepted_at`; `NotFound` for an unknown delegation.
+    async fn accept_delegation(&mut self, d: &Delegation) -> Result<(), StoreError>;
     async fn chain(&mut self, id: &ChainId) -> Result<Vec<Delegation>, StoreError>;
     async fn ancestry(&mut self, id: &DelegationId) -> Result<Vec<Delegation>, StoreError>;
     async fn history_for_agent(

@@ -11,7 +11,7 @@ pub use store::ReceiptStore;
 pub use verify::{Broken, ChainReport, ChainVerifier};
 
 use serde::{Deserialize, Deserializer, Serialize};
-use tg_core::{AgentId, Outcome, ReceiptId, Timestamp};
+use tg_core::{AccountId, AgentId, Outcome, Provenance, ReceiptId, Timestamp};
 
 /// Length of a receipt hash in bytes (SHA-256).
 pub const HASH_LEN: usize = 32;
@@ -48,6 +48,36 @@ pub struct Receipt {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub signature: [u8; HASH_LEN],
     pub key_id: String,
+    /// Who stands behind it: `self` (the agent's own account) or `witnessed`.
+    #[serde(default)]
+    pub provenance: Provenance,
+    /// The account that witnessed it, with the agent's token it presented (covered by
+    /// `receipt_hash`); `null` for a self-reported receipt.
+    #[serde(default)]
+    pub witness: Option<Witness>,
+}
+
+/// Another account that proved it dealt with the agent by presenting the agent's gateway
+/// token when it reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Witness {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub account_id: AccountId,
+    /// The `jti` of the token it presented.
+    pub token_jti: String,
+}
+
+impl Witness {
+    /// The provenance a receipt with (or without) a witness has.
+    pub fn provenance_of(witness: Option<&Witness>) -> Provenance {
+        if witness.is_some() {
+            Provenance::Witnessed
+        } else {
+            Provenance::SelfReported
+        }
+    }
 }
 
 /// Where an agent's chain ends: the next receipt takes `seq + 1` and links to `hash`.

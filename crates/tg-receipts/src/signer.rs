@@ -1,7 +1,7 @@
 use ring::{digest, hmac};
 use tg_core::{AgentId, Outcome, ReceiptId, Timestamp};
 
-use crate::{ChainHead, HASH_LEN, Receipt, canonical_bytes};
+use crate::{ChainHead, HASH_LEN, Receipt, Witness, canonical_bytes};
 
 /// What the caller supplies for a new receipt; the signer adds the chain fields.
 #[derive(Debug, Clone)]
@@ -11,6 +11,8 @@ pub struct Draft {
     pub result: Outcome,
     pub timestamp: Timestamp,
     pub reported_at: Option<Timestamp>,
+    /// The witnessing account, for a witnessed receipt.
+    pub witness: Option<Witness>,
 }
 
 /// Hashes and signs receipts with an HMAC-SHA256 key derived from the gateway secret.
@@ -63,6 +65,7 @@ impl ReceiptSigner {
             draft.timestamp,
             draft.reported_at,
             &head.hash,
+            draft.witness.as_ref(),
         );
         let signature = self.sign_hash(&receipt_hash);
         Receipt {
@@ -77,6 +80,8 @@ impl ReceiptSigner {
             receipt_hash,
             signature,
             key_id: self.key_id.clone(),
+            provenance: Witness::provenance_of(draft.witness.as_ref()),
+            witness: draft.witness,
         }
     }
 
@@ -93,6 +98,7 @@ impl ReceiptSigner {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn hash_fields(
     agent_id: &AgentId,
     seq: u64,
@@ -101,6 +107,7 @@ pub(crate) fn hash_fields(
     timestamp: Timestamp,
     reported_at: Option<Timestamp>,
     prev_hash: &[u8; HASH_LEN],
+    witness: Option<&Witness>,
 ) -> [u8; HASH_LEN] {
     let bytes = canonical_bytes(
         agent_id.as_str(),
@@ -110,6 +117,7 @@ pub(crate) fn hash_fields(
         timestamp.as_micros(),
         reported_at.map(Timestamp::as_micros),
         prev_hash,
+        witness.map(|w| (w.account_id.as_str(), w.token_jti.as_str())),
     );
     let d = digest::digest(&digest::SHA256, &bytes);
     let mut out = [0u8; HASH_LEN];

@@ -1,4 +1,4 @@
-use tg_core::{AgentId, StoreError};
+use tg_core::{AccountId, AgentId, StoreError};
 
 use crate::{ChainHead, Receipt};
 
@@ -13,6 +13,8 @@ use crate::{ChainHead, Receipt};
 ///   below `before_seq` when given.
 /// - `scan_receipts` returns receipts in ascending `seq` with `seq > after_seq`, at most `limit`:
 ///   the page-wise input of chain verification.
+/// - `witnessed_reports` counts the agent's receipts that `witness` reported with the token
+///   `token_jti` (0 when none).
 #[async_trait::async_trait]
 pub trait ReceiptStore: Send {
     async fn receipt_head(&mut self, agent: &AgentId) -> Result<ChainHead, StoreError>;
@@ -29,4 +31,10 @@ pub trait ReceiptStore: Send {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<Receipt>, StoreError>;
+    async fn witnessed_reports(
+        &mut self,
+        agent: &AgentId,
+        witness: &AccountId,
+        token_jti: &str,
+    ) -> Result<u64, StoreError>;
 }

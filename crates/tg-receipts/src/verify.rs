@@ -81,11 +81,17 @@ impl<'a> ChainVerifier<'a> {
             r.timestamp,
             r.reported_at,
             &r.prev_hash,
+            r.witness.as_ref(),
         ) != r.receipt_hash
         {
             Some(fail(
                 "receipt_hash does not match the receipt's fields".into(),
             ))
+        } else if r.provenance != crate::Witness::provenance_of(r.witness.as_ref()) {
+            Some(fail(format!(
+                "provenance `{}` does not match the receipt's witness",
+                r.provenance.as_str()
+            )))
         } else if let Some(signer) = self.signer {
             if r.key_id != signer.key_id() {
                 Some(fail(format!("signed with unknown key `{}`", r.key_id)))
@@ -200,6 +206,7 @@ mod tests {
                     },
                     timestamp: Timestamp::from_secs(1_700_000_000 + i as i64),
                     reported_at: None,
+                    witness: None,
                 };
                 let r = signer.append(head, draft);
                 head = ChainHead {

@@ -64,6 +64,28 @@ pub struct Breakdown {
     pub cold_start: bool,
     pub evidence_count: u64,
     pub last_activity: Option<Timestamp>,
+    /// What stands behind the evidence, and what the policy's proof rule did to the score.
+    pub proof: Proof,
+}
+
+/// The proof rule applied (docs/TRUST-MODEL.md).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Proof {
+    /// Evidence points by provenance.
+    pub self_reported: u64,
+    pub witnessed: u64,
+    pub delegation: u64,
+    /// Credibility-weighted proven evidence at `now`, and what lifts the cap.
+    pub proven_weight: f64,
+    pub proven_required: f64,
+    /// Whether proof (proven evidence, or vouches tracing to the pre-trusted) lifts the
+    /// policy's cap on unproven agents.
+    pub proven: bool,
+    /// The tier the score was held to, when a rule held it (`None`: it stands as computed).
+    pub capped_at_tier: Option<u8>,
+    /// Why, in words.
+    pub reason: Option<String>,
 }
 
 /// Computes the breakdown at `now`. Pure and deterministic.
@@ -113,10 +135,13 @@ pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakd
             behavior,
             w.behavior,
             format!(
-                "{} successes, {} failures, {} violations (recency-weighted, half-life {} days; a violation counts as {} failures)",
+                "{} successes, {} failures, {} violations ({} self-reported, {} witnessed, {} by delegation; recency-weighted, half-life {} days; a violation counts as {} failures)",
                 ev.successes,
                 ev.failures,
                 ev.violations,
+                ev.self_reported,
+                ev.witnessed,
+                ev.delegated,
                 params.half_life_days,
                 params.violation_weight
             ),
@@ -151,6 +176,7 @@ pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakd
     } else {
         unit(base_score * decay_multiplier)
     };
+    let (composite, proof) = prove(policy, &ev, vouch, composite);
     let band = policy.tiers.tier_for(composite);
 
     Breakdown {
@@ -165,7 +191,76 @@ pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakd
         cold_start,
         evidence_count,
         last_activity: ev.last_activity,
+        proof,
     }
+}
+
+/// How far below the next tier's lower bound a held score stands.
+pub const HELD_BELOW: f64 = 0.001;
+
+/// Holds the composite below the band above the tier the proof rule allows:
+/// - without proof (proven evidence or vouches from the pre-trusted), at the policy's
+///   `unproven_tier_cap`;
+/// - while a credible witnessed violation is fresh, one tier below the score's own.
+fn prove(policy: &Policy, ev: &Evidence, vouch: f64, composite: f64) -> (f64, Proof) {
+    let rule = &policy.proof;
+    let proven = rule.unproven_tier_cap.is_none()
+        || ev.weighted_proven >= rule.proven_evidence
+        || vouch >= rule.proven_vouch;
+    let mut ceiling: Option<(u8, String)> = None;
+    if !proven && let Some(cap) = rule.unproven_tier_cap {
+        ceiling = Some((
+            cap,
+            format!(
+                "unproven: {:.2} of {:.2} credible witnessed or delegation evidence and a vouch factor of {vouch:.2} (< {:.2}); self-reported evidence alone reaches tier {cap} at most",
+                ev.weighted_proven, rule.proven_evidence, rule.proven_vouch
+            ),
+        ));
+    }
+    if let Some(threshold) = rule.witnessed_violation_penalty
+        && ev.weighted_witnessed_violation >= threshold
+    {
+        let own = policy.tiers.tier_for(composite).tier;
+        let lowered = own.saturating_sub(1);
+        if ceiling.as_ref().is_none_or(|(t, _)| lowered < *t) {
+            ceiling = Some((
+                lowered,
+                format!(
+                    "a witnessed violation (weight {:.2}) holds the agent one tier below its score's",
+                    ev.weighted_witnessed_violation
+                ),
+            ));
+        }
+    }
+    let mut capped = composite;
+    let mut capped_at_tier = None;
+    let mut reason = None;
+    if let Some((tier, why)) = ceiling
+        && let Some(band) = policy.tiers.band(tier)
+        && composite >= band.max_score
+        && policy
+            .tiers
+            .bands()
+            .last()
+            .is_some_and(|top| top.tier != tier)
+    {
+        // Bands are [min, max): held a thousandth below the next band (a figure that reads
+        // as below it when shown to three places), or at the band's floor if it is narrower.
+        capped = (band.max_score - HELD_BELOW).max(band.min_score);
+        capped_at_tier = Some(tier);
+        reason = Some(why);
+    }
+    let proof = Proof {
+        self_reported: ev.self_reported,
+        witnessed: ev.witnessed,
+        delegation: ev.delegated,
+        proven_weight: ev.weighted_proven,
+        proven_required: rule.proven_evidence,
+        proven,
+        capped_at_tier,
+        reason,
+    };
+    (capped, proof)
 }
 
 fn factor(name: &'static str, score: f64, weight: f64, evidence: String) -> Factor {
@@ -241,9 +336,9 @@ mod tests {
         let good = evidence(&[(Outcome::Success, 10)], &p);
         let one_bad = evidence(&[(Outcome::Success, 10), (Outcome::Violation, 1)], &p);
         let one_more = evidence(&[(Outcome::Success, 11)], &p);
-        let base = score(&p, 0.6, &good, T0).composite;
-        let loss = base - score(&p, 0.6, &one_bad, T0).composite;
-        let gain = score(&p, 0.6, &one_more, T0).composite - base;
+        let base = score(&p, 0.6, &good, T0).base_score;
+        let loss = base - score(&p, 0.6, &one_bad, T0).base_score;
+        let gain = score(&p, 0.6, &one_more, T0).base_score - base;
         assert!(loss > 10.0 * gain, "loss {loss} gain {gain}");
     }
 
@@ -284,5 +379,115 @@ mod tests {
                 .iter()
                 .any(|f| f.name == "config" && f.evidence.contains("differs"))
         );
+    }
+
+    fn witnessed(e: &mut Evidence, p: &Policy, outcome: Outcome, n: usize, credibility: f64) {
+        let source = crate::Source {
+            provenance: tg_core::Provenance::Witnessed,
+            credibility,
+        };
+        for _ in 0..n {
+            e.record_from(outcome, T0, &p.behavior, source);
+        }
+    }
+
+    #[test]
+    fn self_reported_evidence_alone_stops_at_tier_one_under_default() {
+        let p = Policy::preset(Preset::Default);
+        let farmed = evidence(&[(Outcome::Success, 200)], &p);
+        let b = score(&p, 1.0, &farmed, T0);
+        assert!(b.base_score >= 0.8, "the arithmetic alone would say tier 3");
+        assert_eq!(b.tier, 1);
+        assert!((b.composite - 0.499).abs() < 1e-12, "{}", b.composite);
+        assert_eq!(b.proof.capped_at_tier, Some(1));
+        assert!(!b.proof.proven);
+        assert_eq!((b.proof.self_reported, b.proof.witnessed), (200, 0));
+        assert!(b.proof.reason.as_deref().unwrap().contains("self-reported"));
+        // V2 keeps its arithmetic.
+        let v2 = Policy::preset(Preset::GatewayV2);
+        let b = score(&v2, 1.0, &evidence(&[(Outcome::Success, 200)], &v2), T0);
+        assert_eq!((b.tier, b.proof.capped_at_tier), (3, None));
+    }
+
+    #[test]
+    fn credible_witnesses_or_trusted_vouches_lift_the_cap_and_a_ring_does_not() {
+        let p = Policy::preset(Preset::Default);
+        let mut ring = evidence(&[(Outcome::Success, 30)], &p);
+        witnessed(&mut ring, &p, Outcome::Success, 500, 0.0);
+        let b = score(&p, 1.0, &ring, T0);
+        assert_eq!(
+            (b.tier, b.proof.witnessed),
+            (1, 500),
+            "witnesses nobody trusts add nothing"
+        );
+        assert_eq!(b.proof.proven_weight, 0.0);
+
+        let mut honest = evidence(&[(Outcome::Success, 30)], &p);
+        witnessed(&mut honest, &p, Outcome::Success, 4, 1.0);
+        assert_eq!(
+            score(&p, 1.0, &honest, T0).tier,
+            1,
+            "4 of 4.5 is not enough"
+        );
+        witnessed(&mut honest, &p, Outcome::Success, 1, 1.0);
+        let b = score(&p, 1.0, &honest, T0);
+        assert!(b.proof.proven);
+        assert_eq!((b.tier, b.proof.capped_at_tier), (3, None));
+        // Half-credible witnesses count half.
+        let mut half = evidence(&[(Outcome::Success, 30)], &p);
+        witnessed(&mut half, &p, Outcome::Success, 8, 0.5);
+        assert_eq!(score(&p, 1.0, &half, T0).tier, 1);
+        witnessed(&mut half, &p, Outcome::Success, 1, 0.5);
+        assert_eq!(score(&p, 1.0, &half, T0).tier, 3);
+
+        // Vouches that trace to the pre-trusted are proof too.
+        let farmed = evidence(&[(Outcome::Success, 30)], &p);
+        let vouched = |vouch| {
+            let inputs = Inputs {
+                identity_strength: 1.0,
+                config: ConfigState::Approved,
+                vouch,
+                evidence: &farmed,
+                registered_at: T0,
+            };
+            breakdown(&p, &inputs, T0).tier
+        };
+        assert_eq!(vouched(0.29), 1);
+        assert!(vouched(0.3) >= 2);
+    }
+
+    #[test]
+    fn a_credible_witnessed_violation_costs_at_least_a_tier_at_once() {
+        let p = Policy::preset(Preset::Default);
+        let mut e = evidence(&[(Outcome::Success, 100)], &p);
+        witnessed(&mut e, &p, Outcome::Success, 30, 1.0);
+        let before = score(&p, 1.0, &e, T0);
+        assert_eq!(before.tier, 3);
+        witnessed(&mut e, &p, Outcome::Violation, 1, 1.0);
+        let after = score(&p, 1.0, &e, T0);
+        assert!(
+            after.tier < before.tier,
+            "{} -> {}",
+            before.tier,
+            after.tier
+        );
+        assert!(
+            after
+                .proof
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("witnessed violation")
+        );
+        // The penalty fades with the behaviour half-life (proof fades too: 30 proven points
+        // are still 7.3 two half-lives on, above 4.5).
+        let later = T0.plus_secs(86_400 * 61);
+        let b = score(&p, 1.0, &e, later);
+        assert_eq!(b.proof.capped_at_tier, None, "{:?}", b.proof);
+        // A witness nobody trusts costs nothing.
+        let mut e = evidence(&[(Outcome::Success, 100)], &p);
+        witnessed(&mut e, &p, Outcome::Success, 10, 1.0);
+        witnessed(&mut e, &p, Outcome::Violation, 1, 0.0);
+        assert_eq!(score(&p, 1.0, &e, T0).tier, 3);
     }
 }

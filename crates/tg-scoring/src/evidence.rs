@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use tg_core::{Outcome, Timestamp};
+use tg_core::{Outcome, Provenance, Timestamp};
 
 use crate::BehaviorParams;
 
@@ -21,6 +21,47 @@ pub struct Evidence {
     pub as_of: Option<Timestamp>,
     /// The last time the agent did anything that counts as activity.
     pub last_activity: Option<Timestamp>,
+    /// Evidence points by provenance (they add up to [`Evidence::count`]).
+    #[serde(default)]
+    pub self_reported: u64,
+    #[serde(default)]
+    pub witnessed: u64,
+    #[serde(default)]
+    pub delegated: u64,
+    /// Witnessed and delegation evidence, each point weighted by the credibility of the
+    /// account behind it and decayed with the behaviour half-life: how much of the agent's
+    /// record someone else proved.
+    #[serde(default)]
+    pub weighted_proven: f64,
+    /// Witnessed violations, credibility-weighted and decayed likewise.
+    #[serde(default)]
+    pub weighted_witnessed_violation: f64,
+}
+
+/// Who stands behind a point of evidence, and how far they are believed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Source {
+    pub provenance: Provenance,
+    /// In [0, 1]: the credibility of the witnessing or delegating account (1 for `self`).
+    /// A point counts this much in the behaviour and activity sums: an account nobody
+    /// trusts adds nothing, whatever it reports.
+    pub credibility: f64,
+}
+
+impl Source {
+    /// The agent's own account.
+    pub const SELF: Source = Source {
+        provenance: Provenance::SelfReported,
+        credibility: 1.0,
+    };
+
+    fn weight(&self) -> f64 {
+        match self.provenance {
+            Provenance::SelfReported => 1.0,
+            _ if self.credibility.is_finite() => self.credibility.clamp(0.0, 1.0),
+            _ => 0.0,
+        }
+    }
 }
 
 impl Evidence {
@@ -30,25 +71,52 @@ impl Evidence {
             .saturating_add(self.violations)
     }
 
-    /// Adds one outcome observed at `at`. Out-of-order points (earlier than `as_of`) are
-    /// counted at `as_of`: the recency weighting never runs backwards.
+    /// Adds one self-reported outcome observed at `at`.
     pub fn record(&mut self, outcome: Outcome, at: Timestamp, params: &BehaviorParams) {
+        self.record_from(outcome, at, params, Source::SELF);
+    }
+
+    /// Adds one outcome observed at `at`, vouched for by `source`. Out-of-order points
+    /// (earlier than `as_of`) are counted at `as_of`: the recency weighting never runs
+    /// backwards.
+    pub fn record_from(
+        &mut self,
+        outcome: Outcome,
+        at: Timestamp,
+        params: &BehaviorParams,
+        source: Source,
+    ) {
         let at = self.decay_to(at, params);
+        let weight = source.weight();
         match outcome {
             Outcome::Success => {
                 self.successes = self.successes.saturating_add(1);
-                self.weighted_success += 1.0;
+                self.weighted_success += weight;
             }
             Outcome::Failure => {
                 self.failures = self.failures.saturating_add(1);
-                self.weighted_failure += 1.0;
+                self.weighted_failure += weight;
             }
             Outcome::Violation => {
                 self.violations = self.violations.saturating_add(1);
-                self.weighted_violation += 1.0;
+                self.weighted_violation += weight;
             }
         }
-        self.engagement += 1.0;
+        match source.provenance {
+            Provenance::SelfReported => self.self_reported = self.self_reported.saturating_add(1),
+            Provenance::Witnessed => {
+                self.witnessed = self.witnessed.saturating_add(1);
+                self.weighted_proven += weight;
+                if outcome == Outcome::Violation {
+                    self.weighted_witnessed_violation += weight;
+                }
+            }
+            Provenance::Delegation => {
+                self.delegated = self.delegated.saturating_add(1);
+                self.weighted_proven += weight;
+            }
+        }
+        self.engagement += weight;
         self.last_activity = Some(self.last_activity.map_or(at, |last| last.max(at)));
     }
 
@@ -72,6 +140,8 @@ impl Evidence {
         self.weighted_success *= behavior;
         self.weighted_failure *= behavior;
         self.weighted_violation *= behavior;
+        self.weighted_proven *= behavior;
+        self.weighted_witnessed_violation *= behavior;
         self.engagement *= half_life_factor(days, params.activity_half_life_days);
         self.as_of = Some(at);
         at

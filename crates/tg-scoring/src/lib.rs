@@ -7,10 +7,11 @@ mod policy;
 mod tiers;
 
 pub use authorize::{Decision, DenyReason, Standing, authorize, permitted_actions};
-pub use breakdown::{Breakdown, ConfigState, Factor, FactorScores, Inputs, breakdown};
-pub use evidence::Evidence;
+pub use breakdown::{Breakdown, ConfigState, Factor, FactorScores, Inputs, Proof, breakdown};
+pub use evidence::{Evidence, Source};
 pub use policy::{
-    ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, Weights, validate_action_name,
+    ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, ProofParams, Weights,
+    validate_action_name,
 };
 pub use tg_core::Outcome;
 pub use tiers::{TierBand, TierEdit, Tiers, TiersError};

@@ -190,6 +190,68 @@ impl BehaviorParams {
     }
 }
 
+/// What the score demands of proof (DESIGN §15, docs/TRUST-MODEL.md).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProofParams {
+    /// The highest tier an agent reaches on evidence only its own account reported; `None`
+    /// lifts no cap (V2's arithmetic).
+    pub unproven_tier_cap: Option<u8>,
+    /// Credibility-weighted witnessed and delegation evidence (`weighted_proven`) that
+    /// lifts the cap.
+    pub proven_evidence: f64,
+    /// A vouch factor at or above which the cap is lifted too: vouches count only when
+    /// they trace to pre-trusted agents, so this is proof by someone trusted.
+    pub proven_vouch: f64,
+    /// While credibility-weighted witnessed violations (decayed) are at least this, the
+    /// agent stands one tier below its score's; `None` adds no such penalty.
+    pub witnessed_violation_penalty: Option<f64>,
+}
+
+impl ProofParams {
+    /// Everything counts as it did in V2: no cap, no penalty.
+    pub const NONE: ProofParams = ProofParams {
+        unproven_tier_cap: None,
+        proven_evidence: 0.0,
+        proven_vouch: 0.0,
+        witnessed_violation_penalty: None,
+    };
+
+    /// Self-reports alone reach tier 1 at most. 4.5 credibility-weighted proven points
+    /// lift that (five recent reports by fully credible witnesses: the sum decays with the
+    /// behaviour half-life, so five reports are worth 4.5 for about four days and need
+    /// renewing), or vouches tracing to the pre-trusted (factor ≥ 0.3). A credible
+    /// witnessed violation costs a tier for about a half-life.
+    pub const REQUIRED: ProofParams = ProofParams {
+        unproven_tier_cap: Some(1),
+        proven_evidence: 4.5,
+        proven_vouch: 0.3,
+        witnessed_violation_penalty: Some(0.25),
+    };
+
+    fn validate(&self) -> Result<(), PolicyError> {
+        let ok = self.proven_evidence.is_finite()
+            && self.proven_evidence >= 0.0
+            && (0.0..=1.0).contains(&self.proven_vouch)
+            && self
+                .witnessed_violation_penalty
+                .is_none_or(|p| p.is_finite() && p > 0.0);
+        if ok {
+            Ok(())
+        } else {
+            Err(PolicyError::Proof(
+                "proven_evidence must be ≥ 0, proven_vouch within [0, 1], witnessed_violation_penalty > 0".into(),
+            ))
+        }
+    }
+}
+
+impl Default for ProofParams {
+    fn default() -> Self {
+        ProofParams::REQUIRED
+    }
+}
+
 /// The named starting points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Preset {
@@ -228,6 +290,7 @@ pub struct Policy {
     pub tiers: Tiers,
     pub catalog: Catalog,
     pub behavior: BehaviorParams,
+    pub proof: ProofParams,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -238,6 +301,8 @@ pub enum PolicyError {
     Action(String),
     #[error("invalid behaviour parameters: {0}")]
     Behavior(String),
+    #[error("invalid proof parameters: {0}")]
+    Proof(String),
     #[error(transparent)]
     Tiers(#[from] TiersError),
     #[error("invalid policy file: {0}")]
@@ -308,6 +373,11 @@ impl Policy {
             tiers,
             catalog: Catalog { rules },
             behavior: BehaviorParams::default(),
+            // V2 counted every receipt alike; the others count what someone proved.
+            proof: match preset {
+                Preset::GatewayV2 => ProofParams::NONE,
+                Preset::JoyV1 | Preset::Default => ProofParams::REQUIRED,
+            },
         }
     }
 
@@ -340,6 +410,9 @@ impl Policy {
         if let Some(b) = file.behavior {
             policy.behavior = b;
         }
+        if let Some(p) = file.proof {
+            policy.proof = p;
+        }
         if let Some(bands) = file.tiers {
             policy.tiers = Tiers::new(bands)?;
         }
@@ -353,6 +426,14 @@ impl Policy {
     pub fn validate(&self) -> Result<(), PolicyError> {
         self.weights.validate()?;
         self.behavior.validate()?;
+        self.proof.validate()?;
+        if let Some(cap) = self.proof.unproven_tier_cap
+            && self.tiers.band(cap).is_none()
+        {
+            return Err(PolicyError::Proof(format!(
+                "unproven_tier_cap {cap} is not a configured tier"
+            )));
+        }
         for (name, rule) in self.catalog.entries() {
             if self.tiers.band(rule.required_tier).is_none() {
                 return Err(PolicyError::Action(format!(
@@ -371,6 +452,7 @@ struct PolicyFile {
     preset: Option<String>,
     weights: Option<Weights>,
     behavior: Option<BehaviorParams>,
+    proof: Option<ProofParams>,
     tiers: Option<Vec<crate::TierBand>>,
     actions: Option<HashMap<String, ActionRule>>,
 }

@@ -200,6 +200,8 @@ endpoints! {
     create_delegation(body: &DelegationRequest) -> DelegationOut => |c| c.post(&["delegations"]).json(body).fetch();
     /// `GET /delegations/{id}`.
     get_delegation(id: &DelegationId) -> DelegationOut => |c| c.get(&["delegations", id.as_str()]).fetch();
+    /// `POST /delegations/{id}/accept`: by the delegatee's account.
+    accept_delegation(id: &DelegationId) -> DelegationOut => |c| c.post(&["delegations", id.as_str(), "accept"]).fetch();
     /// `PATCH /delegations/{id}/outcome`.
     record_delegation_outcome(id: &DelegationId, body: &OutcomeRequest) -> DelegationOut => |c| c.patch(&["delegations", id.as_str(), "outcome"]).json(body).fetch();
     /// `GET /chains/{id}`.

@@ -3,10 +3,10 @@ use std::sync::Arc;
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
-use tg_core::{AgentId, Outcome, Timestamp};
+use tg_core::{AgentId, Outcome, Provenance, Timestamp};
 use tg_identity::AgentStatus;
-use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Draft, Receipt};
-use tg_scoring::{Trigger, validate_action_name};
+use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Draft, Receipt, Witness};
+use tg_scoring::{Source, Trigger, validate_action_name};
 
 use crate::agents::{TrustView, agent_id, page_limit, require_visible};
 use crate::{Gateway, HistoryPoint, ServiceError, in_transaction, reading};
@@ -19,7 +19,17 @@ pub struct RecordAction {
     pub result: Outcome,
     /// When the client says it happened; kept as `reported_at`, server time is authoritative.
     pub reported_at: Option<Timestamp>,
+    /// The agent's gateway token, presented by a witness from another account.
+    pub token: Option<String>,
 }
+
+/// How long after its `exp` a token still proves an interaction (plus the usual 30 s of
+/// clock skew): a witness may report a little after the agent's token ran out.
+pub const WITNESS_GRACE_SECS: i64 = 300;
+
+/// Most reports one witness account makes with one token: a token proves an interaction,
+/// not an unlimited supply of them.
+pub const WITNESS_REPORTS_PER_TOKEN: u64 = 10;
 
 /// What recording changed.
 #[derive(Debug, Clone)]
@@ -44,16 +54,56 @@ impl Gateway {
         self.require(principal, Scope::Write)?;
         let id = agent_id(&req.agent_id)?;
         validate_action_name(&req.action).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let now = self.now();
+        // A witness's token must be ours, for this agent, and not long expired.
+        let token_jti = match req.token.as_deref() {
+            None => None,
+            Some(token) => {
+                let claims = self
+                    .tokens()
+                    .verify_within(token, now, WITNESS_GRACE_SECS)
+                    .map_err(|e| {
+                        ServiceError::Forbidden(format!("`token` proves no interaction: {e}"))
+                    })?;
+                if claims.sub != id.as_str() {
+                    return Err(ServiceError::Forbidden(
+                        "`token` was issued to another agent".into(),
+                    ));
+                }
+                Some(claims.jti)
+            }
+        };
         let cache = Arc::clone(&self.policy);
         let signer = Arc::clone(&self.signer);
         let principal = principal.clone();
         let actor = actor.clone();
-        let now = self.now();
         let violation = req.result == Outcome::Violation;
         let recorded = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let before =
-                    crate::agents::load_owned(tx, &cache, &principal, &id, now, true).await?;
+                let before = crate::agents::load_view(tx, &cache, &id, now, true).await?;
+                let own = principal.account_id == before.agent.account_id;
+                let (witness, source) = match token_jti {
+                    // The agent's own account (or the operator acting for it), as before.
+                    None if principal.can_write(&before.agent.account_id) => (None, Source::SELF),
+                    // Another account without proof: as if the agent did not exist.
+                    None => return Err(ServiceError::agent_not_found(id.as_str())),
+                    Some(_) if own => (None, Source::SELF),
+                    Some(jti) => {
+                        let used = tx.witnessed_reports(&id, &principal.account_id, &jti).await?;
+                        if used >= WITNESS_REPORTS_PER_TOKEN {
+                            return Err(ServiceError::TooMany(format!(
+                                "this account already made {used} reports with this token (at most {WITNESS_REPORTS_PER_TOKEN} per token)"
+                            )));
+                        }
+                        let credibility = if principal.is_operator() {
+                            1.0
+                        } else {
+                            tx.best_vouch_factor(&principal.account_id).await?
+                        };
+                        let witness = Witness { account_id: principal.account_id.clone(), token_jti: jti };
+                        (Some(witness), Source { provenance: Provenance::Witnessed, credibility })
+                    }
+                };
                 if before.agent.status == AgentStatus::Revoked {
                     return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
                 }
@@ -64,6 +114,7 @@ impl Gateway {
                     result: req.result,
                     timestamp: now,
                     reported_at: req.reported_at,
+                    witness,
                 };
                 let receipt = signer.append(head, draft);
                 tx.append_receipt(&receipt).await?;
@@ -75,7 +126,7 @@ impl Gateway {
                 let mut state = before.state.clone();
                 state
                     .evidence
-                    .record(req.result, now, &before.policy.policy.behavior);
+                    .record_from(req.result, now, &before.policy.policy.behavior, source);
                 let after =
                     TrustView::compute(before.agent.clone(), state, before.policy.clone(), now);
                 let mut state = after.state.clone();
@@ -108,6 +159,7 @@ impl Gateway {
                     json!({
                         "receipt_id": receipt.id.as_str(), "seq": receipt.seq,
                         "action": receipt.action, "result": receipt.result.as_str(),
+                        "provenance": receipt.provenance.as_str(),
                         "old_score": old_score, "new_score": new_score,
                         "old_tier": old_tier, "new_tier": new_tier,
                     }),
@@ -130,6 +182,9 @@ impl Gateway {
                     "seq": receipt.seq,
                     "action": receipt.action,
                     "result": receipt.result.as_str(),
+                    "provenance": receipt.provenance.as_str(),
+                    "witness": receipt.witness,
+                    "credibility": source.credibility,
                 });
                 tx.append_audit(&AuditEvent::new(
                     EventType::ReceiptRecorded,

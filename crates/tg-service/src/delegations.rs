@@ -6,12 +6,12 @@ use std::sync::Arc;
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
-use tg_core::{AgentId, ChainId, DelegationId};
+use tg_core::{AgentId, ChainId, DelegationId, Provenance};
 use tg_delegation::{
     ChainView, Delegation, DelegationOutcome, Delegator, Feedback, Limits, OutcomeRecord, Request,
     plan,
 };
-use tg_scoring::Trigger;
+use tg_scoring::{Source, Trigger};
 
 use crate::agents::{load_view, page_limit, rescore};
 use crate::trust_result::TrustResult;
@@ -26,6 +26,9 @@ pub struct NewDelegation {
     pub task_type: String,
     pub threshold: f64,
     pub parent_delegation_id: Option<String>,
+    /// The delegatee's gateway token: the delegator proves it handed the task to the agent,
+    /// so the delegation counts as accepted at once.
+    pub token: Option<String>,
 }
 
 /// A delegation was made, or refused because the delegatee did not meet the threshold.
@@ -109,6 +112,23 @@ impl Gateway {
             }
         };
         let to = agent(&req.to_agent)?;
+        let proven_handoff = match req.token.as_deref() {
+            None => false,
+            Some(token) => {
+                let claims = self
+                    .tokens()
+                    .verify_within(token, self.now(), crate::actions::WITNESS_GRACE_SECS)
+                    .map_err(|e| {
+                        ServiceError::Forbidden(format!("`token` proves no hand-off: {e}"))
+                    })?;
+                if claims.sub != to.as_str() {
+                    return Err(ServiceError::Forbidden(
+                        "`token` was issued to another agent than `to_agent`".into(),
+                    ));
+                }
+                true
+            }
+        };
         let parent = req
             .parent_delegation_id
             .as_deref()
@@ -147,8 +167,14 @@ impl Gateway {
                     }
                     Err(e) => return Err(ServiceError::Invalid(e.to_string())),
                 };
+                let mut d = d;
+                // A hand-off to the caller's own agent, or one the delegatee's token proves,
+                // is accepted at once; any other waits for the delegatee's account.
+                if proven_handoff || delegatee.agent.account_id == principal.account_id {
+                    d.accepted_at = Some(now);
+                }
                 tx.insert_delegation(&d, &principal.account_id).await?;
-                let details = json!({"delegation_id": d.id, "chain_id": d.chain_id, "from": d.from.to_string(), "task_type": d.task_type, "threshold": d.threshold, "trust_score_at_delegation": d.trust_score_at_delegation, "depth": d.depth});
+                let details = json!({"delegation_id": d.id, "chain_id": d.chain_id, "from": d.from.to_string(), "task_type": d.task_type, "threshold": d.threshold, "trust_score_at_delegation": d.trust_score_at_delegation, "depth": d.depth, "accepted": d.accepted_at.is_some(), "caller_account": principal.account_id});
                 tx.append_audit(&AuditEvent::new(EventType::DelegationStarted, Some(to), details, &actor, now)).await?;
                 Ok(Delegated::Made(d))
             })
@@ -220,6 +246,7 @@ impl Gateway {
             principal.clone(),
             actor.clone(),
         );
+        let operator = self.admin_account().id.clone();
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let not_found = || ServiceError::NotFound(format!("delegation `{id}` not found"));
@@ -235,15 +262,58 @@ impl Gateway {
                 })?;
                 tx.update_outcome(&d).await?;
                 let mut view = None;
-                if let Some(evidence) = record.evidence() {
+                let mut counted = None;
+                // An unaccepted hand-off is only the delegator's claim: its outcome moves nothing.
+                if let Some(evidence) = record.evidence().filter(|_| d.accepted_at.is_some()) {
                     let before = load_view(tx, &cache, &d.to_agent, now, true).await?;
+                    let source = if before.agent.account_id == owner {
+                        Source::SELF
+                    } else {
+                        let credibility = if owner == operator { 1.0 } else { tx.best_vouch_factor(&owner).await? };
+                        Source { provenance: Provenance::Delegation, credibility }
+                    };
+                    counted = Some(source);
                     let mut state = before.state.clone();
-                    state.evidence.record(evidence, now, &before.policy.policy.behavior);
+                    state.evidence.record_from(evidence, now, &before.policy.policy.behavior, source);
                     view = Some(rescore(tx, &before, before.agent.clone(), state, Trigger::DelegationOutcome, now).await?);
                 }
-                let details = json!({"delegation_id": d.id, "outcome": outcome.as_str(), "feedback": feedback.map(Feedback::as_str)});
+                let details = json!({"delegation_id": d.id, "outcome": outcome.as_str(), "feedback": feedback.map(Feedback::as_str), "counted_as": counted.map(|c| c.provenance.as_str()), "credibility": counted.map(|c| c.credibility)});
                 tx.append_audit(&AuditEvent::new(EventType::DelegationCompleted, Some(d.to_agent.clone()), details, &actor, now)).await?;
                 Ok((d, view))
+            })
+        })
+        .await
+    }
+
+    /// `POST /delegations/{id}/accept`: the delegatee's account confirms it received the
+    /// task, so the delegator's outcome will count (`delegation` provenance, weighted by
+    /// the delegator account's credibility). Idempotent; 409 once the outcome is known;
+    /// 404 to anyone but the delegatee's account (and the operator).
+    pub async fn accept_delegation(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Delegation, ServiceError> {
+        self.require(principal, Scope::Write)?;
+        let id = delegation_id(id)?;
+        let (now, principal, actor) = (self.now(), principal.clone(), actor.clone());
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let not_found = || ServiceError::NotFound(format!("delegation `{id}` not found"));
+                let mut d = tx.lock_delegation(&id).await?.ok_or_else(not_found)?;
+                let delegatee = tx.get_agent(&d.to_agent).await?.ok_or_else(not_found)?;
+                if !principal.can_write(&delegatee.account_id) {
+                    return Err(not_found());
+                }
+                if d.accepted_at.is_some() {
+                    return Ok(d);
+                }
+                d.accept(now).map_err(|e| ServiceError::Conflict(e.to_string()))?;
+                tx.accept_delegation(&d).await?;
+                let details = json!({"delegation_id": d.id, "from": d.from.to_string(), "task_type": d.task_type});
+                tx.append_audit(&AuditEvent::new(EventType::DelegationAccepted, Some(d.to_agent.clone()), details, &actor, now)).await?;
+                Ok(d)
             })
         })
         .await

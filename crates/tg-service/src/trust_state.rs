@@ -1,5 +1,5 @@
 use serde::Serialize;
-use tg_core::{AgentId, StoreError, Timestamp};
+use tg_core::{AccountId, AgentId, StoreError, Timestamp};
 use tg_identity::Agent;
 use tg_receipts::ChainHead;
 use tg_scoring::{Evidence, Trigger};
@@ -96,4 +96,7 @@ pub trait TrustStore: Send {
     async fn policy_version(&mut self) -> Result<i64, StoreError>;
     async fn policy_document(&mut self) -> Result<Option<PolicyDocument>, StoreError>;
     async fn save_policy_document(&mut self, doc: &PolicyDocument) -> Result<(), StoreError>;
+    /// The highest stored vouch factor among the account's active agents (0 when it has
+    /// none): how far the account traces to the pre-trusted.
+    async fn best_vouch_factor(&mut self, account: &AccountId) -> Result<f64, StoreError>;
 }

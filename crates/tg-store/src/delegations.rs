@@ -28,6 +28,7 @@ struct DelegationRow {
     feedback: Option<String>,
     notes: Option<String>,
     completed_at: Option<i64>,
+    accepted_at: Option<i64>,
 }
 
 fn party(s: &str) -> Result<Delegator, StoreError> {
@@ -54,6 +55,7 @@ impl DelegationRow {
             feedback: o.and_then(|o| o.feedback).map(|f| f.as_str().to_owned()),
             notes: o.and_then(|o| o.notes.clone()),
             completed_at: o.map(|o| o.completed_at.as_micros()),
+            accepted_at: d.accepted_at.map(Timestamp::as_micros),
         }
     }
 
@@ -89,6 +91,7 @@ impl DelegationRow {
             threshold: self.threshold,
             trust_score_at_delegation: self.trust_score_at_delegation,
             delegated_at: Timestamp::from_micros(self.delegated_at),
+            accepted_at: self.accepted_at.map(Timestamp::from_micros),
             outcome,
         })
     }
@@ -157,7 +160,17 @@ impl DelegationStore for DbTx<'_> {
                 delegations::feedback.eq(o.feedback.map(Feedback::as_str)),
                 delegations::notes.eq(o.notes.clone()),
                 delegations::completed_at.eq(Some(o.completed_at.as_micros())),
+                delegations::accepted_at.eq(d.accepted_at.map(Timestamp::as_micros)),
             ))
+            .execute(c)
+            .await)?;
+        touched(n)
+    }
+
+    async fn accept_delegation(&mut self, d: &Delegation) -> Result<(), StoreError> {
+        let target = delegations::table.find(d.id.as_str());
+        let n = run!(self, |c| diesel::update(target)
+            .set(delegations::accepted_at.eq(d.accepted_at.map(Timestamp::as_micros)))
             .execute(c)
             .await)?;
         touched(n)

@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use tg_core::{AgentId, Outcome, ReceiptId, StoreError, Timestamp};
-use tg_receipts::{ChainHead, HASH_LEN, Receipt, ReceiptStore};
+use tg_core::{AccountId, AgentId, Outcome, ReceiptId, StoreError, Timestamp};
+use tg_receipts::{ChainHead, HASH_LEN, Receipt, ReceiptStore, Witness};
 
 use crate::conn::{DbTx, run};
 use crate::error::corrupt;
@@ -21,6 +21,8 @@ struct ReceiptRow {
     receipt_hash: Vec<u8>,
     signature: Vec<u8>,
     key_id: String,
+    witness_account: Option<String>,
+    witness_token: Option<String>,
 }
 
 pub(crate) fn hash32(what: &str, bytes: &[u8]) -> Result<[u8; HASH_LEN], StoreError> {
@@ -51,10 +53,21 @@ impl ReceiptRow {
             receipt_hash: r.receipt_hash.to_vec(),
             signature: r.signature.to_vec(),
             key_id: r.key_id.clone(),
+            witness_account: r.witness.as_ref().map(|w| w.account_id.to_string()),
+            witness_token: r.witness.as_ref().map(|w| w.token_jti.clone()),
         })
     }
 
     fn into_receipt(self) -> Result<Receipt, StoreError> {
+        let witness = match (self.witness_account, self.witness_token) {
+            (None, None) => None,
+            (Some(account), Some(token_jti)) => Some(Witness {
+                account_id: AccountId::parse(&account)
+                    .map_err(|_| corrupt("witness account", &account))?,
+                token_jti,
+            }),
+            (a, t) => return Err(corrupt("receipt witness", format!("{a:?} / {t:?}"))),
+        };
         Ok(Receipt {
             id: ReceiptId::parse(&self.id).map_err(|_| corrupt("receipt id", &self.id))?,
             agent_id: AgentId::parse(&self.agent_id)
@@ -69,6 +82,8 @@ impl ReceiptRow {
             receipt_hash: hash32("receipt_hash", &self.receipt_hash)?,
             signature: hash32("signature", &self.signature)?,
             key_id: self.key_id,
+            provenance: Witness::provenance_of(witness.as_ref()),
+            witness,
         })
     }
 }
@@ -131,5 +146,20 @@ impl ReceiptStore for DbTx<'_> {
             .limit(i64::from(limit));
         let rows: Vec<ReceiptRow> = run!(self, |c| q.load(c).await)?;
         rows.into_iter().map(ReceiptRow::into_receipt).collect()
+    }
+
+    async fn witnessed_reports(
+        &mut self,
+        agent: &AgentId,
+        witness: &AccountId,
+        token_jti: &str,
+    ) -> Result<u64, StoreError> {
+        let q = receipts::table
+            .filter(receipts::agent_id.eq(agent.as_str()))
+            .filter(receipts::witness_token.eq(token_jti.to_owned()))
+            .filter(receipts::witness_account.eq(witness.as_str()))
+            .count();
+        let n: i64 = run!(self, |c| q.get_result(c).await)?;
+        seq_from_i64("witnessed reports", n)
     }
 }

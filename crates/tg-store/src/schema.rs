@@ -65,6 +65,11 @@ diesel::table! {
         chain_seq -> BigInt,
         chain_hash -> Binary,
         updated_at -> BigInt,
+        self_reported -> BigInt,
+        witnessed -> BigInt,
+        delegated -> BigInt,
+        weighted_proven -> Double,
+        weighted_witnessed_violation -> Double,
     }
 }
 
@@ -81,6 +86,8 @@ diesel::table! {
         receipt_hash -> Binary,
         signature -> Binary,
         key_id -> Text,
+        witness_account -> Nullable<Text>,
+        witness_token -> Nullable<Text>,
     }
 }
 
@@ -134,6 +141,7 @@ diesel::table! {
         feedback -> Nullable<Text>,
         notes -> Nullable<Text>,
         completed_at -> Nullable<BigInt>,
+        accepted_at -> Nullable<BigInt>,
     }
 }
 

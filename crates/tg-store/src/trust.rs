@@ -2,7 +2,7 @@ use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double};
 use diesel_async::RunQueryDsl;
-use tg_core::{AgentId, StoreError, Timestamp};
+use tg_core::{AccountId, AgentId, StoreError, Timestamp};
 use tg_identity::Agent;
 use tg_receipts::ChainHead;
 use tg_scoring::{Evidence, Trigger};
@@ -34,6 +34,11 @@ pub(crate) struct TrustRow {
     chain_seq: i64,
     chain_hash: Vec<u8>,
     updated_at: i64,
+    self_reported: i64,
+    witnessed: i64,
+    delegated: i64,
+    weighted_proven: f64,
+    weighted_witnessed_violation: f64,
 }
 
 fn count(n: u64) -> Result<i64, StoreError> {
@@ -61,6 +66,11 @@ impl TrustRow {
             chain_seq: count(s.chain.seq)?,
             chain_hash: s.chain.hash.to_vec(),
             updated_at: s.updated_at.as_micros(),
+            self_reported: count(e.self_reported)?,
+            witnessed: count(e.witnessed)?,
+            delegated: count(e.delegated)?,
+            weighted_proven: e.weighted_proven,
+            weighted_witnessed_violation: e.weighted_witnessed_violation,
         })
     }
 
@@ -78,6 +88,11 @@ impl TrustRow {
                 engagement: self.engagement,
                 as_of: self.as_of.map(Timestamp::from_micros),
                 last_activity: self.last_activity.map(Timestamp::from_micros),
+                self_reported: seq_from_i64("self_reported", self.self_reported)?,
+                witnessed: seq_from_i64("witnessed", self.witnessed)?,
+                delegated: seq_from_i64("delegated", self.delegated)?,
+                weighted_proven: self.weighted_proven,
+                weighted_witnessed_violation: self.weighted_witnessed_violation,
             },
             vouch: self.vouch,
             composite: self.composite,
@@ -233,6 +248,16 @@ impl TrustStore for DbTx<'_> {
         rows.into_iter()
             .map(|(a, t)| Ok((a.into_agent()?, t.into_state()?)))
             .collect()
+    }
+
+    async fn best_vouch_factor(&mut self, account: &AccountId) -> Result<f64, StoreError> {
+        let q = agents::table
+            .inner_join(agent_trust::table.on(agent_trust::agent_id.eq(agents::id)))
+            .filter(agents::account_id.eq(account.as_str()))
+            .filter(agents::status.eq("active"))
+            .select(max(agent_trust::vouch));
+        let best: Option<f64> = run!(self, |c| q.get_result(c).await)?;
+        Ok(best.unwrap_or(0.0))
     }
 
     async fn score_histogram(&mut self) -> Result<[u64; 10], StoreError> {

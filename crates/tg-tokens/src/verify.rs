@@ -37,6 +37,9 @@ pub(crate) struct Checks {
     pub(crate) issuer: String,
     pub(crate) audience: String,
     pub(crate) leeway_secs: i64,
+    /// How long after `exp` (beyond the leeway) a token still verifies: 0 but for reports
+    /// about an interaction that happened while it was valid.
+    pub(crate) expiry_grace_secs: i64,
 }
 
 /// Verifies `token`: `alg` must be `EdDSA` with the `kid` of one of `keys`, or `HS256` when
@@ -97,7 +100,11 @@ impl Checks {
             }
         };
         let exp = number("exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-        if now.as_secs() >= exp.saturating_add(self.leeway_secs) {
+        if now.as_secs()
+            >= exp
+                .saturating_add(self.leeway_secs)
+                .saturating_add(self.expiry_grace_secs)
+        {
             return Err(TokenError::Expired);
         }
         if let Some(nbf) = number("nbf")?
@@ -210,6 +217,7 @@ impl JwksVerifier {
                 issuer: issuer.to_owned(),
                 audience: audience.to_owned(),
                 leeway_secs: LEEWAY_SECS,
+                expiry_grace_secs: 0,
             },
             keys,
         })

@@ -275,6 +275,9 @@ pub struct Breakdown {
     pub evidence_count: u64,
     pub decay: Decay,
     pub last_activity: Option<Timestamp>,
+    /// Evidence counts by provenance, and whether the policy's proof rule held the score
+    /// (`capped_at_tier`, `reason`).
+    pub proof: tg_scoring::Proof,
     #[cfg_attr(feature = "openapi", schema(value_type = u8, minimum = 0, maximum = 3))]
     pub verification_level: VerificationLevel,
     pub badges: Vec<String>,
@@ -316,6 +319,7 @@ impl From<&TrustView> for Breakdown {
                 days_inactive: b.days_inactive,
             },
             last_activity: b.last_activity,
+            proof: b.proof.clone(),
             verification_level: v.verification_level,
             badges: v.agent.badges(v.computed_at),
             attestation_type: v.agent.attestation_type,

@@ -25,6 +25,9 @@ pub struct DelegationOut {
     pub root_authority: String,
     pub task_type: String,
     pub delegated_at: Timestamp,
+    /// When the delegatee's account accepted the hand-off (at once for the caller's own
+    /// agents or with the delegatee's `token`); until then the outcome moves nothing.
+    pub accepted_at: Option<Timestamp>,
     pub trust_score_at_delegation: f64,
     /// Joy's 0–5 scale.
     pub threshold_used: f64,
@@ -55,6 +58,7 @@ impl From<&Delegation> for DelegationOut {
             root_authority: d.root_authority.to_string(),
             task_type: d.task_type.clone(),
             delegated_at: d.delegated_at,
+            accepted_at: d.accepted_at,
             trust_score_at_delegation: d.trust_score_at_delegation,
             threshold_used: d.threshold,
             outcome: o.map(|o| o.outcome),
@@ -88,6 +92,11 @@ pub struct DelegationRequest {
     pub threshold: f64,
     /// Extends that delegation's chain (the delegator must be its delegatee).
     pub parent_delegation_id: Option<String>,
+    /// The delegatee's gateway token, proving the hand-off: the delegation is accepted at
+    /// once. Without it a delegation to another account's agent waits for that account's
+    /// `POST /delegations/{id}/accept`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -70,6 +70,11 @@ pub struct RecordRequest {
     pub result: Outcome,
     #[serde(default)]
     pub timestamp: Option<Timestamp>,
+    /// The agent's gateway token, when another account reports as a witness: it proves
+    /// that account dealt with the agent (docs/TRUST-MODEL.md). Without it only the
+    /// agent's own account may record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl Default for ListQuery {
@@ -89,6 +94,13 @@ impl RecordRequest {
             action: action.into(),
             result,
             timestamp: None,
+            token: None,
         }
+    }
+
+    /// The same report by a witness holding the agent's `token`.
+    pub fn witnessed(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
     }
 }

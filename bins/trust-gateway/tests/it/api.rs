@@ -185,7 +185,8 @@ pub async fn register_and_read_back_in_v2_shapes(backend: Backend) {
 
 pub async fn recording_actions_moves_score_tier_and_decisions(backend: Backend) {
     let s = start(backend).await;
-    let id = s.register("worker").await;
+    let (_, acme) = s.tenant("acme").await;
+    let id = s.register_as(&acme, "worker").await;
     // Cold: only tier-0 actions.
     let (status, d) = s
         .post(
@@ -207,15 +208,43 @@ pub async fn recording_actions_moves_score_tier_and_decisions(backend: Backend) 
 
     let mut last = json!(null);
     for _ in 0..12 {
-        last = s.record(&id, "send_email", "success").await;
+        let (status, r) = s.record_as(&acme, &id, "send_email", "success", None).await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+        last = r;
     }
     assert_eq!(last["receipt"]["seq"], 12);
     assert_eq!(last["receipt"]["receipt_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(last["receipt"]["provenance"], "self");
+    // Under the default policy, what the agent's own account says reaches tier 1 at most.
+    assert_eq!(last["new_tier"], 1, "{last}");
+    let (_, d) = s
+        .post(
+            "/authorize",
+            json!({"agent_id": id, "action": "send_email"}),
+        )
+        .await;
+    assert_eq!(d["allowed"], false);
+    let (_, trust) = s.get(&format!("/agents/{id}/trust")).await;
+    assert!(trust["base_score"].as_f64().unwrap() >= 0.5, "{trust}");
+    assert_eq!(trust["proof"]["capped_at_tier"], 1);
+    assert_eq!(trust["proof"]["self_reported"], 12);
+
+    // The operator's tool server witnesses five interactions with the agent's token: proof.
+    let token = s.token_as(&acme, &id).await;
+    for _ in 0..5 {
+        let (status, r) = s
+            .record_as(&s.key, &id, "send_email", "success", Some(&token))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+        last = r;
+    }
+    assert_eq!(last["receipt"]["provenance"], "witnessed");
+    let (_, introspected) = s
+        .post("/tokens/introspect", json!({"token": token}))
+        .await;
+    assert_eq!(last["receipt"]["witness"]["token_jti"], introspected["jti"]);
     let score = last["new_score"].as_f64().unwrap();
-    assert!(
-        score >= 0.5,
-        "12 successes on api_key identity lift the score past tier 2: {last}"
-    );
+    assert!(score >= 0.5, "proven, the score stands: {last}");
     assert_eq!(last["new_tier"], 2);
 
     let (_, d) = s
@@ -263,7 +292,9 @@ pub async fn recording_actions_moves_score_tier_and_decisions(backend: Backend) 
     assert_eq!(b["results"].as_object().unwrap().len(), 3);
 
     // One violation costs more than many successes earned.
-    let after = s.record(&id, "delete_data", "violation").await;
+    let (_, after) = s
+        .record_as(&acme, &id, "delete_data", "violation", None)
+        .await;
     assert!(
         after["new_score"].as_f64().unwrap() < score - 0.05,
         "{after}"
@@ -286,15 +317,15 @@ pub async fn recording_actions_moves_score_tier_and_decisions(backend: Backend) 
         .iter()
         .map(|r| r["seq"].as_i64().unwrap())
         .collect();
-    assert_eq!(seqs, vec![13, 12, 11, 10, 9]);
-    assert_eq!(receipts["next_before_seq"], 9);
+    assert_eq!(seqs, vec![18, 17, 16, 15, 14]);
+    assert_eq!(receipts["next_before_seq"], 14);
 
     let (_, stats) = s.get("/stats").await;
     assert_eq!(stats["total_agents"], 1);
-    assert_eq!(stats["total_receipts"], 13);
+    assert_eq!(stats["total_receipts"], 18);
     assert_eq!(
         stats["actions_by_result"],
-        json!({"success": 12, "failure": 0, "violation": 1})
+        json!({"success": 17, "failure": 0, "violation": 1})
     );
 }
 

@@ -214,7 +214,15 @@ fn the_demo_shows_scores_tiers_and_decisions_moving() {
     };
     assert!(line("just registered").contains("send_email: no"));
     assert!(
-        line("after 20 successes").contains("send_email: yes"),
+        line("after 20 self-reported").contains("send_email: no"),
+        "what the tenant says alone stops at tier 1: {text}"
+    );
+    assert!(
+        line("after 5 witnessed").contains("send_email: yes"),
+        "{text}"
+    );
+    assert!(
+        line("after 15 successes").contains("send_email: yes"),
         "{text}"
     );
     assert!(

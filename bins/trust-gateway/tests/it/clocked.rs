@@ -133,7 +133,13 @@ async fn identity_credit_follows_the_svid_validity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_score_equal_to_the_threshold_meets_it() {
     let clock = Arc::new(ManualClock::new(T0));
-    let g = gateway(Arc::clone(&clock), TrustBundles::default()).await;
+    // V2's arithmetic: the self-reported score is not held at tier 1, so decay shows.
+    let g = crate::support::service(
+        Arc::clone(&clock),
+        TrustBundles::default(),
+        Policy::preset(Preset::GatewayV2),
+    )
+    .await;
     let p = g.authenticate(Some(KEY)).await.unwrap();
     let actor = g.actor(Some(&p), None);
     let agent = g
@@ -151,6 +157,7 @@ async fn a_score_equal_to_the_threshold_meets_it() {
             action: "read_data".into(),
             result: tg_core::Outcome::Success,
             reported_at: None,
+            token: None,
         };
         g.record_action(&p, &actor, req).await.unwrap();
     }

@@ -1,15 +1,7 @@
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::{Backend, Server, start};
-
-async fn trusted(s: &Server, name: &str) -> String {
-    let id = s.register(name).await;
-    for _ in 0..6 {
-        s.record(&id, "read_data", "success").await;
-    }
-    id
-}
 
 async fn patch(s: &Server, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
     let resp = s
@@ -28,22 +20,23 @@ async fn patch(s: &Server, key: &str, path: &str, body: Value) -> (StatusCode, V
 /// closed, the outcome set once and fed into the delegatee's score.
 pub async fn delegation_chains_and_outcomes(backend: Backend) {
     let s = start(backend).await;
+    let (_, acme) = s.tenant("acme").await;
     let (a, b, c) = (
-        trusted(&s, "a").await,
-        trusted(&s, "b").await,
-        trusted(&s, "c").await,
+        s.proven_agent(&acme, "a").await,
+        s.proven_agent(&acme, "b").await,
+        s.proven_agent(&acme, "c").await,
     );
 
-    let (status, first) = s.post("/delegations", json!({"from_principal": "user:alice", "to_agent": a, "task_type": "code_review", "threshold": 2.0})).await;
+    let (status, first) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_principal": "user:alice", "to_agent": a, "task_type": "code_review", "threshold": 2.0}))).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(
         (first["depth"].clone(), first["root_authority"].clone()),
         (json!(1), json!("user:alice"))
     );
     assert!(first["trust_score_at_delegation"].as_f64().unwrap() >= 2.0);
-    let (status, second) = s.post("/delegations", json!({"from_agent": a, "to_agent": b, "task_type": "code_review", "threshold": 2.0, "parent_delegation_id": first["delegation_id"]})).await;
+    let (status, second) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_agent": a, "to_agent": b, "task_type": "code_review", "threshold": 2.0, "parent_delegation_id": first["delegation_id"]}))).await;
     assert_eq!(status, StatusCode::CREATED, "{second}");
-    let (status, third) = s.post("/delegations", json!({"from_agent": b, "to_agent": c, "task_type": "code_review", "threshold": 2.0, "parent_delegation_id": second["delegation_id"]})).await;
+    let (status, third) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_agent": b, "to_agent": c, "task_type": "code_review", "threshold": 2.0, "parent_delegation_id": second["delegation_id"]}))).await;
     assert_eq!(status, StatusCode::CREATED, "{third}");
     assert_eq!(
         (
@@ -80,27 +73,27 @@ pub async fn delegation_chains_and_outcomes(backend: Backend) {
     );
 
     // A cycle back to `a` and a hop by someone who is not the parent's delegatee.
-    let (status, body) = s.post("/delegations", json!({"from_agent": c, "to_agent": a, "task_type": "code_review", "threshold": 1.0, "parent_delegation_id": third["delegation_id"]})).await;
+    let (status, body) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_agent": c, "to_agent": a, "task_type": "code_review", "threshold": 1.0, "parent_delegation_id": third["delegation_id"]}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body["detail"].as_str().unwrap().contains("cycles"),
         "{body}"
     );
-    let (status, _) = s.post("/delegations", json!({"from_agent": a, "to_agent": c, "task_type": "code_review", "threshold": 1.0, "parent_delegation_id": third["delegation_id"]})).await;
+    let (status, _) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_agent": a, "to_agent": c, "task_type": "code_review", "threshold": 1.0, "parent_delegation_id": third["delegation_id"]}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Depth: chains stop at 8 hops.
     let mut parent = third["delegation_id"].clone();
     let mut from = c.clone();
     for i in 4..=8 {
-        let next = trusted(&s, &format!("hop{i}")).await;
-        let (status, d) = s.post("/delegations", json!({"from_agent": from, "to_agent": next, "task_type": "t", "threshold": 1.0, "parent_delegation_id": parent})).await;
+        let next = s.proven_agent(&acme, &format!("hop{i}")).await;
+        let (status, d) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_agent": from, "to_agent": next, "task_type": "t", "threshold": 1.0, "parent_delegation_id": parent}))).await;
         assert_eq!(status, StatusCode::CREATED, "hop {i}: {d}");
         parent = d["delegation_id"].clone();
         from = next;
     }
-    let ninth = trusted(&s, "hop9").await;
-    let (status, body) = s.post("/delegations", json!({"from_agent": from, "to_agent": ninth, "task_type": "t", "threshold": 1.0, "parent_delegation_id": parent})).await;
+    let ninth = s.proven_agent(&acme, "hop9").await;
+    let (status, body) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_agent": from, "to_agent": ninth, "task_type": "t", "threshold": 1.0, "parent_delegation_id": parent}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body["detail"].as_str().unwrap().contains("8 hops"),
@@ -108,7 +101,7 @@ pub async fn delegation_chains_and_outcomes(backend: Backend) {
     );
 
     // Thresholds fail closed, with the TrustResult that decided it.
-    let (status, body) = s.post("/delegations", json!({"from_principal": "user:bob", "to_agent": a, "task_type": "t", "threshold": 4.99})).await;
+    let (status, body) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_principal": "user:bob", "to_agent": a, "task_type": "t", "threshold": 4.99}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         (
@@ -117,8 +110,8 @@ pub async fn delegation_chains_and_outcomes(backend: Backend) {
         ),
         (json!("below_threshold"), json!(false))
     );
-    let cold = s.register("cold").await;
-    let (status, body) = s.post("/delegations", json!({"from_principal": "user:bob", "to_agent": cold, "task_type": "t", "threshold": 0.0})).await;
+    let cold = s.register_as(&acme, "cold").await;
+    let (status, body) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_principal": "user:bob", "to_agent": cold, "task_type": "t", "threshold": 0.0}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["trust_result"]["withheld"], true);
 
@@ -192,12 +185,14 @@ pub async fn delegation_chains_and_outcomes(backend: Backend) {
         json!({"from_principal": "user:x", "to_agent": b, "task_type": "t", "threshold": 7}),
         json!({"from_principal": "user:x", "to_agent": b, "task_type": "Code Review", "threshold": 1}),
     ] {
-        let (status, r) = s.post("/delegations", body.clone()).await;
+        let (status, r) = s
+            .call_as(&acme, Method::POST, "/delegations", Some(body.clone()))
+            .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {r}");
     }
-    let (status, _) = s.post("/delegations", json!({"from_principal": "user:x", "to_agent": "ag_000000000000000000000000", "task_type": "t", "threshold": 1})).await;
+    let (status, _) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_principal": "user:x", "to_agent": "ag_000000000000000000000000", "task_type": "t", "threshold": 1}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = s.post("/delegations", json!({"from_principal": "user:x", "to_agent": b, "task_type": "t", "threshold": 1, "parent_delegation_id": "del_000000000000000000000000"})).await;
+    let (status, _) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_principal": "user:x", "to_agent": b, "task_type": "t", "threshold": 1, "parent_delegation_id": "del_000000000000000000000000"}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = s.get("/chains/chain_000000000000000000000000").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -139,10 +139,8 @@ pub async fn ed25519_challenge_response(backend: Backend) {
 /// `config_drift` history point, and an admin approval restores it.
 pub async fn config_drift_lowers_the_score_until_approved(backend: Backend) {
     let s = start(backend).await;
-    let id = s.register("configured").await;
-    for _ in 0..6 {
-        s.record(&id, "read_data", "success").await;
-    }
+    let (_, acme) = s.tenant("acme").await;
+    let id = s.proven_agent(&acme, "configured").await;
     let (_, before) = s.get(&format!("/agents/{id}/trust")).await;
     assert_eq!(before["config_score"], 1.0);
     let (status, drifted) = s

@@ -148,6 +148,107 @@ impl Server {
         body
     }
 
+    /// `method path` with another key; a body that is not JSON (e.g. empty) reads as null.
+    pub async fn call_as(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-API-Key", key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A new tenant account (enterprise plan) and a `write` key of it.
+    pub async fn tenant(&self, name: &str) -> (String, String) {
+        let (status, account) = self
+            .post(
+                "/admin/accounts",
+                json!({"name": name, "plan": "enterprise"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{account}");
+        let id = account["id"].as_str().unwrap().to_owned();
+        let (status, key) = self
+            .post(
+                &format!("/admin/accounts/{id}/keys"),
+                json!({"scope": "write"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{key}");
+        (id, key["key"].as_str().unwrap().to_owned())
+    }
+
+    /// Registers an agent with `key` and returns its id.
+    pub async fn register_as(&self, key: &str, name: &str) -> String {
+        let body = json!({"name": name, "provider": "openai", "config_hash": "sha256-abc", "attestation": {"type": "api_key"}});
+        let (status, agent) = self
+            .call_as(key, Method::POST, "/agents/register", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{agent}");
+        agent["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A gateway token for `agent`, issued with its owner's `key`.
+    pub async fn token_as(&self, key: &str, agent: &str) -> String {
+        let (status, t) = self
+            .call_as(
+                key,
+                Method::POST,
+                &format!("/agents/{agent}/token"),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{t}");
+        t["token"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /actions/record` with `key`, as a witness when `token` is given.
+    pub async fn record_as(
+        &self,
+        key: &str,
+        agent: &str,
+        action: &str,
+        result: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({"agent_id": agent, "action": action, "result": result});
+        if let Some(t) = token {
+            body["token"] = json!(t);
+        }
+        self.call_as(key, Method::POST, "/actions/record", Some(body))
+            .await
+    }
+
+    /// An agent of the tenant holding `key`, past cold start on six reports of its own and
+    /// proven by five the operator witnessed with its token (docs/TRUST-MODEL.md), so the
+    /// default policy does not hold its score at tier 1.
+    pub async fn proven_agent(&self, key: &str, name: &str) -> String {
+        let id = self.register_as(key, name).await;
+        for _ in 0..6 {
+            let (status, r) = self.record_as(key, &id, "read_data", "success", None).await;
+            assert_eq!(status, StatusCode::CREATED, "{r}");
+        }
+        let token = self.token_as(key, &id).await;
+        for _ in 0..5 {
+            let (status, r) = self
+                .record_as(&self.key, &id, "read_data", "success", Some(&token))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{r}");
+        }
+        id
+    }
+
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         match &self.db {
             DbConfig::Sqlite(p) => Some(PathBuf::from(p)),

@@ -61,6 +61,7 @@ impl World {
                 action: "read_data".into(),
                 result,
                 reported_at: None,
+                token: None,
             };
             self.g
                 .record_action(&self.p, &self.actor, req)

@@ -295,6 +295,7 @@ async fn delegations_vouches_webhooks_and_administration() {
             task_type: "summarise".into(),
             threshold: 0.0,
             parent_delegation_id: None,
+            token: None,
         })
         .await
         .unwrap();

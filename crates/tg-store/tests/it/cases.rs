@@ -162,6 +162,7 @@ pub async fn receipts_append_list_scan_and_never_fork(db: Db) {
                 result: Outcome::Success,
                 timestamp: T0.plus_secs(i),
                 reported_at: (i == 2).then_some(T0),
+                witness: None,
             },
         );
         head = ChainHead {
@@ -214,6 +215,7 @@ pub async fn receipts_append_list_scan_and_never_fork(db: Db) {
             result: Outcome::Success,
             timestamp: T0,
             reported_at: None,
+            witness: None,
         },
     );
     assert_eq!(fork.seq, 3);
