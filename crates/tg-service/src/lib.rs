@@ -30,7 +30,7 @@ mod webhook_worker;
 mod webhooks;
 mod worker;
 
-pub use actions::{RecordAction, Recorded};
+pub use actions::{RecordAction, Recorded, WITNESS_GRACE_SECS, WITNESS_REPORTS_PER_TOKEN};
 pub use agents::{Registration, TrustView};
 pub use audit_trail::{
     AUDIT_EXPORT_FORMAT, AuditExport, AuditPage, AuditStatement, AuditSummary, AuditWindow,

@@ -239,9 +239,7 @@ pub async fn recording_actions_moves_score_tier_and_decisions(backend: Backend) 
         last = r;
     }
     assert_eq!(last["receipt"]["provenance"], "witnessed");
-    let (_, introspected) = s
-        .post("/tokens/introspect", json!({"token": token}))
-        .await;
+    let (_, introspected) = s.post("/tokens/introspect", json!({"token": token})).await;
     assert_eq!(last["receipt"]["witness"]["token_jti"], introspected["jti"]);
     let score = last["new_score"].as_f64().unwrap();
     assert!(score >= 0.5, "proven, the score stands: {last}");

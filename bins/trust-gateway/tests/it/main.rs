@@ -27,12 +27,14 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod otlp;
+mod provenance;
 mod signing_keys;
 mod support;
 mod tenancy;
 mod tokens;
 mod vouching;
 mod webhooks;
+mod witness_clocked;
 
 /// Runs each case against SQLite (a temporary file) and PostgreSQL.
 macro_rules! both_stores {
@@ -73,6 +75,7 @@ use joy::*;
 use keys::*;
 use lifecycle::*;
 use metrics::*;
+use provenance::*;
 use signing_keys::*;
 use tenancy::*;
 use tokens::*;
@@ -114,4 +117,7 @@ both_stores!(
     operator_suspensions_are_lifted_only_by_the_operator,
     admin_keys_are_tenant_scoped,
     weak_ed25519_keys_are_refused,
+    self_reports_and_rings_stay_at_tier_one,
+    witnesses_prove_with_the_agents_token,
+    invented_delegations_move_nothing_until_accepted,
 );
