@@ -4,14 +4,38 @@ use tg_identity::CHALLENGE_TTL_SECS;
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
-use tg_wire::identity::{Challenge, ChallengeAnswer, ConfigHashRequest, PublicKeyRequest};
+use tg_wire::identity::{
+    AttestationNonce, Challenge, ChallengeAnswer, ConfigHashRequest, PublicKeyRequest,
+};
 
 pub(crate) fn routes(r: &mut Routes) {
-    r.put("/agents/{id}/public-key", public_key)
+    r.post("/attestation/nonce", attestation_nonce)
+        .put("/agents/{id}/public-key", public_key)
         .post("/agents/{id}/challenge", challenge)
         .post("/agents/{id}/challenge/verify", verify)
         .post("/agents/{id}/config", report_config)
         .post("/agents/{id}/config/approve", approve_config);
+}
+
+/// A single-use nonce (120 s) for this account: an X509-SVID's key signs its UTF-8 bytes
+/// (ECDSA SHA-256 DER, RSA PKCS#1 v1.5 or PSS SHA-256, or Ed25519), and the x509
+/// attestation carries `nonce` and `signature` (base64). Without that proof a certificate
+/// counts as a self-declared claim.
+#[utoipa::path(post, path = "/attestation/nonce", tag = "identity", operation_id = "issue_attestation_nonce",
+    responses((status = 201, description = "The nonce", body = AttestationNonce),
+        (status = 429, description = "Too many unanswered nonces", body = crate::openapi::ErrorBody),
+        crate::openapi::Errors))]
+async fn attestation_nonce(
+    state: web::Data<AppState>,
+    auth: Auth,
+) -> Result<HttpResponse, ApiError> {
+    let n = state
+        .call(move |g| async move { g.issue_attestation_nonce(&auth.principal).await })
+        .await?;
+    Ok(HttpResponse::Created().json(AttestationNonce {
+        nonce: n.nonce,
+        expires_in: n.expires_in,
+    }))
 }
 
 /// Registers (or replaces) the agent's Ed25519 public key; possession is proven by a

@@ -49,10 +49,15 @@ fn bench(c: &mut Criterion) {
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.not_before = date_time_ymd(2026, 1, 1);
     leaf.not_after = date_time_ymd(2028, 1, 1);
-    let leaf_pem = leaf
-        .signed_by(&KeyPair::generate().unwrap(), &mid)
-        .unwrap()
-        .pem();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf_pem = leaf.signed_by(&leaf_key, &mid).unwrap().pem();
+    // Proof of possession: the leaf key's signature over a gateway nonce.
+    let nonce = "5f1c9a0e7d3b4c2a8e6f0d1b3a5c7e9f";
+    let signature = {
+        use base64::Engine;
+        use rcgen::SigningKey;
+        base64::engine::general_purpose::STANDARD.encode(leaf_key.sign(nonce.as_bytes()).unwrap())
+    };
 
     let rsa = RS256.generate_key_pair(2048).unwrap();
     let ec = ES256.generate_key_pair().unwrap();
@@ -100,10 +105,13 @@ fn bench(c: &mut Criterion) {
     let attestation = Attestation::X509 {
         certificate: leaf_pem.clone(),
         chain: chain.clone(),
+        nonce: Some(nonce.into()),
+        signature: Some(signature),
     };
-    g.bench_function("x509-svid leaf+intermediate (cached)", |b| {
-        b.iter(|| black_box(verifier.verify(Some(&id), &attestation, NOW).unwrap()))
-    });
+    g.bench_function(
+        "x509-svid leaf+intermediate (cached path, possession checked)",
+        |b| b.iter(|| black_box(verifier.verify(Some(&id), &attestation, NOW).unwrap())),
+    );
     g.bench_function("jwt-svid RS256", |b| {
         b.iter(|| {
             black_box(verify_jwt_svid(&bundle, &id, &rs_token, "trust-gateway", 30, NOW).unwrap())

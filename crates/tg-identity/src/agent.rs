@@ -155,6 +155,17 @@ impl Agent {
     }
 
     /// Badges (Joy §2.3): the verification level's badges and proof of possession.
+    /// Whether the agent proved its SPIFFE ID (a JWT-SVID, or an X509-SVID whose key signed
+    /// a gateway nonce): a holder blocks other registrations of the ID; an unproven claim
+    /// blocks nothing and is superseded when a holder registers.
+    pub fn holds_spiffe_id(&self) -> bool {
+        self.spiffe_id.is_some()
+            && matches!(
+                self.attestation_type,
+                AttestationType::X509 | AttestationType::Jwt
+            )
+    }
+
     pub fn badges(&self, now: Timestamp) -> Vec<String> {
         let (_, level) = self.effective_identity(now);
         let mut out = Vec::new();

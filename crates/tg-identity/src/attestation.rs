@@ -11,11 +11,19 @@ use crate::{SpiffeId, TrustBundle, TrustBundles, VerificationLevel};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Attestation {
-    /// An X509-SVID leaf and its chain, PEM.
+    /// An X509-SVID leaf and its chain, PEM. It counts (level 3, `certified`, pre-trust,
+    /// and a hold on the SPIFFE ID) only with proof of possession: `nonce` from
+    /// `POST /attestation/nonce` and `signature`, base64 of the leaf key's signature over
+    /// the nonce's UTF-8 bytes. Without them the certificate is checked and then counts as
+    /// no more than a self-declared claim.
     X509 {
         certificate: String,
         #[serde(default)]
         chain: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     /// A JWT-SVID, compact JWS.
     Jwt { token: String },
@@ -76,6 +84,14 @@ impl AttestationType {
 }
 
 impl Attestation {
+    /// The gateway nonce an X509 attestation's proof of possession answers.
+    pub fn nonce(&self) -> Option<&str> {
+        match self {
+            Attestation::X509 { nonce, .. } => nonce.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> AttestationType {
         match self {
             Attestation::X509 { .. } => AttestationType::X509,
@@ -94,6 +110,15 @@ pub struct VerifiedAttestation {
     pub level: VerificationLevel,
     /// When the evidence stops counting (the SVID's expiry); `None` for declared kinds.
     pub expires_at: Option<Timestamp>,
+}
+
+impl VerifiedAttestation {
+    /// Whether the registrant proved it is the SPIFFE ID: a JWT-SVID (a bearer credential
+    /// audience-bound to this gateway) or an X509-SVID whose key signed our nonce. Only a
+    /// holder blocks another registration of the same ID.
+    pub fn holds_spiffe_id(&self) -> bool {
+        matches!(self.kind, AttestationType::X509 | AttestationType::Jwt)
+    }
 }
 
 impl VerifiedAttestation {
@@ -188,21 +213,28 @@ impl AttestationVerifier {
             Attestation::SelfDeclared | Attestation::ApiKey => {
                 Ok(VerifiedAttestation::of(kind, None))
             }
-            Attestation::X509 { certificate, chain } => {
+            Attestation::X509 {
+                certificate,
+                chain,
+                nonce,
+                signature,
+            } => {
                 let id = spiffe_id.ok_or(AttestationError::SpiffeIdRequired(kind.as_str()))?;
-                let fingerprint = x509_fingerprint(id, certificate, chain);
-                if let Some(expires) = self.cache().get(&fingerprint).copied().filter(|e| now < *e)
-                {
-                    return Ok(VerifiedAttestation::of(kind, Some(expires)));
+                let expires = self.x509_path(id, certificate, chain, now)?;
+                match (nonce, signature) {
+                    (Some(nonce), Some(signature)) => {
+                        crate::verify_possession(certificate, nonce, signature)?;
+                        Ok(VerifiedAttestation::of(kind, Some(expires)))
+                    }
+                    // A certificate is public: without its key's answer it proves nothing.
+                    (None, None) => {
+                        Ok(VerifiedAttestation::of(AttestationType::SelfDeclared, None))
+                    }
+                    _ => Err(AttestationError::X509(
+                        "give both `nonce` and `signature` (proof of possession), or neither"
+                            .into(),
+                    )),
                 }
-                let bundle = self.bundle(id)?;
-                let expires = crate::x509::verify_x509_svid(&bundle, id, certificate, chain, now)?;
-                let mut cache = self.cache();
-                if cache.len() >= X509_CACHE_ENTRIES {
-                    cache.clear();
-                }
-                cache.insert(fingerprint, expires);
-                Ok(VerifiedAttestation::of(kind, Some(expires)))
             }
             Attestation::Jwt { token } => {
                 let id = spiffe_id.ok_or(AttestationError::SpiffeIdRequired(kind.as_str()))?;
@@ -223,6 +255,28 @@ impl AttestationVerifier {
                 Ok(VerifiedAttestation::of(kind, Some(expires)))
             }
         }
+    }
+
+    /// The X509-SVID's path to the bundle (cached by fingerprint until it expires).
+    fn x509_path(
+        &self,
+        id: &SpiffeId,
+        certificate: &str,
+        chain: &[String],
+        now: Timestamp,
+    ) -> Result<Timestamp, AttestationError> {
+        let fingerprint = x509_fingerprint(id, certificate, chain);
+        if let Some(expires) = self.cache().get(&fingerprint).copied().filter(|e| now < *e) {
+            return Ok(expires);
+        }
+        let bundle = self.bundle(id)?;
+        let expires = crate::x509::verify_x509_svid(&bundle, id, certificate, chain, now)?;
+        let mut cache = self.cache();
+        if cache.len() >= X509_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(fingerprint, expires);
+        Ok(expires)
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Timestamp>> {
@@ -268,6 +322,8 @@ mod tests {
         let x509 = Attestation::X509 {
             certificate: "-----BEGIN CERTIFICATE-----".into(),
             chain: vec![],
+            nonce: None,
+            signature: None,
         };
         assert_eq!(
             v.verify(id.as_ref(), &x509, NOW),

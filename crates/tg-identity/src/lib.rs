@@ -6,6 +6,7 @@ mod attestation;
 mod bundle;
 mod ed25519;
 mod jwt_svid;
+mod possession;
 mod spiffe;
 mod store;
 mod x509;
@@ -21,6 +22,9 @@ pub use ed25519::{
     MAX_PENDING, challenge_message,
 };
 pub use jwt_svid::verify_jwt_svid;
+pub use possession::{
+    AttestationNonce, MAX_PENDING_NONCES, NONCE_TTL_SECS, NonceStore, verify_possession,
+};
 pub use spiffe::{SpiffeId, SpiffeIdError};
 pub use store::AgentStore;
 pub use x509::verify_x509_svid;

@@ -6,7 +6,9 @@ use crate::Agent;
 ///
 /// Contract:
 /// - `insert_agent` fails with [`StoreError::Conflict`] when the account already has an
-///   agent of that name, or a non-revoked agent already holds the `spiffe_id`.
+///   agent of that name, or when the agent holds its `spiffe_id`
+///   ([`Agent::holds_spiffe_id`]) and another non-revoked agent holds it too. Unproven
+///   claims of a SPIFFE ID never conflict.
 /// - `get_agent` returns `Ok(None)` for an unknown id.
 /// - `lock_agent` is `get_agent` that also holds the agent's row lock until the enclosing
 ///   transaction ends (on PostgreSQL `SELECT … FOR UPDATE`; SQLite serialises writers).
@@ -35,5 +37,10 @@ pub trait AgentStore: Send {
         query: &str,
         offset: u32,
         limit: u32,
+    ) -> Result<Vec<Agent>, StoreError>;
+    /// Every non-revoked agent that names `spiffe_id`, holders and claimants alike, by id.
+    async fn agents_naming_spiffe_id(
+        &mut self,
+        spiffe_id: &crate::SpiffeId,
     ) -> Result<Vec<Agent>, StoreError>;
 }

@@ -22,7 +22,9 @@ use tg_wire::audit::{
 };
 use tg_wire::authorize::{AuthorizeRequest, Authorized, BatchAuthorized, BatchRequest};
 use tg_wire::delegations::{DelegationOut, DelegationPage, DelegationRequest, OutcomeRequest};
-use tg_wire::identity::{Challenge, ChallengeAnswer, ConfigHashRequest, PublicKeyRequest};
+use tg_wire::identity::{
+    AttestationNonce, Challenge, ChallengeAnswer, ConfigHashRequest, PublicKeyRequest,
+};
 use tg_wire::lifecycle::{Introspection, IntrospectionRequest, ReasonRequest};
 use tg_wire::live::Ticket;
 use tg_wire::policy::{Catalog, Tiers};
@@ -196,6 +198,9 @@ endpoints! {
     get_gateway_audit_trail(query: &AuditQuery) -> GatewayAuditPage => |c| c.get(&["admin", "audit"]).query(query).fetch();
 
     // Delegations (Joy §4)
+    /// `POST /attestation/nonce`: what an X509-SVID's key signs to prove possession.
+    issue_attestation_nonce() -> AttestationNonce => |c| c.post(&["attestation", "nonce"]).fetch();
+
     /// `POST /delegations`: fails closed when the delegatee is below the threshold.
     create_delegation(body: &DelegationRequest) -> DelegationOut => |c| c.post(&["delegations"]).json(body).fetch();
     /// `GET /delegations/{id}`.

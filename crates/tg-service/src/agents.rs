@@ -275,6 +275,7 @@ impl Gateway {
             .attestation
             .verify(new.spiffe_id.as_ref(), &attestation, now)
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let account = principal.account_id.clone();
         let agent = Agent {
             id: AgentId::generate(),
             account_id: principal.account_id.clone(),
@@ -316,6 +317,8 @@ impl Gateway {
                 let view = TrustView::compute(agent.clone(), state.clone(), policy, now);
                 state.composite = view.breakdown.composite;
                 state.tier = view.breakdown.tier;
+                crate::identity_claims::take_attestation_nonce(tx, &attestation, &account, now).await?;
+                crate::identity_claims::settle_spiffe_claims(tx, &agent, &actor, now).await?;
                 tx.insert_agent(&agent).await?;
                 tx.insert_trust(&state).await?;
                 let point = HistoryPoint {
@@ -452,6 +455,14 @@ impl Gateway {
                 agent.verification_level = verified.level;
                 agent.attestation_expires_at = verified.expires_at;
                 agent.updated_at = now;
+                crate::identity_claims::take_attestation_nonce(
+                    tx,
+                    &attestation,
+                    &principal.account_id,
+                    now,
+                )
+                .await?;
+                crate::identity_claims::settle_spiffe_claims(tx, &agent, &actor, now).await?;
                 tx.update_agent(&agent).await?;
                 let after = rescore(
                     tx,

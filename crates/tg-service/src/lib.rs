@@ -12,6 +12,7 @@ mod delegations;
 mod error;
 mod events;
 mod gateway;
+mod identity_claims;
 mod keys;
 mod lifecycle;
 mod live;
@@ -41,6 +42,7 @@ pub use delegations::{Delegated, NewDelegation};
 pub use error::ServiceError;
 pub use events::TRUST_CHANGE_EVENT;
 pub use gateway::{BundleSource, Gateway, GatewayConfig};
+pub use identity_claims::IssuedNonce;
 pub use lifecycle::{Introspection, Lifecycle};
 pub use live::{
     FEED_CAPACITY, LiveEvent, LiveMessage, LiveSubscription, MAX_CLIENTS, TICKET_TTL_SECS,

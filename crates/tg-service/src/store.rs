@@ -8,7 +8,7 @@ use tg_access::AccessStore;
 use tg_audit::AuditStore;
 use tg_core::StoreError;
 use tg_delegation::DelegationStore;
-use tg_identity::{AgentStore, ChallengeStore};
+use tg_identity::{AgentStore, ChallengeStore, NonceStore};
 use tg_receipts::ReceiptStore;
 use tg_tokens::SigningKeyStore;
 use tg_vouch::VouchStore;
@@ -21,6 +21,7 @@ use crate::{ServiceError, TrustStore};
 pub trait Tx:
     AgentStore
     + ChallengeStore
+    + NonceStore
     + DelegationStore
     + ReceiptStore
     + AuditStore
@@ -36,6 +37,7 @@ pub trait Tx:
 impl<T> Tx for T where
     T: AgentStore
         + ChallengeStore
+        + NonceStore
         + DelegationStore
         + ReceiptStore
         + AuditStore

@@ -40,6 +40,8 @@ pub(crate) struct AgentRow {
     suspended_by: Option<String>,
     /// What discovery matches capabilities against: see [`capability_terms`].
     capability_terms: String,
+    /// Whether the agent proved its SPIFFE ID (only holders are unique).
+    spiffe_held: bool,
 }
 
 /// Each capability lower-cased on a line of its own, with a newline before the first and
@@ -87,6 +89,7 @@ impl AgentRow {
                 .map_err(|e| StoreError::Other(e.to_string()))?,
             suspended_by: a.suspended_by.map(|s| s.as_str().to_owned()),
             capability_terms: capability_terms(&a.capabilities),
+            spiffe_held: a.holds_spiffe_id(),
         })
     }
 
@@ -229,6 +232,18 @@ impl AgentStore for DbTx<'_> {
             }
             q.load(c).await
         })?;
+        rows.into_iter().map(AgentRow::into_agent).collect()
+    }
+
+    async fn agents_naming_spiffe_id(
+        &mut self,
+        spiffe_id: &SpiffeId,
+    ) -> Result<Vec<Agent>, StoreError> {
+        let q = agents::table
+            .filter(agents::spiffe_id.eq(spiffe_id.to_string()))
+            .filter(agents::status.ne("revoked"))
+            .order(agents::id.asc());
+        let rows: Vec<AgentRow> = run!(self, |c| q.load(c).await)?;
         rows.into_iter().map(AgentRow::into_agent).collect()
     }
 

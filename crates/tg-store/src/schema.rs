@@ -43,6 +43,7 @@ diesel::table! {
         a2a -> Nullable<Text>,
         suspended_by -> Nullable<Text>,
         capability_terms -> Text,
+        spiffe_held -> Bool,
     }
 }
 
@@ -111,6 +112,14 @@ diesel::table! {
         details -> Text,
         ip_hash -> Nullable<Text>,
         api_key_prefix -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    attestation_nonces (nonce) {
+        nonce -> Text,
+        account_id -> Text,
+        expires_at -> BigInt,
     }
 }
 

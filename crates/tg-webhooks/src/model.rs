@@ -17,10 +17,11 @@ pub enum EventKind {
     AgentReactivated,
     AgentRevoked,
     EndpointDisabled,
+    IdentitySuperseded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::TrustChanged,
         EventKind::TierChanged,
         EventKind::AuthorizationDenied,
@@ -31,6 +32,7 @@ impl EventKind {
         EventKind::AgentReactivated,
         EventKind::AgentRevoked,
         EventKind::EndpointDisabled,
+        EventKind::IdentitySuperseded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +47,7 @@ impl EventKind {
             EventKind::AgentReactivated => "agent_reactivated",
             EventKind::AgentRevoked => "agent_revoked",
             EventKind::EndpointDisabled => "endpoint_disabled",
+            EventKind::IdentitySuperseded => "identity_superseded",
         }
     }
 

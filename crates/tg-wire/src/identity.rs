@@ -28,6 +28,16 @@ pub struct Challenge {
     pub sign: String,
 }
 
+/// A single-use nonce an X509-SVID's key signs to prove possession (`POST
+/// /attestation/nonce`): put it and the signature in the x509 attestation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttestationNonce {
+    pub nonce: String,
+    /// Seconds it stays valid (120).
+    pub expires_in: i64,
+}
+
 /// The signed nonce.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -92,10 +92,8 @@ async fn identity_credit_follows_the_svid_validity() {
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.not_before = date_time_ymd(2026, 12, 1);
     leaf.not_after = date_time_ymd(2027, 1, 2);
-    let certificate = leaf
-        .signed_by(&KeyPair::generate().unwrap(), &issuer)
-        .unwrap()
-        .pem();
+    let leaf_key = KeyPair::generate().unwrap();
+    let certificate = leaf.signed_by(&leaf_key, &issuer).unwrap().pem();
     let mut bundle = TrustBundle::new("example.org").unwrap();
     bundle.add_x509_pem(ca_pem.as_bytes()).unwrap();
 
@@ -103,9 +101,18 @@ async fn identity_credit_follows_the_svid_validity() {
     let g = gateway(Arc::clone(&clock), TrustBundles::new([bundle])).await;
     let p = g.authenticate(Some(KEY)).await.unwrap();
     let actor = g.actor(Some(&p), None);
+    // Proof of possession: the leaf key signs a nonce the gateway issued.
+    let nonce = g.issue_attestation_nonce(&p).await.unwrap().nonce;
+    let signature = {
+        use base64::Engine;
+        use rcgen::SigningKey;
+        base64::engine::general_purpose::STANDARD.encode(leaf_key.sign(nonce.as_bytes()).unwrap())
+    };
     let attestation = Attestation::X509 {
         certificate,
         chain: vec![],
+        nonce: Some(nonce),
+        signature: Some(signature),
     };
     let view = g
         .register(

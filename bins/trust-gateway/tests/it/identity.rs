@@ -1,10 +1,10 @@
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 
-use crate::support::{Backend, fresh_db, start_on};
+use crate::support::{Backend, Server, fresh_db, start_on};
 
 /// A CA (PEM) and a way to issue X509-SVID leaves under it.
 struct Pki {
@@ -26,15 +26,51 @@ impl Pki {
         }
     }
 
-    fn svid(&self, spiffe_id: &str) -> String {
+    fn svid(&self, spiffe_id: &str) -> Svid {
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.subject_alt_names = vec![SanType::URI(spiffe_id.try_into().unwrap())];
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        p.signed_by(&KeyPair::generate().unwrap(), &self.issuer)
-            .unwrap()
-            .pem()
+        let key = KeyPair::generate().unwrap();
+        Svid {
+            pem: p.signed_by(&key, &self.issuer).unwrap().pem(),
+            key,
+        }
     }
+}
+
+/// An X509-SVID leaf and its key.
+pub(crate) struct Svid {
+    pem: String,
+    key: KeyPair,
+}
+
+impl Svid {
+    fn sign(&self, nonce: &str) -> String {
+        use base64::Engine;
+        use rcgen::SigningKey;
+        base64::engine::general_purpose::STANDARD.encode(self.key.sign(nonce.as_bytes()).unwrap())
+    }
+
+    /// The certificate alone (it is public: anyone can present it).
+    fn bare(&self) -> Value {
+        json!({"type": "x509", "certificate": self.pem, "chain": []})
+    }
+
+    /// With proof of possession: the key's signature over a fresh nonce for `key`'s account.
+    async fn proven(&self, s: &Server, key: &str) -> Value {
+        let nonce = nonce(s, key).await;
+        json!({"type": "x509", "certificate": self.pem, "chain": [], "nonce": nonce, "signature": self.sign(&nonce)})
+    }
+}
+
+async fn nonce(s: &Server, key: &str) -> String {
+    let (status, n) = s
+        .call_as(key, Method::POST, "/attestation/nonce", None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{n}");
+    assert_eq!(n["expires_in"], 120);
+    n["nonce"].as_str().unwrap().to_owned()
 }
 
 /// X509-SVID attestation end to end: bundles from `TRUST_BUNDLE_DIR`, registration at
@@ -54,14 +90,14 @@ pub async fn x509_attestation_is_verified_against_trust_bundles(backend: Backend
     );
 
     let id = "spiffe://example.org/agent/email-bot";
-    let register = |name: &str, spiffe: &str, certificate: String| {
+    let register = |name: &str, spiffe: &str, attestation: Value| {
         json!({"name": name, "provider": "openai", "config_hash": "h", "spiffe_id": spiffe,
-               "attestation": {"type": "x509", "certificate": certificate, "chain": []}})
+               "attestation": attestation})
     };
     let (status, agent) = s
         .post(
             "/agents/register",
-            register("email-bot", id, example.svid(id)),
+            register("email-bot", id, example.svid(id).proven(&s, &s.key).await),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{agent}");
@@ -86,7 +122,10 @@ pub async fn x509_attestation_is_verified_against_trust_bundles(backend: Backend
             register(
                 "impostor",
                 "spiffe://example.org/agent/impostor",
-                stranger.svid("spiffe://example.org/agent/impostor"),
+                stranger
+                    .svid("spiffe://example.org/agent/impostor")
+                    .proven(&s, &s.key)
+                    .await,
             ),
         )
         .await;
@@ -114,14 +153,14 @@ pub async fn x509_attestation_is_verified_against_trust_bundles(backend: Backend
     let (status, body) = s
         .post(
             &path,
-            json!({"attestation": {"type": "x509", "certificate": stranger.svid(later)}}),
+            json!({"attestation": stranger.svid(later).proven(&s, &s.key).await}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, upgraded) = s
         .post(
             &path,
-            json!({"attestation": {"type": "x509", "certificate": example.svid(later)}}),
+            json!({"attestation": example.svid(later).proven(&s, &s.key).await}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{upgraded}");
@@ -133,7 +172,7 @@ pub async fn x509_attestation_is_verified_against_trust_bundles(backend: Backend
     let (status, _) = s
         .post(
             "/agents/register",
-            register("a", other_id, other.svid(other_id)),
+            register("a", other_id, other.svid(other_id).proven(&s, &s.key).await),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -144,7 +183,7 @@ pub async fn x509_attestation_is_verified_against_trust_bundles(backend: Backend
     let (status, body) = s
         .post(
             "/agents/register",
-            register("a", other_id, other.svid(other_id)),
+            register("a", other_id, other.svid(other_id).proven(&s, &s.key).await),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -156,6 +195,138 @@ pub async fn x509_attestation_is_verified_against_trust_bundles(backend: Backend
     assert!(body["detail"].as_str().unwrap().contains("broken.org.pem"));
     let (_, listed) = s.get("/admin/trust-bundles").await;
     assert_eq!(listed["bundles"].as_array().unwrap().len(), 2);
+}
+
+/// Issue 13's red-team cases on identity: a certificate is public, so without its key's
+/// signature over a gateway nonce it is only a claim; a claim never blocks the registration
+/// that proves the SPIFFE ID, which supersedes it; nonces are single-use and per account.
+pub async fn certificates_count_only_with_proof_of_possession(backend: Backend) {
+    let (db, dir) = fresh_db(backend).await;
+    let bundles = dir.path().join("bundles");
+    std::fs::create_dir(&bundles).unwrap();
+    let pki = Pki::new("example.org CA");
+    std::fs::write(bundles.join("example.org.pem"), &pki.ca_pem).unwrap();
+    let s = start_on(&db, dir, &[("TRUST_BUNDLE_DIR", bundles.to_str().unwrap())]).await;
+    let (_, acme) = s.tenant("acme").await;
+    let (_, squatter) = s.tenant("squatter").await;
+    let payments = "spiffe://example.org/agent/payments";
+    let svid = pki.svid(payments);
+    let register = |key: &str, name: &str, attestation: Option<Value>| {
+        let mut body =
+            json!({"name": name, "provider": "p", "config_hash": "h", "spiffe_id": payments});
+        if let Some(a) = attestation {
+            body["attestation"] = a;
+        }
+        let (s, key) = (&s, key.to_owned());
+        async move {
+            s.call_as(&key, Method::POST, "/agents/register", Some(body))
+                .await
+        }
+    };
+
+    // The squatter presents the (public) certificate without its key: only a claim.
+    let (status, claim) = register(&squatter, "payments", Some(svid.bare())).await;
+    assert_eq!(status, StatusCode::CREATED, "{claim}");
+    assert_eq!(
+        (
+            claim["attestation_type"].clone(),
+            claim["verification_level"].clone()
+        ),
+        (json!("self_declared"), json!(0))
+    );
+    assert!(
+        !claim["badges"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("certified"))
+    );
+    let (status, second_claim) = register(&squatter, "payments-2", None).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "claims never block claims: {second_claim}"
+    );
+
+    // Half a proof, another key's signature, a reused nonce, another account's nonce: 422.
+    let n = nonce(&s, &acme).await;
+    let other_key = pki.svid(payments).sign(&n);
+    let cases = [
+        json!({"type": "x509", "certificate": svid.pem, "nonce": n}),
+        json!({"type": "x509", "certificate": svid.pem, "nonce": n, "signature": other_key}),
+        json!({"type": "x509", "certificate": svid.pem, "nonce": nonce(&s, &squatter).await, "signature": svid.sign(&n)}),
+    ];
+    for attestation in cases {
+        let (status, body) = register(&acme, "real", Some(attestation.clone())).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{attestation}: {body}"
+        );
+    }
+    let squatters_nonce = nonce(&s, &squatter).await;
+    let stolen = json!({"type": "x509", "certificate": svid.pem, "nonce": squatters_nonce, "signature": svid.sign(&squatters_nonce)});
+    let (status, body) = register(&acme, "real", Some(stolen)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another account's nonce: {body}"
+    );
+    assert!(body["detail"].as_str().unwrap().contains("nonce"), "{body}");
+
+    // The holder proves it: certified, and the claims are superseded, not in the way.
+    let n = nonce(&s, &acme).await;
+    let proof =
+        json!({"type": "x509", "certificate": svid.pem, "nonce": n, "signature": svid.sign(&n)});
+    let (status, real) = register(&acme, "real", Some(proof.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{real}");
+    assert_eq!(
+        (
+            real["attestation_type"].clone(),
+            real["verification_level"].clone()
+        ),
+        (json!("x509"), json!(3))
+    );
+    assert!(
+        real["badges"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("certified"))
+    );
+    let (status, _) = register(&acme, "real-again", Some(proof)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a nonce is single-use"
+    );
+    for superseded in [&claim, &second_claim] {
+        let id = superseded["id"].as_str().unwrap();
+        let (_, a) = s.get(&format!("/agents/{id}")).await;
+        assert!(a["spiffe_id"].is_null(), "{a}");
+        let (_, trail) = s
+            .get(&format!("/agents/{id}/audit?type=identity_superseded"))
+            .await;
+        let events = trail["events"].as_array().unwrap();
+        assert_eq!(events.len(), 1, "{trail}");
+        assert_eq!(events[0]["details"]["superseded_by"], real["id"]);
+        assert_eq!(events[0]["details"]["spiffe_id"], payments);
+    }
+    // Now the ID is held: neither a claim nor another proof may take it.
+    let (status, body) = register(&squatter, "payments-3", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, other) = s.tenant("other").await;
+    let other_proof = pki.svid(payments);
+    let attestation = other_proof.proven(&s, &other).await;
+    let (status, _) = register(&other, "payments", Some(attestation)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Nonces are bounded per account.
+    for _ in 0..98 {
+        nonce(&s, &squatter).await;
+    }
+    let (status, body) = s
+        .call_as(&squatter, Method::POST, "/attestation/nonce", None)
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }
 
 /// The SPIFFE ID rules, through the registration endpoint.

@@ -120,4 +120,5 @@ both_stores!(
     self_reports_and_rings_stay_at_tier_one,
     witnesses_prove_with_the_agents_token,
     invented_delegations_move_nothing_until_accepted,
+    certificates_count_only_with_proof_of_possession,
 );

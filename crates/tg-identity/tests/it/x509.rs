@@ -66,11 +66,48 @@ fn leaf_params(uris: &[&str]) -> CertificateParams {
     p
 }
 
+thread_local! {
+    /// Each leaf's key, by the leaf's PEM: `check` proves possession with it.
+    static LEAF_KEYS: std::cell::RefCell<std::collections::HashMap<String, KeyPair>> =
+        std::cell::RefCell::default();
+}
+
 fn leaf(ca: &Ca, tweak: impl FnOnce(&mut CertificateParams)) -> String {
-    let key = KeyPair::generate().unwrap();
+    leaf_with_key(ca, KeyPair::generate().unwrap(), tweak)
+}
+
+fn leaf_with_key(ca: &Ca, key: KeyPair, tweak: impl FnOnce(&mut CertificateParams)) -> String {
     let mut params = leaf_params(&[ID]);
     tweak(&mut params);
-    params.signed_by(&key, &ca.issuer).unwrap().pem()
+    let pem = params.signed_by(&key, &ca.issuer).unwrap().pem();
+    LEAF_KEYS.with(|k| k.borrow_mut().insert(pem.clone(), key));
+    pem
+}
+
+const NONCE: &str = "5f1c9a0e7d3b4c2a8e6f0d1b3a5c7e9f";
+
+/// The leaf key's signature over `nonce`, base64 (for input this test did not make, which
+/// path validation refuses first: a signature of nothing).
+fn possession(certificate: &str, nonce: &str) -> String {
+    use base64::Engine;
+    use rcgen::SigningKey;
+    LEAF_KEYS.with(|k| {
+        let keys = k.borrow();
+        let signature = keys
+            .get(certificate)
+            .map_or_else(Vec::new, |key| key.sign(nonce.as_bytes()).unwrap());
+        base64::engine::general_purpose::STANDARD.encode(signature)
+    })
+}
+
+fn proven(certificate: String, chain: Vec<String>) -> Attestation {
+    let signature = possession(&certificate, NONCE);
+    Attestation::X509 {
+        certificate,
+        chain,
+        nonce: Some(NONCE.into()),
+        signature: Some(signature),
+    }
 }
 
 fn verifier(authorities: &[&Ca]) -> AttestationVerifier {
@@ -87,7 +124,7 @@ fn check(
     chain: Vec<String>,
 ) -> Result<Timestamp, String> {
     let id = SpiffeId::parse(id).unwrap();
-    v.verify(Some(&id), &Attestation::X509 { certificate, chain }, NOW)
+    v.verify(Some(&id), &proven(certificate, chain), NOW)
         .map(|a| {
             assert_eq!((a.level, a.strength), (VerificationLevel::Certified, 1.0));
             a.expires_at.unwrap()
@@ -99,6 +136,67 @@ fn refused(r: Result<Timestamp, String>, needle: &str) {
     match r {
         Ok(_) => panic!("accepted, expected a refusal mentioning {needle:?}"),
         Err(e) => assert!(e.contains(needle), "{e:?} should mention {needle:?}"),
+    }
+}
+
+#[test]
+fn a_certificate_counts_only_with_its_keys_signature_over_the_nonce() {
+    let ca = root("root");
+    let v = verifier(&[&ca]);
+    let id = SpiffeId::parse(ID).unwrap();
+    let certificate = leaf(&ca, |_| {});
+    let x509 = |nonce: Option<&str>, signature: Option<String>| Attestation::X509 {
+        certificate: certificate.clone(),
+        chain: vec![],
+        nonce: nonce.map(str::to_owned),
+        signature,
+    };
+    // The certificate alone (it is public): checked, then no more than a claim.
+    let claim = v.verify(Some(&id), &x509(None, None), NOW).unwrap();
+    assert_eq!(claim.kind, tg_identity::AttestationType::SelfDeclared);
+    assert_eq!(
+        (claim.level, claim.strength),
+        (VerificationLevel::Unverified, 0.3)
+    );
+    assert!(!claim.holds_spiffe_id());
+    // Signed by the leaf's key: certified.
+    let proof = possession(&certificate, NONCE);
+    let ok = v
+        .verify(Some(&id), &x509(Some(NONCE), Some(proof.clone())), NOW)
+        .unwrap();
+    assert_eq!(ok.level, VerificationLevel::Certified);
+    assert!(ok.holds_spiffe_id());
+    // Over another nonce, by another key, half given, or garbage: refused.
+    let other_nonce = possession(&certificate, "another-nonce");
+    let other_key = possession(&leaf(&ca, |_| {}), NONCE);
+    for (nonce, signature) in [
+        (Some(NONCE), Some(other_nonce)),
+        (Some(NONCE), Some(other_key)),
+        (Some(NONCE), None),
+        (None, Some(proof)),
+        (Some(NONCE), Some("%%%".to_owned())),
+        (Some(NONCE), Some(String::new())),
+    ] {
+        assert!(v.verify(Some(&id), &x509(nonce, signature), NOW).is_err());
+    }
+    // A bad certificate is refused before any question of possession.
+    let forged = Attestation::X509 {
+        certificate: leaf(&root("another root"), |_| {}),
+        chain: vec![],
+        nonce: None,
+        signature: None,
+    };
+    assert!(v.verify(Some(&id), &forged, NOW).is_err());
+}
+
+#[test]
+fn possession_is_proven_with_p256_and_ed25519_keys() {
+    let ca = root("root");
+    let v = verifier(&[&ca]);
+    for alg in [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ED25519] {
+        let key = KeyPair::generate_for(alg).unwrap();
+        let certificate = leaf_with_key(&ca, key, |_| {});
+        assert!(check(&v, ID, certificate, vec![]).is_ok(), "{alg:?}");
     }
 }
 

@@ -117,16 +117,32 @@ pub async fn agents_insert_get_update_and_uniqueness(db: Db) {
     .unwrap();
 }
 
-pub async fn spiffe_id_is_unique_only_among_unrevoked_agents(db: Db) {
+pub async fn spiffe_id_is_unique_only_among_unrevoked_holders(db: Db) {
     let account = AccountId::generate();
-    let first = agent(&account, "a", Some("spiffe://example.org/agent/a"));
-    let second = agent(&account, "b", Some("spiffe://example.org/agent/a"));
-    let (f, s) = (first.clone(), second.clone());
+    let held = |name: &str| {
+        let mut a = agent(&account, name, Some("spiffe://example.org/agent/a"));
+        a.attestation_type = AttestationType::X509;
+        a.verification_level = VerificationLevel::Certified;
+        a
+    };
+    // Unproven claims (api_key) of one ID never conflict, with each other or a holder.
+    let claims = [
+        agent(&account, "c1", Some("spiffe://example.org/agent/a")),
+        agent(&account, "c2", Some("spiffe://example.org/agent/a")),
+    ];
+    let (first, second) = (held("a"), held("b"));
+    let (f, c) = (first.clone(), claims.clone());
     tx(&db, move |tx| {
-        Box::pin(async move { Ok(tx.insert_agent(&f).await?) })
+        Box::pin(async move {
+            for claim in &c {
+                tx.insert_agent(claim).await?;
+            }
+            Ok(tx.insert_agent(&f).await?)
+        })
     })
     .await
     .unwrap();
+    let s = second.clone();
     let r = tx(&db, move |tx| {
         Box::pin(async move { Ok(tx.insert_agent(&s).await?) })
     })
@@ -135,6 +151,14 @@ pub async fn spiffe_id_is_unique_only_among_unrevoked_agents(db: Db) {
         matches!(r, Err(ServiceError::Conflict(ref m)) if m.contains("spiffe")),
         "{r:?}"
     );
+    let id = first.spiffe_id.clone().unwrap();
+    let naming = tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.agents_naming_spiffe_id(&id).await?) })
+    })
+    .await
+    .unwrap();
+    assert_eq!(naming.len(), 3);
+    assert_eq!(naming.iter().filter(|a| a.holds_spiffe_id()).count(), 1);
     let mut revoked = first;
     revoked.status = AgentStatus::Revoked;
     tx(&db, move |tx| {

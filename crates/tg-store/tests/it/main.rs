@@ -37,7 +37,7 @@ macro_rules! contract {
 
 contract!(
     agents_insert_get_update_and_uniqueness,
-    spiffe_id_is_unique_only_among_unrevoked_agents,
+    spiffe_id_is_unique_only_among_unrevoked_holders,
     receipts_append_list_scan_and_never_fork,
     trust_state_history_and_stats,
     audit_append_and_query_by_period_type_and_cursor,
