@@ -1,4 +1,4 @@
-//! The command line: `trust-gateway [serve|migrate|demo|keys|signing-keys|agents|verify-chain|verify-export]`.
+//! The command line: `trust-gateway [serve|migrate|demo|simulate|keys|signing-keys|agents|verify-chain|verify-export]`.
 
 use anyhow::Context;
 
@@ -9,6 +9,7 @@ pub enum Command {
     Serve,
     Migrate,
     Demo,
+    Simulate,
     Help,
     Version,
     KeysCreate {
@@ -45,6 +46,9 @@ usage: trust-gateway [COMMAND]
   serve                 start the server (default): http on HOST:PORT (127.0.0.1:8002)
   migrate               apply database migrations and exit
   demo                  two agents on a temporary database: how scores, tiers and decisions move
+  simulate              honest agents and attacker populations (self-reporters, a colluding ring,
+                        whitewashers, on-off, grief) for 60 virtual days on a temporary database;
+                        fails if an attacker class reaches tier 2
   keys create [--account ID] [--scope admin|write|read]
                         a new API key (default: the admin account, scope write); shown once
   keys list [--account ID]
@@ -152,6 +156,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         ("serve", None) => Command::Serve,
         ("migrate", None) => Command::Migrate,
         ("demo", None) => Command::Demo,
+        ("simulate", None) => Command::Simulate,
         ("-h" | "--help" | "help", None) => Command::Help,
         ("-V" | "--version", None) => Command::Version,
         ("keys", Some(("create", rest))) => {
@@ -235,7 +240,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     .into(),
             }
         }
-        ("serve" | "migrate" | "demo" | "-h" | "--help" | "help" | "-V" | "--version", Some(_)) => {
+        (
+            "serve" | "migrate" | "demo" | "simulate" | "-h" | "--help" | "help" | "-V"
+            | "--version",
+            Some(_),
+        ) => {
             return Err(with_usage("too many arguments".into()));
         }
         (other @ ("keys" | "signing-keys" | "agents"), sub) => {
@@ -265,6 +274,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => crate::demo::run().await,
+        Command::Simulate => crate::simulate::run().await,
         Command::KeysCreate { account, scope } => {
             crate::operate::keys_create(&cli_settings()?, account.as_deref(), scope).await
         }

@@ -7,6 +7,7 @@ pub mod config;
 mod demo;
 mod operate;
 pub mod secrets;
+mod simulate;
 mod telemetry;
 mod verify_export;
 
