@@ -206,9 +206,28 @@ pub async fn certificates_count_only_with_proof_of_possession(backend: Backend) 
     std::fs::create_dir(&bundles).unwrap();
     let pki = Pki::new("example.org CA");
     std::fs::write(bundles.join("example.org.pem"), &pki.ca_pem).unwrap();
-    let s = start_on(&db, dir, &[("TRUST_BUNDLE_DIR", bundles.to_str().unwrap())]).await;
+    let s = start_on(
+        &db,
+        dir,
+        &[
+            ("TRUST_BUNDLE_DIR", bundles.to_str().unwrap()),
+            ("WEBHOOK_ALLOW_NETS", "127.0.0.0/8"),
+        ],
+    )
+    .await;
     let (_, acme) = s.tenant("acme").await;
     let (_, squatter) = s.tenant("squatter").await;
+    // The squatter hears when its claim is superseded.
+    let mut hooks = crate::webhooks::receiver(vec![]).await;
+    let (status, hook) = s
+        .call_as(
+            &squatter,
+            Method::POST,
+            "/config/webhooks",
+            Some(json!({"url": hooks.url, "events": ["identity_superseded"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
     let payments = "spiffe://example.org/agent/payments";
     let svid = pki.svid(payments);
     let register = |key: &str, name: &str, attestation: Option<Value>| {
@@ -310,6 +329,10 @@ pub async fn certificates_count_only_with_proof_of_possession(backend: Backend) 
         assert_eq!(events[0]["details"]["superseded_by"], real["id"]);
         assert_eq!(events[0]["details"]["spiffe_id"], payments);
     }
+    let heard = hooks.until("identity_superseded").await;
+    assert_eq!(heard.body["data"]["spiffe_id"], payments);
+    assert_eq!(heard.body["data"]["superseded_by"], real["id"]);
+
     // Now the ID is held: neither a claim nor another proof may take it.
     let (status, body) = register(&squatter, "payments-3", None).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
