@@ -10,24 +10,7 @@ pub(crate) async fn as_key(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = s
-        .client
-        .request(method, format!("{}{path}", s.base))
-        .header("X-API-Key", key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        },
-    )
+    s.call_as(key, method, path, body).await
 }
 
 pub(crate) async fn new_key(s: &Server, account: &str, scope: &str) -> String {

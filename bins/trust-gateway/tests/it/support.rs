@@ -91,19 +91,30 @@ impl Server {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let (status, text) = self.send(&self.key, method, path, body).await;
+        let value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{status} body is not JSON: {text:?}"));
+        (status, value)
+    }
+
+    /// `method path` with `key`: the status and the body as text.
+    async fn send(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, String) {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.base))
-            .header("X-API-Key", &self.key);
+            .header("X-API-Key", key);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status();
-        let text = resp.text().await.unwrap();
-        let value = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{status} body is not JSON: {text:?}"));
-        (status, value)
+        (status, resp.text().await.unwrap())
     }
 
     /// `GET path` with the key, the raw answer (for non-JSON bodies and headers).
@@ -156,16 +167,7 @@ impl Server {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("X-API-Key", key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
+        let (status, text) = self.send(key, method, path, body).await;
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -299,6 +301,26 @@ pub async fn service(
     )
     .await
     .unwrap()
+}
+
+/// A [`service`] gateway at `t0` under `preset`, its clock, and the operator's principal.
+pub async fn clocked(
+    t0: tg_core::Timestamp,
+    preset: tg_scoring::Preset,
+) -> (
+    tg_service::Gateway,
+    std::sync::Arc<tg_core::ManualClock>,
+    tg_access::Principal,
+) {
+    let clock = std::sync::Arc::new(tg_core::ManualClock::new(t0));
+    let g = service(
+        std::sync::Arc::clone(&clock),
+        tg_identity::TrustBundles::default(),
+        tg_scoring::Policy::preset(preset),
+    )
+    .await;
+    let operator = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+    (g, clock, operator)
 }
 
 /// A python3 for a test's tools: the one `var` names (then it must be used), else `python3`

@@ -16,18 +16,11 @@ struct Tenant {
 }
 
 async fn tenant(s: &Server, name: &str) -> Tenant {
-    let (status, account) = s
-        .post(
-            "/admin/accounts",
-            json!({"name": name, "plan": "enterprise"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{account}");
-    let id = account["id"].as_str().unwrap().to_owned();
+    let (id, write) = s.tenant(name).await;
     Tenant {
         admin: new_key(s, &id, "admin").await,
-        write: new_key(s, &id, "write").await,
         read: new_key(s, &id, "read").await,
+        write,
         id,
     }
 }

@@ -4,11 +4,9 @@
 use std::sync::Arc;
 
 use tg_core::{ManualClock, Outcome, Timestamp};
-use tg_identity::{Attestation, TrustBundles};
-use tg_scoring::{Policy, Preset};
+use tg_identity::Attestation;
+use tg_scoring::Preset;
 use tg_service::{Gateway, NewVouch, RecordAction, Registration, TrustView};
-
-use crate::support::{SERVICE_KEY, service};
 
 /// 2027-01-01T00:00:00Z
 const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
@@ -22,14 +20,7 @@ struct World {
 
 impl World {
     async fn new(preset: Preset) -> Self {
-        let clock = Arc::new(ManualClock::new(T0));
-        let g = service(
-            Arc::clone(&clock),
-            TrustBundles::default(),
-            Policy::preset(preset),
-        )
-        .await;
-        let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+        let (g, clock, p) = crate::support::clocked(T0, preset).await;
         let actor = g.actor(Some(&p), None);
         Self { g, clock, p, actor }
     }

@@ -304,15 +304,7 @@ mod clocked {
     const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
 
     async fn setup() -> (Gateway, Arc<ManualClock>, tg_access::Principal) {
-        let clock = Arc::new(ManualClock::new(T0));
-        let g = service(
-            Arc::clone(&clock),
-            TrustBundles::default(),
-            Policy::preset(Preset::Default),
-        )
-        .await;
-        let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
-        (g, clock, p)
+        crate::support::clocked(T0, Preset::Default).await
     }
 
     async fn hook(g: &Gateway, p: &tg_access::Principal, url: &str, events: &[&str]) -> String {

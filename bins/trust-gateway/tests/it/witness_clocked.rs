@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use tg_access::{Plan, Principal, Scope};
 use tg_core::{ManualClock, Outcome, Timestamp};
-use tg_identity::{Attestation, TrustBundles};
-use tg_scoring::{Policy, Preset};
+use tg_identity::Attestation;
+use tg_scoring::Preset;
 use tg_service::{Gateway, RecordAction, Registration, ServiceError, WITNESS_GRACE_SECS};
 
-use crate::support::{SERVICE_KEY, service};
+use crate::support::clocked;
 
 /// 2027-01-01T00:00:00Z
 const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
@@ -24,14 +24,7 @@ struct World {
 
 impl World {
     async fn new() -> Self {
-        let clock = Arc::new(ManualClock::new(T0));
-        let g = service(
-            Arc::clone(&clock),
-            TrustBundles::default(),
-            Policy::preset(Preset::Default),
-        )
-        .await;
-        let operator = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+        let (g, clock, operator) = clocked(T0, Preset::Default).await;
         let actor = g.actor(Some(&operator), None);
         Self {
             g,
