@@ -6,7 +6,7 @@
 #
 # Registers one agent, records 20 successes, then runs wrk for DURATION (default 20s) with
 # CONNECTIONS (default 32) connections on THREADS (default 2) threads, and prints wrk's
-# latency distribution. The server runs with WORKERS=2 on the same 2-core machine, so the
+# latency distribution. ACTION (default send_email) is the action asked about. The server runs with WORKERS=2 on the same 2-core machine, so the
 # load generator and the server share the CPU: figures are a floor, not a ceiling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18090}
+ACTION=${ACTION:-send_email}
 command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk"; exit 1; }
 url=${2:-}
 # shellcheck source=lib/release-server.sh
@@ -25,7 +26,7 @@ cat >"$dir/authorize.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["X-API-Key"] = "$key"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"agent_id":"$agent","action":"send_email"}'
+wrk.body = '{"agent_id":"$agent","action":"$ACTION"}'
 LUA
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$dir/authorize.lua" "http://127.0.0.1:$PORT/authorize"

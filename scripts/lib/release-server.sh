@@ -2,7 +2,7 @@
 # it answers. Needs `backend` (sqlite | postgres), `PORT`, and for postgres a URL in $2 of
 # the caller (passed as `url`). Sets `dir` (a temp dir), `key` (the admin key) and
 # `server` (the pid; killed on exit). `load_agent` then makes the agent the load checks.
-bin=target/release/trust-gateway
+bin=${BIN:-target/release/trust-gateway}
 [ -x "$bin" ] || cargo build --release -p trust-gateway
 
 dir=$(mktemp -d)

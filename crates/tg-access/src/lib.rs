@@ -78,6 +78,9 @@ pub struct Account {
     pub name: String,
     pub plan: Plan,
     pub created_at: Timestamp,
+    /// The operator lets this account's `admin` keys lift the operator's suspensions of
+    /// its agents (off unless the operator turns it on).
+    pub lifts_operator_suspensions: bool,
 }
 
 /// The name of the operator's account, created at first start.
@@ -93,6 +96,8 @@ pub struct Principal {
     pub key_prefix: String,
     /// Whether the key belongs to the operator's own account ([`ADMIN_ACCOUNT`]).
     pub operator_account: bool,
+    /// [`Account::lifts_operator_suspensions`] of the key's account.
+    pub lifts_operator_suspensions: bool,
 }
 
 impl Principal {
@@ -106,6 +111,15 @@ impl Principal {
     /// vouch details, trails): its own account's, or any as the operator.
     pub fn sees(&self, account: &AccountId) -> bool {
         self.is_operator() || self.account_id == *account
+    }
+
+    /// Whether the caller may reactivate an agent of `account` that the operator suspended:
+    /// the operator, or an `admin` key of that account when the operator delegated it.
+    pub fn lifts_operator_suspension(&self, account: &AccountId) -> bool {
+        self.is_operator()
+            || (self.scope == Scope::Admin
+                && self.lifts_operator_suspensions
+                && self.account_id == *account)
     }
 
     /// Whether the caller may change what `account` owns: a `write` or `admin` key of that

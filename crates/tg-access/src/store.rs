@@ -16,6 +16,8 @@ pub trait AccessStore: Send {
     async fn account_by_name(&mut self, name: &str) -> Result<Option<Account>, StoreError>;
     /// Every account, oldest first.
     async fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError>;
+    /// Writes an existing account's plan and settings; `NotFound` otherwise.
+    async fn update_account(&mut self, account: &Account) -> Result<(), StoreError>;
     async fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
     async fn get_key(&mut self, id: &str) -> Result<Option<ApiKey>, StoreError>;
     async fn list_keys(&mut self, account: &AccountId) -> Result<Vec<ApiKey>, StoreError>;

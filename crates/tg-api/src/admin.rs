@@ -3,11 +3,12 @@ use actix_web::{HttpResponse, web};
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
-use tg_wire::admin::{AccountOut, Accounts, KeyOut, Keys, NewAccount, NewKey};
+use tg_wire::admin::{AccountOut, AccountUpdate, Accounts, KeyOut, Keys, NewAccount, NewKey};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/admin/accounts", create_account)
         .get("/admin/accounts", list_accounts)
+        .patch("/admin/accounts/{id}", update_account)
         .post("/admin/accounts/{id}/keys", create_key)
         .get("/admin/accounts/{id}/keys", list_keys)
         .delete("/admin/keys/{key_id}", revoke_key);
@@ -39,6 +40,33 @@ async fn create_account(
         })
         .await?;
     Ok(HttpResponse::Created().json(AccountOut::from(&a)))
+}
+
+/// Changes an account's plan, and whether its admin keys may lift the operator's
+/// suspensions of its agents. The operator only.
+#[utoipa::path(patch, path = "/admin/accounts/{id}", tag = "admin", operation_id = "update_account",
+    params(AccountPath), request_body = AccountUpdate,
+    responses((status = 200, description = "The account", body = AccountOut), crate::openapi::Errors))]
+async fn update_account(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: web::Json<AccountUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.into_inner());
+    let a = state
+        .call(move |g| async move {
+            g.update_account(
+                &auth.principal,
+                &auth.actor,
+                &id,
+                b.plan,
+                b.lifts_operator_suspensions,
+            )
+            .await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(AccountOut::from(&a)))
 }
 
 /// Every account. Admin only.

@@ -144,6 +144,7 @@ impl Modify for ApiKeyAuth {
         crate::identity::approve_config,
         crate::admin::create_account,
         crate::admin::list_accounts,
+        crate::admin::update_account,
         crate::admin::create_key,
         crate::admin::list_keys,
         crate::admin::revoke_key,

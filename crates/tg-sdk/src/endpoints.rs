@@ -12,7 +12,9 @@ use tg_receipts::ChainReport;
 use tg_scoring::{ActionRule, TierEdit};
 use tg_service::TrustResult;
 use tg_wire::a2a::AgentCard;
-use tg_wire::admin::{AccountOut, Accounts, KeyOut, Keys, NewAccount, NewKey, SigningKeys};
+use tg_wire::admin::{
+    AccountOut, AccountUpdate, Accounts, KeyOut, Keys, NewAccount, NewKey, SigningKeys,
+};
 use tg_wire::agents::{
     AgentOut, AgentPage, AttestationRequest, Breakdown, Card, DiscoverQuery, History, HistoryQuery,
     RegisterRequest, TokenGrant, TokenQuery, TrustBreakdown, VerifyRequest,
@@ -169,6 +171,8 @@ endpoints! {
     // Accounts and keys
     /// `GET /admin/accounts` (admin).
     list_accounts() -> Accounts => |c| c.get(&["admin", "accounts"]).fetch();
+    /// `PATCH /admin/accounts/{id}` (the operator): plan, delegated reactivation.
+    update_account(id: &AccountId, body: &AccountUpdate) -> AccountOut => |c| c.patch(&["admin", "accounts", id.as_str()]).json(body).fetch();
     /// `POST /admin/accounts` (admin).
     create_account(body: &NewAccount) -> AccountOut => |c| c.post(&["admin", "accounts"]).json(body).fetch();
     /// `GET /admin/accounts/{id}/keys` (admin).

@@ -60,6 +60,7 @@ impl Gateway {
             name: account_name(name)?,
             plan,
             created_at: self.now(),
+            lifts_operator_suspensions: false,
         };
         let (a, actor) = (account.clone(), actor.clone());
         in_transaction(self.store.as_ref(), move |tx| {
@@ -84,6 +85,48 @@ impl Gateway {
         })
         .await?;
         Ok(account)
+    }
+
+    /// `PATCH /admin/accounts/{id}` (the operator): the plan, and whether the account's
+    /// `admin` keys may lift the operator's suspensions of its agents. Audited.
+    pub async fn update_account(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        account: &str,
+        plan: Option<Plan>,
+        lifts_operator_suspensions: Option<bool>,
+    ) -> Result<Account, ServiceError> {
+        self.require_operator(principal)?;
+        let id = account_id(account)?;
+        let (actor, now) = (actor.clone(), self.now());
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let before = tx
+                    .get_account(&id)
+                    .await?
+                    .ok_or_else(|| ServiceError::NotFound(format!("account `{id}` not found")))?;
+                let mut after = before.clone();
+                after.plan = plan.unwrap_or(before.plan);
+                after.lifts_operator_suspensions =
+                    lifts_operator_suspensions.unwrap_or(before.lifts_operator_suspensions);
+                if after == before {
+                    return Ok(after);
+                }
+                tx.update_account(&after).await?;
+                let shown = |a: &Account| json!({"account_id": a.id, "plan": a.plan.as_str(), "lifts_operator_suspensions": a.lifts_operator_suspensions});
+                tx.append_audit(&AuditEvent::new(
+                    EventType::PolicyChanged,
+                    None,
+                    json!({"changed": "account settings", "before": shown(&before), "after": shown(&after)}),
+                    &actor,
+                    now,
+                ))
+                .await?;
+                Ok(after)
+            })
+        })
+        .await
     }
 
     /// `GET /admin/accounts`.

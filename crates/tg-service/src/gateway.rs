@@ -249,6 +249,7 @@ impl Gateway {
             scope: Scope::Admin,
             key_prefix: "cli".into(),
             operator_account: true,
+            lifts_operator_suspensions: true,
         }
     }
 
@@ -302,6 +303,7 @@ impl Gateway {
                         let account = tx.get_account(&key.account_id).await?;
                         Ok(account.map(|a| Principal {
                             operator_account: a.id == operator,
+                            lifts_operator_suspensions: a.lifts_operator_suspensions,
                             account_id: a.id,
                             plan: a.plan,
                             scope: key.scope,
@@ -323,6 +325,7 @@ impl Gateway {
                         scope: Scope::Admin,
                         key_prefix: "env:API_KEY".into(),
                         operator_account: true,
+                        lifts_operator_suspensions: true,
                     })
                 } else {
                     Err(unauthorized(KeyError::Invalid))
@@ -377,7 +380,7 @@ async fn bootstrap(
             let admin = match tx.account_by_name(ADMIN_ACCOUNT).await? {
                 Some(a) => a,
                 None => {
-                    let a = Account { id: AccountId::generate(), name: ADMIN_ACCOUNT.into(), plan: Plan::Enterprise, created_at: now };
+                    let a = Account { id: AccountId::generate(), name: ADMIN_ACCOUNT.into(), plan: Plan::Enterprise, created_at: now, lifts_operator_suspensions: true };
                     tx.insert_account(&a).await?;
                     a
                 }

@@ -90,14 +90,15 @@ impl Gateway {
                 }
                 let to = change.target();
                 let by = if principal.is_operator() { SuspensionAuthor::Operator } else { SuspensionAuthor::Owner };
-                // The operator's suspension binds the owner: only the operator lifts it.
+                // The operator's suspension binds the owner: only the operator lifts it, or
+                // the owner's admin keys where the operator delegated that.
                 if from == AgentStatus::Suspended
                     && to == AgentStatus::Active
                     && view.agent.suspended_by == Some(SuspensionAuthor::Operator)
-                    && by != SuspensionAuthor::Operator
+                    && !principal.lifts_operator_suspension(&view.agent.account_id)
                 {
                     return Err(ServiceError::Forbidden(format!(
-                        "agent `{id}` was suspended by the operator; only the operator reactivates it"
+                        "agent `{id}` was suspended by the operator; only the operator (or an admin key of its account, where the operator allowed it) reactivates it"
                     )));
                 }
                 let suspended_by = (to == AgentStatus::Suspended).then(|| match view.agent.suspended_by {

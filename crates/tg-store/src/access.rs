@@ -4,7 +4,7 @@ use tg_access::{AccessStore, Account, ApiKey, Plan, Scope};
 use tg_core::{AccountId, StoreError, Timestamp};
 
 use crate::conn::{DbTx, run};
-use crate::error::corrupt;
+use crate::error::{corrupt, touched};
 use crate::receipts::hash32;
 use crate::schema::{accounts, api_keys};
 
@@ -15,6 +15,7 @@ struct AccountRow {
     name: String,
     plan: String,
     created_at: i64,
+    lifts_operator_suspensions: bool,
 }
 
 impl AccountRow {
@@ -24,6 +25,7 @@ impl AccountRow {
             plan: Plan::parse(&self.plan).ok_or_else(|| corrupt("plan", &self.plan))?,
             name: self.name,
             created_at: Timestamp::from_micros(self.created_at),
+            lifts_operator_suspensions: self.lifts_operator_suspensions,
         })
     }
 }
@@ -63,6 +65,7 @@ impl AccessStore for DbTx<'_> {
             name: a.name.clone(),
             plan: a.plan.as_str().to_owned(),
             created_at: a.created_at.as_micros(),
+            lifts_operator_suspensions: a.lifts_operator_suspensions,
         };
         run!(self, |c| diesel::insert_into(accounts::table)
             .values(&row)
@@ -87,6 +90,18 @@ impl AccessStore for DbTx<'_> {
         let q = accounts::table.order((accounts::created_at.asc(), accounts::id.asc()));
         let rows: Vec<AccountRow> = run!(self, |c| q.load(c).await)?;
         rows.into_iter().map(AccountRow::into_account).collect()
+    }
+
+    async fn update_account(&mut self, a: &Account) -> Result<(), StoreError> {
+        let target = accounts::table.find(a.id.as_str());
+        let n = run!(self, |c| diesel::update(target)
+            .set((
+                accounts::plan.eq(a.plan.as_str()),
+                accounts::lifts_operator_suspensions.eq(a.lifts_operator_suspensions),
+            ))
+            .execute(c)
+            .await)?;
+        touched(n)
     }
 
     async fn insert_key(&mut self, k: &ApiKey) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@ diesel::table! {
         name -> Text,
         plan -> Text,
         created_at -> BigInt,
+        lifts_operator_suspensions -> Bool,
     }
 }
 

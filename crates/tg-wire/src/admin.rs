@@ -14,6 +14,9 @@ pub struct AccountOut {
     pub name: String,
     pub plan: Plan,
     pub created_at: Timestamp,
+    /// Whether the account's `admin` keys may lift the operator's suspensions of its agents.
+    #[serde(default)]
+    pub lifts_operator_suspensions: bool,
 }
 
 impl From<&Account> for AccountOut {
@@ -23,8 +26,20 @@ impl From<&Account> for AccountOut {
             name: a.name.clone(),
             plan: a.plan,
             created_at: a.created_at,
+            lifts_operator_suspensions: a.lifts_operator_suspensions,
         }
     }
+}
+
+/// `PATCH /admin/accounts/{id}`: what to change (absent fields stay).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AccountUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifts_operator_suspensions: Option<bool>,
 }
 
 /// An API key; the secret itself appears once, in `key`, when it is created.

@@ -342,6 +342,21 @@ pub async fn operator_suspensions_are_lifted_only_by_the_operator(backend: Backe
     let (status, _) = as_key(&s, &acme.write, Method::POST, &reactivate, Some(json!({}))).await;
     assert_eq!(status, StatusCode::OK);
 
+    // Where the operator allows it, the account's admin keys (not its write keys) lift the
+    // operator's suspension; only the operator may allow it.
+    let settings = format!("/admin/accounts/{}", acme.id);
+    let allow = Some(json!({"lifts_operator_suspensions": true}));
+    let (status, _) = as_key(&s, &acme.admin, Method::PATCH, &settings, allow.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, account) = as_key(&s, &s.key, Method::PATCH, &settings, allow).await;
+    assert_eq!(status, StatusCode::OK, "{account}");
+    assert_eq!(account["lifts_operator_suspensions"], true);
+    s.post(&suspend, json!({})).await;
+    let (status, _) = as_key(&s, &acme.write, Method::POST, &reactivate, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a write key still cannot");
+    let (status, _) = as_key(&s, &acme.admin, Method::POST, &reactivate, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK);
+
     // Each change says who made it.
     let (_, page) = s
         .get(&format!("/agents/{agent}/audit?type=agent_suspended"))
@@ -352,7 +367,7 @@ pub async fn operator_suspensions_are_lifted_only_by_the_operator(backend: Backe
         .iter()
         .map(|e| e["details"]["by"].as_str().unwrap())
         .collect();
-    assert_eq!(by.len(), 2, "{page}");
+    assert_eq!(by.len(), 3, "{page}");
     assert!(by.contains(&"operator") && by.contains(&"owner"));
 }
 

@@ -430,6 +430,7 @@ pub async fn accounts_and_keys(db: Db) {
         name: "acme".into(),
         plan: Plan::Pro,
         created_at: T0,
+        lifts_operator_suspensions: false,
     };
     let key = ApiKey::generate(acct.id.clone(), Scope::Write, T0);
     let (a2, k2) = (acct.clone(), key.key.clone());
@@ -452,6 +453,17 @@ pub async fn accounts_and_keys(db: Db) {
             );
             assert!(matches!(
                 tx.revoke_key("deadbeef", T0).await,
+                Err(StoreError::NotFound)
+            ));
+            let mut changed = a2.clone();
+            changed.plan = Plan::Enterprise;
+            changed.lifts_operator_suspensions = true;
+            tx.update_account(&changed).await?;
+            assert_eq!(tx.get_account(&a2.id).await?, Some(changed.clone()));
+            let mut ghost = changed;
+            ghost.id = AccountId::generate();
+            assert!(matches!(
+                tx.update_account(&ghost).await,
                 Err(StoreError::NotFound)
             ));
             Ok(())

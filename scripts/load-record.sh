@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# HTTP load on POST /actions/record with wrk (Debian package `wrk`), against a release build:
+# one agent, its own account recording (self-reported receipts), every request one receipt
+# appended under the agent's lock and one rescore, committed.
+#
+#   scripts/load-record.sh sqlite             # embedded SQLite file in a temp dir
+#   scripts/load-record.sh postgres URL       # a PostgreSQL database (schema is created)
+#
+# CONNECTIONS (default 8) writers on THREADS (default 2) threads for DURATION (default 15s).
+# BIN (default target/release/trust-gateway) picks the binary, to compare two builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:?sqlite or postgres}
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-8}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18091}
+command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk"; exit 1; }
+url=${2:-}
+# shellcheck source=lib/release-server.sh
+source scripts/lib/release-server.sh
+
+load_agent
+cat >"$dir/record.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["X-API-Key"] = "$key"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"agent_id":"$agent","action":"send_email","result":"success"}'
+LUA
+echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$dir/record.lua" "http://127.0.0.1:$PORT/actions/record"
