@@ -201,6 +201,44 @@ fn possession_is_proven_with_p256_and_ed25519_keys() {
 }
 
 #[test]
+fn possession_is_proven_with_rsa_pkcs1_and_pss_signatures() {
+    use base64::Engine;
+    use josekit::jws::RS256;
+    use rcgen::SigningKey;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let ca = root("root");
+    let pkcs8 = RS256.generate_key_pair(2048).unwrap().to_der_private_key();
+    let key = KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.clone()),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .unwrap();
+    let pkcs1 = b64(&key.sign(NONCE.as_bytes()).unwrap());
+    let certificate = leaf_with_key(&ca, key, |_| {});
+    let pss = {
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(&pkcs8).unwrap();
+        let mut signature = vec![0; pair.public().modulus_len()];
+        pair.sign(
+            &ring::signature::RSA_PSS_SHA256,
+            &ring::rand::SystemRandom::new(),
+            NONCE.as_bytes(),
+            &mut signature,
+        )
+        .unwrap();
+        b64(&signature)
+    };
+    for signature in [pkcs1, pss] {
+        assert_eq!(
+            tg_identity::verify_possession(&certificate, NONCE, &signature),
+            Ok(())
+        );
+    }
+    // An RSA signature over another message is refused.
+    let other = b64(&LEAF_KEYS.with(|k| k.borrow()[&certificate].sign(b"another nonce").unwrap()));
+    assert!(tg_identity::verify_possession(&certificate, NONCE, &other).is_err());
+}
+
+#[test]
 fn a_leaf_signed_by_the_bundle_authority_is_certified_until_it_expires() {
     let ca = root("root");
     let v = verifier(&[&ca]);
