@@ -196,6 +196,33 @@ pub async fn witnesses_prove_with_the_agents_token(backend: Backend) {
     assert_ne!(newest["witness"]["account_id"], acme_id.as_str());
     let (_, report) = s.get(&format!("/receipts/{agent}/verify")).await;
     assert_eq!(report["valid"], true, "{report}");
+    // Offline, from the export: the witness is covered by the receipt hash.
+    let doc: Value = s
+        .fetch(&format!("/receipts/{agent}/export"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let check = |receipts: &Value| {
+        let receipts: Vec<tg_receipts::Receipt> = serde_json::from_value(receipts.clone()).unwrap();
+        let mut verifier = tg_receipts::ChainVerifier::links_only();
+        for r in &receipts {
+            let _ = verifier.push(r);
+        }
+        verifier.finish()
+    };
+    assert!(check(&doc["receipts"]).valid);
+    let mut forged = doc["receipts"].clone();
+    let witnessed = forged
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["provenance"] == "witnessed")
+        .unwrap();
+    witnessed["witness"]["account_id"] = json!(acme_id);
+    let report = check(&forged);
+    assert!(!report.valid);
+    assert!(report.reason.unwrap().contains("receipt_hash"));
     // And the trail names the witness.
     let (_, trail) = s
         .get(&format!(
