@@ -1,17 +1,20 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use tg_service::Lifecycle;
+use tg_service::{Lifecycle, TokenRevocation};
 
 use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState, MAX_BODY_BYTES, dto};
-use tg_wire::lifecycle::{Introspection, IntrospectionRequest, ReasonRequest};
+use tg_wire::lifecycle::{
+    Introspection, IntrospectionRequest, ReasonRequest, RevocationRequest, RevokedToken,
+};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/agents/{id}/suspend", suspend)
         .post("/agents/{id}/reactivate", reactivate)
         .post("/agents/{id}/revoke", revoke)
-        .post("/tokens/introspect", introspect);
+        .post("/tokens/introspect", introspect)
+        .post("/tokens/revoke", revoke_token);
 }
 
 async fn change(
@@ -71,6 +74,86 @@ async fn revoke(
     change(state, auth, id.into_inner(), body, Lifecycle::Revoke).await
 }
 
+/// A body sent as `application/x-www-form-urlencoded` (the OAuth token endpoints' form) or
+/// as JSON; anything else is a 415, a bad body a 422.
+fn form_or_json<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body too large",
+        ));
+    }
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let invalid =
+        |what: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", what);
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        serde_urlencoded::from_bytes(body).map_err(|e| invalid(format!("invalid form body: {e}")))
+    } else if content_type.starts_with("application/json") {
+        serde_json::from_slice(body).map_err(|e| invalid(format!("invalid request body: {e}")))
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the fields as application/x-www-form-urlencoded or JSON",
+        ))
+    }
+}
+
+/// Revokes one token of an agent (RFC 7009 style: `token=…`, or JSON `{"token"}` or
+/// `{"jti", "agent_id"}`), by the agent's account or the operator (404 to others).
+/// Introspection, witness reports and delegation hand-offs refuse it at once; offline
+/// verifiers see it only at `exp`.
+#[utoipa::path(post, path = "/tokens/revoke", tag = "tokens", operation_id = "revoke_token",
+    request_body(content = RevocationRequest, content_type = "application/json",
+        description = "The token, or its `jti` and `agent_id`; `token=…` form-encoded is accepted too"),
+    responses((status = 200, description = "Revoked", body = RevokedToken),
+        (status = 415, description = "Neither form nor JSON", body = crate::openapi::ErrorBody),
+        crate::openapi::Errors))]
+async fn revoke_token(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let parsed: RevocationRequest = form_or_json(&req, &body)?;
+    let what = match parsed {
+        RevocationRequest {
+            token: Some(token),
+            jti: None,
+            agent_id: None,
+        } => TokenRevocation::Token(token),
+        RevocationRequest {
+            token: None,
+            jti: Some(jti),
+            agent_id: Some(agent_id),
+        } => TokenRevocation::Jti { jti, agent_id },
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "give `token`, or `jti` and `agent_id`",
+            ));
+        }
+    };
+    let r = state
+        .call(move |g| async move { g.revoke_token(&auth.principal, &auth.actor, what).await })
+        .await?;
+    Ok(HttpResponse::Ok().json(RevokedToken {
+        revoked: true,
+        jti: r.jti,
+        agent_id: r.agent_id.to_string(),
+        expires_at: r.expires_at,
+    }))
+}
+
 /// RFC 7662 introspection: `token=…` form-encoded, or `{"token": "…"}` as JSON.
 #[utoipa::path(post, path = "/tokens/introspect", tag = "tokens", operation_id = "introspect_token",
     // Described as RFC 7662's form only: the same fields are accepted as JSON, but client
@@ -86,34 +169,7 @@ async fn introspect(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "request body too large",
-        ));
-    }
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let invalid =
-        |what: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", what);
-    let parsed: IntrospectionRequest = if content_type
-        .starts_with("application/x-www-form-urlencoded")
-    {
-        serde_urlencoded::from_bytes(&body)
-            .map_err(|e| invalid(format!("invalid form body: {e}")))?
-    } else if content_type.starts_with("application/json") {
-        serde_json::from_slice(&body).map_err(|e| invalid(format!("invalid request body: {e}")))?
-    } else {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send `token` as application/x-www-form-urlencoded or JSON",
-        ));
-    };
+    let parsed: IntrospectionRequest = form_or_json(&req, &body)?;
     let token = parsed.token;
     let result = state
         .call(move |g| async move { g.introspect(&auth.principal, &token).await })

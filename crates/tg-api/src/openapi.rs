@@ -136,6 +136,7 @@ impl Modify for ApiKeyAuth {
         crate::lifecycle::reactivate,
         crate::lifecycle::revoke,
         crate::lifecycle::introspect,
+        crate::lifecycle::revoke_token,
         crate::identity::attestation_nonce,
         crate::identity::public_key,
         crate::identity::challenge,

@@ -38,10 +38,11 @@ pub enum EventType {
     SigningKeyRetired,
     DelegationAccepted,
     IdentitySuperseded,
+    TokenRevoked,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 25] = [
+    pub const ALL: [EventType; 26] = [
         EventType::AgentRegistered,
         EventType::AgentVerified,
         EventType::TrustCheck,
@@ -67,6 +68,7 @@ impl EventType {
         EventType::SigningKeyRetired,
         EventType::DelegationAccepted,
         EventType::IdentitySuperseded,
+        EventType::TokenRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +98,7 @@ impl EventType {
             EventType::SigningKeyRetired => "signing_key_retired",
             EventType::DelegationAccepted => "delegation_accepted",
             EventType::IdentitySuperseded => "identity_superseded",
+            EventType::TokenRevoked => "token_revoked",
         }
     }
 

@@ -128,6 +128,9 @@ pub struct Agent {
     pub key_verified_at: Option<Timestamp>,
     /// How other agents reach it over A2A; without it no A2A card is published.
     pub a2a: Option<crate::A2aProfile>,
+    /// The generation of the agent's tokens (their `tg_epoch` claim): moved on when the
+    /// agent is suspended or revoked, so tokens from before stay dead after reactivation.
+    pub token_epoch: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -164,6 +167,12 @@ impl Agent {
                 self.attestation_type,
                 AttestationType::X509 | AttestationType::Jwt
             )
+    }
+
+    /// Whether a token of generation `epoch` predates the agent's last suspension or
+    /// revocation, and so is void.
+    pub fn token_predates_suspension(&self, epoch: u64) -> bool {
+        epoch < self.token_epoch
     }
 
     pub fn badges(&self, now: Timestamp) -> Vec<String> {

@@ -27,7 +27,9 @@ use tg_wire::delegations::{DelegationOut, DelegationPage, DelegationRequest, Out
 use tg_wire::identity::{
     AttestationNonce, Challenge, ChallengeAnswer, ConfigHashRequest, PublicKeyRequest,
 };
-use tg_wire::lifecycle::{Introspection, IntrospectionRequest, ReasonRequest};
+use tg_wire::lifecycle::{
+    Introspection, IntrospectionRequest, ReasonRequest, RevocationRequest, RevokedToken,
+};
 use tg_wire::live::Ticket;
 use tg_wire::policy::{Catalog, Tiers};
 use tg_wire::receipts::{ReceiptExportDocument, ReceiptPage, RecordRequest, Recorded};
@@ -155,6 +157,8 @@ endpoints! {
     revoke_agent(id: &AgentId, body: &ReasonRequest) -> AgentOut => |c| c.post(&["agents", id.as_str(), "revoke"]).json(body).fetch();
     /// `POST /tokens/introspect` (RFC 7662): is the token active right now (revocation included)?
     introspect_token(body: &IntrospectionRequest) -> Introspection => |c| c.post(&["tokens", "introspect"]).form(body).fetch();
+    /// `POST /tokens/revoke`: by the token, or by `jti` and `agent_id`.
+    revoke_token(body: &RevocationRequest) -> RevokedToken => |c| c.post(&["tokens", "revoke"]).json(body).fetch();
 
     // Identity
     /// `PUT /agents/{id}/public-key`: registers the agent's Ed25519 key.

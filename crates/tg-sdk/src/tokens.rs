@@ -20,9 +20,9 @@ pub const REFETCH_AFTER_SECS: i64 = 60;
 /// does not know (a key rotation), at most once per [`REFETCH_AFTER_SECS`]. Made by
 /// [`TokenVerifier::from_jwks`], it never touches the network.
 ///
-/// Offline checks cannot see revocation: a revoked token stays valid here until it
-/// expires. Keep token lifetimes short, or ask [`Client::introspect_token`] where that
-/// matters.
+/// Offline checks cannot see revocation: a token revoked with [`Client::revoke_token`], or
+/// voided when its agent was suspended, stays valid here until it expires. Keep token
+/// lifetimes short, or ask [`Client::introspect_token`] where that matters.
 pub struct TokenVerifier {
     source: Option<Client>,
     issuer: String,

@@ -56,7 +56,7 @@ impl Gateway {
         validate_action_name(&req.action).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let now = self.now();
         // A witness's token must be ours, for this agent, and not long expired.
-        let token_jti = match req.token.as_deref() {
+        let token = match req.token.as_deref() {
             None => None,
             Some(token) => {
                 let claims = self
@@ -70,7 +70,7 @@ impl Gateway {
                         "`token` was issued to another agent".into(),
                     ));
                 }
-                Some(claims.jti)
+                Some(claims)
             }
         };
         let cache = Arc::clone(&self.policy);
@@ -82,7 +82,12 @@ impl Gateway {
             Box::pin(async move {
                 let before = crate::agents::load_view(tx, &cache, &id, now, true).await?;
                 let own = principal.account_id == before.agent.account_id;
-                let (witness, source) = match token_jti {
+                if let Some(claims) = &token
+                    && let Some(void) = crate::token_revocation::token_void(tx, claims, &before.agent).await?
+                {
+                    return Err(ServiceError::Forbidden(format!("`token` proves no interaction: {void}")));
+                }
+                let (witness, source) = match token.map(|c| c.jti) {
                     // The agent's own account (or the operator acting for it), as before.
                     None if principal.can_write(&before.agent.account_id) => (None, Source::SELF),
                     // Another account without proof: as if the agent did not exist.

@@ -294,6 +294,7 @@ impl Gateway {
             public_key: None,
             key_verified_at: None,
             a2a,
+            token_epoch: 0,
             created_at: now,
             updated_at: now,
         };

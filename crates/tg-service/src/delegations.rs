@@ -112,8 +112,8 @@ impl Gateway {
             }
         };
         let to = agent(&req.to_agent)?;
-        let proven_handoff = match req.token.as_deref() {
-            None => false,
+        let handoff = match req.token.as_deref() {
+            None => None,
             Some(token) => {
                 let claims = self
                     .tokens()
@@ -126,7 +126,7 @@ impl Gateway {
                         "`token` was issued to another agent than `to_agent`".into(),
                     ));
                 }
-                true
+                Some(claims)
             }
         };
         let parent = req
@@ -168,6 +168,13 @@ impl Gateway {
                     Err(e) => return Err(ServiceError::Invalid(e.to_string())),
                 };
                 let mut d = d;
+                let proven_handoff = match &handoff {
+                    None => false,
+                    Some(claims) => match crate::token_revocation::token_void(tx, claims, &delegatee.agent).await? {
+                        None => true,
+                        Some(void) => return Err(ServiceError::Forbidden(format!("`token` proves no hand-off: {void}"))),
+                    },
+                };
                 // A hand-off to the caller's own agent, or one the delegatee's token proves,
                 // is accepted at once; any other waits for the delegatee's account.
                 if proven_handoff || delegatee.agent.account_id == principal.account_id {

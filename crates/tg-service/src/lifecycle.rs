@@ -113,6 +113,10 @@ impl Gateway {
                 agent.status = to;
                 agent.suspended_by = suspended_by;
                 agent.updated_at = now;
+                if to != AgentStatus::Active {
+                    // Every token issued so far dies for good: reactivation revives none.
+                    agent.token_epoch = agent.token_epoch.saturating_add(1);
+                }
                 tx.update_agent(&agent).await?;
                 let details = json!({"from": from.as_str(), "to": to.as_str(), "reason": reason, "by": by.as_str()});
                 tx.append_outbox(&crate::events::agent_event(
@@ -165,8 +169,15 @@ impl Gateway {
                 reason: Some("the token's subject is not an agent".into()),
             });
         };
+        let checked = claims.clone();
         let agent = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.get_agent(&id).await?) })
+            Box::pin(async move {
+                let Some(agent) = tx.get_agent(&id).await? else {
+                    return Ok(None);
+                };
+                let void = crate::token_revocation::token_void(tx, &checked, &agent).await?;
+                Ok(Some((agent, void)))
+            })
         })
         .await?;
         Ok(match agent {
@@ -175,10 +186,15 @@ impl Gateway {
                 claims: None,
                 reason: Some("the token's agent does not exist".into()),
             },
-            Some(a) if a.status != AgentStatus::Active => Introspection {
+            Some((a, _)) if a.status != AgentStatus::Active => Introspection {
                 active: false,
                 claims: None,
                 reason: Some(format!("the agent is {}", a.status.as_str())),
+            },
+            Some((_, Some(void))) => Introspection {
+                active: false,
+                claims: None,
+                reason: Some(void.to_owned()),
             },
             Some(_) => Introspection {
                 active: true,

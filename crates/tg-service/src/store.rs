@@ -10,7 +10,7 @@ use tg_core::StoreError;
 use tg_delegation::DelegationStore;
 use tg_identity::{AgentStore, ChallengeStore, NonceStore};
 use tg_receipts::ReceiptStore;
-use tg_tokens::SigningKeyStore;
+use tg_tokens::{RevocationStore, SigningKeyStore};
 use tg_vouch::VouchStore;
 use tg_webhooks::WebhookStore;
 
@@ -27,6 +27,7 @@ pub trait Tx:
     + AuditStore
     + AccessStore
     + SigningKeyStore
+    + RevocationStore
     + TrustStore
     + VouchStore
     + WebhookStore
@@ -43,6 +44,7 @@ impl<T> Tx for T where
         + AuditStore
         + AccessStore
         + SigningKeyStore
+        + RevocationStore
         + TrustStore
         + VouchStore
         + WebhookStore

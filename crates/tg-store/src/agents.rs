@@ -42,6 +42,7 @@ pub(crate) struct AgentRow {
     capability_terms: String,
     /// Whether the agent proved its SPIFFE ID (only holders are unique).
     spiffe_held: bool,
+    token_epoch: i64,
 }
 
 /// Each capability lower-cased on a line of its own, with a newline before the first and
@@ -90,6 +91,8 @@ impl AgentRow {
             suspended_by: a.suspended_by.map(|s| s.as_str().to_owned()),
             capability_terms: capability_terms(&a.capabilities),
             spiffe_held: a.holds_spiffe_id(),
+            token_epoch: i64::try_from(a.token_epoch)
+                .map_err(|_| StoreError::Other("token epoch out of range".into()))?,
         })
     }
 
@@ -133,6 +136,8 @@ impl AgentRow {
                 .as_deref()
                 .map(|s| serde_json::from_str(s).map_err(|_| corrupt("a2a profile", s)))
                 .transpose()?,
+            token_epoch: u64::try_from(self.token_epoch)
+                .map_err(|_| corrupt("token epoch", self.token_epoch))?,
         })
     }
 }

@@ -10,6 +10,7 @@ mod delegations;
 mod error;
 mod keys;
 mod receipts;
+mod revocations;
 mod schema;
 mod signals;
 mod trust;

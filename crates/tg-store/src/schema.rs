@@ -45,6 +45,7 @@ diesel::table! {
         suspended_by -> Nullable<Text>,
         capability_terms -> Text,
         spiffe_held -> Bool,
+        token_epoch -> BigInt,
     }
 }
 
@@ -113,6 +114,15 @@ diesel::table! {
         details -> Text,
         ip_hash -> Nullable<Text>,
         api_key_prefix -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        agent_id -> Text,
+        revoked_at -> BigInt,
+        expires_at -> BigInt,
     }
 }
 

@@ -17,6 +17,8 @@ pub struct TokenRequest {
     pub trust_score: f64,
     pub permitted_actions: Vec<String>,
     pub expires_in: i64,
+    /// The agent's token generation, written as `tg_epoch` (see `TokenClaims::epoch`).
+    pub epoch: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +94,10 @@ pub struct TokenClaims {
     pub jti: String,
     pub iat: Option<i64>,
     pub exp: i64,
+    /// `tg_epoch`: the agent's token generation when it was issued (0 when absent). The
+    /// gateway voids every token of an older generation when it suspends or revokes the
+    /// agent; offline verifiers cannot see that and rely on `exp`.
+    pub epoch: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -236,6 +242,7 @@ impl TokenIssuer {
             ("tier", json!(req.tier)),
             ("trust_score", json!(req.trust_score)),
             ("permitted_actions", json!(req.permitted_actions)),
+            ("tg_epoch", json!(req.epoch)),
         ];
         for (k, v) in claims {
             payload.set_claim(k, Some(v)).map_err(key_error)?;

@@ -162,6 +162,7 @@ impl Checks {
             aud,
             iat,
             exp,
+            epoch: p.claim("tg_epoch").and_then(Value::as_u64).unwrap_or(0),
         })
     }
 }
@@ -173,8 +174,10 @@ impl Checks {
 /// Only the Ed25519 keys of the set are used (`kty: OKP`, `crv: Ed25519`, `use` absent or
 /// `sig`, `alg` absent or `EdDSA`); others are skipped. HS256 tokens (a gateway configured
 /// with `JWT_SECRET`) cannot be verified without the secret and are refused as
-/// [`TokenError::Algorithm`]. Revocation is not visible offline: a token stays valid until
-/// its `exp` (keep lifetimes short, or ask `POST /tokens/introspect`).
+/// [`TokenError::Algorithm`]. Revocation is not visible offline — neither a `jti` revoked
+/// with `POST /tokens/revoke` nor an older `tg_epoch` after the agent was suspended: a
+/// token stays valid until its `exp` (keep lifetimes short, or ask
+/// `POST /tokens/introspect`).
 pub struct JwksVerifier {
     checks: Checks,
     keys: Vec<EdKey>,

@@ -1,6 +1,7 @@
 //! Suspension, revocation and token introspection (RFC 7662).
 
 use serde::{Deserialize, Serialize};
+use tg_core::Timestamp;
 
 /// Optional: why (kept in the audit trail).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -15,6 +16,32 @@ pub struct ReasonRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntrospectionRequest {
     pub token: String,
+}
+
+/// `POST /tokens/revoke`: the token itself (RFC 7009), or its `jti` with its `agent_id`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RevocationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+}
+
+/// A revoked token: refused online at once (introspection, witness reports, hand-offs);
+/// offline verifiers see it only at `exp`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokedToken {
+    pub revoked: bool,
+    pub jti: String,
+    pub agent_id: String,
+    /// Until when the revocation is kept (the token's `exp`, or the longest lifetime a
+    /// token can have when only the `jti` was given).
+    pub expires_at: Timestamp,
 }
 
 /// RFC 7662 answer: `{"active": false}` alone, or `active: true` with the token's claims.

@@ -61,6 +61,10 @@ pub async fn lifecycle_suspend_reactivate_revoke(backend: Backend) {
     let (status, _) = s.post(&format!("/agents/{id}/reactivate"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(decide(&s, &id).await["allowed"], true);
+    // Reactivation revives no token from before the suspension; new ones are good.
+    assert_eq!(introspect(&s, &token).await, json!({"active": false}));
+    let (_, t) = s.post(&format!("/agents/{id}/token"), json!({})).await;
+    let token = t["token"].as_str().unwrap().to_owned();
     assert_eq!(introspect(&s, &token).await["active"], true);
 
     let resp = s

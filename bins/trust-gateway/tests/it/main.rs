@@ -121,4 +121,5 @@ both_stores!(
     witnesses_prove_with_the_agents_token,
     invented_delegations_move_nothing_until_accepted,
     certificates_count_only_with_proof_of_possession,
+    tokens_are_revoked_and_die_with_a_suspension,
 );

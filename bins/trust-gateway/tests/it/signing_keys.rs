@@ -26,6 +26,7 @@ fn request() -> TokenRequest {
         trust_score: 0.6,
         permitted_actions: vec!["read_data".into()],
         expires_in: 3600,
+        epoch: 0,
     }
 }
 

@@ -34,6 +34,7 @@ fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
         public_key: Some("-----BEGIN PUBLIC KEY-----\n...".into()),
         key_verified_at: None,
         a2a: None,
+        token_epoch: 0,
         created_at: T0,
         updated_at: T0,
     }
@@ -867,6 +868,56 @@ pub async fn webhook_outbox_fans_out_claims_once_and_records_attempts(db: Db) {
                     .await?,
                 0,
                 "only failed ones"
+            );
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+pub async fn revoked_tokens_and_attestation_nonces_are_single_records(db: Db) {
+    let agent = AgentId::generate();
+    let account = AccountId::generate();
+    let other = AccountId::generate();
+    let revoked = tg_tokens::RevokedToken {
+        jti: "tok_1".into(),
+        agent_id: agent.clone(),
+        revoked_at: T0,
+        expires_at: T0.plus_secs(60),
+    };
+    let nonce = tg_identity::AttestationNonce::issue(account.clone(), T0);
+    let n = nonce.nonce.clone();
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            tx.revoke_token(&revoked).await?;
+            tx.revoke_token(&revoked).await?; // twice: no error, one record
+            assert!(tx.token_revoked("tok_1").await?);
+            assert!(!tx.token_revoked("tok_2").await?);
+            tx.purge_revoked_tokens(T0.plus_secs(59)).await?;
+            assert!(tx.token_revoked("tok_1").await?, "kept until it expires");
+            tx.purge_revoked_tokens(T0.plus_secs(61)).await?;
+            assert!(!tx.token_revoked("tok_1").await?);
+
+            tx.insert_nonce(&nonce).await?;
+            assert_eq!(tx.pending_nonces(&account).await?, 1);
+            assert!(!tx.take_nonce(&n, &other, T0).await?, "another account's");
+            assert!(tx.take_nonce(&n, &account, T0.plus_secs(1)).await?);
+            assert!(
+                !tx.take_nonce(&n, &account, T0.plus_secs(1)).await?,
+                "single use"
+            );
+            let late = tg_identity::AttestationNonce::issue(account.clone(), T0);
+            let late_n = late.nonce.clone();
+            tx.insert_nonce(&late).await?;
+            assert!(
+                !tx.take_nonce(&late_n, &account, T0.plus_secs(121)).await?,
+                "expired"
+            );
+            assert_eq!(
+                tx.pending_nonces(&account).await?,
+                0,
+                "taken even when expired"
             );
             Ok(())
         })

@@ -48,6 +48,7 @@ contract!(
     vouches_one_active_per_pair_violations_and_anchors,
     agents_scan_in_id_order_with_their_state,
     webhook_outbox_fans_out_claims_once_and_records_attempts,
+    revoked_tokens_and_attestation_nonces_are_single_records,
 );
 
 #[allow(dead_code)]

@@ -37,6 +37,7 @@ fn request() -> TokenRequest {
         trust_score: 0.65,
         permitted_actions: vec!["read_data".into(), "send_email".into()],
         expires_in: 3600,
+        epoch: 0,
     }
 }
 
