@@ -79,7 +79,27 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// A new database file is created readable and writable by its owner only (0600): it holds
+/// receipts, keys' hashes and sealed signing keys. SQLite gives its `-wal` and `-shm` files
+/// the database file's permissions. An existing file keeps its own.
+fn create_private(path: &str) -> Result<(), StoreError> {
+    if path.starts_with(':') || path.starts_with("file:") || std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it in between: SQLite opens that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(unavailable(format!("cannot create `{path}`: {e}"))),
+    }
+}
+
 fn open_sqlite(path: &str) -> Result<SqliteConnection, StoreError> {
+    create_private(path)?;
     let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
     for pragma in [
         "PRAGMA journal_mode = WAL",

@@ -120,10 +120,8 @@ impl ReceiptStore for DbTx<'_> {
         limit: u32,
         before_seq: Option<u64>,
     ) -> Result<Vec<Receipt>, StoreError> {
-        let before = match before_seq {
-            Some(s) => seq_to_i64(s)?,
-            None => i64::MAX,
-        };
+        // Beyond any stored seq (even beyond i64) means "from the newest".
+        let before = before_seq.map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
         let q = receipts::table
             .filter(receipts::agent_id.eq(agent.as_str()))
             .filter(receipts::seq.lt(before))

@@ -78,10 +78,18 @@ fn the_binary_starts_on_embedded_sqlite_with_generated_secrets() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        // The secrets and the database (and its WAL, which SQLite gives the same mode).
+        for file in [
+            "trust-gateway.db.secrets.json",
+            "trust-gateway.db",
+            "trust-gateway.db-wal",
+        ] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
     }
     let stored: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&secrets).unwrap()).unwrap();
