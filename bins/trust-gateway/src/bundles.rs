@@ -73,7 +73,11 @@ impl BundleSource for DirectorySource {
             };
             let bytes = read(&path)?;
             let added = if jwks {
-                bundle.add_spiffe_jwks(&bytes).map(|_| ())
+                bundle.add_spiffe_jwks(&bytes).map(|load| {
+                    for skipped in load.skipped {
+                        tracing::warn!(file = %name, "trust bundle key skipped: {skipped}");
+                    }
+                })
             } else {
                 bundle.add_x509_pem(&bytes).map(|_| ())
             };

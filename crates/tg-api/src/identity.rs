@@ -112,7 +112,7 @@ async fn update(
     state: web::Data<AppState>,
     auth: Auth,
     id: String,
-    body: web::Bytes,
+    body: dto::RawBody,
     approve: bool,
 ) -> Result<HttpResponse, ApiError> {
     let hash = dto::optional_json::<ConfigHashRequest>(&body)?.config_hash;
@@ -134,7 +134,7 @@ async fn report_config(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
     update(state, auth, id.into_inner(), body, false).await
 }
@@ -147,7 +147,7 @@ async fn approve_config(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
     update(state, auth, id.into_inner(), body, true).await
 }

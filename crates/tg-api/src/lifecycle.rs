@@ -4,7 +4,7 @@ use tg_service::{Lifecycle, TokenRevocation};
 
 use crate::auth::Auth;
 use crate::routes::Routes;
-use crate::{ApiError, AppState, MAX_BODY_BYTES, dto};
+use crate::{ApiError, AppState, dto};
 use tg_wire::lifecycle::{
     Introspection, IntrospectionRequest, ReasonRequest, RevocationRequest, RevokedToken,
 };
@@ -21,7 +21,7 @@ async fn change(
     state: web::Data<AppState>,
     auth: Auth,
     id: String,
-    body: web::Bytes,
+    body: dto::RawBody,
     change: Lifecycle,
 ) -> Result<HttpResponse, ApiError> {
     // The body is optional; when present it must be `{"reason": "..."}`.
@@ -43,7 +43,7 @@ async fn suspend(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
     change(state, auth, id.into_inner(), body, Lifecycle::Suspend).await
 }
@@ -56,7 +56,7 @@ async fn reactivate(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
     change(state, auth, id.into_inner(), body, Lifecycle::Reactivate).await
 }
@@ -69,7 +69,7 @@ async fn revoke(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
     change(state, auth, id.into_inner(), body, Lifecycle::Revoke).await
 }
@@ -80,13 +80,6 @@ fn form_or_json<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<T, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "request body too large",
-        ));
-    }
     let content_type = req
         .headers()
         .get("content-type")
@@ -121,7 +114,7 @@ async fn revoke_token(
     state: web::Data<AppState>,
     auth: Auth,
     req: HttpRequest,
-    body: web::Bytes,
+    body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let parsed: RevocationRequest = form_or_json(&req, &body)?;
     let what = match parsed {
@@ -167,7 +160,7 @@ async fn introspect(
     state: web::Data<AppState>,
     auth: Auth,
     req: HttpRequest,
-    body: web::Bytes,
+    body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let parsed: IntrospectionRequest = form_or_json(&req, &body)?;
     let token = parsed.token;

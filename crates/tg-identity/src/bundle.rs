@@ -50,6 +50,15 @@ pub struct BundleSummary {
     pub jwt_authorities: Vec<String>,
 }
 
+/// What a SPIFFE bundle (JWK Set) added: authorities by use, and the keys left out, with
+/// why (to log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JwksLoad {
+    pub x509: usize,
+    pub jwt: usize,
+    pub skipped: Vec<String>,
+}
+
 impl TrustBundle {
     pub fn new(trust_domain: &str) -> Result<Self, BundleError> {
         crate::SpiffeId::parse(&format!("spiffe://{trust_domain}"))
@@ -96,14 +105,14 @@ impl TrustBundle {
     /// Adds the keys of a SPIFFE bundle (a JWK Set): `use: "x509-svid"` keys contribute
     /// their `x5c[0]` certificate as an X.509 authority, `use: "jwt-svid"` keys (a `kid` is
     /// required) verify JWT-SVIDs. Keys of any other use are refused.
-    pub fn add_spiffe_jwks(&mut self, json: &[u8]) -> Result<(usize, usize), BundleError> {
+    pub fn add_spiffe_jwks(&mut self, json: &[u8]) -> Result<JwksLoad, BundleError> {
         let doc: Value =
             serde_json::from_slice(json).map_err(|e| BundleError::BadJwks(e.to_string()))?;
         let keys = doc
             .get("keys")
             .and_then(Value::as_array)
             .ok_or_else(|| BundleError::BadJwks("no `keys` array".into()))?;
-        let (mut x509, mut jwt) = (0, 0);
+        let mut load = JwksLoad::default();
         for (index, key) in keys.iter().enumerate() {
             let bad = |reason: &str| BundleError::BadKey {
                 index,
@@ -121,7 +130,7 @@ impl TrustBundle {
                         .decode(b64)
                         .map_err(|_| bad("`x5c` is not base64"))?;
                     self.add_authority(index, CertificateDer::from(der))?;
-                    x509 += 1;
+                    load.x509 += 1;
                 }
                 Some("jwt-svid") => {
                     let kid = key
@@ -138,15 +147,22 @@ impl TrustBundle {
                     map.remove("use");
                     let jwk = josekit::jwk::Jwk::from_map(map).map_err(|e| bad(&e.to_string()))?;
                     if jwk.key_type() != "RSA" && jwk.key_type() != "EC" {
-                        return Err(bad("JWT-SVID keys must be RSA or EC"));
+                        // A key type JWT-SVIDs cannot be verified with here (e.g. OKP
+                        // Ed25519): the bundle's other keys still count, as go-spiffe
+                        // loads such bundles.
+                        load.skipped.push(format!(
+                            "key {index} (`{kid}`): `kty` {} cannot verify JWT-SVIDs (RSA or EC only)",
+                            jwk.key_type()
+                        ));
+                        continue;
                     }
                     self.jwt_authorities.push(JwtAuthority { kid, jwk });
-                    jwt += 1;
+                    load.jwt += 1;
                 }
                 _ => return Err(bad("`use` must be `x509-svid` or `jwt-svid`")),
             }
         }
-        Ok((x509, jwt))
+        Ok(load)
     }
 
     pub fn summary(&self) -> BundleSummary {

@@ -16,7 +16,7 @@ pub use agent::{Agent, AgentStatus, NewAgent, NewAgentError, SuspensionAuthor, V
 pub use attestation::{
     Attestation, AttestationError, AttestationType, AttestationVerifier, VerifiedAttestation,
 };
-pub use bundle::{BundleError, BundleSummary, JwtAuthority, TrustBundle, TrustBundles};
+pub use bundle::{BundleError, BundleSummary, JwksLoad, JwtAuthority, TrustBundle, TrustBundles};
 pub use ed25519::{
     CHALLENGE_PREFIX, CHALLENGE_TTL_SECS, Challenge, ChallengeStore, Ed25519Key, KeyError,
     MAX_PENDING, challenge_message,

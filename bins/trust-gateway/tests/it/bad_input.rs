@@ -1,5 +1,5 @@
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Backend, start};
 
@@ -441,4 +441,27 @@ pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
         StatusCode::BAD_REQUEST,
         "beyond u64: not a number we take"
     );
+    // Routes that read their body raw have the same 64 KiB limit, and say so in JSON.
+    let padded = json!({"reason": "x".repeat(70 * 1024)}).to_string();
+    for path in [
+        format!("/agents/{id}/suspend"),
+        format!("/agents/{id}/config"),
+        "/tokens/revoke".to_owned(),
+        "/tokens/introspect".to_owned(),
+    ] {
+        let resp = s
+            .client
+            .post(format!("{}{path}", s.base))
+            .header("X-API-Key", &s.key)
+            .header("content-type", "application/json")
+            .body(padded.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "payload_too_large", "{path}: {body}");
+    }
+    let (_, agent) = s.get(&format!("/agents/{id}")).await;
+    assert_eq!(agent["status"], "active", "nothing was suspended");
 }

@@ -413,8 +413,12 @@ pub async fn jwt_svid_attestation_over_http(backend: Backend) {
     let mut jwk = pair.to_jwk_public_key();
     jwk.set_key_id("k1");
     jwk.set_key_use("jwt-svid");
-    let spiffe_bundle =
-        json!({"keys": [serde_json::to_value(jwk.as_ref()).unwrap()], "spiffe_refresh_hint": 300});
+    // With an Ed25519 key JWT-SVIDs cannot use here: skipped with a warning, the gateway
+    // starts and the EC key works.
+    let okp = json!({"use": "jwt-svid", "kid": "ed-1", "kty": "OKP", "crv": "Ed25519",
+        "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+    let spiffe_bundle = json!({"keys": [okp, serde_json::to_value(jwk.as_ref()).unwrap()],
+        "spiffe_refresh_hint": 300});
     std::fs::write(
         bundles.join("example.org.jwks.json"),
         spiffe_bundle.to_string(),

@@ -28,12 +28,15 @@ fn keys() -> Keys {
     ec_jwk.set_key_id("ec-1");
     ec_jwk.set_key_use("jwt-svid");
     let rsa_public: Value = serde_json::to_value(rsa_jwk.as_ref()).unwrap();
-    let jwks = json!({"keys": [rsa_public, serde_json::to_value(ec_jwk.as_ref()).unwrap()]});
+    // An Ed25519 key (which JWT-SVIDs cannot be verified with here) is skipped, not fatal.
+    let okp = json!({"use": "jwt-svid", "kid": "ed-1", "kty": "OKP", "crv": "Ed25519",
+        "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+    let jwks = json!({"keys": [rsa_public, okp, serde_json::to_value(ec_jwk.as_ref()).unwrap()]});
     let mut bundle = TrustBundle::new("example.org").unwrap();
-    assert_eq!(
-        bundle.add_spiffe_jwks(jwks.to_string().as_bytes()).unwrap(),
-        (0, 2)
-    );
+    let load = bundle.add_spiffe_jwks(jwks.to_string().as_bytes()).unwrap();
+    assert_eq!((load.x509, load.jwt), (0, 2));
+    assert_eq!(load.skipped.len(), 1);
+    assert!(load.skipped[0].contains("ed-1"), "{:?}", load.skipped);
     Keys {
         rsa: Box::new(RS256.signer_from_der(rsa.to_der_private_key()).unwrap()),
         ec: Box::new(ES256.signer_from_der(ec.to_der_private_key()).unwrap()),

@@ -431,10 +431,8 @@ fn spiffe_bundle_jwks_carries_x509_authorities() {
     use base64::Engine;
     let jwks = serde_json::json!({"keys": [{"use": "x509-svid", "kty": "EC", "crv": "P-256", "x5c": [base64::engine::general_purpose::STANDARD.encode(der)]}]});
     let mut bundle = TrustBundle::new("example.org").unwrap();
-    assert_eq!(
-        bundle.add_spiffe_jwks(jwks.to_string().as_bytes()).unwrap(),
-        (1, 0)
-    );
+    let load = bundle.add_spiffe_jwks(jwks.to_string().as_bytes()).unwrap();
+    assert_eq!((load.x509, load.jwt, load.skipped.len()), (1, 0, 0));
     let v = AttestationVerifier::new(TrustBundles::new([bundle]), "trust-gateway");
     assert!(check(&v, ID, leaf(&ca, |_| {}), vec![]).is_ok());
     let mut bad = TrustBundle::new("example.org").unwrap();
