@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::ssrf::{CheckedResolver, UrlPolicy};
+use crate::ssrf::{CheckedResolver, UrlError, UrlPolicy};
 use crate::{SigningSecret, signature_header};
 
 /// What the receiver did with an attempt.
@@ -50,6 +50,9 @@ pub struct Message<'a> {
 impl Deliverer {
     pub fn new(policy: Arc<UrlPolicy>, timeout: Duration) -> Result<Self, String> {
         let client = reqwest::Client::builder()
+            // Never through HTTP(S)_PROXY / ALL_PROXY: a proxy would connect to the target
+            // itself, past the checked resolver (SSRF).
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -125,18 +128,70 @@ fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The error chain, so "connection refused" or the SSRF refusal shows in the attempt.
+/// What a failed attempt records, in coarse classes only: the endpoint's owner learns
+/// that its endpoint failed and roughly why, but the attempt log is no port scanner — a
+/// refused connection, an unreachable host and a failed DNS lookup read the same, and a
+/// host resolving to a non-public address is not named.
 fn describe(e: &reqwest::Error) -> String {
-    let mut out = if e.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        e.to_string()
-    };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        if s.downcast_ref::<UrlError>().is_some() {
+            return "refused: the URL's host resolves to a non-public address (allow-list it in WEBHOOK_ALLOW_NETS)".into();
+        }
         source = s.source();
     }
-    out.chars().take(500).collect()
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else if e.is_body() || e.is_decode() {
+        "the response could not be read".into()
+    } else {
+        "the request failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deliverer(allow: &str) -> Deliverer {
+        let allow = UrlPolicy::parse_allow_list(allow).unwrap();
+        Deliverer::new(Arc::new(UrlPolicy::new(allow)), Duration::from_secs(5)).unwrap()
+    }
+
+    async fn attempt(d: &Deliverer, url: &str) -> AttemptResult {
+        d.send(Message {
+            url,
+            id: "msg_1",
+            timestamp: 1_700_000_000,
+            body: b"{}",
+            secrets: &[],
+        })
+        .await
+    }
+
+    /// Attempt errors are coarse: a closed port reads "could not connect" with no detail a
+    /// tenant could scan with, and a hostname resolving to a private address is refused
+    /// without naming the address.
+    #[tokio::test]
+    async fn attempt_errors_say_what_failed_but_not_what_is_there() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let open = deliverer("127.0.0.0/8,::1");
+        let r = attempt(&open, &format!("http://127.0.0.1:{port}/hook")).await;
+        assert_eq!(r.error.as_deref(), Some("could not connect"), "{r:?}");
+        let r = attempt(&open, &format!("http://localhost:{port}/hook")).await;
+        assert_eq!(r.error.as_deref(), Some("could not connect"), "{r:?}");
+
+        let closed_policy = deliverer("");
+        let r = attempt(&closed_policy, &format!("http://localhost:{port}/hook")).await;
+        let error = r.error.unwrap();
+        assert!(error.starts_with("refused"), "{error}");
+        assert!(
+            !error.contains("127.0.0.1") && !error.contains("::1"),
+            "{error}"
+        );
+    }
 }

@@ -582,6 +582,11 @@ async fn undelivered_events_survive_sigkill() {
             .env("SECRET_KEY", crate::support::SECRET)
             .env("API_KEY", crate::support::API_KEY)
             .env("WEBHOOK_ALLOW_NETS", "127.0.0.0/8")
+            // A proxy in the environment must not carry deliveries (it would connect past
+            // the SSRF check): pointed at a closed port, it would fail every delivery.
+            .env("HTTP_PROXY", "http://127.0.0.1:9")
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env("ALL_PROXY", "http://127.0.0.1:9")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
