@@ -48,12 +48,18 @@ impl<'a> Routes<'a> {
         self
     }
 
+    /// A GET route, answered for HEAD too (RFC 9110 §9.3.2: the same headers, no body —
+    /// actix drops the body of a HEAD response). Only GET goes into the table: HEAD is
+    /// implied, not an operation of its own.
     pub fn get<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
+        if let Some(cfg) = self.cfg.as_deref_mut() {
+            cfg.route(path, web::head().to(handler.clone()));
+        }
         self.add(Method::GET, path, handler)
     }
 

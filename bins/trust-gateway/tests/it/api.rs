@@ -392,3 +392,57 @@ pub async fn tier_and_catalog_edits_are_persisted_and_used(backend: Backend) {
     );
     assert_eq!(actions["version"], 2);
 }
+
+/// HEAD is answered wherever GET is: the same status and headers, no body; authentication
+/// applies as it does to GET.
+pub async fn head_is_answered_where_get_is(backend: Backend) {
+    let s = start(backend).await;
+    let id = s.register("headed").await;
+    let head = |path: String, key: Option<String>| {
+        let s = &s;
+        async move {
+            let mut req = s.client.head(format!("{}{path}", s.base));
+            if let Some(k) = key {
+                req = req.header("X-API-Key", k);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let content_type = resp
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body = resp.bytes().await.unwrap();
+            (status, content_type, body.len())
+        }
+    };
+    let key = Some(s.key.clone());
+    let (status, content_type, len) = head("/health".into(), None).await;
+    assert_eq!((status, len), (StatusCode::OK, 0));
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        head("/stats".into(), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, content_type, len) = head("/stats".into(), key.clone()).await;
+    assert_eq!((status, len), (StatusCode::OK, 0));
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        head(format!("/agents/{id}"), key.clone()).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        head("/agents/ag_000000000000000000000000".into(), key.clone())
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        head("/.well-known/jwks.json".into(), None).await.0,
+        StatusCode::OK
+    );
+    let (status, _, _) = head("/actions/record".into(), key).await;
+    assert!(
+        !status.is_success(),
+        "no HEAD for a POST-only route: {status}"
+    );
+}

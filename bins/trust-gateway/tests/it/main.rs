@@ -122,4 +122,5 @@ both_stores!(
     invented_delegations_move_nothing_until_accepted,
     certificates_count_only_with_proof_of_possession,
     tokens_are_revoked_and_die_with_a_suspension,
+    head_is_answered_where_get_is,
 );
