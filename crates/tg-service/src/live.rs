@@ -23,9 +23,14 @@ use crate::{Gateway, ServiceError};
 pub const FEED_CAPACITY: usize = 4096;
 /// Connected dashboards per instance.
 pub const MAX_CLIENTS: usize = 1000;
+/// Connected dashboards per account and instance (the operator's: up to [`MAX_CLIENTS`]),
+/// so one tenant cannot take every slot.
+pub const MAX_CLIENTS_PER_ACCOUNT: usize = 20;
 /// How long a browser ticket stays valid, and how many may be pending.
 pub const TICKET_TTL_SECS: i64 = 30;
 const MAX_TICKETS: usize = 10_000;
+/// Pending tickets per account, so one tenant cannot fill the pool for everyone.
+pub const MAX_TICKETS_PER_ACCOUNT: usize = 100;
 const RECENT: usize = 50;
 
 /// One message of the live feed as it goes on the wire: `{type, timestamp, data}`.
@@ -52,6 +57,30 @@ pub(crate) struct LiveFeed {
     recent: Mutex<VecDeque<(Option<AccountId>, LiveEvent)>>,
     tickets: Mutex<HashMap<String, (Principal, Timestamp)>>,
     clients: Arc<AtomicUsize>,
+    /// Connected dashboards by account (the operator's are not counted here).
+    per_account: Arc<Mutex<HashMap<AccountId, usize>>>,
+}
+
+/// An account's hold on one of its dashboard slots, given back when dropped.
+#[derive(Debug)]
+struct AccountSlot {
+    account: Option<AccountId>,
+    per_account: Arc<Mutex<HashMap<AccountId, usize>>>,
+}
+
+impl Drop for AccountSlot {
+    fn drop(&mut self) {
+        let Some(account) = &self.account else {
+            return;
+        };
+        let mut per_account = lock(&self.per_account);
+        if let Some(held) = per_account.get_mut(account) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                per_account.remove(account);
+            }
+        }
+    }
 }
 
 /// A dashboard's subscription. Dropping it frees its connection slot.
@@ -61,6 +90,7 @@ pub struct LiveSubscription {
     /// `None`: every account's events (admin keys).
     pub account: Option<AccountId>,
     clients: Arc<AtomicUsize>,
+    _slot: AccountSlot,
 }
 
 impl LiveSubscription {
@@ -96,6 +126,7 @@ impl LiveFeed {
             recent: Mutex::new(VecDeque::new()),
             tickets: Mutex::new(HashMap::new()),
             clients: Arc::new(AtomicUsize::new(0)),
+            per_account: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -145,6 +176,21 @@ impl Gateway {
     /// Subscribes a dashboard. Refused beyond [`MAX_CLIENTS`] connections.
     pub fn subscribe_live(&self, principal: &Principal) -> Result<LiveSubscription, ServiceError> {
         self.require(principal, Scope::Read)?;
+        let account = (!principal.is_operator()).then(|| principal.account_id.clone());
+        if let Some(a) = &account {
+            let mut per_account = lock(&self.live.per_account);
+            let held = per_account.entry(a.clone()).or_insert(0);
+            if *held >= MAX_CLIENTS_PER_ACCOUNT {
+                return Err(ServiceError::TooMany(format!(
+                    "this account already has {MAX_CLIENTS_PER_ACCOUNT} dashboards on this instance"
+                )));
+            }
+            *held += 1;
+        }
+        let slot = AccountSlot {
+            account: account.clone(),
+            per_account: Arc::clone(&self.live.per_account),
+        };
         let clients = Arc::clone(&self.live.clients);
         if clients.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
             clients.fetch_sub(1, Ordering::SeqCst);
@@ -154,8 +200,9 @@ impl Gateway {
         }
         Ok(LiveSubscription {
             rx: self.live.tx.subscribe(),
-            account: (!principal.is_operator()).then(|| principal.account_id.clone()),
+            account,
             clients,
+            _slot: slot,
         })
     }
 
@@ -203,6 +250,15 @@ impl Gateway {
         let now = self.now();
         let mut tickets = lock(&self.live.tickets);
         tickets.retain(|_, (_, at)| now.as_micros() - at.as_micros() < TICKET_TTL_SECS * 1_000_000);
+        let mine = tickets
+            .values()
+            .filter(|(p, _)| p.account_id == principal.account_id)
+            .count();
+        if mine >= MAX_TICKETS_PER_ACCOUNT && !principal.is_operator() {
+            return Err(ServiceError::TooMany(format!(
+                "this account holds {MAX_TICKETS_PER_ACCOUNT} unused dashboard tickets; use them or let them expire ({TICKET_TTL_SECS} s)"
+            )));
+        }
         if tickets.len() >= MAX_TICKETS {
             return Err(ServiceError::Unavailable(
                 "too many pending dashboard tickets".into(),

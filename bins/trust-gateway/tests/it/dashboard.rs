@@ -343,3 +343,81 @@ async fn dashboard_page_is_public_and_self_contained() {
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
 }
+
+/// One tenant can take neither every dashboard slot nor the whole ticket pool: each account
+/// has its own caps (429 beyond them), and other accounts are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenant_cannot_take_every_dashboard_slot_or_ticket() {
+    use tg_service::{MAX_CLIENTS_PER_ACCOUNT, MAX_TICKETS_PER_ACCOUNT};
+    let s = start(Backend::Sqlite).await;
+    let (_, greedy) = s.tenant("greedy").await;
+    let (_, other) = s.tenant("other").await;
+
+    let mut held = Vec::new();
+    for _ in 0..MAX_CLIENTS_PER_ACCOUNT {
+        let mut ws = connect(&s, Some(&greedy), "").await.unwrap();
+        assert_eq!(next(&mut ws).await["type"], "initial_stats");
+        held.push(ws);
+    }
+    assert_eq!(connect(&s, Some(&greedy), "").await.err(), Some(429));
+    let mut theirs = connect(&s, Some(&other), "").await.unwrap();
+    assert_eq!(next(&mut theirs).await["type"], "initial_stats");
+    assert_eq!(
+        dashboard_clients(&s).await,
+        MAX_CLIENTS_PER_ACCOUNT as u64 + 1
+    );
+    drop(held);
+
+    let ticket = |key: &str| {
+        let (s, key) = (&s, key.to_owned());
+        async move {
+            s.call_as(&key, reqwest::Method::POST, "/ws/ticket", None)
+                .await
+        }
+    };
+    for _ in 0..MAX_TICKETS_PER_ACCOUNT {
+        assert_eq!(ticket(&greedy).await.0, reqwest::StatusCode::CREATED);
+    }
+    let (status, body) = ticket(&greedy).await;
+    assert_eq!(status, reqwest::StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(ticket(&other).await.0, reqwest::StatusCode::CREATED);
+}
+
+/// A dropped subscription gives its account's slot back (in-process, no timing involved).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_dashboard_gives_its_slot_back() {
+    use tg_service::MAX_CLIENTS_PER_ACCOUNT;
+    let (g, _, operator) = crate::support::clocked(
+        tg_core::Timestamp::from_secs(1_798_761_600),
+        tg_scoring::Preset::Default,
+    )
+    .await;
+    let actor = g.actor(Some(&operator), None);
+    let account = g
+        .create_account(&operator, &actor, "viewer", tg_access::Plan::Free)
+        .await
+        .unwrap();
+    let key = g
+        .create_key(
+            &operator,
+            &actor,
+            account.id.as_str(),
+            tg_access::Scope::Read,
+        )
+        .await
+        .unwrap();
+    let viewer = g.authenticate(Some(&key.plaintext)).await.unwrap();
+    let mut held: Vec<_> = (0..MAX_CLIENTS_PER_ACCOUNT)
+        .map(|_| g.subscribe_live(&viewer).unwrap())
+        .collect();
+    assert!(matches!(
+        g.subscribe_live(&viewer),
+        Err(tg_service::ServiceError::TooMany(_))
+    ));
+    assert!(
+        g.subscribe_live(&operator).is_ok(),
+        "the operator is not capped per account"
+    );
+    held.pop();
+    assert!(g.subscribe_live(&viewer).is_ok());
+}
