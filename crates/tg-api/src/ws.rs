@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message};
-use tg_service::{LiveMessage, LiveSubscription, ServiceError};
+use tg_service::{KeyWatch, LiveMessage, LiveSubscription, ServiceError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 use crate::auth::Auth;
@@ -78,9 +78,11 @@ async fn dashboard(
                     ));
                 }
             };
-            g.subscribe_live(&principal)
+            let watch = g.watch_key(&principal);
+            Ok((g.subscribe_live(&principal)?, watch))
         })
         .await?;
+    let (sub, watch) = sub;
     let account = sub.account.clone();
     let initial = state
         .call(move |g| async move { g.initial_stats(account.as_ref()).await })
@@ -91,7 +93,7 @@ async fn dashboard(
         )))
     })?;
     let stream = stream.max_frame_size(MAX_CLIENT_MESSAGE);
-    actix_web::rt::spawn(serve(session, stream, sub, initial));
+    actix_web::rt::spawn(serve(session, stream, sub, watch, initial));
     Ok(response)
 }
 
@@ -119,6 +121,7 @@ async fn serve(
     mut session: actix_ws::Session,
     mut stream: actix_ws::MessageStream,
     sub: LiveSubscription,
+    mut watch: KeyWatch,
     initial: String,
 ) {
     if session.text(initial).await.is_err() {
@@ -140,6 +143,10 @@ async fn serve(
                 }
             }
             () = kick.notified() => break Some(slow()),
+            () = watch.revoked() => break Some(CloseReason {
+                code: CloseCode::Policy,
+                description: Some("the API key was revoked".into()),
+            }),
             msg = stream.recv() => match msg {
                 Some(Ok(Message::Text(t))) => {
                     heard = Instant::now();

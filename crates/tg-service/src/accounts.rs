@@ -202,7 +202,8 @@ impl Gateway {
                 key_id.chars().take(16).collect::<String>()
             )));
         }
-        let (key_id, actor, now) = (key_id.to_owned(), actor.clone(), self.now());
+        let (id, actor, now) = (key_id.to_owned(), actor.clone(), self.now());
+        let key_id = id.clone();
         let principal = principal.clone();
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -226,6 +227,11 @@ impl Gateway {
                 Ok(())
             })
         })
-        .await
+        .await?;
+        // This instance's dashboards opened with the key close, its tickets die. (Other
+        // instances' dashboards re-check nothing: they close when the client reconnects,
+        // which needs a valid key; a ticket lives 30 s.)
+        self.live.key_revoked(&id);
+        Ok(())
     }
 }

@@ -46,8 +46,8 @@ pub use gateway::{BundleSource, Gateway, GatewayConfig};
 pub use identity_claims::IssuedNonce;
 pub use lifecycle::{Introspection, Lifecycle};
 pub use live::{
-    FEED_CAPACITY, LiveEvent, LiveMessage, LiveSubscription, MAX_CLIENTS, MAX_CLIENTS_PER_ACCOUNT,
-    MAX_TICKETS_PER_ACCOUNT, TICKET_TTL_SECS,
+    FEED_CAPACITY, KeyWatch, LiveEvent, LiveMessage, LiveSubscription, MAX_CLIENTS,
+    MAX_CLIENTS_PER_ACCOUNT, MAX_TICKETS_PER_ACCOUNT, TICKET_TTL_SECS,
 };
 pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;

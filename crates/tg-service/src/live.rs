@@ -59,6 +59,8 @@ pub(crate) struct LiveFeed {
     clients: Arc<AtomicUsize>,
     /// Connected dashboards by account (the operator's are not counted here).
     per_account: Arc<Mutex<HashMap<AccountId, usize>>>,
+    /// Ids of API keys revoked on this instance: their dashboards close at once.
+    revoked_keys: broadcast::Sender<String>,
 }
 
 /// An account's hold on one of its dashboard slots, given back when dropped.
@@ -127,6 +129,7 @@ impl LiveFeed {
             tickets: Mutex::new(HashMap::new()),
             clients: Arc::new(AtomicUsize::new(0)),
             per_account: Arc::new(Mutex::new(HashMap::new())),
+            revoked_keys: broadcast::channel(64).0,
         }
     }
 
@@ -172,7 +175,59 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
+/// The id (8 hex) of the `tgk_` key a principal presented, if it presented one.
+fn key_id(principal: &Principal) -> Option<String> {
+    principal
+        .key_prefix
+        .strip_prefix("tgk_")
+        .filter(|id| id.len() == 8)
+        .map(str::to_owned)
+}
+
+/// Tells a dashboard when the API key it was opened with is revoked on this instance.
+#[derive(Debug)]
+pub struct KeyWatch {
+    key_id: Option<String>,
+    rx: broadcast::Receiver<String>,
+}
+
+impl KeyWatch {
+    /// Resolves when the key is revoked (or, failing closed, when revocations were missed).
+    /// Never resolves for a key that cannot be revoked (`API_KEY` from the environment).
+    pub async fn revoked(&mut self) {
+        let Some(mine) = self.key_id.as_deref() else {
+            return std::future::pending().await;
+        };
+        loop {
+            match self.rx.recv().await {
+                Ok(id) if id == mine => return,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => {
+                    return std::future::pending().await;
+                }
+            }
+        }
+    }
+}
+
+impl LiveFeed {
+    /// A key was revoked: its pending tickets are void and its dashboards close.
+    pub(crate) fn key_revoked(&self, id: &str) {
+        lock(&self.tickets).retain(|_, (p, _)| key_id(p).as_deref() != Some(id));
+        let _ = self.revoked_keys.send(id.to_owned());
+    }
+}
+
 impl Gateway {
+    /// Watches for the revocation of the key `principal` presented (for its dashboard).
+    pub fn watch_key(&self, principal: &Principal) -> KeyWatch {
+        KeyWatch {
+            key_id: key_id(principal),
+            rx: self.live.revoked_keys.subscribe(),
+        }
+    }
+
     /// Subscribes a dashboard. Refused beyond [`MAX_CLIENTS`] connections.
     pub fn subscribe_live(&self, principal: &Principal) -> Result<LiveSubscription, ServiceError> {
         self.require(principal, Scope::Read)?;

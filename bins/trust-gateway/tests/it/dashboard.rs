@@ -421,3 +421,66 @@ async fn a_closed_dashboard_gives_its_slot_back() {
     held.pop();
     assert!(g.subscribe_live(&viewer).is_ok());
 }
+
+/// Revoking a key closes the dashboards opened with it (by header or by ticket) and voids
+/// its unused tickets; dashboards of other keys stay open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_key_closes_its_dashboards_and_voids_its_tickets() {
+    use reqwest::Method;
+    let s = start(Backend::Sqlite).await;
+    let (account, key) = s.tenant("viewer").await;
+    let (status, other) = s
+        .post(
+            &format!("/admin/accounts/{account}/keys"),
+            json!({"scope": "read"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let other = other["key"].as_str().unwrap().to_owned();
+    let ticket = |k: &str| {
+        let (s, k) = (&s, k.to_owned());
+        async move {
+            let (_, t) = s.call_as(&k, Method::POST, "/ws/ticket", None).await;
+            t["ticket"].as_str().unwrap().to_owned()
+        }
+    };
+    let mut by_header = connect(&s, Some(&key), "").await.unwrap();
+    let mut by_ticket = connect(&s, None, &format!("?ticket={}", ticket(&key).await))
+        .await
+        .unwrap();
+    let mut bystander = connect(&s, Some(&other), "").await.unwrap();
+    for ws in [&mut by_header, &mut by_ticket, &mut bystander] {
+        assert_eq!(next(ws).await["type"], "initial_stats");
+    }
+    let unused = ticket(&key).await;
+
+    let id = &key[4..12];
+    let resp = s
+        .client
+        .delete(format!("{}/admin/keys/{id}", s.base))
+        .header("X-API-Key", &s.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::NO_CONTENT);
+
+    for ws in [&mut by_header, &mut by_ticket] {
+        let close = loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
+                .await
+                .expect("a close within a minute")
+                .expect("open")
+                .expect("no error");
+            if let Message::Close(frame) = msg {
+                break frame.unwrap();
+            }
+        };
+        assert_eq!(close.reason.as_str(), "the API key was revoked");
+    }
+    assert_eq!(
+        connect(&s, None, &format!("?ticket={unused}")).await.err(),
+        Some(401)
+    );
+    bystander.send(Message::Text("ping".into())).await.unwrap();
+    assert_eq!(next(&mut bystander).await["raw"], "pong");
+}
