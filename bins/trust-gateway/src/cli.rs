@@ -78,6 +78,7 @@ configuration (environment):
   POLICY_FILE    TOML scoring policy; or POLICY_PRESET=default|gateway-v2|joy-v1
   TRUST_BUNDLE_DIR  per trust domain <domain>.pem and/or <domain>.jwks.json (reloaded on change)
     RATE_LIMIT_FREE, RATE_LIMIT_PRO, RATE_LIMIT_ENTERPRISE  per-key plan rates: N/s, N/min or N/h
+    AUTH_FAILURE_LIMIT  refused API keys per source address before 429 (default 100/min)
   VOUCH_PRETRUSTED, VOUCH_RECOMPUTE_SECS  EigenTrust seeds and recompute period
   WEBHOOK_ALLOW_NETS, WEBHOOK_TIMEOUT_SECS, WEBHOOK_DISABLE_AFTER_HOURS  webhook delivery
   GATEWAY_AUDIENCE, GATEWAY_ISSUER, WORKERS, DATABASE_POOL_SIZE, ADMIN_KEY_FILE, LOG_FORMAT=json|text, LOG_LEVEL

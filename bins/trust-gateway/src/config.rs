@@ -142,6 +142,7 @@ impl Settings {
             ("RATE_LIMIT_FREE", &mut rate_limits.free),
             ("RATE_LIMIT_PRO", &mut rate_limits.pro),
             ("RATE_LIMIT_ENTERPRISE", &mut rate_limits.enterprise),
+            ("AUTH_FAILURE_LIMIT", &mut rate_limits.auth_failures),
         ] {
             if let Some(v) = get(var) {
                 *slot = tg_api::PlanQuota::parse(&v).map_err(|e| anyhow::anyhow!("{var}: {e}"))?;

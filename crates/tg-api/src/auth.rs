@@ -67,14 +67,30 @@ pub(crate) async fn authenticate(
             .into());
         }
     };
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let peer = req.peer_addr().map(|a| a.ip());
+    if let Some(wait) = peer.and_then(|ip| state.limiters.auth_blocked(ip)) {
+        return Err(too_many_failures(wait).into());
+    }
+    let presented = key.is_some();
+    let ip = peer.map(|ip| ip.to_string());
     let auth = state
         .call(move |g| async move {
             let principal = g.authenticate(key.as_deref()).await?;
             let actor = g.actor(Some(&principal), ip.as_deref());
             Ok(Auth { principal, actor })
         })
-        .await?;
+        .await;
+    let auth = match auth {
+        Ok(auth) => auth,
+        // A key presented and refused counts against its source address.
+        Err(e) if presented && e.status() == actix_web::http::StatusCode::UNAUTHORIZED => {
+            if let Some(wait) = peer.and_then(|ip| state.limiters.auth_failed(ip)) {
+                return Err(too_many_failures(wait).into());
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Err(wait) = state.limiters.check(&auth.principal) {
         let e = ApiError::new(
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
@@ -88,6 +104,15 @@ pub(crate) async fn authenticate(
     }
     req.extensions_mut().insert(auth);
     next.call(req).await
+}
+
+fn too_many_failures(wait: u64) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many refused API keys from this address; retry in {wait} s"),
+    )
+    .retry_after(wait)
 }
 
 impl FromRequest for Auth {

@@ -1,8 +1,15 @@
 //! Per-key rate limits by plan (token buckets, governor). The operator's admin account is
 //! not limited. Buckets are per instance: N instances allow N × the plan's rate.
+//!
+//! Failed authentications (a key presented but refused) are limited per source address:
+//! past the budget, the address gets 429 for every request until its bucket refills, its
+//! keys unchecked — so keys cannot be guessed at speed, nor a 401 flood drive the store.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -48,6 +55,8 @@ pub struct RateLimits {
     pub free: PlanQuota,
     pub pro: PlanQuota,
     pub enterprise: PlanQuota,
+    /// Refused keys per source address (default 100/min).
+    pub auth_failures: PlanQuota,
 }
 
 impl Default for RateLimits {
@@ -65,11 +74,15 @@ impl Default for RateLimits {
                 burst: 2000,
                 period: Duration::from_millis(1),
             },
+            auth_failures: PlanQuota {
+                burst: 100,
+                period: Duration::from_millis(600),
+            },
         }
     }
 }
 
-fn limiter(q: PlanQuota) -> DefaultKeyedRateLimiter<String> {
+fn limiter<K: std::hash::Hash + Eq + Clone>(q: PlanQuota) -> DefaultKeyedRateLimiter<K> {
     let burst = NonZeroU32::new(q.burst).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::with_period(q.period.max(Duration::from_nanos(1))).map_or_else(
         || Quota::per_second(burst),
@@ -84,6 +97,16 @@ pub(crate) struct Limiters {
     pro: DefaultKeyedRateLimiter<String>,
     enterprise: DefaultKeyedRateLimiter<String>,
     exempt: AccountId,
+    failures: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses past their failure budget, until when.
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// Most addresses remembered as blocked (expired ones are dropped first).
+const MAX_BLOCKED: usize = 10_000;
+
+fn seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 impl Limiters {
@@ -93,7 +116,38 @@ impl Limiters {
             pro: limiter(limits.pro),
             enterprise: limiter(limits.enterprise),
             exempt,
+            failures: limiter(limits.auth_failures),
+            blocked: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn blocked(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Instant>> {
+        match self.blocked.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// `Some(seconds to wait)` while `ip` is past its failed-authentication budget.
+    pub(crate) fn auth_blocked(&self, ip: IpAddr) -> Option<u64> {
+        let until = *self.blocked().get(&ip)?;
+        let now = Instant::now();
+        (until > now).then(|| seconds(until - now))
+    }
+
+    /// Counts a refused key from `ip`; `Some(seconds to wait)` when that was one too many.
+    pub(crate) fn auth_failed(&self, ip: IpAddr) -> Option<u64> {
+        let not_until = self.failures.check_key(&ip).err()?;
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let mut blocked = self.blocked();
+        if blocked.len() >= MAX_BLOCKED {
+            let now = Instant::now();
+            blocked.retain(|_, until| *until > now);
+        }
+        if blocked.len() < MAX_BLOCKED {
+            blocked.insert(ip, Instant::now() + wait);
+        }
+        Some(seconds(wait))
     }
 
     /// `Err(seconds to wait)` when the key has used up its bucket.
@@ -106,9 +160,8 @@ impl Limiters {
             Plan::Pro => &self.pro,
             Plan::Enterprise => &self.enterprise,
         };
-        limiter.check_key(&p.key_prefix).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        })
+        limiter
+            .check_key(&p.key_prefix)
+            .map_err(|not_until| seconds(not_until.wait_time_from(DefaultClock::default().now())))
     }
 }

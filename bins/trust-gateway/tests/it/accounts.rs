@@ -266,3 +266,56 @@ pub async fn agents_are_listed_per_account(backend: Backend) {
     let (status, _) = s.get("/agents?account=nope").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Refused keys are limited per source address: past the budget every request from it gets
+/// 429 with `Retry-After`, a good key included; requests without a key do not count.
+pub async fn refused_keys_are_limited_per_address(backend: Backend) {
+    let (db, dir) = fresh_db(backend).await;
+    let s = start_on(&db, dir, &[("AUTH_FAILURE_LIMIT", "5/h")]).await;
+    for _ in 0..10 {
+        let resp = s
+            .client
+            .get(format!("{}/stats", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED,
+            "no key: not counted"
+        );
+    }
+    for i in 0..5 {
+        let (status, _) = as_key(
+            &s,
+            "tgk_00000000_guess",
+            reqwest::Method::GET,
+            "/stats",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    let resp = s
+        .client
+        .get(format!("{}/stats", s.base))
+        .header("X-API-Key", "tgk_00000000_guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    let (status, _) = as_key(&s, &s.key, reqwest::Method::GET, "/stats", None).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address is blocked, keys unchecked"
+    );
+}

@@ -123,4 +123,5 @@ both_stores!(
     certificates_count_only_with_proof_of_possession,
     tokens_are_revoked_and_die_with_a_suspension,
     head_is_answered_where_get_is,
+    refused_keys_are_limited_per_address,
 );
