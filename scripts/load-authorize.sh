@@ -22,11 +22,5 @@ url=${2:-}
 source scripts/lib/release-server.sh
 
 load_agent
-cat >"$dir/authorize.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["X-API-Key"] = "$key"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"agent_id":"$agent","action":"$ACTION"}'
-LUA
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$dir/authorize.lua" "http://127.0.0.1:$PORT/authorize"
+wrk_post /authorize "{\"agent_id\":\"$agent\",\"action\":\"$ACTION\"}"

@@ -21,11 +21,5 @@ url=${2:-}
 source scripts/lib/release-server.sh
 
 load_agent
-cat >"$dir/record.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["X-API-Key"] = "$key"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"agent_id":"$agent","action":"send_email","result":"success"}'
-LUA
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$dir/record.lua" "http://127.0.0.1:$PORT/actions/record"
+wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}"

@@ -28,10 +28,4 @@ echo "--- tg-sdk Client::verify"
 TG_URL="http://127.0.0.1:$PORT" TG_API_KEY=$key TG_AGENT=$agent TG_REQUESTS=$REQUESTS \
     TG_CONCURRENCY=$CONCURRENCY TG_MIN_SCORE=0.5 target/release/examples/concurrent_checks
 echo "--- wrk POST /trust/verify, $DURATION"
-cat >"$dir/verify.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["X-API-Key"] = "$key"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"agent_id":"$agent","min_score":0.5}'
-LUA
-wrk -t2 -c"$CONCURRENCY" -d"$DURATION" --latency -s "$dir/verify.lua" "http://127.0.0.1:$PORT/trust/verify"
+wrk_post /trust/verify "{\"agent_id\":\"$agent\",\"min_score\":0.5}" "$CONCURRENCY" 2

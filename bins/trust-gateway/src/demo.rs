@@ -4,27 +4,20 @@
 //! the agents' tokens prove the rest. After each step the demo prints their score, tier and
 //! what they may do — then proves the receipt chains are intact.
 
-use std::sync::Arc;
-
-use anyhow::Context;
 use tg_core::Outcome;
 use tg_identity::Attestation;
-use tg_service::{Gateway, GatewayConfig, RecordAction, Registration};
+use tg_service::{RecordAction, Registration};
+
+use crate::scratch::{self, Scratch, err};
 
 /// Actions whose decisions the demo shows, from the default catalog (tier 1, 2, 3).
 const ASKS: [&str; 3] = ["read_data", "send_email", "delete_database"];
 
-fn err(e: tg_service::ServiceError) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
-}
-
 struct Demo {
-    g: Gateway,
-    /// The operator, whose tool server witnesses.
-    p: tg_access::Principal,
+    /// The gateway; its operator's tool server witnesses.
+    s: Scratch,
     /// The tenant that owns the agents.
     tenant: tg_access::Principal,
-    actor: tg_audit::Actor,
 }
 
 impl Demo {
@@ -39,8 +32,9 @@ impl Demo {
             a2a: None,
         };
         let view = self
+            .s
             .g
-            .register(&self.tenant, &self.actor, reg)
+            .register(&self.tenant, &self.s.actor, reg)
             .await
             .map_err(err)?;
         let id = view.agent.id.to_string();
@@ -59,12 +53,19 @@ impl Demo {
     /// The operator's tool server reports with the agent's token: a witnessed receipt.
     async fn witness(&self, id: &str, action: &str, result: Outcome) -> anyhow::Result<()> {
         let grant = self
+            .s
             .g
-            .issue_token(&self.tenant, &self.actor, id, 300)
+            .issue_token(&self.tenant, &self.s.actor, id, 300)
             .await
             .map_err(err)?;
-        self.report(&self.p, id, action, result, Some(grant.issued.token))
-            .await
+        self.report(
+            &self.s.operator,
+            id,
+            action,
+            result,
+            Some(grant.issued.token),
+        )
+        .await
     }
 
     async fn report(
@@ -82,8 +83,9 @@ impl Demo {
             reported_at: None,
             token,
         };
-        self.g
-            .record_action(who, &self.actor, req)
+        self.s
+            .g
+            .record_action(who, &self.s.actor, req)
             .await
             .map_err(err)?;
         Ok(())
@@ -95,8 +97,9 @@ impl Demo {
         let mut standing = (0.0, 0);
         for action in ASKS {
             let o = self
+                .s
                 .g
-                .authorize(&self.p, &self.actor, id, action)
+                .authorize(&self.s.operator, &self.s.actor, id, action)
                 .await
                 .map_err(err)?;
             standing = (o.current_score, o.current_tier);
@@ -118,40 +121,13 @@ impl Demo {
 }
 
 pub async fn run() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir().context("no temporary directory")?;
-    let path = dir.path().join("demo.db");
-    let db = tg_store::Db::connect(&tg_store::DbConfig::Sqlite(
-        path.to_string_lossy().into_owned(),
-    ))
-    .await
-    .context("cannot open the demo database")?;
-    let key = format!("demo-admin-key-{}", tg_core::random_hex::<16>());
-    let config = GatewayConfig::in_process(tg_core::random_hex::<32>().into_bytes(), &key);
-    let g = Gateway::start(Arc::new(db), config).await.map_err(err)?;
-    let p = g.authenticate(Some(&key)).await.map_err(err)?;
-    let actor = g.actor(Some(&p), None);
-    let account = g
-        .create_account(&p, &actor, "demo-tenant", tg_access::Plan::Enterprise)
-        .await
-        .map_err(err)?;
-    let tenant_key = g
-        .create_key(&p, &actor, account.id.as_str(), tg_access::Scope::Write)
-        .await
-        .map_err(err)?;
-    let tenant = g
-        .authenticate(Some(&tenant_key.plaintext))
-        .await
-        .map_err(err)?;
-    let demo = Demo {
-        g,
-        p,
-        tenant,
-        actor,
-    };
+    let scratch = scratch::open("demo.db", None).await?;
+    let tenant = scratch.tenant("demo-tenant").await?;
     println!(
         "Trust Gateway demo on a temporary SQLite database ({})\n",
-        path.display()
+        scratch.path.display()
     );
+    let demo = Demo { s: scratch, tenant };
 
     let careful = demo.register("careful-bot").await?;
     let reckless = demo.register("reckless-bot").await?;
@@ -200,8 +176,9 @@ pub async fn run() -> anyhow::Result<()> {
     println!();
     for (name, id) in [("careful-bot", &careful), ("reckless-bot", &reckless)] {
         let r = demo
+            .s
             .g
-            .verify_chain(&demo.g.operator(), id)
+            .verify_chain(&demo.s.g.operator(), id)
             .await
             .map_err(err)?;
         println!(

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 mod demo;
 mod operate;
+mod scratch;
 pub mod secrets;
 mod simulate;
 mod telemetry;

@@ -7,26 +7,21 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::Context;
-use tg_access::{Plan, Principal, Scope};
+use tg_access::Principal;
 use tg_core::{ManualClock, Outcome, Timestamp};
 use tg_identity::Attestation;
-use tg_service::{Gateway, GatewayConfig, NewDelegation, NewVouch, RecordAction, Registration};
+use tg_service::{NewDelegation, NewVouch, RecordAction, Registration};
+
+use crate::scratch::{self, Scratch, err};
 
 const DAYS: u32 = 60;
 const SHOWN: [u32; 6] = [1, 7, 14, 30, 45, 60];
 /// 2027-01-01T00:00:00Z, day 0.
 const START: Timestamp = Timestamp::from_secs(1_798_761_600);
 
-fn err(e: tg_service::ServiceError) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
-}
-
 struct Sim {
-    g: Gateway,
+    s: Scratch,
     clock: Arc<ManualClock>,
-    operator: Principal,
-    actor: tg_audit::Actor,
     /// The honest tool server: an account whose agent the operator anchored.
     tools: Principal,
 }
@@ -37,17 +32,7 @@ impl Sim {
     }
 
     async fn account(&self, name: &str) -> anyhow::Result<Principal> {
-        let a = self
-            .g
-            .create_account(&self.operator, &self.actor, name, Plan::Enterprise)
-            .await
-            .map_err(err)?;
-        let key = self
-            .g
-            .create_key(&self.operator, &self.actor, a.id.as_str(), Scope::Write)
-            .await
-            .map_err(err)?;
-        self.g.authenticate(Some(&key.plaintext)).await.map_err(err)
+        self.s.tenant(name).await
     }
 
     async fn agent(&self, owner: &Principal, name: &str) -> anyhow::Result<String> {
@@ -61,8 +46,9 @@ impl Sim {
             a2a: None,
         };
         let view = self
+            .s
             .g
-            .register(owner, &self.actor, reg)
+            .register(owner, &self.s.actor, reg)
             .await
             .map_err(err)?;
         Ok(view.agent.id.to_string())
@@ -70,8 +56,9 @@ impl Sim {
 
     async fn token(&self, owner: &Principal, agent: &str) -> anyhow::Result<String> {
         let grant = self
+            .s
             .g
-            .issue_token(owner, &self.actor, agent, 86_400)
+            .issue_token(owner, &self.s.actor, agent, 86_400)
             .await
             .map_err(err)?;
         Ok(grant.issued.token)
@@ -93,7 +80,11 @@ impl Sim {
             reported_at: None,
             token: token.map(str::to_owned),
         };
-        self.g.record_action(who, &self.actor, req).await.map(drop)
+        self.s
+            .g
+            .record_action(who, &self.s.actor, req)
+            .await
+            .map(drop)
     }
 
     async fn self_reports(&self, owner: &Principal, agent: &str, n: usize) -> anyhow::Result<()> {
@@ -113,7 +104,14 @@ impl Sim {
     }
 
     async fn tier(&self, agent: &str) -> anyhow::Result<u8> {
-        Ok(self.g.trust_view(agent).await.map_err(err)?.breakdown.tier)
+        Ok(self
+            .s
+            .g
+            .trust_view(agent)
+            .await
+            .map_err(err)?
+            .breakdown
+            .tier)
     }
 }
 
@@ -155,32 +153,19 @@ impl Class {
 }
 
 pub async fn run() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir().context("no temporary directory")?;
-    let path = dir.path().join("simulate.db");
-    let db = tg_store::Db::connect(&tg_store::DbConfig::Sqlite(
-        path.to_string_lossy().into_owned(),
-    ))
-    .await
-    .context("cannot open the simulation database")?;
-    let key = format!("simulate-admin-key-{}", tg_core::random_hex::<16>());
     let clock = Arc::new(ManualClock::new(START));
-    let mut config = GatewayConfig::in_process(tg_core::random_hex::<32>().into_bytes(), &key);
-    config.clock = clock.clone();
-    let g = Gateway::start(Arc::new(db), config).await.map_err(err)?;
-    let operator = g.authenticate(Some(&key)).await.map_err(err)?;
-    let actor = g.actor(Some(&operator), None);
-    let placeholder = operator.clone();
+    let s = scratch::open("simulate.db", Some(clock.clone())).await?;
+    let placeholder = s.operator.clone();
     let mut sim = Sim {
-        g,
+        s,
         clock,
-        operator,
-        actor,
         tools: placeholder,
     };
     sim.tools = sim.account("tool-server").await?;
     let tool_agent = sim.agent(&sim.tools.clone(), "tool-server").await?;
-    sim.g
-        .set_anchor(&sim.operator, &sim.actor, &tool_agent, true)
+    sim.s
+        .g
+        .set_anchor(&sim.s.operator, &sim.s.actor, &tool_agent, true)
         .await
         .map_err(err)?;
 
@@ -260,7 +245,11 @@ pub async fn run() -> anyhow::Result<()> {
                     note: None,
                     signature: None,
                 };
-                sim.g.vouch(owner, &sim.actor, to, v).await.map_err(err)?;
+                sim.s
+                    .g
+                    .vouch(owner, &sim.s.actor, to, v)
+                    .await
+                    .map_err(err)?;
             }
         }
     }
@@ -274,7 +263,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     for day in 1..=DAYS {
         sim.clock.set(START.plus_secs(i64::from(day) * 86_400));
-        sim.g.recompute_vouches().await.map_err(err)?;
+        sim.s.g.recompute_vouches().await.map_err(err)?;
 
         for agent in &honest.agents {
             let token = sim.token(&honest.owner, agent).await?;
@@ -335,10 +324,11 @@ pub async fn run() -> anyhow::Result<()> {
             for _ in 0..5 {
                 grief_attempts += 1;
                 let d = sim
+                    .s
                     .g
                     .delegate(
                         &grief,
-                        &sim.actor,
+                        &sim.s.actor,
                         NewDelegation {
                             from_agent: None,
                             from_principal: Some("user:mallory".into()),
@@ -352,8 +342,9 @@ pub async fn run() -> anyhow::Result<()> {
                     .await;
                 if let Ok(tg_service::Delegated::Made(d)) = d {
                     let outcome = tg_delegation::DelegationOutcome::Failure;
-                    sim.g
-                        .record_outcome(&grief, &sim.actor, d.id.as_str(), outcome, None, None)
+                    sim.s
+                        .g
+                        .record_outcome(&grief, &sim.s.actor, d.id.as_str(), outcome, None, None)
                         .await
                         .map_err(err)?;
                 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -100,6 +101,9 @@ pub(crate) struct Limiters {
     failures: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses past their failure budget, until when.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// Whether `blocked` may hold anything: every authenticated request asks, and almost
+    /// always nothing is blocked, so the answer must not take a lock.
+    any_blocked: AtomicBool,
 }
 
 /// Most addresses remembered as blocked (expired ones are dropped first).
@@ -118,6 +122,7 @@ impl Limiters {
             exempt,
             failures: limiter(limits.auth_failures),
             blocked: Mutex::new(HashMap::new()),
+            any_blocked: AtomicBool::new(false),
         }
     }
 
@@ -130,9 +135,20 @@ impl Limiters {
 
     /// `Some(seconds to wait)` while `ip` is past its failed-authentication budget.
     pub(crate) fn auth_blocked(&self, ip: IpAddr) -> Option<u64> {
-        let until = *self.blocked().get(&ip)?;
+        if !self.any_blocked.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut blocked = self.blocked();
+        let until = *blocked.get(&ip)?;
         let now = Instant::now();
-        (until > now).then(|| seconds(until - now))
+        if until > now {
+            return Some(seconds(until - now));
+        }
+        blocked.remove(&ip);
+        if blocked.is_empty() {
+            self.any_blocked.store(false, Ordering::Relaxed);
+        }
+        None
     }
 
     /// Counts a refused key from `ip`; `Some(seconds to wait)` when that was one too many.
@@ -146,6 +162,7 @@ impl Limiters {
         }
         if blocked.len() < MAX_BLOCKED {
             blocked.insert(ip, Instant::now() + wait);
+            self.any_blocked.store(true, Ordering::Relaxed);
         }
         Some(seconds(wait))
     }

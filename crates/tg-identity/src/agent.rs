@@ -162,11 +162,7 @@ impl Agent {
     /// a gateway nonce): a holder blocks other registrations of the ID; an unproven claim
     /// blocks nothing and is superseded when a holder registers.
     pub fn holds_spiffe_id(&self) -> bool {
-        self.spiffe_id.is_some()
-            && matches!(
-                self.attestation_type,
-                AttestationType::X509 | AttestationType::Jwt
-            )
+        self.spiffe_id.is_some() && self.attestation_type.holds_spiffe_id()
     }
 
     /// Whether a token of generation `epoch` predates the agent's last suspension or

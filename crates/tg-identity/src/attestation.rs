@@ -63,6 +63,14 @@ impl AttestationType {
         }
     }
 
+    /// Whether evidence of this kind proves the SPIFFE ID it names: a JWT-SVID (a bearer
+    /// credential audience-bound to this gateway) or an X509-SVID — which only counts as
+    /// `X509` with proof of possession of its key. Only a holder blocks another
+    /// registration of the same ID.
+    pub fn holds_spiffe_id(self) -> bool {
+        matches!(self, AttestationType::X509 | AttestationType::Jwt)
+    }
+
     /// Identity credit (DESIGN §5).
     pub fn strength(self) -> f64 {
         match self {
@@ -113,11 +121,9 @@ pub struct VerifiedAttestation {
 }
 
 impl VerifiedAttestation {
-    /// Whether the registrant proved it is the SPIFFE ID: a JWT-SVID (a bearer credential
-    /// audience-bound to this gateway) or an X509-SVID whose key signed our nonce. Only a
-    /// holder blocks another registration of the same ID.
+    /// See [`AttestationType::holds_spiffe_id`].
     pub fn holds_spiffe_id(&self) -> bool {
-        matches!(self.kind, AttestationType::X509 | AttestationType::Jwt)
+        self.kind.holds_spiffe_id()
     }
 }
 

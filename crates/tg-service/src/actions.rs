@@ -9,6 +9,7 @@ use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Draft, Receipt, Witness
 use tg_scoring::{Source, Trigger, validate_action_name};
 
 use crate::agents::{TrustView, agent_id, page_limit, require_visible};
+use crate::token_revocation::{credibility, require_live};
 use crate::{Gateway, HistoryPoint, ServiceError, in_transaction, reading};
 
 /// `POST /actions/record`.
@@ -55,24 +56,12 @@ impl Gateway {
         let id = agent_id(&req.agent_id)?;
         validate_action_name(&req.action).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let now = self.now();
-        // A witness's token must be ours, for this agent, and not long expired.
-        let token = match req.token.as_deref() {
-            None => None,
-            Some(token) => {
-                let claims = self
-                    .tokens()
-                    .verify_within(token, now, WITNESS_GRACE_SECS)
-                    .map_err(|e| {
-                        ServiceError::Forbidden(format!("`token` proves no interaction: {e}"))
-                    })?;
-                if claims.sub != id.as_str() {
-                    return Err(ServiceError::Forbidden(
-                        "`token` was issued to another agent".into(),
-                    ));
-                }
-                Some(claims)
-            }
-        };
+        let token = req
+            .token
+            .as_deref()
+            .map(|t| self.agent_token(t, &id, "interaction"))
+            .transpose()?;
+        let operator = self.admin_account().id.clone();
         let cache = Arc::clone(&self.policy);
         let signer = Arc::clone(&self.signer);
         let principal = principal.clone();
@@ -82,10 +71,8 @@ impl Gateway {
             Box::pin(async move {
                 let before = crate::agents::load_view(tx, &cache, &id, now, true).await?;
                 let own = principal.account_id == before.agent.account_id;
-                if let Some(claims) = &token
-                    && let Some(void) = crate::token_revocation::token_void(tx, claims, &before.agent).await?
-                {
-                    return Err(ServiceError::Forbidden(format!("`token` proves no interaction: {void}")));
+                if let Some(claims) = &token {
+                    require_live(tx, claims, &before.agent, "interaction").await?;
                 }
                 let (witness, source) = match token.map(|c| c.jti) {
                     // The agent's own account (or the operator acting for it), as before.
@@ -100,11 +87,7 @@ impl Gateway {
                                 "this account already made {used} reports with this token (at most {WITNESS_REPORTS_PER_TOKEN} per token)"
                             )));
                         }
-                        let credibility = if principal.is_operator() {
-                            1.0
-                        } else {
-                            tx.best_vouch_factor(&principal.account_id).await?
-                        };
+                        let credibility = credibility(tx, &principal.account_id, &operator).await?;
                         let witness = Witness { account_id: principal.account_id.clone(), token_jti: jti };
                         (Some(witness), Source { provenance: Provenance::Witnessed, credibility })
                     }

@@ -14,6 +14,7 @@ use tg_delegation::{
 use tg_scoring::{Source, Trigger};
 
 use crate::agents::{load_view, page_limit, rescore};
+use crate::token_revocation::{credibility, require_live};
 use crate::trust_result::TrustResult;
 use crate::{Gateway, ServiceError, TrustView, in_transaction, reading};
 
@@ -112,23 +113,11 @@ impl Gateway {
             }
         };
         let to = agent(&req.to_agent)?;
-        let handoff = match req.token.as_deref() {
-            None => None,
-            Some(token) => {
-                let claims = self
-                    .tokens()
-                    .verify_within(token, self.now(), crate::actions::WITNESS_GRACE_SECS)
-                    .map_err(|e| {
-                        ServiceError::Forbidden(format!("`token` proves no hand-off: {e}"))
-                    })?;
-                if claims.sub != to.as_str() {
-                    return Err(ServiceError::Forbidden(
-                        "`token` was issued to another agent than `to_agent`".into(),
-                    ));
-                }
-                Some(claims)
-            }
-        };
+        let handoff = req
+            .token
+            .as_deref()
+            .map(|t| self.agent_token(t, &to, "hand-off"))
+            .transpose()?;
         let parent = req
             .parent_delegation_id
             .as_deref()
@@ -168,13 +157,10 @@ impl Gateway {
                     Err(e) => return Err(ServiceError::Invalid(e.to_string())),
                 };
                 let mut d = d;
-                let proven_handoff = match &handoff {
-                    None => false,
-                    Some(claims) => match crate::token_revocation::token_void(tx, claims, &delegatee.agent).await? {
-                        None => true,
-                        Some(void) => return Err(ServiceError::Forbidden(format!("`token` proves no hand-off: {void}"))),
-                    },
-                };
+                if let Some(claims) = &handoff {
+                    require_live(tx, claims, &delegatee.agent, "hand-off").await?;
+                }
+                let proven_handoff = handoff.is_some();
                 // A hand-off to the caller's own agent, or one the delegatee's token proves,
                 // is accepted at once; any other waits for the delegatee's account.
                 if proven_handoff || delegatee.agent.account_id == principal.account_id {
@@ -276,7 +262,7 @@ impl Gateway {
                     let source = if before.agent.account_id == owner {
                         Source::SELF
                     } else {
-                        let credibility = if owner == operator { 1.0 } else { tx.best_vouch_factor(&owner).await? };
+                        let credibility = credibility(tx, &owner, &operator).await?;
                         Source { provenance: Provenance::Delegation, credibility }
                     };
                     counted = Some(source);

@@ -6,7 +6,6 @@
 //! never slows the server or the other clients.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -56,30 +55,62 @@ pub(crate) struct LiveFeed {
     tx: broadcast::Sender<Arc<LiveMessage>>,
     recent: Mutex<VecDeque<(Option<AccountId>, LiveEvent)>>,
     tickets: Mutex<HashMap<String, (Principal, Timestamp)>>,
-    clients: Arc<AtomicUsize>,
-    /// Connected dashboards by account (the operator's are not counted here).
-    per_account: Arc<Mutex<HashMap<AccountId, usize>>>,
+    /// Connected dashboards: in all, and by account (the operator's count in all only).
+    slots: Arc<Mutex<Slots>>,
     /// Ids of API keys revoked on this instance: their dashboards close at once.
     revoked_keys: broadcast::Sender<String>,
 }
 
-/// An account's hold on one of its dashboard slots, given back when dropped.
-#[derive(Debug)]
-struct AccountSlot {
-    account: Option<AccountId>,
-    per_account: Arc<Mutex<HashMap<AccountId, usize>>>,
+#[derive(Debug, Default)]
+struct Slots {
+    total: usize,
+    per_account: HashMap<AccountId, usize>,
 }
 
-impl Drop for AccountSlot {
+/// One dashboard's hold on a slot (of the instance, and of its account unless it is the
+/// operator's), given back when dropped.
+#[derive(Debug)]
+struct Slot {
+    account: Option<AccountId>,
+    slots: Arc<Mutex<Slots>>,
+}
+
+impl Slot {
+    /// Takes a slot, or says why there is none.
+    fn take(slots: &Arc<Mutex<Slots>>, account: Option<AccountId>) -> Result<Self, ServiceError> {
+        let mut s = lock(slots);
+        if s.total >= MAX_CLIENTS {
+            return Err(ServiceError::Unavailable(format!(
+                "this instance already serves {MAX_CLIENTS} dashboards"
+            )));
+        }
+        if let Some(a) = &account {
+            let held = s.per_account.entry(a.clone()).or_insert(0);
+            if *held >= MAX_CLIENTS_PER_ACCOUNT {
+                return Err(ServiceError::TooMany(format!(
+                    "this account already has {MAX_CLIENTS_PER_ACCOUNT} dashboards on this instance"
+                )));
+            }
+            *held += 1;
+        }
+        s.total += 1;
+        Ok(Self {
+            account,
+            slots: Arc::clone(slots),
+        })
+    }
+}
+
+impl Drop for Slot {
     fn drop(&mut self) {
-        let Some(account) = &self.account else {
-            return;
-        };
-        let mut per_account = lock(&self.per_account);
-        if let Some(held) = per_account.get_mut(account) {
+        let mut s = lock(&self.slots);
+        s.total = s.total.saturating_sub(1);
+        if let Some(account) = &self.account
+            && let Some(held) = s.per_account.get_mut(account)
+        {
             *held = held.saturating_sub(1);
             if *held == 0 {
-                per_account.remove(account);
+                s.per_account.remove(account);
             }
         }
     }
@@ -91,20 +122,13 @@ pub struct LiveSubscription {
     pub rx: broadcast::Receiver<Arc<LiveMessage>>,
     /// `None`: every account's events (admin keys).
     pub account: Option<AccountId>,
-    clients: Arc<AtomicUsize>,
-    _slot: AccountSlot,
+    _slot: Slot,
 }
 
 impl LiveSubscription {
     /// Whether a message is for this subscriber.
     pub fn wants(&self, m: &LiveMessage) -> bool {
         self.account.is_none() || m.account_id == self.account
-    }
-}
-
-impl Drop for LiveSubscription {
-    fn drop(&mut self) {
-        self.clients.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -127,8 +151,7 @@ impl LiveFeed {
             tx,
             recent: Mutex::new(VecDeque::new()),
             tickets: Mutex::new(HashMap::new()),
-            clients: Arc::new(AtomicUsize::new(0)),
-            per_account: Arc::new(Mutex::new(HashMap::new())),
+            slots: Arc::new(Mutex::new(Slots::default())),
             revoked_keys: broadcast::channel(64).0,
         }
     }
@@ -232,38 +255,17 @@ impl Gateway {
     pub fn subscribe_live(&self, principal: &Principal) -> Result<LiveSubscription, ServiceError> {
         self.require(principal, Scope::Read)?;
         let account = (!principal.is_operator()).then(|| principal.account_id.clone());
-        if let Some(a) = &account {
-            let mut per_account = lock(&self.live.per_account);
-            let held = per_account.entry(a.clone()).or_insert(0);
-            if *held >= MAX_CLIENTS_PER_ACCOUNT {
-                return Err(ServiceError::TooMany(format!(
-                    "this account already has {MAX_CLIENTS_PER_ACCOUNT} dashboards on this instance"
-                )));
-            }
-            *held += 1;
-        }
-        let slot = AccountSlot {
-            account: account.clone(),
-            per_account: Arc::clone(&self.live.per_account),
-        };
-        let clients = Arc::clone(&self.live.clients);
-        if clients.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
-            clients.fetch_sub(1, Ordering::SeqCst);
-            return Err(ServiceError::Unavailable(format!(
-                "this instance already serves {MAX_CLIENTS} dashboards"
-            )));
-        }
+        let slot = Slot::take(&self.live.slots, account.clone())?;
         Ok(LiveSubscription {
             rx: self.live.tx.subscribe(),
             account,
-            clients,
             _slot: slot,
         })
     }
 
     /// Dashboards connected to this instance now.
     pub fn live_clients(&self) -> usize {
-        self.live.clients.load(Ordering::SeqCst)
+        lock(&self.live.slots).total
     }
 
     /// `initial_stats`: totals, agents by tier, score distribution (tenths of the composite)

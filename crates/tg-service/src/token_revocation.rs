@@ -4,7 +4,7 @@
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
-use tg_core::{AgentId, Timestamp};
+use tg_core::{AccountId, AgentId, Timestamp};
 use tg_identity::Agent;
 use tg_tokens::{RevokedToken, TokenClaims};
 
@@ -27,6 +27,60 @@ pub struct Revoked {
     /// Until when it is remembered (its `exp`, or the longest lifetime a token can have
     /// when only the `jti` was given).
     pub expires_at: Timestamp,
+}
+
+impl Gateway {
+    /// The claims of `token` when it proves something about `agent` (a witness's
+    /// interaction, a delegator's hand-off): ours, issued to that agent, and at most
+    /// [`crate::WITNESS_GRACE_SECS`] past `exp`. 403 otherwise, saying what it fails to prove.
+    /// Whether it is still live is [`require_live`]'s question, inside the transaction.
+    pub(crate) fn agent_token(
+        &self,
+        token: &str,
+        agent: &AgentId,
+        proves: &str,
+    ) -> Result<TokenClaims, ServiceError> {
+        let claims = self
+            .tokens()
+            .verify_within(token, self.now(), crate::actions::WITNESS_GRACE_SECS)
+            .map_err(|e| ServiceError::Forbidden(format!("`token` proves no {proves}: {e}")))?;
+        if claims.sub != agent.as_str() {
+            return Err(ServiceError::Forbidden(format!(
+                "`token` proves no {proves}: it was issued to another agent"
+            )));
+        }
+        Ok(claims)
+    }
+}
+
+/// [`token_void`] as a 403 naming what the token fails to prove.
+pub(crate) async fn require_live(
+    tx: &mut dyn Tx,
+    claims: &TokenClaims,
+    agent: &Agent,
+    proves: &str,
+) -> Result<(), ServiceError> {
+    match token_void(tx, claims, agent).await? {
+        None => Ok(()),
+        Some(void) => Err(ServiceError::Forbidden(format!(
+            "`token` proves no {proves}: {void}"
+        ))),
+    }
+}
+
+/// How far evidence from `account` counts (a witness's report, a delegator's outcome): the
+/// operator's account fully; any other as far as it traces to the pre-trusted — the best
+/// vouch factor among its active agents (0 for a ring nobody trusted vouched for).
+pub(crate) async fn credibility(
+    tx: &mut dyn Tx,
+    account: &AccountId,
+    operator: &AccountId,
+) -> Result<f64, ServiceError> {
+    if account == operator {
+        Ok(1.0)
+    } else {
+        Ok(tx.best_vouch_factor(account).await?)
+    }
 }
 
 /// Why a token that verifies proves nothing any more, if so: its `jti` was revoked, or it

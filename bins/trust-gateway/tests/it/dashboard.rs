@@ -392,21 +392,14 @@ async fn a_closed_dashboard_gives_its_slot_back() {
         tg_scoring::Preset::Default,
     )
     .await;
-    let actor = g.actor(Some(&operator), None);
-    let account = g
-        .create_account(&operator, &actor, "viewer", tg_access::Plan::Free)
-        .await
-        .unwrap();
-    let key = g
-        .create_key(
-            &operator,
-            &actor,
-            account.id.as_str(),
-            tg_access::Scope::Read,
-        )
-        .await
-        .unwrap();
-    let viewer = g.authenticate(Some(&key.plaintext)).await.unwrap();
+    let viewer = crate::support::tenant_principal(
+        &g,
+        &operator,
+        "viewer",
+        tg_access::Plan::Free,
+        tg_access::Scope::Read,
+    )
+    .await;
     let mut held: Vec<_> = (0..MAX_CLIENTS_PER_ACCOUNT)
         .map(|_| g.subscribe_live(&viewer).unwrap())
         .collect();

@@ -323,6 +323,26 @@ pub async fn clocked(
     (g, clock, operator)
 }
 
+/// On a [`service`] gateway: a new account of `plan` and the principal of a `scope` key of it.
+pub async fn tenant_principal(
+    g: &tg_service::Gateway,
+    operator: &tg_access::Principal,
+    name: &str,
+    plan: tg_access::Plan,
+    scope: tg_access::Scope,
+) -> tg_access::Principal {
+    let actor = g.actor(Some(operator), None);
+    let account = g
+        .create_account(operator, &actor, name, plan)
+        .await
+        .unwrap();
+    let key = g
+        .create_key(operator, &actor, account.id.as_str(), scope)
+        .await
+        .unwrap();
+    g.authenticate(Some(&key.plaintext)).await.unwrap()
+}
+
 /// A python3 for a test's tools: the one `var` names (then it must be used), else `python3`
 /// if it can import `module`, else none (the test says it did not run).
 pub fn python_with(var: &str, module: &str) -> Option<String> {

@@ -10,7 +10,7 @@ use tg_identity::Attestation;
 use tg_scoring::Preset;
 use tg_service::{Gateway, RecordAction, Registration, ServiceError, WITNESS_GRACE_SECS};
 
-use crate::support::clocked;
+use crate::support::{clocked, tenant_principal};
 
 /// 2027-01-01T00:00:00Z
 const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
@@ -35,17 +35,7 @@ impl World {
     }
 
     async fn tenant(&self, name: &str) -> Principal {
-        let a = self
-            .g
-            .create_account(&self.operator, &self.actor, name, Plan::Pro)
-            .await
-            .unwrap();
-        let key = self
-            .g
-            .create_key(&self.operator, &self.actor, a.id.as_str(), Scope::Write)
-            .await
-            .unwrap();
-        self.g.authenticate(Some(&key.plaintext)).await.unwrap()
+        tenant_principal(&self.g, &self.operator, name, Plan::Pro, Scope::Write).await
     }
 
     async fn agent(&self, owner: &Principal, name: &str) -> String {
