@@ -7,6 +7,7 @@ use tg_identity::{
 
 use crate::conn::{Conn, DbTx, run};
 use crate::error::{corrupt, store_error, touched};
+use crate::receipts::{seq_from_i64, seq_to_i64};
 use crate::schema::agents;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -49,16 +50,15 @@ pub(crate) struct AgentRow {
 /// after the last: a query (which holds no control character) matches inside one
 /// capability or not at all, never across the JSON around them.
 fn capability_terms(capabilities: &[String]) -> String {
+    if capabilities.is_empty() {
+        return String::new();
+    }
     let mut terms = String::from("\n");
     for c in capabilities {
         terms.push_str(&c.to_lowercase());
         terms.push('\n');
     }
-    if capabilities.is_empty() {
-        String::new()
-    } else {
-        terms
-    }
+    terms
 }
 
 impl AgentRow {
@@ -91,8 +91,7 @@ impl AgentRow {
             suspended_by: a.suspended_by.map(|s| s.as_str().to_owned()),
             capability_terms: capability_terms(&a.capabilities),
             spiffe_held: a.holds_spiffe_id(),
-            token_epoch: i64::try_from(a.token_epoch)
-                .map_err(|_| StoreError::Other("token epoch out of range".into()))?,
+            token_epoch: seq_to_i64(a.token_epoch)?,
         })
     }
 
@@ -136,8 +135,7 @@ impl AgentRow {
                 .as_deref()
                 .map(|s| serde_json::from_str(s).map_err(|_| corrupt("a2a profile", s)))
                 .transpose()?,
-            token_epoch: u64::try_from(self.token_epoch)
-                .map_err(|_| corrupt("token epoch", self.token_epoch))?,
+            token_epoch: seq_from_i64("token epoch", self.token_epoch)?,
         })
     }
 }
