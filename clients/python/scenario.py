@@ -116,7 +116,7 @@ def main(base_url, api_key):
             201,
         )
     expect(last.new_score > worker.trust_score, (last.new_score, worker.trust_score))
-    expect(last.receipt.seq == 6 and len(last.receipt.signature) == 64, last.receipt)
+    expect(last.seq == 6 and len(last.signature) == 64 and last.previous_hash == last.prev_hash, last)
     chain = ok(verify_receipt_chain.sync_detailed(worker.id, client=client), ChainReport)
     expect(chain.valid and chain.length == 6, chain)
 

@@ -68,24 +68,24 @@ async fn get_agent(
     Ok(HttpResponse::Ok().json(dto::AgentOut::from(&view)))
 }
 
-/// The score explained factor by factor.
+/// The score explained factor by factor; logged as a `trust_check` (Joy §5.2).
 #[utoipa::path(get, path = "/agents/{id}/trust", tag = "agents", operation_id = "get_trust_breakdown",
     params(crate::openapi::AgentPath),
     responses((status = 200, description = "The breakdown", body = TrustBreakdown), crate::openapi::Errors))]
 async fn trust(
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (view, plan, vouches) = state
-        .call(move |g| async move { g.trust_with_plan(&id).await })
+        .call(move |g| async move { g.trust_with_plan(&auth.principal, &auth.actor, &id).await })
         .await?;
     let result = tg_service::TrustResult::of(&view, plan, vouches, 0.0);
     Ok(HttpResponse::Ok().json(TrustBreakdown {
         breakdown: dto::Breakdown::from(&view),
         plan,
-        trust_score: result.trust_score,
+        joy_score: result.trust_score,
         verified: result.verified,
         vouch_count: result.vouch_count,
         withheld: result.withheld,

@@ -5,7 +5,6 @@ pub(crate) use tg_wire::agents::{
     AgentOut, AttestationRequest, Breakdown, Card, RegisterRequest, VerifyRequest,
 };
 pub(crate) use tg_wire::authorize::{AuthorizeRequest, BatchRequest, Decision};
-pub(crate) use tg_wire::policy::Tiers;
 pub(crate) use tg_wire::receipts::RecordRequest;
 
 /// An optional JSON body: empty means `T::default()`, anything else must parse (422 if not).

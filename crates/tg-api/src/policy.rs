@@ -4,8 +4,8 @@ use tg_service::{PolicySnapshot, ServiceError};
 
 use crate::auth::Auth;
 use crate::routes::Routes;
-use crate::{ApiError, AppState, dto};
-use tg_wire::policy::{ActionEntry, Catalog};
+use crate::{ApiError, AppState};
+use tg_wire::policy::{ActionEntry, Catalog, POLICY_VERSION_HEADER, TierOut};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.get("/tiers", tiers)
@@ -15,28 +15,41 @@ pub(crate) fn routes(r: &mut Routes) {
 }
 
 fn tiers_body(p: &PolicySnapshot) -> HttpResponse {
-    HttpResponse::Ok().json(dto::Tiers {
-        tiers: p.policy.tiers.bands().to_vec(),
-        version: p.version,
-    })
+    let tiers: Vec<TierOut> = p
+        .policy
+        .tiers
+        .bands()
+        .iter()
+        .map(|b| TierOut::of(b, &p.policy.catalog))
+        .collect();
+    HttpResponse::Ok()
+        .insert_header((POLICY_VERSION_HEADER, p.version.to_string()))
+        .json(tiers)
 }
 
 async fn policy(state: &AppState) -> Result<PolicySnapshot, ApiError> {
     state.call(|g| async move { g.policy().await }).await
 }
 
-/// The tier bands, contiguous over [0, 1].
+/// The tiers, lowest first: bands contiguous over [0, 1], with what each permits.
 #[utoipa::path(get, path = "/tiers", tag = "policy", operation_id = "list_tiers",
-    responses((status = 200, description = "Tiers", body = dto::Tiers), crate::openapi::Errors))]
+    responses((status = 200, description = "Tiers", body = Vec<TierOut>,
+        headers(("x-policy-version" = i64, description = "The policy version (bumped by every edit)"))),
+        crate::openapi::Errors))]
 async fn tiers(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, ApiError> {
     Ok(tiers_body(&policy(&state).await?))
 }
 
-/// Edits one band; the neighbours' shared boundaries move with it. Admin only.
+/// Edits one tier; the neighbours' shared boundaries move with it. Takes V2's whole tier
+/// object too: `permissions` then become exactly what the tier permits, by moving catalog
+/// rules across its lower edge (an action it stops permitting goes up a tier, or leaves
+/// the catalog above the top one). Operator admin only.
 #[utoipa::path(put, path = "/tiers/{n}", tag = "policy", operation_id = "edit_tier",
     params(("n" = u8, Path, description = "Tier number")),
     request_body = tg_scoring::TierEdit,
-    responses((status = 200, description = "Tiers after the edit", body = dto::Tiers), crate::openapi::Errors))]
+    responses((status = 200, description = "The tier after the edit", body = TierOut,
+        headers(("x-policy-version" = i64, description = "The policy version after the edit"))),
+        crate::openapi::Errors))]
 async fn put_tier(
     state: web::Data<AppState>,
     auth: Auth,
@@ -64,7 +77,14 @@ async fn put_tier(
                 })
         })
         .await?;
-    Ok(tiers_body(&snapshot))
+    let band = snapshot
+        .policy
+        .tiers
+        .band(tier)
+        .ok_or_else(|| ServiceError::NotFound(format!("tier `{tier}` does not exist")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((POLICY_VERSION_HEADER, snapshot.version.to_string()))
+        .json(TierOut::of(band, &snapshot.policy.catalog)))
 }
 
 fn actions_body(p: &PolicySnapshot) -> HttpResponse {

@@ -6,7 +6,7 @@ use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::streaming::Sink;
 use crate::{ApiError, AppState, dto};
-use tg_wire::receipts::{ListQuery, ReceiptExportDocument, ReceiptPage, Recorded};
+use tg_wire::receipts::{ListQuery, NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptOut, Recorded};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/actions/record", record)
@@ -49,21 +49,24 @@ async fn record(
         .call(move |g| async move { g.record_action(&auth.principal, &auth.actor, req).await })
         .await?;
     let after = &r.view.breakdown;
-    Ok(HttpResponse::Created().json(Recorded {
-        receipt: r.receipt,
-        previous_score: r.old_score,
-        new_score: after.composite,
-        previous_tier: r.old_tier,
-        new_tier: after.tier,
-        tier_name: after.tier_name.clone(),
-        tier_changed: r.old_tier != after.tier,
-    }))
+    Ok(HttpResponse::Created().json(Recorded::new(
+        r.receipt,
+        (r.old_score, r.old_tier),
+        (after.composite, after.tier),
+        after.tier_name.clone(),
+    )))
 }
 
-/// The agent's receipts, newest first.
+/// The agent's receipts, newest first, as a list (V2's shape). Page with `limit` and
+/// `before_seq`: when more remain, `X-Next-Before-Seq` names the next page's `before_seq`
+/// and `Link` (`rel="next"`) its URL.
 #[utoipa::path(get, path = "/receipts/{agent_id}", tag = "receipts", operation_id = "list_receipts",
     params(ReceiptsPath, ListQuery),
-    responses((status = 200, description = "Receipts", body = ReceiptPage), crate::openapi::Errors))]
+    responses((status = 200, description = "Receipts", body = Vec<ReceiptOut>,
+        headers(
+            ("x-next-before-seq" = u64, description = "`before_seq` of the next page; absent on the last"),
+            ("link" = String, description = "RFC 8288 `<…>; rel=\"next\"`; absent on the last page"))),
+        crate::openapi::Errors))]
 async fn list(
     state: web::Data<AppState>,
     auth: Auth,
@@ -78,11 +81,20 @@ async fn list(
         .last()
         .filter(|_| receipts.len() == q.limit as usize)
         .map(|r| r.seq);
-    Ok(HttpResponse::Ok().json(ReceiptPage {
-        agent_id: id.into_inner(),
-        receipts,
-        next_before_seq: next,
-    }))
+    let mut answer = HttpResponse::Ok();
+    if let Some(next) = next {
+        // The id was found, so it is an `ag_…` id: safe in a URL as it is.
+        let link = format!(
+            "</receipts/{}?limit={}&before_seq={next}>; rel=\"next\"",
+            id.as_str(),
+            q.limit
+        );
+        answer
+            .insert_header((NEXT_BEFORE_SEQ_HEADER, next.to_string()))
+            .insert_header(("link", link));
+    }
+    let body: Vec<ReceiptOut> = receipts.into_iter().map(ReceiptOut::from).collect();
+    Ok(answer.json(body))
 }
 
 /// Verifies the agent's whole chain: every hash link and signature, and the stored head.

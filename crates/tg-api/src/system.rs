@@ -58,6 +58,18 @@ async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, description = "Counters", body = Stats), crate::openapi::Errors))]
 async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, ApiError> {
     let s = state.call(|g| async move { g.stats().await }).await?;
+    let policy = state.call(|g| async move { g.policy().await }).await?;
+    let band_label = |b: &tg_scoring::TierBand| format!("{:?}-{:?}", b.min_score, b.max_score);
+    let trust_score_distribution = policy
+        .policy
+        .tiers
+        .bands()
+        .iter()
+        .map(|b| {
+            let n = s.agents_by_tier.iter().find(|(t, _)| *t == b.tier).map_or(0, |(_, n)| *n);
+            (band_label(b), n)
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(Stats {
         total_agents: s.total_agents,
         agents_by_status: ByStatus {
@@ -71,6 +83,9 @@ async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, 
             .map(|(t, n)| (t.to_string(), *n))
             .collect(),
         total_receipts: s.total_receipts,
+        total_actions: s.total_receipts,
+        recent_actions: s.recent_receipts,
+        trust_score_distribution,
         actions_by_result: ByResult {
             success: s.successes,
             failure: s.failures,

@@ -7,7 +7,7 @@ use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
 use tg_wire::webhooks::{
-    AttemptPage, Deleted, EndpointList, EndpointOut, Queued, RecoverRequest, Requeued,
+    AttemptPage, Deleted, EndpointOut, Queued, RecoverRequest, Requeued,
     WebhookRequest, WebhookUpdate,
 };
 
@@ -53,16 +53,15 @@ async fn create(
     Ok(HttpResponse::Created().json(EndpointOut::from(&s)))
 }
 
-/// The caller's endpoints.
+/// The caller's endpoints, as a list (V2's shape).
 #[utoipa::path(get, path = "/config/webhooks", tag = "webhooks", operation_id = "list_webhooks",
-    responses((status = 200, description = "Endpoints", body = EndpointList), crate::openapi::Errors))]
+    responses((status = 200, description = "Endpoints", body = Vec<EndpointOut>), crate::openapi::Errors))]
 async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let all = state
         .call(move |g| async move { g.webhooks(&auth.principal).await })
         .await?;
-    Ok(HttpResponse::Ok().json(EndpointList {
-        webhooks: all.iter().map(EndpointOut::from).collect(),
-    }))
+    let all: Vec<EndpointOut> = all.iter().map(EndpointOut::from).collect();
+    Ok(HttpResponse::Ok().json(all))
 }
 
 /// One endpoint.

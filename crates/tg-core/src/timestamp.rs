@@ -61,6 +61,24 @@ impl Timestamp {
             .map_err(|_| TimestampError(s.to_owned()))
     }
 
+    /// RFC 3339, or an ISO 8601 date-time without an offset (`2024-01-15T12:30:00.123456`,
+    /// what Python's naive `datetime.isoformat()` prints), read as UTC — for V2 clients.
+    pub fn parse_rfc3339_or_naive_utc(s: &str) -> Result<Self, TimestampError> {
+        if let Ok(t) = Self::parse_rfc3339(s) {
+            return Ok(t);
+        }
+        let naive = time::macros::format_description!(
+            version = 2,
+            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+        );
+        let dt = time::PrimitiveDateTime::parse(s, naive)
+            .map_err(|_| TimestampError(s.to_owned()))?
+            .assume_utc();
+        i64::try_from(dt.unix_timestamp_nanos() / 1_000)
+            .map(Self)
+            .map_err(|_| TimestampError(s.to_owned()))
+    }
+
     fn to_datetime(self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -111,9 +129,31 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// `#[serde(deserialize_with)]` for request fields V2 clients fill with naive timestamps.
+pub fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    let s = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+    s.map(|s| Timestamp::parse_rfc3339_or_naive_utc(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn naive_iso_timestamps_are_read_as_utc() {
+        let t = Timestamp::from_secs(1_705_321_800);
+        assert_eq!(Timestamp::parse_rfc3339_or_naive_utc("2024-01-15T12:30:00"), Ok(t));
+        assert_eq!(
+            Timestamp::parse_rfc3339_or_naive_utc("2024-01-15T12:30:00.000123"),
+            Ok(Timestamp::from_micros(1_705_321_800_000_123))
+        );
+        assert_eq!(Timestamp::parse_rfc3339_or_naive_utc("2024-01-15T13:30:00+01:00"), Ok(t));
+        for bad in ["2024-01-15", "2024-01-15 12:30:00", "yesterday", "2024-13-01T00:00:00"] {
+            assert!(Timestamp::parse_rfc3339_or_naive_utc(bad).is_err(), "{bad}");
+        }
+        assert!(Timestamp::parse_rfc3339("2024-01-15T12:30:00").is_err());
+    }
 
     #[test]
     fn prints_rfc3339_utc_with_z() {

@@ -176,13 +176,29 @@ pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakd
     } else {
         unit(base_score * decay_multiplier)
     };
-    let (composite, proof) = prove(policy, &ev, vouch, composite);
+    // Decided on the figure that is reported, so a threshold equal to a score just read
+    // meets it.
+    let (composite, proof) = prove(policy, &ev, vouch, rounded(composite));
+    let composite = rounded(composite);
     let band = policy.tiers.tier_for(composite);
 
     Breakdown {
-        factors,
-        explain,
-        base_score,
+        factors: FactorScores {
+            identity: rounded(factors.identity),
+            config: rounded(factors.config),
+            behavior: rounded(factors.behavior),
+            vouch: rounded(factors.vouch),
+            activity: rounded(factors.activity),
+        },
+        explain: explain
+            .into_iter()
+            .map(|f| Factor {
+                score: rounded(f.score),
+                contribution: rounded(f.contribution),
+                ..f
+            })
+            .collect(),
+        base_score: rounded(base_score),
         decay_multiplier,
         days_inactive,
         composite,
@@ -273,6 +289,20 @@ fn factor(name: &'static str, score: f64, weight: f64, evidence: String) -> Fact
     }
 }
 
+/// Scores on the 0–1 scale are reported, and decided, to this many decimals.
+pub const SCORE_DECIMALS: i32 = 4;
+
+/// `x` to [`SCORE_DECIMALS`] places.
+pub fn rounded(x: f64) -> f64 {
+    round_to(x, SCORE_DECIMALS)
+}
+
+/// `x` to `places` decimals (half away from zero).
+pub fn round_to(x: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (x * scale).round() / scale
+}
+
 fn unit(x: f64) -> f64 {
     if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) }
 }
@@ -351,8 +381,28 @@ mod tests {
         assert!((idle.decay_multiplier - 0.95f64.powi(2)).abs() < 1e-12);
         // Behaviour's recency weighting shrinks both sides alike toward the prior, so compare
         // against the base at that instant.
-        assert!((idle.composite - idle.base_score * 0.9025).abs() < 1e-12);
+        // Both figures are reported to four places.
+        assert!((idle.composite - idle.base_score * 0.9025).abs() <= 1e-4);
         assert!(idle.composite < fresh.composite);
+    }
+
+    #[test]
+    fn scores_are_reported_and_decided_to_four_places() {
+        let p = Policy::preset(Preset::GatewayV2);
+        let e = evidence(&[(Outcome::Success, 7), (Outcome::Failure, 2)], &p);
+        let b = score(&p, 0.6, &e, T0.plus_secs(13 * 86_400 + 7));
+        for x in [b.composite, b.base_score, b.factors.behavior, b.factors.activity]
+            .into_iter()
+            .chain(b.explain.iter().flat_map(|f| [f.score, f.contribution]))
+        {
+            assert_eq!(x, rounded(x), "{x} has more than four places");
+        }
+        // An action requiring exactly the score just read is allowed.
+        let mut catalog = crate::Catalog::default();
+        let rule = crate::ActionRule { required_tier: 0, min_score: b.composite };
+        catalog.set("exact", rule, &p.tiers).unwrap();
+        let d = crate::authorize(&catalog, crate::Standing::Active, b.tier, b.composite, "exact");
+        assert!(d.allowed);
     }
 
     #[test]

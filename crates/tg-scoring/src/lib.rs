@@ -3,18 +3,23 @@
 mod authorize;
 mod breakdown;
 mod evidence;
+mod permissions;
 mod policy;
 mod tiers;
 
 pub use authorize::{Decision, DenyReason, Standing, authorize, permitted_actions};
-pub use breakdown::{Breakdown, ConfigState, Factor, FactorScores, Inputs, Proof, breakdown};
+pub use breakdown::{
+    Breakdown, ConfigState, Factor, FactorScores, Inputs, Proof, SCORE_DECIMALS, breakdown, round_to,
+    rounded,
+};
 pub use evidence::{Evidence, Source};
 pub use policy::{
     ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, ProofParams, Weights,
     validate_action_name,
 };
 pub use tg_core::Outcome;
-pub use tiers::{TierBand, TierEdit, Tiers, TiersError};
+pub use permissions::ALL_ACTIONS;
+pub use tiers::{MAX_DESCRIPTION, TierBand, TierEdit, Tiers, TiersError};
 
 /// Why a history point was written (DESIGN §14).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -82,6 +82,11 @@ impl Catalog {
         Ok(())
     }
 
+    /// Removes a rule: the action is denied from then on. Returns the rule it had.
+    pub fn remove(&mut self, action: &str) -> Option<ActionRule> {
+        self.rules.remove(action)
+    }
+
     /// All entries, sorted by name.
     pub fn entries(&self) -> Vec<(&str, ActionRule)> {
         let mut all: Vec<_> = self.rules.iter().map(|(k, v)| (k.as_str(), *v)).collect();

@@ -9,6 +9,9 @@ pub struct TierBand {
     pub name: String,
     pub min_score: f64,
     pub max_score: f64,
+    /// What the tier is for, in words (V2's `description`).
+    #[serde(default)]
+    pub description: String,
 }
 
 /// Tier bands numbered 0..n, contiguous over [0, 1], each non-empty.
@@ -17,15 +20,29 @@ pub struct Tiers {
     bands: Vec<TierBand>,
 }
 
-/// A change to one band; the neighbours' shared boundaries move with it.
+/// A change to one band; the neighbours' shared boundaries move with it. Every field is
+/// optional, so V2's whole tier object (`tier, name, min_score, max_score, description,
+/// permissions`) is a valid edit too.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TierEdit {
+    /// When given, must be the tier in the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
     pub name: Option<String>,
     pub min_score: Option<f64>,
     pub max_score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Exactly the catalog actions this tier permits (`"*"`: every catalog action); see
+    /// [`crate::Catalog::grant_exactly`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
 }
+
+/// Longest tier description.
+pub const MAX_DESCRIPTION: usize = 500;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TiersError {
@@ -39,18 +56,19 @@ impl Tiers {
     /// The V2 bands: 0 Untrusted [0, 0.2), 1 Limited [0.2, 0.5), 2 Trusted [0.5, 0.8),
     /// 3 Privileged [0.8, 1].
     pub fn v2_default() -> Self {
-        let band = |tier, name: &str, min_score, max_score| TierBand {
+        let band = |tier, name: &str, min_score, max_score, description: &str| TierBand {
             tier,
             name: name.to_owned(),
             min_score,
             max_score,
+            description: description.to_owned(),
         };
         Tiers {
             bands: vec![
-                band(0, "Untrusted", 0.0, 0.2),
-                band(1, "Limited", 0.2, 0.5),
-                band(2, "Trusted", 0.5, 0.8),
-                band(3, "Privileged", 0.8, 1.0),
+                band(0, "Untrusted", 0.0, 0.2, "Read-only access, no external actions"),
+                band(1, "Limited", 0.2, 0.5, "Basic actions, rate-limited"),
+                band(2, "Trusted", 0.5, 0.8, "Most actions with some restrictions"),
+                band(3, "Privileged", 0.8, 1.0, "Full access, self-approval"),
             ],
         }
     }
@@ -139,8 +157,23 @@ impl Tiers {
         let Some(band) = bands.get_mut(i) else {
             return Err(TiersError::UnknownTier(n));
         };
+        if let Some(t) = edit.tier
+            && t != n
+        {
+            return Err(TiersError::Invalid(format!(
+                "`tier` is {t} but the path names tier {n}"
+            )));
+        }
         if let Some(name) = &edit.name {
             band.name = name.clone();
+        }
+        if let Some(d) = &edit.description {
+            if d.chars().count() > MAX_DESCRIPTION {
+                return Err(TiersError::Invalid(format!(
+                    "`description` is longer than {MAX_DESCRIPTION} characters"
+                )));
+            }
+            band.description = d.clone();
         }
         if let Some(min) = edit.min_score {
             band.min_score = min;

@@ -224,6 +224,14 @@ impl Call<'_> {
     /// Sends the request; the status and the whole body of the answer, or the error a
     /// non-2xx answer stands for.
     async fn send(self) -> Result<(StatusCode, Vec<u8>), Error> {
+        self.send_keeping(None).await.map(|(status, body, _)| (status, body))
+    }
+
+    /// Sends, and keeps the value of the answer's header `keep` (if named and present).
+    async fn send_keeping(
+        self,
+        keep: Option<&str>,
+    ) -> Result<(StatusCode, Vec<u8>, Option<String>), Error> {
         let client = self.client;
         let mut req = client.http.request(self.method, self.url);
         if let Some(key) = client.api_key() {
@@ -236,9 +244,13 @@ impl Call<'_> {
         }
         let resp = req.send().await.map_err(|e| client.transport(e))?;
         let status = resp.status();
+        let kept = keep
+            .and_then(|name| resp.headers().get(name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = resp.bytes().await.map_err(|e| client.transport(e))?;
         if status.is_success() {
-            Ok((status, body.to_vec()))
+            Ok((status, body.to_vec(), kept))
         } else {
             Err(refusal(status, &body))
         }
@@ -251,6 +263,23 @@ impl Call<'_> {
             status: status.as_u16(),
             detail: e.to_string(),
         })
+    }
+
+    /// A list page: the answer's items, and the next page's cursor from the header `next`.
+    pub(crate) async fn page<T: DeserializeOwned>(
+        self,
+        next: &str,
+    ) -> Result<(Vec<T>, Option<u64>), Error> {
+        let (status, body, cursor) = self.send_keeping(Some(next)).await?;
+        let invalid = |detail: String| Error::InvalidResponse {
+            status: status.as_u16(),
+            detail,
+        };
+        let items = serde_json::from_slice(&body).map_err(|e| invalid(e.to_string()))?;
+        let cursor = cursor
+            .map(|c| c.parse().map_err(|_| invalid(format!("`{next}: {c}` is not a number"))))
+            .transpose()?;
+        Ok((items, cursor))
     }
 
     /// The answer as text (`/metrics`, CSV exports).

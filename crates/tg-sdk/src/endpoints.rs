@@ -31,12 +31,14 @@ use tg_wire::lifecycle::{
     Introspection, IntrospectionRequest, ReasonRequest, RevocationRequest, RevokedToken,
 };
 use tg_wire::live::Ticket;
-use tg_wire::policy::{Catalog, Tiers};
-use tg_wire::receipts::{ReceiptExportDocument, ReceiptPage, RecordRequest, Recorded};
+use tg_wire::policy::{Catalog, TierOut};
+use tg_wire::receipts::{
+    NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptPage, RecordRequest, Recorded,
+};
 use tg_wire::system::{Bundles, Health, Ready, Stats};
 use tg_wire::vouches::{Anchor, VouchOut, VouchPage, VouchRequest};
 use tg_wire::webhooks::{
-    AttemptPage, Deleted, EndpointList, EndpointOut, Queued, RecoverRequest, Requeued,
+    AttemptPage, Deleted, EndpointOut, Queued, RecoverRequest, Requeued,
     WebhookRequest, WebhookUpdate,
 };
 use tg_wire::{Page, agents, receipts, vouches};
@@ -125,7 +127,10 @@ endpoints! {
     /// `POST /actions/record`: records what an agent did; answers the receipt and the score change.
     record_action(body: &RecordRequest) -> Recorded => |c| c.post(&["actions", "record"]).json(body).fetch();
     /// `GET /receipts/{agent_id}`: a page of receipts, newest first.
-    list_receipts(id: &AgentId, query: &receipts::ListQuery) -> ReceiptPage => |c| c.get(&["receipts", id.as_str()]).query(query).fetch();
+    list_receipts(id: &AgentId, query: &receipts::ListQuery) -> ReceiptPage => |c| async {
+        let (receipts, next_before_seq) = c.get(&["receipts", id.as_str()]).query(query).page(NEXT_BEFORE_SEQ_HEADER).await?;
+        Ok(ReceiptPage { receipts, next_before_seq })
+    };
     /// `GET /receipts/{agent_id}/export`: the whole chain and the gateway's signed statement
     /// (check it offline with `trust-gateway verify-export`).
     export_receipts(id: &AgentId) -> ReceiptExportDocument => |c| c.get(&["receipts", id.as_str(), "export"]).fetch();
@@ -140,9 +145,9 @@ endpoints! {
 
     // Policy
     /// `GET /tiers`.
-    list_tiers() -> Tiers => |c| c.get(&["tiers"]).fetch();
+    list_tiers() -> Vec<TierOut> => |c| c.get(&["tiers"]).fetch();
     /// `PUT /tiers/{n}` (admin).
-    edit_tier(n: u8, body: &TierEdit) -> Tiers => |c| c.put(&["tiers", &n.to_string()]).json(body).fetch();
+    edit_tier(n: u8, body: &TierEdit) -> TierOut => |c| c.put(&["tiers", &n.to_string()]).json(body).fetch();
     /// `GET /actions`: the action catalogue.
     list_actions() -> Catalog => |c| c.get(&["actions"]).fetch();
     /// `PUT /actions/{name}` (admin).
@@ -236,7 +241,7 @@ endpoints! {
 
     // Webhooks
     /// `GET /config/webhooks`.
-    list_webhooks() -> EndpointList => |c| c.get(&["config", "webhooks"]).fetch();
+    list_webhooks() -> Vec<EndpointOut> => |c| c.get(&["config", "webhooks"]).fetch();
     /// `POST /config/webhooks`: the answer holds the signing secret, shown once.
     create_webhook(body: &WebhookRequest) -> EndpointOut => |c| c.post(&["config", "webhooks"]).json(body).fetch();
     /// `GET /config/webhooks/{id}`.

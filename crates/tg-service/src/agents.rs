@@ -247,6 +247,9 @@ fn conflict_message(raw: &str, name: &str, spiffe: Option<&str>) -> String {
     }
 }
 
+/// How far back `GET /stats` counts `recent_actions` (V2: a day).
+pub const RECENT_SECS: i64 = 86_400;
+
 impl Gateway {
     /// `POST /agents/register`.
     pub async fn register(
@@ -403,10 +406,11 @@ impl Gateway {
         .await
     }
 
-    /// `GET /stats`.
+    /// `GET /stats`; "recent" is the last [`RECENT_SECS`].
     pub async fn stats(&self) -> Result<crate::Stats, ServiceError> {
-        reading(self.store.as_ref(), |tx| {
-            Box::pin(async move { Ok(tx.stats().await?) })
+        let since = self.now().plus_secs(-RECENT_SECS);
+        reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.stats(since).await?) })
         })
         .await
     }

@@ -143,12 +143,21 @@ impl Gateway {
     ) -> Result<PolicySnapshot, ServiceError> {
         self.require_operator(principal)?;
         self.edit_policy(actor, move |policy| {
-            let before = serde_json::to_value(policy.tiers.band(n)).unwrap_or_default();
+            let snapshot = |p: &Policy| {
+                json!({"band": p.tiers.band(n), "permissions": p.catalog.permitted_at(n)})
+            };
+            let before = snapshot(policy);
             policy.tiers = policy
                 .tiers
                 .edited(n, &edit)
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-            let after = serde_json::to_value(policy.tiers.band(n)).unwrap_or_default();
+            if let Some(permissions) = &edit.permissions {
+                policy
+                    .catalog
+                    .grant_exactly(n, permissions, &policy.tiers)
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            }
+            let after = snapshot(policy);
             // A catalog rule may not require a tier that no longer exists (tiers are fixed in
             // number by edits, so this holds; checked anyway).
             policy

@@ -16,6 +16,9 @@ use crate::{Gateway, ServiceError, reading};
 /// Joy's 0–5 scale.
 pub const JOY_SCALE: f64 = 5.0;
 
+/// Joy scores are reported, and compared with thresholds, to this many decimals.
+pub const JOY_DECIMALS: i32 = 3;
+
 /// Joy §3.2 `TrustResult`, serialised as it is on the wire.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -74,7 +77,7 @@ impl TrustResult {
     /// The result for a loaded agent with `vouch_count` active vouches, at `threshold` (0–5).
     pub fn of(view: &TrustView, plan: Plan, vouch_count: u64, threshold: f64) -> Self {
         let b = &view.breakdown;
-        let trust_score = b.composite * JOY_SCALE;
+        let trust_score = tg_scoring::round_to(b.composite * JOY_SCALE, JOY_DECIMALS);
         let withheld = b.cold_start;
         let (meets, error) = match view.agent.status {
             AgentStatus::Active => (!withheld && trust_score >= threshold, None),
@@ -198,7 +201,7 @@ impl Gateway {
 
     async fn audit_trust_check(&self, actor: &Actor, r: &TrustResult, now: Timestamp) {
         let Some(id) = r.agent_id.clone() else { return };
-        let details = json!({"threshold": r.threshold_used, "trust_score": r.trust_score, "meets_threshold": r.meets_threshold, "error": r.error});
+        let details = json!({"threshold": r.threshold_used, "joy_score": r.trust_score, "meets_threshold": r.meets_threshold, "error": r.error});
         self.audit_batch
             .append(AuditEvent::new(
                 EventType::TrustCheck,
@@ -212,11 +215,18 @@ impl Gateway {
 
     /// `GET /agents/{id}/trust`: the breakdown, the owning account's plan and the number of
     /// active vouches received.
-    pub async fn trust_with_plan(&self, id: &str) -> Result<(TrustView, Plan, u64), ServiceError> {
+    /// Logged as a `trust_check` (Joy §5.2), like `POST /trust/verify`.
+    pub async fn trust_with_plan(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<(TrustView, Plan, u64), ServiceError> {
+        self.require(principal, Scope::Read)?;
         let id = crate::agents::agent_id(id)?;
         let cache = Arc::clone(&self.policy);
         let now = self.now();
-        reading(self.store.as_ref(), move |tx| {
+        let (view, plan, vouches) = reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let view = load_view(tx, &cache, &id, now, false).await?;
                 let plan = tx
@@ -227,7 +237,10 @@ impl Gateway {
                 Ok((view, plan, vouches))
             })
         })
-        .await
+        .await?;
+        let result = TrustResult::of(&view, plan, vouches, 0.0);
+        self.audit_trust_check(actor, &result, now).await;
+        Ok((view, plan, vouches))
     }
 
     /// `GET /agents`: the caller's account's agents, oldest first (an admin key sees every

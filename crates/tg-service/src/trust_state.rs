@@ -43,6 +43,8 @@ pub struct Stats {
     /// Agents per stored tier (as of each agent's last score change).
     pub agents_by_tier: Vec<(u8, u64)>,
     pub total_receipts: u64,
+    /// Receipts whose action time is at or after the `recent_since` asked for.
+    pub recent_receipts: u64,
     pub successes: u64,
     pub failures: u64,
     pub violations: u64,
@@ -90,7 +92,7 @@ pub trait TrustStore: Send {
         after: Option<&AgentId>,
         limit: u32,
     ) -> Result<Vec<(Agent, TrustState)>, StoreError>;
-    async fn stats(&mut self) -> Result<Stats, StoreError>;
+    async fn stats(&mut self, recent_since: Timestamp) -> Result<Stats, StoreError>;
     /// Agents per tenth of the stored composite: `[0, 0.1), [0.1, 0.2), …, [0.9, 1]`.
     async fn score_histogram(&mut self) -> Result<[u64; 10], StoreError>;
     async fn policy_version(&mut self) -> Result<i64, StoreError>;

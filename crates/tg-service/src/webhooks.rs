@@ -37,6 +37,17 @@ pub struct WebhookChange {
 pub struct WebhookSaved {
     pub endpoint: Endpoint,
     pub secret: Option<String>,
+    /// What the caller should fix, though it was accepted (a short V2 secret).
+    pub warnings: Vec<String>,
+}
+
+/// Logs and returns the warning a given secret earns, if any.
+fn secret_warnings(given: Option<&str>, account: &tg_core::AccountId) -> Vec<String> {
+    let warning = given.and_then(tg_webhooks::weak_secret_warning);
+    if let Some(w) = &warning {
+        tracing::warn!(account = %account, "{w}");
+    }
+    warning.into_iter().collect()
 }
 
 fn events(raw: &[String]) -> Result<Vec<EventKind>, ServiceError> {
@@ -95,6 +106,7 @@ impl Gateway {
         self.require(principal, Scope::Write)?;
         let kinds = events(&req.events)?;
         self.check_url(&req.url).await?;
+        let warnings = secret_warnings(req.secret.as_deref(), &principal.account_id);
         let (plain, shown) = secret(req.secret)?;
         let now = self.now();
         let id = WebhookId::generate();
@@ -127,6 +139,7 @@ impl Gateway {
         Ok(WebhookSaved {
             endpoint: saved,
             secret: shown,
+            warnings,
         })
     }
 
@@ -172,6 +185,7 @@ impl Gateway {
         if let Some(url) = &change.url {
             self.check_url(url).await?;
         }
+        let warnings = secret_warnings(change.secret.as_deref(), &principal.account_id);
         let new_secret = if change.secret.is_some() || change.rotate_secret {
             Some(secret(change.secret.clone())?)
         } else {
@@ -215,6 +229,7 @@ impl Gateway {
         Ok(WebhookSaved {
             endpoint: saved,
             secret: shown,
+            warnings,
         })
     }
 

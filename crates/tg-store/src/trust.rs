@@ -12,7 +12,7 @@ use crate::agents::AgentRow;
 use crate::conn::{DbTx, run};
 use crate::error::{corrupt, touched};
 use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
-use crate::schema::{agent_trust, agents, policy_documents, trust_history};
+use crate::schema::{agent_trust, agents, policy_documents, receipts, trust_history};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = agent_trust, treat_none_as_null = true)]
@@ -279,7 +279,7 @@ impl TrustStore for DbTx<'_> {
         Ok(out)
     }
 
-    async fn stats(&mut self) -> Result<Stats, StoreError> {
+    async fn stats(&mut self, recent_since: Timestamp) -> Result<Stats, StoreError> {
         let q = agents::table
             .group_by(agents::status)
             .select((agents::status, count_star()));
@@ -321,6 +321,11 @@ impl TrustStore for DbTx<'_> {
         stats.failures = unsigned("sum", sums.failures)?;
         stats.violations = unsigned("sum", sums.violations)?;
         stats.total_receipts = unsigned("sum", sums.receipts)?;
+        let q = receipts::table
+            .filter(receipts::ts.ge(recent_since.as_micros()))
+            .select(count_star());
+        let recent: i64 = run!(self, |c| q.get_result(c).await)?;
+        stats.recent_receipts = unsigned("count", recent)?;
         if stats.total_agents > 0 {
             stats.average_score = sums.composite / stats.total_agents as f64;
         }

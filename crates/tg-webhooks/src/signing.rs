@@ -8,6 +8,20 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// Generated secrets: 32 random bytes.
 const GENERATED_BYTES: usize = 32;
 
+/// The shortest plain (V2) secret accepted without a warning.
+pub const RECOMMENDED_PLAIN_CHARS: usize = 16;
+
+/// What to tell the caller about a plain secret that is easy to guess (V2 clients send
+/// short ones, e.g. the V2 README's `webhook-secret`); `None` for a good one.
+pub fn weak_secret_warning(s: &str) -> Option<String> {
+    let n = s.chars().count();
+    (!s.starts_with(SECRET_PREFIX) && n < RECOMMENDED_PLAIN_CHARS).then(|| {
+        format!(
+            "`secret` has {n} characters: accepted for V2 compatibility, but a signing secret this short can be guessed; use {RECOMMENDED_PLAIN_CHARS} or more, or omit it to get a generated `whsec_` secret"
+        )
+    })
+}
+
 /// An endpoint's signing key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningSecret {
@@ -24,8 +38,8 @@ impl std::fmt::Debug for SigningSecret {
 pub enum SecretError {
     #[error("`secret`: `whsec_` must be followed by base64 of 24 to 64 bytes")]
     Whsec,
-    #[error("`secret` must be `whsec_…` or at least 16 characters")]
-    Short,
+    #[error("`secret` must be `whsec_…` or a non-empty string")]
+    Empty,
 }
 
 impl SigningSecret {
@@ -39,8 +53,9 @@ impl SigningSecret {
     }
 
     /// `whsec_` + base64 of 24–64 bytes (the Standard Webhooks form), or — for V2 clients
-    /// that send a plain string — at least 16 characters used as the key bytes (their
-    /// receivers verify with `whsec_` + base64 of that string).
+    /// that send a plain string — its bytes as the key (their receivers verify with
+    /// `whsec_` + base64 of that string). A plain string shorter than
+    /// [`RECOMMENDED_PLAIN_CHARS`] is accepted, with [`weak_secret_warning`] to show.
     pub fn parse(s: &str) -> Result<Self, SecretError> {
         if let Some(b64) = s.strip_prefix(SECRET_PREFIX) {
             let key = STANDARD.decode(b64).map_err(|_| SecretError::Whsec)?;
@@ -49,8 +64,8 @@ impl SigningSecret {
             }
             return Ok(Self { key });
         }
-        if s.chars().count() < 16 {
-            return Err(SecretError::Short);
+        if s.is_empty() {
+            return Err(SecretError::Empty);
         }
         Ok(Self {
             key: s.as_bytes().to_vec(),
@@ -131,7 +146,7 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_whsec_base64_or_long_strings() {
+    fn secrets_are_whsec_base64_or_plain_strings_short_ones_warned() {
         let (form, _) = SigningSecret::generate();
         assert!(form.starts_with("whsec_"));
         assert!(SigningSecret::parse(&form).is_ok());
@@ -140,7 +155,12 @@ mod tests {
             SigningSecret::parse("whsec_c2hvcnQ="),
             Err(SecretError::Whsec)
         );
-        assert_eq!(SigningSecret::parse("too-short"), Err(SecretError::Short));
+        assert_eq!(SigningSecret::parse(""), Err(SecretError::Empty));
+        // V2's README secret: accepted, with a warning.
+        assert!(SigningSecret::parse("webhook-secret").is_ok());
+        assert!(weak_secret_warning("webhook-secret").is_some_and(|w| w.contains("14 characters")));
+        assert_eq!(weak_secret_warning("webhook-signing-secret-01"), None);
+        assert_eq!(weak_secret_warning(&form), None);
         // A V2 plain secret is its bytes: a receiver verifies with whsec_ + base64 of it.
         let plain = SigningSecret::parse("webhook-signing-secret-01").unwrap();
         let as_whsec = format!("whsec_{}", STANDARD.encode("webhook-signing-secret-01"));

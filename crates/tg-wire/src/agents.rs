@@ -16,7 +16,9 @@ pub struct TrustBreakdown {
     pub breakdown: Breakdown,
     /// Joy's `tier`: the owning account's plan.
     pub plan: tg_access::Plan,
-    pub trust_score: f64,
+    /// Joy's 0–5 score (`trust_result.trust_score`), to three places. Named apart so that
+    /// `trust_score` means the 0–1 score everywhere outside a `TrustResult`.
+    pub joy_score: f64,
     pub verified: bool,
     pub vouch_count: u64,
     pub withheld: bool,
@@ -201,9 +203,14 @@ pub struct AgentOut {
     pub attestation_type: AttestationType,
     pub attestation_expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// The 0–1 composite score (V2's `composite_score`; the same figure).
     pub trust_score: f64,
     pub trust_tier: u8,
     pub tier_name: String,
+    /// V2's name for `trust_score`.
+    pub composite_score: f64,
+    /// V2's name for `trust_tier`.
+    pub tier: u8,
     /// The A2A profile behind `GET /agents/{id}/agent-card.json`, if any.
     pub a2a: Option<A2aProfile>,
 }
@@ -230,6 +237,8 @@ impl From<&TrustView> for AgentOut {
             trust_score: v.breakdown.composite,
             trust_tier: v.breakdown.tier,
             tier_name: v.breakdown.tier_name.clone(),
+            composite_score: v.breakdown.composite,
+            tier: v.breakdown.tier,
             a2a: a.a2a.clone(),
         }
     }

@@ -7,11 +7,51 @@ use tg_service::ExportStatement;
 
 use crate::signed::DetachedSignature;
 
-/// A recorded action: its signed receipt and what it did to the score.
+/// A receipt as the API serves it: the stored receipt's fields, plus `previous_hash`
+/// (V2's name for `prev_hash`, so V2 clients read the chain link they expect).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptOut {
+    #[serde(flatten)]
+    pub receipt: Receipt,
+    /// The same hex as `prev_hash`.
+    pub previous_hash: String,
+}
+
+impl Recorded {
+    /// `receipt`'s fields and what it did to the score.
+    pub fn new(receipt: Receipt, previous: (f64, u8), new: (f64, u8), tier_name: String) -> Self {
+        Self {
+            previous_hash: hex::encode(receipt.prev_hash),
+            receipt,
+            previous_score: previous.0,
+            new_score: new.0,
+            previous_tier: previous.1,
+            new_tier: new.1,
+            tier_name,
+            tier_changed: previous.1 != new.1,
+        }
+    }
+}
+
+impl From<Receipt> for ReceiptOut {
+    fn from(receipt: Receipt) -> Self {
+        Self {
+            previous_hash: hex::encode(receipt.prev_hash),
+            receipt,
+        }
+    }
+}
+
+/// A recorded action: the signed receipt's fields (flat, as V2 returned them), and beside
+/// them what it did to the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recorded {
+    #[serde(flatten)]
     pub receipt: Receipt,
+    /// V2's name for `prev_hash` (the same hex).
+    pub previous_hash: String,
     pub previous_score: f64,
     pub new_score: f64,
     pub previous_tier: u8,
@@ -32,13 +72,15 @@ pub struct ListQuery {
     pub before_seq: Option<u64>,
 }
 
-/// A page of receipts, newest first.
+/// The header `GET /receipts/{agent_id}` names the next page's `before_seq` in (absent on
+/// the last page); a `Link: <…>; rel="next"` header (RFC 8288) carries the same cursor.
+pub const NEXT_BEFORE_SEQ_HEADER: &str = "x-next-before-seq";
+
+/// A page of receipts as the SDKs assemble it: the list, and the header's cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptPage {
-    pub agent_id: String,
-    pub receipts: Vec<Receipt>,
-    /// Pass as `before_seq` for the next page; null on the last page.
+    pub receipts: Vec<ReceiptOut>,
+    /// Pass as `before_seq` for the next page; `None` on the last page.
     pub next_before_seq: Option<u64>,
 }
 
@@ -68,7 +110,9 @@ pub struct RecordRequest {
     pub agent_id: String,
     pub action: String,
     pub result: Outcome,
-    #[serde(default)]
+    /// When the action happened (kept as `reported_at`): RFC 3339, or a date-time without
+    /// an offset (Python's naive `isoformat()`, as the V2 SDK sends), read as UTC.
+    #[serde(default, deserialize_with = "tg_core::deserialize_lenient_timestamp")]
     pub timestamp: Option<Timestamp>,
     /// The agent's gateway token, when another account reports as a witness: it proves
     /// that account dealt with the agent (docs/TRUST-MODEL.md). Without it only the

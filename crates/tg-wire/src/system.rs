@@ -53,6 +53,13 @@ pub struct Stats {
     /// Tier number (as a string key) → agents.
     pub agents_by_tier: BTreeMap<String, u64>,
     pub total_receipts: u64,
+    /// V2's name for `total_receipts`.
+    pub total_actions: u64,
+    /// Receipts of actions in the last 24 hours.
+    pub recent_actions: u64,
+    /// Agents per tier band, keyed `"{min}-{max}"` (V2: `"0.0-0.2"`, …; by each agent's
+    /// stored tier, as `agents_by_tier`).
+    pub trust_score_distribution: BTreeMap<String, u64>,
     pub actions_by_result: ByResult,
     pub average_score: f64,
     pub instance: InstanceStats,

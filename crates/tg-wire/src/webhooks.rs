@@ -24,6 +24,10 @@ pub struct EndpointOut {
     /// The new signing secret (`whsec_…`): only in the answer that created or rotated it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// What was accepted but should be fixed (a short V2 secret); only in the answer to
+    /// the request that caused it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl From<&Endpoint> for EndpointOut {
@@ -39,6 +43,7 @@ impl From<&Endpoint> for EndpointOut {
             created_at: e.created_at,
             updated_at: e.updated_at,
             secret: None,
+            warnings: vec![],
         }
     }
 }
@@ -47,15 +52,10 @@ impl From<&WebhookSaved> for EndpointOut {
     fn from(s: &WebhookSaved) -> Self {
         Self {
             secret: s.secret.clone(),
+            warnings: s.warnings.clone(),
             ..Self::from(&s.endpoint)
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct EndpointList {
-    pub webhooks: Vec<EndpointOut>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

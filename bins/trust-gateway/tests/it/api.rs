@@ -210,9 +210,9 @@ pub async fn recording_actions_moves_score_tier_and_decisions(backend: Backend) 
         assert_eq!(status, StatusCode::CREATED, "{r}");
         last = r;
     }
-    assert_eq!(last["receipt"]["seq"], 12);
-    assert_eq!(last["receipt"]["receipt_hash"].as_str().unwrap().len(), 64);
-    assert_eq!(last["receipt"]["provenance"], "self");
+    assert_eq!(last["seq"], 12);
+    assert_eq!(last["receipt_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(last["provenance"], "self");
     // Under the default policy, what the agent's own account says reaches tier 1 at most.
     assert_eq!(last["new_tier"], 1, "{last}");
     let (_, d) = s
@@ -236,9 +236,9 @@ pub async fn recording_actions_moves_score_tier_and_decisions(backend: Backend) 
         assert_eq!(status, StatusCode::CREATED, "{r}");
         last = r;
     }
-    assert_eq!(last["receipt"]["provenance"], "witnessed");
+    assert_eq!(last["provenance"], "witnessed");
     let (_, introspected) = s.post("/tokens/introspect", json!({"token": token})).await;
-    assert_eq!(last["receipt"]["witness"]["token_jti"], introspected["jti"]);
+    assert_eq!(last["witness"]["token_jti"], introspected["jti"]);
     let score = last["new_score"].as_f64().unwrap();
     assert!(score >= 0.5, "proven, the score stands: {last}");
     assert_eq!(last["new_tier"], 2);
@@ -307,14 +307,13 @@ pub async fn recording_actions_moves_score_tier_and_decisions(backend: Backend) 
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
     let (_, receipts) = s.get(&format!("/receipts/{id}?limit=5")).await;
-    let seqs: Vec<i64> = receipts["receipts"]
+    let seqs: Vec<i64> = receipts
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["seq"].as_i64().unwrap())
         .collect();
     assert_eq!(seqs, vec![18, 17, 16, 15, 14]);
-    assert_eq!(receipts["next_before_seq"], 14);
 
     let (_, stats) = s.get("/stats").await;
     assert_eq!(stats["total_agents"], 1);
@@ -330,19 +329,19 @@ pub async fn tier_and_catalog_edits_are_persisted_and_used(backend: Backend) {
     let a = start_on(&db, dir, &[]).await;
     let id = a.register("editor").await;
     let (_, tiers) = a.get("/tiers").await;
-    assert_eq!(tiers["tiers"].as_array().unwrap().len(), 4);
-    assert_eq!(
-        tiers["tiers"][3],
-        json!({"tier": 3, "name": "Privileged", "min_score": 0.8, "max_score": 1.0})
-    );
+    assert_eq!(tiers.as_array().unwrap().len(), 4);
+    assert_eq!(tiers[3]["name"], "Privileged");
+    assert_eq!((tiers[3]["min_score"].as_f64(), tiers[3]["max_score"].as_f64()), (Some(0.8), Some(1.0)));
 
     // Tier 1 now starts at 0.05: the cold agent (0.1) moves up to tier 1.
     let (status, edited) = a
         .put("/tiers/1", json!({"min_score": 0.05, "name": "Probation"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
-    assert_eq!(edited["tiers"][0]["max_score"], 0.05);
-    assert_eq!(edited["tiers"][1]["name"], "Probation");
+    assert_eq!((edited["tier"].as_u64(), edited["name"].as_str()), (Some(1), Some("Probation")));
+    assert_eq!(edited["min_score"], 0.05);
+    let (_, tiers) = a.get("/tiers").await;
+    assert_eq!(tiers[0]["max_score"], 0.05, "the neighbour's edge moved with it");
     let (status, body) = a.put("/tiers/0", json!({"min_score": 0.1})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, _) = a.put("/tiers/9", json!({"name": "x"})).await;

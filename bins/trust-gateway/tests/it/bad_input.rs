@@ -431,7 +431,7 @@ pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
     for before in ["18446744073709551615", "9223372036854775808"] {
         let (status, page) = s.get(&format!("/receipts/{id}?before_seq={before}")).await;
         assert_eq!(status, StatusCode::OK, "{before}: {page}");
-        assert_eq!(page["receipts"], json!([]));
+        assert_eq!(page, json!([]));
     }
     let (status, _) = s
         .get(&format!("/receipts/{id}?before_seq=18446744073709551616"))

@@ -46,7 +46,7 @@ pub async fn concurrent_writers_leave_one_contiguous_chain(backend: Backend) {
         json!({"valid": true, "length": total, "first_broken_seq": null, "reason": null})
     );
     let (_, page) = b.get(&format!("/receipts/{id}?limit=1000")).await;
-    let seqs: Vec<i64> = page["receipts"]
+    let seqs: Vec<i64> = page
         .as_array()
         .unwrap()
         .iter()

@@ -32,6 +32,7 @@ mod signing_keys;
 mod support;
 mod tenancy;
 mod tokens;
+mod v2_surface;
 mod vouching;
 mod webhooks;
 mod witness_clocked;
@@ -79,6 +80,7 @@ use provenance::*;
 use signing_keys::*;
 use tenancy::*;
 use tokens::*;
+use v2_surface::*;
 use vouching::*;
 use webhooks::*;
 
@@ -124,4 +126,8 @@ both_stores!(
     tokens_are_revoked_and_die_with_a_suspension,
     head_is_answered_where_get_is,
     refused_keys_are_limited_per_address,
+    agent_records_and_receipts_have_v2_shapes,
+    tiers_are_a_list_and_take_v2_tier_objects,
+    the_v2_readme_webhook_and_list_work,
+    scores_have_one_scale_per_name_and_decide_as_read,
 );

@@ -73,7 +73,7 @@ pub async fn self_reports_and_rings_stay_at_tier_one(backend: Backend) {
                     .record_as(other_key, agent, "read_data", "success", Some(&token))
                     .await;
                 assert_eq!(status, StatusCode::CREATED, "{r}");
-                assert_eq!(r["receipt"]["provenance"], "witnessed");
+                assert_eq!(r["provenance"], "witnessed");
             }
         }
     }
@@ -142,7 +142,7 @@ pub async fn witnesses_prove_with_the_agents_token(backend: Backend) {
             .record_as(&globex, &agent, "read_data", "success", Some(&token))
             .await;
         assert_eq!(status, StatusCode::CREATED, "report {i}: {r}");
-        assert_eq!(r["receipt"]["witness"]["account_id"], globex_id.as_str());
+        assert_eq!(r["witness"]["account_id"], globex_id.as_str());
     }
     let (status, r) = s
         .record_as(&globex, &agent, "read_data", "failure", Some(&token))
@@ -161,7 +161,7 @@ pub async fn witnesses_prove_with_the_agents_token(backend: Backend) {
     let (_, r) = s
         .record_as(&acme, &agent, "read_data", "success", Some(&token))
         .await;
-    assert_eq!(r["receipt"]["provenance"], "self");
+    assert_eq!(r["provenance"], "self");
 
     // The operator's reports prove; its witnessed violation costs a tier at once.
     for _ in 0..5 {
@@ -191,7 +191,7 @@ pub async fn witnesses_prove_with_the_agents_token(backend: Backend) {
 
     // The receipts say who stands behind them, and the chain still verifies.
     let (_, page) = s.get(&format!("/receipts/{agent}?limit=3")).await;
-    let newest = &page["receipts"][0];
+    let newest = &page[0];
     assert_eq!(newest["provenance"], "witnessed");
     assert_ne!(newest["witness"]["account_id"], acme_id.as_str());
     let (_, report) = s.get(&format!("/receipts/{agent}/verify")).await;

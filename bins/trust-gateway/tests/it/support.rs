@@ -80,8 +80,13 @@ pub async fn start_on(db: &DbConfig, dir: tempfile::TempDir, extra: &[(&str, &st
 }
 
 pub async fn start(backend: Backend) -> Server {
+    start_on_fresh(backend, &[]).await
+}
+
+/// [`start`] with `extra` settings.
+pub async fn start_on_fresh(backend: Backend, extra: &[(&str, &str)]) -> Server {
     let (db, dir) = fresh_db(backend).await;
-    start_on(&db, dir, &[]).await
+    start_on(&db, dir, extra).await
 }
 
 impl Server {
