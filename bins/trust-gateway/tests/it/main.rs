@@ -28,6 +28,7 @@ mod metrics;
 mod openapi;
 mod otlp;
 mod provenance;
+mod python_sdk;
 mod signing_keys;
 mod support;
 mod tenancy;
