@@ -197,3 +197,37 @@ async fn a_score_equal_to_the_threshold_meets_it() {
         .trust_score;
     assert!(later < exact * 0.95, "{later} vs {exact}");
 }
+
+/// `GET /stats`' `recent_actions` (V2's) counts the last 24 hours of receipts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recent_actions_are_the_last_day() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let g = gateway(Arc::clone(&clock), TrustBundles::default()).await;
+    let p = g.authenticate(Some(KEY)).await.unwrap();
+    let actor = g.actor(Some(&p), None);
+    let agent = g
+        .register(&p, &actor, registration("busy", None, None))
+        .await
+        .unwrap()
+        .agent;
+    let record = |at: Timestamp| {
+        clock.set(at);
+        let req = tg_service::RecordAction {
+            agent_id: agent.id.to_string(),
+            action: "read_data".into(),
+            result: tg_core::Outcome::Success,
+            reported_at: None,
+            token: None,
+        };
+        let (g, p, actor) = (&g, &p, &actor);
+        async move { g.record_action(p, actor, req).await.unwrap() }
+    };
+    record(T0).await;
+    record(T0.plus_secs(3_600)).await;
+    record(T0.plus_secs(86_400)).await;
+    clock.set(T0.plus_secs(86_400 + 1_800));
+    let stats = g.stats().await.unwrap();
+    assert_eq!((stats.total_receipts, stats.recent_receipts), (3, 2));
+    clock.set(T0.plus_secs(3 * 86_400));
+    assert_eq!(g.stats().await.unwrap().recent_receipts, 0);
+}
