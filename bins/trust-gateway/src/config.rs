@@ -35,6 +35,9 @@ pub struct Settings {
     pub vouching: tg_service::VouchConfig,
     /// `WEBHOOK_ALLOW_NETS`, `WEBHOOK_TIMEOUT_SECS` (10), `WEBHOOK_DISABLE_AFTER_HOURS` (120).
     pub webhooks: tg_service::WebhookConfig,
+    /// `MAINTENANCE_SECS` (60): the leader's score sweep and chain verification period;
+    /// `CHAIN_VERIFY_RECEIPTS` (200000): receipts verified per round.
+    pub maintenance: tg_service::MaintenanceConfig,
 }
 
 impl std::fmt::Debug for Settings {
@@ -154,6 +157,8 @@ impl Settings {
             get("WEBHOOK_TIMEOUT_SECS"),
             get("WEBHOOK_DISABLE_AFTER_HOURS"),
         )?;
+        let maintenance =
+            maintenance_config(get("MAINTENANCE_SECS"), get("CHAIN_VERIFY_RECEIPTS"))?;
         let metrics_public = match get("METRICS_PUBLIC").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -185,6 +190,7 @@ impl Settings {
             metrics_public,
             vouching,
             webhooks,
+            maintenance,
         })
     }
 
@@ -267,6 +273,28 @@ fn vouch_config(
     Ok(config)
 }
 
+fn maintenance_config(
+    secs: Option<String>,
+    receipts: Option<String>,
+) -> anyhow::Result<tg_service::MaintenanceConfig> {
+    let mut config = tg_service::MaintenanceConfig::default();
+    if let Some(s) = secs {
+        let n: u64 = s
+            .parse()
+            .ok()
+            .filter(|n| (1..=86_400).contains(n))
+            .with_context(|| format!("MAINTENANCE_SECS `{s}`: expected 1–86400"))?;
+        config.every = Some(std::time::Duration::from_secs(n));
+    }
+    if let Some(s) = receipts {
+        config.receipts_per_round =
+            s.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!("CHAIN_VERIFY_RECEIPTS `{s}`: expected a positive number")
+            })?;
+    }
+    Ok(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +343,8 @@ mod tests {
         assert!(err("POLICY_FILE", "/nonexistent/policy.toml").contains("cannot read POLICY_FILE"));
         assert!(err("VOUCH_PRETRUSTED", "everyone").contains("VOUCH_PRETRUSTED `everyone`"));
         assert!(err("VOUCH_RECOMPUTE_SECS", "0").contains("VOUCH_RECOMPUTE_SECS `0`"));
+        assert!(err("MAINTENANCE_SECS", "0").contains("MAINTENANCE_SECS `0`"));
+        assert!(err("CHAIN_VERIFY_RECEIPTS", "none").contains("CHAIN_VERIFY_RECEIPTS `none`"));
         assert!(err("WEBHOOK_ALLOW_NETS", "localhost").contains("WEBHOOK_ALLOW_NETS"));
         assert!(err("WEBHOOK_TIMEOUT_SECS", "0").contains("WEBHOOK_TIMEOUT_SECS `0`"));
     }

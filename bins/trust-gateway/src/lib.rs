@@ -77,10 +77,12 @@ async fn gateway(
             .map(|s| Arc::new(s) as Arc<dyn tg_service::BundleSource>),
         vouching: settings.vouching,
         webhooks: settings.webhooks.clone(),
+        maintenance: settings.maintenance,
     };
     if !workers {
         config.vouching.every = None;
         config.webhooks.poll = None;
+        config.maintenance.every = None;
     }
     let gateway = Arc::new(
         Gateway::start(Arc::new(db), config)

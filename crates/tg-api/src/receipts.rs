@@ -6,7 +6,9 @@ use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::streaming::Sink;
 use crate::{ApiError, AppState, dto};
-use tg_wire::receipts::{ListQuery, NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptOut, Recorded};
+use tg_wire::receipts::{
+    ListQuery, NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptOut, Recorded,
+};
 
 pub(crate) fn routes(r: &mut Routes) {
     r.post("/actions/record", record)

@@ -66,7 +66,11 @@ async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, 
         .bands()
         .iter()
         .map(|b| {
-            let n = s.agents_by_tier.iter().find(|(t, _)| *t == b.tier).map_or(0, |(_, n)| *n);
+            let n = s
+                .agents_by_tier
+                .iter()
+                .find(|(t, _)| *t == b.tier)
+                .map_or(0, |(_, n)| *n);
             (band_label(b), n)
         })
         .collect();

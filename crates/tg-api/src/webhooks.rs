@@ -7,8 +7,8 @@ use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
 use tg_wire::webhooks::{
-    AttemptPage, Deleted, EndpointOut, Queued, RecoverRequest, Requeued,
-    WebhookRequest, WebhookUpdate,
+    AttemptPage, Deleted, EndpointOut, Queued, RecoverRequest, Requeued, WebhookRequest,
+    WebhookUpdate,
 };
 
 pub(crate) fn routes(r: &mut Routes) {

@@ -16,4 +16,6 @@ pub use kinds::*;
 pub use outcome::Outcome;
 pub use provenance::Provenance;
 pub use random::{random_bytes, random_hex};
-pub use timestamp::{Timestamp, TimestampError, deserialize_lenient as deserialize_lenient_timestamp};
+pub use timestamp::{
+    Timestamp, TimestampError, deserialize_lenient as deserialize_lenient_timestamp,
+};

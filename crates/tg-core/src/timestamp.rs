@@ -143,13 +143,24 @@ mod tests {
     #[test]
     fn naive_iso_timestamps_are_read_as_utc() {
         let t = Timestamp::from_secs(1_705_321_800);
-        assert_eq!(Timestamp::parse_rfc3339_or_naive_utc("2024-01-15T12:30:00"), Ok(t));
+        assert_eq!(
+            Timestamp::parse_rfc3339_or_naive_utc("2024-01-15T12:30:00"),
+            Ok(t)
+        );
         assert_eq!(
             Timestamp::parse_rfc3339_or_naive_utc("2024-01-15T12:30:00.000123"),
             Ok(Timestamp::from_micros(1_705_321_800_000_123))
         );
-        assert_eq!(Timestamp::parse_rfc3339_or_naive_utc("2024-01-15T13:30:00+01:00"), Ok(t));
-        for bad in ["2024-01-15", "2024-01-15 12:30:00", "yesterday", "2024-13-01T00:00:00"] {
+        assert_eq!(
+            Timestamp::parse_rfc3339_or_naive_utc("2024-01-15T13:30:00+01:00"),
+            Ok(t)
+        );
+        for bad in [
+            "2024-01-15",
+            "2024-01-15 12:30:00",
+            "yesterday",
+            "2024-13-01T00:00:00",
+        ] {
             assert!(Timestamp::parse_rfc3339_or_naive_utc(bad).is_err(), "{bad}");
         }
         assert!(Timestamp::parse_rfc3339("2024-01-15T12:30:00").is_err());

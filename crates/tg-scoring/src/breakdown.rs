@@ -391,17 +391,31 @@ mod tests {
         let p = Policy::preset(Preset::GatewayV2);
         let e = evidence(&[(Outcome::Success, 7), (Outcome::Failure, 2)], &p);
         let b = score(&p, 0.6, &e, T0.plus_secs(13 * 86_400 + 7));
-        for x in [b.composite, b.base_score, b.factors.behavior, b.factors.activity]
-            .into_iter()
-            .chain(b.explain.iter().flat_map(|f| [f.score, f.contribution]))
+        for x in [
+            b.composite,
+            b.base_score,
+            b.factors.behavior,
+            b.factors.activity,
+        ]
+        .into_iter()
+        .chain(b.explain.iter().flat_map(|f| [f.score, f.contribution]))
         {
             assert_eq!(x, rounded(x), "{x} has more than four places");
         }
         // An action requiring exactly the score just read is allowed.
         let mut catalog = crate::Catalog::default();
-        let rule = crate::ActionRule { required_tier: 0, min_score: b.composite };
+        let rule = crate::ActionRule {
+            required_tier: 0,
+            min_score: b.composite,
+        };
         catalog.set("exact", rule, &p.tiers).unwrap();
-        let d = crate::authorize(&catalog, crate::Standing::Active, b.tier, b.composite, "exact");
+        let d = crate::authorize(
+            &catalog,
+            crate::Standing::Active,
+            b.tier,
+            b.composite,
+            "exact",
+        );
         assert!(d.allowed);
     }
 

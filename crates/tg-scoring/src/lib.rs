@@ -9,16 +9,16 @@ mod tiers;
 
 pub use authorize::{Decision, DenyReason, Standing, authorize, permitted_actions};
 pub use breakdown::{
-    Breakdown, ConfigState, Factor, FactorScores, Inputs, Proof, SCORE_DECIMALS, breakdown, round_to,
-    rounded,
+    Breakdown, ConfigState, Factor, FactorScores, Inputs, Proof, SCORE_DECIMALS, breakdown,
+    round_to, rounded,
 };
 pub use evidence::{Evidence, Source};
+pub use permissions::ALL_ACTIONS;
 pub use policy::{
-    ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, ProofParams, Weights,
-    validate_action_name,
+    ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, ProofParams,
+    TRUST_CHANGED_DELTA, Weights, validate_action_name,
 };
 pub use tg_core::Outcome;
-pub use permissions::ALL_ACTIONS;
 pub use tiers::{MAX_DESCRIPTION, TierBand, TierEdit, Tiers, TiersError};
 
 /// Why a history point was written (DESIGN §14).

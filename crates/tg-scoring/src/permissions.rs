@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn a_tier_permits_what_it_and_the_tiers_below_require() {
         let p = Policy::preset(Preset::GatewayV2);
-        assert_eq!(p.catalog.permitted_at(0), names(&["read_config", "view_status"]));
+        assert_eq!(
+            p.catalog.permitted_at(0),
+            names(&["read_config", "view_status"])
+        );
         let t1 = p.catalog.permitted_at(1);
         assert!(t1.contains(&"read_data".to_owned()) && t1.contains(&"read_config".to_owned()));
         assert!(!t1.contains(&"send_email".to_owned()));
@@ -138,6 +141,9 @@ mod tests {
         let err = c.grant_exactly(1, &names(&["read_config", "Bad Name!"]), &p.tiers);
         assert!(err.is_err());
         assert_eq!(c, p.catalog);
-        assert!(c.grant_exactly(9, &names(&["read_config"]), &p.tiers).is_err());
+        assert!(
+            c.grant_exactly(9, &names(&["read_config"]), &p.tiers)
+                .is_err()
+        );
     }
 }

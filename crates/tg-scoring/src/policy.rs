@@ -296,7 +296,13 @@ pub struct Policy {
     pub catalog: Catalog,
     pub behavior: BehaviorParams,
     pub proof: ProofParams,
+    /// A composite move at least this large is a `trust_changed` event (V2: "changed
+    /// significantly"). In (0, 1]; default [`TRUST_CHANGED_DELTA`].
+    pub trust_changed_delta: f64,
 }
+
+/// The default `trust_changed_delta`.
+pub const TRUST_CHANGED_DELTA: f64 = 0.05;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PolicyError {
@@ -378,6 +384,7 @@ impl Policy {
             tiers,
             catalog: Catalog { rules },
             behavior: BehaviorParams::default(),
+            trust_changed_delta: TRUST_CHANGED_DELTA,
             // V2 counted every receipt alike; the others count what someone proved.
             proof: match preset {
                 Preset::GatewayV2 => ProofParams::NONE,
@@ -387,10 +394,11 @@ impl Policy {
     }
 
     /// Parses a policy file. It names a `preset` (default `default`) and overrides any of
-    /// `weights`, `behavior`, `tiers` and `actions`:
+    /// `weights`, `behavior`, `proof`, `trust_changed_delta`, `tiers` and `actions`:
     ///
     /// ```toml
     /// preset = "gateway-v2"
+    /// trust_changed_delta = 0.1
     /// [behavior]
     /// cold_start_evidence = 3
     /// [actions.deploy]
@@ -418,6 +426,9 @@ impl Policy {
         if let Some(p) = file.proof {
             policy.proof = p;
         }
+        if let Some(d) = file.trust_changed_delta {
+            policy.trust_changed_delta = d;
+        }
         if let Some(bands) = file.tiers {
             policy.tiers = Tiers::new(bands)?;
         }
@@ -432,6 +443,12 @@ impl Policy {
         self.weights.validate()?;
         self.behavior.validate()?;
         self.proof.validate()?;
+        if !(self.trust_changed_delta > 0.0 && self.trust_changed_delta <= 1.0) {
+            return Err(PolicyError::File(format!(
+                "trust_changed_delta must be in (0, 1], not {}",
+                self.trust_changed_delta
+            )));
+        }
         if let Some(cap) = self.proof.unproven_tier_cap
             && self.tiers.band(cap).is_none()
         {
@@ -458,6 +475,7 @@ struct PolicyFile {
     weights: Option<Weights>,
     behavior: Option<BehaviorParams>,
     proof: Option<ProofParams>,
+    trust_changed_delta: Option<f64>,
     tiers: Option<Vec<crate::TierBand>>,
     actions: Option<HashMap<String, ActionRule>>,
 }
@@ -465,6 +483,20 @@ struct PolicyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_trust_changed_delta_is_configurable_within_bounds() {
+        assert_eq!(
+            Policy::preset(Preset::Default).trust_changed_delta,
+            TRUST_CHANGED_DELTA
+        );
+        let p = Policy::from_toml_str("trust_changed_delta = 0.1").unwrap();
+        assert_eq!(p.trust_changed_delta, 0.1);
+        for bad in ["0.0", "-0.1", "1.5", "nan"] {
+            let text = format!("trust_changed_delta = {bad}");
+            assert!(Policy::from_toml_str(&text).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn presets_are_valid_and_carry_their_documented_weights() {

@@ -65,9 +65,21 @@ impl Tiers {
         };
         Tiers {
             bands: vec![
-                band(0, "Untrusted", 0.0, 0.2, "Read-only access, no external actions"),
+                band(
+                    0,
+                    "Untrusted",
+                    0.0,
+                    0.2,
+                    "Read-only access, no external actions",
+                ),
                 band(1, "Limited", 0.2, 0.5, "Basic actions, rate-limited"),
-                band(2, "Trusted", 0.5, 0.8, "Most actions with some restrictions"),
+                band(
+                    2,
+                    "Trusted",
+                    0.5,
+                    0.8,
+                    "Most actions with some restrictions",
+                ),
                 band(3, "Privileged", 0.8, 1.0, "Full access, self-approval"),
             ],
         }

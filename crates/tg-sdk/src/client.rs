@@ -224,7 +224,9 @@ impl Call<'_> {
     /// Sends the request; the status and the whole body of the answer, or the error a
     /// non-2xx answer stands for.
     async fn send(self) -> Result<(StatusCode, Vec<u8>), Error> {
-        self.send_keeping(None).await.map(|(status, body, _)| (status, body))
+        self.send_keeping(None)
+            .await
+            .map(|(status, body, _)| (status, body))
     }
 
     /// Sends, and keeps the value of the answer's header `keep` (if named and present).
@@ -277,7 +279,10 @@ impl Call<'_> {
         };
         let items = serde_json::from_slice(&body).map_err(|e| invalid(e.to_string()))?;
         let cursor = cursor
-            .map(|c| c.parse().map_err(|_| invalid(format!("`{next}: {c}` is not a number"))))
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| invalid(format!("`{next}: {c}` is not a number")))
+            })
             .transpose()?;
         Ok((items, cursor))
     }

@@ -38,8 +38,8 @@ use tg_wire::receipts::{
 use tg_wire::system::{Bundles, Health, Ready, Stats};
 use tg_wire::vouches::{Anchor, VouchOut, VouchPage, VouchRequest};
 use tg_wire::webhooks::{
-    AttemptPage, Deleted, EndpointOut, Queued, RecoverRequest, Requeued,
-    WebhookRequest, WebhookUpdate,
+    AttemptPage, Deleted, EndpointOut, Queued, RecoverRequest, Requeued, WebhookRequest,
+    WebhookUpdate,
 };
 use tg_wire::{Page, agents, receipts, vouches};
 

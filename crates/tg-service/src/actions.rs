@@ -5,7 +5,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::{AgentId, Outcome, Provenance, Timestamp};
 use tg_identity::AgentStatus;
-use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Draft, Receipt, Witness};
+use tg_receipts::{ChainHead, ChainReport, Draft, Receipt, Witness};
 use tg_scoring::{Source, Trigger, validate_action_name};
 
 use crate::agents::{TrustView, agent_id, page_limit, require_visible};
@@ -40,8 +40,6 @@ pub struct Recorded {
     pub old_tier: u8,
     pub view: TrustView,
 }
-
-const VERIFY_PAGE: u32 = 1000;
 
 impl Gateway {
     /// Appends a signed receipt and updates the score, history and audit trail in one
@@ -156,10 +154,11 @@ impl Gateway {
                 .await?;
                 for e in crate::events::score_events(
                     &after.agent,
-                    &before.breakdown,
+                    (&before.breakdown).into(),
                     &after.breakdown,
                     Trigger::ActionRecorded,
                     false,
+                    after.policy.policy.trust_changed_delta,
                     now,
                 ) {
                     tx.append_outbox(&e).await?;
@@ -243,36 +242,13 @@ impl Gateway {
     ) -> Result<ChainReport, ServiceError> {
         self.require(principal, Scope::Read)?;
         let id: AgentId = agent_id(id)?;
-        let signer = Arc::clone(&self.signer);
-        let principal = principal.clone();
-        let (agent, report) = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let agent = require_visible(tx, &principal, &id).await?;
-                let expected = tx
-                    .get_trust(&id)
-                    .await?
-                    .map(|s| s.chain)
-                    .unwrap_or(ChainHead::EMPTY);
-                let mut verifier = ChainVerifier::new(&signer);
-                let mut after = 0u64;
-                loop {
-                    let page = tx.scan_receipts(&id, after, VERIFY_PAGE).await?;
-                    let Some(last) = page.last() else { break };
-                    after = last.seq;
-                    let mut broken = false;
-                    for r in &page {
-                        broken |= verifier.push(r).is_err();
-                    }
-                    if broken || page.len() < VERIFY_PAGE as usize {
-                        break;
-                    }
-                }
-                // The stored receipts must end exactly at the head recorded with the last
-                // append: a removed or replaced tail is caught here.
-                let report = verifier.finish_at(expected);
-                Ok((agent, report))
-            })
-        })
+        let viewer = principal.clone();
+        let (agent, report) = crate::chain_check::verify_stored_chain(
+            self.store.as_ref(),
+            &self.signer,
+            &id,
+            move |a| viewer.sees(&a.account_id),
+        )
         .await?;
         if !report.valid {
             // Reported once per verification that finds it: receivers see every check

@@ -162,10 +162,11 @@ pub(crate) async fn rescore_announcing(
     let after = TrustView::compute(agent, state, before.policy.clone(), now);
     for e in crate::events::score_events(
         &after.agent,
-        &before.breakdown,
+        (&before.breakdown).into(),
         &after.breakdown,
         trigger,
         always_trust_changed,
+        after.policy.policy.trust_changed_delta,
         now,
     ) {
         tx.append_outbox(&e).await?;
@@ -174,24 +175,38 @@ pub(crate) async fn rescore_announcing(
         || after.breakdown.tier != before.breakdown.tier;
     let mut state = after.state.clone();
     if moved {
-        state.history_seq += 1;
-        state.composite = after.breakdown.composite;
-        state.tier = after.breakdown.tier;
-        let point = HistoryPoint {
-            agent_id: state.agent_id.clone(),
-            seq: state.history_seq,
-            timestamp: now,
-            composite_score: state.composite,
-            tier: state.tier,
-            trigger,
-        };
-        tx.append_history(&point).await?;
+        state = append_point(tx, &state, &after.breakdown, trigger, now).await?;
     }
     if state != before.state {
         state.updated_at = now;
         tx.update_trust(&state).await?;
     }
     Ok(TrustView { state, ..after })
+}
+
+/// Appends a history point at `b` with `trigger`; returns `state` with that point as its
+/// stored standing (the caller stores it).
+pub(crate) async fn append_point(
+    tx: &mut dyn Tx,
+    state: &TrustState,
+    b: &tg_scoring::Breakdown,
+    trigger: Trigger,
+    now: Timestamp,
+) -> Result<TrustState, ServiceError> {
+    let mut state = state.clone();
+    state.history_seq += 1;
+    state.composite = b.composite;
+    state.tier = b.tier;
+    tx.append_history(&HistoryPoint {
+        agent_id: state.agent_id.clone(),
+        seq: state.history_seq,
+        timestamp: now,
+        composite_score: b.composite,
+        tier: b.tier,
+        trigger,
+    })
+    .await?;
+    Ok(state)
 }
 
 /// `load_view` for a write: an agent of another account (for a non-admin key) is "not

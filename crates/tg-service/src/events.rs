@@ -7,10 +7,6 @@ use tg_identity::Agent;
 use tg_scoring::{Breakdown, Trigger};
 use tg_webhooks::{EventKind, OutboxEvent};
 
-/// A composite move at least this large is a `trust_changed` event (V2: "changed
-/// significantly"); config drift always is.
-pub const TRUST_CHANGE_EVENT: f64 = 0.05;
-
 /// An event about `agent`, routed to its account's endpoints (and the admin's).
 pub(crate) fn agent_event(
     kind: EventKind,
@@ -31,13 +27,32 @@ pub(crate) fn agent_event(
     )
 }
 
-/// `tier_changed` and/or `trust_changed` for a score that moved from `before` to `after`.
+/// Where a score stood: its composite and tier.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Standing {
+    pub composite: f64,
+    pub tier: u8,
+}
+
+impl From<&Breakdown> for Standing {
+    fn from(b: &Breakdown) -> Self {
+        Self {
+            composite: b.composite,
+            tier: b.tier,
+        }
+    }
+}
+
+/// `tier_changed` and/or `trust_changed` for a score that moved from `before` to `after`:
+/// `trust_changed` when the composite moved by at least the policy's
+/// `trust_changed_delta` (or always, when `always_trust_changed`).
 pub(crate) fn score_events(
     agent: &Agent,
-    before: &Breakdown,
+    before: Standing,
     after: &Breakdown,
     trigger: Trigger,
     always_trust_changed: bool,
+    trust_changed_delta: f64,
     now: Timestamp,
 ) -> Vec<OutboxEvent> {
     let mut out = Vec::new();
@@ -50,11 +65,12 @@ pub(crate) fn score_events(
         ));
     }
     let delta = after.composite - before.composite;
-    if always_trust_changed || delta.abs() >= TRUST_CHANGE_EVENT {
+    // Scores are reported to four places: compare at that precision.
+    if always_trust_changed || tg_scoring::rounded(delta.abs()) >= trust_changed_delta {
         out.push(agent_event(
             EventKind::TrustChanged,
             agent,
-            json!({"old_score": before.composite, "new_score": after.composite, "tier": after.tier, "trigger": trigger.as_str(), "factors": after.factors}),
+            json!({"old_score": before.composite, "new_score": after.composite, "old_tier": before.tier, "new_tier": after.tier, "tier": after.tier, "tier_name": after.tier_name, "trigger": trigger.as_str(), "factors": after.factors}),
             now,
         ));
     }

@@ -37,6 +37,8 @@ pub struct GatewayConfig {
     pub vouching: VouchConfig,
     /// Webhook delivery: SSRF allow-list, timeouts, worker.
     pub webhooks: crate::WebhookConfig,
+    /// The leader's score sweep and background chain verification.
+    pub maintenance: crate::MaintenanceConfig,
 }
 
 impl GatewayConfig {
@@ -62,6 +64,10 @@ impl GatewayConfig {
             webhooks: crate::WebhookConfig {
                 poll: None,
                 ..crate::WebhookConfig::default()
+            },
+            maintenance: crate::MaintenanceConfig {
+                every: None,
+                ..crate::MaintenanceConfig::default()
             },
         }
     }
@@ -111,6 +117,8 @@ pub struct Gateway {
     pub(crate) live: Arc<crate::live::LiveFeed>,
     _webhook_worker: Worker,
     _live_relay: Worker,
+    pub(crate) maintenance: Arc<crate::maintenance::Maintenance>,
+    _maintenance_worker: Worker,
     pub(crate) metrics: Arc<crate::Metrics>,
 }
 
@@ -185,10 +193,19 @@ impl Gateway {
             Arc::clone(&config.clock),
             done.admin.id.clone(),
         )?;
+        let signer = Arc::new(ReceiptSigner::from_secret(&config.secret_key));
+        let (maintenance, maintenance_worker) = crate::maintenance::Maintenance::start(
+            config.maintenance,
+            Arc::clone(&store),
+            Arc::clone(&policy),
+            Arc::clone(&config.clock),
+            Arc::clone(&signer),
+            Arc::clone(&webhooks),
+        );
         Ok(Self {
             store,
             clock: config.clock,
-            signer: Arc::new(ReceiptSigner::from_secret(&config.secret_key)),
+            signer,
             tokens: std::sync::RwLock::new(Arc::new(tokens)),
             token_settings,
             attestation: AttestationVerifier::new(config.trust_bundles, &config.audience),
@@ -204,6 +221,8 @@ impl Gateway {
             live,
             _webhook_worker: webhook_worker,
             _live_relay: relay.unwrap_or_else(Worker::none),
+            maintenance,
+            _maintenance_worker: maintenance_worker,
             metrics,
         })
     }

@@ -7,6 +7,7 @@ mod agents;
 mod audit_batch;
 mod audit_trail;
 mod authorize;
+mod chain_check;
 mod config_integrity;
 mod delegations;
 mod error;
@@ -14,9 +15,11 @@ mod events;
 mod gateway;
 mod identity_claims;
 mod keys;
+mod lease;
 mod lifecycle;
 mod live;
 mod live_relay;
+mod maintenance;
 mod metrics;
 mod policy;
 mod receipt_export;
@@ -41,14 +44,15 @@ pub use audit_trail::{
 pub use authorize::{AuthorizeOutcome, BatchOutcome, MAX_BATCH};
 pub use delegations::{Delegated, NewDelegation};
 pub use error::ServiceError;
-pub use events::TRUST_CHANGE_EVENT;
 pub use gateway::{BundleSource, Gateway, GatewayConfig};
 pub use identity_claims::IssuedNonce;
+pub use lease::LeaseStore;
 pub use lifecycle::{Introspection, Lifecycle};
 pub use live::{
     FEED_CAPACITY, KeyWatch, LiveEvent, LiveMessage, LiveSubscription, MAX_CLIENTS,
     MAX_CLIENTS_PER_ACCOUNT, MAX_TICKETS_PER_ACCOUNT, TICKET_TTL_SECS,
 };
+pub use maintenance::{LEASE as MAINTENANCE_LEASE, MaintenanceConfig, MaintenanceRound};
 pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;
 pub use receipt_export::{ExportStatement, RECEIPT_EXPORT_FORMAT, ReceiptExport};

@@ -7,6 +7,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
 use tg_identity::{AgentStatus, SuspensionAuthor};
+use tg_scoring::Trigger;
 use tg_tokens::TokenClaims;
 
 use crate::agents::{TrustView, agent_id};
@@ -134,7 +135,18 @@ impl Gateway {
                     now,
                 ))
                 .await?;
-                Ok(TrustView::compute(agent, view.state, view.policy, now))
+                // The history shows the lifecycle change, at the score it stood at.
+                let mut state = crate::agents::append_point(
+                    tx,
+                    &view.state,
+                    &view.breakdown,
+                    Trigger::Lifecycle,
+                    now,
+                )
+                .await?;
+                state.updated_at = now;
+                tx.update_trust(&state).await?;
+                Ok(TrustView::compute(agent, state, view.policy, now))
             })
         })
         .await?;

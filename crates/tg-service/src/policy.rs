@@ -220,6 +220,10 @@ impl Gateway {
         })
         .await?;
         self.policy.store(snapshot.clone());
+        // Scores follow the new policy at once when read; the next sweep stores the moves
+        // as `policy_change` points (on the instance that edited; others sweep them as
+        // decay-or-policy moves alike).
+        self.maintenance.policy_changed();
         Ok(snapshot)
     }
 }

@@ -31,6 +31,7 @@ pub trait Tx:
     + TrustStore
     + VouchStore
     + WebhookStore
+    + crate::LeaseStore
     + Send
 {
 }
@@ -48,6 +49,7 @@ impl<T> Tx for T where
         + TrustStore
         + VouchStore
         + WebhookStore
+        + crate::LeaseStore
         + Send
 {
 }

@@ -9,6 +9,7 @@ mod db;
 mod delegations;
 mod error;
 mod keys;
+mod leases;
 mod receipts;
 mod revocations;
 mod schema;

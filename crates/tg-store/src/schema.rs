@@ -118,6 +118,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     revoked_tokens (jti) {
         jti -> Text,
         agent_id -> Text,

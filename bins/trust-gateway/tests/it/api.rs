@@ -331,17 +331,29 @@ pub async fn tier_and_catalog_edits_are_persisted_and_used(backend: Backend) {
     let (_, tiers) = a.get("/tiers").await;
     assert_eq!(tiers.as_array().unwrap().len(), 4);
     assert_eq!(tiers[3]["name"], "Privileged");
-    assert_eq!((tiers[3]["min_score"].as_f64(), tiers[3]["max_score"].as_f64()), (Some(0.8), Some(1.0)));
+    assert_eq!(
+        (
+            tiers[3]["min_score"].as_f64(),
+            tiers[3]["max_score"].as_f64()
+        ),
+        (Some(0.8), Some(1.0))
+    );
 
     // Tier 1 now starts at 0.05: the cold agent (0.1) moves up to tier 1.
     let (status, edited) = a
         .put("/tiers/1", json!({"min_score": 0.05, "name": "Probation"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
-    assert_eq!((edited["tier"].as_u64(), edited["name"].as_str()), (Some(1), Some("Probation")));
+    assert_eq!(
+        (edited["tier"].as_u64(), edited["name"].as_str()),
+        (Some(1), Some("Probation"))
+    );
     assert_eq!(edited["min_score"], 0.05);
     let (_, tiers) = a.get("/tiers").await;
-    assert_eq!(tiers[0]["max_score"], 0.05, "the neighbour's edge moved with it");
+    assert_eq!(
+        tiers[0]["max_score"], 0.05,
+        "the neighbour's edge moved with it"
+    );
     let (status, body) = a.put("/tiers/0", json!({"min_score": 0.1})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, _) = a.put("/tiers/9", json!({"name": "x"})).await;

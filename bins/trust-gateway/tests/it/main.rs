@@ -24,6 +24,7 @@ mod identity;
 mod joy;
 mod keys;
 mod lifecycle;
+mod maintenance;
 mod metrics;
 mod openapi;
 mod otlp;
@@ -76,6 +77,7 @@ use identity::*;
 use joy::*;
 use keys::*;
 use lifecycle::*;
+use maintenance::*;
 use metrics::*;
 use provenance::*;
 use signing_keys::*;
@@ -131,4 +133,8 @@ both_stores!(
     tiers_are_a_list_and_take_v2_tier_objects,
     the_v2_readme_webhook_and_list_work,
     scores_have_one_scale_per_name_and_decide_as_read,
+    inactivity_that_drops_a_tier_is_swept_into_history_and_events,
+    one_instance_leads_the_upkeep_until_its_lease_lapses,
+    background_verification_reports_a_broken_chain_once,
+    lifecycle_and_policy_edits_show_in_history,
 );

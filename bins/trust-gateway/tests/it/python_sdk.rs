@@ -39,5 +39,8 @@ async fn the_python_sdk_passes_its_tests_against_a_live_gateway() {
     .unwrap();
     crate::support::assert_ran(&out, "the Python SDK's tests failed");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(" passed") && !stdout.contains("skipped"), "{stdout}");
+    assert!(
+        stdout.contains(" passed") && !stdout.contains("skipped"),
+        "{stdout}"
+    );
 }

@@ -65,7 +65,10 @@ pub async fn agent_records_and_receipts_have_v2_shapes(backend: Backend) {
         assert!(!r[field].is_null(), "`{field}` missing: {r}");
     }
     assert_eq!(r["previous_hash"], r["prev_hash"]);
-    assert_eq!((r["agent_id"].as_str(), r["seq"].as_u64()), (Some(id), Some(1)));
+    assert_eq!(
+        (r["agent_id"].as_str(), r["seq"].as_u64()),
+        (Some(id), Some(1))
+    );
     let (status, bad) = s
         .post(
             "/actions/record",
@@ -95,14 +98,21 @@ pub async fn agent_records_and_receipts_have_v2_shapes(backend: Backend) {
     assert_eq!(first[0]["previous_hash"], first[1]["receipt_hash"]);
     let (_, second) = get_with_headers(&s, &format!("/receipts/{id}?limit=2&before_seq=4")).await;
     assert_eq!(seqs(&second), [3, 2]);
-    let (headers, last) = get_with_headers(&s, &format!("/receipts/{id}?limit=2&before_seq=2")).await;
+    let (headers, last) =
+        get_with_headers(&s, &format!("/receipts/{id}?limit=2&before_seq=2")).await;
     assert_eq!(seqs(&last), [1]);
     assert!(headers.get("x-next-before-seq").is_none() && headers.get("link").is_none());
     let (_, all) = s.get(&format!("/receipts/{id}")).await;
     assert_eq!(seqs(&all), [5, 4, 3, 2, 1], "V2's call: no parameters");
 
     let (_, stats) = s.get("/stats").await;
-    assert_eq!((stats["total_actions"].as_u64(), stats["recent_actions"].as_u64()), (Some(5), Some(5)));
+    assert_eq!(
+        (
+            stats["total_actions"].as_u64(),
+            stats["recent_actions"].as_u64()
+        ),
+        (Some(5), Some(5))
+    );
     // Five self-reported successes: out of cold start, in tier 1.
     let (_, agent) = s.get(&format!("/agents/{id}")).await;
     assert_eq!(agent["tier"], 1);
@@ -117,8 +127,14 @@ pub async fn tiers_are_a_list_and_take_v2_tier_objects(backend: Backend) {
     let (_, tiers) = s.get("/tiers").await;
     let tiers = tiers.as_array().unwrap();
     assert_eq!(tiers.len(), 4);
-    assert_eq!(tiers[0]["description"], "Read-only access, no external actions");
-    assert_eq!(tiers[0]["permissions"], json!(["read_config", "view_status"]));
+    assert_eq!(
+        tiers[0]["description"],
+        "Read-only access, no external actions"
+    );
+    assert_eq!(
+        tiers[0]["permissions"],
+        json!(["read_config", "view_status"])
+    );
     let t1: Vec<&str> = tiers[1]["permissions"]
         .as_array()
         .unwrap()
@@ -149,18 +165,24 @@ pub async fn tiers_are_a_list_and_take_v2_tier_objects(backend: Backend) {
         .find(|a| a["action"] == "send_email")
         .unwrap()
         .clone();
-    assert_eq!(email, json!({"action": "send_email", "required_tier": 1, "min_score": 0.2}));
+    assert_eq!(
+        email,
+        json!({"action": "send_email", "required_tier": 1, "min_score": 0.2})
+    );
 
     let (status, body) = s.put("/tiers/2", json!({"tier": 1, "name": "x"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, body) = s.put("/tiers/1", json!({"permissions": ["Not A Name"]})).await;
+    let (status, body) = s
+        .put("/tiers/1", json!({"permissions": ["Not A Name"]}))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (_, after) = s.get("/tiers").await;
     assert_eq!(after[1], want, "a refused edit changes nothing");
 }
 
 pub async fn the_v2_readme_webhook_and_list_work(backend: Backend) {
-    let s = crate::support::start_on_fresh(backend, &[("WEBHOOK_ALLOW_NETS", "127.0.0.1/32")]).await;
+    let s =
+        crate::support::start_on_fresh(backend, &[("WEBHOOK_ALLOW_NETS", "127.0.0.1/32")]).await;
     // The V2 README's own example secret is short: accepted, with a warning.
     let (status, hook) = s
         .post(
@@ -193,14 +215,21 @@ pub async fn scores_have_one_scale_per_name_and_decide_as_read(backend: Backend)
         s.record(&id, "send_email", "success").await;
     }
     let (_, b) = s.get(&format!("/agents/{id}/trust")).await;
-    assert!(b.get("trust_score").is_none(), "0–5 is `joy_score` here: {b}");
+    assert!(
+        b.get("trust_score").is_none(),
+        "0–5 is `joy_score` here: {b}"
+    );
     let joy = b["joy_score"].as_f64().unwrap();
     let composite = b["composite_score"].as_f64().unwrap();
     assert_eq!(b["trust_result"]["trust_score"], b["joy_score"]);
     assert_eq!((composite * 1e4).round() / 1e4, composite, "four places");
     assert_eq!((joy * 1e3).round() / 1e3, joy, "three places");
     let (_, agent) = s.get(&format!("/agents/{id}")).await;
-    assert_eq!(agent["trust_score"].as_f64(), Some(composite), "0–1 everywhere else");
+    assert_eq!(
+        agent["trust_score"].as_f64(),
+        Some(composite),
+        "0–1 everywhere else"
+    );
 
     // A threshold equal to the score just read meets it.
     let (_, r) = s
@@ -216,7 +245,10 @@ pub async fn scores_have_one_scale_per_name_and_decide_as_read(backend: Backend)
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, d) = s
-        .post("/authorize", json!({"agent_id": id, "action": "exactly_enough"}))
+        .post(
+            "/authorize",
+            json!({"agent_id": id, "action": "exactly_enough"}),
+        )
         .await;
     assert_eq!(d["allowed"], true, "{d}");
 
@@ -224,8 +256,10 @@ pub async fn scores_have_one_scale_per_name_and_decide_as_read(backend: Backend)
     let (_, audit) = s.get(&format!("/agents/{id}/audit?type=trust_check")).await;
     let checks = audit["events"].as_array().unwrap();
     assert!(
-        checks.iter().any(|e| e["details"]["joy_score"].as_f64() == Some(joy)
-            && e["details"]["threshold"] == 0.0),
+        checks
+            .iter()
+            .any(|e| e["details"]["joy_score"].as_f64() == Some(joy)
+                && e["details"]["threshold"] == 0.0),
         "{audit}"
     );
 }

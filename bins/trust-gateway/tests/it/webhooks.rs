@@ -165,10 +165,7 @@ pub async fn webhooks_are_signed_delivered_and_verifiable(backend: crate::suppor
     let id = hook["id"].as_str().unwrap().to_owned();
     let (_, listed) = s.get("/config/webhooks").await;
     assert_eq!(listed[0]["id"], id.as_str());
-    assert!(
-        listed[0].get("secret").is_none(),
-        "secrets are shown once"
-    );
+    assert!(listed[0].get("secret").is_none(), "secrets are shown once");
 
     let agent = s.register("hooked").await;
     let r = rx.until("agent_registered").await;

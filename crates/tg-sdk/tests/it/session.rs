@@ -148,7 +148,10 @@ async fn agents_receipts_and_decisions() {
         .await
         .unwrap();
     assert_eq!((edited.tier, edited.name.as_str()), (1, "Probation"));
-    assert_eq!(edited.permissions, tiers[1].permissions, "permissions untouched");
+    assert_eq!(
+        edited.permissions, tiers[1].permissions,
+        "permissions untouched"
+    );
     let catalog = c
         .put_action(
             "archive_mail",

@@ -337,7 +337,10 @@ pub async fn trust_state_history_and_stats(db: Db) {
     })
     .await
     .unwrap();
-    assert_eq!(stats.recent_receipts, 0, "counted from the receipts themselves: none here");
+    assert_eq!(
+        stats.recent_receipts, 0,
+        "counted from the receipts themselves: none here"
+    );
     assert_eq!(stats.total_agents, 2);
     assert_eq!(stats.active_agents, 2);
     assert_eq!(stats.agents_by_tier, vec![(0, 1), (2, 1)]);

@@ -1,0 +1,221 @@
+//! Background upkeep on both stores, driven by an injected clock: the leader's score sweep
+//! (decay and policy moves written as history and events), leader election between two
+//! instances, background chain verification, and lifecycle history points.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tg_access::Principal;
+use tg_core::{ManualClock, Outcome, Timestamp};
+use tg_identity::Attestation;
+use tg_scoring::{Policy, Preset, TierEdit};
+use tg_service::{Gateway, GatewayConfig, Lifecycle, NewWebhook, RecordAction, Registration};
+use tg_store::{Db, DbConfig};
+
+use crate::support::{Backend, SERVICE_KEY, fresh_db, tamper};
+use crate::webhooks::receiver;
+
+/// 2027-01-01T00:00:00Z
+const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
+
+/// A service gateway on `db` (no background workers: the test runs each round).
+async fn instance(db: &DbConfig, clock: &Arc<ManualClock>) -> (Gateway, Principal) {
+    let mut config = GatewayConfig::in_process(
+        b"maintenance-secret-0123456789abcdefghijk".to_vec(),
+        SERVICE_KEY,
+    );
+    config.policy = Policy::preset(Preset::GatewayV2);
+    config.clock = Arc::clone(clock) as Arc<dyn tg_core::Clock>;
+    config.webhooks.allow = tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8").unwrap();
+    let store = Db::connect(db).await.unwrap();
+    let g = Gateway::start(Arc::new(store), config).await.unwrap();
+    let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+    (g, p)
+}
+
+async fn agent_with(g: &Gateway, p: &Principal, name: &str, successes: usize) -> String {
+    let actor = g.actor(Some(p), None);
+    let reg = Registration {
+        name: name.into(),
+        provider: "p".into(),
+        spiffe_id: None,
+        config_hash: "h".into(),
+        capabilities: vec![],
+        attestation: Some(Attestation::ApiKey),
+        a2a: None,
+    };
+    let id = g
+        .register(p, &actor, reg)
+        .await
+        .unwrap()
+        .agent
+        .id
+        .to_string();
+    for _ in 0..successes {
+        let req = RecordAction {
+            agent_id: id.clone(),
+            action: "read_data".into(),
+            result: Outcome::Success,
+            reported_at: None,
+            token: None,
+        };
+        g.record_action(p, &actor, req).await.unwrap();
+    }
+    id
+}
+
+async fn triggers(g: &Gateway, p: &Principal, id: &str) -> Vec<(String, u8)> {
+    let (_, points) = g.history(p, id, 100).await.unwrap();
+    points
+        .iter()
+        .map(|h| (h.trigger.as_str().to_owned(), h.tier))
+        .collect()
+}
+
+async fn hook(g: &Gateway, p: &Principal, url: &str, events: &[&str]) {
+    let req = NewWebhook {
+        url: url.to_owned(),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+        secret: None,
+        enabled: None,
+    };
+    g.create_webhook(p, req).await.unwrap();
+}
+
+pub async fn inactivity_that_drops_a_tier_is_swept_into_history_and_events(backend: Backend) {
+    let (db, _dir) = fresh_db(backend).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let (g, p) = instance(&db, &clock).await;
+    let id = agent_with(&g, &p, "idle", 20).await;
+    let mut rx = receiver(vec![]).await;
+    hook(&g, &p, &rx.url, &["tier_changed", "trust_changed"]).await;
+    let before = g.trust_view(&id).await.unwrap().breakdown;
+    assert!(before.tier >= 2, "{before:?}");
+
+    // Nothing has moved yet: the sweep writes nothing.
+    let round = g.maintain().await.unwrap();
+    assert!(round.leader);
+    assert_eq!(round.rescored, 0);
+
+    // A year idle: decay takes the score down at least a tier.
+    clock.advance_secs(365 * 86_400);
+    let now = g.trust_view(&id).await.unwrap().breakdown;
+    assert!(now.tier < before.tier, "{} -> {}", before.tier, now.tier);
+    assert_eq!(g.maintain().await.unwrap().rescored, 1);
+    let history = triggers(&g, &p, &id).await;
+    assert_eq!(history[0], ("decay".to_owned(), now.tier));
+    assert_eq!(g.maintain().await.unwrap().rescored, 0, "written once");
+
+    g.deliver_webhooks().await.unwrap();
+    // Skipping the events of the agent's rise (the endpoint sees every event fanned out
+    // after it was created).
+    let tier = decay_event(&mut rx, "tier_changed").await;
+    assert_eq!(
+        (
+            &tier["data"]["old_tier"],
+            &tier["data"]["new_tier"],
+            &tier["data"]["trigger"]
+        ),
+        (
+            &Value::from(before.tier),
+            &Value::from(now.tier),
+            &Value::from("decay")
+        )
+    );
+    let trust = decay_event(&mut rx, "trust_changed").await;
+    assert_eq!(trust["data"]["old_tier"], before.tier);
+    assert_eq!(trust["data"]["new_tier"], now.tier);
+    assert_eq!(trust["data"]["old_score"], before.composite);
+    assert_eq!(trust["data"]["new_score"], now.composite);
+}
+
+async fn decay_event(rx: &mut crate::webhooks::Receiver, kind: &str) -> Value {
+    loop {
+        let body = rx.until(kind).await.body;
+        if body["data"]["trigger"] == "decay" {
+            return body;
+        }
+    }
+}
+
+pub async fn one_instance_leads_the_upkeep_until_its_lease_lapses(backend: Backend) {
+    let (db, _dir) = fresh_db(backend).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let (a, _) = instance(&db, &clock).await;
+    let (b, _) = instance(&db, &clock).await;
+    assert!(a.maintain().await.unwrap().leader);
+    assert!(!b.maintain().await.unwrap().leader, "a holds the lease");
+    clock.advance_secs(60);
+    assert!(a.maintain().await.unwrap().leader, "the leader renews");
+    assert!(!b.maintain().await.unwrap().leader);
+    // `a` stops (no more rounds): after three periods its lease lapses and `b` takes over.
+    clock.advance_secs(3 * 60);
+    assert!(b.maintain().await.unwrap().leader);
+    assert!(!a.maintain().await.unwrap().leader);
+}
+
+pub async fn background_verification_reports_a_broken_chain_once(backend: Backend) {
+    let (db, _dir) = fresh_db(backend).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let (g, p) = instance(&db, &clock).await;
+    let good = agent_with(&g, &p, "good", 3).await;
+    let bad = agent_with(&g, &p, "bad", 4).await;
+    let mut rx = receiver(vec![]).await;
+    hook(&g, &p, &rx.url, &["receipt_chain_broken"]).await;
+    let round = g.maintain().await.unwrap();
+    assert_eq!((round.chains_verified, round.receipts_verified), (2, 7));
+    assert!(round.chains_broken.is_empty());
+
+    tamper(
+        &db,
+        &format!(
+            "UPDATE receipts SET action = 'delete_database' WHERE agent_id = '{bad}' AND seq = 2"
+        ),
+    )
+    .await;
+    let round = g.maintain().await.unwrap();
+    assert_eq!(round.chains_broken.len(), 1);
+    assert_eq!(round.chains_broken[0].as_str(), bad);
+    assert!(
+        g.maintain().await.unwrap().chains_broken.is_empty(),
+        "reported once"
+    );
+    g.deliver_webhooks().await.unwrap();
+    let event = rx.until("receipt_chain_broken").await.body;
+    assert_eq!(event["data"]["agent_id"], bad.as_str());
+    assert_eq!(event["data"]["first_broken_seq"], 2);
+    assert_ne!(event["data"]["agent_id"], good.as_str());
+}
+
+pub async fn lifecycle_and_policy_edits_show_in_history(backend: Backend) {
+    let (db, _dir) = fresh_db(backend).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let (g, p) = instance(&db, &clock).await;
+    let actor = g.actor(Some(&p), None);
+    let id = agent_with(&g, &p, "cold", 0).await;
+    g.change_status(&p, &actor, &id, Lifecycle::Suspend, None)
+        .await
+        .unwrap();
+    g.change_status(&p, &actor, &id, Lifecycle::Reactivate, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        triggers(&g, &p, &id).await,
+        [
+            ("lifecycle".to_owned(), 0),
+            ("lifecycle".to_owned(), 0),
+            ("registered".to_owned(), 0)
+        ]
+    );
+    // Tier 1 now starts below the cold-start score: the next sweep stores the move.
+    let edit = TierEdit {
+        min_score: Some(0.05),
+        ..TierEdit::default()
+    };
+    g.edit_tier(&p, &actor, 1, edit).await.unwrap();
+    assert_eq!(g.maintain().await.unwrap().rescored, 1);
+    assert_eq!(
+        triggers(&g, &p, &id).await[0],
+        ("policy_change".to_owned(), 1)
+    );
+}
