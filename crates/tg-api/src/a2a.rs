@@ -197,7 +197,7 @@ async fn set_profile(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<A2aProfile>,
+    body: crate::dto::Json<A2aProfile>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, profile) = (id.into_inner(), body.into_inner());
     let view = state

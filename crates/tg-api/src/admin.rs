@@ -30,7 +30,7 @@ struct AccountPath {
 async fn create_account(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<NewAccount>,
+    body: crate::dto::Json<NewAccount>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let a = state
@@ -51,7 +51,7 @@ async fn update_account(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<AccountUpdate>,
+    body: crate::dto::Json<AccountUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let a = state
@@ -89,7 +89,7 @@ async fn create_key(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<NewKey>,
+    body: crate::dto::Json<NewKey>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, scope) = (id.into_inner(), body.into_inner().scope);
     let new = state

@@ -30,7 +30,7 @@ pub(crate) fn routes(r: &mut Routes) {
 async fn register(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<dto::RegisterRequest>,
+    body: crate::dto::Json<dto::RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let reg = Registration {
@@ -100,7 +100,7 @@ async fn trust(
 async fn verify_trust(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<dto::VerifyRequest>,
+    body: crate::dto::Json<dto::VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     if let Some(id) = &b.agent_id {
@@ -233,7 +233,7 @@ async fn reattest(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<dto::AttestationRequest>,
+    body: crate::dto::Json<dto::AttestationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, attestation) = (id.into_inner(), body.into_inner().attestation);
     let view = state

@@ -31,7 +31,7 @@ fn fail_closed(err: ApiError) -> ApiError {
 async fn authorize(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<dto::AuthorizeRequest>,
+    body: crate::dto::Json<dto::AuthorizeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     crate::request_id::record_agent(&b.agent_id, None);
@@ -56,7 +56,7 @@ async fn authorize(
 async fn batch(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<dto::BatchRequest>,
+    body: crate::dto::Json<dto::BatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     crate::request_id::record_agent(&req.agent_id, None);

@@ -36,7 +36,7 @@ struct DelegationPath {
 async fn create(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<DelegationRequest>,
+    body: crate::dto::Json<DelegationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     crate::request_id::record_agent(&b.to_agent, None);
@@ -109,7 +109,7 @@ async fn outcome(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<OutcomeRequest>,
+    body: crate::dto::Json<OutcomeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let (d, view) = state

@@ -7,7 +7,6 @@ pub(crate) use tg_wire::agents::{
 pub(crate) use tg_wire::authorize::{AuthorizeRequest, BatchRequest, Decision};
 pub(crate) use tg_wire::receipts::RecordRequest;
 
-/// An optional JSON body: empty means `T::default()`, anything else must parse (422 if not).
 /// A raw request body (the routes whose body is optional or not only JSON), at most
 /// [`crate::MAX_BODY_BYTES`]: a larger one is a JSON 413 like every other route's, not
 /// actix's plain-text answer.
@@ -52,17 +51,78 @@ impl actix_web::FromRequest for RawBody {
     }
 }
 
+/// An optional JSON body: empty or `null` means `T::default()`; anything else must be a
+/// JSON object of `T` (400 if it is not JSON, 422 if it is not a `T`).
 pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(
     body: &[u8],
 ) -> Result<T, crate::ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        crate::ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON: {e}"),
+        )
+    })?;
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    object_of(value)
+}
+
+/// `T` from a JSON value that must be an object: serde would also build a struct from an
+/// array of its fields' values, which no client means.
+fn object_of<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, crate::ApiError> {
+    let invalid = |detail: String| {
         crate::ApiError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",
-            format!("invalid request body: {e}"),
+            detail,
         )
-    })
+    };
+    if value.is_array() {
+        return Err(invalid(
+            "the request body must be a JSON object, not an array".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| invalid(format!("invalid request body: {e}")))
+}
+
+/// A JSON body of `T` (`application/json`, at most 64 KiB): what `web::Json` does, but the
+/// top level must be an object — never an array read as the struct's fields in order.
+pub(crate) struct Json<T>(T);
+
+impl<T> Json<T> {
+    pub(crate) fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        // `web::Json` keeps the configured limit, media-type check and error answers.
+        let value = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = value.await?.into_inner();
+            Ok(Json(object_of(value)?))
+        })
+    }
 }

@@ -157,6 +157,23 @@ pub(crate) fn path_config() -> web::PathConfig {
     })
 }
 
+/// A known path asked with a method it does not serve.
+pub(crate) fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    let path: String = req.path().chars().take(200).collect();
+    let mut answer = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not served on {path}; allowed: {allow}", req.method()),
+    )
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        answer
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    answer
+}
+
 /// Unknown routes.
 pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     let path: String = req.path().chars().take(200).collect();

@@ -47,7 +47,7 @@ async fn public_key(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<PublicKeyRequest>,
+    body: crate::dto::Json<PublicKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let view = state
@@ -96,7 +96,7 @@ async fn verify(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<ChallengeAnswer>,
+    body: crate::dto::Json<ChallengeAnswer>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let view = state
@@ -128,7 +128,7 @@ async fn update(
 /// The agent reports its configuration hash; a hash other than the approved one is drift
 /// and lowers the config factor.
 #[utoipa::path(post, path = "/agents/{id}/config", tag = "identity", operation_id = "report_config",
-    params(crate::openapi::AgentPath), request_body(content = Option<ConfigHashRequest>, description = "Optional"),
+    params(crate::openapi::AgentPath), request_body = tg_wire::identity::ConfigReport,
     responses((status = 200, description = "The breakdown after the report", body = dto::Breakdown), crate::openapi::Errors))]
 async fn report_config(
     state: web::Data<AppState>,

@@ -112,7 +112,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .app_data(error::query_config())
         .app_data(error::path_config());
-    mount(&mut routes::Routes::mount(cfg));
+    let mut routes = routes::Routes::mount(cfg);
+    mount(&mut routes);
+    routes.close();
     cfg.service(openapi::swagger_ui());
 }
 

@@ -62,6 +62,55 @@ pub(crate) struct AgentPath {
 
 struct ApiKeyAuth;
 
+/// Every operation that takes a body can answer 413 (over 64 KiB) and 415 (not
+/// `application/json`, or whatever media type it documents): added here once rather than
+/// on each handler.
+struct BodyErrors;
+
+impl Modify for BodyErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                "ErrorBody",
+                            ))))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.get,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if op.request_body.is_none() {
+                    continue;
+                }
+                let answers = &mut op.responses.responses;
+                answers
+                    .entry("413".into())
+                    .or_insert_with(|| error("The body is larger than 64 KiB."));
+                answers
+                    .entry("415".into())
+                    .or_insert_with(|| error("The body is not of the documented media type."));
+            }
+        }
+    }
+}
+
 impl Modify for ApiKeyAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -84,7 +133,7 @@ impl Modify for ApiKeyAuth {
             identity (SPIFFE, Ed25519), explainable trust scores, tiered authorization, \
             short-lived tokens verified offline, and a tamper-evident record of everything."
     ),
-    modifiers(&ApiKeyAuth),
+    modifiers(&ApiKeyAuth, &BodyErrors),
     security(("api_key" = [])),
     tags(
         (name = "agents", description = "Registration, scores, history, cards, discovery"),

@@ -54,7 +54,7 @@ async fn put_tier(
     state: web::Data<AppState>,
     auth: Auth,
     n: web::Path<String>,
-    body: web::Json<TierEdit>,
+    body: crate::dto::Json<TierEdit>,
 ) -> Result<HttpResponse, ApiError> {
     let tier: u8 = n.parse().map_err(|_| {
         ServiceError::NotFound(format!(
@@ -121,7 +121,7 @@ async fn put_action(
     state: web::Data<AppState>,
     auth: Auth,
     name: web::Path<String>,
-    body: web::Json<ActionRule>,
+    body: crate::dto::Json<ActionRule>,
 ) -> Result<HttpResponse, ApiError> {
     let (name, rule) = (name.into_inner(), body.into_inner());
     let snapshot = state

@@ -36,7 +36,7 @@ struct ReceiptsPath {
 async fn record(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<dto::RecordRequest>,
+    body: crate::dto::Json<dto::RecordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     crate::request_id::record_agent(&b.agent_id, None);
@@ -76,6 +76,13 @@ async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (agent, limit, before) = (id.clone(), q.limit, q.before_seq);
+    if before.is_some_and(|b| i64::try_from(b).is_err()) {
+        return Err(tg_service::ServiceError::Invalid(format!(
+            "`before_seq` must be at most {}",
+            i64::MAX
+        ))
+        .into());
+    }
     let receipts = state
         .call(move |g| async move { g.receipts(&auth.principal, &agent, limit, before).await })
         .await?;

@@ -99,6 +99,37 @@ impl<'a> Routes<'a> {
         self.add(Method::DELETE, path, handler)
     }
 
+    /// Mounted last: on every path, any method it does not serve answers 405 with `Allow`
+    /// (RFC 9110 §15.5.6), not 404.
+    pub fn close(&mut self) {
+        let Some(cfg) = self.cfg.as_deref_mut() else {
+            return;
+        };
+        let mut paths: Vec<&'static str> = Vec::new();
+        for r in &self.table {
+            if !paths.contains(&r.path) {
+                paths.push(r.path);
+            }
+        }
+        for path in paths {
+            let mut allowed: Vec<&str> = Vec::new();
+            for r in self.table.iter().filter(|r| r.path == path) {
+                allowed.push(r.method.as_str());
+                if r.method == Method::GET {
+                    allowed.push("HEAD");
+                }
+            }
+            let allow = allowed.join(", ");
+            cfg.route(
+                path,
+                web::route().to(move |req: actix_web::HttpRequest| {
+                    let allow = allow.clone();
+                    async move { crate::error::method_not_allowed(&req, &allow) }
+                }),
+            );
+        }
+    }
+
     pub fn into_table(self) -> Vec<Route> {
         self.table
     }

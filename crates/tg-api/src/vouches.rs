@@ -24,7 +24,7 @@ async fn create(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<VouchRequest>,
+    body: crate::dto::Json<VouchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let req = NewVouch {

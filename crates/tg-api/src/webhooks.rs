@@ -38,7 +38,7 @@ struct EndpointPath {
 async fn create(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<WebhookRequest>,
+    body: crate::dto::Json<WebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let req = NewWebhook {
@@ -88,7 +88,7 @@ async fn update(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    body: web::Json<WebhookUpdate>,
+    body: crate::dto::Json<WebhookUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.into_inner());
     let change = WebhookChange {
@@ -178,7 +178,7 @@ async fn recover(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    body: web::Json<RecoverRequest>,
+    body: crate::dto::Json<RecoverRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let b = body.into_inner();

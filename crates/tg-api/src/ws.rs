@@ -52,8 +52,11 @@ async fn ticket(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, 
     params(DashboardQuery),
     security((), ("api_key" = [])),
     responses((status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "A malformed query string", body = crate::openapi::ErrorBody),
         (status = 401, description = "No valid key or ticket", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Not a WebSocket upgrade", body = crate::openapi::ErrorBody)))]
+        (status = 422, description = "Not a WebSocket upgrade", body = crate::openapi::ErrorBody),
+        (status = 429, description = "The account's dashboard limit is reached", body = crate::openapi::ErrorBody),
+        (status = 503, description = "This instance serves its maximum of dashboards, or the store is unavailable", body = crate::openapi::ErrorBody)))]
 async fn dashboard(
     req: HttpRequest,
     body: web::Payload,

@@ -31,11 +31,13 @@ pub struct TrustBreakdown {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct DiscoverQuery {
     /// Matched against names and capabilities.
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 128))]
     pub query: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 4294967295_u64, format = Int64))]
     pub offset: u32,
     #[serde(default = "default_discover_limit")]
-    #[cfg_attr(feature = "openapi", param(default = 20))]
+    #[cfg_attr(feature = "openapi", param(default = 20, minimum = 1, maximum = 100))]
     pub limit: u32,
 }
 
@@ -71,11 +73,14 @@ pub fn default_discover_limit() -> u32 {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ListQuery {
     /// Admin keys only: one account's agents (default: every account's).
+    #[serde(default, deserialize_with = "crate::empty_as_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^(acct_[0-9a-f]{24})?$"))]
     pub account: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 4294967295_u64, format = Int64))]
     pub offset: u32,
     #[serde(default = "crate::default_page_limit")]
-    #[cfg_attr(feature = "openapi", param(default = 100, maximum = 1000))]
+    #[cfg_attr(feature = "openapi", param(default = 100, minimum = 1, maximum = 1000))]
     pub limit: u32,
 }
 
@@ -85,7 +90,7 @@ pub struct ListQuery {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct HistoryQuery {
     #[serde(default = "crate::default_page_limit")]
-    #[cfg_attr(feature = "openapi", param(default = 100))]
+    #[cfg_attr(feature = "openapi", param(default = 100, minimum = 1, maximum = 1000))]
     pub limit: u32,
 }
 
@@ -126,7 +131,10 @@ impl From<&tg_service::HistoryPoint> for HistoryPoint {
 pub struct TokenQuery {
     /// Lifetime in seconds.
     #[serde(default = "default_expires_in")]
-    #[cfg_attr(feature = "openapi", param(default = 3600))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(default = 3600, minimum = 60, maximum = 86400)
+    )]
     pub expires_in: i64,
 }
 

@@ -75,16 +75,20 @@ pub struct AuditExportDocument {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuditQuery {
     /// RFC 3339; default: 30 days before `end`.
+    #[serde(default, deserialize_with = "crate::empty_as_none")]
     pub start: Option<String>,
     /// RFC 3339; default: now.
+    #[serde(default, deserialize_with = "crate::empty_as_none")]
     pub end: Option<String>,
     /// Only events of this type (e.g. `trust_check`).
     #[serde(rename = "type")]
+    #[serde(default, deserialize_with = "crate::empty_as_none")]
     pub event_type: Option<String>,
     #[serde(default = "crate::default_page_limit")]
-    #[cfg_attr(feature = "openapi", param(default = 100))]
+    #[cfg_attr(feature = "openapi", param(default = 100, minimum = 1, maximum = 1000))]
     pub limit: u32,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "crate::empty_as_none")]
     pub cursor: Option<String>,
 }
 
@@ -106,8 +110,10 @@ pub struct ExportQuery {
     #[cfg_attr(feature = "openapi", param(inline))]
     pub format: Format,
     /// RFC 3339; default: 30 days before `end`.
+    #[serde(default, deserialize_with = "crate::empty_as_none")]
     pub start: Option<String>,
     /// RFC 3339; default: now.
+    #[serde(default, deserialize_with = "crate::empty_as_none")]
     pub end: Option<String>,
 }
 

@@ -34,6 +34,8 @@ pub struct BatchAuthorized {
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeRequest {
     pub agent_id: String,
+    /// A catalog action name: 1–64 of `a-z`, `0-9`, `_`, `.`, `-`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_.-]{1,64}$"))]
     pub action: String,
     /// Accepted for V2 compatibility and ignored by the decision (it is not evidence).
     #[serde(default)]
@@ -46,11 +48,20 @@ pub struct AuthorizeRequest {
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     pub agent_id: String,
+    /// 1–100 catalog action names.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100, inline, value_type = Vec<ActionName>))]
     pub actions: Vec<String>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub context: Option<serde_json::Map<String, Value>>,
 }
+
+/// A catalog action name (1–64 of `a-z`, `0-9`, `_`, `.`, `-`), as the schema of a list's items.
+#[cfg(feature = "openapi")]
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(pattern = "^[a-z0-9_.-]{1,64}$")]
+#[allow(dead_code)] // Describes the strings of `BatchRequest::actions`.
+struct ActionName(String);
 
 /// One decision's numbers (shared by single and batch answers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -53,5 +53,21 @@ pub struct ChallengeAnswer {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfigHashRequest {
+    /// 1–256 characters without control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,256}$")
+    )]
     pub config_hash: Option<String>,
+}
+
+/// `POST /agents/{id}/config`: the hash the agent runs now.
+#[cfg(feature = "openapi")]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Documents the body `ConfigHashRequest` must then carry.
+pub struct ConfigReport {
+    /// 1–256 characters without control characters.
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,256}$")]
+    pub config_hash: String,
 }

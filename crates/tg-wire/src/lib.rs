@@ -24,4 +24,4 @@ pub mod system;
 pub mod vouches;
 pub mod webhooks;
 
-pub use page::{Page, default_page_limit};
+pub use page::{Page, default_page_limit, empty_as_none};

@@ -14,9 +14,10 @@ pub fn default_page_limit() -> u32 {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct Page {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 4294967295_u64, format = Int64))]
     pub offset: u32,
     #[serde(default = "default_page_limit")]
-    #[cfg_attr(feature = "openapi", param(default = 100))]
+    #[cfg_attr(feature = "openapi", param(default = 100, minimum = 1, maximum = 1000))]
     pub limit: u32,
 }
 
@@ -34,4 +35,10 @@ impl Default for Page {
             limit: default_page_limit(),
         }
     }
+}
+
+/// `#[serde(deserialize_with)]` for optional query parameters: `?cursor=` (empty) is the
+/// same as leaving it out.
+pub fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
 }

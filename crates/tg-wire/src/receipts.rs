@@ -66,9 +66,13 @@ pub struct Recorded {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ListQuery {
     #[serde(default = "crate::default_page_limit")]
-    #[cfg_attr(feature = "openapi", param(default = 100))]
+    #[cfg_attr(feature = "openapi", param(default = 100, minimum = 1, maximum = 1000))]
     pub limit: u32,
-    /// Receipts before this sequence number (`next_before_seq` of the previous page).
+    /// Receipts before this sequence number (`X-Next-Before-Seq` of the previous page).
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 0, maximum = 9223372036854775807_i64)
+    )]
     pub before_seq: Option<u64>,
 }
 
@@ -108,6 +112,8 @@ pub struct ReceiptExportDocument {
 #[serde(deny_unknown_fields)]
 pub struct RecordRequest {
     pub agent_id: String,
+    /// 1–64 of `a-z`, `0-9`, `_`, `.`, `-`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_.-]{1,64}$"))]
     pub action: String,
     pub result: Outcome,
     /// When the action happened (kept as `reported_at`): RFC 3339, or a date-time without

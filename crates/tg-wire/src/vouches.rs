@@ -66,8 +66,10 @@ pub struct Anchor {
 #[serde(deny_unknown_fields)]
 pub struct VouchRequest {
     /// The voucher, an agent of the caller's account.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^ag_[0-9a-f]{24}$"))]
     pub from_agent: String,
     /// In (0, 1].
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1))]
     pub weight: f64,
     pub note: Option<String>,
     pub signature: Option<String>,
@@ -80,12 +82,16 @@ pub struct VouchRequest {
 pub struct ListQuery {
     /// `received` (vouches for the agent) or `given` (by it).
     #[serde(default = "received")]
-    #[cfg_attr(feature = "openapi", param(default = "received"))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(default = "received", pattern = "^(received|given)$")
+    )]
     pub direction: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 4294967295_u64, format = Int64))]
     pub offset: u32,
     #[serde(default = "crate::default_page_limit")]
-    #[cfg_attr(feature = "openapi", param(default = 100))]
+    #[cfg_attr(feature = "openapi", param(default = 100, minimum = 1, maximum = 1000))]
     pub limit: u32,
 }
 

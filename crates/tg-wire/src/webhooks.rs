@@ -91,7 +91,8 @@ pub struct Requeued {
 pub struct WebhookRequest {
     /// `http(s)://…` to a public address (`WEBHOOK_ALLOW_NETS` opens private ones).
     pub url: String,
-    /// Event types to receive (see `EventKind`).
+    /// Event types to receive, at least one.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, value_type = Vec<EventKind>))]
     pub events: Vec<String>,
     /// Your own `whsec_…` secret; default: a generated one, returned once.
     pub secret: Option<String>,
@@ -104,6 +105,8 @@ pub struct WebhookRequest {
 #[serde(deny_unknown_fields)]
 pub struct WebhookUpdate {
     pub url: Option<String>,
+    /// Event types to receive, at least one.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, value_type = Option<Vec<EventKind>>))]
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
     pub secret: Option<String>,
@@ -121,6 +124,9 @@ pub struct WebhookUpdate {
 #[serde(deny_unknown_fields)]
 pub struct RecoverRequest {
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub since: String,
+    /// RFC 3339; default: now.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub until: Option<String>,
 }

@@ -427,12 +427,19 @@ pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
         v,
         json!({"valid": true, "length": 0, "first_broken_seq": null, "reason": null})
     );
-    // A cursor beyond i64 is no 500: it reads from the newest.
+    // A cursor beyond i64 (the documented maximum) is a clear 422, not a 500.
     for before in ["18446744073709551615", "9223372036854775808"] {
         let (status, page) = s.get(&format!("/receipts/{id}?before_seq={before}")).await;
-        assert_eq!(status, StatusCode::OK, "{before}: {page}");
-        assert_eq!(page, json!([]));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{before}: {page}");
+        assert!(
+            page["detail"].as_str().unwrap().contains("before_seq"),
+            "{page}"
+        );
     }
+    let (status, page) = s
+        .get(&format!("/receipts/{id}?before_seq=9223372036854775807"))
+        .await;
+    assert_eq!((status, page), (StatusCode::OK, json!([])));
     let (status, _) = s
         .get(&format!("/receipts/{id}?before_seq=18446744073709551616"))
         .await;

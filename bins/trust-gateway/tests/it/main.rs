@@ -30,6 +30,7 @@ mod openapi;
 mod otlp;
 mod provenance;
 mod python_sdk;
+mod schemathesis;
 mod signing_keys;
 mod support;
 mod tenancy;
@@ -133,6 +134,7 @@ both_stores!(
     tiers_are_a_list_and_take_v2_tier_objects,
     the_v2_readme_webhook_and_list_work,
     scores_have_one_scale_per_name_and_decide_as_read,
+    the_contract_holds_at_its_edges,
     inactivity_that_drops_a_tier_is_swept_into_history_and_events,
     one_instance_leads_the_upkeep_until_its_lease_lapses,
     background_verification_reports_a_broken_chain_once,

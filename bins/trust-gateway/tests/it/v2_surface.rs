@@ -263,3 +263,52 @@ pub async fn scores_have_one_scale_per_name_and_decide_as_read(backend: Backend)
         "{audit}"
     );
 }
+
+/// What Schemathesis found, each pinned: 405 with `Allow` for a method a path does not
+/// serve, an array is not an object body, `null` is an absent optional body, and the
+/// document's limits are the server's.
+pub async fn the_contract_holds_at_its_edges(backend: Backend) {
+    let s = start(backend).await;
+    let id = s.register("edges").await;
+    let r = s
+        .client
+        .request(reqwest::Method::TRACE, format!("{}/health", s.base))
+        .header("X-API-Key", &s.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["allow"], "GET, HEAD");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed");
+    let (status, body) = s
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/agents/{id}/trust"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    let (status, body) = s.call(reqwest::Method::DELETE, "/no/such/path", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    // serde would read an array as a struct's fields in order: refused.
+    let (status, body) = s.post("/authorize", json!([id, "read_config"])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("not an array"));
+    // `null` for an optional body is no body.
+    let (status, body) = s.post(&format!("/agents/{id}/suspend"), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "suspended");
+    // The documented maxima are enforced.
+    let (status, _) = s.get("/agents?limit=1001").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = s.get("/agents?offset=4294967296").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = s.get("/agents?account=&limit=5").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an empty optional parameter is an absent one"
+    );
+}
