@@ -58,8 +58,13 @@ fn check_signature<T: serde::Serialize>(
     jwks: &Path,
 ) -> anyhow::Result<String> {
     let canonical = serde_jcs::to_vec(statement).context("the statement has no canonical form")?;
-    tg_tokens::verify_detached(keys, &DetachedJws::from(signature), &canonical)
-        .map_err(|e| anyhow::anyhow!("the signature does not verify with {}: {e}", jwks.display()))
+    tg_tokens::verify_detached(
+        keys,
+        &DetachedJws::from(signature),
+        &canonical,
+        tg_tokens::Signed::ExportStatement,
+    )
+    .map_err(|e| anyhow::anyhow!("the signature does not verify with {}: {e}", jwks.display()))
 }
 
 #[derive(Debug, Deserialize)]

@@ -48,6 +48,10 @@ def test_forgeries_are_refused(client, token):
         v.verify(".".join([b64(json.dumps(hs).encode()), payload, signature]))
     with pytest.raises(TokenError):
         v.verify("not.a.token")
+    card = json.loads(unb64(header))
+    card["typ"] = "JOSE"
+    with pytest.raises(TokenError, match="not a token"):
+        v.verify(".".join([b64(json.dumps(card).encode()), payload, signature]))
 
 
 def test_issuer_audience_and_keys_are_checked(client, token):

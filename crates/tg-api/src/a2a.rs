@@ -149,7 +149,8 @@ fn signed_card(
     let card = unsigned_card(view, profile, state.gateway.tokens().issuer());
     let value = serde_json::to_value(&card).map_err(|e| internal("encoding", &e))?;
     let mut value = prune(value).unwrap_or_default();
-    let signature = crate::signed::sign(state, &value).map_err(|e| internal("signing", &e))?;
+    let signature = crate::signed::sign(state, &value, tg_tokens::Signed::A2aCard)
+        .map_err(|e| internal("signing", &e))?;
     if let Value::Object(map) = &mut value {
         let signatures = serde_json::to_value([signature]).map_err(|e| internal("encoding", &e))?;
         map.insert("signatures".into(), signatures);

@@ -178,7 +178,10 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
             let signed = export
                 .finish(export_id.as_str(), state.gateway.now())
                 .ok_or_else(|| "the export was read unsigned".to_owned())
-                .and_then(|st| crate::signed::sign(&state, &st).map(|sig| (st, sig)));
+                .and_then(|st| {
+                    crate::signed::sign(&state, &st, tg_tokens::Signed::ExportStatement)
+                        .map(|sig| (st, sig))
+                });
             let (statement, signature) = match signed {
                 Ok(done) => done,
                 Err(e) => {

@@ -141,13 +141,17 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
         return;
     }
     let tail = match export.finish(state.gateway.now()) {
-        Ok(statement) => match crate::signed::sign(&state, &statement) {
-            Ok(signature) => serde_json::json!({"statement": statement, "signature": signature}),
-            Err(e) => {
-                tracing::error!(error = %e, "receipt export signature failed");
-                return out.fail("export failed").await;
+        Ok(statement) => {
+            match crate::signed::sign(&state, &statement, tg_tokens::Signed::ExportStatement) {
+                Ok(signature) => {
+                    serde_json::json!({"statement": statement, "signature": signature})
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "receipt export signature failed");
+                    return out.fail("export failed").await;
+                }
             }
-        },
+        }
         Err(report) => serde_json::json!({"statement": null, "signature": null, "error": report}),
     };
     let tail = tail.to_string();

@@ -7,13 +7,17 @@ use serde::Serialize;
 use crate::AppState;
 use tg_wire::signed::DetachedSignature;
 
-/// Signs the canonical form of `value`.
-pub(crate) fn sign<T: Serialize>(state: &AppState, value: &T) -> Result<DetachedSignature, String> {
+/// Signs the canonical form of `value` as a JWS of `kind` (its own `typ`).
+pub(crate) fn sign<T: Serialize>(
+    state: &AppState,
+    value: &T,
+    kind: tg_tokens::Signed,
+) -> Result<DetachedSignature, String> {
     let canonical = serde_jcs::to_vec(value).map_err(|e| format!("canonicalisation: {e}"))?;
     let jws = state
         .gateway
         .tokens()
-        .sign_detached(&canonical)
+        .sign_detached(&canonical, kind)
         .map_err(|e| format!("signature: {e}"))?;
     Ok(DetachedSignature::from(jws))
 }

@@ -30,6 +30,29 @@ pub struct IssuedToken {
     pub expires_at: Timestamp,
 }
 
+/// The `typ` of each kind of JWS the gateway signs (RFC 8725 §3.11, explicit typing), so
+/// none can be taken for another: a card signature or an export statement with its
+/// payload re-attached is not a token, and a statement is not a card's signature.
+pub const TOKEN_TYP: &str = "JWT";
+
+/// What a detached-payload JWS by the gateway vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signed {
+    /// An A2A `AgentCardSignature` (`typ: JOSE`, as A2A signs cards).
+    A2aCard,
+    /// A receipt or audit export statement.
+    ExportStatement,
+}
+
+impl Signed {
+    pub const fn typ(self) -> &'static str {
+        match self {
+            Signed::A2aCard => "JOSE",
+            Signed::ExportStatement => "trust-gateway-statement+jws",
+        }
+    }
+}
+
 /// A JWS whose payload travels separately: `protected.<payload>.signature` is the compact
 /// form a verifier rebuilds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,13 +61,14 @@ pub struct DetachedJws {
     pub signature: String,
 }
 
-/// Verifies a detached-payload JWS against a JWK Set (e.g. a saved
-/// `/.well-known/jwks.json`), offline: `alg` must be `EdDSA` and `kid` a key of the set.
-/// Returns the `kid` that verified.
+/// Verifies a detached-payload JWS of `kind` against a JWK Set (e.g. a saved
+/// `/.well-known/jwks.json`), offline: `alg` must be `EdDSA`, `typ` the kind's and `kid` a
+/// key of the set. Returns the `kid` that verified.
 pub fn verify_detached(
     jwks: &Value,
     jws: &DetachedJws,
     payload: &[u8],
+    kind: Signed,
 ) -> Result<String, TokenError> {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -56,6 +80,12 @@ pub fn verify_detached(
     match header.get("alg").and_then(Value::as_str) {
         Some("EdDSA") => {}
         other => return Err(TokenError::Algorithm(other.unwrap_or("none").to_owned())),
+    }
+    let typ = header.get("typ").and_then(Value::as_str);
+    if !typ.is_some_and(|t| t.eq_ignore_ascii_case(kind.typ())) {
+        return Err(TokenError::Type(
+            typ.unwrap_or("none").chars().take(40).collect(),
+        ));
     }
     let kid = header
         .get("kid")
@@ -120,6 +150,9 @@ pub enum TokenError {
     Expired,
     #[error("token is not yet valid")]
     NotYetValid,
+    /// The JWS is of another kind (its `typ`): e.g. a card signature presented as a token.
+    #[error("JWS type `{0}` is not accepted here")]
+    Type(String),
 }
 
 /// Issues and verifies agent tokens.
@@ -248,7 +281,7 @@ impl TokenIssuer {
             payload.set_claim(k, Some(v)).map_err(key_error)?;
         }
         let mut header = JwsHeader::new();
-        header.set_token_type("JWT");
+        header.set_token_type(TOKEN_TYP);
         let (token, alg) = match &self.hs256 {
             Some((signer, _)) => (
                 jwt::encode_with_signer(&payload, &header, signer.as_ref()).map_err(key_error)?,
@@ -272,13 +305,13 @@ impl TokenIssuer {
         })
     }
 
-    /// A JWS over `payload` with the payload detached (RFC 7515 appendix F): the
-    /// base64url protected header (`alg: EdDSA`, `kid`, `typ: JOSE`) and signature — an
-    /// A2A `AgentCardSignature`. Always by the Ed25519 key, whose `kid` the JWKS publishes
-    /// (also when tokens are HS256).
-    pub fn sign_detached(&self, payload: &[u8]) -> Result<DetachedJws, TokenError> {
+    /// A JWS of `kind` over `payload` with the payload detached (RFC 7515 appendix F): the
+    /// base64url protected header (`alg: EdDSA`, `kid`, the kind's `typ`) and signature.
+    /// Always by the Ed25519 key, whose `kid` the JWKS publishes (also when tokens are
+    /// HS256).
+    pub fn sign_detached(&self, payload: &[u8], kind: Signed) -> Result<DetachedJws, TokenError> {
         let mut header = JwsHeader::new();
-        header.set_token_type("JOSE");
+        header.set_token_type(kind.typ());
         header.set_key_id(&self.signer_kid);
         let compact = josekit::jws::serialize_compact(payload, &header, self.signer.as_ref())
             .map_err(key_error)?;

@@ -6,7 +6,8 @@ mod sealed;
 mod verify;
 
 pub use issuer::{
-    DetachedJws, IssuedToken, TokenClaims, TokenError, TokenIssuer, TokenRequest, verify_detached,
+    DetachedJws, IssuedToken, Signed, TOKEN_TYP, TokenClaims, TokenError, TokenIssuer,
+    TokenRequest, verify_detached,
 };
 pub use revocation::{RevocationStore, RevokedToken};
 pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal, signing_key_at};

@@ -60,6 +60,13 @@ pub(crate) fn verify_token(
         .and_then(Value::as_str)
         .ok_or(TokenError::Malformed)?
         .to_owned();
+    // Explicit typing (RFC 8725 §3.11): another kind of JWS the gateway signs is no token.
+    if let Some(typ) = header.claim("typ") {
+        let typ = typ.as_str().unwrap_or_default();
+        if !typ.eq_ignore_ascii_case(crate::TOKEN_TYP) {
+            return Err(TokenError::Type(typ.chars().take(40).collect()));
+        }
+    }
     let verifier: &dyn JwsVerifier = match (alg.as_str(), hs256) {
         ("EdDSA", _) => {
             let kid = header

@@ -174,7 +174,10 @@ pub async fn receipt_exports_are_signed_over_the_whole_chain(backend: Backend) {
         signature: doc["signature"]["signature"].as_str().unwrap().to_owned(),
     };
     let canonical = serde_jcs::to_vec(&statement).unwrap();
-    assert!(tg_tokens::verify_detached(&jwks, &jws, &canonical).is_ok());
+    assert!(
+        tg_tokens::verify_detached(&jwks, &jws, &canonical, tg_tokens::Signed::ExportStatement)
+            .is_ok()
+    );
     let (status, _) = s.get("/receipts/ag_000000000000000000000000/export").await;
     assert_eq!(status, 404);
 }

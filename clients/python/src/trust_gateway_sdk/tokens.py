@@ -2,7 +2,8 @@
 
 What a tool server runs: no call to the gateway per request, only the JWKS (fetched once
 and again when a token names a key it has not seen). Checks, as the gateway's own
-verifier: EdDSA only (RFC 8725 §3.1: the algorithm is never taken from the token), the
+verifier: EdDSA only (RFC 8725 §3.1: the algorithm is never taken from the token), `typ`
+`JWT` when present (§3.11), the
 key named by `kid`, `exp`/`nbf` with 30 s leeway, `iss`, `aud`, and `sub`, `jti`,
 `iat` present. A revoked token stays valid offline until it expires: ask
 `introspect_token` where that matters.
@@ -93,6 +94,11 @@ class TokenVerifier:
             raise TokenError(f"malformed token: {e}") from None
         if header.get("alg") != "EdDSA":
             raise TokenError(f"algorithm `{str(header.get('alg'))[:16]}` is not accepted")
+        # Explicit typing (RFC 8725 §3.11): the gateway's other signatures (A2A cards,
+        # export statements) carry other types and are never tokens.
+        typ = header.get("typ")
+        if typ is not None and str(typ).upper() != "JWT":
+            raise TokenError(f"JWS type `{str(typ)[:40]}` is not a token")
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise TokenError("the token names no key (`kid`)")

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk:
 use serde_json::{Value, json};
 use tg_core::{AgentId, Timestamp};
 use tg_tokens::{
-    JwksVerifier, SealedKey, TokenError, TokenIssuer, TokenRequest, generate_signing_key,
+    JwksVerifier, SealedKey, Signed, TokenError, TokenIssuer, TokenRequest, generate_signing_key,
 };
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -243,7 +243,7 @@ fn detached_signatures_verify_with_the_published_key_and_cover_the_payload() {
         Some(b"an-hs256-secret-of-32-bytes-or-more!"),
     );
     let payload = br#"{"name":"card","version":"1"}"#;
-    let jws = ok(issuer.sign_detached(payload));
+    let jws = ok(issuer.sign_detached(payload, Signed::A2aCard));
     let header: Value = ok(serde_json::from_slice(&ok(
         URL_SAFE_NO_PAD.decode(&jws.protected)
     )));
@@ -277,16 +277,36 @@ fn detached_signatures_verify_with_the_published_key_and_cover_the_payload() {
     // Our offline verifier agrees, and refuses another payload or an unknown key.
     let published = issuer.jwks();
     assert_eq!(
-        ok(tg_tokens::verify_detached(&published, &jws, payload)),
+        ok(tg_tokens::verify_detached(
+            &published,
+            &jws,
+            payload,
+            Signed::A2aCard
+        )),
         kid
     );
+    // A card signature is not an export statement, nor a token once its payload is back.
     assert_eq!(
-        tg_tokens::verify_detached(&published, &jws, b"{}"),
+        tg_tokens::verify_detached(&published, &jws, payload, Signed::ExportStatement),
+        Err(TokenError::Type("JOSE".into()))
+    );
+    let reattached = format!(
+        "{}.{}.{}",
+        jws.protected,
+        URL_SAFE_NO_PAD.encode(payload),
+        jws.signature
+    );
+    assert_eq!(
+        issuer.verify(&reattached, Timestamp::now()),
+        Err(TokenError::Type("JOSE".into()))
+    );
+    assert_eq!(
+        tg_tokens::verify_detached(&published, &jws, b"{}", Signed::A2aCard),
         Err(TokenError::Signature)
     );
     let other = issuer_with("trust-gateway", &self::key(), None).jwks();
     assert_eq!(
-        tg_tokens::verify_detached(&other, &jws, payload),
+        tg_tokens::verify_detached(&other, &jws, payload, Signed::A2aCard),
         Err(TokenError::UnknownKey)
     );
 }
