@@ -52,6 +52,7 @@ pub use live::{
     FEED_CAPACITY, KeyWatch, LiveEvent, LiveMessage, LiveSubscription, MAX_CLIENTS,
     MAX_CLIENTS_PER_ACCOUNT, MAX_TICKETS_PER_ACCOUNT, TICKET_TTL_SECS,
 };
+pub use live_relay::REVOKED_KEY_SIGNAL;
 pub use maintenance::{LEASE as MAINTENANCE_LEASE, MaintenanceConfig, MaintenanceRound};
 pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;

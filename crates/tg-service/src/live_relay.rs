@@ -27,6 +27,10 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 /// Starts relaying if the store signals events; `None` if the instance must publish its
 /// own. Listening has begun when this returns, so an event committed after it reaches
 /// this instance's dashboards.
+/// A signal naming a revoked API key (`key:<id>`) rather than an outbox event: the store
+/// sends it with the revocation, so every instance closes that key's dashboards at once.
+pub const REVOKED_KEY_SIGNAL: &str = "key:";
+
 pub(crate) async fn start(
     store: Arc<dyn Store>,
     live: Arc<LiveFeed>,
@@ -56,6 +60,14 @@ async fn relay(store: &dyn Store, live: &LiveFeed, signals: EventSignals) {
                 Err(e) => failed = Some(e),
             }
         }
+        // A key revoked on any instance closes its dashboards and voids its tickets here.
+        ids.retain(|id| match id.strip_prefix(REVOKED_KEY_SIGNAL) {
+            Some(key) => {
+                live.key_revoked(key);
+                false
+            }
+            None => true,
+        });
         if !ids.is_empty() {
             match read(store, ids).await {
                 Ok(events) => live.publish(&events),

@@ -3,8 +3,8 @@ use diesel_async::RunQueryDsl;
 use tg_access::{AccessStore, Account, ApiKey, Plan, Scope};
 use tg_core::{AccountId, StoreError, Timestamp};
 
-use crate::conn::{DbTx, run};
-use crate::error::{corrupt, touched};
+use crate::conn::{Conn, DbTx, run};
+use crate::error::{corrupt, store_error, touched};
 use crate::receipts::hash32;
 use crate::schema::{accounts, api_keys};
 
@@ -144,6 +144,14 @@ impl AccessStore for DbTx<'_> {
             .execute(c)
             .await)?;
         if n == 1 {
+            // Every instance hears it on commit and closes the key's dashboards.
+            if let Conn::Pg(c) = &mut self.conn {
+                let signal = format!("{}{id}", tg_service::REVOKED_KEY_SIGNAL);
+                let sent = crate::signals::notify(c, &[signal.as_str()])
+                    .await
+                    .map_err(store_error);
+                self.poison(sent)?;
+            }
             return Ok(());
         }
         // Revoking twice is harmless; revoking what does not exist is not.

@@ -477,3 +477,49 @@ async fn revoking_a_key_closes_its_dashboards_and_voids_its_tickets() {
     bystander.send(Message::Text("ping".into())).await.unwrap();
     assert_eq!(next(&mut bystander).await["raw"], "pong");
 }
+
+/// Two instances on one PostgreSQL: a key revoked through instance A closes the dashboard
+/// opened with it on instance B, and voids its tickets there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_key_closes_its_dashboards_on_every_instance() {
+    if tg_store::testing::postgres_url().is_none() {
+        eprintln!(
+            "TEST_DATABASE_URL unset: revoking_a_key_closes_its_dashboards_on_every_instance not run"
+        );
+        return;
+    }
+    let (db, dir_a) = crate::support::fresh_db(Backend::Postgres).await;
+    let a = crate::support::start_on(&db, dir_a, &[]).await;
+    let b = crate::support::start_on(&db, tempfile::tempdir().unwrap(), &[]).await;
+    let (_, key) = a.tenant("viewer").await;
+    let mut on_b = connect(&b, Some(&key), "").await.unwrap();
+    assert_eq!(next(&mut on_b).await["type"], "initial_stats");
+    let (_, t) = b
+        .call_as(&key, reqwest::Method::POST, "/ws/ticket", None)
+        .await;
+    let unused = t["ticket"].as_str().unwrap().to_owned();
+
+    let resp = a
+        .client
+        .delete(format!("{}/admin/keys/{}", a.base, &key[4..12]))
+        .header("X-API-Key", &a.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::NO_CONTENT);
+    let close = loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(60), on_b.next())
+            .await
+            .expect("a close within a minute")
+            .expect("open")
+            .expect("no error");
+        if let Message::Close(frame) = msg {
+            break frame.unwrap();
+        }
+    };
+    assert_eq!(close.reason.as_str(), "the API key was revoked");
+    assert_eq!(
+        connect(&b, None, &format!("?ticket={unused}")).await.err(),
+        Some(401)
+    );
+}
