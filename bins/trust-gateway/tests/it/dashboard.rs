@@ -415,6 +415,24 @@ async fn a_closed_dashboard_gives_its_slot_back() {
     assert!(g.subscribe_live(&viewer).is_ok());
 }
 
+/// Reads until the server closes the socket; the close reason.
+async fn closed<S>(ws: &mut S) -> String
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+        + Unpin,
+{
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
+            .await
+            .expect("a close within a minute")
+            .expect("open")
+            .expect("no error");
+        if let Message::Close(frame) = msg {
+            return frame.unwrap().reason.to_string();
+        }
+    }
+}
+
 /// Revoking a key closes the dashboards opened with it (by header or by ticket) and voids
 /// its unused tickets; dashboards of other keys stay open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,17 +476,7 @@ async fn revoking_a_key_closes_its_dashboards_and_voids_its_tickets() {
     assert_eq!(resp.status(), reqwest::StatusCode::NO_CONTENT);
 
     for ws in [&mut by_header, &mut by_ticket] {
-        let close = loop {
-            let msg = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
-                .await
-                .expect("a close within a minute")
-                .expect("open")
-                .expect("no error");
-            if let Message::Close(frame) = msg {
-                break frame.unwrap();
-            }
-        };
-        assert_eq!(close.reason.as_str(), "the API key was revoked");
+        assert_eq!(closed(ws).await, "the API key was revoked");
     }
     assert_eq!(
         connect(&s, None, &format!("?ticket={unused}")).await.err(),
@@ -507,17 +515,7 @@ async fn revoking_a_key_closes_its_dashboards_on_every_instance() {
         .await
         .unwrap();
     assert_eq!(resp.status(), reqwest::StatusCode::NO_CONTENT);
-    let close = loop {
-        let msg = tokio::time::timeout(std::time::Duration::from_secs(60), on_b.next())
-            .await
-            .expect("a close within a minute")
-            .expect("open")
-            .expect("no error");
-        if let Message::Close(frame) = msg {
-            break frame.unwrap();
-        }
-    };
-    assert_eq!(close.reason.as_str(), "the API key was revoked");
+    assert_eq!(closed(&mut on_b).await, "the API key was revoked");
     assert_eq!(
         connect(&b, None, &format!("?ticket={unused}")).await.err(),
         Some(401)

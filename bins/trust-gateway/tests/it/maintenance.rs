@@ -7,12 +7,12 @@ use std::sync::Arc;
 use serde_json::Value;
 use tg_access::Principal;
 use tg_core::{ManualClock, Outcome, Timestamp};
-use tg_identity::Attestation;
+use tg_identity::{Attestation, TrustBundles};
 use tg_scoring::{Policy, Preset, TierEdit};
-use tg_service::{Gateway, GatewayConfig, Lifecycle, NewWebhook, RecordAction, Registration};
+use tg_service::{Gateway, Lifecycle, NewWebhook, RecordAction};
 use tg_store::{Db, DbConfig};
 
-use crate::support::{Backend, SERVICE_KEY, fresh_db, tamper};
+use crate::support::{Backend, SERVICE_KEY, fresh_db, registration, service_on, tamper};
 use crate::webhooks::receiver;
 
 /// 2027-01-01T00:00:00Z
@@ -20,30 +20,16 @@ const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
 
 /// A service gateway on `db` (no background workers: the test runs each round).
 async fn instance(db: &DbConfig, clock: &Arc<ManualClock>) -> (Gateway, Principal) {
-    let mut config = GatewayConfig::in_process(
-        b"maintenance-secret-0123456789abcdefghijk".to_vec(),
-        SERVICE_KEY,
-    );
-    config.policy = Policy::preset(Preset::GatewayV2);
-    config.clock = Arc::clone(clock) as Arc<dyn tg_core::Clock>;
-    config.webhooks.allow = tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8").unwrap();
     let store = Db::connect(db).await.unwrap();
-    let g = Gateway::start(Arc::new(store), config).await.unwrap();
+    let policy = Policy::preset(Preset::GatewayV2);
+    let g = service_on(store, Arc::clone(clock), TrustBundles::default(), policy).await;
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
     (g, p)
 }
 
 async fn agent_with(g: &Gateway, p: &Principal, name: &str, successes: usize) -> String {
     let actor = g.actor(Some(p), None);
-    let reg = Registration {
-        name: name.into(),
-        provider: "p".into(),
-        spiffe_id: None,
-        config_hash: "h".into(),
-        capabilities: vec![],
-        attestation: Some(Attestation::ApiKey),
-        a2a: None,
-    };
+    let reg = registration(name, Attestation::ApiKey);
     let id = g
         .register(p, &actor, reg)
         .await

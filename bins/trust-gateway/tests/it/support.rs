@@ -292,6 +292,16 @@ pub async fn service(
     bundles: tg_identity::TrustBundles,
     policy: tg_scoring::Policy,
 ) -> tg_service::Gateway {
+    service_on(tg_store::testing::sqlite().await, clock, bundles, policy).await
+}
+
+/// [`service`] on `store` (a second call on the same database is a second instance).
+pub async fn service_on(
+    store: tg_store::Db,
+    clock: std::sync::Arc<tg_core::ManualClock>,
+    bundles: tg_identity::TrustBundles,
+    policy: tg_scoring::Policy,
+) -> tg_service::Gateway {
     let mut config = tg_service::GatewayConfig::in_process(
         b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
         SERVICE_KEY,
@@ -300,12 +310,22 @@ pub async fn service(
     config.clock = clock;
     config.trust_bundles = bundles;
     config.webhooks.allow = tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8,::1").unwrap();
-    tg_service::Gateway::start(
-        std::sync::Arc::new(tg_store::testing::sqlite().await),
-        config,
-    )
-    .await
-    .unwrap()
+    tg_service::Gateway::start(std::sync::Arc::new(store), config)
+        .await
+        .unwrap()
+}
+
+/// A registration with an API-key attestation (identity strength 0.6), nothing else.
+pub fn registration(name: &str, attestation: tg_identity::Attestation) -> tg_service::Registration {
+    tg_service::Registration {
+        name: name.into(),
+        provider: "p".into(),
+        spiffe_id: None,
+        config_hash: "h".into(),
+        capabilities: vec![],
+        attestation: Some(attestation),
+        a2a: None,
+    }
 }
 
 /// A [`service`] gateway at `t0` under `preset`, its clock, and the operator's principal.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tg_core::{ManualClock, Outcome, Timestamp};
 use tg_identity::Attestation;
 use tg_scoring::Preset;
-use tg_service::{Gateway, NewVouch, RecordAction, Registration, TrustView};
+use tg_service::{Gateway, NewVouch, RecordAction, TrustView};
 
 /// 2027-01-01T00:00:00Z
 const T0: Timestamp = Timestamp::from_secs(1_798_761_600);
@@ -26,15 +26,7 @@ impl World {
     }
 
     async fn agent(&self, name: &str, attestation: Attestation) -> String {
-        let reg = Registration {
-            name: name.into(),
-            provider: "p".into(),
-            spiffe_id: None,
-            config_hash: "h".into(),
-            capabilities: vec![],
-            attestation: Some(attestation),
-            a2a: None,
-        };
+        let reg = crate::support::registration(name, attestation);
         self.g
             .register(&self.p, &self.actor, reg)
             .await

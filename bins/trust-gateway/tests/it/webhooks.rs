@@ -293,7 +293,7 @@ mod clocked {
     use tg_core::{ManualClock, Timestamp};
     use tg_identity::{Attestation, TrustBundles};
     use tg_scoring::{Policy, Preset};
-    use tg_service::{Gateway, NewWebhook, Registration};
+    use tg_service::{Gateway, NewWebhook};
 
     use super::receiver;
     use crate::support::{SERVICE_KEY, service};
@@ -321,15 +321,7 @@ mod clocked {
 
     async fn register(g: &Gateway, p: &tg_access::Principal, name: &str) {
         let actor = g.actor(Some(p), None);
-        let reg = Registration {
-            name: name.into(),
-            provider: "p".into(),
-            spiffe_id: None,
-            config_hash: "h".into(),
-            capabilities: vec![],
-            attestation: Some(Attestation::ApiKey),
-            a2a: None,
-        };
+        let reg = crate::support::registration(name, Attestation::ApiKey);
         g.register(p, &actor, reg).await.unwrap();
     }
 

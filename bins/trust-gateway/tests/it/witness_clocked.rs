@@ -8,7 +8,7 @@ use tg_access::{Plan, Principal, Scope};
 use tg_core::{ManualClock, Outcome, Timestamp};
 use tg_identity::Attestation;
 use tg_scoring::Preset;
-use tg_service::{Gateway, RecordAction, Registration, ServiceError, WITNESS_GRACE_SECS};
+use tg_service::{Gateway, RecordAction, ServiceError, WITNESS_GRACE_SECS};
 
 use crate::support::{clocked, tenant_principal};
 
@@ -39,15 +39,7 @@ impl World {
     }
 
     async fn agent(&self, owner: &Principal, name: &str) -> String {
-        let reg = Registration {
-            name: name.into(),
-            provider: "p".into(),
-            spiffe_id: None,
-            config_hash: "h".into(),
-            capabilities: vec![],
-            attestation: Some(Attestation::ApiKey),
-            a2a: None,
-        };
+        let reg = crate::support::registration(name, Attestation::ApiKey);
         let view = self.g.register(owner, &self.actor, reg).await.unwrap();
         view.agent.id.to_string()
     }
