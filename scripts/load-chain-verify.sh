@@ -32,12 +32,7 @@ while [ "$(length)" -lt "$RECEIPTS" ]; do
     DURATION=10s wrk_post /actions/record "$body" 8 2 >/dev/null
 done
 echo "backend=$backend chain=$(length) receipts bin=$bin"
-read_other() {
-    local script
-    script=$(mktemp -p "$dir" --suffix=.lua)
-    printf 'wrk.headers["X-API-Key"] = "%s"\n' "$key" >"$script"
-    wrk -t1 -c1 -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$PORT/agents/$other"
-}
+read_other() { wrk_get "/agents/$other" 1 1; }
 echo "--- GET /agents/{other}, alone"
 read_other
 verifiers=()

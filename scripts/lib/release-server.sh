@@ -47,3 +47,13 @@ wrk.body = '$body'
 LUA
     wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$PORT$path"
 }
+
+# wrk_get PATH [CONNECTIONS] [THREADS]: wrk for DURATION against GET PATH with the admin
+# key, latency distribution included.
+wrk_get() {
+    local path=$1 connections=${2:-${CONNECTIONS:-32}} threads=${3:-${THREADS:-2}}
+    local script
+    script=$(mktemp -p "$dir" --suffix=.lua)
+    printf 'wrk.headers["X-API-Key"] = "%s"\n' "$key" >"$script"
+    wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$PORT$path"
+}

@@ -42,6 +42,7 @@ pub use audit_trail::{
     EXPORT_PAGE, parse_period,
 };
 pub use authorize::{AuthorizeOutcome, BatchOutcome, MAX_BATCH};
+pub use chain_check::VERIFY_PAGE;
 pub use delegations::{Delegated, NewDelegation};
 pub use error::ServiceError;
 pub use gateway::{BundleSource, Gateway, GatewayConfig};

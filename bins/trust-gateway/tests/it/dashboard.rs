@@ -418,8 +418,7 @@ async fn a_closed_dashboard_gives_its_slot_back() {
 /// Reads until the server closes the socket; the close reason.
 async fn closed<S>(ws: &mut S) -> String
 where
-    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
-        + Unpin,
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     loop {
         let msg = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
