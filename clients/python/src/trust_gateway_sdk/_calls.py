@@ -38,7 +38,7 @@ def _without_none(d: Mapping[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def receipts_call(agent_id: str, limit: int, before_seq: Optional[int]) -> Call:
+def receipts_call(agent_id: str, limit: Optional[int], before_seq: Optional[int]) -> Call:
     params = _without_none({"limit": limit, "before_seq": before_seq})
     return Call("GET", _path("receipts", agent_id), params=params)
 
@@ -143,9 +143,10 @@ class Calls:
         return self._send(Call("PUT", _path("tiers", tier), json=body))
 
     def get_receipts(
-        self, agent_id: str, limit: int = 100, before_seq: Optional[int] = None
+        self, agent_id: str, limit: Optional[int] = None, before_seq: Optional[int] = None
     ) -> Any:
-        """One page of receipts, newest first (`iter_receipts` walks them all)."""
+        """One page of receipts, newest first (`limit` default 100; `iter_receipts` walks
+        them all)."""
         return self._send(receipts_call(agent_id, limit, before_seq))
 
     def get_stats(self) -> Any:
