@@ -105,5 +105,6 @@ pub struct DelegationRequest {
 pub struct OutcomeRequest {
     pub outcome: DelegationOutcome,
     pub feedback: Option<Feedback>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub notes: Option<String>,
 }

@@ -8,6 +8,7 @@ use tg_core::Timestamp;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub reason: Option<String>,
 }
 

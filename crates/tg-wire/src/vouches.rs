@@ -71,6 +71,11 @@ pub struct VouchRequest {
     /// In (0, 1].
     #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1))]
     pub weight: f64,
+    /// At most 500 characters; no control characters but newlines.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]{0,500}$")
+    )]
     pub note: Option<String>,
     pub signature: Option<String>,
 }

@@ -57,7 +57,7 @@ pub async fn bad_input_always_gets_a_clear_4xx(backend: Backend) {
             Some(json!([1, 2])),
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid type",
+            "not an array",
         ),
         (
             Method::POST,
