@@ -59,21 +59,7 @@ async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, ApiError> {
     let s = state.call(|g| async move { g.stats().await }).await?;
     let policy = state.call(|g| async move { g.policy().await }).await?;
-    let band_label = |b: &tg_scoring::TierBand| format!("{:?}-{:?}", b.min_score, b.max_score);
-    let trust_score_distribution = policy
-        .policy
-        .tiers
-        .bands()
-        .iter()
-        .map(|b| {
-            let n = s
-                .agents_by_tier
-                .iter()
-                .find(|(t, _)| *t == b.tier)
-                .map_or(0, |(_, n)| *n);
-            (band_label(b), n)
-        })
-        .collect();
+    let trust_score_distribution = s.by_band(&policy.policy.tiers);
     Ok(HttpResponse::Ok().json(Stats {
         total_agents: s.total_agents,
         agents_by_status: ByStatus {
@@ -81,11 +67,7 @@ async fn stats(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse, 
             suspended: s.suspended_agents,
             revoked: s.revoked_agents,
         },
-        agents_by_tier: s
-            .agents_by_tier
-            .iter()
-            .map(|(t, n)| (t.to_string(), *n))
-            .collect(),
+        agents_by_tier: s.tier_counts(),
         total_receipts: s.total_receipts,
         total_actions: s.total_receipts,
         recent_actions: s.recent_receipts,

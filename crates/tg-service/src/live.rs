@@ -268,11 +268,14 @@ impl Gateway {
         lock(&self.live.slots).total
     }
 
-    /// `initial_stats`: totals, agents by tier, score distribution (tenths of the composite)
-    /// and the recent receipts and denials this instance has seen (the account's only, for
-    /// a non-admin key; totals are gateway-wide).
+    /// `initial_stats`: V2's `/stats` fields (`total_agents`, `total_actions`,
+    /// `agents_by_tier` as tier → agents, `recent_actions` in the last 24 h,
+    /// `trust_score_distribution` by band), plus the status counts, the score distribution
+    /// in tenths and `recent_events`: the receipts and denials this instance has seen lately
+    /// (the account's only, for a non-admin key; totals are gateway-wide).
     pub async fn initial_stats(&self, account: Option<&AccountId>) -> Result<String, ServiceError> {
         let stats = self.stats().await?;
+        let policy = self.policy().await?;
         let histogram = crate::reading(self.store.as_ref(), |tx| {
             Box::pin(async move { Ok(tx.score_histogram().await?) })
         })
@@ -287,11 +290,14 @@ impl Gateway {
             "active_agents": stats.active_agents,
             "suspended_agents": stats.suspended_agents,
             "revoked_agents": stats.revoked_agents,
-            "agents_by_tier": stats.agents_by_tier.iter().map(|(t, n)| json!({"tier": t, "agents": n})).collect::<Vec<_>>(),
+            "agents_by_tier": stats.tier_counts(),
             "total_receipts": stats.total_receipts,
+            "total_actions": stats.total_receipts,
+            "recent_actions": stats.recent_receipts,
+            "trust_score_distribution": stats.by_band(&policy.policy.tiers),
             "average_score": stats.average_score,
             "score_distribution": histogram.iter().enumerate().map(|(i, n)| json!({"from": i as f64 / 10.0, "to": (i + 1) as f64 / 10.0, "agents": n})).collect::<Vec<_>>(),
-            "recent_actions": recent,
+            "recent_events": recent,
         });
         let message = LiveEvent {
             kind: "initial_stats".into(),

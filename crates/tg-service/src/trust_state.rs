@@ -51,6 +51,33 @@ pub struct Stats {
     pub average_score: f64,
 }
 
+impl Stats {
+    /// V2's `trust_score_distribution`: agents per tier band, keyed `"{min}-{max}"`
+    /// (`"0.0-0.2"`, …), by each agent's stored tier.
+    pub fn by_band(&self, tiers: &tg_scoring::Tiers) -> std::collections::BTreeMap<String, u64> {
+        tiers
+            .bands()
+            .iter()
+            .map(|b| {
+                let n = self
+                    .agents_by_tier
+                    .iter()
+                    .find(|(t, _)| *t == b.tier)
+                    .map_or(0, |(_, n)| *n);
+                (format!("{:?}-{:?}", b.min_score, b.max_score), n)
+            })
+            .collect()
+    }
+
+    /// V2's `agents_by_tier`: tier number (as a string key) → agents.
+    pub fn tier_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.agents_by_tier
+            .iter()
+            .map(|(t, n)| (t.to_string(), *n))
+            .collect()
+    }
+}
+
 /// The persisted, operator-edited part of the policy: tiers and catalog, as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyDocument {

@@ -73,7 +73,12 @@ pub async fn dashboard_feed_over_websocket(backend: Backend) {
             .len(),
         10
     );
-    assert!(first["data"]["agents_by_tier"].is_array());
+    // V2's `/stats` fields, as V2's `initial_stats` carried them.
+    assert_eq!(first["data"]["agents_by_tier"], json!({"0": 1}));
+    assert_eq!(first["data"]["total_actions"], 0);
+    assert_eq!(first["data"]["recent_actions"], 0);
+    assert_eq!(first["data"]["trust_score_distribution"]["0.0-0.2"], 1);
+    assert!(first["data"]["recent_events"].is_array());
     assert!(first["timestamp"].is_string());
 
     ws.send(Message::Text("ping".into())).await.unwrap();

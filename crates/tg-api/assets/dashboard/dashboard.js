@@ -135,7 +135,8 @@ function initial(data) {
     receipts: data.total_receipts,
     average: data.average_score,
   };
-  state.tiers = new Map((data.agents_by_tier || []).map((t) => [t.tier, t.agents]));
+  // V2's shape: tier number (as a string key) -> agents.
+  state.tiers = new Map(Object.entries(data.agents_by_tier || {}).map(([t, n]) => [Number(t), n]));
   state.bins = new Array(10).fill(0);
   (data.score_distribution || []).forEach((b, i) => {
     if (i < 10) state.bins[i] = b.agents;
@@ -143,7 +144,7 @@ function initial(data) {
   $("receipts").replaceChildren();
   $("denials").replaceChildren();
   // Most recent first: show oldest first so the newest ends on top.
-  for (const m of [...(data.recent_actions || [])].reverse()) {
+  for (const m of [...(data.recent_events || [])].reverse()) {
     if (m.type === "receipt_recorded") showReceipt(m);
     if (m.type === "auth_denied") showDenial(m);
   }
