@@ -78,10 +78,9 @@ async fn trust(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (view, plan, vouches) = state
+    let (view, plan, result) = state
         .call(move |g| async move { g.trust_with_plan(&auth.principal, &auth.actor, &id).await })
         .await?;
-    let result = tg_service::TrustResult::of(&view, plan, vouches, 0.0);
     Ok(HttpResponse::Ok().json(TrustBreakdown {
         breakdown: dto::Breakdown::from(&view),
         plan,

@@ -221,7 +221,7 @@ impl Gateway {
         principal: &Principal,
         actor: &Actor,
         id: &str,
-    ) -> Result<(TrustView, Plan, u64), ServiceError> {
+    ) -> Result<(TrustView, Plan, TrustResult), ServiceError> {
         self.require(principal, Scope::Read)?;
         let id = crate::agents::agent_id(id)?;
         let cache = Arc::clone(&self.policy);
@@ -240,7 +240,7 @@ impl Gateway {
         .await?;
         let result = TrustResult::of(&view, plan, vouches, 0.0);
         self.audit_trust_check(actor, &result, now).await;
-        Ok((view, plan, vouches))
+        Ok((view, plan, result))
     }
 
     /// `GET /agents`: the caller's account's agents, oldest first (an admin key sees every

@@ -212,14 +212,8 @@ async fn recent_actions_are_the_last_day() {
         .agent;
     let record = |at: Timestamp| {
         clock.set(at);
-        let req = tg_service::RecordAction {
-            agent_id: agent.id.to_string(),
-            action: "read_data".into(),
-            result: tg_core::Outcome::Success,
-            reported_at: None,
-            token: None,
-        };
         let (g, p, actor) = (&g, &p, &actor);
+        let req = crate::support::success(agent.id.as_str());
         async move { g.record_action(p, actor, req).await.unwrap() }
     };
     record(T0).await;

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tg_access::Principal;
-use tg_core::{ManualClock, Outcome, Timestamp};
+use tg_core::{ManualClock, Timestamp};
 use tg_identity::{Attestation, TrustBundles};
 use tg_scoring::{Policy, Preset, TierEdit};
-use tg_service::{Gateway, Lifecycle, NewWebhook, RecordAction};
+use tg_service::{Gateway, Lifecycle, NewWebhook};
 use tg_store::{Db, DbConfig};
 
-use crate::support::{Backend, SERVICE_KEY, fresh_db, registration, service_on, tamper};
+use crate::support::{Backend, SERVICE_KEY, fresh_db, registration, service_on, success, tamper};
 use crate::webhooks::receiver;
 
 /// 2027-01-01T00:00:00Z
@@ -38,14 +38,7 @@ async fn agent_with(g: &Gateway, p: &Principal, name: &str, successes: usize) ->
         .id
         .to_string();
     for _ in 0..successes {
-        let req = RecordAction {
-            agent_id: id.clone(),
-            action: "read_data".into(),
-            result: Outcome::Success,
-            reported_at: None,
-            token: None,
-        };
-        g.record_action(p, &actor, req).await.unwrap();
+        g.record_action(p, &actor, success(&id)).await.unwrap();
     }
     id
 }

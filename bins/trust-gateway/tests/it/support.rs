@@ -315,6 +315,17 @@ pub async fn service_on(
         .unwrap()
 }
 
+/// The agent's own account reporting one successful `read_data`.
+pub fn success(agent: &str) -> tg_service::RecordAction {
+    tg_service::RecordAction {
+        agent_id: agent.to_owned(),
+        action: "read_data".into(),
+        result: tg_core::Outcome::Success,
+        reported_at: None,
+        token: None,
+    }
+}
+
 /// A registration with an API-key attestation (identity strength 0.6), nothing else.
 pub fn registration(name: &str, attestation: tg_identity::Attestation) -> tg_service::Registration {
     tg_service::Registration {

@@ -8,7 +8,7 @@ from the same line here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -22,9 +22,6 @@ class Call:
     path: str
     params: Optional[Mapping[str, Any]] = None
     json: Any = None
-    #: Answers with no body (204) give `None`.
-    empty: bool = False
-    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 def _path(*segments: str) -> str:

@@ -25,9 +25,9 @@ from ._calls import (
 DEFAULT_TIMEOUT = 30.0
 
 
-def _answer(response: httpx.Response, call: Call) -> Any:
+def _answer(response: httpx.Response) -> Any:
     response.raise_for_status()
-    if call.empty or response.status_code == 204:
+    if response.status_code == 204:
         return None
     return response.json()
 
@@ -60,7 +60,7 @@ class TrustClient(Calls):
         )
 
     def _send(self, call: Call) -> Any:
-        return _answer(self._request(call), call)
+        return _answer(self._request(call))
 
     def verify(
         self, agent_id: Optional[str], min_score: float, agent_name: Optional[str] = None
@@ -83,7 +83,7 @@ class TrustClient(Calls):
         while True:
             call = receipts_call(agent_id, page_size, before)
             response = self._request(call)
-            yield from _answer(response, call)
+            yield from _answer(response)
             before = _next_cursor(response)
             if before is None:
                 return
@@ -112,7 +112,7 @@ class TrustClientAsync(Calls):
         )
 
     async def _send(self, call: Call) -> Any:
-        return _answer(await self._request(call), call)
+        return _answer(await self._request(call))
 
     async def verify(
         self, agent_id: Optional[str], min_score: float, agent_name: Optional[str] = None
@@ -135,7 +135,7 @@ class TrustClientAsync(Calls):
         while True:
             call = receipts_call(agent_id, page_size, before)
             response = await self._request(call)
-            for receipt in _answer(response, call):
+            for receipt in _answer(response):
                 yield receipt
             before = _next_cursor(response)
             if before is None:
