@@ -74,7 +74,7 @@ pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(
 
 /// `T` from a JSON value that must be an object: serde would also build a struct from an
 /// array of its fields' values, which no client means.
-fn object_of<T: serde::de::DeserializeOwned>(
+pub(crate) fn object_of<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, crate::ApiError> {
     let invalid = |detail: String| {

@@ -90,7 +90,9 @@ fn form_or_json<T: serde::de::DeserializeOwned>(
     if content_type.starts_with("application/x-www-form-urlencoded") {
         serde_urlencoded::from_bytes(body).map_err(|e| invalid(format!("invalid form body: {e}")))
     } else if content_type.starts_with("application/json") {
-        serde_json::from_slice(body).map_err(|e| invalid(format!("invalid request body: {e}")))
+        let value = serde_json::from_slice(body)
+            .map_err(|e| invalid(format!("invalid request body: {e}")))?;
+        dto::object_of(value)
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

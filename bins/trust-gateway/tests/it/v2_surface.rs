@@ -296,6 +296,10 @@ pub async fn the_contract_holds_at_its_edges(backend: Backend) {
     let (status, body) = s.post("/authorize", json!([id, "read_config"])).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("not an array"));
+    // The same on the routes that take a form or JSON.
+    let (status, body) = s.post("/tokens/revoke", json!(["a.b.c"])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("not an array"));
     // `null` for an optional body is no body.
     let (status, body) = s.post(&format!("/agents/{id}/suspend"), Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{body}");
