@@ -38,6 +38,9 @@ pub struct Settings {
     /// `MAINTENANCE_SECS` (60): the leader's score sweep and chain verification period;
     /// `CHAIN_VERIFY_RECEIPTS` (200000): receipts verified per round.
     pub maintenance: tg_service::MaintenanceConfig,
+    /// `LOG_ORIGIN` (the issuer without its scheme, then `/log`), `LOG_WITNESSES` (witness
+    /// cosigner vkeys, comma-separated), `LOG_INTEGRATE_MS` (1000): the transparency log.
+    pub log: tg_service::LogConfig,
 }
 
 impl std::fmt::Debug for Settings {
@@ -159,6 +162,13 @@ impl Settings {
         )?;
         let maintenance =
             maintenance_config(get("MAINTENANCE_SECS"), get("CHAIN_VERIFY_RECEIPTS"))?;
+        let issuer = get("GATEWAY_ISSUER").unwrap_or_else(|| "trust-gateway".into());
+        let log = log_config(
+            &issuer,
+            get("LOG_ORIGIN"),
+            get("LOG_WITNESSES"),
+            get("LOG_INTEGRATE_MS"),
+        )?;
         let metrics_public = match get("METRICS_PUBLIC").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -177,7 +187,7 @@ impl Settings {
             secret_key: secret_key.map(String::into_bytes),
             jwt_secret: jwt_secret.map(String::into_bytes),
             api_key,
-            issuer: get("GATEWAY_ISSUER").unwrap_or_else(|| "trust-gateway".into()),
+            issuer,
             audience: get("GATEWAY_AUDIENCE").unwrap_or_else(|| "trust-gateway".into()),
             policy,
             workers,
@@ -191,6 +201,7 @@ impl Settings {
             vouching,
             webhooks,
             maintenance,
+            log,
         })
     }
 
@@ -291,6 +302,52 @@ fn maintenance_config(
             s.parse().ok().filter(|n| *n >= 1).with_context(|| {
                 format!("CHAIN_VERIFY_RECEIPTS `{s}`: expected a positive number")
             })?;
+    }
+    Ok(config)
+}
+
+fn log_config(
+    issuer: &str,
+    origin: Option<String>,
+    witnesses: Option<String>,
+    every_ms: Option<String>,
+) -> anyhow::Result<tg_service::LogConfig> {
+    let mut config = tg_service::LogConfig::default();
+    config.origin = match origin {
+        Some(o) => o,
+        None => {
+            let host = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+            format!("{}/log", host.trim_end_matches('/'))
+        }
+    };
+    if !tg_log::note::valid_name(&config.origin) {
+        bail!(
+            "LOG_ORIGIN `{}`: no spaces and no `+` (e.g. gateway.example.com/log)",
+            config.origin
+        );
+    }
+    if let Some(w) = witnesses {
+        config.witnesses = w
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for v in &config.witnesses {
+            let parsed =
+                tg_log::Verifier::parse(v).map_err(|e| anyhow::anyhow!("LOG_WITNESSES: {e}"))?;
+            if parsed.kind != tg_log::note::ED25519_COSIGNATURE {
+                bail!("LOG_WITNESSES: `{v}` is not an Ed25519 cosignature key (type 0x04)");
+            }
+        }
+    }
+    if let Some(s) = every_ms {
+        let n: u64 = s
+            .parse()
+            .ok()
+            .filter(|n| (10..=60_000).contains(n))
+            .with_context(|| format!("LOG_INTEGRATE_MS `{s}`: expected 10–60000"))?;
+        config.every = Some(std::time::Duration::from_millis(n));
     }
     Ok(config)
 }

@@ -78,11 +78,13 @@ async fn gateway(
         vouching: settings.vouching,
         webhooks: settings.webhooks.clone(),
         maintenance: settings.maintenance,
+        log: settings.log.clone(),
     };
     if !workers {
         config.vouching.every = None;
         config.webhooks.poll = None;
         config.maintenance.every = None;
+        config.log.every = None;
     }
     let gateway = Arc::new(
         Gateway::start(Arc::new(db), config)

@@ -46,6 +46,7 @@ pub(crate) async fn authenticate(
         || crate::dashboard::PATHS.contains(&path)
         || path.starts_with(crate::openapi::DOCS_PREFIX)
         || crate::a2a::is_card_path(path)
+        || path.starts_with(crate::log::PREFIX)
     {
         return next.call(req).await;
     }

@@ -12,6 +12,7 @@ mod dto;
 mod error;
 mod identity;
 mod lifecycle;
+mod log;
 mod metrics;
 mod openapi;
 mod policy;
@@ -96,6 +97,7 @@ fn mount(r: &mut routes::Routes) {
     identity::routes(r);
     admin::routes(r);
     signing_keys::routes(r);
+    log::routes(r);
     audit::routes(r);
     delegations::routes(r);
     vouches::routes(r);

@@ -51,6 +51,24 @@ pub(crate) enum Errors {
     Unavailable(ErrorBody),
 }
 
+/// The errors a public operation can answer with.
+#[derive(Debug, IntoResponses)]
+#[allow(dead_code)] // Describes answers built by `ApiError`; never constructed.
+pub(crate) enum PublicErrors {
+    /// Malformed query string.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No such resource.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// A parameter is well-formed but invalid.
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+    /// The store is unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
 /// `{id}`: an agent id.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -150,6 +168,7 @@ impl Modify for ApiKeyAuth {
         (name = "admin", description = "Accounts, keys, trust bundles"),
         (name = "live", description = "The live dashboard feed"),
         (name = "system", description = "Health, readiness, keys, metrics, this document"),
+        (name = "log", description = "The public transparency log of receipts: checkpoints, proofs, tiles"),
     ),
     paths(
         crate::system::health,
@@ -201,6 +220,15 @@ impl Modify for ApiKeyAuth {
         crate::signing_keys::list,
         crate::signing_keys::rotate,
         crate::signing_keys::retire,
+        crate::log::checkpoint,
+        crate::log::witnessed_checkpoint,
+        crate::log::key,
+        crate::log::inclusion,
+        crate::log::consistency,
+        crate::log::tile,
+        crate::log::cosignature,
+        crate::log::rotate_key,
+        crate::log::integrate,
         crate::audit::audit,
         crate::audit::export,
         crate::audit::gateway_audit,

@@ -39,10 +39,12 @@ pub enum EventType {
     DelegationAccepted,
     IdentitySuperseded,
     TokenRevoked,
+    LogKeyRotated,
+    LogCosigned,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 26] = [
+    pub const ALL: [EventType; 28] = [
         EventType::AgentRegistered,
         EventType::AgentVerified,
         EventType::TrustCheck,
@@ -69,6 +71,8 @@ impl EventType {
         EventType::DelegationAccepted,
         EventType::IdentitySuperseded,
         EventType::TokenRevoked,
+        EventType::LogKeyRotated,
+        EventType::LogCosigned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +103,8 @@ impl EventType {
             EventType::DelegationAccepted => "delegation_accepted",
             EventType::IdentitySuperseded => "identity_superseded",
             EventType::TokenRevoked => "token_revoked",
+            EventType::LogKeyRotated => "log_key_rotated",
+            EventType::LogCosigned => "log_cosigned",
         }
     }
 

@@ -61,7 +61,12 @@ pub trait LogStore: Send {
     async fn add_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), StoreError>;
     async fn latest_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError>;
     async fn checkpoint_at(&mut self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError>;
-    async fn agent_log_head(&mut self, agent: &AgentId) -> Result<Option<(u64, u64)>, StoreError>;
+    async fn agent_log_head(
+        &mut self,
+        agent: &AgentId,
+    ) -> Result<Option<(u64, u64, Hash)>, StoreError>;
+    /// The index of the entry whose leaf hash is `leaf_hash`.
+    async fn leaf_index(&mut self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError>;
     async fn log_entries_without_receipt(&mut self, size: u64) -> Result<u64, StoreError>;
     async fn log_keys(&mut self) -> Result<Vec<LogKey>, StoreError>;
     /// Inserts `key` only if there is none (several instances starting together end with
@@ -77,4 +82,6 @@ pub trait LogStore: Send {
         at: Timestamp,
     ) -> Result<(), StoreError>;
     async fn cosignatures(&mut self, size: u64) -> Result<Vec<String>, StoreError>;
+    /// The newest checkpoint that has at least one cosignature.
+    async fn latest_cosigned_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError>;
 }

@@ -55,6 +55,10 @@ pub struct Receipt {
     /// `receipt_hash`); `null` for a self-reported receipt.
     #[serde(default)]
     pub witness: Option<Witness>,
+    /// Its place in the gateway's transparency log (`/log/…`); `null` until the log has
+    /// integrated it (within about a second).
+    #[serde(default)]
+    pub log_index: Option<u64>,
 }
 
 /// Another account that proved it dealt with the agent by presenting the agent's gateway

@@ -82,7 +82,22 @@ impl ReceiptSigner {
             key_id: self.key_id.clone(),
             provenance: Witness::provenance_of(draft.witness.as_ref()),
             witness: draft.witness,
+            log_index: None,
         }
+    }
+
+    /// HMAC over a chain head as recorded for `agent`: a head rewritten without the
+    /// gateway's secret does not carry it.
+    pub fn head_mac(&self, agent: &tg_core::AgentId, head: &ChainHead) -> [u8; HASH_LEN] {
+        let mut msg = b"trust-gateway/chain-head/v1\n".to_vec();
+        msg.extend_from_slice(agent.as_str().as_bytes());
+        msg.push(b'\n');
+        msg.extend_from_slice(&head.seq.to_be_bytes());
+        msg.extend_from_slice(&head.hash);
+        let tag = hmac::sign(&self.key, &msg);
+        let mut out = [0u8; HASH_LEN];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     pub(crate) fn sign_hash(&self, hash: &[u8; HASH_LEN]) -> [u8; HASH_LEN] {

@@ -125,6 +125,7 @@ impl Gateway {
                     seq: receipt.seq,
                     hash: receipt.receipt_hash,
                 };
+                state.chain_mac = Some(signer.head_mac(&id, &state.chain));
                 let changed = (new_score - old_score).abs() > 1e-12 || new_tier != old_tier;
                 if changed {
                     state.history_seq += 1;

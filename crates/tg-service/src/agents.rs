@@ -317,6 +317,9 @@ impl Gateway {
             updated_at: now,
         };
         let cache = Arc::clone(&self.policy);
+        let head_mac = self
+            .signer
+            .head_mac(&agent.id, &tg_receipts::ChainHead::EMPTY);
         let actor = actor.clone();
         let name = agent.name.clone();
         let spiffe = agent.spiffe_id.as_ref().map(ToString::to_string);
@@ -331,6 +334,7 @@ impl Gateway {
                     tier: 0,
                     history_seq: 1,
                     chain: tg_receipts::ChainHead::EMPTY,
+                    chain_mac: Some(head_mac),
                     updated_at: now,
                 };
                 let view = TrustView::compute(agent.clone(), state.clone(), policy, now);

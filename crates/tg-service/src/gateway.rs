@@ -39,6 +39,8 @@ pub struct GatewayConfig {
     pub webhooks: crate::WebhookConfig,
     /// The leader's score sweep and background chain verification.
     pub maintenance: crate::MaintenanceConfig,
+    /// The transparency log: origin, sequencer period, witnesses.
+    pub log: crate::LogConfig,
 }
 
 impl GatewayConfig {
@@ -68,6 +70,10 @@ impl GatewayConfig {
             maintenance: crate::MaintenanceConfig {
                 every: None,
                 ..crate::MaintenanceConfig::default()
+            },
+            log: crate::LogConfig {
+                every: None,
+                ..crate::LogConfig::default()
             },
         }
     }
@@ -119,6 +125,8 @@ pub struct Gateway {
     _live_relay: Worker,
     pub(crate) maintenance: Arc<crate::maintenance::Maintenance>,
     _maintenance_worker: Worker,
+    pub(crate) log: Arc<crate::transparency::TransparencyLog>,
+    _log_worker: Worker,
     pub(crate) metrics: Arc<crate::Metrics>,
 }
 
@@ -202,6 +210,14 @@ impl Gateway {
             Arc::clone(&signer),
             Arc::clone(&webhooks),
         );
+        let (log, log_worker) = crate::transparency::TransparencyLog::start(
+            config.log.clone(),
+            Arc::clone(&store),
+            Arc::clone(&config.clock),
+            config.secret_key.clone(),
+            Arc::clone(&webhooks),
+        )
+        .await?;
         Ok(Self {
             store,
             clock: config.clock,
@@ -223,6 +239,8 @@ impl Gateway {
             _live_relay: relay.unwrap_or_else(Worker::none),
             maintenance,
             _maintenance_worker: maintenance_worker,
+            log,
+            _log_worker: log_worker,
             metrics,
         })
     }

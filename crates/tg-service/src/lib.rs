@@ -19,6 +19,7 @@ mod lease;
 mod lifecycle;
 mod live;
 mod live_relay;
+mod log_reads;
 mod maintenance;
 mod metrics;
 mod policy;
@@ -27,6 +28,7 @@ mod signing_keys;
 mod store;
 mod token_revocation;
 mod tokens;
+mod transparency;
 mod trust_result;
 mod trust_state;
 mod vouch_engine;
@@ -54,6 +56,7 @@ pub use live::{
     MAX_CLIENTS_PER_ACCOUNT, MAX_TICKETS_PER_ACCOUNT, TICKET_TTL_SECS,
 };
 pub use live_relay::REVOKED_KEY_SIGNAL;
+pub use log_reads::{Cosigned, InclusionProof, LogKeyView, TileBytes};
 pub use maintenance::{LEASE as MAINTENANCE_LEASE, MaintenanceConfig, MaintenanceRound};
 pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;
@@ -62,6 +65,7 @@ pub use signing_keys::{SIGNING_KEY_PUBLISH_AHEAD_SECS, SIGNING_KEY_RELOAD_SECS, 
 pub use store::{EventSignals, Store, Tx, TxFuture, TxWork, in_transaction, reading};
 pub use token_revocation::{Revoked, TokenRevocation};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
+pub use transparency::{LOG_LEASE, LogConfig, LogRound};
 pub use trust_result::{JOY_SCALE, Subject, TrustResult};
 pub use trust_state::{HistoryPoint, PolicyDocument, Stats, TrustState, TrustStore};
 pub use vouch_engine::{FACTOR_STEP, VouchConfig, VouchRecompute};

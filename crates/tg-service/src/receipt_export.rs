@@ -43,8 +43,9 @@ pub struct ReceiptExport {
     signer: Arc<ReceiptSigner>,
     issuer: String,
     agent: AgentId,
-    /// The head recorded with the last append when the export began.
+    /// The head recorded with the last append when the export began, its MAC and the log.
     expected: ChainHead,
+    evidence: crate::chain_check::HeadEvidence,
     reached: ChainHead,
     length: u64,
     broken: Option<ChainReport>,
@@ -74,6 +75,9 @@ impl ReceiptExport {
         let mut page = page;
         let mut verifier = ChainVerifier::resume(Some(&self.signer), self.reached, self.length);
         let broken = page.iter().position(|r| verifier.push(r).is_err());
+        for r in &page {
+            self.evidence.observe(r);
+        }
         if let Some(at) = broken {
             // Up to the first broken receipt, not past it.
             page.truncate(at + 1);
@@ -97,6 +101,9 @@ impl ReceiptExport {
         }
         let report =
             ChainVerifier::resume(None, self.reached, self.length).finish_at(self.expected);
+        let report = self
+            .evidence
+            .judge(report, self.reached, &self.signer, &self.agent);
         if !report.valid {
             return Err(report);
         }
@@ -122,14 +129,10 @@ impl Gateway {
         let id = agent_id(id)?;
         let agent = id.clone();
         let principal = principal.clone();
-        let expected = reading(self.store.as_ref(), move |tx| {
+        let evidence = reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 require_visible(tx, &principal, &agent).await?;
-                Ok(tx
-                    .get_trust(&agent)
-                    .await?
-                    .map(|s| s.chain)
-                    .unwrap_or(ChainHead::EMPTY))
+                crate::chain_check::HeadEvidence::read(tx, &agent).await
             })
         })
         .await?;
@@ -138,7 +141,8 @@ impl Gateway {
             signer: Arc::clone(&self.signer),
             issuer: self.tokens().issuer().to_owned(),
             agent: id,
-            expected,
+            expected: evidence.head,
+            evidence,
             reached: ChainHead::EMPTY,
             length: 0,
             broken: None,

@@ -32,6 +32,7 @@ pub trait Tx:
     + VouchStore
     + WebhookStore
     + crate::LeaseStore
+    + tg_log::LogStore
     + Send
 {
 }
@@ -50,6 +51,7 @@ impl<T> Tx for T where
         + VouchStore
         + WebhookStore
         + crate::LeaseStore
+        + tg_log::LogStore
         + Send
 {
 }

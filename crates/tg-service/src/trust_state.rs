@@ -19,6 +19,10 @@ pub struct TrustState {
     /// The head of the agent's receipt chain as last appended: verification checks the
     /// stored receipts end exactly here, so a truncated tail is caught too.
     pub chain: ChainHead,
+    /// The gateway's HMAC over `chain` ([`tg_receipts::ReceiptSigner::head_mac`]): a head
+    /// rewritten in the database does not carry it. `None` for heads recorded before it
+    /// existed, until the agent's next receipt.
+    pub chain_mac: Option<[u8; 32]>,
     pub updated_at: Timestamp,
 }
 

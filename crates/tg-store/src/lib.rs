@@ -10,6 +10,7 @@ mod delegations;
 mod error;
 mod keys;
 mod leases;
+mod log;
 mod receipts;
 mod revocations;
 mod schema;

@@ -23,6 +23,7 @@ struct ReceiptRow {
     key_id: String,
     witness_account: Option<String>,
     witness_token: Option<String>,
+    log_index: Option<i64>,
 }
 
 pub(crate) fn hash32(what: &str, bytes: &[u8]) -> Result<[u8; HASH_LEN], StoreError> {
@@ -55,6 +56,7 @@ impl ReceiptRow {
             key_id: r.key_id.clone(),
             witness_account: r.witness.as_ref().map(|w| w.account_id.to_string()),
             witness_token: r.witness.as_ref().map(|w| w.token_jti.clone()),
+            log_index: None,
         })
     }
 
@@ -84,6 +86,10 @@ impl ReceiptRow {
             key_id: self.key_id,
             provenance: Witness::provenance_of(witness.as_ref()),
             witness,
+            log_index: self
+                .log_index
+                .map(|i| seq_from_i64("log index", i))
+                .transpose()?,
         })
     }
 }

@@ -67,6 +67,7 @@ diesel::table! {
         history_seq -> BigInt,
         chain_seq -> BigInt,
         chain_hash -> Binary,
+        chain_mac -> Nullable<Binary>,
         updated_at -> BigInt,
         self_reported -> BigInt,
         witnessed -> BigInt,
@@ -91,6 +92,7 @@ diesel::table! {
         key_id -> Text,
         witness_account -> Nullable<Text>,
         witness_token -> Nullable<Text>,
+        log_index -> Nullable<BigInt>,
     }
 }
 
@@ -266,6 +268,51 @@ diesel::table! {
         status_code -> Nullable<Integer>,
         latency_ms -> BigInt,
         error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    log_entries (log_index) {
+        log_index -> BigInt,
+        agent_id -> Text,
+        seq -> BigInt,
+        receipt_hash -> Binary,
+        leaf_hash -> Binary,
+    }
+}
+
+diesel::table! {
+    log_tiles (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hashes -> Binary,
+    }
+}
+
+diesel::table! {
+    log_checkpoints (size) {
+        size -> BigInt,
+        root -> Binary,
+        note -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    log_cosignatures (size, witness) {
+        size -> BigInt,
+        witness -> Text,
+        line -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    log_keys (key_id) {
+        key_id -> Text,
+        sealed -> Binary,
+        public_key -> Binary,
+        created_at -> BigInt,
     }
 }
 

@@ -33,6 +33,7 @@ pub(crate) struct TrustRow {
     history_seq: i64,
     chain_seq: i64,
     chain_hash: Vec<u8>,
+    chain_mac: Option<Vec<u8>>,
     updated_at: i64,
     self_reported: i64,
     witnessed: i64,
@@ -65,6 +66,7 @@ impl TrustRow {
             history_seq: count(s.history_seq)?,
             chain_seq: count(s.chain.seq)?,
             chain_hash: s.chain.hash.to_vec(),
+            chain_mac: s.chain_mac.map(|m| m.to_vec()),
             updated_at: s.updated_at.as_micros(),
             self_reported: count(e.self_reported)?,
             witnessed: count(e.witnessed)?,
@@ -102,6 +104,10 @@ impl TrustRow {
                 seq: seq_from_i64("chain seq", self.chain_seq)?,
                 hash: hash32("chain hash", &self.chain_hash)?,
             },
+            chain_mac: self
+                .chain_mac
+                .map(|m| hash32("chain mac", &m))
+                .transpose()?,
             updated_at: Timestamp::from_micros(self.updated_at),
         })
     }

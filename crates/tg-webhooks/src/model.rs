@@ -18,10 +18,13 @@ pub enum EventKind {
     AgentRevoked,
     EndpointDisabled,
     IdentitySuperseded,
+    /// The transparency log failed a check: a checkpoint that does not extend the last
+    /// one, tiles that do not give a signed root, or logged receipts that are gone.
+    LogInconsistent,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::TrustChanged,
         EventKind::TierChanged,
         EventKind::AuthorizationDenied,
@@ -33,6 +36,7 @@ impl EventKind {
         EventKind::AgentRevoked,
         EventKind::EndpointDisabled,
         EventKind::IdentitySuperseded,
+        EventKind::LogInconsistent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +52,7 @@ impl EventKind {
             EventKind::AgentRevoked => "agent_revoked",
             EventKind::EndpointDisabled => "endpoint_disabled",
             EventKind::IdentitySuperseded => "identity_superseded",
+            EventKind::LogInconsistent => "log_inconsistent",
         }
     }
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod identity;
 pub mod lifecycle;
 pub mod live;
+pub mod log;
 pub mod page;
 pub mod policy;
 pub mod receipts;

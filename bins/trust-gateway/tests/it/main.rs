@@ -35,6 +35,7 @@ mod signing_keys;
 mod support;
 mod tenancy;
 mod tokens;
+mod transparency;
 mod v2_surface;
 mod vouching;
 mod webhooks;
@@ -84,6 +85,7 @@ use provenance::*;
 use signing_keys::*;
 use tenancy::*;
 use tokens::*;
+use transparency::*;
 use v2_surface::*;
 use vouching::*;
 use webhooks::*;
@@ -138,5 +140,10 @@ both_stores!(
     inactivity_that_drops_a_tier_is_swept_into_history_and_events,
     one_instance_leads_the_upkeep_until_its_lease_lapses,
     background_verification_reports_a_broken_chain_once,
+    receipts_enter_the_log_and_prove_inclusion,
+    a_cut_tail_is_caught_by_the_log_and_the_head_mac,
+    a_rewritten_tree_is_never_extended,
+    one_instance_sequences_the_others_follow,
+    log_keys_rotate_and_witnesses_cosign,
     lifecycle_and_policy_edits_show_in_history,
 );

@@ -49,6 +49,7 @@ fn state(id: &AgentId) -> TrustState {
         tier: 0,
         history_seq: 0,
         chain: ChainHead::EMPTY,
+        chain_mac: None,
         updated_at: T0,
     }
 }

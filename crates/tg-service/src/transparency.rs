@@ -1,0 +1,506 @@
+//! The transparency log (docs/LOG.md): every receipt's hash becomes a leaf of one RFC 9162
+//! tree, in the order the **sequencer** integrates them, and each integration ends in a
+//! checkpoint signed with the log's own Ed25519 key (a C2SP signed note).
+//!
+//! - One instance sequences: it holds the `log-sequencer` lease and, every period, takes
+//!   unlogged receipts in batches; per batch, in one transaction, it checks the stored
+//!   right-edge tiles still give the last signed root, appends the leaves to the tiles,
+//!   gives each receipt its index and signs the new checkpoint. A second sequencer could
+//!   only collide on the same indexes and sizes, which the store refuses.
+//! - Every instance **monitors**: each checkpoint must verify under a log key and extend
+//!   the last one this instance saw (a consistency proof from the stored tiles); now and
+//!   then it also checks that no logged receipt is gone. A failure fires `log_inconsistent`
+//!   once per finding.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use tg_core::{Clock, Timestamp};
+use tg_log::tiles::{append, right_edge, tiles_for};
+use tg_log::{
+    Checkpoint, EMPTY_ROOT, Hash, LogKey, Note, NoteSigner, StoredCheckpoint, Tiles, Verifier,
+    Wanted, leaf_hash,
+};
+use tg_webhooks::{EventKind, OutboxEvent};
+use tokio::sync::Mutex;
+
+use crate::webhook_worker::Dispatcher;
+use crate::worker::Worker;
+use crate::{ServiceError, Store, Tx, in_transaction, reading};
+
+/// The lease the sequencer holds.
+pub const LOG_LEASE: &str = "log-sequencer";
+/// The id of a database's first log key (fixed, so instances starting together make one).
+const FIRST_KEY_ID: &str = "log-1";
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// The checkpoint origin and the log key's name (`LOG_ORIGIN`).
+    pub origin: String,
+    /// How often the sequencer integrates; `None` runs no worker (call
+    /// [`crate::Gateway::integrate_log`]).
+    pub every: Option<Duration>,
+    /// Leaves per integration transaction.
+    pub batch: u32,
+    /// Witness cosigner vkeys whose cosignatures are accepted (`LOG_WITNESSES`).
+    pub witnesses: Vec<String>,
+    /// Rounds between checks that every logged receipt still exists.
+    pub coverage_every: u32,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            origin: "trust-gateway.invalid/log".into(),
+            every: Some(Duration::from_secs(1)),
+            batch: 10_000,
+            witnesses: Vec::new(),
+            coverage_every: 60,
+        }
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LogRound {
+    /// Whether this instance held the sequencer lease.
+    pub leader: bool,
+    /// Leaves integrated this round.
+    pub integrated: u64,
+    /// The size of the newest checkpoint.
+    pub size: u64,
+    /// What the monitor found wrong this round (each finding reported once).
+    pub inconsistencies: Vec<String>,
+}
+
+pub(crate) struct TransparencyLog {
+    pub(crate) config: LogConfig,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    secret: Vec<u8>,
+    webhooks: Arc<Dispatcher>,
+    pub(crate) witnesses: Vec<Verifier>,
+    holder: String,
+    /// Also serialises rounds on this instance.
+    state: Mutex<LogState>,
+}
+
+#[derive(Default)]
+struct LogState {
+    /// Opened signing keys by id.
+    signers: HashMap<String, Arc<NoteSigner>>,
+    /// The newest checkpoint the monitor accepted.
+    seen: Option<(u64, Hash)>,
+    reported: HashSet<String>,
+    rounds: u32,
+}
+
+fn seal_context(key_id: &str) -> String {
+    format!("log-key:{key_id}")
+}
+
+/// A new checkpoint key, sealed under `secret`.
+pub(crate) fn new_log_key(
+    secret: &[u8],
+    key_id: &str,
+    now: Timestamp,
+) -> Result<LogKey, ServiceError> {
+    let pkcs8 = tg_log::note::generate_key().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let signer =
+        NoteSigner::from_pkcs8("key", &pkcs8).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(LogKey {
+        key_id: key_id.to_owned(),
+        sealed: tg_tokens::seal(secret, &seal_context(key_id), &pkcs8)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?,
+        public_key: signer.public_key(),
+        created_at: now,
+    })
+}
+
+/// The verifier of each log key under `origin`, oldest first.
+pub(crate) fn verifiers(origin: &str, keys: &[LogKey]) -> Vec<Verifier> {
+    keys.iter()
+        .filter_map(|k| {
+            Verifier::parse(&tg_log::note::vkey(
+                origin,
+                tg_log::note::ED25519_NOTE,
+                &k.public_key,
+            ))
+            .ok()
+        })
+        .collect()
+}
+
+impl TransparencyLog {
+    pub(crate) async fn start(
+        config: LogConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secret: Vec<u8>,
+        webhooks: Arc<Dispatcher>,
+    ) -> Result<(Arc<Self>, Worker), ServiceError> {
+        if !tg_log::note::valid_name(&config.origin) {
+            return Err(ServiceError::Invalid(format!(
+                "LOG_ORIGIN `{}` is not a valid checkpoint origin (no spaces, no `+`)",
+                config.origin
+            )));
+        }
+        let witnesses = config
+            .witnesses
+            .iter()
+            .map(|v| {
+                Verifier::parse(v)
+                    .ok()
+                    .filter(|v| v.kind == tg_log::note::ED25519_COSIGNATURE)
+                    .ok_or_else(|| {
+                        ServiceError::Invalid(format!(
+                            "LOG_WITNESSES: `{v}` is not an Ed25519 cosignature vkey"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = new_log_key(&secret, FIRST_KEY_ID, clock.now())?;
+        in_transaction(store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.insert_log_key_if_none(&first).await?) })
+        })
+        .await?;
+        let log = Arc::new(Self {
+            config: config.clone(),
+            store,
+            clock,
+            secret,
+            webhooks,
+            witnesses,
+            holder: format!("instance-{}", tg_core::random_hex::<8>()),
+            state: Mutex::new(LogState::default()),
+        });
+        let Some(every) = config.every else {
+            return Ok((log, Worker::none()));
+        };
+        let weak = Arc::downgrade(&log);
+        let handle = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(log) = weak.upgrade() else { return };
+                if let Err(e) = log.round().await {
+                    tracing::warn!(error = %e, "transparency log round failed");
+                }
+            }
+        });
+        Ok((log, Worker::new(handle)))
+    }
+
+    /// The key that signs now (the newest), opened.
+    async fn current_signer(&self, state: &mut LogState) -> Result<Arc<NoteSigner>, ServiceError> {
+        let keys = reading(self.store.as_ref(), |tx| {
+            Box::pin(async move { Ok(tx.log_keys().await?) })
+        })
+        .await?;
+        let newest = keys
+            .iter()
+            .max_by_key(|k| (k.created_at, k.key_id.clone()))
+            .ok_or_else(|| ServiceError::Internal("no log key".into()))?;
+        if let Some(s) = state.signers.get(&newest.key_id) {
+            return Ok(Arc::clone(s));
+        }
+        let pkcs8 = tg_tokens::open(&self.secret, &seal_context(&newest.key_id), &newest.sealed)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let signer = Arc::new(
+            NoteSigner::from_pkcs8(&self.config.origin, &pkcs8)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+        );
+        state
+            .signers
+            .insert(newest.key_id.clone(), Arc::clone(&signer));
+        Ok(signer)
+    }
+
+    /// The checkpoint of the empty log, signed now (nothing is stored until a leaf is).
+    pub(crate) async fn empty_checkpoint(&self) -> Result<String, ServiceError> {
+        let mut state = self.state.lock().await;
+        let signer = self.current_signer(&mut state).await?;
+        let body = Checkpoint {
+            origin: self.config.origin.clone(),
+            size: 0,
+            root: EMPTY_ROOT,
+        }
+        .body();
+        signer
+            .sign(&body)
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// One round: integrate when this instance holds the lease, then monitor.
+    pub(crate) async fn round(&self) -> Result<LogRound, ServiceError> {
+        let mut state = self.state.lock().await;
+        let now = self.clock.now();
+        let period = self.config.every.unwrap_or(Duration::from_secs(1));
+        let lease = i64::try_from(period.as_micros().saturating_mul(3)).unwrap_or(i64::MAX);
+        let until = Timestamp::from_micros(now.as_micros().saturating_add(lease));
+        let holder = self.holder.clone();
+        let leader = in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.take_lease(LOG_LEASE, &holder, now, until).await?) })
+        })
+        .await?;
+        let mut round = LogRound {
+            leader,
+            ..LogRound::default()
+        };
+        if leader {
+            let signer = self.current_signer(&mut state).await?;
+            loop {
+                let (signer, origin, batch) = (
+                    Arc::clone(&signer),
+                    self.config.origin.clone(),
+                    self.config.batch,
+                );
+                let added = in_transaction(self.store.as_ref(), move |tx| {
+                    Box::pin(async move { integrate_batch(tx, &signer, &origin, batch, now).await })
+                })
+                .await;
+                match added {
+                    Ok(added) => {
+                        round.integrated += added;
+                        if added < u64::from(self.config.batch) {
+                            break;
+                        }
+                    }
+                    Err(ServiceError::Invalid(finding)) => {
+                        // The stored tree no longer gives the signed root: never extend it.
+                        if self.report(&mut state, finding.clone(), now).await? {
+                            round.inconsistencies.push(finding);
+                        }
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        // The first round, then every `coverage_every` rounds.
+        let every = self.config.coverage_every;
+        let coverage = every > 0 && state.rounds % every == 0;
+        state.rounds = state.rounds.wrapping_add(1);
+        for finding in self.monitor(&mut state, coverage).await? {
+            if self.report(&mut state, finding.clone(), now).await? {
+                round.inconsistencies.push(finding);
+            }
+        }
+        round.size = state.seen.map_or(0, |(s, _)| s);
+        Ok(round)
+    }
+
+    /// Checks the newest checkpoint against the last accepted one; answers findings.
+    async fn monitor(
+        &self,
+        state: &mut LogState,
+        coverage: bool,
+    ) -> Result<Vec<String>, ServiceError> {
+        let (latest, keys) = reading(self.store.as_ref(), |tx| {
+            Box::pin(async move { Ok((tx.latest_checkpoint().await?, tx.log_keys().await?)) })
+        })
+        .await?;
+        let Some(latest) = latest else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Vec::new();
+        let signed = Note::parse(&latest.note)
+            .and_then(|n| n.verify(&verifiers(&self.config.origin, &keys)).map(|_| n))
+            .ok()
+            .and_then(|n| Checkpoint::parse(&n.text).ok());
+        if signed.as_ref().map(|c| (c.size, c.root)) != Some((latest.size, latest.root)) {
+            findings.push(format!(
+                "the checkpoint of size {} does not verify under the log's keys",
+                latest.size
+            ));
+            return Ok(findings);
+        }
+        let (old_size, old_root) = state.seen.unwrap_or((0, EMPTY_ROOT));
+        let proven = if latest.size < old_size {
+            Err(format!(
+                "the newest checkpoint (size {}) is smaller than one already seen (size {old_size})",
+                latest.size
+            ))
+        } else {
+            let new = (latest.size, latest.root);
+            match consistency_from_store(self.store.as_ref(), old_size, latest.size).await {
+                Ok(proof)
+                    if tg_log::verify_consistency(old_size, new.0, &old_root, &new.1, &proof) =>
+                {
+                    Ok(())
+                }
+                Ok(_) => Err(format!(
+                    "the checkpoint of size {} does not extend the one of size {old_size}",
+                    latest.size
+                )),
+                Err(e) => Err(format!(
+                    "cannot prove size {} extends size {old_size}: {e}",
+                    latest.size
+                )),
+            }
+        };
+        // The right edge must still give the signed root (a rewritten tile there is caught
+        // even when nothing was added since).
+        let size = latest.size;
+        let proven = match proven {
+            Ok(()) => {
+                let edge = tg_log::tiles::right_edge(size);
+                let tiles = reading(self.store.as_ref(), move |tx| {
+                    Box::pin(async move { Ok(tx.tiles(&edge).await?) })
+                })
+                .await?;
+                if tg_log::root(&tiles, size).ok() == Some(latest.root) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the stored tiles do not give the signed root of size {size}"
+                    ))
+                }
+            }
+            Err(f) => Err(f),
+        };
+        match proven {
+            Ok(()) => state.seen = Some((latest.size, latest.root)),
+            Err(f) => findings.push(f),
+        }
+        if coverage {
+            let size = latest.size;
+            let missing = reading(self.store.as_ref(), move |tx| {
+                Box::pin(async move { Ok(tx.log_entries_without_receipt(size).await?) })
+            })
+            .await?;
+            if missing > 0 {
+                findings.push(format!(
+                    "{missing} receipts in the log (size {size}) are missing from the database"
+                ));
+            }
+        }
+        Ok(findings)
+    }
+
+    /// Fires `log_inconsistent` for a finding not reported yet; whether it was new.
+    async fn report(
+        &self,
+        state: &mut LogState,
+        finding: String,
+        now: Timestamp,
+    ) -> Result<bool, ServiceError> {
+        if !state.reported.insert(finding.clone()) {
+            return Ok(false);
+        }
+        tracing::error!(finding = %finding, "transparency log inconsistent");
+        let event = OutboxEvent::new(
+            EventKind::LogInconsistent,
+            None,
+            None,
+            json!({"finding": finding}),
+            now,
+        );
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.append_outbox(&event).await?) })
+        })
+        .await?;
+        self.webhooks.wake();
+        Ok(true)
+    }
+}
+
+/// One integration transaction: up to `batch` unlogged receipts into the tree and a new
+/// signed checkpoint; how many. `Invalid` when the stored tiles do not give the last
+/// signed root.
+async fn integrate_batch(
+    tx: &mut dyn Tx,
+    signer: &NoteSigner,
+    origin: &str,
+    batch: u32,
+    now: Timestamp,
+) -> Result<u64, ServiceError> {
+    let (size, root) = tx
+        .latest_checkpoint()
+        .await?
+        .map_or((0, EMPTY_ROOT), |c| (c.size, c.root));
+    let pending = tx.unlogged_receipts(batch).await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let edge = tx.tiles(&right_edge(size)).await?;
+    if tg_log::root(&edge, size).ok() != Some(root) {
+        return Err(ServiceError::Invalid(format!(
+            "the stored tiles do not give the signed root of size {size}"
+        )));
+    }
+    let leaves: Vec<Hash> = pending.iter().map(|e| leaf_hash(&e.receipt_hash)).collect();
+    let changed =
+        append(size, &edge, &leaves).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut tree = edge;
+    for (id, hashes) in &changed {
+        tree.0.insert(*id, hashes.clone());
+    }
+    let new_size = size + leaves.len() as u64;
+    let new_root =
+        tg_log::root(&tree, new_size).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    tx.put_tiles(&changed).await?;
+    tx.append_log_entries(size, &pending).await?;
+    let body = Checkpoint {
+        origin: origin.to_owned(),
+        size: new_size,
+        root: new_root,
+    }
+    .body();
+    let note = signer
+        .sign(&body)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    tx.add_checkpoint(&StoredCheckpoint {
+        size: new_size,
+        root: new_root,
+        note,
+        created_at: now,
+    })
+    .await?;
+    Ok(leaves.len() as u64)
+}
+
+/// Reads the tiles a computation over perfect subtrees needs (found by a dry run), in one
+/// short read.
+pub(crate) async fn tiles_for_run<T>(
+    store: &dyn Store,
+    run: impl Fn(&dyn tg_log::Nodes) -> Result<T, tg_log::LogError>,
+) -> Result<Tiles, ServiceError> {
+    let wanted = Wanted::default();
+    run(&wanted).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let ids: Vec<_> = tiles_for(&wanted.into_nodes())
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?
+        .into_iter()
+        .collect();
+    reading(store, move |tx| {
+        Box::pin(async move { Ok(tx.tiles(&ids).await?) })
+    })
+    .await
+}
+
+/// PROOF(first, second) from the stored tiles.
+pub(crate) async fn consistency_from_store(
+    store: &dyn Store,
+    first: u64,
+    second: u64,
+) -> Result<Vec<Hash>, ServiceError> {
+    let tiles = tiles_for_run(store, |n| {
+        tg_log::consistency_proof(&DynNodes(n), first, second)
+    })
+    .await?;
+    tg_log::consistency_proof(&tiles, first, second)
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// A `&dyn Nodes` as a `Nodes` (the proof functions are generic).
+pub(crate) struct DynNodes<'a>(pub &'a dyn tg_log::Nodes);
+
+impl tg_log::Nodes for DynNodes<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, tg_log::LogError> {
+        self.0.node(level, index)
+    }
+}

@@ -1,0 +1,389 @@
+use diesel::dsl::max;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel::upsert::excluded;
+use diesel_async::RunQueryDsl;
+use tg_core::{AgentId, StoreError, Timestamp};
+use tg_log::tiles::{tile_bytes, tile_hashes};
+use tg_log::{Hash, LogEntry, LogKey, LogStore, StoredCheckpoint, TileId, Tiles};
+
+use crate::conn::{Conn, DbTx, run};
+use crate::error::corrupt;
+use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
+use crate::schema::{
+    log_checkpoints, log_cosignatures, log_entries, log_keys, log_tiles, receipts,
+};
+
+/// Rows per multi-row INSERT on PostgreSQL (5 binds each).
+const INSERT_CHUNK: usize = 1000;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = log_entries)]
+struct EntryRow {
+    log_index: i64,
+    agent_id: String,
+    seq: i64,
+    receipt_hash: Vec<u8>,
+    leaf_hash: Vec<u8>,
+}
+
+impl EntryRow {
+    fn into_entry(self) -> Result<LogEntry, StoreError> {
+        Ok(LogEntry {
+            agent_id: AgentId::parse(&self.agent_id)
+                .map_err(|_| corrupt("agent id", &self.agent_id))?,
+            seq: seq_from_i64("log entry seq", self.seq)?,
+            receipt_hash: hash32("log entry", &self.receipt_hash)?,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = log_checkpoints)]
+struct CheckpointRow {
+    size: i64,
+    root: Vec<u8>,
+    note: String,
+    created_at: i64,
+}
+
+impl CheckpointRow {
+    fn into_checkpoint(self) -> Result<StoredCheckpoint, StoreError> {
+        Ok(StoredCheckpoint {
+            size: seq_from_i64("checkpoint size", self.size)?,
+            root: hash32("checkpoint root", &self.root)?,
+            note: self.note,
+            created_at: Timestamp::from_micros(self.created_at),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = log_keys)]
+struct KeyRow {
+    key_id: String,
+    sealed: Vec<u8>,
+    public_key: Vec<u8>,
+    created_at: i64,
+}
+
+impl KeyRow {
+    fn of(k: &LogKey) -> Self {
+        Self {
+            key_id: k.key_id.clone(),
+            sealed: k.sealed.clone(),
+            public_key: k.public_key.to_vec(),
+            created_at: k.created_at.as_micros(),
+        }
+    }
+
+    fn into_key(self) -> Result<LogKey, StoreError> {
+        Ok(LogKey {
+            public_key: hash32("log public key", &self.public_key)?,
+            key_id: self.key_id,
+            sealed: self.sealed,
+            created_at: Timestamp::from_micros(self.created_at),
+        })
+    }
+}
+
+fn level_of(level: i32) -> Result<u8, StoreError> {
+    u8::try_from(level).map_err(|_| corrupt("tile level", level))
+}
+
+#[async_trait::async_trait]
+impl LogStore for DbTx<'_> {
+    async fn unlogged_receipts(&mut self, limit: u32) -> Result<Vec<LogEntry>, StoreError> {
+        let q = receipts::table
+            .filter(receipts::log_index.is_null())
+            .order((
+                receipts::ts.asc(),
+                receipts::agent_id.asc(),
+                receipts::seq.asc(),
+            ))
+            .select((receipts::agent_id, receipts::seq, receipts::receipt_hash))
+            .limit(i64::from(limit));
+        let rows: Vec<(String, i64, Vec<u8>)> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter()
+            .map(|(agent_id, seq, hash)| {
+                EntryRow {
+                    log_index: 0,
+                    agent_id,
+                    seq,
+                    receipt_hash: hash,
+                    leaf_hash: Vec::new(),
+                }
+                .into_entry()
+            })
+            .collect()
+    }
+
+    async fn append_log_entries(
+        &mut self,
+        first: u64,
+        entries: &[LogEntry],
+    ) -> Result<(), StoreError> {
+        let first = seq_to_i64(first)?;
+        let mut rows = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            rows.push(EntryRow {
+                log_index: first + seq_to_i64(i as u64)?,
+                agent_id: e.agent_id.to_string(),
+                seq: seq_to_i64(e.seq)?,
+                receipt_hash: e.receipt_hash.to_vec(),
+                leaf_hash: tg_log::leaf_hash(&e.receipt_hash).to_vec(),
+            });
+        }
+        let inserted = match &mut self.conn {
+            Conn::Pg(c) => {
+                let mut out = Ok(0);
+                for chunk in rows.chunks(INSERT_CHUNK) {
+                    out = diesel::insert_into(log_entries::table)
+                        .values(chunk)
+                        .execute(&mut **c)
+                        .await;
+                    if out.is_err() {
+                        break;
+                    }
+                }
+                out
+            }
+            // SQLite: every row in one trip to the blocking pool, still one transaction.
+            Conn::Sqlite(c) => {
+                c.spawn_blocking(move |conn| {
+                    for row in &rows {
+                        diesel::RunQueryDsl::execute(
+                            diesel::insert_into(log_entries::table).values(row),
+                            conn,
+                        )?;
+                    }
+                    Ok(rows.len())
+                })
+                .await
+            }
+        }
+        .map_err(crate::error::store_error);
+        self.poison(inserted)?;
+        let end = first + seq_to_i64(entries.len() as u64)?;
+        // One statement gives every receipt its index (UPDATE … FROM: PostgreSQL, SQLite ≥ 3.33).
+        let sql = match self.conn {
+            Conn::Pg(_) => {
+                "UPDATE receipts SET log_index = e.log_index FROM log_entries e \
+                 WHERE e.log_index >= $1 AND e.log_index < $2 \
+                 AND receipts.agent_id = e.agent_id AND receipts.seq = e.seq"
+            }
+            Conn::Sqlite(_) => {
+                "UPDATE receipts SET log_index = e.log_index FROM log_entries e \
+                 WHERE e.log_index >= ?1 AND e.log_index < ?2 \
+                 AND receipts.agent_id = e.agent_id AND receipts.seq = e.seq"
+            }
+        };
+        let updated = run!(self, |c| diesel::sql_query(sql)
+            .bind::<BigInt, _>(first)
+            .bind::<BigInt, _>(end)
+            .execute(c)
+            .await)?;
+        if updated != entries.len() {
+            return self.poison(Err(StoreError::Conflict(format!(
+                "{} of {} receipts took their log index",
+                updated,
+                entries.len()
+            ))));
+        }
+        Ok(())
+    }
+
+    async fn log_entries(&mut self, from: u64, limit: u32) -> Result<Vec<LogEntry>, StoreError> {
+        let q = log_entries::table
+            .filter(log_entries::log_index.ge(seq_to_i64(from)?))
+            .order(log_entries::log_index.asc())
+            .limit(i64::from(limit));
+        let rows: Vec<EntryRow> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter().map(EntryRow::into_entry).collect()
+    }
+
+    async fn put_tiles(&mut self, tiles: &[(TileId, Vec<Hash>)]) -> Result<(), StoreError> {
+        for (id, hashes) in tiles {
+            let row = (
+                log_tiles::level.eq(i32::from(id.level)),
+                log_tiles::idx.eq(seq_to_i64(id.index)?),
+                log_tiles::hashes.eq(tile_bytes(hashes)),
+            );
+            run!(self, |c| diesel::insert_into(log_tiles::table)
+                .values(row.clone())
+                .on_conflict((log_tiles::level, log_tiles::idx))
+                .do_update()
+                .set(log_tiles::hashes.eq(excluded(log_tiles::hashes)))
+                .execute(c)
+                .await)?;
+        }
+        Ok(())
+    }
+
+    async fn tiles(&mut self, ids: &[TileId]) -> Result<Tiles, StoreError> {
+        let mut out = Tiles::default();
+        // A handful per call (one per tree level at most a proof or an append reads).
+        for id in ids {
+            let q = log_tiles::table
+                .filter(log_tiles::level.eq(i32::from(id.level)))
+                .filter(log_tiles::idx.eq(seq_to_i64(id.index)?))
+                .select((log_tiles::level, log_tiles::hashes));
+            let row: Option<(i32, Vec<u8>)> = run!(self, |c| q.first(c).await.optional())?;
+            if let Some((level, bytes)) = row {
+                level_of(level)?;
+                let hashes = tile_hashes(&bytes).ok_or_else(|| corrupt("tile", bytes.len()))?;
+                out.0.insert(*id, hashes);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn add_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), StoreError> {
+        let row = CheckpointRow {
+            size: seq_to_i64(checkpoint.size)?,
+            root: checkpoint.root.to_vec(),
+            note: checkpoint.note.clone(),
+            created_at: checkpoint.created_at.as_micros(),
+        };
+        run!(self, |c| diesel::insert_into(log_checkpoints::table)
+            .values(&row)
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    async fn latest_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let q = log_checkpoints::table.order(log_checkpoints::size.desc());
+        let row: Option<CheckpointRow> = run!(self, |c| q.first(c).await.optional())?;
+        row.map(CheckpointRow::into_checkpoint).transpose()
+    }
+
+    async fn checkpoint_at(&mut self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let q = log_checkpoints::table.find(seq_to_i64(size)?);
+        let row: Option<CheckpointRow> = run!(self, |c| q.first(c).await.optional())?;
+        row.map(CheckpointRow::into_checkpoint).transpose()
+    }
+
+    async fn agent_log_head(
+        &mut self,
+        agent: &AgentId,
+    ) -> Result<Option<(u64, u64, Hash)>, StoreError> {
+        let q = log_entries::table
+            .filter(log_entries::agent_id.eq(agent.as_str()))
+            .order(log_entries::seq.desc())
+            .select((
+                log_entries::seq,
+                log_entries::log_index,
+                log_entries::receipt_hash,
+            ));
+        let row: Option<(i64, i64, Vec<u8>)> = run!(self, |c| q.first(c).await.optional())?;
+        row.map(|(seq, index, hash)| {
+            Ok((
+                seq_from_i64("log entry seq", seq)?,
+                seq_from_i64("log index", index)?,
+                hash32("log entry", &hash)?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn leaf_index(&mut self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError> {
+        let q = log_entries::table
+            .filter(log_entries::leaf_hash.eq(leaf_hash.to_vec()))
+            .select(log_entries::log_index);
+        let index: Option<i64> = run!(self, |c| q.first(c).await.optional())?;
+        index.map(|i| seq_from_i64("log index", i)).transpose()
+    }
+
+    async fn log_entries_without_receipt(&mut self, size: u64) -> Result<u64, StoreError> {
+        let size = seq_to_i64(size)?;
+        let entries = log_entries::table
+            .filter(log_entries::log_index.lt(size))
+            .count();
+        let logged = receipts::table.filter(receipts::log_index.lt(size)).count();
+        let entries: i64 = run!(self, |c| entries.get_result(c).await)?;
+        let logged: i64 = run!(self, |c| logged.get_result(c).await)?;
+        // Entries missing from the log's own table count too: the tree has `size` leaves.
+        let missing = (size - logged).max(size - entries).max(0);
+        seq_from_i64("missing receipts", missing)
+    }
+
+    async fn log_keys(&mut self) -> Result<Vec<LogKey>, StoreError> {
+        let q = log_keys::table.order((log_keys::created_at.asc(), log_keys::key_id.asc()));
+        let rows: Vec<KeyRow> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter().map(KeyRow::into_key).collect()
+    }
+
+    async fn insert_log_key_if_none(&mut self, key: &LogKey) -> Result<Vec<LogKey>, StoreError> {
+        let newest: Option<i64> = run!(self, |c| log_keys::table
+            .select(max(log_keys::created_at))
+            .first(c)
+            .await)?;
+        if newest.is_none() {
+            // The caller gives the first key a fixed id: instances starting together insert one.
+            let first = KeyRow::of(key);
+            run!(self, |c| diesel::insert_into(log_keys::table)
+                .values(&first)
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await)?;
+        }
+        self.log_keys().await
+    }
+
+    async fn add_log_key(&mut self, key: &LogKey) -> Result<(), StoreError> {
+        run!(self, |c| diesel::insert_into(log_keys::table)
+            .values(&KeyRow::of(key))
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    async fn put_cosignature(
+        &mut self,
+        size: u64,
+        witness: &str,
+        line: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let row = (
+            log_cosignatures::size.eq(seq_to_i64(size)?),
+            log_cosignatures::witness.eq(witness),
+            log_cosignatures::line.eq(line),
+            log_cosignatures::created_at.eq(at.as_micros()),
+        );
+        run!(self, |c| diesel::insert_into(log_cosignatures::table)
+            .values(row)
+            .on_conflict((log_cosignatures::size, log_cosignatures::witness))
+            .do_update()
+            .set((
+                log_cosignatures::line.eq(excluded(log_cosignatures::line)),
+                log_cosignatures::created_at.eq(excluded(log_cosignatures::created_at)),
+            ))
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    async fn cosignatures(&mut self, size: u64) -> Result<Vec<String>, StoreError> {
+        let q = log_cosignatures::table
+            .filter(log_cosignatures::size.eq(seq_to_i64(size)?))
+            .order(log_cosignatures::witness.asc())
+            .select(log_cosignatures::line);
+        Ok(run!(self, |c| q.load(c).await)?)
+    }
+
+    async fn latest_cosigned_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let size: Option<i64> = run!(self, |c| log_cosignatures::table
+            .select(max(log_cosignatures::size))
+            .first(c)
+            .await)?;
+        match size {
+            None => Ok(None),
+            Some(size) => {
+                self.checkpoint_at(seq_from_i64("checkpoint size", size)?)
+                    .await
+            }
+        }
+    }
+}
