@@ -1,4 +1,4 @@
-//! The command line: `trust-gateway [serve|migrate|demo|simulate|keys|signing-keys|agents|verify-chain|verify-export]`.
+//! The command line: `trust-gateway [serve|migrate|demo|simulate|keys|signing-keys|agents|verify-chain|verify-export|verify-log]`.
 
 use anyhow::Context;
 
@@ -38,6 +38,11 @@ pub enum Command {
         file: std::path::PathBuf,
         jwks: std::path::PathBuf,
     },
+    VerifyLog {
+        checkpoint: std::path::PathBuf,
+        vkey: String,
+        extra: crate::verify_log::Extra,
+    },
 }
 
 pub const USAGE: &str = "\
@@ -66,8 +71,13 @@ usage: trust-gateway [COMMAND]
                         a JSON audit export (events digest, summary) offline, and the gateway's
                         signature with a saved /.well-known/jwks.json
 
+  verify-log CHECKPOINT --vkey VKEY [--witness VKEY] [--receipt HEX --proof FILE]
+                        check a saved /log/checkpoint against the log's key (GET /log/key)
+                        offline; optionally a witness's cosignature, and that a receipt is in
+                        the tree (a saved /log/proof/inclusion)
+
 keys, signing-keys, agents and verify-chain work on the database of DATABASE_URL with its secrets, like
-the server (they need no running server); verify-export needs neither.
+the server (they need no running server); verify-export and verify-log need neither.
 
 configuration (environment):
   DATABASE_URL   sqlite://PATH (default sqlite://trust-gateway.db), sqlite::memory:, postgres://...
@@ -244,6 +254,25 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     .into(),
             }
         }
+        ("verify-log", _) => {
+            let a = Args::parse(rest, &[]).map_err(with_usage)?;
+            a.only(&["vkey", "witness", "receipt", "proof"], 1).map_err(with_usage)?;
+            let receipt = match (a.value("receipt"), a.value("proof")) {
+                (None, None) => None,
+                (Some(r), Some(p)) => Some((r, p.into())),
+                _ => return Err(with_usage("`--receipt HEX` and `--proof FILE` go together".into())),
+            };
+            Command::VerifyLog {
+                checkpoint: a.one("the checkpoint file").map_err(with_usage)?.into(),
+                vkey: a.value("vkey").ok_or_else(|| {
+                    with_usage("`--vkey VKEY` is required: the log's key from GET /log/key".into())
+                })?,
+                extra: crate::verify_log::Extra {
+                    witness: a.value("witness"),
+                    receipt,
+                },
+            }
+        }
         (
             "serve" | "migrate" | "demo" | "simulate" | "-h" | "--help" | "help" | "-V"
             | "--version",
@@ -300,6 +329,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             crate::operate::verify_chain(&cli_settings()?, &agent).await
         }
         Command::VerifyExport { file, jwks } => crate::verify_export::run(&file, &jwks),
+        Command::VerifyLog {
+            checkpoint,
+            vkey,
+            extra,
+        } => crate::verify_log::run(&checkpoint, &vkey, &extra),
         Command::Migrate => {
             let settings = Settings::from_env()?;
             let telemetry = telemetry::init(settings.log_json);

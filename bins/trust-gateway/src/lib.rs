@@ -11,6 +11,7 @@ pub mod secrets;
 mod simulate;
 mod telemetry;
 mod verify_export;
+mod verify_log;
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -212,6 +212,12 @@ impl Call<'_> {
         self
     }
 
+    /// A `text/plain` body (a signed note).
+    pub(crate) fn plain(mut self, body: &str) -> Self {
+        self.body = Ok(Some(("text/plain; charset=utf-8", body.as_bytes().to_vec())));
+        self
+    }
+
     pub(crate) fn query<T: Serialize + ?Sized>(mut self, query: &T) -> Self {
         match serde_urlencoded::to_string(query) {
             Ok(q) if q.is_empty() => self.url.set_query(None),
@@ -294,6 +300,11 @@ impl Call<'_> {
             status: status.as_u16(),
             detail: e.to_string(),
         })
+    }
+
+    /// The answer's bytes (log tiles).
+    pub(crate) async fn bytes(self) -> Result<Vec<u8>, Error> {
+        self.send().await.map(|(_, body)| body)
     }
 
     /// An answer without a body (204).

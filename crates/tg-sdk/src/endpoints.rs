@@ -31,6 +31,10 @@ use tg_wire::lifecycle::{
     Introspection, IntrospectionRequest, ReasonRequest, RevocationRequest, RevokedToken,
 };
 use tg_wire::live::Ticket;
+use tg_wire::log::{
+    ConsistencyProofOut, ConsistencyQuery, CosignedOut, InclusionProofOut, InclusionQuery, LogKey,
+    LogRoundOut,
+};
 use tg_wire::policy::{Catalog, TierOut};
 use tg_wire::receipts::{
     NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptPage, RecordRequest, Recorded,
@@ -196,6 +200,30 @@ endpoints! {
     rotate_signing_key() -> SigningKeys => |c| c.post(&["admin", "signing-keys"]).fetch();
     /// `DELETE /admin/signing-keys/{kid}` (admin): tokens the key signed stop verifying.
     retire_signing_key(kid: &str) -> SigningKeys => |c| c.delete(&["admin", "signing-keys", kid]).fetch();
+
+    // Transparency log (public reads need no key)
+    /// `GET /log/checkpoint`: the newest signed checkpoint (C2SP signed note), cosignatures included.
+    get_log_checkpoint() -> String => |c| c.get(&["log", "checkpoint"]).text();
+    /// `GET /log/checkpoint/witnessed`: the newest checkpoint witnesses cosigned.
+    get_witnessed_log_checkpoint() -> String => |c| c.get(&["log", "checkpoint", "witnessed"]).text();
+    /// `GET /log/key`: the origin and the checkpoint verifier keys.
+    get_log_key() -> LogKey => |c| c.get(&["log", "key"]).fetch();
+    /// `GET /log/proof/inclusion`: a leaf's audit path in a tree the log signed.
+    get_log_inclusion_proof(query: &InclusionQuery) -> InclusionProofOut => |c| c.get(&["log", "proof", "inclusion"]).query(query).fetch();
+    /// `GET /log/proof/consistency`: that one tree extends another.
+    get_log_consistency_proof(query: &ConsistencyQuery) -> ConsistencyProofOut => |c| c.get(&["log", "proof", "consistency"]).query(query).fetch();
+    /// `GET /log/tile/{path}`: a C2SP tile or entry bundle (`path` as `tg_log::TilePath::render` after `tile/`).
+    get_log_tile(path: &str) -> Vec<u8> => |c| {
+        let mut segments = vec!["log", "tile"];
+        segments.extend(path.split('/'));
+        c.get(&segments).bytes()
+    };
+    /// `POST /log/cosignature`: a witness's cosigned checkpoint.
+    post_log_cosignature(note: &str) -> CosignedOut => |c| c.post(&["log", "cosignature"]).plain(note).fetch();
+    /// `POST /admin/log/keys` (operator): rotates the checkpoint key.
+    rotate_log_key() -> LogKey => |c| c.post(&["admin", "log", "keys"]).fetch();
+    /// `POST /admin/log/integrate` (operator): one round of the log now.
+    integrate_log() -> LogRoundOut => |c| c.post(&["admin", "log", "integrate"]).fetch();
 
     // Audit
     /// `GET /agents/{id}/audit`: a page of the agent's audit trail.

@@ -24,6 +24,7 @@ mod identity;
 mod joy;
 mod keys;
 mod lifecycle;
+mod log_http;
 mod maintenance;
 mod metrics;
 mod openapi;
@@ -79,6 +80,7 @@ use identity::*;
 use joy::*;
 use keys::*;
 use lifecycle::*;
+use log_http::*;
 use maintenance::*;
 use metrics::*;
 use provenance::*;
@@ -145,5 +147,6 @@ both_stores!(
     a_rewritten_tree_is_never_extended,
     one_instance_sequences_the_others_follow,
     log_keys_rotate_and_witnesses_cosign,
+    the_log_verifies_independently_over_http,
     lifecycle_and_policy_edits_show_in_history,
 );
