@@ -37,6 +37,7 @@ pub enum Command {
     VerifyExport {
         file: std::path::PathBuf,
         jwks: std::path::PathBuf,
+        log_key: Option<String>,
     },
     VerifyLog {
         checkpoint: std::path::PathBuf,
@@ -66,10 +67,12 @@ usage: trust-gateway [COMMAND]
   agents list [--account ID] [--json]
                         agents with status, tier and score
   verify-chain AGENT    verify an agent's receipt chain in the database (links, signatures, head)
-  verify-export FILE --jwks JWKS
+  verify-export FILE --jwks JWKS [--log-key VKEY]
                         check a receipt export (GET /receipts/{id}/export: hash links, head) or
                         a JSON audit export (events digest, summary) offline, and the gateway's
-                        signature with a saved /.well-known/jwks.json
+                        signature with a saved /.well-known/jwks.json; with --log-key (the
+                        vkey of GET /log/key), each receipt's inclusion proof in the export's
+                        signed checkpoint
 
   verify-log CHECKPOINT --vkey VKEY [--witness VKEY] [--receipt HEX --proof FILE]
                         check a saved /log/checkpoint against the log's key (GET /log/key)
@@ -239,8 +242,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         ("verify-export", _) => {
             let a = Args::parse(rest, &[]).map_err(with_usage)?;
-            a.only(&["jwks"], 1).map_err(with_usage)?;
+            a.only(&["jwks", "log-key"], 1).map_err(with_usage)?;
             Command::VerifyExport {
+                log_key: a.value("log-key"),
                 file: a.one("the export file").map_err(with_usage)?.into(),
                 jwks: a
                     .value("jwks")
@@ -256,11 +260,16 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         ("verify-log", _) => {
             let a = Args::parse(rest, &[]).map_err(with_usage)?;
-            a.only(&["vkey", "witness", "receipt", "proof"], 1).map_err(with_usage)?;
+            a.only(&["vkey", "witness", "receipt", "proof"], 1)
+                .map_err(with_usage)?;
             let receipt = match (a.value("receipt"), a.value("proof")) {
                 (None, None) => None,
                 (Some(r), Some(p)) => Some((r, p.into())),
-                _ => return Err(with_usage("`--receipt HEX` and `--proof FILE` go together".into())),
+                _ => {
+                    return Err(with_usage(
+                        "`--receipt HEX` and `--proof FILE` go together".into(),
+                    ));
+                }
             };
             Command::VerifyLog {
                 checkpoint: a.one("the checkpoint file").map_err(with_usage)?.into(),
@@ -328,7 +337,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::VerifyChain { agent } => {
             crate::operate::verify_chain(&cli_settings()?, &agent).await
         }
-        Command::VerifyExport { file, jwks } => crate::verify_export::run(&file, &jwks),
+        Command::VerifyExport {
+            file,
+            jwks,
+            log_key,
+        } => crate::verify_export::run(&file, &jwks, log_key.as_deref()),
         Command::VerifyLog {
             checkpoint,
             vkey,

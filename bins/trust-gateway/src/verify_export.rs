@@ -27,7 +27,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow:
         .with_context(|| format!("{} is not {what}", path.display()))
 }
 
-pub fn run(file: &Path, jwks: &Path) -> anyhow::Result<()> {
+pub fn run(file: &Path, jwks: &Path, log_key: Option<&str>) -> anyhow::Result<()> {
     let keys: serde_json::Value = read_json(jwks, "a JWK Set")?;
     if !keys.get("keys").is_some_and(serde_json::Value::is_array) {
         bail!("{} is not a JWK Set (no `keys`)", jwks.display());
@@ -38,6 +38,7 @@ pub fn run(file: &Path, jwks: &Path) -> anyhow::Result<()> {
             serde_json::from_value(doc).context("not a receipt export")?,
             &keys,
             jwks,
+            log_key,
         ),
         Some(AUDIT_EXPORT_FORMAT) => audit(
             serde_json::from_value(doc).context("not an audit export")?,
@@ -125,6 +126,7 @@ fn receipts(
     export: ReceiptExportDocument,
     keys: &serde_json::Value,
     jwks: &Path,
+    log_key: Option<&str>,
 ) -> anyhow::Result<()> {
     let (Some(statement), Some(signature)) = (&export.statement, &export.signature) else {
         let why = export.error.as_ref().map_or_else(
@@ -180,5 +182,14 @@ fn receipts(
         statement.exported_at,
         statement.issuer
     );
-    Ok(())
+    match log_key {
+        Some(vkey) => crate::verify_log::export_proofs(&export, vkey),
+        None if export.log.is_some() => {
+            println!(
+                "the export carries log proofs: give --log-key VKEY (GET /log/key) to check them"
+            );
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }

@@ -6,8 +6,11 @@ use crate::auth::Auth;
 use crate::routes::Routes;
 use crate::streaming::Sink;
 use crate::{ApiError, AppState, dto};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use tg_wire::receipts::{
-    ListQuery, NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptOut, Recorded,
+    ListQuery, NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptLogProofOut, ReceiptOut,
+    Recorded,
 };
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -140,23 +143,72 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
     if pumped.is_none() {
         return;
     }
-    let tail = match export.finish(state.gateway.now()) {
-        Ok(statement) => {
-            match crate::signed::sign(&state, &statement, tg_tokens::Signed::ExportStatement) {
-                Ok(signature) => {
-                    serde_json::json!({"statement": statement, "signature": signature})
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "receipt export signature failed");
-                    return out.fail("export failed").await;
-                }
-            }
+    let statement = match export.finish(state.gateway.now()) {
+        Ok(statement) => statement,
+        Err(report) => {
+            let tail = serde_json::json!({"statement": null, "signature": null, "error": report});
+            let tail = tail.to_string();
+            out.send(format!("],{}", tail.trim_start_matches('{')))
+                .await;
+            return;
         }
-        Err(report) => serde_json::json!({"statement": null, "signature": null, "error": report}),
     };
-    let tail = tail.to_string();
-    out.send(format!("],{}", tail.trim_start_matches('{')))
-        .await;
+    let signature =
+        match crate::signed::sign(&state, &statement, tg_tokens::Signed::ExportStatement) {
+            Ok(signature) => signature,
+            Err(e) => {
+                tracing::error!(error = %e, "receipt export signature failed");
+                return out.fail("export failed").await;
+            }
+        };
+    let signed = serde_json::json!({"statement": statement, "signature": signature}).to_string();
+    // The members only: the document stays open for the log section.
+    let members = signed
+        .strip_prefix('{')
+        .and_then(|m| m.strip_suffix('}'))
+        .unwrap_or_default();
+    if !out.send(format!("],{members}")).await {
+        return;
+    }
+    // The log section: one checkpoint, then each receipt's inclusion proof, page by page.
+    let checkpoint = match export.begin_log().await {
+        Ok(Some(note)) => note,
+        Ok(None) => {
+            out.send("}").await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "receipt export: the log's checkpoint");
+            return out.fail("export failed").await;
+        }
+    };
+    let open = format!(
+        ",\"log\":{{\"checkpoint\":{},\"proofs\":[",
+        serde_json::Value::String(checkpoint)
+    );
+    if !out.send(open).await {
+        return;
+    }
+    let mut proofs = crate::streaming::LogProofs(&mut export);
+    // A page may hold no proof (receipts newer than the checkpoint): commas follow items.
+    let mut emitted = false;
+    let pumped = crate::streaming::pump(&mut proofs, &out, "receipt proofs", |page, _| {
+        let first = !emitted;
+        emitted |= !page.is_empty();
+        let page: Vec<ReceiptLogProofOut> = page
+            .iter()
+            .map(|p| ReceiptLogProofOut {
+                seq: p.seq,
+                leaf_index: p.leaf_index,
+                hashes: p.hashes.iter().map(|h| B64.encode(h)).collect(),
+            })
+            .collect();
+        crate::streaming::json_items(&page, first).map_err(|e| e.to_string())
+    })
+    .await;
+    if pumped.is_some() {
+        out.send("]}}").await;
+    }
 }
 
 /// The agent's whole chain as a file anyone can check offline (`trust-gateway

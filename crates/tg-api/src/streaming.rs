@@ -84,6 +84,18 @@ impl Paged for tg_service::ReceiptExport {
     }
 }
 
+/// An export's second pass: its receipts' proofs in the transparency log.
+pub(crate) struct LogProofs<'a>(pub &'a mut tg_service::ReceiptExport);
+
+impl Paged for LogProofs<'_> {
+    type Item = tg_service::ReceiptLogProof;
+    fn next_page(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<Vec<Self::Item>>, ServiceError>> + Send {
+        self.0.next_proof_page()
+    }
+}
+
 /// Sends every page of `export`, each encoded by `encode(page, is_first_page)`. `None` when
 /// the answer ended early (client gone, or a failure already reported to it); else whether
 /// any page was sent.

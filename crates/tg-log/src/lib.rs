@@ -18,7 +18,7 @@ pub use hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
 pub use note::{Checkpoint, Cosigner, Note, NoteSigner, Verifier};
 pub use proof::{Leaves, Nodes, Wanted, consistency_proof, inclusion_proof, root};
 pub use store::{LogEntry, LogKey, LogStore, StoredCheckpoint};
-pub use tiles::{TileId, TilePath, Tiles};
+pub use tiles::{MemoTiles, TileId, TilePath, Tiles};
 pub use verify::{verify_consistency, verify_inclusion};
 
 /// What can go wrong computing over or reading the log.

@@ -262,3 +262,36 @@ pub fn tile_hashes(bytes: &[u8]) -> Option<Vec<Hash>> {
         .map(|c| <Hash>::try_from(c).ok())
         .collect()
 }
+
+/// [`Tiles`] with the nodes between tile levels remembered once computed: proofs for
+/// many leaves of the same tiles (an export) hash each interior node once.
+#[derive(Debug)]
+pub struct MemoTiles<'a> {
+    tiles: &'a Tiles,
+    memo: std::cell::RefCell<HashMap<(u8, u64), Hash>>,
+}
+
+impl<'a> MemoTiles<'a> {
+    pub fn new(tiles: &'a Tiles) -> Self {
+        Self {
+            tiles,
+            memo: std::cell::RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl Nodes for MemoTiles<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, LogError> {
+        if level.is_multiple_of(TILE_BITS as u8) {
+            return self.tiles.node(level, index);
+        }
+        if let Some(h) = self.memo.borrow().get(&(level, index)) {
+            return Ok(*h);
+        }
+        let left = self.node(level - 1, index.checked_mul(2).ok_or(LogError::Range)?)?;
+        let right = self.node(level - 1, index * 2 + 1)?;
+        let h = crate::hash::node_hash(&left, &right);
+        self.memo.borrow_mut().insert((level, index), h);
+        Ok(h)
+    }
+}

@@ -214,7 +214,10 @@ impl Call<'_> {
 
     /// A `text/plain` body (a signed note).
     pub(crate) fn plain(mut self, body: &str) -> Self {
-        self.body = Ok(Some(("text/plain; charset=utf-8", body.as_bytes().to_vec())));
+        self.body = Ok(Some((
+            "text/plain; charset=utf-8",
+            body.as_bytes().to_vec(),
+        )));
         self
     }
 

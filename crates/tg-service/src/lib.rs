@@ -60,7 +60,7 @@ pub use log_reads::{Cosigned, InclusionProof, LogKeyView, TileBytes};
 pub use maintenance::{LEASE as MAINTENANCE_LEASE, MaintenanceConfig, MaintenanceRound};
 pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;
-pub use receipt_export::{ExportStatement, RECEIPT_EXPORT_FORMAT, ReceiptExport};
+pub use receipt_export::{ExportStatement, RECEIPT_EXPORT_FORMAT, ReceiptExport, ReceiptLogProof};
 pub use signing_keys::{SIGNING_KEY_PUBLISH_AHEAD_SECS, SIGNING_KEY_RELOAD_SECS, SigningKeyView};
 pub use store::{EventSignals, Store, Tx, TxFuture, TxWork, in_transaction, reading};
 pub use token_revocation::{Revoked, TokenRevocation};

@@ -50,6 +50,26 @@ pub struct ReceiptExport {
     length: u64,
     broken: Option<ChainReport>,
     done: bool,
+    /// The log phase, once begun: proofs of the receipts against one checkpoint.
+    log: Option<ExportLog>,
+}
+
+/// One receipt's inclusion proof in the export's checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptLogProof {
+    pub seq: u64,
+    pub leaf_index: u64,
+    /// RFC 9162 audit path, lowest sibling first.
+    pub hashes: Vec<tg_log::Hash>,
+}
+
+#[derive(Debug)]
+struct ExportLog {
+    size: u64,
+    /// Receipts up to this seq have been proven (or found newer than the checkpoint).
+    after: u64,
+    /// Tiles above level 0, kept across pages (an export's proofs share them).
+    upper: tg_log::Tiles,
 }
 
 impl ReceiptExport {
@@ -95,8 +115,8 @@ impl ReceiptExport {
 
     /// The statement to sign when every receipt up to the recorded head verified, else
     /// why the chain does not hold.
-    pub fn finish(self, now: Timestamp) -> Result<ExportStatement, ChainReport> {
-        if let Some(report) = self.broken {
+    pub fn finish(&mut self, now: Timestamp) -> Result<ExportStatement, ChainReport> {
+        if let Some(report) = self.broken.clone() {
             return Err(report);
         }
         let report =
@@ -109,12 +129,94 @@ impl ReceiptExport {
         }
         Ok(ExportStatement {
             format: RECEIPT_EXPORT_FORMAT.to_owned(),
-            issuer: self.issuer,
+            issuer: self.issuer.clone(),
             agent_id: self.agent.to_string(),
             length: self.length,
             head_hash: hex::encode(self.reached.hash),
             exported_at: now,
         })
+    }
+
+    /// Starts the log phase: the newest checkpoint (its signed note), against which
+    /// [`ReceiptExport::next_proof_page`] proves the receipts; `None` while the log is empty.
+    pub async fn begin_log(&mut self) -> Result<Option<String>, ServiceError> {
+        let latest = reading(self.store.as_ref(), |tx| {
+            Box::pin(async move { Ok(tx.latest_checkpoint().await?) })
+        })
+        .await?;
+        Ok(latest.map(|c| {
+            self.log = Some(ExportLog {
+                size: c.size,
+                after: 0,
+                upper: tg_log::Tiles::default(),
+            });
+            c.note
+        }))
+    }
+
+    /// The inclusion proofs of the next page of exported receipts in the checkpoint's tree
+    /// (receipts newer than the checkpoint have none); `None` when every page is done.
+    pub async fn next_proof_page(&mut self) -> Result<Option<Vec<ReceiptLogProof>>, ServiceError> {
+        let (Some(log), length) = (self.log.as_mut(), self.length) else {
+            return Ok(None);
+        };
+        if log.after >= length {
+            return Ok(None);
+        }
+        let (agent, after) = (self.agent.clone(), log.after);
+        let limit = PAGE.min(u32::try_from(length - after).unwrap_or(PAGE));
+        let page = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.scan_receipts(&agent, after, limit).await?) })
+        })
+        .await?;
+        let Some(last) = page.last() else {
+            log.after = length;
+            return Ok(None);
+        };
+        log.after = last.seq;
+        let size = log.size;
+        let logged: Vec<(u64, u64)> = page
+            .iter()
+            .filter_map(|r| r.log_index.filter(|i| *i < size).map(|i| (r.seq, i)))
+            .collect();
+        let wanted = tg_log::Wanted::default();
+        for (_, index) in &logged {
+            tg_log::inclusion_proof(&wanted, *index, size)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        }
+        let ids: Vec<tg_log::TileId> = tg_log::tiles::tiles_for(&wanted.into_nodes())
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .into_iter()
+            .filter(|id| id.level == 0 || !log.upper.0.contains_key(id))
+            .collect();
+        let fetched = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.tiles(&ids).await?) })
+        })
+        .await?;
+        let mut tiles = tg_log::Tiles::default();
+        for (id, hashes) in fetched.0 {
+            if id.level > 0 {
+                log.upper.0.insert(id, hashes.clone());
+            }
+            tiles.0.insert(id, hashes);
+        }
+        for (id, hashes) in &log.upper.0 {
+            tiles.0.entry(*id).or_insert_with(|| hashes.clone());
+        }
+        let memo = tg_log::MemoTiles::new(&tiles);
+        logged
+            .into_iter()
+            .map(|(seq, leaf_index)| {
+                tg_log::inclusion_proof(&memo, leaf_index, size)
+                    .map(|hashes| ReceiptLogProof {
+                        seq,
+                        leaf_index,
+                        hashes,
+                    })
+                    .map_err(|e| ServiceError::Internal(format!("log proof of seq {seq}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 }
 
@@ -147,6 +249,7 @@ impl Gateway {
             length: 0,
             broken: None,
             done: false,
+            log: None,
         })
     }
 }

@@ -105,6 +105,30 @@ pub struct ReceiptExportDocument {
     pub signature: Option<DetachedSignature>,
     /// Why there is no statement: the chain verification's report.
     pub error: Option<ChainReport>,
+    /// The receipts' proofs in the transparency log (with a statement, once the log holds
+    /// anything): check them with `trust-gateway verify-export FILE --jwks JWKS --log-key VKEY`.
+    #[serde(default)]
+    pub log: Option<ExportLog>,
+}
+
+/// An export's transparency-log section: one checkpoint, and an inclusion proof in its
+/// tree for each exported receipt the checkpoint covers (newer ones have none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExportLog {
+    /// The C2SP signed checkpoint the proofs are against.
+    pub checkpoint: String,
+    pub proofs: Vec<ReceiptLogProofOut>,
+}
+
+/// One receipt's RFC 9162 inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptLogProofOut {
+    pub seq: u64,
+    pub leaf_index: u64,
+    /// Base64 SHA-256 hashes, lowest sibling first.
+    pub hashes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
