@@ -312,13 +312,16 @@ fn log_config(
     witnesses: Option<String>,
     every_ms: Option<String>,
 ) -> anyhow::Result<tg_service::LogConfig> {
-    let mut config = tg_service::LogConfig::default();
-    config.origin = match origin {
+    let origin = match origin {
         Some(o) => o,
         None => {
             let host = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
             format!("{}/log", host.trim_end_matches('/'))
         }
+    };
+    let mut config = tg_service::LogConfig {
+        origin,
+        ..tg_service::LogConfig::default()
     };
     if !tg_log::note::valid_name(&config.origin) {
         bail!(
@@ -404,6 +407,30 @@ mod tests {
         assert!(err("CHAIN_VERIFY_RECEIPTS", "none").contains("CHAIN_VERIFY_RECEIPTS `none`"));
         assert!(err("WEBHOOK_ALLOW_NETS", "localhost").contains("WEBHOOK_ALLOW_NETS"));
         assert!(err("WEBHOOK_TIMEOUT_SECS", "0").contains("WEBHOOK_TIMEOUT_SECS `0`"));
+        assert!(err("LOG_ORIGIN", "has space").contains("LOG_ORIGIN"));
+        assert!(err("LOG_INTEGRATE_MS", "5").contains("LOG_INTEGRATE_MS `5`"));
+        assert!(err("LOG_WITNESSES", "w+00000000+AAAA").contains("LOG_WITNESSES"));
+    }
+
+    #[test]
+    fn the_log_origin_defaults_to_the_issuer_host() {
+        let c = log_config("https://gw.example.com/", None, None, Some("250".into()));
+        let c = c.unwrap_or_default();
+        assert_eq!(c.origin, "gw.example.com/log");
+        assert_eq!(c.every, Some(std::time::Duration::from_millis(250)));
+        let key = tg_log::note::generate_key().unwrap_or_default();
+        let w = tg_log::Cosigner::from_pkcs8("w.example/1", &key).map(|w| w.vkey());
+        let w = w.unwrap_or_default();
+        let c = log_config(
+            "trust-gateway",
+            Some("x/log".into()),
+            Some(format!(" {w} ,")),
+            None,
+        );
+        assert_eq!(
+            c.map(|c| (c.origin, c.witnesses)).ok(),
+            Some(("x/log".to_owned(), vec![w]))
+        );
     }
 
     #[test]

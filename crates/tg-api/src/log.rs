@@ -9,12 +9,12 @@ use base64::engine::general_purpose::STANDARD as B64;
 use tg_log::TilePath;
 use tg_service::ServiceError;
 use tg_wire::log::{
-    ConsistencyProofOut, ConsistencyQuery, CosignedOut, InclusionProofOut, InclusionQuery, LogKey,
-    LogRoundOut,
+    ConsistencyProofOut, ConsistencyQuery, CosignatureRequest, CosignedOut, InclusionProofOut,
+    InclusionQuery, LogKey, LogRoundOut,
 };
 
 use crate::auth::Auth;
-use crate::dto::RawBody;
+use crate::dto;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
 
@@ -174,22 +174,27 @@ async fn tile(
         .body(bytes.0))
 }
 
-/// A witness's cosignature: the checkpoint as the log signed it, with the witness's
-/// `cosignature/v1` line(s) (C2SP tlog-cosignature). Kept when the note carries the log's
+/// A witness's cosignature: `{"note"}`, the checkpoint as the log signed it with the
+/// witness's `cosignature/v1` line(s) (C2SP tlog-cosignature). Kept when the note carries the log's
 /// signature over a checkpoint it stored and a valid cosignature by a witness in
 /// `LOG_WITNESSES`; then served with `/log/checkpoint`.
 #[utoipa::path(post, path = "/log/cosignature", tag = "log", operation_id = "post_log_cosignature",
     security(()),
-    request_body(content = String, content_type = "text/plain", description = "The cosigned checkpoint note"),
+    request_body = CosignatureRequest,
     responses((status = 200, description = "Stored", body = CosignedOut), crate::openapi::PublicErrors))]
 async fn cosignature(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
-    body: RawBody,
+    body: dto::Json<CosignatureRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ServiceError::Invalid("the note is not UTF-8".into()))?
-        .to_owned();
+    let text = body.into_inner().note;
+    if text.chars().count() > tg_wire::log::MAX_NOTE_CHARS {
+        return Err(ServiceError::Invalid(format!(
+            "`note` is longer than {} characters",
+            tg_wire::log::MAX_NOTE_CHARS
+        ))
+        .into());
+    }
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let actor = state.gateway.actor(None, ip.as_deref());
     let done = state

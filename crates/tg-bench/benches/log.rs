@@ -96,7 +96,10 @@ async fn fill(store: &Db, agent: &AgentId, mut head: ChainHead, n: u64) -> Chain
         let mut batch: Vec<Receipt> = Vec::with_capacity(take as usize);
         for i in 0..take {
             let r = signer.append(head, draft(agent, head.seq + i));
-            head = ChainHead { seq: r.seq, hash: r.receipt_hash };
+            head = ChainHead {
+                seq: r.seq,
+                hash: r.receipt_hash,
+            };
             batch.push(r);
         }
         let (agent, mac) = (agent.clone(), signer.head_mac(agent, &head));
@@ -124,7 +127,9 @@ async fn gateway(db: &DbConfig) -> (Arc<Db>, Gateway, AgentId) {
     let mut config = GatewayConfig::in_process(SECRET.to_vec(), ADMIN);
     config.log.origin = "bench.invalid/log".into();
     config.log.batch = 10_000;
-    let g = Gateway::start(Arc::clone(&store) as Arc<dyn Store>, config).await.unwrap();
+    let g = Gateway::start(Arc::clone(&store) as Arc<dyn Store>, config)
+        .await
+        .unwrap();
     let p = g.authenticate(Some(ADMIN)).await.unwrap();
     let reg = tg_service::Registration {
         name: "bench".into(),
@@ -135,12 +140,20 @@ async fn gateway(db: &DbConfig) -> (Arc<Db>, Gateway, AgentId) {
         attestation: Some(tg_identity::Attestation::ApiKey),
         a2a: None,
     };
-    let agent = g.register(&p, &g.actor(Some(&p), None), reg).await.unwrap().agent.id;
+    let agent = g
+        .register(&p, &g.actor(Some(&p), None), reg)
+        .await
+        .unwrap()
+        .agent
+        .id;
     (store, g, agent)
 }
 
 fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db: &DbConfig) {
-    let leaves: u64 = std::env::var("LOG_BENCH_LEAVES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+    let leaves: u64 = std::env::var("LOG_BENCH_LEAVES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 20);
     let (store, g, agent) = rt.block_on(gateway(db));
     let head = std::cell::Cell::new(ChainHead::EMPTY);
     let mut grp = c.benchmark_group(format!("log/{label}"));
@@ -194,7 +207,10 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db:
                 let mut spent = Duration::ZERO;
                 for _ in 0..iters {
                     seq = (seq + 7919) % head.get().seq + 1;
-                    let r = g.receipts(&p, agent.as_str(), 1, Some(seq + 1)).await.unwrap();
+                    let r = g
+                        .receipts(&p, agent.as_str(), 1, Some(seq + 1))
+                        .await
+                        .unwrap();
                     let leaf = leaf_hash(&r[0].receipt_hash);
                     let start = Instant::now();
                     let proof = g.log_inclusion(leaf, size).await.unwrap();
@@ -237,7 +253,11 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db:
 
 fn bench(c: &mut Criterion) {
     bench_cpu(c);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.db").to_string_lossy().into_owned();
     bench_store(c, &rt, "sqlite_file", &DbConfig::Sqlite(path));

@@ -212,15 +212,6 @@ impl Call<'_> {
         self
     }
 
-    /// A `text/plain` body (a signed note).
-    pub(crate) fn plain(mut self, body: &str) -> Self {
-        self.body = Ok(Some((
-            "text/plain; charset=utf-8",
-            body.as_bytes().to_vec(),
-        )));
-        self
-    }
-
     pub(crate) fn query<T: Serialize + ?Sized>(mut self, query: &T) -> Self {
         match serde_urlencoded::to_string(query) {
             Ok(q) if q.is_empty() => self.url.set_query(None),

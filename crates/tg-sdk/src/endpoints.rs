@@ -32,8 +32,8 @@ use tg_wire::lifecycle::{
 };
 use tg_wire::live::Ticket;
 use tg_wire::log::{
-    ConsistencyProofOut, ConsistencyQuery, CosignedOut, InclusionProofOut, InclusionQuery, LogKey,
-    LogRoundOut,
+    ConsistencyProofOut, ConsistencyQuery, CosignatureRequest, CosignedOut, InclusionProofOut,
+    InclusionQuery, LogKey, LogRoundOut,
 };
 use tg_wire::policy::{Catalog, TierOut};
 use tg_wire::receipts::{
@@ -219,7 +219,7 @@ endpoints! {
         c.get(&segments).bytes()
     };
     /// `POST /log/cosignature`: a witness's cosigned checkpoint.
-    post_log_cosignature(note: &str) -> CosignedOut => |c| c.post(&["log", "cosignature"]).plain(note).fetch();
+    post_log_cosignature(request: &CosignatureRequest) -> CosignedOut => |c| c.post(&["log", "cosignature"]).json(request).fetch();
     /// `POST /admin/log/keys` (operator): rotates the checkpoint key.
     rotate_log_key() -> LogKey => |c| c.post(&["admin", "log", "keys"]).fetch();
     /// `POST /admin/log/integrate` (operator): one round of the log now.

@@ -44,6 +44,7 @@ pub struct ConsistencyProofOut {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct InclusionQuery {
     /// Base64 leaf hash: SHA-256(0x00 ‖ the receipt's 32-byte `receipt_hash`).
+    #[cfg_attr(feature = "openapi", param(pattern = "^[A-Za-z0-9+/]{43}=$"))]
     pub hash: String,
     /// The tree the proof is for: at most the newest checkpoint's size.
     #[cfg_attr(
@@ -92,3 +93,17 @@ pub struct LogRoundOut {
     /// What the monitor found wrong (each finding reported once, also as `log_inconsistent`).
     pub inconsistencies: Vec<String>,
 }
+
+/// `POST /log/cosignature`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureRequest {
+    /// The checkpoint as the log signed it (`GET /log/checkpoint`), with the witness's
+    /// `cosignature/v1` signature line(s) appended: a C2SP signed note.
+    #[cfg_attr(feature = "openapi", schema(max_length = 8192))]
+    pub note: String,
+}
+
+/// The longest cosigned note accepted, in characters (a checkpoint and dozens of lines).
+pub const MAX_NOTE_CHARS: usize = 8192;

@@ -132,8 +132,7 @@ pub async fn the_log_verifies_independently_over_http(backend: Backend) {
     let bad_note = s
         .client
         .post(format!("{}/log/cosignature", s.base))
-        .header("content-type", "text/plain")
-        .body("not a note")
+        .json(&serde_json::json!({"note": "not a note"}))
         .send()
         .await
         .unwrap();
