@@ -122,7 +122,7 @@ async fn fill(store: &Db, agent: &AgentId, mut head: ChainHead, n: u64) -> Chain
     head
 }
 
-async fn gateway(db: &DbConfig) -> (Arc<Db>, Gateway, AgentId) {
+async fn gateway(db: &DbConfig, name: &str) -> (Arc<Db>, Gateway, AgentId) {
     let store = Arc::new(Db::connect(db).await.unwrap());
     let mut config = GatewayConfig::in_process(SECRET.to_vec(), ADMIN);
     config.log.origin = "bench.invalid/log".into();
@@ -132,7 +132,7 @@ async fn gateway(db: &DbConfig) -> (Arc<Db>, Gateway, AgentId) {
         .unwrap();
     let p = g.authenticate(Some(ADMIN)).await.unwrap();
     let reg = tg_service::Registration {
-        name: "bench".into(),
+        name: name.into(),
         provider: "p".into(),
         spiffe_id: None,
         config_hash: "h".into(),
@@ -154,7 +154,7 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db:
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1 << 20);
-    let (store, g, agent) = rt.block_on(gateway(db));
+    let (store, g, agent) = rt.block_on(gateway(db, "bench"));
     let head = std::cell::Cell::new(ChainHead::EMPTY);
     let mut grp = c.benchmark_group(format!("log/{label}"));
     grp.sample_size(10);
@@ -224,13 +224,25 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db:
     grp.finish();
     // An export of 100k receipts with their proofs: one timed pass, reported as a rate.
     let exported = rt.block_on(async {
-        let (_, g2, agent2) = gateway(db).await;
-        let p2 = g2.authenticate(Some(ADMIN)).await.unwrap();
-        let store2 = Arc::new(Db::connect(db).await.unwrap());
-        fill(&store2, &agent2, ChainHead::EMPTY, 100_000).await;
-        while g2.integrate_log().await.unwrap().integrated > 0 {}
+        let reg = tg_service::Registration {
+            name: "exported".into(),
+            provider: "p".into(),
+            spiffe_id: None,
+            config_hash: "h".into(),
+            capabilities: vec![],
+            attestation: Some(tg_identity::Attestation::ApiKey),
+            a2a: None,
+        };
+        let agent2 = g
+            .register(&p, &g.actor(Some(&p), None), reg)
+            .await
+            .unwrap()
+            .agent
+            .id;
+        fill(&store, &agent2, ChainHead::EMPTY, 100_000).await;
+        while g.integrate_log().await.unwrap().integrated > 0 {}
         let start = Instant::now();
-        let mut export = g2.export_receipts(&p2, agent2.as_str()).await.unwrap();
+        let mut export = g.export_receipts(&p, agent2.as_str()).await.unwrap();
         let mut receipts = 0;
         while let Some(page) = export.next_page().await.unwrap() {
             receipts += page.len();

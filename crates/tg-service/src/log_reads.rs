@@ -9,7 +9,7 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_log::tiles::{TILE_WIDTH, entry_bundle, tile_bytes};
 use tg_log::{Checkpoint, Hash, Note, TilePath};
 
-use crate::transparency::{DynNodes, LogRound, new_log_key, tiles_for_run, verifiers};
+use crate::transparency::{LogRound, new_log_key, verifiers};
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// `GET /log/key`.
@@ -123,24 +123,33 @@ impl Gateway {
         leaf: Hash,
         tree_size: u64,
     ) -> Result<InclusionProof, ServiceError> {
-        let size = self.latest_size().await?;
-        if tree_size == 0 || tree_size > size {
-            return Err(ServiceError::Invalid(format!(
-                "tree_size must be between 1 and the newest checkpoint's size ({size})"
-            )));
-        }
-        let index = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.leaf_index(&leaf).await?) })
-        })
-        .await?
-        .filter(|i| *i < tree_size)
-        .ok_or_else(|| {
-            ServiceError::NotFound(format!(
-                "no leaf with that hash in the tree of size {tree_size}"
-            ))
-        })?;
-        let tiles = tiles_for_run(self.store.as_ref(), |n| {
-            tg_log::inclusion_proof(&DynNodes(n), index, tree_size)
+        // One short read: the signed size, the leaf's index, then the tiles its proof needs.
+        let (index, tiles) = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let size = tx.latest_checkpoint().await?.map_or(0, |c| c.size);
+                if tree_size == 0 || tree_size > size {
+                    return Err(ServiceError::Invalid(format!(
+                        "tree_size must be between 1 and the newest checkpoint's size ({size})"
+                    )));
+                }
+                let index = tx
+                    .leaf_index(&leaf)
+                    .await?
+                    .filter(|i| *i < tree_size)
+                    .ok_or_else(|| {
+                        ServiceError::NotFound(format!(
+                            "no leaf with that hash in the tree of size {tree_size}"
+                        ))
+                    })?;
+                let wanted = tg_log::Wanted::default();
+                tg_log::inclusion_proof(&wanted, index, tree_size)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let ids: Vec<_> = tg_log::tiles::tiles_for(&wanted.into_nodes())
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?
+                    .into_iter()
+                    .collect();
+                Ok((index, tx.tiles(&ids).await?))
+            })
         })
         .await?;
         let hashes = tg_log::inclusion_proof(&tiles, index, tree_size)

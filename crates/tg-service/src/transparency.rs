@@ -239,21 +239,20 @@ impl TransparencyLog {
     pub(crate) async fn round(&self) -> Result<LogRound, ServiceError> {
         let mut state = self.state.lock().await;
         let now = self.clock.now();
-        let period = self.config.every.unwrap_or(Duration::from_secs(1));
-        let lease = i64::try_from(period.as_micros().saturating_mul(3)).unwrap_or(i64::MAX);
-        let until = Timestamp::from_micros(now.as_micros().saturating_add(lease));
-        let holder = self.holder.clone();
-        let leader = in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.take_lease(LOG_LEASE, &holder, now, until).await?) })
-        })
-        .await?;
+        let leader = self.take_lease().await?;
         let mut round = LogRound {
             leader,
             ..LogRound::default()
         };
         if leader {
             let signer = self.current_signer(&mut state).await?;
+            let mut first = true;
             loop {
+                // A long backlog outlasts the lease: renew it before each further batch,
+                // and stop if another instance took it meanwhile.
+                if !std::mem::take(&mut first) && !self.take_lease().await? {
+                    break;
+                }
                 let (signer, origin, batch) = (
                     Arc::clone(&signer),
                     self.config.origin.clone(),
@@ -292,6 +291,19 @@ impl TransparencyLog {
         }
         round.size = state.seen.map_or(0, |(s, _)| s);
         Ok(round)
+    }
+
+    /// Takes or renews the sequencer lease for three periods; whether this instance holds it.
+    async fn take_lease(&self) -> Result<bool, ServiceError> {
+        let now = self.clock.now();
+        let period = self.config.every.unwrap_or(Duration::from_secs(1));
+        let lease = i64::try_from(period.as_micros().saturating_mul(3)).unwrap_or(i64::MAX);
+        let until = Timestamp::from_micros(now.as_micros().saturating_add(lease));
+        let holder = self.holder.clone();
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.take_lease(LOG_LEASE, &holder, now, until).await?) })
+        })
+        .await
     }
 
     /// Checks the newest checkpoint against the last accepted one; answers findings.
