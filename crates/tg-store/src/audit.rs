@@ -3,7 +3,7 @@ use diesel_async::RunQueryDsl;
 use tg_audit::{AuditEvent, AuditQuery, AuditStore, EventType};
 use tg_core::{AgentId, EventId, StoreError, Timestamp};
 
-use crate::conn::{Conn, DbTx, run};
+use crate::conn::{DbTx, insert_rows, run};
 use crate::error::corrupt;
 use crate::schema::audit_events;
 
@@ -59,38 +59,8 @@ impl AuditStore for DbTx<'_> {
 
     async fn append_audit_batch(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
         let rows: Vec<AuditRow> = events.iter().map(AuditRow::from_event).collect();
-        let result = match &mut self.conn {
-            // One multi-row INSERT per 512 events (7 parameters a row, far below the limit).
-            Conn::Pg(c) => {
-                let mut out = Ok(0);
-                for chunk in rows.chunks(512) {
-                    out = diesel::insert_into(audit_events::table)
-                        .values(chunk)
-                        .execute(&mut **c)
-                        .await;
-                    if out.is_err() {
-                        break;
-                    }
-                }
-                out
-            }
-            // SQLite: every row in one trip to the blocking pool (a statement per trip would
-            // spend more time crossing threads than inserting), still one transaction.
-            Conn::Sqlite(c) => {
-                c.spawn_blocking(move |conn| {
-                    for row in &rows {
-                        diesel::RunQueryDsl::execute(
-                            diesel::insert_into(audit_events::table).values(row),
-                            conn,
-                        )?;
-                    }
-                    Ok(rows.len())
-                })
-                .await
-            }
-        }
-        .map_err(crate::error::store_error);
-        self.poison(result).map(|_| ())
+        // 512 rows a statement on PostgreSQL (7 parameters a row, far below the limit).
+        insert_rows!(self, audit_events::table, rows, 512).map(|_| ())
     }
 
     async fn query_audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

@@ -65,3 +65,43 @@ macro_rules! run {
     }};
 }
 pub(crate) use run;
+
+/// Inserts `$rows` (a `Vec` of insertable rows) into `$table` within `$tx`'s transaction:
+/// multi-row statements of `$chunk` rows on PostgreSQL; on SQLite every row in one trip to
+/// the blocking pool (a statement per trip would spend more time crossing threads than
+/// inserting). Errors are mapped and poison the unit of work.
+macro_rules! insert_rows {
+    ($tx:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let rows = $rows;
+        let result = match &mut $tx.conn {
+            $crate::conn::Conn::Pg(c) => {
+                let mut out = Ok(0);
+                for chunk in rows.chunks($chunk) {
+                    out = diesel::insert_into($table)
+                        .values(chunk)
+                        .execute(&mut **c)
+                        .await;
+                    if out.is_err() {
+                        break;
+                    }
+                }
+                out
+            }
+            $crate::conn::Conn::Sqlite(c) => {
+                c.spawn_blocking(move |conn| {
+                    for row in &rows {
+                        diesel::RunQueryDsl::execute(
+                            diesel::insert_into($table).values(row),
+                            conn,
+                        )?;
+                    }
+                    Ok(rows.len())
+                })
+                .await
+            }
+        }
+        .map_err($crate::error::store_error);
+        $tx.poison(result)
+    }};
+}
+pub(crate) use insert_rows;

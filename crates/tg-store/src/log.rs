@@ -7,7 +7,7 @@ use tg_core::{AgentId, StoreError, Timestamp};
 use tg_log::tiles::{tile_bytes, tile_hashes};
 use tg_log::{Hash, LogEntry, LogKey, LogStore, StoredCheckpoint, TileId, Tiles};
 
-use crate::conn::{Conn, DbTx, run};
+use crate::conn::{Conn, DbTx, insert_rows, run};
 use crate::error::corrupt;
 use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
 use crate::schema::{
@@ -134,36 +134,7 @@ impl LogStore for DbTx<'_> {
                 leaf_hash: tg_log::leaf_hash(&e.receipt_hash).to_vec(),
             });
         }
-        let inserted = match &mut self.conn {
-            Conn::Pg(c) => {
-                let mut out = Ok(0);
-                for chunk in rows.chunks(INSERT_CHUNK) {
-                    out = diesel::insert_into(log_entries::table)
-                        .values(chunk)
-                        .execute(&mut **c)
-                        .await;
-                    if out.is_err() {
-                        break;
-                    }
-                }
-                out
-            }
-            // SQLite: every row in one trip to the blocking pool, still one transaction.
-            Conn::Sqlite(c) => {
-                c.spawn_blocking(move |conn| {
-                    for row in &rows {
-                        diesel::RunQueryDsl::execute(
-                            diesel::insert_into(log_entries::table).values(row),
-                            conn,
-                        )?;
-                    }
-                    Ok(rows.len())
-                })
-                .await
-            }
-        }
-        .map_err(crate::error::store_error);
-        self.poison(inserted)?;
+        insert_rows!(self, log_entries::table, rows, INSERT_CHUNK)?;
         let end = first + seq_to_i64(entries.len() as u64)?;
         // One statement gives every receipt its index (UPDATE … FROM: PostgreSQL, SQLite ≥ 3.33).
         let sql = match self.conn {
