@@ -199,6 +199,16 @@ impl Verifier {
         vkey(&self.name, self.kind, &self.public)
     }
 
+    /// The verifier of an Ed25519 note key `public` named `name`.
+    pub fn ed25519(name: &str, public: [u8; 32]) -> Self {
+        Self {
+            name: name.to_owned(),
+            key_id: key_id(name, ED25519_NOTE, &public),
+            kind: ED25519_NOTE,
+            public,
+        }
+    }
+
     /// Checks one signature (its bytes after the key id) over `text`; the cosignature's
     /// timestamp when it is one.
     fn check(&self, text: &str, sig: &[u8]) -> Result<Option<u64>, LogError> {

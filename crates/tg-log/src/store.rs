@@ -68,6 +68,7 @@ pub trait LogStore: Send {
     /// The index of the entry whose leaf hash is `leaf_hash`.
     async fn leaf_index(&mut self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError>;
     async fn log_entries_without_receipt(&mut self, size: u64) -> Result<u64, StoreError>;
+    /// Every checkpoint key, oldest first (by `created_at`, then `key_id`).
     async fn log_keys(&mut self) -> Result<Vec<LogKey>, StoreError>;
     /// Inserts `key` only if there is none (several instances starting together end with
     /// one); answers the keys then stored.

@@ -140,6 +140,13 @@ fn tile_of(level: u8, index: u64) -> Result<(TileId, usize, usize), LogError> {
     Ok((id, (start & 0xff) as usize, 1usize << r))
 }
 
+impl crate::Wanted {
+    /// The tiles holding every node the dry run asked for: what to fetch before the run.
+    pub fn tiles(self) -> Result<Vec<TileId>, LogError> {
+        Ok(tiles_for(&self.into_nodes())?.into_iter().collect())
+    }
+}
+
 /// The tiles that hold `nodes` (as [`crate::Wanted`] recorded them).
 pub fn tiles_for(nodes: &BTreeSet<(u8, u64)>) -> Result<BTreeSet<TileId>, LogError> {
     nodes

@@ -99,12 +99,7 @@ impl Gateway {
         })
         .await?;
         let origin = self.log.config.origin.clone();
-        let mut ordered = keys.clone();
-        ordered.sort_by_key(|k| (k.created_at, k.key_id.clone()));
-        let vkeys: Vec<String> = verifiers(&origin, &ordered)
-            .iter()
-            .map(|v| v.vkey())
-            .collect();
+        let vkeys: Vec<String> = verifiers(&origin, &keys).iter().map(|v| v.vkey()).collect();
         Ok(LogKeyView {
             vkey: vkeys
                 .last()
@@ -144,10 +139,9 @@ impl Gateway {
                 let wanted = tg_log::Wanted::default();
                 tg_log::inclusion_proof(&wanted, index, tree_size)
                     .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                let ids: Vec<_> = tg_log::tiles::tiles_for(&wanted.into_nodes())
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?
-                    .into_iter()
-                    .collect();
+                let ids = wanted
+                    .tiles()
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
                 Ok((index, tx.tiles(&ids).await?))
             })
         })

@@ -184,7 +184,8 @@ impl ReceiptExport {
             tg_log::inclusion_proof(&wanted, *index, size)
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
         }
-        let ids: Vec<tg_log::TileId> = tg_log::tiles::tiles_for(&wanted.into_nodes())
+        let ids: Vec<tg_log::TileId> = wanted
+            .tiles()
             .map_err(|e| ServiceError::Internal(e.to_string()))?
             .into_iter()
             .filter(|id| id.level == 0 || !log.upper.0.contains_key(id))

@@ -19,10 +19,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 use tg_core::{Clock, Timestamp};
-use tg_log::tiles::{append, right_edge, tiles_for};
+use tg_log::tiles::{append, right_edge};
 use tg_log::{
-    Checkpoint, EMPTY_ROOT, Hash, LogKey, Note, NoteSigner, StoredCheckpoint, Tiles, Verifier,
-    Wanted, leaf_hash,
+    Checkpoint, EMPTY_ROOT, Hash, LogKey, Note, NoteSigner, StoredCheckpoint, Verifier, Wanted,
+    leaf_hash,
 };
 use tg_webhooks::{EventKind, OutboxEvent};
 use tokio::sync::Mutex;
@@ -123,14 +123,7 @@ pub(crate) fn new_log_key(
 /// The verifier of each log key under `origin`, oldest first.
 pub(crate) fn verifiers(origin: &str, keys: &[LogKey]) -> Vec<Verifier> {
     keys.iter()
-        .filter_map(|k| {
-            Verifier::parse(&tg_log::note::vkey(
-                origin,
-                tg_log::note::ED25519_NOTE,
-                &k.public_key,
-            ))
-            .ok()
-        })
+        .map(|k| Verifier::ed25519(origin, k.public_key))
         .collect()
 }
 
@@ -476,43 +469,22 @@ async fn integrate_batch(
     Ok(leaves.len() as u64)
 }
 
-/// Reads the tiles a computation over perfect subtrees needs (found by a dry run), in one
-/// short read.
-pub(crate) async fn tiles_for_run<T>(
-    store: &dyn Store,
-    run: impl Fn(&dyn tg_log::Nodes) -> Result<T, tg_log::LogError>,
-) -> Result<Tiles, ServiceError> {
-    let wanted = Wanted::default();
-    run(&wanted).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-    let ids: Vec<_> = tiles_for(&wanted.into_nodes())
-        .map_err(|e| ServiceError::Invalid(e.to_string()))?
-        .into_iter()
-        .collect();
-    reading(store, move |tx| {
-        Box::pin(async move { Ok(tx.tiles(&ids).await?) })
-    })
-    .await
-}
-
-/// PROOF(first, second) from the stored tiles.
+/// PROOF(first, second) from the stored tiles (the ones a dry run names, in one read).
 pub(crate) async fn consistency_from_store(
     store: &dyn Store,
     first: u64,
     second: u64,
 ) -> Result<Vec<Hash>, ServiceError> {
-    let tiles = tiles_for_run(store, |n| {
-        tg_log::consistency_proof(&DynNodes(n), first, second)
+    let wanted = Wanted::default();
+    tg_log::consistency_proof(&wanted, first, second)
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let ids = wanted
+        .tiles()
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let tiles = reading(store, move |tx| {
+        Box::pin(async move { Ok(tx.tiles(&ids).await?) })
     })
     .await?;
     tg_log::consistency_proof(&tiles, first, second)
         .map_err(|e| ServiceError::Internal(e.to_string()))
-}
-
-/// A `&dyn Nodes` as a `Nodes` (the proof functions are generic).
-pub(crate) struct DynNodes<'a>(pub &'a dyn tg_log::Nodes);
-
-impl tg_log::Nodes for DynNodes<'_> {
-    fn node(&self, level: u8, index: u64) -> Result<Hash, tg_log::LogError> {
-        self.0.node(level, index)
-    }
 }
