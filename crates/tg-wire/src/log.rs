@@ -101,9 +101,11 @@ pub struct LogRoundOut {
 pub struct CosignatureRequest {
     /// The checkpoint as the log signed it (`GET /log/checkpoint`), with the witness's
     /// `cosignature/v1` signature line(s) appended: a C2SP signed note.
-    #[cfg_attr(feature = "openapi", schema(max_length = 8192))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4096))]
     pub note: String,
 }
 
-/// The longest cosigned note accepted, in characters (a checkpoint and dozens of lines).
-pub const MAX_NOTE_CHARS: usize = 8192;
+/// The longest cosigned note accepted, in characters: a checkpoint and some thirty lines.
+/// Even escaped as JSON surrogate pairs (12 bytes a character), one over it fits the
+/// 64 KiB body limit, so a too-long note is a 422, never a 413.
+pub const MAX_NOTE_CHARS: usize = 4096;
