@@ -2,11 +2,13 @@
 //!
 //! - [`hash`]: RFC 9162 leaf and node hashes.
 //! - [`proof`]: tree heads, inclusion and consistency proofs from perfect-subtree hashes.
+//! - [`batch`]: inclusion proofs of many leaves sharing their tiles and ragged subtrees.
 //! - [`verify`]: proof verification (RFC 9162 §2.1.3.2, §2.1.4.2).
 //! - [`tiles`]: the tree as C2SP tlog-tiles, appending to it, tile paths.
 //! - [`note`]: C2SP signed notes, checkpoints, vkeys, cosignatures.
 //! - [`store`]: the `LogStore` port.
 
+pub mod batch;
 pub mod hash;
 pub mod note;
 pub mod proof;
@@ -14,6 +16,7 @@ pub mod store;
 pub mod tiles;
 pub mod verify;
 
+pub use batch::{Prover, inclusion_tiles};
 pub use hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
 pub use note::{Checkpoint, Cosigner, Note, NoteSigner, Verifier};
 pub use proof::{Leaves, Nodes, Wanted, consistency_proof, inclusion_proof, root};

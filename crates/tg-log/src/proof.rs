@@ -65,6 +65,16 @@ pub fn root(nodes: &impl Nodes, size: u64) -> Result<Hash, LogError> {
 
 /// PATH(index, D[0:size]) (RFC 9162 §2.1.3.1), lowest sibling first.
 pub fn inclusion_proof(nodes: &impl Nodes, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
+    inclusion_path(index, size, &mut |start, end| subtree(nodes, start, end))
+}
+
+/// PATH(index, D[0:size]) with each sibling's hash from `sibling(start, end)`: the
+/// RFC's recursion walked down from the root.
+pub(crate) fn inclusion_path(
+    index: u64,
+    size: u64,
+    sibling: &mut impl FnMut(u64, u64) -> Result<Hash, LogError>,
+) -> Result<Vec<Hash>, LogError> {
     if index >= size {
         return Err(LogError::Range);
     }
@@ -73,10 +83,10 @@ pub fn inclusion_proof(nodes: &impl Nodes, index: u64, size: u64) -> Result<Vec<
     while end - start > 1 {
         let k = split(end - start);
         if index < start + k {
-            path.push(subtree(nodes, start + k, end)?);
+            path.push(sibling(start + k, end)?);
             end = start + k;
         } else {
-            path.push(subtree(nodes, start, start + k)?);
+            path.push(sibling(start, start + k)?);
             start += k;
         }
     }

@@ -65,6 +65,16 @@ pub trait LogStore: Send {
         &mut self,
         agent: &AgentId,
     ) -> Result<Option<(u64, u64, Hash)>, StoreError>;
+    /// `(seq, index)` of the agent's entries with seq in `after+1..=through` and an index
+    /// below `size`, in seq order, at most `limit`.
+    async fn agent_log_indexes(
+        &mut self,
+        agent: &AgentId,
+        after: u64,
+        through: u64,
+        size: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, u64)>, StoreError>;
     /// The index of the entry whose leaf hash is `leaf_hash`.
     async fn leaf_index(&mut self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError>;
     async fn log_entries_without_receipt(&mut self, size: u64) -> Result<u64, StoreError>;

@@ -1,7 +1,9 @@
 //! The RFC 6962 reference vectors (the Certificate Transparency test inputs, roots and
 //! proofs), and every proof of small trees built from tiles checked against the leaves.
 
-use tg_log::tiles::{append, right_edge};
+mod common;
+
+use common::{leaf, tiled};
 use tg_log::{
     EMPTY_ROOT, Hash, Leaves, Tiles, Wanted, consistency_proof, inclusion_proof, leaf_hash, root,
     verify_consistency, verify_inclusion,
@@ -144,32 +146,6 @@ fn consistency_proofs_match_the_reference_proofs() {
         let (r1, r2) = (r1.unwrap_or_default(), r2.unwrap_or_default());
         assert!(verify_consistency(first, second, &r1, &r2, &proof));
     }
-}
-
-/// A pseudo-random leaf for tree building (xorshift, no extra dependency).
-fn leaf(i: u64) -> Hash {
-    leaf_hash(&i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes())
-}
-
-/// The tree of `n` leaves built through `append` in uneven batches, as the sequencer does.
-fn tiled(n: u64, batch: u64) -> Tiles {
-    let mut tiles = Tiles::default();
-    let mut size = 0;
-    while size < n {
-        let take = batch.min(n - size);
-        let new: Vec<Hash> = (size..size + take).map(leaf).collect();
-        let mut edge = Tiles::default();
-        for id in right_edge(size) {
-            if let Some(t) = tiles.0.get(&id) {
-                edge.0.insert(id, t.clone());
-            }
-        }
-        for (id, hashes) in append(size, &edge, &new).unwrap_or_default() {
-            tiles.0.insert(id, hashes);
-        }
-        size += take;
-    }
-    tiles
 }
 
 #[test]

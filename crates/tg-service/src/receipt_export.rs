@@ -68,8 +68,9 @@ struct ExportLog {
     size: u64,
     /// Receipts up to this seq have been proven (or found newer than the checkpoint).
     after: u64,
-    /// Tiles above level 0, kept across pages (an export's proofs share them).
-    upper: tg_log::Tiles,
+    /// The tiles the current page's proofs read; those above level 0 are kept across
+    /// pages (an export's proofs share them).
+    tiles: tg_log::Tiles,
 }
 
 impl ReceiptExport {
@@ -148,7 +149,7 @@ impl ReceiptExport {
             self.log = Some(ExportLog {
                 size: c.size,
                 after: 0,
-                upper: tg_log::Tiles::default(),
+                tiles: tg_log::Tiles::default(),
             });
             c.note
         }))
@@ -156,6 +157,8 @@ impl ReceiptExport {
 
     /// The inclusion proofs of the next page of exported receipts in the checkpoint's tree
     /// (receipts newer than the checkpoint have none); `None` when every page is done.
+    /// One short read per page: the page's `(seq, index)` pairs from the log's own entries,
+    /// then the tiles their proofs need that earlier pages did not fetch.
     pub async fn next_proof_page(&mut self) -> Result<Option<Vec<ReceiptLogProof>>, ServiceError> {
         let (Some(log), length) = (self.log.as_mut(), self.length) else {
             return Ok(None);
@@ -163,52 +166,44 @@ impl ReceiptExport {
         if log.after >= length {
             return Ok(None);
         }
-        let (agent, after) = (self.agent.clone(), log.after);
-        let limit = PAGE.min(u32::try_from(length - after).unwrap_or(PAGE));
-        let page = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.scan_receipts(&agent, after, limit).await?) })
+        let (agent, after, size) = (self.agent.clone(), log.after, log.size);
+        let upper: std::collections::HashSet<tg_log::TileId> = log
+            .tiles
+            .0
+            .keys()
+            .filter(|id| id.level > 0)
+            .copied()
+            .collect();
+        let (logged, fetched) = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let logged = tx
+                    .agent_log_indexes(&agent, after, length, size, PAGE)
+                    .await?;
+                let ids: Vec<tg_log::TileId> =
+                    tg_log::inclusion_tiles(logged.iter().map(|(_, index)| *index), size)
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?
+                        .into_iter()
+                        .filter(|id| !upper.contains(id))
+                        .collect();
+                Ok((logged, tx.tiles(&ids).await?))
+            })
         })
         .await?;
-        let Some(last) = page.last() else {
+        let Some(&(last, _)) = logged.last() else {
             log.after = length;
             return Ok(None);
         };
-        log.after = last.seq;
-        let size = log.size;
-        let logged: Vec<(u64, u64)> = page
-            .iter()
-            .filter_map(|r| r.log_index.filter(|i| *i < size).map(|i| (r.seq, i)))
-            .collect();
-        let wanted = tg_log::Wanted::default();
-        for (_, index) in &logged {
-            tg_log::inclusion_proof(&wanted, *index, size)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        }
-        let ids: Vec<tg_log::TileId> = wanted
-            .tiles()
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .into_iter()
-            .filter(|id| id.level == 0 || !log.upper.0.contains_key(id))
-            .collect();
-        let fetched = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.tiles(&ids).await?) })
-        })
-        .await?;
-        let mut tiles = tg_log::Tiles::default();
-        for (id, hashes) in fetched.0 {
-            if id.level > 0 {
-                log.upper.0.insert(id, hashes.clone());
-            }
-            tiles.0.insert(id, hashes);
-        }
-        for (id, hashes) in &log.upper.0 {
-            tiles.0.entry(*id).or_insert_with(|| hashes.clone());
-        }
-        let memo = tg_log::MemoTiles::new(&tiles);
+        log.after = last;
+        // Level-0 tiles serve one page; the upper ones stay for the next.
+        log.tiles.0.retain(|id, _| id.level > 0);
+        log.tiles.0.extend(fetched.0);
+        let memo = tg_log::MemoTiles::new(&log.tiles);
+        let mut prover = tg_log::Prover::new(&memo, size);
         logged
             .into_iter()
             .map(|(seq, leaf_index)| {
-                tg_log::inclusion_proof(&memo, leaf_index, size)
+                prover
+                    .prove(leaf_index)
                     .map(|hashes| ReceiptLogProof {
                         seq,
                         leaf_index,

@@ -14,6 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -86,6 +87,10 @@ pub(crate) struct TransparencyLog {
     holder: String,
     /// Also serialises rounds on this instance.
     state: Mutex<LogState>,
+    /// The size of the newest checkpoint this instance's monitor accepted (0 before its
+    /// first round). Signed sizes only grow, so any tree size up to it is signed: an
+    /// inclusion proof for one needs no checkpoint read.
+    accepted: AtomicU64,
 }
 
 #[derive(Default)]
@@ -169,6 +174,7 @@ impl TransparencyLog {
             witnesses,
             holder: format!("instance-{}", tg_core::random_hex::<8>()),
             state: Mutex::new(LogState::default()),
+            accepted: AtomicU64::new(0),
         });
         let Some(every) = config.every else {
             return Ok((log, Worker::none()));
@@ -226,6 +232,11 @@ impl TransparencyLog {
         signer
             .sign(&body)
             .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// The size of the newest checkpoint the monitor accepted: every size up to it is signed.
+    pub(crate) fn accepted_size(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
     }
 
     /// One round: integrate when this instance holds the lease, then monitor.
@@ -369,7 +380,10 @@ impl TransparencyLog {
             Err(f) => Err(f),
         };
         match proven {
-            Ok(()) => state.seen = Some((latest.size, latest.root)),
+            Ok(()) => {
+                state.seen = Some((latest.size, latest.root));
+                self.accepted.fetch_max(latest.size, Ordering::Relaxed);
+            }
             Err(f) => findings.push(f),
         }
         if coverage {

@@ -270,6 +270,33 @@ impl LogStore for DbTx<'_> {
         .transpose()
     }
 
+    async fn agent_log_indexes(
+        &mut self,
+        agent: &AgentId,
+        after: u64,
+        through: u64,
+        size: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        let q = log_entries::table
+            .filter(log_entries::agent_id.eq(agent.as_str()))
+            .filter(log_entries::seq.gt(seq_to_i64(after)?))
+            .filter(log_entries::seq.le(seq_to_i64(through)?))
+            .filter(log_entries::log_index.lt(seq_to_i64(size)?))
+            .order(log_entries::seq.asc())
+            .select((log_entries::seq, log_entries::log_index))
+            .limit(i64::from(limit));
+        let rows: Vec<(i64, i64)> = run!(self, |c| q.load(c).await)?;
+        rows.into_iter()
+            .map(|(seq, index)| {
+                Ok((
+                    seq_from_i64("log entry seq", seq)?,
+                    seq_from_i64("log index", index)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn leaf_index(&mut self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError> {
         let q = log_entries::table
             .filter(log_entries::leaf_hash.eq(leaf_hash.to_vec()))
