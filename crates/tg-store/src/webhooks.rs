@@ -174,8 +174,9 @@ impl AttemptRow {
     }
 }
 
-/// Arbitrary, fixed: the advisory lock id of the fan-out.
-const FAN_OUT_LOCK: i64 = 0x7467_6661_6e6f_7574;
+/// Arbitrary, fixed: the advisory lock class of the fan-out; the schema's hash is the
+/// other key, so gateways kept apart by schema on one database never wait on each other.
+const FAN_OUT_LOCK: i32 = 0x7467_666f;
 
 #[derive(QueryableByName)]
 struct Locked {
@@ -186,16 +187,19 @@ struct Locked {
 impl DbTx<'_> {
     /// Whether this transaction may fan out now. On PostgreSQL one transaction at a time
     /// does (the others skip it, they do not wait), so events are fanned out, and reach
-    /// dashboards on every instance, in outbox order.
+    /// dashboards on every instance, in outbox order. The lock is per schema: a gateway in
+    /// another schema of the same database fans out its own events meanwhile.
     async fn fan_out_turn(&mut self) -> Result<bool, StoreError> {
         let Conn::Pg(c) = &mut self.conn else {
             return Ok(true);
         };
-        let got = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
-            .bind::<diesel::sql_types::BigInt, _>(FAN_OUT_LOCK)
-            .get_result::<Locked>(&mut **c)
-            .await
-            .map_err(store_error);
+        let got = diesel::sql_query(
+            "SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema())) AS locked",
+        )
+        .bind::<diesel::sql_types::Integer, _>(FAN_OUT_LOCK)
+        .get_result::<Locked>(&mut **c)
+        .await
+        .map_err(store_error);
         Ok(self.poison(got)?.locked)
     }
 }
