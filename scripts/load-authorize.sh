@@ -6,7 +6,10 @@
 #
 # Registers one agent, records 20 successes, then runs wrk for DURATION (default 20s) with
 # CONNECTIONS (default 32) connections on THREADS (default 2) threads, and prints wrk's
-# latency distribution. ACTION (default send_email) is the action asked about. The server runs with WORKERS=2 on the same 2-core machine, so the
+# latency distribution. ACTION (default send_email) is the action asked about. With
+# CEILING=1 it first runs the same wrk load against the ceiling server (a bare actix-web
+# server doing an API-key check, a JSON parse and a hash lookup: `cargo run --release -p
+# tg-bench --example ceiling`) on PORT+1, so the gateway's rate can be given as a ratio. The server runs with WORKERS=2 on the same 2-core machine, so the
 # load generator and the server share the CPU: figures are a floor, not a ceiling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +25,14 @@ url=${2:-}
 source scripts/lib/release-server.sh
 
 load_agent
-echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION"
+if [ "${CEILING:-0}" = 1 ]; then
+    cargo build -q --release -p tg-bench --example ceiling
+    target/release/examples/ceiling $((PORT + 1)) "$key" "$agent" &
+    ceiling=$!
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/authorize" && break; sleep 0.1; done
+    echo "ceiling server: connections=$CONNECTIONS threads=$THREADS duration=$DURATION"
+    PORT=$((PORT + 1)) wrk_post /authorize "{\"agent_id\":\"$agent\",\"action\":\"$ACTION\"}"
+    kill $ceiling
+fi
+echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
 wrk_post /authorize "{\"agent_id\":\"$agent\",\"action\":\"$ACTION\"}"

@@ -96,6 +96,8 @@ configuration (environment):
   MAINTENANCE_SECS, CHAIN_VERIFY_RECEIPTS  decay sweep and background chain verification
   LOG_ORIGIN, LOG_WITNESSES, LOG_INTEGRATE_MS  the transparency log: checkpoint origin, witness
                  cosigner vkeys (comma-separated), integration period (default 1000 ms)
+  DECISION_CACHE_AGENTS, DECISION_CACHE_KEYS, DECISION_STALENESS_MS  decisions from memory: agents
+                 and API keys held (100000, 10000), staleness bound on PostgreSQL (1000 ms)
   WEBHOOK_ALLOW_NETS, WEBHOOK_TIMEOUT_SECS, WEBHOOK_DISABLE_AFTER_HOURS  webhook delivery
   GATEWAY_AUDIENCE, GATEWAY_ISSUER, WORKERS, DATABASE_POOL_SIZE, ADMIN_KEY_FILE, LOG_FORMAT=json|text, LOG_LEVEL
   METRICS_PUBLIC=true  serve /metrics without a key

@@ -41,6 +41,11 @@ pub struct Settings {
     /// `LOG_ORIGIN` (the issuer without its scheme, then `/log`), `LOG_WITNESSES` (witness
     /// cosigner vkeys, comma-separated), `LOG_INTEGRATE_MS` (1000): the transparency log.
     pub log: tg_service::LogConfig,
+    /// `DECISION_CACHE_AGENTS` (100000; 0 turns it off), `DECISION_CACHE_KEYS` (10000),
+    /// `DECISION_STALENESS_MS` (1000): the decision state in memory and, with PostgreSQL,
+    /// how stale it may be before decisions read through the database (probed every
+    /// quarter of it).
+    pub decisions: tg_service::DecisionConfig,
 }
 
 impl std::fmt::Debug for Settings {
@@ -169,6 +174,11 @@ impl Settings {
             get("LOG_WITNESSES"),
             get("LOG_INTEGRATE_MS"),
         )?;
+        let decisions = decision_config(
+            get("DECISION_CACHE_AGENTS"),
+            get("DECISION_CACHE_KEYS"),
+            get("DECISION_STALENESS_MS"),
+        )?;
         let metrics_public = match get("METRICS_PUBLIC").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -202,6 +212,7 @@ impl Settings {
             webhooks,
             maintenance,
             log,
+            decisions,
         })
     }
 
@@ -280,6 +291,36 @@ fn vouch_config(
             .filter(|n| (1..=86_400).contains(n))
             .with_context(|| format!("VOUCH_RECOMPUTE_SECS `{s}`: expected 1–86400"))?;
         config.every = Some(std::time::Duration::from_secs(n));
+    }
+    Ok(config)
+}
+
+fn decision_config(
+    agents: Option<String>,
+    keys: Option<String>,
+    staleness_ms: Option<String>,
+) -> anyhow::Result<tg_service::DecisionConfig> {
+    let mut config = tg_service::DecisionConfig::default();
+    for (var, value, slot) in [
+        ("DECISION_CACHE_AGENTS", agents, &mut config.agents),
+        ("DECISION_CACHE_KEYS", keys, &mut config.keys),
+    ] {
+        if let Some(s) = value {
+            *slot = s
+                .parse()
+                .ok()
+                .filter(|n| *n <= 100_000_000)
+                .with_context(|| format!("{var} `{s}`: expected 0–100000000"))?;
+        }
+    }
+    if let Some(s) = staleness_ms {
+        let n: u64 = s
+            .parse()
+            .ok()
+            .filter(|n| (100..=60_000).contains(n))
+            .with_context(|| format!("DECISION_STALENESS_MS `{s}`: expected 100–60000"))?;
+        config.bound = std::time::Duration::from_millis(n);
+        config.probe_every = Some(config.bound / 4);
     }
     Ok(config)
 }
@@ -409,6 +450,8 @@ mod tests {
         assert!(err("WEBHOOK_TIMEOUT_SECS", "0").contains("WEBHOOK_TIMEOUT_SECS `0`"));
         assert!(err("LOG_ORIGIN", "has space").contains("LOG_ORIGIN"));
         assert!(err("LOG_INTEGRATE_MS", "5").contains("LOG_INTEGRATE_MS `5`"));
+        assert!(err("DECISION_STALENESS_MS", "50").contains("DECISION_STALENESS_MS `50`"));
+        assert!(err("DECISION_CACHE_AGENTS", "-1").contains("DECISION_CACHE_AGENTS `-1`"));
         assert!(err("LOG_WITNESSES", "w+00000000+AAAA").contains("LOG_WITNESSES"));
     }
 

@@ -80,12 +80,14 @@ async fn gateway(
         webhooks: settings.webhooks.clone(),
         maintenance: settings.maintenance,
         log: settings.log.clone(),
+        decisions: settings.decisions.clone(),
     };
     if !workers {
         config.vouching.every = None;
         config.webhooks.poll = None;
         config.maintenance.every = None;
         config.log.every = None;
+        config.decisions.probe_every = None;
     }
     let gateway = Arc::new(
         Gateway::start(Arc::new(db), config)

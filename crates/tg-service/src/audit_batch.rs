@@ -110,17 +110,27 @@ impl AuditBatcher {
         }
     }
 
+    /// Queues `records` without waiting (for callers that must not await), all or none:
+    /// when the queue has no room for them all they come back, and the caller takes the
+    /// path that waits (so a full queue slows callers down instead of growing).
+    pub(crate) fn queue_now(&self, records: Vec<Record>) -> Result<(), Vec<Record>> {
+        match self.tx.try_reserve_many(records.len()) {
+            Ok(permits) => {
+                for (permit, record) in permits.zip(records) {
+                    permit.send(Msg::Event(record));
+                }
+                Ok(())
+            }
+            Err(_) => Err(records),
+        }
+    }
+
     /// Queues an audit event; when the queue is full, writes it now.
     pub(crate) async fn append(&self, event: AuditEvent) {
         self.push(Record::Audit(event)).await;
     }
 
-    /// Queues an outbox event (written with the audit events of the same batch).
-    pub(crate) async fn append_outbox(&self, event: OutboxEvent) {
-        self.push(Record::Outbox(event)).await;
-    }
-
-    async fn push(&self, record: Record) {
+    pub(crate) async fn push(&self, record: Record) {
         match self.tx.try_send(Msg::Event(record)) {
             Ok(()) => {}
             Err(

@@ -6,7 +6,9 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
 use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
-use crate::agents::{TrustView, agent_id, load_view, standing};
+use crate::agents::{TrustView, agent_id, standing};
+use crate::audit_batch::Record;
+use crate::decision_state::AgentEntry;
 use crate::{Gateway, ServiceError, reading};
 
 /// Most actions one batch may ask about.
@@ -52,6 +54,8 @@ fn decide(view: &TrustView, action: &str) -> AuthorizeOutcome {
 }
 
 impl Gateway {
+    /// The agent as decisions see it: from the decision state when it holds the agent and
+    /// is current, else from the database (and then held).
     async fn decision_view(
         &self,
         principal: &Principal,
@@ -59,12 +63,36 @@ impl Gateway {
     ) -> Result<TrustView, ServiceError> {
         self.require(principal, Scope::Read)?;
         let id = agent_id(id)?;
-        let cache = Arc::clone(&self.policy);
+        if let Some(view) = self.view_from_memory(&id) {
+            return Ok(view);
+        }
         let now = self.now();
-        reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { load_view(tx, &cache, &id, now, false).await })
+        let generation = self.decisions.agents.generation(id.as_str());
+        let cache = Arc::clone(&self.policy);
+        let key = id.clone();
+        let (entry, policy) = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let (agent, state, policy_version) = tx
+                    .agent_snapshot(&key)
+                    .await?
+                    .ok_or_else(|| ServiceError::agent_not_found(key.as_str()))?;
+                let policy = cache.load_at(tx, policy_version).await?;
+                Ok((
+                    AgentEntry {
+                        agent,
+                        state,
+                        policy_version,
+                    },
+                    policy,
+                ))
+            })
         })
-        .await
+        .await?;
+        let view = TrustView::compute(entry.agent.clone(), entry.state.clone(), policy, now);
+        self.decisions
+            .agents
+            .put(id.as_str(), generation, Arc::new(entry));
+        Ok(view)
     }
 
     /// `POST /authorize`. Fails closed: an unknown agent is `NotFound`, an unknown action,
@@ -137,33 +165,48 @@ impl Gateway {
         view: &TrustView,
         outcomes: &[AuthorizeOutcome],
     ) {
-        let now = self.now();
+        self.count(outcomes);
+        for record in self.decision_records(principal, actor, view, outcomes) {
+            self.audit_batch.push(record).await;
+        }
+    }
+
+    fn count(&self, outcomes: &[AuthorizeOutcome]) {
         for o in outcomes {
             self.metrics.decided(o.decision.allowed);
         }
+    }
+
+    /// The audit and outbox records of a call's decisions (see `audit_decisions`).
+    fn decision_records(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        view: &TrustView,
+        outcomes: &[AuthorizeOutcome],
+    ) -> Vec<Record> {
+        let now = self.now();
         let Some(first) = outcomes.first() else {
-            return;
+            return Vec::new();
         };
         let checks: Vec<_> = outcomes
             .iter()
             .map(|o| json!({"action": o.action, "allowed": o.decision.allowed}))
             .collect();
         let details = json!({"decisions": checks, "current_tier": first.current_tier, "current_score": first.current_score, "caller_account": principal.account_id});
-        self.audit_batch
-            .append(AuditEvent::new(
-                EventType::TrustCheck,
-                Some(first.agent_id.clone()),
-                details,
-                actor,
-                now,
-            ))
-            .await;
+        let mut records = vec![Record::Audit(AuditEvent::new(
+            EventType::TrustCheck,
+            Some(first.agent_id.clone()),
+            details,
+            actor,
+            now,
+        ))];
         let denied: Vec<&AuthorizeOutcome> = outcomes
             .iter()
             .filter(|o| !o.decision.allowed && o.decision.deny != Some(DenyReason::UnknownAction))
             .collect();
         let Some(o) = denied.first() else {
-            return;
+            return records;
         };
         let details = json!({
             "action": o.action,
@@ -173,22 +216,62 @@ impl Gateway {
             "actions": denied.iter().map(|d| d.action.as_str()).collect::<Vec<_>>(),
             "caller_account": principal.account_id,
         });
-        self.audit_batch
-            .append(AuditEvent::new(
-                EventType::AuthorizationDenied,
-                Some(o.agent_id.clone()),
-                details.clone(),
-                actor,
-                now,
-            ))
-            .await;
-        self.audit_batch
-            .append_outbox(crate::events::agent_event(
-                tg_webhooks::EventKind::AuthorizationDenied,
-                &view.agent,
-                details,
-                now,
-            ))
-            .await;
+        records.push(Record::Audit(AuditEvent::new(
+            EventType::AuthorizationDenied,
+            Some(o.agent_id.clone()),
+            details.clone(),
+            actor,
+            now,
+        )));
+        records.push(Record::Outbox(crate::events::agent_event(
+            tg_webhooks::EventKind::AuthorizationDenied,
+            &view.agent,
+            details,
+            now,
+        )));
+        records
+    }
+
+    /// `POST /authorize` decided from memory without waiting on anything, for a caller
+    /// that can then skip handing the call to the runtime; `None` when it cannot answer so
+    /// (the agent is not held, memory is not current, or the audit queue is full: use
+    /// [`Gateway::authorize`], which waits).
+    pub fn authorize_now(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        action: &str,
+    ) -> Option<Result<AuthorizeOutcome, ServiceError>> {
+        let checked = valid_action(action)
+            .and_then(|()| self.require(principal, Scope::Read))
+            .and_then(|()| agent_id(id));
+        let id = match checked {
+            Ok(id) => id,
+            Err(e) => return Some(Err(e)),
+        };
+        let view = self.view_from_memory(&id)?;
+        let outcome = decide(&view, action);
+        let records =
+            self.decision_records(principal, actor, &view, std::slice::from_ref(&outcome));
+        // A full audit queue: the caller takes the path that waits for room.
+        self.audit_batch.queue_now(records).ok()?;
+        self.count(std::slice::from_ref(&outcome));
+        Some(Ok(outcome))
+    }
+
+    /// The agent as decisions see it, if memory holds it and is current.
+    fn view_from_memory(&self, id: &AgentId) -> Option<TrustView> {
+        if !self.decisions.fresh() {
+            return None;
+        }
+        let entry = self.decisions.agents.get(id.as_str())?;
+        let policy = self.policy.at(entry.policy_version)?;
+        Some(TrustView::compute(
+            entry.agent.clone(),
+            entry.state.clone(),
+            policy,
+            self.now(),
+        ))
     }
 }

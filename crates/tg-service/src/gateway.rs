@@ -41,6 +41,8 @@ pub struct GatewayConfig {
     pub maintenance: crate::MaintenanceConfig,
     /// The transparency log: origin, sequencer period, witnesses.
     pub log: crate::LogConfig,
+    /// The decision state in memory: sizes, probe period, staleness bound.
+    pub decisions: crate::DecisionConfig,
 }
 
 impl GatewayConfig {
@@ -74,6 +76,10 @@ impl GatewayConfig {
             log: crate::LogConfig {
                 every: None,
                 ..crate::LogConfig::default()
+            },
+            decisions: crate::DecisionConfig {
+                probe_every: None,
+                ..crate::DecisionConfig::default()
             },
         }
     }
@@ -127,6 +133,8 @@ pub struct Gateway {
     _maintenance_worker: Worker,
     pub(crate) log: Arc<crate::transparency::TransparencyLog>,
     _log_worker: Worker,
+    pub(crate) decisions: Arc<crate::decision_state::DecisionState>,
+    _probing: Worker,
     pub(crate) metrics: Arc<crate::Metrics>,
 }
 
@@ -188,7 +196,31 @@ impl Gateway {
             Arc::clone(&config.clock),
         );
         let live = Arc::new(crate::live::LiveFeed::new());
-        let relay = crate::live_relay::start(Arc::clone(&store), Arc::clone(&live)).await?;
+        let signals = store.listen_events().await?;
+        let decisions = Arc::new(crate::decision_state::DecisionState::new(
+            &config.decisions,
+            signals.is_some(),
+        ));
+        let weak = Arc::downgrade(&decisions);
+        store.on_commit(Arc::new(move |changed: &[String]| {
+            if let Some(state) = weak.upgrade() {
+                state.apply(changed);
+            }
+        }));
+        let probing = match config.decisions.probe_every {
+            Some(every) => crate::decision_state::start_probing(
+                Arc::clone(&decisions),
+                Arc::clone(&store),
+                every,
+            ),
+            None => Worker::none(),
+        };
+        let relay = crate::live_relay::start(
+            Arc::clone(&store),
+            Arc::clone(&live),
+            Arc::clone(&decisions),
+            signals,
+        );
         let (webhooks, webhook_worker) = crate::webhook_worker::Dispatcher::start(
             crate::webhook_worker::Wiring {
                 live: relay.is_none().then(|| Arc::clone(&live)),
@@ -241,6 +273,8 @@ impl Gateway {
             _maintenance_worker: maintenance_worker,
             log,
             _log_worker: log_worker,
+            decisions,
+            _probing: probing,
             metrics,
         })
     }
@@ -322,53 +356,104 @@ impl Gateway {
     /// Who presents `raw` in `X-API-Key`. Revoked, unknown and malformed keys are refused
     /// alike, in constant time against the stored hash.
     pub async fn authenticate(&self, raw: Option<&str>) -> Result<Principal, ServiceError> {
+        if let Some(answer) = self.authenticate_now(raw) {
+            return answer;
+        }
+        let Ok(PresentedKey::Gateway { id, full }) = PresentedKey::parse(raw.unwrap_or_default())
+        else {
+            return Err(ServiceError::Unauthorized(KeyError::Invalid.to_string()));
+        };
+        let entry = self.load_key(id).await?;
+        self.principal_of(entry.as_deref(), full)
+    }
+
+    /// [`Gateway::authenticate`] without waiting on anything: `None` when the key must be
+    /// read from the database (it is not held, or memory is not current).
+    pub fn authenticate_now(&self, raw: Option<&str>) -> Option<Result<Principal, ServiceError>> {
         let unauthorized = |e: KeyError| ServiceError::Unauthorized(e.to_string());
-        let presented = PresentedKey::parse(raw.unwrap_or_default()).map_err(unauthorized)?;
+        let presented = match PresentedKey::parse(raw.unwrap_or_default()) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(unauthorized(e))),
+        };
         match presented {
             PresentedKey::Gateway { id, full } => {
-                let id = id.to_owned();
-                let full = full.to_owned();
-                let operator = self.admin.id.clone();
-                let found = reading(self.store.as_ref(), move |tx| {
-                    Box::pin(async move {
-                        let Some(key) = tx.get_key(&id).await? else {
-                            return Ok(None);
-                        };
-                        if key.revoked_at.is_some() || !key.matches(&full) {
-                            return Ok(None);
-                        }
-                        let account = tx.get_account(&key.account_id).await?;
-                        Ok(account.map(|a| Principal {
-                            operator_account: a.id == operator,
-                            lifts_operator_suspensions: a.lifts_operator_suspensions,
-                            account_id: a.id,
-                            plan: a.plan,
-                            scope: key.scope,
-                            key_prefix: key.prefix,
-                        }))
-                    })
-                })
-                .await?;
-                found.ok_or_else(|| unauthorized(KeyError::Invalid))
-            }
-            PresentedKey::Other(raw) => {
-                let Some(expected) = self.env_key_hash else {
-                    return Err(unauthorized(KeyError::Invalid));
-                };
-                if hash_matches(&expected, raw) {
-                    Ok(Principal {
-                        account_id: self.admin.id.clone(),
-                        plan: self.admin.plan,
-                        scope: Scope::Admin,
-                        key_prefix: "env:API_KEY".into(),
-                        operator_account: true,
-                        lifts_operator_suspensions: true,
-                    })
-                } else {
-                    Err(unauthorized(KeyError::Invalid))
+                if !self.decisions.fresh() {
+                    return None;
                 }
+                let entry = self.decisions.keys.get(id)?;
+                Some(self.principal_of(Some(&entry), full))
             }
+            PresentedKey::Other(raw) => Some(match self.env_key_hash {
+                Some(expected) if hash_matches(&expected, raw) => Ok(Principal {
+                    account_id: self.admin.id.clone(),
+                    plan: self.admin.plan,
+                    scope: Scope::Admin,
+                    key_prefix: "env:API_KEY".into(),
+                    operator_account: true,
+                    lifts_operator_suspensions: true,
+                }),
+                _ => Err(unauthorized(KeyError::Invalid)),
+            }),
         }
+    }
+
+    /// The principal of a stored key presented as `full`.
+    fn principal_of(
+        &self,
+        entry: Option<&crate::decision_state::KeyEntry>,
+        full: &str,
+    ) -> Result<Principal, ServiceError> {
+        let refused = || ServiceError::Unauthorized(KeyError::Invalid.to_string());
+        let entry = entry.ok_or_else(refused)?;
+        let (key, account) = (&entry.key, &entry.account);
+        if key.revoked_at.is_some() || !key.matches(full) {
+            return Err(refused());
+        }
+        Ok(Principal {
+            operator_account: account.id == self.admin.id,
+            lifts_operator_suspensions: account.lifts_operator_suspensions,
+            account_id: account.id.clone(),
+            plan: account.plan,
+            scope: key.scope,
+            key_prefix: key.prefix.clone(),
+        })
+    }
+
+    /// The key `id` and its account from the database, held in the decision state.
+    async fn load_key(
+        &self,
+        id: &str,
+    ) -> Result<Option<Arc<crate::decision_state::KeyEntry>>, ServiceError> {
+        let generation = self.decisions.keys.generation(id);
+        let owned = id.to_owned();
+        let found = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let Some(key) = tx.get_key(&owned).await? else {
+                    return Ok(None);
+                };
+                let account = tx.get_account(&key.account_id).await?;
+                Ok(account.map(|account| crate::decision_state::KeyEntry { key, account }))
+            })
+        })
+        .await?;
+        Ok(found.map(|entry| {
+            let entry = Arc::new(entry);
+            self.decisions.keys.put(id, generation, Arc::clone(&entry));
+            entry
+        }))
+    }
+
+    /// Probes this instance's listener and waits for the probe to come back (PostgreSQL),
+    /// or polls the database's data version (SQLite): every state change committed before
+    /// the call is then applied here. `false` when the listener went away first (decisions
+    /// read through the database until it is back).
+    pub async fn sync_decision_state(&self) -> Result<bool, ServiceError> {
+        self.decisions.probe(self.store.as_ref(), true).await
+    }
+
+    /// Whether this instance's state listener is connected, as it changes.
+    pub fn decision_listener(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.decisions.listener()
     }
 
     /// Operations over the whole gateway (accounts, policy, signing keys, anchors, bundles,

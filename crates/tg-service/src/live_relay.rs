@@ -14,6 +14,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tg_webhooks::OutboxEvent;
 
+use crate::decision_state::DecisionState;
 use crate::live::LiveFeed;
 use crate::store::EventSignals;
 use crate::worker::Worker;
@@ -24,32 +25,40 @@ const BATCH: usize = 16;
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
-/// Starts relaying if the store signals events; `None` if the instance must publish its
-/// own. Listening has begun when this returns, so an event committed after it reaches
-/// this instance's dashboards.
+/// Starts relaying if the store signals events (`signals`, already listening, so an event
+/// committed after they were opened reaches this instance's dashboards); `None` if the
+/// instance must publish its own. State signals and probes go to the decision state,
+/// which trusts its memory only while this listener is connected.
 /// A signal naming a revoked API key (`key:<id>`) rather than an outbox event: the store
 /// sends it with the revocation, so every instance closes that key's dashboards at once.
 pub const REVOKED_KEY_SIGNAL: &str = "key:";
 
-pub(crate) async fn start(
+pub(crate) fn start(
     store: Arc<dyn Store>,
     live: Arc<LiveFeed>,
-) -> Result<Option<Worker>, ServiceError> {
-    let Some(signals) = store.listen_events().await? else {
-        return Ok(None);
-    };
+    decisions: Arc<DecisionState>,
+    signals: Option<EventSignals>,
+) -> Option<Worker> {
+    let signals = signals?;
     let handle = tokio::spawn(async move {
         let mut signals = signals;
         loop {
-            relay(store.as_ref(), &live, signals).await;
+            decisions.listening();
+            relay(store.as_ref(), &live, &decisions, signals).await;
+            decisions.not_listening();
             signals = reconnect(store.as_ref()).await;
         }
     });
-    Ok(Some(Worker::new(handle)))
+    Some(Worker::new(handle))
 }
 
 /// Publishes until the signal stream ends or fails.
-async fn relay(store: &dyn Store, live: &LiveFeed, signals: EventSignals) {
+async fn relay(
+    store: &dyn Store,
+    live: &LiveFeed,
+    decisions: &DecisionState,
+    signals: EventSignals,
+) {
     let mut batches = signals.ready_chunks(BATCH);
     while let Some(batch) = batches.next().await {
         let mut ids = Vec::new();
@@ -60,6 +69,13 @@ async fn relay(store: &dyn Store, live: &LiveFeed, signals: EventSignals) {
                 Err(e) => failed = Some(e),
             }
         }
+        // Changes to what decisions are made from, and this instance's probes.
+        let (state, rest): (Vec<String>, Vec<String>) = ids.into_iter().partition(|id| {
+            id.starts_with(crate::state_signals::STATE_SIGNAL)
+                || id.starts_with(crate::state_signals::PING_SIGNAL)
+        });
+        decisions.apply(&state);
+        let mut ids = rest;
         // A key revoked on any instance closes its dashboards and voids its tickets here.
         ids.retain(|id| match id.strip_prefix(REVOKED_KEY_SIGNAL) {
             Some(key) => {

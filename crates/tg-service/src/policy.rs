@@ -47,6 +47,11 @@ impl PolicyCache {
         }
     }
 
+    /// The policy at `version` if it is the one held (no database needed).
+    pub(crate) fn at(&self, version: i64) -> Option<PolicySnapshot> {
+        Some(self.cached()).filter(|c| c.version == version)
+    }
+
     fn store(&self, snapshot: PolicySnapshot) {
         match self.current.write() {
             Ok(mut guard) => *guard = snapshot,

@@ -61,6 +61,10 @@ impl<T> Tx for T where
 pub type EventSignals =
     Pin<Box<dyn futures_util::Stream<Item = Result<Vec<String>, StoreError>> + Send>>;
 
+/// Called after each commit with the state signals the transaction raised
+/// ([`crate::state_signals`]), before `transaction` returns.
+pub type CommitHook = std::sync::Arc<dyn Fn(&[String]) + Send + Sync>;
+
 pub type TxFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Box<dyn Any + Send>, ServiceError>> + Send + 'a>>;
 pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>;
@@ -76,6 +80,12 @@ pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>
 ///   error and returns `Ok`, nothing is committed and the error is returned.
 /// - Events fanned out inside `transaction` are signalled to `listen_events` streams when
 ///   (and only if) it commits.
+/// - Every write that changes an agent, its score state, an account, an API key or the
+///   policy raises a state signal ([`crate::state_signals`]). When the unit of work
+///   commits (or, for `read`, when the write is done), the signals reach every
+///   [`Store::on_commit`] hook before `transaction` returns, and every `listen_events`
+///   stream of every instance (where the database has such a channel; there the
+///   database raises them itself, so rows changed by any writer are signalled).
 /// - Errors from the database arrive as `ServiceError::Unavailable` (cannot reach it) or
 ///   `Internal`; constraint violations as `Conflict`.
 #[async_trait::async_trait]
@@ -90,6 +100,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// has begun when this returns). `None`: the database has no such channel, and an
     /// instance publishes what it fans out itself (SQLite: one instance per file).
     async fn listen_events(&self) -> Result<Option<EventSignals>, StoreError>;
+    /// A number that changes whenever another process commits to this database (SQLite's
+    /// `data_version`); `None` where other instances' writes arrive as signals instead.
+    async fn outside_writes(&self) -> Result<Option<i64>, StoreError>;
+    /// Registers a hook called after every commit that raised state signals.
+    fn on_commit(&self, hook: CommitHook);
+    /// Sends `signals` to every `listen_events` stream now, outside any transaction (a
+    /// no-op where the database has no such channel).
+    async fn signal(&self, signals: &[String]) -> Result<(), StoreError>;
     /// The connections this instance holds now.
     fn pool_status(&self) -> crate::PoolStatus;
 }

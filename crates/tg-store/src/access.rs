@@ -101,7 +101,9 @@ impl AccessStore for DbTx<'_> {
             ))
             .execute(c)
             .await)?;
-        touched(n)
+        touched(n)?;
+        self.changed(tg_service::state_signals::account_changed(a.id.as_str()));
+        Ok(())
     }
 
     async fn insert_key(&mut self, k: &ApiKey) -> Result<(), StoreError> {
@@ -144,6 +146,7 @@ impl AccessStore for DbTx<'_> {
             .execute(c)
             .await)?;
         if n == 1 {
+            self.changed(tg_service::state_signals::key_changed(id));
             // Every instance hears it on commit and closes the key's dashboards.
             if let Conn::Pg(c) = &mut self.conn {
                 let signal = format!("{}{id}", tg_service::REVOKED_KEY_SIGNAL);

@@ -258,6 +258,8 @@ impl AgentStore for DbTx<'_> {
         .set(&row)
         .execute(c)
         .await)?;
-        touched(n)
+        touched(n)?;
+        self.changed(tg_service::state_signals::agent_changed(agent.id.as_str()));
+        Ok(())
     }
 }

@@ -18,6 +18,8 @@ pub(crate) enum Conn<'c> {
 pub struct DbTx<'c> {
     pub(crate) conn: Conn<'c>,
     pub(crate) poisoned: Option<tg_core::StoreError>,
+    /// State signals raised by this unit of work's writes (`tg_service::state_signals`).
+    pub(crate) changed: Vec<String>,
 }
 
 impl<'c> DbTx<'c> {
@@ -25,7 +27,13 @@ impl<'c> DbTx<'c> {
         Self {
             conn,
             poisoned: None,
+            changed: Vec::new(),
         }
+    }
+
+    /// Records a state signal, sent when the unit of work commits.
+    pub(crate) fn changed(&mut self, signal: String) {
+        self.changed.push(signal);
     }
 
     pub(crate) fn poison<T>(

@@ -9,7 +9,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tg_core::StoreError;
-use tg_service::{EventSignals, PoolStatus, ServiceError, Store, TxWork};
+use tg_service::{CommitHook, EventSignals, PoolStatus, ServiceError, Store, TxWork};
 use tokio::sync::Mutex;
 
 use crate::conn::{Conn, DbTx, SqliteConn};
@@ -58,9 +58,16 @@ impl DbConfig {
     }
 }
 
-/// The database: a migrated SQLite connection or a PostgreSQL pool.
+/// The database: a migrated SQLite connection or a PostgreSQL pool, and the hooks
+/// called after commits that raised state signals.
 #[derive(Clone)]
-pub enum Db {
+pub struct Db {
+    backend: Backend,
+    hooks: Arc<std::sync::RwLock<Vec<CommitHook>>>,
+}
+
+#[derive(Clone)]
+enum Backend {
     Sqlite(Arc<Mutex<SqliteConn>>),
     /// The pool, and the URL (for the connection that listens for events).
     Postgres(Pool<AsyncPgConnection>, Arc<str>),
@@ -68,9 +75,9 @@ pub enum Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Db::Sqlite(_) => "Db(sqlite)",
-            Db::Postgres(..) => "Db(postgres)",
+        f.write_str(match self.backend {
+            Backend::Sqlite(_) => "Db(sqlite)",
+            Backend::Postgres(..) => "Db(postgres)",
         })
     }
 }
@@ -166,16 +173,48 @@ impl From<TxError> for ServiceError {
     }
 }
 
-/// Runs `work`; a storage error it swallowed still fails the transaction.
-async fn run_work(mut tx: DbTx<'_>, work: TxWork) -> Result<Box<dyn Any + Send>, TxError> {
+/// What a unit of work answered, and the state signals its writes raised.
+type Done = (Box<dyn Any + Send>, Vec<String>);
+
+/// Runs `work`; inside a transaction (`atomic`), a storage error it swallowed still fails
+/// it. The state signals its writes raised go to this instance's hooks after the commit;
+/// other instances hear them from the database itself (PostgreSQL's triggers notify them
+/// inside the transaction, migration 000016).
+async fn run_work(mut tx: DbTx<'_>, work: TxWork, atomic: bool) -> Result<Done, TxError> {
     let out = work(&mut tx).await.map_err(TxError::Work)?;
-    match tx.poisoned {
-        None => Ok(out),
-        Some(e) => Err(TxError::Work(e.into())),
+    if let (Some(e), true) = (tx.poisoned.take(), atomic) {
+        return Err(TxError::Work(e.into()));
     }
+    let mut changed = std::mem::take(&mut tx.changed);
+    changed.sort_unstable();
+    changed.dedup();
+    Ok((out, changed))
 }
 
 impl Db {
+    fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            hooks: Arc::default(),
+        }
+    }
+
+    /// Hands committed state signals to every hook.
+    fn committed(&self, done: Done) -> Box<dyn Any + Send> {
+        let (out, changed) = done;
+        if !changed.is_empty() {
+            let hooks = self
+                .hooks
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            for hook in hooks {
+                hook(&changed);
+            }
+        }
+        out
+    }
+
     /// Connects and migrates.
     pub async fn connect(config: &DbConfig) -> Result<Self, StoreError> {
         match config {
@@ -184,9 +223,9 @@ impl Db {
                 let conn = tokio::task::spawn_blocking(move || open_sqlite(&path))
                     .await
                     .map_err(|e| StoreError::Other(e.to_string()))??;
-                Ok(Db::Sqlite(Arc::new(Mutex::new(
+                Ok(Db::new(Backend::Sqlite(Arc::new(Mutex::new(
                     SyncConnectionWrapper::new(conn),
-                ))))
+                )))))
             }
             DbConfig::Postgres { url, pool_size } => {
                 migrate(config).await?;
@@ -195,7 +234,7 @@ impl Db {
                     .max_size(*pool_size)
                     .build()
                     .map_err(unavailable)?;
-                Ok(Db::Postgres(pool, Arc::from(url.as_str())))
+                Ok(Db::new(Backend::Postgres(pool, Arc::from(url.as_str()))))
             }
         }
     }
@@ -204,53 +243,90 @@ impl Db {
 #[async_trait::async_trait]
 impl Store for Db {
     async fn transaction(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
-        match self {
-            Db::Sqlite(conn) => {
+        let done = match &self.backend {
+            Backend::Sqlite(conn) => {
                 let mut guard = conn.lock().await;
                 let out = guard
                     .transaction::<_, TxError, _>(async move |c| {
-                        run_work(DbTx::new(Conn::Sqlite(c)), work).await
+                        run_work(DbTx::new(Conn::Sqlite(c)), work, true).await
                     })
                     .await;
-                Ok(out?)
+                out?
             }
-            Db::Postgres(pool, _) => {
+            Backend::Postgres(pool, _) => {
                 let mut conn = pool
                     .get()
                     .await
                     .map_err(|e| ServiceError::from(unavailable(e)))?;
                 let out = conn
                     .transaction::<_, TxError, _>(async move |c| {
-                        run_work(DbTx::new(Conn::Pg(c)), work).await
+                        run_work(DbTx::new(Conn::Pg(c)), work, true).await
                     })
                     .await;
-                Ok(out?)
+                out?
             }
-        }
+        };
+        Ok(self.committed(done))
     }
 
     async fn read(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
-        match self {
-            Db::Sqlite(conn) => {
+        // Each statement commits on its own: a write among them is signalled once the
+        // work is done.
+        let done = match &self.backend {
+            Backend::Sqlite(conn) => {
                 let mut guard = conn.lock().await;
-                let mut tx = DbTx::new(Conn::Sqlite(&mut guard));
-                work(&mut tx).await
+                run_work(DbTx::new(Conn::Sqlite(&mut guard)), work, false).await?
             }
-            Db::Postgres(pool, _) => {
+            Backend::Postgres(pool, _) => {
                 let mut conn = pool
                     .get()
                     .await
                     .map_err(|e| ServiceError::from(unavailable(e)))?;
-                let mut tx = DbTx::new(Conn::Pg(&mut conn));
-                work(&mut tx).await
+                run_work(DbTx::new(Conn::Pg(&mut conn)), work, false).await?
             }
+        };
+        Ok(self.committed(done))
+    }
+
+    async fn outside_writes(&self) -> Result<Option<i64>, StoreError> {
+        #[derive(diesel::QueryableByName)]
+        struct Version {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            data_version: i64,
         }
+        let Backend::Sqlite(conn) = &self.backend else {
+            return Ok(None);
+        };
+        let mut guard = conn.lock().await;
+        diesel::sql_query("PRAGMA data_version")
+            .get_result::<Version>(&mut *guard)
+            .await
+            .map(|v| Some(v.data_version))
+            .map_err(store_error)
+    }
+
+    fn on_commit(&self, hook: CommitHook) {
+        self.hooks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(hook);
+    }
+
+    async fn signal(&self, signals: &[String]) -> Result<(), StoreError> {
+        let Backend::Postgres(pool, _) = &self.backend else {
+            return Ok(());
+        };
+        let mut conn = pool.get().await.map_err(unavailable)?;
+        let ids: Vec<&str> = signals.iter().map(String::as_str).collect();
+        crate::signals::notify(&mut conn, &ids)
+            .await
+            .map_err(store_error)
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
         let probe = diesel::sql_query("SELECT 1 FROM __diesel_schema_migrations LIMIT 1");
-        match self {
-            Db::Sqlite(conn) => {
+        match &self.backend {
+            Backend::Sqlite(conn) => {
                 let mut guard = conn.lock().await;
                 probe
                     .execute(&mut *guard)
@@ -258,7 +334,7 @@ impl Store for Db {
                     .map(|_| ())
                     .map_err(store_error)
             }
-            Db::Postgres(pool, _) => {
+            Backend::Postgres(pool, _) => {
                 let mut conn = pool.get().await.map_err(unavailable)?;
                 probe
                     .execute(&mut conn)
@@ -270,15 +346,15 @@ impl Store for Db {
     }
 
     fn backend(&self) -> &'static str {
-        match self {
-            Db::Sqlite(_) => "sqlite",
-            Db::Postgres(..) => "postgres",
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(..) => "postgres",
         }
     }
 
     fn pool_status(&self) -> PoolStatus {
-        match self {
-            Db::Sqlite(conn) => {
+        match &self.backend {
+            Backend::Sqlite(conn) => {
                 let in_use = usize::from(conn.try_lock().is_err());
                 PoolStatus {
                     in_use,
@@ -286,7 +362,7 @@ impl Store for Db {
                     max: 1,
                 }
             }
-            Db::Postgres(pool, _) => {
+            Backend::Postgres(pool, _) => {
                 let s = pool.status();
                 PoolStatus {
                     in_use: s.size.saturating_sub(s.available),
@@ -298,9 +374,9 @@ impl Store for Db {
     }
 
     async fn listen_events(&self) -> Result<Option<EventSignals>, StoreError> {
-        match self {
-            Db::Sqlite(_) => Ok(None),
-            Db::Postgres(_, url) => crate::signals::listen(url).await.map(Some),
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(_, url) => crate::signals::listen(url).await.map(Some),
         }
     }
 }

@@ -175,7 +175,11 @@ impl TrustStore for DbTx<'_> {
         .set(&row)
         .execute(c)
         .await)?;
-        touched(n)
+        touched(n)?;
+        self.changed(tg_service::state_signals::agent_changed(
+            state.agent_id.as_str(),
+        ));
+        Ok(())
     }
 
     async fn append_history(&mut self, p: &HistoryPoint) -> Result<(), StoreError> {
@@ -364,6 +368,7 @@ impl TrustStore for DbTx<'_> {
             .values(&row)
             .execute(c)
             .await)?;
+        self.changed(tg_service::state_signals::policy_changed());
         Ok(())
     }
 }

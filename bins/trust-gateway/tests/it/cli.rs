@@ -95,6 +95,9 @@ async fn operators_manage_keys_list_agents_and_verify_chains_from_the_command_li
     assert!(line.contains(&key[..12]) && line.contains("read") && line.trim_end().ends_with('-'));
     assert!(!listed.contains(&key), "no secret in the list");
     ok(cli(&s, &["keys", "revoke", key_id]), "keys revoke");
+    // The command line wrote from another process: the server sees it at its next poll
+    // of the database (within DECISION_STALENESS_MS), forced here rather than awaited.
+    assert!(s.gateway.sync_decision_state().await.unwrap());
     let (status, _) = as_key(
         &s,
         &key,

@@ -19,6 +19,7 @@ mod chain;
 mod cli;
 mod clocked;
 mod dashboard;
+mod decisions;
 mod delegation;
 mod identity;
 mod joy;

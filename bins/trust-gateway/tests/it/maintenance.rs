@@ -240,6 +240,15 @@ impl tg_service::Store for CountingReads {
     fn pool_status(&self) -> tg_service::PoolStatus {
         self.inner.pool_status()
     }
+    async fn outside_writes(&self) -> Result<Option<i64>, tg_core::StoreError> {
+        self.inner.outside_writes().await
+    }
+    fn on_commit(&self, hook: tg_service::CommitHook) {
+        self.inner.on_commit(hook);
+    }
+    async fn signal(&self, signals: &[String]) -> Result<(), tg_core::StoreError> {
+        self.inner.signal(signals).await
+    }
 }
 
 /// Issue 15: four verifications of a 30k-receipt chain took another tenant's read from

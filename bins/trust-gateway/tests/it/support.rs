@@ -17,6 +17,8 @@ pub const API_KEY: &str = "test-admin-key-5b2d4f6a8c0e1b3d";
 /// A running gateway and a client for it.
 pub struct Server {
     pub base: String,
+    /// The gateway behind the server, for what a test must force rather than wait for.
+    pub gateway: std::sync::Arc<tg_service::Gateway>,
     pub client: Client,
     pub key: String,
     pub db: DbConfig,
@@ -69,9 +71,11 @@ pub async fn start_on(db: &DbConfig, dir: tempfile::TempDir, extra: &[(&str, &st
         .await
         .unwrap();
     let base = format!("http://{}", running.addr);
+    let gateway = std::sync::Arc::clone(&running.gateway);
     tokio::spawn(running.server);
     Server {
         base,
+        gateway,
         client: Client::new(),
         key: API_KEY.to_owned(),
         db: db.clone(),
@@ -271,6 +275,12 @@ pub async fn tamper(db: &DbConfig, sql: &str) {
         DbConfig::Sqlite(path) => {
             use diesel::Connection;
             let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+            // Wait for the server's write lock as its own connection does.
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query("PRAGMA busy_timeout = 5000"),
+                &mut conn,
+            )
+            .unwrap();
             diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).unwrap();
         }
         DbConfig::Postgres { url, .. } => {
