@@ -235,14 +235,18 @@ impl Gateway {
     ) -> Result<LogKeyView, ServiceError> {
         self.require_operator(principal)?;
         let now = self.now();
-        let key = new_log_key(
-            &self.token_settings.secret,
-            &format!("log-{}", tg_core::random_hex::<8>()),
-            now,
-        )?;
-        let actor = actor.clone();
+        let (secret, actor) = (self.token_settings.secret.clone(), actor.clone());
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
+                // Strictly newer than every key, even on a clock that has not moved: the
+                // newest key signs, and `log_keys` lists oldest first.
+                let newest = tx.log_keys().await?.last().map(|k| k.created_at);
+                let at = match newest {
+                    Some(t) if t >= now => tg_core::Timestamp::from_micros(t.as_micros() + 1),
+                    _ => now,
+                };
+                let id = format!("log-{}", tg_core::random_hex::<8>());
+                let key = new_log_key(&secret, &id, at)?;
                 tx.add_log_key(&key).await?;
                 let details = json!({"key_id": key.key_id});
                 tx.append_audit(&AuditEvent::new(
