@@ -144,7 +144,7 @@ impl AuditEvent {
         at: Timestamp,
     ) -> Self {
         Self {
-            event_id: EventId::generate(),
+            event_id: EventId::generate_at(at),
             timestamp: at,
             event_type,
             agent_id,

@@ -8,9 +8,11 @@ pub trait IdKind: 'static {
     const PREFIX: &'static str;
 }
 
-/// A prefixed random identifier: `PREFIX` + 24 lowercase hex digits (96 random bits).
+/// A prefixed identifier: `PREFIX` + 24 lowercase hex digits, all random
+/// ([`Id::generate`]) or time-ordered ([`Id::generate_at`]: 48 bits of milliseconds, then
+/// 48 random bits, as UUIDv7 orders them).
 ///
-/// Never sequential. [`Id::parse`] accepts exactly that shape and nothing else.
+/// [`Id::parse`] accepts exactly that shape and nothing else.
 pub struct Id<K: IdKind> {
     value: String,
     kind: PhantomData<fn() -> K>,
@@ -30,6 +32,17 @@ impl<K: IdKind> Id<K> {
     pub fn generate() -> Self {
         Self {
             value: format!("{}{}", K::PREFIX, crate::random_hex::<12>()),
+            kind: PhantomData,
+        }
+    }
+
+    /// A fresh identifier that sorts by `at` (to the millisecond) and then at random:
+    /// rows keyed by it are appended at the end of their index instead of all over it.
+    /// Still unpredictable (48 random bits), but it reveals `at`.
+    pub fn generate_at(at: crate::Timestamp) -> Self {
+        let millis = u64::try_from(at.as_micros() / 1000).unwrap_or(0) & 0xffff_ffff_ffff;
+        Self {
+            value: format!("{}{millis:012x}{}", K::PREFIX, crate::random_hex::<6>()),
             kind: PhantomData,
         }
     }
@@ -124,6 +137,21 @@ mod tests {
     struct Agent;
     impl IdKind for Agent {
         const PREFIX: &'static str = "ag_";
+    }
+
+    #[test]
+    fn time_ordered_ids_parse_and_sort_by_time() {
+        let early = Id::<Agent>::generate_at(crate::Timestamp::from_secs(1_798_761_600));
+        let late = Id::<Agent>::generate_at(crate::Timestamp::from_secs(1_798_761_601));
+        assert_eq!(Id::<Agent>::parse(early.as_str()), Ok(early.clone()));
+        assert!(early.as_str() < late.as_str());
+        assert!(
+            early.as_str().starts_with("ag_01a2ce8bd400"),
+            "{}",
+            early.as_str()
+        );
+        let twin = Id::<Agent>::generate_at(crate::Timestamp::from_secs(1_798_761_600));
+        assert_ne!(early, twin, "48 random bits after the time");
     }
 
     #[test]
