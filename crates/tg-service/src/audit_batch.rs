@@ -57,8 +57,8 @@ async fn write(
                 }
             }
             tx.append_audit_batch(&audit).await?;
-            for e in &outbox {
-                tx.append_outbox(e).await?;
+            if !outbox.is_empty() {
+                tx.append_outbox_batch(&outbox).await?;
             }
             Ok(())
         })

@@ -28,6 +28,9 @@ pub trait WebhookStore: Send {
     async fn update_endpoint(&mut self, e: &Endpoint) -> Result<(), StoreError>;
     async fn delete_endpoint(&mut self, id: &WebhookId) -> Result<(), StoreError>;
     async fn append_outbox(&mut self, event: &OutboxEvent) -> Result<(), StoreError>;
+    /// [`WebhookStore::append_outbox`] for many events, in order, in as few statements
+    /// as the backend allows.
+    async fn append_outbox_batch(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError>;
     async fn fan_out(
         &mut self,
         admin: &AccountId,
