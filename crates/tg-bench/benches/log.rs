@@ -130,6 +130,12 @@ async fn gateway(db: &DbConfig, name: &str) -> (Arc<Db>, Gateway, AgentId) {
     let g = Gateway::start(Arc::clone(&store) as Arc<dyn Store>, config)
         .await
         .unwrap();
+    let agent = register(&g, name).await;
+    (store, g, agent)
+}
+
+/// A new agent on `g`, registered by the admin.
+async fn register(g: &Gateway, name: &str) -> AgentId {
     let p = g.authenticate(Some(ADMIN)).await.unwrap();
     let reg = tg_service::Registration {
         name: name.into(),
@@ -140,13 +146,11 @@ async fn gateway(db: &DbConfig, name: &str) -> (Arc<Db>, Gateway, AgentId) {
         attestation: Some(tg_identity::Attestation::ApiKey),
         a2a: None,
     };
-    let agent = g
-        .register(&p, &g.actor(Some(&p), None), reg)
+    g.register(&p, &g.actor(Some(&p), None), reg)
         .await
         .unwrap()
         .agent
-        .id;
-    (store, g, agent)
+        .id
 }
 
 fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db: &DbConfig) {
@@ -224,21 +228,7 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db:
     grp.finish();
     // An export of 100k receipts with their proofs: one timed pass, reported as a rate.
     let exported = rt.block_on(async {
-        let reg = tg_service::Registration {
-            name: "exported".into(),
-            provider: "p".into(),
-            spiffe_id: None,
-            config_hash: "h".into(),
-            capabilities: vec![],
-            attestation: Some(tg_identity::Attestation::ApiKey),
-            a2a: None,
-        };
-        let agent2 = g
-            .register(&p, &g.actor(Some(&p), None), reg)
-            .await
-            .unwrap()
-            .agent
-            .id;
+        let agent2 = register(&g, "exported").await;
         fill(&store, &agent2, ChainHead::EMPTY, 100_000).await;
         while g.integrate_log().await.unwrap().integrated > 0 {}
         let start = Instant::now();

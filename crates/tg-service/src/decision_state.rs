@@ -29,7 +29,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -196,7 +196,6 @@ struct Listener {
     acked_at: Mutex<Option<Instant>>,
     /// The newest probe number that came back.
     acked: watch::Sender<u64>,
-    trusted_now: AtomicBool,
 }
 
 pub(crate) struct DecisionState {
@@ -227,7 +226,6 @@ impl DecisionState {
                 sent: Mutex::new(VecDeque::new()),
                 acked_at: Mutex::new(None),
                 acked: watch::Sender::new(0),
-                trusted_now: AtomicBool::new(false),
             })
         } else {
             Freshness::Polled {
@@ -252,9 +250,7 @@ impl DecisionState {
                 if !*l.connected.borrow() {
                     return false;
                 }
-                let fresh = lock(&l.acked_at).is_some_and(|t| t.elapsed() <= l.bound);
-                l.trusted_now.store(fresh, Ordering::Relaxed);
-                fresh
+                lock(&l.acked_at).is_some_and(|t| t.elapsed() <= l.bound)
             }
         }
     }
