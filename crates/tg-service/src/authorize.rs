@@ -6,7 +6,7 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
 use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
-use crate::agents::{TrustView, agent_id, standing};
+use crate::agents::{TrustView, agent_id, load_view, standing};
 use crate::audit_batch::Record;
 use crate::decision_state::AgentEntry;
 use crate::{Gateway, ServiceError, reading};
@@ -70,25 +70,15 @@ impl Gateway {
         let generation = self.decisions.agents.generation(id.as_str());
         let cache = Arc::clone(&self.policy);
         let key = id.clone();
-        let (entry, policy) = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let (agent, state, policy_version) = tx
-                    .agent_snapshot(&key)
-                    .await?
-                    .ok_or_else(|| ServiceError::agent_not_found(key.as_str()))?;
-                let policy = cache.load_at(tx, policy_version).await?;
-                Ok((
-                    AgentEntry {
-                        agent,
-                        state,
-                        policy_version,
-                    },
-                    policy,
-                ))
-            })
+        let view = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { load_view(tx, &cache, &key, now, false).await })
         })
         .await?;
-        let view = TrustView::compute(entry.agent.clone(), entry.state.clone(), policy, now);
+        let entry = AgentEntry {
+            agent: view.agent.clone(),
+            state: view.state.clone(),
+            policy_version: view.policy.version,
+        };
         self.decisions
             .agents
             .put(id.as_str(), generation, Arc::new(entry));
