@@ -1,16 +1,12 @@
-use std::sync::Arc;
-
 use serde_json::json;
 use tg_access::{Principal, Scope};
-use tg_audit::{Actor, AuditEvent, EventType};
-use tg_core::{AgentId, Outcome, Provenance, Timestamp};
-use tg_identity::AgentStatus;
-use tg_receipts::{ChainHead, ChainReport, Draft, Receipt, Witness};
-use tg_scoring::{Source, Trigger, validate_action_name};
+use tg_audit::Actor;
+use tg_core::{AgentId, Outcome, Timestamp};
+use tg_receipts::{ChainReport, Receipt};
+use tg_scoring::validate_action_name;
 
 use crate::agents::{TrustView, agent_id, page_limit, require_visible};
-use crate::token_revocation::{credibility, require_live};
-use crate::{Gateway, HistoryPoint, ServiceError, in_transaction, reading};
+use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// `POST /actions/record`.
 #[derive(Debug, Clone)]
@@ -43,7 +39,8 @@ pub struct Recorded {
 
 impl Gateway {
     /// Appends a signed receipt and updates the score, history and audit trail in one
-    /// transaction under the agent's lock.
+    /// transaction under the agent's lock. Concurrent calls for one agent share that
+    /// transaction ([`crate::record_batch`]); each answers after the commit.
     pub async fn record_action(
         &self,
         principal: &Principal,
@@ -53,165 +50,37 @@ impl Gateway {
         self.require(principal, Scope::Write)?;
         let id = agent_id(&req.agent_id)?;
         validate_action_name(&req.action).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let now = self.now();
         let token = req
             .token
             .as_deref()
             .map(|t| self.agent_token(t, &id, "interaction"))
             .transpose()?;
-        let operator = self.admin_account().id.clone();
-        let cache = Arc::clone(&self.policy);
-        let signer = Arc::clone(&self.signer);
-        let principal = principal.clone();
-        let actor = actor.clone();
+        let report = crate::record_batch::Report {
+            principal: principal.clone(),
+            actor: actor.clone(),
+            action: req.action,
+            result: req.result,
+            reported_at: req.reported_at,
+            token,
+        };
         let violation = req.result == Outcome::Violation;
-        let recorded = in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let before = crate::agents::load_view(tx, &cache, &id, now, true).await?;
-                let own = principal.account_id == before.agent.account_id;
-                if let Some(claims) = &token {
-                    require_live(tx, claims, &before.agent, "interaction").await?;
-                }
-                let (witness, source) = match token.map(|c| c.jti) {
-                    // The agent's own account (or the operator acting for it), as before.
-                    None if principal.can_write(&before.agent.account_id) => (None, Source::SELF),
-                    // Another account without proof: as if the agent did not exist.
-                    None => return Err(ServiceError::agent_not_found(id.as_str())),
-                    Some(_) if own => (None, Source::SELF),
-                    Some(jti) => {
-                        let used = tx.witnessed_reports(&id, &principal.account_id, &jti).await?;
-                        if used >= WITNESS_REPORTS_PER_TOKEN {
-                            return Err(ServiceError::TooMany(format!(
-                                "this account already made {used} reports with this token (at most {WITNESS_REPORTS_PER_TOKEN} per token)"
-                            )));
-                        }
-                        let credibility = credibility(tx, &principal.account_id, &operator).await?;
-                        let witness = Witness { account_id: principal.account_id.clone(), token_jti: jti };
-                        (Some(witness), Source { provenance: Provenance::Witnessed, credibility })
-                    }
-                };
-                if before.agent.status == AgentStatus::Revoked {
-                    return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
-                }
-                let head = before.state.chain;
-                let draft = Draft {
-                    agent_id: id.clone(),
-                    action: req.action,
-                    result: req.result,
-                    timestamp: now,
-                    reported_at: req.reported_at,
-                    witness,
-                };
-                let receipt = signer.append(head, draft);
-                tx.append_receipt(&receipt).await?;
-                if req.result == Outcome::Violation {
-                    // Counts against everyone vouching for this agent now.
-                    tx.note_vouchee_violation(&id).await?;
-                }
-
-                let mut state = before.state.clone();
-                state
-                    .evidence
-                    .record_from(req.result, now, &before.policy.policy.behavior, source);
-                let after =
-                    TrustView::compute(before.agent.clone(), state, before.policy.clone(), now);
-                let mut state = after.state.clone();
-                let (old_score, old_tier) = (before.breakdown.composite, before.breakdown.tier);
-                let (new_score, new_tier) = (after.breakdown.composite, after.breakdown.tier);
-                state.composite = new_score;
-                state.tier = new_tier;
-                state.updated_at = now;
-                state.chain = ChainHead {
-                    seq: receipt.seq,
-                    hash: receipt.receipt_hash,
-                };
-                state.chain_mac = Some(signer.head_mac(&id, &state.chain));
-                let changed = (new_score - old_score).abs() > 1e-12 || new_tier != old_tier;
-                if changed {
-                    state.history_seq += 1;
-                    let point = HistoryPoint {
-                        agent_id: id.clone(),
-                        seq: state.history_seq,
-                        timestamp: now,
-                        composite_score: new_score,
-                        tier: new_tier,
-                        trigger: Trigger::ActionRecorded,
-                    };
-                    tx.append_history(&point).await?;
-                }
-                tx.update_trust(&state).await?;
-                tx.append_outbox(&crate::events::agent_event(
-                    tg_webhooks::EventKind::ReceiptRecorded,
-                    &after.agent,
-                    json!({
-                        "receipt_id": receipt.id.as_str(), "seq": receipt.seq,
-                        "action": receipt.action, "result": receipt.result.as_str(),
-                        "provenance": receipt.provenance.as_str(),
-                        "old_score": old_score, "new_score": new_score,
-                        "old_tier": old_tier, "new_tier": new_tier,
-                    }),
-                    now,
-                ))
-                .await?;
-                for e in crate::events::score_events(
-                    &after.agent,
-                    (&before.breakdown).into(),
-                    &after.breakdown,
-                    Trigger::ActionRecorded,
-                    false,
-                    after.policy.policy.trust_changed_delta,
-                    now,
-                ) {
-                    tx.append_outbox(&e).await?;
-                }
-
-                let details = json!({
-                    "receipt_id": receipt.id.as_str(),
-                    "seq": receipt.seq,
-                    "action": receipt.action,
-                    "result": receipt.result.as_str(),
-                    "provenance": receipt.provenance.as_str(),
-                    "witness": receipt.witness,
-                    "credibility": source.credibility,
-                });
-                tx.append_audit(&AuditEvent::new(
-                    EventType::ReceiptRecorded,
-                    Some(id.clone()),
-                    details,
-                    &actor,
-                    now,
-                ))
-                .await?;
-                if changed {
-                    let details = json!({
-                        "old_score": old_score, "new_score": new_score,
-                        "old_tier": old_tier, "new_tier": new_tier,
-                        "trigger": Trigger::ActionRecorded.as_str(),
-                    });
-                    tx.append_audit(&AuditEvent::new(
-                        EventType::TrustScoreChanged,
-                        Some(id.clone()),
-                        details,
-                        &actor,
-                        now,
-                    ))
-                    .await?;
-                }
-                Ok(Recorded {
-                    receipt,
-                    old_score,
-                    old_tier,
-                    view: TrustView { state, ..after },
-                })
-            })
-        })
-        .await?;
+        let recorded = self.recorder.record(id, report).await?;
         if violation {
             self.vouching.wake();
         }
-        self.metrics.receipt_recorded();
         self.webhooks.wake();
         Ok(recorded)
+    }
+
+    /// Calls to record queued behind a transaction that is appending for the same agent;
+    /// they form its next batch.
+    pub fn records_waiting(&self) -> usize {
+        self.recorder.batches.waiting()
+    }
+
+    /// Agents with a transaction appending their receipts now.
+    pub fn record_batches_running(&self) -> usize {
+        self.recorder.batches.busy_keys()
     }
 
     /// `GET /receipts/{agent_id}`: newest first.

@@ -236,17 +236,12 @@ pub(crate) async fn load_view(
     lock: bool,
 ) -> Result<TrustView, ServiceError> {
     let not_found = || ServiceError::agent_not_found(id.as_str());
-    let (agent, state, version) = if lock {
-        let agent = tx.lock_agent(id).await?.ok_or_else(not_found)?;
-        let state = tx
-            .get_trust(id)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(format!("agent `{id}` has no trust state")))?;
-        let version = tx.policy_version().await?;
-        (agent, state, version)
+    let snapshot = if lock {
+        tx.locked_snapshot(id).await?
     } else {
-        tx.agent_snapshot(id).await?.ok_or_else(not_found)?
+        tx.agent_snapshot(id).await?
     };
+    let (agent, state, version) = snapshot.ok_or_else(not_found)?;
     let policy = cache.load_at(tx, version).await?;
     Ok(TrustView::compute(agent, state, policy, now))
 }

@@ -135,6 +135,7 @@ pub struct Gateway {
     _log_worker: Worker,
     pub(crate) decisions: Arc<crate::decision_state::DecisionState>,
     _probing: Worker,
+    pub(crate) recorder: crate::record_batch::Recorder,
     pub(crate) metrics: Arc<crate::Metrics>,
 }
 
@@ -250,6 +251,15 @@ impl Gateway {
             Arc::clone(&webhooks),
         )
         .await?;
+        let recorder = crate::record_batch::Recorder {
+            store: Arc::clone(&store),
+            clock: Arc::clone(&config.clock),
+            policy: Arc::clone(&policy),
+            signer: Arc::clone(&signer),
+            operator: done.admin.id.clone(),
+            batches: crate::coalesce::Coalescer::new(crate::MAX_RECEIPTS_PER_COMMIT),
+            metrics: Arc::clone(&metrics),
+        };
         Ok(Self {
             store,
             clock: config.clock,
@@ -275,6 +285,7 @@ impl Gateway {
             _log_worker: log_worker,
             decisions,
             _probing: probing,
+            recorder,
             metrics,
         })
     }

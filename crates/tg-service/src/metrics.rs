@@ -60,6 +60,7 @@ pub struct PoolStatus {
 pub struct Metrics {
     decisions: Family<OutcomeLabel, Counter>,
     receipts: Counter,
+    receipt_commits: Counter,
     deliveries: Family<ResultLabel, Counter>,
     dashboards: Gauge,
     connections: Family<StateLabel, Gauge>,
@@ -90,6 +91,11 @@ impl Metrics {
             "receipts_recorded",
             "Action receipts recorded",
             self.receipts.clone(),
+        );
+        registry.register(
+            "receipt_commits",
+            "Transactions that appended receipts; receipts_recorded over this is the mean batch",
+            self.receipt_commits.clone(),
         );
         registry.register(
             "webhook_deliveries",
@@ -124,8 +130,10 @@ impl Metrics {
             .inc();
     }
 
-    pub(crate) fn receipt_recorded(&self) {
-        self.receipts.inc();
+    /// One transaction appended `n` receipts.
+    pub(crate) fn receipts_committed(&self, n: usize) {
+        self.receipts.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+        self.receipt_commits.inc();
     }
 
     pub(crate) fn delivery(&self, result: DeliveryResult) {

@@ -1,8 +1,10 @@
 use serde::Serialize;
+use tg_audit::AuditEvent;
 use tg_core::{AccountId, AgentId, StoreError, Timestamp};
 use tg_identity::Agent;
-use tg_receipts::ChainHead;
+use tg_receipts::{ChainHead, Receipt};
 use tg_scoring::{Evidence, Trigger};
+use tg_webhooks::OutboxEvent;
 
 /// An agent's stored score state: the O(1) evidence summary and the last computed score.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,12 +92,30 @@ pub struct PolicyDocument {
     pub updated_at: Timestamp,
 }
 
+/// What one transaction of the record path writes under the agent's lock, each part in
+/// order: the receipts, the score history they moved, the agent's score state after them,
+/// and their outbox and audit events.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceiptCommit<'a> {
+    pub receipts: &'a [Receipt],
+    pub history: &'a [HistoryPoint],
+    pub state: &'a TrustState,
+    pub outbox: &'a [OutboxEvent],
+    pub audit: &'a [AuditEvent],
+}
+
 /// Storage of per-agent score state, score history, stats and the edited policy.
 ///
 /// - `insert_trust` once per agent (at registration); `Conflict` if present.
 /// - `get_trust` returns `Ok(None)` for an unknown agent.
 /// - `update_trust` overwrites; `NotFound` when absent.
 /// - `append_history`: `UNIQUE(agent_id, seq)`; `list_history` newest first.
+/// - `locked_snapshot` is `agent_snapshot` after taking the agent's row lock (the lock that
+///   `AgentStore::lock_agent` takes), for the rest of the transaction.
+/// - `commit_receipts` writes all of a [`ReceiptCommit`] or fails with nothing of it
+///   written; what it writes obeys the contracts of the single writes (`append_receipt`,
+///   `append_history`, `update_trust`, `append_outbox`, `append_audit`) in that order. The
+///   adapter may send the statements without waiting for each answer.
 /// - `policy_document` returns the newest saved document, `None` before the first edit;
 ///   `save_policy_document` inserts `version`; a duplicate version is a `Conflict` (another
 ///   instance edited concurrently: reload and retry).
@@ -116,6 +136,11 @@ pub trait TrustStore: Send {
         &mut self,
         agent: &AgentId,
     ) -> Result<Option<(Agent, TrustState, i64)>, StoreError>;
+    async fn locked_snapshot(
+        &mut self,
+        agent: &AgentId,
+    ) -> Result<Option<(Agent, TrustState, i64)>, StoreError>;
+    async fn commit_receipts(&mut self, commit: &ReceiptCommit<'_>) -> Result<(), StoreError>;
     /// Agents with their score state in id order, after `after` (keyset paging), for the
     /// background vouch recompute.
     async fn scan_agents(

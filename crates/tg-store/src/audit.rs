@@ -9,7 +9,7 @@ use crate::schema::audit_events;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
-struct AuditRow {
+pub(crate) struct AuditRow {
     id: String,
     agent_id: Option<String>,
     ts: i64,
@@ -20,7 +20,7 @@ struct AuditRow {
 }
 
 impl AuditRow {
-    fn from_event(e: &AuditEvent) -> Self {
+    pub(crate) fn from_event(e: &AuditEvent) -> Self {
         AuditRow {
             id: e.event_id.to_string(),
             agent_id: e.agent_id.as_ref().map(ToString::to_string),

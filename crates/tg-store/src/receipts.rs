@@ -9,7 +9,7 @@ use crate::schema::receipts;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = receipts)]
-struct ReceiptRow {
+pub(crate) struct ReceiptRow {
     agent_id: String,
     seq: i64,
     id: String,
@@ -41,7 +41,7 @@ pub(crate) fn seq_from_i64(what: &str, seq: i64) -> Result<u64, StoreError> {
 }
 
 impl ReceiptRow {
-    fn from_receipt(r: &Receipt) -> Result<Self, StoreError> {
+    pub(crate) fn from_receipt(r: &Receipt) -> Result<Self, StoreError> {
         Ok(Self {
             agent_id: r.agent_id.to_string(),
             seq: seq_to_i64(r.seq)?,

@@ -6,7 +6,7 @@ use tg_core::{AccountId, AgentId, StoreError, Timestamp};
 use tg_identity::Agent;
 use tg_receipts::ChainHead;
 use tg_scoring::{Evidence, Trigger};
-use tg_service::{HistoryPoint, PolicyDocument, Stats, TrustState, TrustStore};
+use tg_service::{HistoryPoint, PolicyDocument, ReceiptCommit, Stats, TrustState, TrustStore};
 
 use crate::agents::AgentRow;
 use crate::conn::{DbTx, run};
@@ -47,7 +47,7 @@ fn count(n: u64) -> Result<i64, StoreError> {
 }
 
 impl TrustRow {
-    fn from_state(s: &TrustState) -> Result<Self, StoreError> {
+    pub(crate) fn from_state(s: &TrustState) -> Result<Self, StoreError> {
         let e = &s.evidence;
         Ok(Self {
             agent_id: s.agent_id.to_string(),
@@ -115,13 +115,26 @@ impl TrustRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = trust_history)]
-struct HistoryRow {
+pub(crate) struct HistoryRow {
     agent_id: String,
     seq: i64,
     ts: i64,
     composite: f64,
     tier: i32,
     reason: String,
+}
+
+impl HistoryRow {
+    pub(crate) fn of(p: &HistoryPoint) -> Result<Self, StoreError> {
+        Ok(HistoryRow {
+            agent_id: p.agent_id.to_string(),
+            seq: seq_to_i64(p.seq)?,
+            ts: p.timestamp.as_micros(),
+            composite: p.composite_score,
+            tier: i32::from(p.tier),
+            reason: p.trigger.as_str().to_owned(),
+        })
+    }
 }
 
 #[derive(QueryableByName)]
@@ -183,14 +196,7 @@ impl TrustStore for DbTx<'_> {
     }
 
     async fn append_history(&mut self, p: &HistoryPoint) -> Result<(), StoreError> {
-        let row = HistoryRow {
-            agent_id: p.agent_id.to_string(),
-            seq: seq_to_i64(p.seq)?,
-            ts: p.timestamp.as_micros(),
-            composite: p.composite_score,
-            tier: i32::from(p.tier),
-            reason: p.trigger.as_str().to_owned(),
-        };
+        let row = HistoryRow::of(p)?;
         run!(self, |c| diesel::insert_into(trust_history::table)
             .values(&row)
             .execute(c)
@@ -239,6 +245,17 @@ impl TrustStore for DbTx<'_> {
             run!(self, |c| q.first(c).await.optional())?;
         row.map(|(a, t, v)| Ok((a.into_agent()?, t.into_state()?, v.unwrap_or(0))))
             .transpose()
+    }
+
+    async fn locked_snapshot(
+        &mut self,
+        agent: &AgentId,
+    ) -> Result<Option<(Agent, TrustState, i64)>, StoreError> {
+        crate::record_commit::locked_snapshot(self, agent).await
+    }
+
+    async fn commit_receipts(&mut self, commit: &ReceiptCommit<'_>) -> Result<(), StoreError> {
+        crate::record_commit::commit_receipts(self, commit).await
     }
 
     async fn scan_agents(

@@ -32,6 +32,7 @@ mod openapi;
 mod otlp;
 mod provenance;
 mod python_sdk;
+mod record_batch;
 mod schemathesis;
 mod signing_keys;
 mod support;
