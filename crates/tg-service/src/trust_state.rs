@@ -114,8 +114,7 @@ pub struct ReceiptCommit<'a> {
 ///   `AgentStore::lock_agent` takes), for the rest of the transaction.
 /// - `commit_receipts` writes all of a [`ReceiptCommit`] or fails with nothing of it
 ///   written; what it writes obeys the contracts of the single writes (`append_receipt`,
-///   `append_history`, `update_trust`, `append_outbox`, `append_audit`) in that order. The
-///   adapter may send the statements without waiting for each answer.
+///   `append_history`, `update_trust`, `append_outbox`, `append_audit`) in that order.
 /// - `policy_document` returns the newest saved document, `None` before the first edit;
 ///   `save_policy_document` inserts `version`; a duplicate version is a `Conflict` (another
 ///   instance edited concurrently: reload and retry).

@@ -9,7 +9,7 @@ use crate::schema::audit_events;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
-pub(crate) struct AuditRow {
+struct AuditRow {
     id: String,
     agent_id: Option<String>,
     ts: i64,
@@ -20,7 +20,7 @@ pub(crate) struct AuditRow {
 }
 
 impl AuditRow {
-    pub(crate) fn from_event(e: &AuditEvent) -> Self {
+    fn from_event(e: &AuditEvent) -> Self {
         AuditRow {
             id: e.event_id.to_string(),
             agent_id: e.agent_id.as_ref().map(ToString::to_string),

@@ -12,7 +12,6 @@ mod keys;
 mod leases;
 mod log;
 mod receipts;
-mod record_commit;
 mod revocations;
 mod schema;
 mod signals;

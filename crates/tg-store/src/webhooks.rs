@@ -70,7 +70,7 @@ impl EndpointRow {
 /// An outbox event as inserted (`seq` is the database's).
 #[derive(Insertable)]
 #[diesel(table_name = event_outbox)]
-pub(crate) struct NewOutboxRow {
+struct NewOutboxRow {
     id: String,
     kind: String,
     account_id: Option<String>,
@@ -81,7 +81,7 @@ pub(crate) struct NewOutboxRow {
 }
 
 impl NewOutboxRow {
-    pub(crate) fn of(e: &OutboxEvent) -> Self {
+    fn of(e: &OutboxEvent) -> Self {
         Self {
             id: e.id.clone(),
             kind: e.kind.as_str().to_owned(),
