@@ -109,6 +109,8 @@ pub async fn metrics_count_decisions_receipts_requests_and_connections(backend: 
         3.0 - allowed_n
     );
     assert_eq!(value(&m, "trust_gateway_receipts_recorded_total", &[]), 2.0);
+    // One after the other: nothing queued behind either, so a commit each.
+    assert_eq!(value(&m, "trust_gateway_receipt_commits_total", &[]), 2.0);
     // Per route pattern, never per id.
     assert_eq!(
         value(
