@@ -191,6 +191,36 @@ async fn run_work(mut tx: DbTx<'_>, work: TxWork, atomic: bool) -> Result<Done, 
     Ok((out, changed))
 }
 
+/// One SQLite unit of work, begun `IMMEDIATE`: it takes the file's write lock before its
+/// first read, waiting for it up to the busy timeout. Begun deferred, a unit that read and
+/// then wrote failed at once ("database is locked") whenever another process (the command
+/// line, say) wrote in between: SQLite cannot turn a read snapshot another writer has
+/// overtaken into a write.
+async fn immediate(conn: &mut SqliteConn, work: TxWork) -> Result<Done, TxError> {
+    type Manager = <SqliteConn as AsyncConnection>::TransactionManager;
+    conn.spawn_blocking(|c| {
+        diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+    })
+    .await?;
+    match run_work(DbTx::new(Conn::Sqlite(conn)), work, true).await {
+        Ok(done) => {
+            <Manager as diesel_async::TransactionManager<SqliteConn>>::commit_transaction(conn)
+                .await?;
+            Ok(done)
+        }
+        Err(e) => {
+            // The unit's own error is the answer; a rollback that fails leaves the
+            // connection marked broken, and the next unit says so.
+            let _ =
+                <Manager as diesel_async::TransactionManager<SqliteConn>>::rollback_transaction(
+                    conn,
+                )
+                .await;
+            Err(e)
+        }
+    }
+}
+
 impl Db {
     fn new(backend: Backend) -> Self {
         Self {
@@ -245,13 +275,15 @@ impl Store for Db {
     async fn transaction(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
         let done = match &self.backend {
             Backend::Sqlite(conn) => {
-                let mut guard = conn.lock().await;
-                let out = guard
-                    .transaction::<_, TxError, _>(async move |c| {
-                        run_work(DbTx::new(Conn::Sqlite(c)), work, true).await
-                    })
-                    .await;
-                out?
+                // Spawned: a caller that goes away mid-way (a client that hangs up) cannot
+                // leave the one connection inside an open transaction.
+                let conn = Arc::clone(conn);
+                let unit = tokio::spawn(async move {
+                    let mut guard = conn.lock_owned().await;
+                    immediate(&mut guard, work).await
+                });
+                unit.await
+                    .map_err(|e| ServiceError::Internal(format!("unit of work failed: {e}")))??
             }
             Backend::Postgres(pool, _) => {
                 let mut conn = pool

@@ -15,6 +15,8 @@ pub(crate) fn store_error(e: Error) -> StoreError {
                 | DatabaseErrorKind::ForeignKeyViolation
                 | DatabaseErrorKind::SerializationFailure => StoreError::Conflict(detail),
                 DatabaseErrorKind::ClosedConnection => StoreError::Unavailable(detail),
+                // SQLite's busy timeout ran out: another process holds the file's write lock.
+                _ if detail.contains("database is locked") => StoreError::Unavailable(detail),
                 _ => StoreError::Other(detail),
             }
         }
@@ -34,5 +36,24 @@ pub(crate) fn touched(rows: usize) -> Result<(), StoreError> {
         Err(StoreError::NotFound)
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locked_sqlite_file_is_unavailable_not_an_internal_error() {
+        let busy = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(String::from("database is locked")),
+        );
+        assert_eq!(
+            store_error(busy),
+            StoreError::Unavailable("database is locked".into())
+        );
+        let other = Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(String::from("x")));
+        assert_eq!(store_error(other), StoreError::Other("x".into()));
     }
 }

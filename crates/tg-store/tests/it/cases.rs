@@ -15,7 +15,7 @@ use tg_tokens::generate_signing_key;
 
 const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
 
-fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
+pub fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
     Agent {
         id: AgentId::generate(),
         account_id: account.clone(),
