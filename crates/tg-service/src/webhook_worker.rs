@@ -374,7 +374,7 @@ impl Dispatcher {
                 let retry_after = result
                     .retry_after
                     .as_deref()
-                    .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+                    .and_then(|v| parse_retry_after(v, now));
                 match next_attempt(d.attempts, now, jitter(), retry_after) {
                     Some(at) => d.next_attempt_at = at,
                     None => d.status = DeliveryStatus::Failed,

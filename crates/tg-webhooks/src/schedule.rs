@@ -34,13 +34,16 @@ pub fn next_attempt(
 }
 
 /// `Retry-After`: delta-seconds or an HTTP date (RFC 9110 §10.2.3), relative to `now`.
-pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let at = i64::try_from(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
+    Some(Duration::from_secs(
+        u64::try_from(at.saturating_sub(now.as_secs())).unwrap_or(0),
+    ))
 }
 
 #[cfg(test)]
@@ -79,7 +82,7 @@ mod tests {
 
     #[test]
     fn retry_after_parses_seconds_and_http_dates() {
-        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let now = Timestamp::from_secs(1_445_412_480);
         assert_eq!(
             parse_retry_after("120", now),
             Some(Duration::from_secs(120))
