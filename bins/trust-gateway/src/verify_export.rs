@@ -12,8 +12,9 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use tg_audit::{AUDIT_EXPORT_FORMAT, AuditStatement};
+use tg_receipts::RECEIPT_EXPORT_FORMAT;
 use tg_receipts::{ChainHead, ChainVerifier, HASH_LEN};
-use tg_service::{AUDIT_EXPORT_FORMAT, AuditStatement, RECEIPT_EXPORT_FORMAT};
 use tg_tokens::DetachedJws;
 use tg_wire::receipts::ReceiptExportDocument;
 use tg_wire::signed::DetachedSignature;
@@ -76,7 +77,7 @@ struct AuditFile {
     period_start: tg_core::Timestamp,
     period_end: tg_core::Timestamp,
     events: Vec<serde_json::Value>,
-    summary: tg_service::AuditSummary,
+    summary: tg_audit::AuditSummary,
     statement: AuditStatement,
     signature: DetachedSignature,
 }

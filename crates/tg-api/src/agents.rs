@@ -95,7 +95,7 @@ async fn trust(
 /// Joy §7.1: does the agent meet `min_score`? Always a trust result, denials included.
 #[utoipa::path(post, path = "/trust/verify", tag = "agents", operation_id = "verify_trust",
     request_body = dto::VerifyRequest,
-    responses((status = 200, description = "The trust result", body = tg_service::TrustResult), crate::openapi::Errors))]
+    responses((status = 200, description = "The trust result", body = tg_joy::TrustResult), crate::openapi::Errors))]
 async fn verify_trust(
     state: web::Data<AppState>,
     auth: Auth,

@@ -146,7 +146,7 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
     let export_id = ExportId::generate();
     if format == Format::Json {
         let head = ExportHead {
-            format: tg_service::AUDIT_EXPORT_FORMAT.to_owned(),
+            format: tg_audit::AUDIT_EXPORT_FORMAT.to_owned(),
             export_id: export_id.clone(),
             generated_at: state.gateway.now(),
             period_start: start,

@@ -128,7 +128,7 @@ async fn verify(
 
 /// Streams the export: receipts as they verify, then the signed statement (or the error).
 async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Sink) {
-    let open = serde_json::json!({"format": tg_service::RECEIPT_EXPORT_FORMAT, "agent_id": export.agent_id()});
+    let open = serde_json::json!({"format": tg_receipts::RECEIPT_EXPORT_FORMAT, "agent_id": export.agent_id()});
     let open = open.to_string();
     if !out
         .send(format!("{},\"receipts\":[", open.trim_end_matches('}')))

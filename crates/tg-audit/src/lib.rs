@@ -1,8 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+extern crate self as tg_audit;
+
 mod digest;
+mod live;
+mod statement;
 
 pub use digest::EventDigest;
+pub use live::LiveEvent;
+pub use statement::{AUDIT_EXPORT_FORMAT, AuditStatement, AuditSummary};
 
 use ring::hmac;
 use serde::Serialize;

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::BundleSummary;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, TrustAnchor};
-use serde::Serialize;
 use serde_json::Value;
 
 /// A JWT-SVID signing key of a trust domain.
@@ -39,15 +39,6 @@ pub enum BundleError {
     BadJwks(String),
     #[error("key {index} of the SPIFFE bundle: {reason}")]
     BadKey { index: usize, reason: String },
-}
-
-/// What an operator sees of a bundle (`GET /admin/trust-bundles`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BundleSummary {
-    pub trust_domain: String,
-    pub x509_authorities: usize,
-    pub jwt_authorities: Vec<String>,
 }
 
 /// What a SPIFFE bundle (JWK Set) added: authorities by use, and the keys left out, with

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
 mod encoding;
+mod export;
 mod signer;
 mod store;
 mod verify;
 
 pub use encoding::{DOMAIN_TAG, canonical_bytes};
+pub use export::{ExportStatement, RECEIPT_EXPORT_FORMAT};
 pub use signer::{Draft, ReceiptSigner};
 pub use store::ReceiptStore;
 pub use verify::{Broken, ChainReport, ChainVerifier};

@@ -2,8 +2,9 @@
 
 use std::future::Future;
 
+use tg_audit::LiveEvent;
 use tg_core::AgentId;
-use tg_service::{LiveEvent, TrustResult};
+use tg_joy::TrustResult;
 use tg_tokens::TokenClaims;
 
 use crate::{ClientBuilder, Error};

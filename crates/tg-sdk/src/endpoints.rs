@@ -8,9 +8,9 @@ use serde_json::Value;
 use tg_core::{AccountId, AgentId, ChainId, DelegationId, VouchId, WebhookId};
 use tg_delegation::ChainView;
 use tg_identity::A2aProfile;
+use tg_joy::TrustResult;
 use tg_receipts::ChainReport;
 use tg_scoring::{ActionRule, TierEdit};
-use tg_service::TrustResult;
 use tg_wire::a2a::AgentCard;
 use tg_wire::admin::{
     AccountOut, AccountUpdate, Accounts, KeyOut, Keys, NewAccount, NewKey, SigningKeys,

@@ -22,10 +22,11 @@ pub mod blocking {
 /// Every request, answer and query type of the API (the server's own definitions).
 pub use tg_wire as wire;
 
+pub use tg_audit::LiveEvent;
 pub use tg_core::{
     AccountId, AgentId, ChainId, DelegationId, Outcome, Timestamp, VouchId, WebhookId,
 };
-pub use tg_service::{LiveEvent, TrustResult};
+pub use tg_joy::TrustResult;
 pub use tg_tokens::{TokenClaims, TokenError};
 
 /// Domain types that appear inside requests and answers.

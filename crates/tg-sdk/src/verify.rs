@@ -2,7 +2,7 @@
 //! scores below the threshold all deny.
 
 use tg_core::AgentId;
-use tg_service::{JOY_SCALE, TrustResult};
+use tg_joy::{JOY_SCALE, TrustResult};
 use tg_wire::agents::VerifyRequest;
 
 use crate::{Client, Error};

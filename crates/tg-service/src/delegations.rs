@@ -11,11 +11,12 @@ use tg_delegation::{
     ChainView, Delegation, DelegationOutcome, Delegator, Feedback, Limits, OutcomeRecord, Request,
     plan,
 };
+use tg_joy::TrustResult;
 use tg_scoring::{Source, Trigger};
 
 use crate::agents::{load_view, page_limit, rescore};
 use crate::token_revocation::{credibility, require_live};
-use crate::trust_result::TrustResult;
+use crate::trust_result::trust_result;
 use crate::{Gateway, ServiceError, TrustView, in_transaction, reading};
 
 /// `POST /delegations` as received.
@@ -144,7 +145,7 @@ impl Gateway {
                 let delegatee = load_view(tx, &cache, &to, now, false).await?;
                 let plan_of = tx.get_account(&delegatee.agent.account_id).await?.map_or(tg_access::Plan::Free, |a| a.plan);
                 let vouches = tx.count_vouches_received(&to).await?;
-                let result = TrustResult::of(&delegatee, plan_of, vouches, req.threshold.clamp(0.0, 5.0));
+                let result = trust_result(&delegatee, plan_of, vouches, req.threshold.clamp(0.0, 5.0));
                 // Fail closed: a withheld (cold) or inactive delegatee cannot be delegated to.
                 let score = if !result.meets_threshold && (result.withheld || result.error.is_some()) { f64::NAN } else { result.trust_score };
                 let request = Request { from, to_agent: to.clone(), task_type: req.task_type, threshold: req.threshold };

@@ -43,10 +43,7 @@ mod worker;
 
 pub use actions::{RecordAction, Recorded, WITNESS_GRACE_SECS, WITNESS_REPORTS_PER_TOKEN};
 pub use agents::{Registration, TrustView};
-pub use audit_trail::{
-    AUDIT_EXPORT_FORMAT, AuditExport, AuditPage, AuditStatement, AuditSummary, AuditWindow,
-    EXPORT_PAGE, parse_period,
-};
+pub use audit_trail::{AuditExport, AuditPage, AuditWindow, EXPORT_PAGE, parse_period};
 pub use authorize::{AuthorizeOutcome, BatchOutcome, MAX_BATCH};
 pub use chain_check::VERIFY_PAGE;
 pub use decision_state::DecisionConfig;
@@ -57,22 +54,22 @@ pub use identity_claims::IssuedNonce;
 pub use lease::LeaseStore;
 pub use lifecycle::{Introspection, Lifecycle};
 pub use live::{
-    FEED_CAPACITY, KeyWatch, LiveEvent, LiveMessage, LiveSubscription, MAX_CLIENTS,
-    MAX_CLIENTS_PER_ACCOUNT, MAX_TICKETS_PER_ACCOUNT, TICKET_TTL_SECS,
+    FEED_CAPACITY, KeyWatch, LiveMessage, LiveSubscription, MAX_CLIENTS, MAX_CLIENTS_PER_ACCOUNT,
+    MAX_TICKETS_PER_ACCOUNT, TICKET_TTL_SECS,
 };
 pub use live_relay::REVOKED_KEY_SIGNAL;
 pub use log_reads::{Cosigned, InclusionProof, LogKeyView, TileBytes};
 pub use maintenance::{LEASE as MAINTENANCE_LEASE, MaintenanceConfig, MaintenanceRound};
 pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;
-pub use receipt_export::{ExportStatement, RECEIPT_EXPORT_FORMAT, ReceiptExport, ReceiptLogProof};
+pub use receipt_export::{ReceiptExport, ReceiptLogProof};
 pub use record_batch::MAX_RECEIPTS_PER_COMMIT;
 pub use signing_keys::{SIGNING_KEY_PUBLISH_AHEAD_SECS, SIGNING_KEY_RELOAD_SECS, SigningKeyView};
 pub use store::{CommitHook, EventSignals, Store, Tx, TxFuture, TxWork, in_transaction, reading};
 pub use token_revocation::{Revoked, TokenRevocation};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
 pub use transparency::{LOG_LEASE, LogConfig, LogRound};
-pub use trust_result::{JOY_SCALE, Subject, TrustResult};
+pub use trust_result::{Subject, trust_result};
 pub use trust_state::{HistoryPoint, PolicyDocument, ReceiptCommit, Stats, TrustState, TrustStore};
 pub use vouch_engine::{FACTOR_STEP, VouchConfig, VouchRecompute};
 pub use vouches::{NewVouch, Vouched};

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use tg_access::{Principal, Scope};
+use tg_audit::LiveEvent;
 use tg_core::{AccountId, Timestamp};
 use tg_webhooks::{EventKind, OutboxEvent};
 use tokio::sync::broadcast;
@@ -31,17 +32,6 @@ const MAX_TICKETS: usize = 10_000;
 /// Pending tickets per account, so one tenant cannot fill the pool for everyone.
 pub const MAX_TICKETS_PER_ACCOUNT: usize = 100;
 const RECENT: usize = 50;
-
-/// One message of the live feed as it goes on the wire: `{type, timestamp, data}`.
-/// `type` is `initial_stats` (first, on connect) or an event: `agent_registered`,
-/// `receipt_recorded`, `auth_denied`, `tier_changed`, `trust_changed`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LiveEvent {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub timestamp: Timestamp,
-    pub data: Value,
-}
 
 /// One message for dashboards: a [`LiveEvent`] as text, and whose it is.
 #[derive(Debug)]

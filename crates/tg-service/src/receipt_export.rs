@@ -7,34 +7,17 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use tg_access::{Principal, Scope};
 use tg_core::{AgentId, Timestamp};
-use tg_receipts::{ChainHead, ChainReport, ChainVerifier, Receipt, ReceiptSigner};
+use tg_receipts::{
+    ChainHead, ChainReport, ChainVerifier, ExportStatement, RECEIPT_EXPORT_FORMAT, Receipt,
+    ReceiptSigner,
+};
 
 use crate::agents::{agent_id, require_visible};
 use crate::{Gateway, ServiceError, Store, reading};
 
-/// `format` of a receipt export.
-pub const RECEIPT_EXPORT_FORMAT: &str = "trust-gateway/receipts/v1";
 const PAGE: u32 = 1000;
-
-/// What the gateway signs at the end of an export whose chain verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ExportStatement {
-    /// [`RECEIPT_EXPORT_FORMAT`].
-    pub format: String,
-    /// The gateway (`GATEWAY_ISSUER`).
-    pub issuer: String,
-    pub agent_id: String,
-    /// Receipts in the export: seq 1 to `length`.
-    pub length: u64,
-    /// Hex `receipt_hash` of the last receipt (64 zeros for an empty chain).
-    pub head_hash: String,
-    pub exported_at: Timestamp,
-}
 
 /// A running export: pages in `seq` order until `None`, then [`ReceiptExport::finish`].
 #[derive(Debug)]

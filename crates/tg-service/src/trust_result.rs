@@ -1,6 +1,6 @@
-//! Joy Trust Protocol §3.2: the `TrustResult` a relying party asks for. It never fails
-//! open: unknown, ambiguous, suspended or unreadable agents answer `meets_threshold: false`
-//! with `error` set.
+//! Joy Trust Protocol §3.2: the `TrustResult` a relying party asks for (the type is
+//! `tg-joy`'s). It never fails open: unknown, ambiguous, suspended or unreadable agents
+//! answer `meets_threshold: false` with `error` set.
 
 use std::sync::Arc;
 
@@ -13,94 +13,34 @@ use tg_identity::{AgentStatus, VerificationLevel};
 use crate::agents::{TrustView, load_view};
 use crate::{Gateway, ServiceError, reading};
 
-/// Joy's 0–5 scale.
-pub const JOY_SCALE: f64 = 5.0;
+use tg_joy::{JOY_DECIMALS, JOY_SCALE, PROVIDER, TrustResult};
 
-/// Joy scores are reported, and compared with thresholds, to this many decimals.
-pub const JOY_DECIMALS: i32 = 3;
-
-/// Joy §3.2 `TrustResult`, serialised as it is on the wire.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TrustResult {
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub agent_id: Option<AgentId>,
-    pub agent_name: Option<String>,
-    pub trust_score: f64,
-    pub verified: bool,
-    pub meets_threshold: bool,
-    pub threshold_used: f64,
-    pub vouch_count: u64,
-    pub evidence_count: u64,
-    pub capabilities: Vec<String>,
-    /// The owning account's plan (`free | pro | enterprise`).
-    pub tier: Option<Plan>,
-    pub badges: Vec<String>,
-    pub last_activity: Option<Timestamp>,
-    pub withheld: bool,
-    pub error: Option<String>,
-    pub provider: String,
-    pub provider_version: String,
-}
-
-/// Joy §3.2 `provider`.
-pub const PROVIDER: &str = "trust-gateway";
-
-impl TrustResult {
-    /// A denial: nothing is known (or may be said) about the agent beyond `error`.
-    pub fn denied(
-        threshold: f64,
-        agent_id: Option<AgentId>,
-        agent_name: Option<String>,
-        error: String,
-    ) -> Self {
-        Self {
-            agent_id,
-            agent_name,
-            trust_score: 0.0,
-            verified: false,
-            meets_threshold: false,
-            threshold_used: threshold,
-            vouch_count: 0,
-            evidence_count: 0,
-            capabilities: vec![],
-            tier: None,
-            badges: vec![],
-            last_activity: None,
-            withheld: true,
-            error: Some(error),
-            provider: PROVIDER.to_owned(),
-            provider_version: env!("CARGO_PKG_VERSION").to_owned(),
-        }
-    }
-
-    /// The result for a loaded agent with `vouch_count` active vouches, at `threshold` (0–5).
-    pub fn of(view: &TrustView, plan: Plan, vouch_count: u64, threshold: f64) -> Self {
-        let b = &view.breakdown;
-        let trust_score = tg_scoring::round_to(b.composite * JOY_SCALE, JOY_DECIMALS);
-        let withheld = b.cold_start;
-        let (meets, error) = match view.agent.status {
-            AgentStatus::Active => (!withheld && trust_score >= threshold, None),
-            other => (false, Some(format!("agent is {}", other.as_str()))),
-        };
-        Self {
-            agent_id: Some(view.agent.id.clone()),
-            agent_name: Some(view.agent.name.clone()),
-            trust_score,
-            verified: view.verification_level >= VerificationLevel::Verified,
-            meets_threshold: meets,
-            threshold_used: threshold,
-            vouch_count,
-            evidence_count: b.evidence_count,
-            capabilities: view.agent.capabilities.clone(),
-            tier: Some(plan),
-            badges: view.agent.badges(view.computed_at),
-            last_activity: b.last_activity,
-            withheld,
-            error,
-            provider: PROVIDER.to_owned(),
-            provider_version: env!("CARGO_PKG_VERSION").to_owned(),
-        }
+/// The result for a loaded agent with `vouch_count` active vouches, at `threshold` (0–5).
+pub fn trust_result(view: &TrustView, plan: Plan, vouch_count: u64, threshold: f64) -> TrustResult {
+    let b = &view.breakdown;
+    let trust_score = tg_scoring::round_to(b.composite * JOY_SCALE, JOY_DECIMALS);
+    let withheld = b.cold_start;
+    let (meets, error) = match view.agent.status {
+        AgentStatus::Active => (!withheld && trust_score >= threshold, None),
+        other => (false, Some(format!("agent is {}", other.as_str()))),
+    };
+    TrustResult {
+        agent_id: Some(view.agent.id.clone()),
+        agent_name: Some(view.agent.name.clone()),
+        trust_score,
+        verified: view.verification_level >= VerificationLevel::Verified,
+        meets_threshold: meets,
+        threshold_used: threshold,
+        vouch_count,
+        evidence_count: b.evidence_count,
+        capabilities: view.agent.capabilities.clone(),
+        tier: Some(plan),
+        badges: view.agent.badges(view.computed_at),
+        last_activity: b.last_activity,
+        withheld,
+        error,
+        provider: PROVIDER.to_owned(),
+        provider_version: env!("CARGO_PKG_VERSION").to_owned(),
     }
 }
 
@@ -184,7 +124,7 @@ impl Gateway {
                     .await?
                     .map_or(Plan::Free, |a| a.plan);
                 let vouches = tx.count_vouches_received(&view.agent.id).await?;
-                Ok(Ok(TrustResult::of(&view, plan, vouches, threshold)))
+                Ok(Ok(trust_result(&view, plan, vouches, threshold)))
             })
         })
         .await;
@@ -238,7 +178,7 @@ impl Gateway {
             })
         })
         .await?;
-        let result = TrustResult::of(&view, plan, vouches, 0.0);
+        let result = trust_result(&view, plan, vouches, 0.0);
         self.audit_trust_check(actor, &result, now).await;
         Ok((view, plan, result))
     }

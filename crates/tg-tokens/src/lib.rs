@@ -1,14 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+mod claims;
+#[cfg(feature = "issue")]
 mod issuer;
 mod revocation;
+#[cfg(feature = "issue")]
 mod sealed;
 mod verify;
 
-pub use issuer::{
-    DetachedJws, IssuedToken, Signed, TOKEN_TYP, TokenClaims, TokenError, TokenIssuer,
-    TokenRequest, verify_detached,
-};
+pub use claims::{DetachedJws, Signed, TOKEN_TYP, TokenClaims, TokenError};
+#[cfg(feature = "issue")]
+pub use issuer::{IssuedToken, TokenIssuer, TokenRequest};
 pub use revocation::{RevocationStore, RevokedToken};
+#[cfg(feature = "issue")]
 pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal, signing_key_at};
-pub use verify::JwksVerifier;
+pub use verify::{JwksVerifier, verify_detached};

@@ -1,34 +1,101 @@
-//! Token verification shared by the issuer and by offline verifiers (tool servers).
+//! Token verification shared by the issuer and by offline verifiers (tool servers): the
+//! JWS compact serialisation (RFC 7515 §7.1) checked with ring's Ed25519 and HMAC-SHA256,
+//! so a verifier links no OpenSSL.
 
-use josekit::jwk::Jwk;
-use josekit::jws::{EdDSA, JwsVerifier};
-use josekit::jwt::{self, JwtPayload};
-use serde_json::Value;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::hmac;
+use ring::signature::{ED25519, UnparsedPublicKey};
+use serde_json::{Map, Value};
 use tg_core::Timestamp;
 
-use crate::{TokenClaims, TokenError};
+use crate::{DetachedJws, Signed, TokenClaims, TokenError};
 
 /// Clock skew tolerated on `exp` and `nbf`.
 pub(crate) const LEEWAY_SECS: i64 = 30;
 
-/// An Ed25519 verification key of the JWKS.
+/// Longest token accepted (a gateway token is well under 1 KiB).
+const MAX_TOKEN: usize = 16 * 1024;
+
+/// An Ed25519 verification key of the JWKS (RFC 8037 `OKP`).
 pub(crate) struct EdKey {
     pub(crate) kid: String,
-    pub(crate) jwk: Jwk,
-    verifier: Box<dyn JwsVerifier>,
+    key: UnparsedPublicKey<[u8; 32]>,
 }
 
 impl EdKey {
-    pub(crate) fn new(kid: String, jwk: Jwk) -> Result<Self, TokenError> {
-        let verifier = EdDSA
-            .verifier_from_jwk(&jwk)
-            .map_err(|e| TokenError::Key(e.to_string()))?;
+    /// From a JWK: `kty: OKP`, `crv: Ed25519` and `x`, the 32-byte public key in base64url.
+    pub(crate) fn new(kid: String, jwk: &Map<String, Value>) -> Result<Self, TokenError> {
+        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+        if text("kty") != Some("OKP") || text("crv") != Some("Ed25519") {
+            return Err(TokenError::Key(format!(
+                "key `{kid}` is not an Ed25519 JWK"
+            )));
+        }
+        let x: [u8; 32] = text("x")
+            .and_then(|x| URL_SAFE_NO_PAD.decode(x).ok())
+            .and_then(|x| x.try_into().ok())
+            .ok_or_else(|| TokenError::Key(format!("key `{kid}` has no 32-byte `x`")))?;
         Ok(Self {
             kid,
-            jwk,
-            verifier: Box::new(verifier),
+            key: UnparsedPublicKey::new(&ED25519, x),
         })
     }
+
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), TokenError> {
+        self.key
+            .verify(message, signature)
+            .map_err(|_| TokenError::Signature)
+    }
+}
+
+/// A compact JWS taken apart: its protected header, the signing input and the decoded
+/// payload and signature. Nothing about it is trusted yet.
+struct Compact<'a> {
+    header: Map<String, Value>,
+    signing_input: &'a str,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl<'a> Compact<'a> {
+    fn parse(token: &'a str) -> Result<Self, TokenError> {
+        if token.len() > MAX_TOKEN {
+            return Err(TokenError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| TokenError::Malformed)
+        };
+        Ok(Self {
+            header: header_of(&decode(header)?)?,
+            signing_input: &token[..header.len() + 1 + payload.len()],
+            payload: decode(payload)?,
+            signature: decode(signature)?,
+        })
+    }
+}
+
+/// A protected header: a JSON object with no `crit` (RFC 7515 §4.1.11: this verifier
+/// understands no extension, so a header that demands one is refused).
+fn header_of(bytes: &[u8]) -> Result<Map<String, Value>, TokenError> {
+    let header: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|_| TokenError::Malformed)?;
+    if header.contains_key("crit") {
+        return Err(TokenError::Malformed);
+    }
+    Ok(header)
+}
+
+fn text<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m str> {
+    map.get(name).and_then(Value::as_str)
 }
 
 /// What every token must claim besides a good signature.
@@ -49,50 +116,41 @@ pub(crate) fn verify_token(
     now: Timestamp,
     checks: &Checks,
     keys: &[EdKey],
-    hs256: Option<&dyn JwsVerifier>,
+    hs256: Option<&hmac::Key>,
 ) -> Result<TokenClaims, TokenError> {
-    if token.len() > 16 * 1024 || token.split('.').count() != 3 {
-        return Err(TokenError::Malformed);
-    }
-    let header = jwt::decode_header(token).map_err(|_| TokenError::Malformed)?;
-    let alg = header
-        .claim("alg")
-        .and_then(Value::as_str)
-        .ok_or(TokenError::Malformed)?
-        .to_owned();
+    let jws = Compact::parse(token)?;
+    let alg = text(&jws.header, "alg").ok_or(TokenError::Malformed)?;
     // Explicit typing (RFC 8725 §3.11): another kind of JWS the gateway signs is no token.
-    if let Some(typ) = header.claim("typ") {
+    if let Some(typ) = jws.header.get("typ") {
         let typ = typ.as_str().unwrap_or_default();
         if !typ.eq_ignore_ascii_case(crate::TOKEN_TYP) {
             return Err(TokenError::Type(typ.chars().take(40).collect()));
         }
     }
-    let verifier: &dyn JwsVerifier = match (alg.as_str(), hs256) {
+    let message = jws.signing_input.as_bytes();
+    match (alg, hs256) {
         ("EdDSA", _) => {
-            let kid = header
-                .claim("kid")
-                .and_then(Value::as_str)
-                .ok_or(TokenError::UnknownKey)?;
+            let kid = text(&jws.header, "kid").ok_or(TokenError::UnknownKey)?;
             let key = keys
                 .iter()
                 .find(|k| k.kid == kid)
                 .ok_or(TokenError::UnknownKey)?;
-            key.verifier.as_ref()
+            key.verify(message, &jws.signature)?;
         }
-        ("HS256", Some(verifier)) => verifier,
+        ("HS256", Some(secret)) => {
+            hmac::verify(secret, message, &jws.signature).map_err(|_| TokenError::Signature)?
+        }
         _ => return Err(TokenError::Algorithm(alg.chars().take(16).collect())),
-    };
-    let (payload, _) = jwt::decode_with_verifier(token, verifier).map_err(|e| match e {
-        josekit::JoseError::InvalidSignature(_) => TokenError::Signature,
-        _ => TokenError::Malformed,
-    })?;
+    }
+    let payload: Map<String, Value> =
+        serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Malformed)?;
     checks.claims(&payload, now)
 }
 
 impl Checks {
-    fn claims(&self, p: &JwtPayload, now: Timestamp) -> Result<TokenClaims, TokenError> {
+    fn claims(&self, p: &Map<String, Value>, now: Timestamp) -> Result<TokenClaims, TokenError> {
         let number = |name: &'static str| -> Result<Option<i64>, TokenError> {
-            match p.claim(name) {
+            match p.get(name) {
                 None => Ok(None),
                 // RFC 7519 NumericDate: integer or non-integer seconds.
                 Some(v) => v
@@ -121,14 +179,14 @@ impl Checks {
         }
         let iat = number("iat")?;
         let iss = p
-            .claim("iss")
+            .get("iss")
             .ok_or(TokenError::MissingClaim("iss"))?
             .as_str()
             .ok_or(TokenError::InvalidClaim("iss"))?;
         if iss != self.issuer {
             return Err(TokenError::InvalidClaim("iss"));
         }
-        let aud: Vec<String> = match p.claim("aud").ok_or(TokenError::MissingClaim("aud"))? {
+        let aud: Vec<String> = match p.get("aud").ok_or(TokenError::MissingClaim("aud"))? {
             Value::String(s) => vec![s.clone()],
             Value::Array(items) => items
                 .iter()
@@ -144,13 +202,13 @@ impl Checks {
             return Err(TokenError::InvalidClaim("aud"));
         }
         let text = |name: &'static str| -> Result<String, TokenError> {
-            p.claim(name)
+            p.get(name)
                 .ok_or(TokenError::MissingClaim(name))?
                 .as_str()
                 .map(str::to_owned)
                 .ok_or(TokenError::InvalidClaim(name))
         };
-        let permitted_actions = match p.claim("permitted_actions") {
+        let permitted_actions = match p.get("permitted_actions") {
             None => Vec::new(),
             Some(v) => serde_json::from_value(v.clone())
                 .map_err(|_| TokenError::InvalidClaim("permitted_actions"))?,
@@ -158,18 +216,18 @@ impl Checks {
         Ok(TokenClaims {
             sub: text("sub")?,
             jti: text("jti")?,
-            name: p.claim("name").and_then(Value::as_str).map(str::to_owned),
+            name: p.get("name").and_then(Value::as_str).map(str::to_owned),
             tier: p
-                .claim("tier")
+                .get("tier")
                 .and_then(Value::as_u64)
                 .and_then(|t| u8::try_from(t).ok()),
-            trust_score: p.claim("trust_score").and_then(Value::as_f64),
+            trust_score: p.get("trust_score").and_then(Value::as_f64),
             permitted_actions,
             iss: iss.to_owned(),
             aud,
             iat,
             exp,
-            epoch: p.claim("tg_epoch").and_then(Value::as_u64).unwrap_or(0),
+            epoch: p.get("tg_epoch").and_then(Value::as_u64).unwrap_or(0),
         })
     }
 }
@@ -219,8 +277,7 @@ impl JwksVerifier {
             if !usable {
                 continue;
             }
-            let jwk = Jwk::from_map(map.clone()).map_err(|e| TokenError::Key(e.to_string()))?;
-            keys.push(EdKey::new(kid.to_owned(), jwk)?);
+            keys.push(EdKey::new(kid.to_owned(), map)?);
         }
         Ok(Self {
             checks: Checks {
@@ -246,9 +303,124 @@ impl JwksVerifier {
     /// Whether `token`'s header names a key this verifier does not have: after a key
     /// rotation, the cue to fetch the JWKS again. False for tokens it cannot parse.
     pub fn lacks_key_of(&self, token: &str) -> bool {
-        jwt::decode_header(token)
+        Compact::parse(token)
             .ok()
-            .and_then(|h| h.claim("kid").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|jws| text(&jws.header, "kid").map(str::to_owned))
             .is_some_and(|kid| !self.keys.iter().any(|k| k.kid == kid))
+    }
+}
+
+/// Verifies a detached-payload JWS of `kind` against a JWK Set (e.g. a saved
+/// `/.well-known/jwks.json`), offline: `alg` must be `EdDSA`, `typ` the kind's and `kid` a
+/// key of the set. Returns the `kid` that verified.
+pub fn verify_detached(
+    jwks: &Value,
+    jws: &DetachedJws,
+    payload: &[u8],
+    kind: Signed,
+) -> Result<String, TokenError> {
+    let header = URL_SAFE_NO_PAD
+        .decode(&jws.protected)
+        .map_err(|_| TokenError::Malformed)
+        .and_then(|h| header_of(&h))?;
+    match text(&header, "alg") {
+        Some("EdDSA") => {}
+        other => return Err(TokenError::Algorithm(other.unwrap_or("none").to_owned())),
+    }
+    let typ = text(&header, "typ");
+    if !typ.is_some_and(|t| t.eq_ignore_ascii_case(kind.typ())) {
+        return Err(TokenError::Type(
+            typ.unwrap_or("none").chars().take(40).collect(),
+        ));
+    }
+    let kid = text(&header, "kid").ok_or(TokenError::MissingClaim("kid"))?;
+    let jwk = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+        .and_then(Value::as_object)
+        .ok_or(TokenError::UnknownKey)?;
+    let key = EdKey::new(kid.to_owned(), jwk).map_err(|_| TokenError::UnknownKey)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(&jws.signature)
+        .map_err(|_| TokenError::Malformed)?;
+    let message = format!("{}.{}", jws.protected, URL_SAFE_NO_PAD.encode(payload));
+    key.verify(message.as_bytes(), &signature)?;
+    Ok(kid.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 8037 appendix A.1 (the public key) and A.4 (an Ed25519 JWS over
+    /// "Example of Ed25519 signing").
+    const RFC8037_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    const RFC8037_JWS: &str = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+
+    fn rfc_key() -> EdKey {
+        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": RFC8037_X});
+        EdKey::new("rfc8037".into(), jwk.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_rfc_8037_ed25519_jws_verifies_and_a_changed_one_does_not() {
+        let jws = Compact::parse(RFC8037_JWS).unwrap();
+        assert_eq!(text(&jws.header, "alg"), Some("EdDSA"));
+        assert_eq!(jws.payload, b"Example of Ed25519 signing");
+        let key = rfc_key();
+        assert_eq!(
+            key.verify(jws.signing_input.as_bytes(), &jws.signature),
+            Ok(())
+        );
+
+        let other = RFC8037_JWS.replace(".RXhh", ".rXhh");
+        let jws = Compact::parse(&other).unwrap();
+        assert_eq!(
+            key.verify(jws.signing_input.as_bytes(), &jws.signature),
+            Err(TokenError::Signature)
+        );
+    }
+
+    #[test]
+    fn compact_forms_that_are_not_three_base64url_parts_are_malformed() {
+        let (h, rest) = RFC8037_JWS.split_once('.').unwrap();
+        for bad in [
+            String::new(),
+            format!("{h}.{rest}.x"),
+            format!("{h}.e30"),
+            // Padding and the standard alphabet are not base64url without padding.
+            format!("{h}=.{rest}"),
+            RFC8037_JWS.replace('_', "/"),
+            // A header that is not a JSON object, or that demands an extension.
+            format!("{}.{rest}", URL_SAFE_NO_PAD.encode("[1]")),
+            format!(
+                "{}.{rest}",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","crit":["exp"],"exp":1}"#)
+            ),
+            "x".repeat(MAX_TOKEN + 1),
+        ] {
+            assert!(
+                matches!(Compact::parse(&bad), Err(TokenError::Malformed)),
+                "{bad:.80}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_jwk_that_is_not_a_32_byte_ed25519_key_is_refused() {
+        for jwk in [
+            serde_json::json!({"kty": "EC", "crv": "P-256", "x": RFC8037_X}),
+            serde_json::json!({"kty": "OKP", "crv": "X25519", "x": RFC8037_X}),
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519"}),
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}),
+        ] {
+            assert!(matches!(
+                EdKey::new("k".into(), jwk.as_object().unwrap()),
+                Err(TokenError::Key(_))
+            ));
+        }
     }
 }

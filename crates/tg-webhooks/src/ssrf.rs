@@ -243,6 +243,21 @@ mod tests {
     }
 
     #[test]
+    fn internationalised_hosts_are_checked_in_their_ascii_form() {
+        // UTS 46 (the `url` crate's IDNA back end): RFC 3492's punycode of "bücher", and a
+        // full-width dot that maps to ".". A name that IDNA refuses is malformed.
+        let p = UrlPolicy::new(vec![]);
+        let url = p.check_url("https://Bücher.example/hook").unwrap();
+        assert_eq!(url.host_str(), Some("xn--bcher-kva.example"));
+        let url = p.check_url("https://hooks\u{ff0e}example.com/").unwrap();
+        assert_eq!(url.host_str(), Some("hooks.example.com"));
+        assert_eq!(
+            p.check_url("https://xn--a.example/").unwrap_err(),
+            UrlError::Malformed
+        );
+    }
+
+    #[test]
     fn the_allow_list_opens_exactly_what_it_names() {
         let allow = UrlPolicy::parse_allow_list("127.0.0.1, ::1/128").unwrap();
         let p = UrlPolicy::new(allow);

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use tg_access::{Account, ApiKey, Plan, Scope};
 use tg_core::{AccountId, Timestamp};
-use tg_service::SigningKeyView;
 
 /// A tenant: its agents, keys and webhooks are its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,29 +117,9 @@ pub struct SigningKeyOut {
     pub current: bool,
 }
 
-impl From<&SigningKeyView> for SigningKeyOut {
-    fn from(k: &SigningKeyView) -> Self {
-        Self {
-            kid: k.kid.clone(),
-            alg: k.alg.clone(),
-            created_at: k.created_at,
-            signs_from: k.signs_from,
-            current: k.current,
-        }
-    }
-}
-
 /// Every token-signing key, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SigningKeys {
     pub keys: Vec<SigningKeyOut>,
-}
-
-impl SigningKeys {
-    pub fn of(keys: &[SigningKeyView]) -> Self {
-        Self {
-            keys: keys.iter().map(SigningKeyOut::from).collect(),
-        }
-    }
 }

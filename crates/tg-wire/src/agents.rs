@@ -5,8 +5,8 @@ use tg_core::{AgentId, Timestamp};
 use tg_identity::{
     A2aProfile, AgentStatus, Attestation, AttestationType, SuspensionAuthor, VerificationLevel,
 };
+use tg_joy::TrustResult;
 use tg_scoring::{Factor, Trigger};
-use tg_service::{TrustResult, TrustView};
 
 /// The V2 breakdown with Joy's evidence fields beside it (DESIGN §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,17 +50,6 @@ pub struct AgentPage {
     pub limit: u32,
     /// The next page's offset; null on the last page.
     pub next_offset: Option<u32>,
-}
-
-impl AgentPage {
-    pub fn of(found: &[TrustView], offset: u32, limit: u32) -> Self {
-        Self {
-            agents: found.iter().map(AgentOut::from).collect(),
-            offset,
-            limit,
-            next_offset: (found.len() == limit as usize).then(|| offset.saturating_add(limit)),
-        }
-    }
 }
 
 pub fn default_discover_limit() -> u32 {
@@ -111,17 +100,6 @@ pub struct HistoryPoint {
     pub composite_score: f64,
     pub tier: u8,
     pub trigger: Trigger,
-}
-
-impl From<&tg_service::HistoryPoint> for HistoryPoint {
-    fn from(p: &tg_service::HistoryPoint) -> Self {
-        Self {
-            timestamp: p.timestamp,
-            composite_score: p.composite_score,
-            tier: p.tier,
-            trigger: p.trigger,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,35 +201,6 @@ pub struct AgentOut {
     pub a2a: Option<A2aProfile>,
 }
 
-impl From<&TrustView> for AgentOut {
-    fn from(v: &TrustView) -> Self {
-        let a = &v.agent;
-        Self {
-            id: a.id.clone(),
-            name: a.name.clone(),
-            provider: a.provider.clone(),
-            spiffe_id: a.spiffe_id.as_ref().map(ToString::to_string),
-            config_hash: a.config_hash.clone(),
-            approved_config_hash: a.approved_config_hash.clone(),
-            public_key: a.public_key.clone(),
-            capabilities: a.capabilities.clone(),
-            status: a.status,
-            suspended_by: a.suspended_by,
-            verification_level: v.verification_level,
-            badges: a.badges(v.computed_at),
-            attestation_type: a.attestation_type,
-            attestation_expires_at: a.attestation_expires_at,
-            created_at: a.created_at,
-            trust_score: v.breakdown.composite,
-            trust_tier: v.breakdown.tier,
-            tier_name: v.breakdown.tier_name.clone(),
-            composite_score: v.breakdown.composite,
-            tier: v.breakdown.tier,
-            a2a: a.a2a.clone(),
-        }
-    }
-}
-
 /// The policy's factor weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -306,48 +255,6 @@ pub struct Breakdown {
     pub computed_at: Timestamp,
 }
 
-impl From<&TrustView> for Breakdown {
-    fn from(v: &TrustView) -> Self {
-        let b = &v.breakdown;
-        let w = &v.policy.policy.weights;
-        Self {
-            agent_id: v.agent.id.clone(),
-            identity_score: b.factors.identity,
-            config_score: b.factors.config,
-            behavior_score: b.factors.behavior,
-            vouch_score: b.factors.vouch,
-            activity_score: b.factors.activity,
-            composite_score: b.composite,
-            base_score: b.base_score,
-            tier: b.tier,
-            tier_name: b.tier_name.clone(),
-            weights: Weights {
-                identity: w.identity,
-                config: w.config,
-                behavior: w.behavior,
-                vouch: w.vouch,
-                activity: w.activity,
-            },
-            factors: b.explain.clone(),
-            cold_start: b.cold_start,
-            evidence_count: b.evidence_count,
-            decay: Decay {
-                multiplier: b.decay_multiplier,
-                days_inactive: b.days_inactive,
-            },
-            last_activity: b.last_activity,
-            proof: b.proof.clone(),
-            verification_level: v.verification_level,
-            badges: v.agent.badges(v.computed_at),
-            attestation_type: v.agent.attestation_type,
-            attestation_expires_at: v.agent.attestation_expires_at,
-            status: v.agent.status,
-            policy: v.policy.policy.preset.as_str().to_owned(),
-            computed_at: v.computed_at,
-        }
-    }
-}
-
 /// The V2 agent card's factor scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -381,37 +288,6 @@ pub struct Card {
     pub badges: Vec<String>,
     pub status: AgentStatus,
     pub metadata: CardScores,
-}
-
-impl From<&TrustView> for Card {
-    fn from(v: &TrustView) -> Self {
-        let a = &v.agent;
-        let e = &v.state.evidence;
-        let total = e.count();
-        Self {
-            agent_id: a.id.clone(),
-            name: a.name.clone(),
-            provider: a.provider.clone(),
-            spiffe_id: a.spiffe_id.as_ref().map(ToString::to_string),
-            capabilities: a.capabilities.clone(),
-            trust_score: v.breakdown.composite,
-            trust_tier: v.breakdown.tier,
-            tier_name: v.breakdown.tier_name.clone(),
-            created_at: a.created_at,
-            last_action_at: e.last_activity,
-            total_actions: total,
-            success_rate: (total != 0).then(|| e.successes as f64 / total as f64),
-            permitted_actions: v.permitted_actions.clone(),
-            verification_level: v.verification_level,
-            badges: a.badges(v.computed_at),
-            status: a.status,
-            metadata: CardScores {
-                identity_score: v.breakdown.factors.identity,
-                config_score: v.breakdown.factors.config,
-                behavior_score: v.breakdown.factors.behavior,
-            },
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

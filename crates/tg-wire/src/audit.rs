@@ -1,9 +1,8 @@
 //! Audit trails: pages and the signed JSON export.
 
 use serde::{Deserialize, Serialize};
-use tg_audit::AuditEvent;
+use tg_audit::{AuditEvent, AuditStatement, AuditSummary};
 use tg_core::{AgentId, ExportId, Timestamp};
-use tg_service::{AuditStatement, AuditSummary};
 
 use crate::signed::DetachedSignature;
 

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tg_core::AgentId;
-use tg_service::AuthorizeOutcome;
 
 /// One decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,19 +73,6 @@ pub struct Decision {
     pub required_score: Option<f64>,
     /// `Authorized`, or why not.
     pub reason: String,
-}
-
-impl From<&AuthorizeOutcome> for Decision {
-    fn from(o: &AuthorizeOutcome) -> Self {
-        Self {
-            allowed: o.decision.allowed,
-            current_tier: o.current_tier,
-            required_tier: o.decision.required_tier,
-            current_score: o.current_score,
-            required_score: o.decision.required_score,
-            reason: o.decision.reason().to_owned(),
-        }
-    }
 }
 
 impl AuthorizeRequest {

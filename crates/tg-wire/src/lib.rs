@@ -3,8 +3,9 @@
 //! what its clients parse.
 //!
 //! Domain types that travel as they are (`Receipt`, `AuditEvent`, `TrustResult`, …) come
-//! from their own crates. With the `openapi` feature every type also derives its OpenAPI
-//! schema (used by `tg-api`).
+//! from their own crates. The conversions from the server's views sit behind the `server`
+//! feature, which only `tg-api` turns on: without it this crate links no server code. With
+//! the `openapi` feature every type also derives its OpenAPI schema (used by `tg-api`).
 
 pub mod a2a;
 pub mod admin;
@@ -13,6 +14,8 @@ pub mod audit;
 pub mod authorize;
 pub mod delegations;
 pub mod error;
+#[cfg(feature = "server")]
+mod from_service;
 pub mod identity;
 pub mod lifecycle;
 pub mod live;

@@ -1,7 +1,7 @@
 //! The live dashboard feed (`/ws/dashboard`) and its tickets.
 
 use serde::{Deserialize, Serialize};
-pub use tg_service::LiveEvent;
+pub use tg_audit::LiveEvent;
 
 /// A single-use ticket for `/ws/dashboard?ticket=…`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

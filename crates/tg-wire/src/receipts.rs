@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use tg_core::{Outcome, Timestamp};
+use tg_receipts::ExportStatement;
 use tg_receipts::{ChainReport, Receipt};
-use tg_service::ExportStatement;
 
 use crate::signed::DetachedSignature;
 

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 use tg_core::{Timestamp, WebhookId};
-use tg_service::WebhookSaved;
 use tg_webhooks::{Attempt, Endpoint, EventKind};
 
 /// An endpoint; its secrets only ever appear once, in the answer that set them.
@@ -44,16 +43,6 @@ impl From<&Endpoint> for EndpointOut {
             updated_at: e.updated_at,
             secret: None,
             warnings: vec![],
-        }
-    }
-}
-
-impl From<&WebhookSaved> for EndpointOut {
-    fn from(s: &WebhookSaved) -> Self {
-        Self {
-            secret: s.secret.clone(),
-            warnings: s.warnings.clone(),
-            ..Self::from(&s.endpoint)
         }
     }
 }

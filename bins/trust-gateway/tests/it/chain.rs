@@ -160,7 +160,7 @@ pub async fn receipt_exports_are_signed_over_the_whole_chain(backend: Backend) {
             .enumerate()
             .all(|(i, r)| r["seq"] == i as u64 + 1)
     );
-    let statement: tg_service::ExportStatement =
+    let statement: tg_receipts::ExportStatement =
         serde_json::from_value(doc["statement"].clone()).unwrap();
     assert_eq!(statement.length, 1005);
     assert_eq!(statement.agent_id, id);

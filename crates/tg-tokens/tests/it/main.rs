@@ -395,3 +395,64 @@ fn offline_verification_refuses_hs256_unknown_keys_and_foreign_key_types() {
         Err(TokenError::Key(_))
     ));
 }
+
+#[test]
+fn tokens_signed_by_an_independent_implementation_verify_with_ours() {
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    let pkcs8 = ok(Ed25519KeyPair::generate_pkcs8(
+        &ring::rand::SystemRandom::new(),
+    ));
+    let pair = ok(Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()));
+    let jwks = json!({"keys": [{
+        "kty": "OKP", "crv": "Ed25519", "kid": "outside", "use": "sig", "alg": "EdDSA",
+        "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+    }]});
+    let claims = json!({
+        "iss": "trust-gateway", "aud": "tools", "sub": "ag_0123456789abcdef01234567",
+        "jti": "tok_1", "iat": NOW.as_secs(), "exp": NOW.as_secs() + 600, "tier": 2,
+        "permitted_actions": ["read_data"],
+    });
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some("outside".into());
+    let token = ok(jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_ed_der(pkcs8.as_ref()),
+    ));
+    let verifier = ok(JwksVerifier::new(&jwks, "trust-gateway", "tools"));
+    let got = ok(verifier.verify(&token, NOW));
+    assert_eq!(
+        (got.sub.as_str(), got.tier, got.permitted_actions),
+        (
+            "ag_0123456789abcdef01234567",
+            Some(2),
+            vec!["read_data".to_owned()]
+        )
+    );
+    // The same claims under another key of the same kid: refused.
+    let other = ok(Ed25519KeyPair::generate_pkcs8(
+        &ring::rand::SystemRandom::new(),
+    ));
+    let forged = ok(jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_ed_der(other.as_ref()),
+    ));
+    assert_eq!(verifier.verify(&forged, NOW), Err(TokenError::Signature));
+
+    // HS256 by the independent implementation, checked by an issuer holding the secret.
+    let secret = b"a-jwt-secret-of-at-least-32-bytes!!";
+    let hs = issuer_with("tools", &key(), Some(secret));
+    let token = ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    ));
+    assert_eq!(ok(hs.verify(&token, NOW)).jti, "tok_1");
+    let token = ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(b"another-secret-of-at-least-32-bytes"),
+    ));
+    assert_eq!(hs.verify(&token, NOW), Err(TokenError::Signature));
+}

@@ -1,0 +1,78 @@
+//! What the gateway's tokens and detached signatures are, and how checking them fails.
+
+use serde::Serialize;
+
+/// The `typ` of each kind of JWS the gateway signs (RFC 8725 §3.11, explicit typing), so
+/// none can be taken for another: a card signature or an export statement with its
+/// payload re-attached is not a token, and a statement is not a card's signature.
+pub const TOKEN_TYP: &str = "JWT";
+
+/// What a detached-payload JWS by the gateway vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signed {
+    /// An A2A `AgentCardSignature` (`typ: JOSE`, as A2A signs cards).
+    A2aCard,
+    /// A receipt or audit export statement.
+    ExportStatement,
+}
+
+impl Signed {
+    pub const fn typ(self) -> &'static str {
+        match self {
+            Signed::A2aCard => "JOSE",
+            Signed::ExportStatement => "trust-gateway-statement+jws",
+        }
+    }
+}
+
+/// A JWS whose payload travels separately: `protected.<payload>.signature` is the compact
+/// form a verifier rebuilds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetachedJws {
+    pub protected: String,
+    pub signature: String,
+}
+
+/// The verified claims of a token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenClaims {
+    pub sub: String,
+    pub name: Option<String>,
+    pub tier: Option<u8>,
+    pub trust_score: Option<f64>,
+    pub permitted_actions: Vec<String>,
+    pub iss: String,
+    pub aud: Vec<String>,
+    pub jti: String,
+    pub iat: Option<i64>,
+    pub exp: i64,
+    /// `tg_epoch`: the agent's token generation when it was issued (0 when absent). The
+    /// gateway voids every token of an older generation when it suspends or revokes the
+    /// agent; offline verifiers cannot see that and rely on `exp`.
+    pub epoch: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TokenError {
+    #[error("signing key error: {0}")]
+    Key(String),
+    #[error("malformed token")]
+    Malformed,
+    #[error("token algorithm `{0}` is not accepted")]
+    Algorithm(String),
+    #[error("token key id is unknown")]
+    UnknownKey,
+    #[error("token signature does not verify")]
+    Signature,
+    #[error("token claim `{0}` is missing")]
+    MissingClaim(&'static str),
+    #[error("token claim `{0}` is invalid")]
+    InvalidClaim(&'static str),
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not yet valid")]
+    NotYetValid,
+    /// The JWS is of another kind (its `typ`): e.g. a card signature presented as a token.
+    #[error("JWS type `{0}` is not accepted here")]
+    Type(String),
+}
