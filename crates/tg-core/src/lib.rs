@@ -10,7 +10,7 @@ mod random;
 mod timestamp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::StoreError;
+pub use error::{StoreError, Unique};
 pub use id::{Id, IdError, IdKind};
 pub use kinds::*;
 pub use outcome::Outcome;

@@ -66,7 +66,7 @@ impl Gateway {
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 tx.insert_account(&a).await.map_err(|e| match e {
-                    tg_core::StoreError::Conflict(_) => {
+                    tg_core::StoreError::Taken(tg_core::Unique::AccountName) => {
                         ServiceError::Conflict(format!("an account named `{}` exists", a.name))
                     }
                     other => other.into(),

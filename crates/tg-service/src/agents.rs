@@ -3,7 +3,7 @@ use std::sync::Arc;
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
-use tg_core::{AgentId, Timestamp};
+use tg_core::{AgentId, StoreError, Timestamp, Unique};
 use tg_identity::{Agent, AgentStatus, Attestation, NewAgent, VerificationLevel};
 use tg_scoring::{
     Breakdown, ConfigState, Evidence, Inputs, Standing, Trigger, breakdown, permitted_actions,
@@ -246,15 +246,11 @@ pub(crate) async fn load_view(
     Ok(TrustView::compute(agent, state, policy, now))
 }
 
-fn conflict_message(raw: &str, name: &str, spiffe: Option<&str>) -> String {
-    if raw.contains("spiffe") {
-        format!(
-            "spiffe_id `{}` is already registered to an active agent",
-            spiffe.unwrap_or_default()
-        )
-    } else {
-        format!("an agent named `{name}` already exists in this account")
-    }
+fn spiffe_taken(spiffe: Option<&str>) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "spiffe_id `{}` is already registered to an active agent",
+        spiffe.unwrap_or_default()
+    ))
 }
 
 /// How far back `GET /stats` counts `recent_actions` (V2: a day).
@@ -336,8 +332,20 @@ impl Gateway {
                 state.composite = view.breakdown.composite;
                 state.tier = view.breakdown.tier;
                 crate::identity_claims::take_attestation_nonce(tx, &attestation, &account, now).await?;
-                crate::identity_claims::settle_spiffe_claims(tx, &agent, &actor, now).await?;
-                tx.insert_agent(&agent).await?;
+                // Its only conflict: another agent holds the SPIFFE ID.
+                crate::identity_claims::settle_spiffe_claims(tx, &agent, &actor, now)
+                    .await
+                    .map_err(|e| match e {
+                        ServiceError::Conflict(_) => spiffe_taken(spiffe.as_deref()),
+                        other => other,
+                    })?;
+                tx.insert_agent(&agent).await.map_err(|e| match e {
+                    StoreError::Taken(Unique::SpiffeId) => spiffe_taken(spiffe.as_deref()),
+                    StoreError::Taken(Unique::AgentName) => ServiceError::Conflict(format!(
+                        "an agent named `{name}` already exists in this account"
+                    )),
+                    other => other.into(),
+                })?;
                 tx.insert_trust(&state).await?;
                 let point = HistoryPoint {
                     agent_id: agent.id.clone(),
@@ -374,12 +382,7 @@ impl Gateway {
             })
         })
         .await;
-        let view = result.map_err(|e| match e {
-            ServiceError::Conflict(raw) => {
-                ServiceError::Conflict(conflict_message(&raw, &name, spiffe.as_deref()))
-            }
-            other => other,
-        })?;
+        let view = result?;
         if view.verification_level == VerificationLevel::Certified {
             // A certified agent is pre-trusted.
             self.vouching.wake();

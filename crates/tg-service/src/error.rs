@@ -49,6 +49,7 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound("not found".into()),
             StoreError::Conflict(m) => ServiceError::Conflict(m),
+            StoreError::Taken(rule) => ServiceError::Conflict(rule.to_string()),
             StoreError::Unavailable(m) => {
                 ServiceError::Unavailable(format!("store unavailable: {m}"))
             }

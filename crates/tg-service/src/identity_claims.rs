@@ -88,7 +88,7 @@ pub(crate) async fn settle_spiffe_claims(
         .filter(|a| a.id != agent.id)
         .collect();
     if others.iter().any(Agent::holds_spiffe_id) {
-        // Worded like the store's unique-index conflict, which the callers map.
+        // The only conflict this returns (registration words it as its own).
         return Err(ServiceError::Conflict(format!(
             "spiffe_id `{spiffe_id}` is held by an agent that proved it"
         )));

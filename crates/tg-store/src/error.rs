@@ -1,5 +1,5 @@
-use diesel::result::{DatabaseErrorKind, Error};
-use tg_core::StoreError;
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error};
+use tg_core::{StoreError, Unique};
 
 /// The one place diesel errors become `StoreError`.
 pub(crate) fn store_error(e: Error) -> StoreError {
@@ -11,8 +11,11 @@ pub(crate) fn store_error(e: Error) -> StoreError {
                 None => info.message().to_owned(),
             };
             match kind {
-                DatabaseErrorKind::UniqueViolation
-                | DatabaseErrorKind::ForeignKeyViolation
+                DatabaseErrorKind::UniqueViolation => match unique(info.as_ref()) {
+                    Some(rule) => StoreError::Taken(rule),
+                    None => StoreError::Conflict(detail),
+                },
+                DatabaseErrorKind::ForeignKeyViolation
                 | DatabaseErrorKind::SerializationFailure => StoreError::Conflict(detail),
                 DatabaseErrorKind::ClosedConnection => StoreError::Unavailable(detail),
                 // SQLite's busy timeout ran out: another process holds the file's write lock.
@@ -22,6 +25,23 @@ pub(crate) fn store_error(e: Error) -> StoreError {
         }
         Error::BrokenTransactionManager => StoreError::Unavailable("broken transaction".into()),
         other => StoreError::Other(other.to_string()),
+    }
+}
+
+/// Which of the model's uniqueness rules a violation broke: PostgreSQL names the
+/// constraint, SQLite the columns ("UNIQUE constraint failed: agents.spiffe_id").
+fn unique(info: &dyn DatabaseErrorInformation) -> Option<Unique> {
+    match info.constraint_name() {
+        Some("agents_account_name") => Some(Unique::AgentName),
+        Some("agents_spiffe_id_unrevoked" | "agents_spiffe_id_held") => Some(Unique::SpiffeId),
+        Some("accounts_name_key") => Some(Unique::AccountName),
+        Some(_) => None,
+        None => match info.message().strip_prefix("UNIQUE constraint failed: ")? {
+            "agents.account_id, agents.name" => Some(Unique::AgentName),
+            "agents.spiffe_id" => Some(Unique::SpiffeId),
+            "accounts.name" => Some(Unique::AccountName),
+            _ => None,
+        },
     }
 }
 

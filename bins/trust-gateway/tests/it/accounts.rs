@@ -37,10 +37,11 @@ pub async fn accounts_keys_scopes_and_rate_limits(backend: Backend) {
     let (_, globex) = s
         .post("/admin/accounts", json!({"name": "globex", "plan": "pro"}))
         .await;
-    let (status, _) = s
+    let (status, body) = s
         .post("/admin/accounts", json!({"name": "acme", "plan": "pro"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["detail"], "an account named `acme` exists");
     let (status, _) = s
         .post("/admin/accounts", json!({"name": "x", "plan": "platinum"}))
         .await;

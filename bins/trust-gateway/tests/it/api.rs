@@ -175,6 +175,10 @@ pub async fn register_and_read_back_in_v2_shapes(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        body["detail"],
+        "an agent named `email-bot` already exists in this account"
+    );
     let (status, body) = s
         .post("/agents/register", json!({"name": "other", "provider": "x", "config_hash": "h", "spiffe_id": "spiffe://example.org/agent/email-bot"}))
         .await;

@@ -334,13 +334,16 @@ pub async fn certificates_count_only_with_proof_of_possession(backend: Backend) 
     assert_eq!(heard.body["data"]["superseded_by"], real["id"]);
 
     // Now the ID is held: neither a claim nor another proof may take it.
+    let taken = format!("spiffe_id `{payments}` is already registered to an active agent");
     let (status, body) = register(&squatter, "payments-3", None).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["detail"], taken);
     let (_, other) = s.tenant("other").await;
     let other_proof = pki.svid(payments);
     let attestation = other_proof.proven(&s, &other).await;
-    let (status, _) = register(&other, "payments", Some(attestation)).await;
+    let (status, body) = register(&other, "payments", Some(attestation)).await;
     assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["detail"], taken);
 
     // Nonces are bounded per account.
     for _ in 0..98 {

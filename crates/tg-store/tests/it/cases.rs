@@ -3,7 +3,7 @@ use std::sync::Arc;
 use serde_json::json;
 use tg_access::{Account, ApiKey, Plan, Scope};
 use tg_audit::{Actor, AuditEvent, AuditQuery, EventType};
-use tg_core::{AccountId, AgentId, Outcome, StoreError, Timestamp};
+use tg_core::{AccountId, AgentId, Outcome, StoreError, Timestamp, Unique};
 use tg_identity::{Agent, AgentStatus, AttestationType, SpiffeId, VerificationLevel};
 use tg_receipts::{ChainHead, Draft, ReceiptSigner};
 use tg_scoring::{Evidence, Trigger};
@@ -66,11 +66,20 @@ async fn tx<T: Send + 'static>(
     in_transaction(db, f).await
 }
 
-fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
-    assert!(
-        matches!(r, Err(StoreError::Conflict(_))),
-        "expected a conflict, got {r:?}"
-    );
+/// The store's own error for inserting `a`, as the unit of work saw it (the unit then fails,
+/// so nothing is written).
+async fn insert_refused(db: &Db, a: Agent) -> StoreError {
+    let (seen, got) = tokio::sync::oneshot::channel();
+    let r = tx(db, move |tx| {
+        Box::pin(async move {
+            let refused = tx.insert_agent(&a).await.err();
+            seen.send(refused).unwrap();
+            Ok(())
+        })
+    })
+    .await;
+    assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
+    got.await.unwrap().expect("the insert was refused")
 }
 
 pub async fn agents_insert_get_update_and_uniqueness(db: Db) {
@@ -102,14 +111,10 @@ pub async fn agents_insert_get_update_and_uniqueness(db: Db) {
 
     // Same name in the same account: conflict (and the transaction is rolled back).
     let dup = agent(&account, "email-bot", None);
-    let r = tx(&db, move |tx| {
-        Box::pin(async move { Ok(tx.insert_agent(&dup).await) })
-    })
-    .await;
-    match r {
-        Ok(inner) => conflict(inner),
-        Err(e) => assert!(matches!(e, ServiceError::Conflict(_)), "{e:?}"),
-    }
+    assert_eq!(
+        insert_refused(&db, dup).await,
+        StoreError::Taken(Unique::AgentName)
+    );
     // Same name in another account: fine.
     let other = agent(&AccountId::generate(), "email-bot", None);
     tx(&db, move |tx| {
@@ -144,14 +149,9 @@ pub async fn spiffe_id_is_unique_only_among_unrevoked_holders(db: Db) {
     })
     .await
     .unwrap();
-    let s = second.clone();
-    let r = tx(&db, move |tx| {
-        Box::pin(async move { Ok(tx.insert_agent(&s).await?) })
-    })
-    .await;
-    assert!(
-        matches!(r, Err(ServiceError::Conflict(ref m)) if m.contains("spiffe")),
-        "{r:?}"
+    assert_eq!(
+        insert_refused(&db, second.clone()).await,
+        StoreError::Taken(Unique::SpiffeId)
     );
     let id = first.spiffe_id.clone().unwrap();
     let naming = tx(&db, move |tx| {
@@ -483,11 +483,19 @@ pub async fn accounts_and_keys(db: Db) {
         id: AccountId::generate(),
         ..acct
     };
+    let (seen, got) = tokio::sync::oneshot::channel();
     let r = tx(&db, move |tx| {
-        Box::pin(async move { Ok(tx.insert_account(&dup).await?) })
+        Box::pin(async move {
+            seen.send(tx.insert_account(&dup).await.err()).unwrap();
+            Ok(())
+        })
     })
     .await;
     assert!(matches!(r, Err(ServiceError::Conflict(_))));
+    assert_eq!(
+        got.await.unwrap(),
+        Some(StoreError::Taken(Unique::AccountName))
+    );
 }
 
 pub async fn signing_key_is_inserted_once(db: Db) {
