@@ -1,0 +1,65 @@
+use tg_service::{Lifecycle, ServiceError};
+
+use crate::support::Setup;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspension_denies_decisions_and_voids_tokens_at_once() {
+    let s = Setup::new().await;
+    let acme = s.tenant("acme").await;
+    let actor = s.actor(&acme);
+    let agent = s.agent(&acme, "reader").await;
+    s.successes(&acme, &agent, 6).await;
+
+    let before =
+        s.g.authorize(&acme, &actor, &agent, "read_data")
+            .await
+            .unwrap();
+    assert!(before.decision.allowed, "{:?}", before.decision);
+    let grant = s.g.issue_token(&acme, &actor, &agent, 600).await.unwrap();
+    assert!(
+        s.g.introspect(&acme, &grant.issued.token)
+            .await
+            .unwrap()
+            .active
+    );
+
+    s.g.change_status(&acme, &actor, &agent, Lifecycle::Suspend, None)
+        .await
+        .unwrap();
+    let after =
+        s.g.authorize(&acme, &actor, &agent, "read_data")
+            .await
+            .unwrap();
+    assert!(!after.decision.allowed);
+    assert_eq!(after.decision.reason(), "agent suspended");
+    let seen = s.g.introspect(&acme, &grant.issued.token).await.unwrap();
+    assert!(!seen.active, "{seen:?}");
+    // A suspended agent gets no new token either.
+    assert_eq!(
+        s.g.issue_token(&acme, &actor, &agent, 600)
+            .await
+            .map(|_| ()),
+        Err(ServiceError::Conflict(format!(
+            "agent `{agent}` is suspended: no token can be issued"
+        )))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_score_decays_with_the_injected_clock_not_the_wall_clock() {
+    let s = Setup::new().await;
+    let acme = s.tenant("acme").await;
+    let actor = s.actor(&acme);
+    let agent = s.agent(&acme, "sleeper").await;
+    s.successes(&acme, &agent, 8).await;
+    let (fresh, _, _) = s.g.trust_with_plan(&acme, &actor, &agent).await.unwrap();
+    s.clock.advance_secs(180 * 86_400);
+    let (idle, _, _) = s.g.trust_with_plan(&acme, &actor, &agent).await.unwrap();
+    assert!(
+        idle.breakdown.composite < fresh.breakdown.composite,
+        "{} then {}",
+        fresh.breakdown.composite,
+        idle.breakdown.composite
+    );
+    assert!((idle.breakdown.days_inactive - 180.0).abs() < 0.01);
+}

@@ -1,0 +1,12 @@
+//! Use cases called as the API calls them, without HTTP: a gateway on a real SQLite file
+//! with a manual clock, and principals of two tenants.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod lifecycle;
+mod support;
+mod tenancy;

@@ -1,0 +1,88 @@
+use std::sync::Arc;
+
+use tg_access::{Plan, Principal, Scope};
+use tg_audit::Actor;
+use tg_core::{ManualClock, Outcome, Timestamp};
+use tg_service::{Gateway, GatewayConfig, RecordAction, Registration};
+
+pub const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+/// A gateway on a fresh SQLite file whose clock only moves when the test moves it.
+pub struct Setup {
+    pub g: Gateway,
+    pub clock: Arc<ManualClock>,
+    pub operator: Principal,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.db").to_string_lossy().into_owned();
+        let db = tg_store::Db::connect(&tg_store::DbConfig::Sqlite(path))
+            .await
+            .unwrap();
+        let admin = "service-test-admin-key-0123456789";
+        let clock = Arc::new(ManualClock::new(T0));
+        let mut config = GatewayConfig::in_process(vec![7; 32], admin);
+        config.clock = clock.clone();
+        let g = Gateway::start(Arc::new(db), config).await.unwrap();
+        let operator = g.authenticate(Some(admin)).await.unwrap();
+        Self {
+            g,
+            clock,
+            operator,
+            _dir: dir,
+        }
+    }
+
+    pub fn actor(&self, p: &Principal) -> Actor {
+        self.g.actor(Some(p), None)
+    }
+
+    /// A tenant account and the principal of a write key of it.
+    pub async fn tenant(&self, name: &str) -> Principal {
+        let actor = self.actor(&self.operator);
+        let account = self
+            .g
+            .create_account(&self.operator, &actor, name, Plan::Pro)
+            .await
+            .unwrap();
+        let key = self
+            .g
+            .create_key(&self.operator, &actor, account.id.as_str(), Scope::Write)
+            .await
+            .unwrap();
+        self.g.authenticate(Some(&key.plaintext)).await.unwrap()
+    }
+
+    /// Registers an agent of `p`'s account; returns its id.
+    pub async fn agent(&self, p: &Principal, name: &str) -> String {
+        let reg = Registration {
+            name: name.into(),
+            provider: "openai".into(),
+            spiffe_id: None,
+            config_hash: "sha256-abc".into(),
+            capabilities: vec!["read_data".into()],
+            attestation: None,
+            a2a: None,
+        };
+        let view = self.g.register(p, &self.actor(p), reg).await.unwrap();
+        view.agent.id.to_string()
+    }
+
+    /// `n` self-reported successes, a minute apart.
+    pub async fn successes(&self, p: &Principal, agent: &str, n: usize) {
+        for _ in 0..n {
+            self.clock.advance_secs(60);
+            let req = RecordAction {
+                agent_id: agent.into(),
+                action: "read_data".into(),
+                result: Outcome::Success,
+                reported_at: None,
+                token: None,
+            };
+            self.g.record_action(p, &self.actor(p), req).await.unwrap();
+        }
+    }
+}
