@@ -29,16 +29,11 @@ use tg_wire::a2a::TRUST_EXTENSION;
 const CARD_LIFETIME_SECS: i64 = 3600;
 
 pub(crate) fn routes(r: &mut Routes) {
-    r.get("/agents/{id}/agent-card.json", card)
+    // Public: agent cards are discoverable by design.
+    r.public()
+        .get("/agents/{id}/agent-card.json", card)
         .put("/agents/{id}/a2a", set_profile)
         .delete("/agents/{id}/a2a", clear_profile);
-}
-
-/// Is `path` a card (public: agent cards are discoverable by design)?
-pub(crate) fn is_card_path(path: &str) -> bool {
-    path.strip_prefix("/agents/")
-        .and_then(|rest| rest.strip_suffix("/agent-card.json"))
-        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// Everything of the card but its signatures, from the agent's view at `now`.
@@ -324,13 +319,5 @@ mod tests {
         let v = json!({"a": "", "b": [], "c": {}, "d": null, "e": {"f": [""], "g": 0},
             "h": false, "i": [1, null]});
         assert_eq!(prune(v), Some(json!({"e": {"g": 0}, "h": false, "i": [1]})));
-    }
-
-    #[test]
-    fn only_card_paths_are_public() {
-        assert!(is_card_path("/agents/ag_0123/agent-card.json"));
-        assert!(!is_card_path("/agents//agent-card.json"));
-        assert!(!is_card_path("/agents/a/b/agent-card.json"));
-        assert!(!is_card_path("/agents/ag_0123/card"));
     }
 }

@@ -24,7 +24,12 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 
 pub(crate) fn routes(r: &mut Routes) {
     let [page, js, css] = PATHS;
-    r.get(page, index).get(js, script).get(css, style);
+    r.public()
+        .get(page, index)
+        .public()
+        .get(js, script)
+        .public()
+        .get(css, style);
 }
 
 /// The live dashboard page (sign in with a key; it connects to `/ws/dashboard`).

@@ -19,17 +19,24 @@ use crate::routes::Routes;
 use crate::{ApiError, AppState};
 
 /// Every path under it is public.
-pub(crate) const PREFIX: &str = "/log/";
 /// The tile route's pattern: the rest of the path is a C2SP tile path.
 pub(crate) const TILE_ROUTE: &str = "/log/tile/{path:.*}";
 
 pub(crate) fn routes(r: &mut Routes) {
-    r.get("/log/checkpoint", checkpoint)
+    // Anyone audits the log, and a witness cosigns with its own key: no API key.
+    r.public()
+        .get("/log/checkpoint", checkpoint)
+        .public()
         .get("/log/checkpoint/witnessed", witnessed_checkpoint)
+        .public()
         .get("/log/key", key)
+        .public()
         .get("/log/proof/inclusion", inclusion)
+        .public()
         .get("/log/proof/consistency", consistency)
+        .public()
         .get(TILE_ROUTE, tile)
+        .public()
         .post("/log/cosignature", cosignature)
         .post("/admin/log/keys", rotate_key)
         .post("/admin/log/integrate", integrate);

@@ -302,7 +302,7 @@ fn document_bytes() -> &'static [u8] {
 }
 
 pub(crate) fn routes(r: &mut Routes) {
-    r.get(DOCUMENT, document).get(DOCS, docs);
+    r.public().get(DOCUMENT, document).public().get(DOCS, docs);
 }
 
 /// Swagger UI under `/docs/`, reading [`DOCUMENT`]; its assets are compiled in.

@@ -6,17 +6,22 @@ use actix_web::dev::Handler;
 use actix_web::http::Method;
 use actix_web::{FromRequest, Responder, web};
 
-/// One mounted route: its method and actix path pattern (`/agents/{id}`).
+/// One mounted route: its method, actix path pattern (`/agents/{id}`), and whether anyone
+/// may call it without a key (the authentication middleware reads this, not a list of its
+/// own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
+    pub public: bool,
 }
 
 /// Mounts routes on an actix `ServiceConfig` (or only records them) and keeps the table.
 pub(crate) struct Routes<'a> {
     cfg: Option<&'a mut web::ServiceConfig>,
     table: Vec<Route>,
+    /// Set by [`Routes::public`]: the next route needs no key.
+    next_public: bool,
 }
 
 impl<'a> Routes<'a> {
@@ -24,6 +29,7 @@ impl<'a> Routes<'a> {
         Self {
             cfg: Some(cfg),
             table: Vec::new(),
+            next_public: false,
         }
     }
 
@@ -32,7 +38,15 @@ impl<'a> Routes<'a> {
         Self {
             cfg: None,
             table: Vec::new(),
+            next_public: false,
         }
+    }
+
+    /// The next route added is public: anyone may call it without a key (it may still
+    /// authenticate the caller itself, as `/ws/dashboard` does with a ticket).
+    pub fn public(&mut self) -> &mut Self {
+        self.next_public = true;
+        self
     }
 
     pub fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F) -> &mut Self
@@ -44,7 +58,12 @@ impl<'a> Routes<'a> {
         if let Some(cfg) = self.cfg.as_deref_mut() {
             cfg.route(path, web::method(method.clone()).to(handler));
         }
-        self.table.push(Route { method, path });
+        let public = std::mem::take(&mut self.next_public);
+        self.table.push(Route {
+            method,
+            path,
+            public,
+        });
         self
     }
 

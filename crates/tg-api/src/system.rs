@@ -6,8 +6,11 @@ use crate::{ApiError, AppState};
 use tg_wire::system::{Bundles, ByResult, ByStatus, Health, InstanceStats, Ready, Stats};
 
 pub(crate) fn routes(r: &mut Routes) {
-    r.get("/health", health)
+    r.public()
+        .get("/health", health)
+        .public()
         .get("/ready", ready)
+        .public()
         .get("/.well-known/jwks.json", jwks)
         .get("/stats", stats)
         .get("/admin/trust-bundles", trust_bundles)

@@ -28,7 +28,10 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 const IDLE_AFTER: Duration = Duration::from_secs(90);
 
 pub(crate) fn routes(r: &mut Routes) {
-    r.get("/ws/dashboard", dashboard).post("/ws/ticket", ticket);
+    // The feed authenticates itself: by key, or by a ticket (browsers cannot set headers).
+    r.public()
+        .get("/ws/dashboard", dashboard)
+        .post("/ws/ticket", ticket);
 }
 
 /// Trades the caller's key for a single-use dashboard ticket (browsers cannot set

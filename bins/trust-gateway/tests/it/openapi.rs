@@ -321,3 +321,54 @@ async fn the_generated_python_client_runs_a_scenario() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The route table says which routes need no key, and the authentication middleware reads
+/// it: the document's anonymous operations (`{}` among `security`) are exactly those, and every
+/// other route answers 401 to a caller without a key before anything else is looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_marked_public_are_the_documents_and_every_other_route_needs_a_key() {
+    let (_, doc) = fetch_document().await;
+    let table = tg_api::route_table();
+    for r in &table {
+        let path = r.path.replace(":.*}", "}");
+        let op = &doc["paths"][&path][r.method.as_str().to_lowercase()];
+        let anonymous = op["security"]
+            .as_array()
+            .is_some_and(|a| a.contains(&serde_json::json!({})));
+        // `/metrics` is anonymous only where the operator says so (`METRICS_PUBLIC`).
+        let documented_public = anonymous && r.path != "/metrics";
+        assert_eq!(r.public, documented_public, "{} {}", r.method, r.path);
+    }
+    let public: BTreeSet<_> = table.iter().filter(|r| r.public).map(|r| r.path).collect();
+    assert!(public.contains("/health") && public.contains("/agents/{id}/agent-card.json"));
+    assert!(!public.contains("/authorize") && !public.contains("/admin/log/keys"));
+
+    let s = start(Backend::Sqlite).await;
+    for r in table.iter().filter(|r| !r.public) {
+        // Any value for a path parameter: authentication comes first.
+        let mut path = String::new();
+        let mut rest = r.path;
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..].find('}').unwrap() + open;
+            path.push_str(&rest[..open]);
+            path.push_str("x");
+            rest = &rest[close + 1..];
+        }
+        path.push_str(rest);
+        let method = reqwest::Method::from_bytes(r.method.as_str().as_bytes()).unwrap();
+        let resp = s
+            .client
+            .request(method, format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "{} {path}",
+            r.method
+        );
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized", "{} {path}", r.method);
+    }
+}
