@@ -351,7 +351,7 @@ async fn routes_marked_public_are_the_documents_and_every_other_route_needs_a_ke
         while let Some(open) = rest.find('{') {
             let close = rest[open..].find('}').unwrap() + open;
             path.push_str(&rest[..open]);
-            path.push_str("x");
+            path.push('x');
             rest = &rest[close + 1..];
         }
         path.push_str(rest);
