@@ -303,10 +303,9 @@ impl JwksVerifier {
     /// Whether `token`'s header names a key this verifier does not have: after a key
     /// rotation, the cue to fetch the JWKS again. False for tokens it cannot parse.
     pub fn lacks_key_of(&self, token: &str) -> bool {
-        Compact::parse(token)
-            .ok()
-            .and_then(|jws| text(&jws.header, "kid").map(str::to_owned))
-            .is_some_and(|kid| !self.keys.iter().any(|k| k.kid == kid))
+        Compact::parse(token).is_ok_and(|jws| {
+            text(&jws.header, "kid").is_some_and(|kid| !self.keys.iter().any(|k| k.kid == kid))
+        })
     }
 }
 
