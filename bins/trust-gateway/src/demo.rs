@@ -99,7 +99,7 @@ impl Demo {
             let o = self
                 .s
                 .g
-                .authorize(&self.s.operator, &self.s.actor, id, action)
+                .authorize(&self.s.operator, &self.s.actor, id, action, None)
                 .await
                 .map_err(err)?;
             standing = (o.current_score, o.current_tier);

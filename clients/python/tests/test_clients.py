@@ -101,3 +101,16 @@ def test_a_suspension_shows_in_decisions(client, agent):
     assert d["allowed"] is False
     client.reactivate_agent(agent["id"])
     assert client.authorize(agent["id"], "read_config")["allowed"] is True
+
+
+def test_a_caller_decides_on_its_own_write(client, agent):
+    written = client.suspend_agent(agent["id"], reason="investigating")["state_version"]
+    d = client.authorize(agent["id"], "read_config", min_state_version=written)
+    assert d["allowed"] is False and d["state_version"] == written
+    batch = client.authorize_batch(agent["id"], ["read_config"], min_state_version=written)
+    assert batch["state_version"] == written
+    trust = client.get_trust_breakdown(agent["id"], min_state_version=written)
+    assert trust["state_version"] == written
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        client.authorize(agent["id"], "read_config", min_state_version=written + 1)
+    assert refused.value.response.status_code == 409

@@ -6,7 +6,7 @@ use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 use tg_wire::agents::{
     AgentPage, DiscoverQuery, History, HistoryPoint, HistoryQuery, ListQuery, TokenGrant,
-    TokenQuery, TrustBreakdown,
+    TokenQuery, TrustBreakdown, TrustQuery,
 };
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -70,16 +70,21 @@ async fn get_agent(
 
 /// The score explained factor by factor; logged as a `trust_check` (Joy §5.2).
 #[utoipa::path(get, path = "/agents/{id}/trust", tag = "agents", operation_id = "get_trust_breakdown",
-    params(crate::openapi::AgentPath),
+    params(crate::openapi::AgentPath, TrustQuery),
     responses((status = 200, description = "The breakdown", body = TrustBreakdown), crate::openapi::Errors))]
 async fn trust(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
+    query: web::Query<TrustQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    let min = query.into_inner().min_state_version;
     let (view, plan, result) = state
-        .call(move |g| async move { g.trust_with_plan(&auth.principal, &auth.actor, &id).await })
+        .call(move |g| async move {
+            g.trust_with_plan(&auth.principal, &auth.actor, &id, min)
+                .await
+        })
         .await?;
     Ok(HttpResponse::Ok().json(TrustBreakdown {
         breakdown: dto::Breakdown::from(&view),
@@ -88,6 +93,7 @@ async fn trust(
         verified: result.verified,
         vouch_count: result.vouch_count,
         withheld: result.withheld,
+        state_version: view.state.version,
         trust_result: result,
     }))
 }

@@ -36,15 +36,20 @@ async fn authorize(
     let b = body.into_inner();
     crate::request_id::record_agent(&b.agent_id, None);
     // From memory when it can answer (nothing to wait on, so no hand-off to the runtime).
-    let now = state
-        .gateway
-        .authorize_now(&auth.principal, &auth.actor, &b.agent_id, &b.action);
+    let now = state.gateway.authorize_now(
+        &auth.principal,
+        &auth.actor,
+        &b.agent_id,
+        &b.action,
+        b.min_state_version,
+    );
     let o = match now {
         Some(answer) => answer.map_err(ApiError::from),
         None => {
             state
                 .call(move |g| async move {
-                    g.authorize(&auth.principal, &auth.actor, &b.agent_id, &b.action)
+                    let min = b.min_state_version;
+                    g.authorize(&auth.principal, &auth.actor, &b.agent_id, &b.action, min)
                         .await
                 })
                 .await
@@ -55,6 +60,7 @@ async fn authorize(
         decision: dto::Decision::from(&o),
         agent_id: o.agent_id,
         action: o.action,
+        state_version: o.state_version,
     }))
 }
 
@@ -71,8 +77,15 @@ async fn batch(
     crate::request_id::record_agent(&req.agent_id, None);
     let b = state
         .call(move |g| async move {
-            g.authorize_batch(&auth.principal, &auth.actor, &req.agent_id, &req.actions)
-                .await
+            let min = req.min_state_version;
+            g.authorize_batch(
+                &auth.principal,
+                &auth.actor,
+                &req.agent_id,
+                &req.actions,
+                min,
+            )
+            .await
         })
         .await
         .map_err(fail_closed)?;
@@ -86,5 +99,6 @@ async fn batch(
         allowed_count: allowed,
         denied_count: b.results.len() - allowed,
         agent_id: b.agent_id,
+        state_version: b.state_version,
     }))
 }

@@ -59,6 +59,7 @@ async fn record(
         (r.old_score, r.old_tier),
         (after.composite, after.tier),
         after.tier_name.clone(),
+        r.view.state.version,
     )))
 }
 

@@ -17,7 +17,7 @@ use tg_wire::admin::{
 };
 use tg_wire::agents::{
     AgentOut, AgentPage, AttestationRequest, Breakdown, Card, DiscoverQuery, History, HistoryQuery,
-    RegisterRequest, TokenGrant, TokenQuery, TrustBreakdown, VerifyRequest,
+    RegisterRequest, TokenGrant, TokenQuery, TrustBreakdown, TrustQuery, VerifyRequest,
 };
 use tg_wire::audit::{
     AuditExportDocument, AuditPage, AuditQuery, ExportQuery, Format, GatewayAuditPage,
@@ -108,8 +108,9 @@ endpoints! {
     verify_trust(body: &VerifyRequest) -> TrustResult => |c| c.post(&["trust", "verify"]).json(body).fetch();
     /// `GET /agents/{id}`.
     get_agent(id: &AgentId) -> AgentOut => |c| c.get(&["agents", id.as_str()]).fetch();
-    /// `GET /agents/{id}/trust`: the score explained factor by factor.
-    get_trust_breakdown(id: &AgentId) -> TrustBreakdown => |c| c.get(&["agents", id.as_str(), "trust"]).fetch();
+    /// `GET /agents/{id}/trust`: the score explained factor by factor (with
+    /// `min_state_version`, on the agent's state at that version or later).
+    get_trust_breakdown(id: &AgentId, query: &TrustQuery) -> TrustBreakdown => |c| c.get(&["agents", id.as_str(), "trust"]).query(query).fetch();
     /// `GET /agents/{id}/history`.
     get_trust_history(id: &AgentId, query: &HistoryQuery) -> History => |c| c.get(&["agents", id.as_str(), "history"]).query(query).fetch();
     /// `GET /agents/{id}/card`: the V2 agent card.

@@ -179,7 +179,7 @@ pub(crate) async fn rescore_announcing(
     }
     if state != before.state {
         state.updated_at = now;
-        tx.update_trust(&state).await?;
+        state.version = tx.update_trust(&state).await?;
     }
     Ok(TrustView { state, ..after })
 }
@@ -228,6 +228,14 @@ pub(crate) async fn load_owned(
 
 /// Loads an agent, its state and the policy, and computes the view. `lock` takes the
 /// agent's row lock (inside a transaction).
+/// Writes the agent's row and raises its state version in the same transaction (the
+/// version covers the row as well as the score state); answers the new version. Every
+/// write of an agent's row goes through here.
+pub(crate) async fn save_agent(tx: &mut dyn Tx, agent: &Agent) -> Result<u64, ServiceError> {
+    tx.update_agent(agent).await?;
+    Ok(tx.bump_state(&agent.id).await?)
+}
+
 pub(crate) async fn load_view(
     tx: &mut dyn Tx,
     cache: &PolicyCache,
@@ -327,6 +335,7 @@ impl Gateway {
                     chain: tg_receipts::ChainHead::EMPTY,
                     chain_mac: Some(head_mac),
                     updated_at: now,
+                    version: 0,
                 };
                 let view = TrustView::compute(agent.clone(), state.clone(), policy, now);
                 state.composite = view.breakdown.composite;
@@ -485,8 +494,8 @@ impl Gateway {
                 )
                 .await?;
                 crate::identity_claims::settle_spiffe_claims(tx, &agent, &actor, now).await?;
-                tx.update_agent(&agent).await?;
-                let after = rescore(
+                let saved = save_agent(tx, &agent).await?;
+                let mut after = rescore(
                     tx,
                     &before,
                     agent.clone(),
@@ -495,6 +504,7 @@ impl Gateway {
                     now,
                 )
                 .await?;
+                after.state.version = after.state.version.max(saved);
                 let details = json!({
                     "attestation_type": verified.kind.as_str(),
                     "verification_level": verified.level.as_u8(),

@@ -1,15 +1,12 @@
-use std::sync::Arc;
-
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
 use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
-use crate::agents::{TrustView, agent_id, load_view, standing};
+use crate::agents::{TrustView, agent_id, standing};
 use crate::audit_batch::Record;
-use crate::decision_state::AgentEntry;
-use crate::{Gateway, ServiceError, reading};
+use crate::{Gateway, ServiceError};
 
 /// Most actions one batch may ask about.
 pub const MAX_BATCH: usize = 100;
@@ -22,12 +19,29 @@ pub struct AuthorizeOutcome {
     pub decision: Decision,
     pub current_tier: u8,
     pub current_score: f64,
+    /// The agent's state version the decision was made on.
+    pub state_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchOutcome {
     pub agent_id: AgentId,
     pub results: Vec<AuthorizeOutcome>,
+    /// The agent's state version the decisions were made on.
+    pub state_version: u64,
+}
+
+/// Read-your-writes: an answer about an agent must be decided on at least this state
+/// version (from an earlier answer or write), else it is read through the database. A
+/// version the database does not hold yet is a conflict (409): it was never written.
+pub(crate) fn at_least(view: TrustView, min: Option<u64>) -> Result<TrustView, ServiceError> {
+    match min {
+        Some(min) if view.state.version < min => Err(ServiceError::Conflict(format!(
+            "agent `{}` is at state version {}; no state version {min} has been written",
+            view.agent.id, view.state.version
+        ))),
+        _ => Ok(view),
+    }
 }
 
 /// A name no catalog can hold is bad input (400), not a question to audit.
@@ -50,53 +64,24 @@ fn decide(view: &TrustView, action: &str) -> AuthorizeOutcome {
         decision,
         current_tier: b.tier,
         current_score: b.composite,
+        state_version: view.state.version,
     }
 }
 
 impl Gateway {
-    /// The agent as decisions see it: from the decision state when it holds the agent and
-    /// is current, else from the database (and then held).
-    async fn decision_view(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<TrustView, ServiceError> {
-        self.require(principal, Scope::Read)?;
-        let id = agent_id(id)?;
-        if let Some(view) = self.view_from_memory(&id) {
-            return Ok(view);
-        }
-        let now = self.now();
-        let generation = self.decisions.agents.generation(id.as_str());
-        let cache = Arc::clone(&self.policy);
-        let key = id.clone();
-        let view = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { load_view(tx, &cache, &key, now, false).await })
-        })
-        .await?;
-        let entry = AgentEntry {
-            agent: view.agent.clone(),
-            state: view.state.clone(),
-            policy_version: view.policy.version,
-        };
-        self.decisions
-            .agents
-            .put(id.as_str(), generation, Arc::new(entry));
-        Ok(view)
-    }
-
     /// `POST /authorize`. Fails closed: an unknown agent is `NotFound`, an unknown action,
     /// a suspended or revoked agent is denied with its reason, a store failure is
-    /// `Unavailable` (never an allow).
+    /// `Unavailable` (never an allow). `min`: the least state version to decide on.
     pub async fn authorize(
         &self,
         principal: &Principal,
         actor: &Actor,
         id: &str,
         action: &str,
+        min: Option<u64>,
     ) -> Result<AuthorizeOutcome, ServiceError> {
         valid_action(action)?;
-        let view = self.decision_view(principal, id).await?;
+        let view = self.decision_view(principal, id, min).await?;
         let outcome = decide(&view, action);
         self.audit_decisions(principal, actor, &view, std::slice::from_ref(&outcome))
             .await;
@@ -110,6 +95,7 @@ impl Gateway {
         actor: &Actor,
         id: &str,
         actions: &[String],
+        min: Option<u64>,
     ) -> Result<BatchOutcome, ServiceError> {
         if actions.is_empty() || actions.len() > MAX_BATCH {
             return Err(ServiceError::Invalid(format!(
@@ -119,7 +105,7 @@ impl Gateway {
         for action in actions {
             valid_action(action)?;
         }
-        let view = self.decision_view(principal, id).await?;
+        let view = self.decision_view(principal, id, min).await?;
         let mut results: Vec<AuthorizeOutcome> = Vec::with_capacity(actions.len());
         for action in actions {
             if !results.iter().any(|r| r.action == *action) {
@@ -129,6 +115,7 @@ impl Gateway {
         self.audit_decisions(principal, actor, &view, &results)
             .await;
         Ok(BatchOutcome {
+            state_version: view.state.version,
             agent_id: view.agent.id,
             results,
         })
@@ -232,6 +219,7 @@ impl Gateway {
         actor: &Actor,
         id: &str,
         action: &str,
+        min: Option<u64>,
     ) -> Option<Result<AuthorizeOutcome, ServiceError>> {
         let checked = valid_action(action)
             .and_then(|()| self.require(principal, Scope::Read))
@@ -240,7 +228,7 @@ impl Gateway {
             Ok(id) => id,
             Err(e) => return Some(Err(e)),
         };
-        let view = self.view_from_memory(&id)?;
+        let view = self.view_from_memory(&id, min)?;
         let outcome = decide(&view, action);
         let records =
             self.decision_records(principal, actor, &view, std::slice::from_ref(&outcome));
@@ -248,20 +236,5 @@ impl Gateway {
         self.audit_batch.queue_now(records).ok()?;
         self.count(std::slice::from_ref(&outcome));
         Some(Ok(outcome))
-    }
-
-    /// The agent as decisions see it, if memory holds it and is current.
-    fn view_from_memory(&self, id: &AgentId) -> Option<TrustView> {
-        if !self.decisions.fresh() {
-            return None;
-        }
-        let entry = self.decisions.agents.get(id.as_str())?;
-        let policy = self.policy.at(entry.policy_version)?;
-        Some(TrustView::compute(
-            entry.agent.clone(),
-            entry.state.clone(),
-            policy,
-            self.now(),
-        ))
     }
 }

@@ -64,10 +64,10 @@ impl Gateway {
                     return Ok(before);
                 }
                 agent.updated_at = now;
-                tx.update_agent(&agent).await?;
+                let saved = crate::agents::save_agent(tx, &agent).await?;
                 let drift_flipped = (agent.config_hash != agent.approved_config_hash)
                     != (before.agent.config_hash != before.agent.approved_config_hash);
-                let after = crate::agents::rescore_announcing(
+                let mut after = crate::agents::rescore_announcing(
                     tx,
                     &before,
                     agent.clone(),
@@ -77,6 +77,7 @@ impl Gateway {
                     now,
                 )
                 .await?;
+                after.state.version = after.state.version.max(saved);
                 let details = json!({
                     "reported": agent.config_hash,
                     "approved": agent.approved_config_hash,

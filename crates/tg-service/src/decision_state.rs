@@ -3,15 +3,21 @@
 //! round trip.
 //!
 //! - **What is held:** each agent's row, its score state and the policy version they were
-//!   read with (the score is computed at `now` from them, as from the database); each
-//!   API key with its account. Both bounded ([`DecisionConfig`]); a full shard drops an
+//!   read with (the score is computed at `now` from them, as from the database), and,
+//!   once a trust read loaded them, its account's plan and active vouch count; each API
+//!   key with its account. Both bounded ([`DecisionConfig`]); a full shard drops an
 //!   arbitrary entry. Nothing unknown is held: an unknown agent or key is read each time.
 //! - **What evicts it:** every write that changes an agent, its score state, an account,
 //!   a key or the policy raises a state signal in its transaction
 //!   ([`crate::state_signals`]). This instance evicts at commit, before the write
 //!   returns; other instances evict when PostgreSQL delivers the signal, which triggers
 //!   on the tables raise inside every writing transaction, whoever wrote (LISTEN/NOTIFY,
-//!   in commit order). An account or policy change drops every key or every agent.
+//!   in commit order). A policy change drops every agent, an account change every agent
+//!   and key. A vouch given or withdrawn raises the vouchee's state version, which
+//!   signals it.
+//! - **State versions:** every entry carries its agent's state version. A caller that
+//!   names a least version ([`crate::authorize`]'s `min`) is answered from memory only
+//!   when the entry is at that version or later; otherwise from the database.
 //! - **A load never caches what a concurrent write replaced:** a load takes its shard's
 //!   generation before reading the database and stores the result only if no eviction
 //!   touched that shard meanwhile.
@@ -33,7 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tg_access::{Account, ApiKey};
+use tg_access::{Account, ApiKey, Plan};
 use tg_identity::Agent;
 use tokio::sync::watch;
 
@@ -75,6 +81,9 @@ pub(crate) struct AgentEntry {
     pub(crate) agent: Agent,
     pub(crate) state: TrustState,
     pub(crate) policy_version: i64,
+    /// What a trust read adds, once one has loaded it: the owning account's plan and the
+    /// active vouches received.
+    pub(crate) standing: Option<(Plan, u64)>,
 }
 
 /// An API key and its account.
@@ -266,7 +275,11 @@ impl DecisionState {
             match parse(signal) {
                 Some(Changed::Agent(id)) => self.agents.evict(id),
                 Some(Changed::Key(id)) => self.keys.evict(id),
-                Some(Changed::Account(_)) => self.keys.clear(),
+                // Agents hold their account's plan.
+                Some(Changed::Account(_)) => {
+                    self.keys.clear();
+                    self.agents.clear();
+                }
                 Some(Changed::Policy) => self.agents.clear(),
                 // A state signal this version cannot read: anything may have changed.
                 None if signal.starts_with(crate::state_signals::STATE_SIGNAL) => {

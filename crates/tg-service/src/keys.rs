@@ -80,8 +80,9 @@ impl Gateway {
             Box::pin(async move {
                 let view = writable(tx, &cache, &principal, &id, now).await?;
                 let mut agent = view.agent.clone();
+                let mut state = view.state;
                 if let Some(details) = change(&mut agent, now) {
-                    tx.update_agent(&agent).await?;
+                    state.version = crate::agents::save_agent(tx, &agent).await?;
                     tx.append_audit(&AuditEvent::new(
                         event,
                         Some(id.clone()),
@@ -91,7 +92,7 @@ impl Gateway {
                     ))
                     .await?;
                 }
-                Ok(TrustView::compute(agent, view.state, view.policy, now))
+                Ok(TrustView::compute(agent, state, view.policy, now))
             })
         })
         .await
@@ -175,7 +176,8 @@ impl Gateway {
                 let mut agent = view.agent.clone();
                 agent.key_verified_at = Some(now);
                 agent.updated_at = now;
-                tx.update_agent(&agent).await?;
+                let mut state = view.state;
+                state.version = crate::agents::save_agent(tx, &agent).await?;
                 let details = json!({"step": "proof_of_possession", "key_algorithm": "Ed25519"});
                 tx.append_audit(&AuditEvent::new(
                     EventType::AgentVerified,
@@ -185,7 +187,7 @@ impl Gateway {
                     now,
                 ))
                 .await?;
-                Ok(Ok(TrustView::compute(agent, view.state, view.policy, now)))
+                Ok(Ok(TrustView::compute(agent, state, view.policy, now)))
             })
         })
         .await?

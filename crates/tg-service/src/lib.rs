@@ -23,6 +23,7 @@ mod live;
 mod live_relay;
 mod log_reads;
 mod maintenance;
+mod memory_reads;
 mod metrics;
 mod policy;
 mod receipt_export;

@@ -118,7 +118,7 @@ impl Gateway {
                     // Every token issued so far dies for good: reactivation revives none.
                     agent.token_epoch = agent.token_epoch.saturating_add(1);
                 }
-                tx.update_agent(&agent).await?;
+                crate::agents::save_agent(tx, &agent).await?;
                 let details = json!({"from": from.as_str(), "to": to.as_str(), "reason": reason, "by": by.as_str()});
                 tx.append_outbox(&crate::events::agent_event(
                     change.webhook_event(),
@@ -145,7 +145,7 @@ impl Gateway {
                 )
                 .await?;
                 state.updated_at = now;
-                tx.update_trust(&state).await?;
+                state.version = tx.update_trust(&state).await?;
                 Ok(TrustView::compute(agent, state, view.policy, now))
             })
         })

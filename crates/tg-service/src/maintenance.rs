@@ -348,7 +348,7 @@ async fn write_move(
     }
     let mut state = append_point(tx, &view.state, b, trigger, now).await?;
     state.updated_at = now;
-    tx.update_trust(&state).await?;
+    state.version = tx.update_trust(&state).await?;
     let details = json!({
         "old_score": stored.composite, "new_score": b.composite,
         "old_tier": stored.tier, "new_tier": b.tier,

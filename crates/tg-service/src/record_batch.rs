@@ -121,14 +121,19 @@ impl Recorder {
             }
         }
         if !writes.receipts.is_empty() {
-            tx.commit_receipts(&ReceiptCommit {
-                receipts: &writes.receipts,
-                history: &writes.history,
-                state: &view.state,
-                outbox: &writes.outbox,
-                audit: &writes.audit,
-            })
-            .await?;
+            let version = tx
+                .commit_receipts(&ReceiptCommit {
+                    receipts: &writes.receipts,
+                    history: &writes.history,
+                    state: &view.state,
+                    outbox: &writes.outbox,
+                    audit: &writes.audit,
+                })
+                .await?;
+            // Every caller's receipt is in the state this version names.
+            for recorded in answers.iter_mut().flatten() {
+                recorded.view.state.version = version;
+            }
         }
         Ok(answers)
     }

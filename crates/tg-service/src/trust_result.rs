@@ -51,6 +51,12 @@ pub enum Subject {
     Name(String),
 }
 
+/// Fails closed: a store failure is a denial.
+fn unavailable(threshold: f64, e: &ServiceError) -> TrustResult {
+    tracing::error!(error = %e, "trust verification failed closed");
+    TrustResult::denied(threshold, None, None, "trust store unavailable".into())
+}
+
 impl Gateway {
     /// `POST /trust/verify`. Only the request itself can be refused (422); every lookup
     /// failure is a denying `TrustResult`.
@@ -67,76 +73,57 @@ impl Gateway {
                 "`min_score` must be between 0 and 5".into(),
             ));
         }
-        let cache = Arc::clone(&self.policy);
         let now = self.now();
-        let looked_up = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let id = match subject {
-                    Subject::Id(raw) => match AgentId::parse(&raw) {
-                        Ok(id) => id,
-                        Err(_) => {
-                            return Ok(Err(TrustResult::denied(
-                                threshold,
-                                None,
-                                None,
-                                "unknown agent".into(),
-                            )));
-                        }
-                    },
-                    Subject::Name(name) => {
-                        let found = tx.agents_named(&name, 2).await?;
-                        match found.as_slice() {
-                            [one] => one.id.clone(),
-                            [] => {
-                                return Ok(Err(TrustResult::denied(
-                                    threshold,
-                                    None,
-                                    Some(name),
-                                    "unknown agent".into(),
-                                )));
-                            }
-                            _ => {
-                                return Ok(Err(TrustResult::denied(
-                                    threshold,
-                                    None,
-                                    Some(name),
-                                    "ambiguous name: several agents have it; ask by agent_id"
-                                        .into(),
-                                )));
-                            }
-                        }
-                    }
-                };
-                let view = match load_view(tx, &cache, &id, now, false).await {
-                    Ok(v) => v,
-                    Err(ServiceError::NotFound(_)) => {
-                        return Ok(Err(TrustResult::denied(
-                            threshold,
-                            Some(id),
-                            None,
-                            "unknown agent".into(),
-                        )));
-                    }
-                    Err(e) => return Err(e),
-                };
-                let plan = tx
-                    .get_account(&view.agent.account_id)
-                    .await?
-                    .map_or(Plan::Free, |a| a.plan);
-                let vouches = tx.count_vouches_received(&view.agent.id).await?;
-                Ok(Ok(trust_result(&view, plan, vouches, threshold)))
-            })
-        })
-        .await;
-        let result = match looked_up {
-            Ok(Ok(r) | Err(r)) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "trust verification failed closed");
-                TrustResult::denied(threshold, None, None, "trust store unavailable".into())
-            }
+        let result = match self.subject_id(subject, threshold).await {
+            Ok(id) => match self.trust_inputs(&id, None).await {
+                Ok((view, plan, vouches)) => trust_result(&view, plan, vouches, threshold),
+                Err(ServiceError::NotFound(_)) => {
+                    TrustResult::denied(threshold, Some(id), None, "unknown agent".into())
+                }
+                Err(e) => unavailable(threshold, &e),
+            },
+            Err(Ok(denied)) => denied,
+            Err(Err(e)) => unavailable(threshold, &e),
         };
         self.audit_trust_check(actor, &result, now).await;
         Ok(result)
+    }
+
+    /// Whom `subject` names: an agent id, or a denying result (unknown or ambiguous), or
+    /// a store failure.
+    async fn subject_id(
+        &self,
+        subject: Subject,
+        threshold: f64,
+    ) -> Result<AgentId, Result<TrustResult, ServiceError>> {
+        let unknown = |id, name| {
+            Ok(TrustResult::denied(
+                threshold,
+                id,
+                name,
+                "unknown agent".into(),
+            ))
+        };
+        let name = match subject {
+            Subject::Id(raw) => return AgentId::parse(&raw).map_err(|_| unknown(None, None)),
+            Subject::Name(name) => name,
+        };
+        let lookup = name.clone();
+        let found = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.agents_named(&lookup, 2).await?) })
+        })
+        .await
+        .map_err(Err)?;
+        match found.as_slice() {
+            [one] => Ok(one.id.clone()),
+            [] => Err(unknown(None, Some(name))),
+            _ => Err(Ok(TrustResult::denied(
+                threshold,
+                None,
+                Some(name),
+                "ambiguous name: several agents have it; ask by agent_id".into(),
+            ))),
+        }
     }
 
     async fn audit_trust_check(&self, actor: &Actor, r: &TrustResult, now: Timestamp) {
@@ -155,29 +142,19 @@ impl Gateway {
 
     /// `GET /agents/{id}/trust`: the breakdown, the owning account's plan and the number of
     /// active vouches received.
-    /// Logged as a `trust_check` (Joy §5.2), like `POST /trust/verify`.
+    /// Logged as a `trust_check` (Joy §5.2), like `POST /trust/verify`. `min`: the least
+    /// state version to answer on (read-your-writes).
     pub async fn trust_with_plan(
         &self,
         principal: &Principal,
         actor: &Actor,
         id: &str,
+        min: Option<u64>,
     ) -> Result<(TrustView, Plan, TrustResult), ServiceError> {
         self.require(principal, Scope::Read)?;
         let id = crate::agents::agent_id(id)?;
-        let cache = Arc::clone(&self.policy);
         let now = self.now();
-        let (view, plan, vouches) = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let view = load_view(tx, &cache, &id, now, false).await?;
-                let plan = tx
-                    .get_account(&view.agent.account_id)
-                    .await?
-                    .map_or(Plan::Free, |a| a.plan);
-                let vouches = tx.count_vouches_received(&id).await?;
-                Ok((view, plan, vouches))
-            })
-        })
-        .await?;
+        let (view, plan, vouches) = self.trust_inputs(&id, min).await?;
         let result = trust_result(&view, plan, vouches, 0.0);
         self.audit_trust_check(actor, &result, now).await;
         Ok((view, plan, result))

@@ -26,6 +26,10 @@ pub struct TrustState {
     /// existed, until the agent's next receipt.
     pub chain_mac: Option<[u8; 32]>,
     pub updated_at: Timestamp,
+    /// The agent's state version: raised by every write that changes what decisions read
+    /// of the agent (its row or this state), in the writing transaction. Answers carry it,
+    /// and a caller may demand an answer decided on at least a version it saw.
+    pub version: u64,
 }
 
 /// One point of an agent's score history.
@@ -108,7 +112,12 @@ pub struct ReceiptCommit<'a> {
 ///
 /// - `insert_trust` once per agent (at registration); `Conflict` if present.
 /// - `get_trust` returns `Ok(None)` for an unknown agent.
-/// - `update_trust` overwrites; `NotFound` when absent.
+/// - `update_trust` overwrites (all but `version`) and raises the state version; it
+///   answers the new version; `NotFound` when absent.
+/// - `bump_state` raises the state version alone and answers it; `NotFound` when absent.
+///   Every write of the agent's row (`AgentStore::update_agent`) is followed by it in the
+///   same transaction (`agents::save_agent` does both), so no change to what decisions
+///   read leaves the version where it was.
 /// - `append_history`: `UNIQUE(agent_id, seq)`; `list_history` newest first.
 /// - `locked_snapshot` is `agent_snapshot` after taking the agent's row lock (the lock that
 ///   `AgentStore::lock_agent` takes), for the rest of the transaction.
@@ -122,7 +131,8 @@ pub struct ReceiptCommit<'a> {
 pub trait TrustStore: Send {
     async fn insert_trust(&mut self, state: &TrustState) -> Result<(), StoreError>;
     async fn get_trust(&mut self, agent: &AgentId) -> Result<Option<TrustState>, StoreError>;
-    async fn update_trust(&mut self, state: &TrustState) -> Result<(), StoreError>;
+    async fn update_trust(&mut self, state: &TrustState) -> Result<u64, StoreError>;
+    async fn bump_state(&mut self, agent: &AgentId) -> Result<u64, StoreError>;
     async fn append_history(&mut self, point: &HistoryPoint) -> Result<(), StoreError>;
     async fn list_history(
         &mut self,
@@ -139,7 +149,8 @@ pub trait TrustStore: Send {
         &mut self,
         agent: &AgentId,
     ) -> Result<Option<(Agent, TrustState, i64)>, StoreError>;
-    async fn commit_receipts(&mut self, commit: &ReceiptCommit<'_>) -> Result<(), StoreError>;
+    /// Answers the agent's state version after the commit.
+    async fn commit_receipts(&mut self, commit: &ReceiptCommit<'_>) -> Result<u64, StoreError>;
     /// Agents with their score state in id order, after `after` (keyset paging), for the
     /// background vouch recompute.
     async fn scan_agents(

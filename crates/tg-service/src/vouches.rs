@@ -116,6 +116,8 @@ impl Gateway {
                             vouchee_violations: 0,
                         };
                         tx.insert_vouch(&v).await?;
+                        // The vouchee's vouch count is part of its trust reads.
+                        tx.bump_state(&to).await?;
                         (v, true)
                     }
                 };
@@ -198,6 +200,7 @@ impl Gateway {
                 v.revoked_at = Some(now);
                 v.updated_at = now;
                 tx.update_vouch(&v).await?;
+                tx.bump_state(&v.to_agent).await?;
                 for agent in [&v.from_agent, &v.to_agent] {
                     tx.append_audit(&vouch_event(
                         EventType::VouchRevoked,

@@ -74,6 +74,7 @@ diesel::table! {
         delegated -> BigInt,
         weighted_proven -> Double,
         weighted_witnessed_violation -> Double,
+        state_version -> BigInt,
     }
 }
 

@@ -13,7 +13,7 @@ use tg_webhooks::WebhookStore;
 
 use crate::agents::AgentRow;
 use crate::conn::{DbTx, insert_rows, run};
-use crate::error::{corrupt, touched};
+use crate::error::corrupt;
 use crate::receipts::{ReceiptRow, hash32, seq_from_i64, seq_to_i64};
 use crate::schema::{agent_trust, agents, policy_documents, receipts, trust_history};
 
@@ -43,6 +43,9 @@ pub(crate) struct TrustRow {
     delegated: i64,
     weighted_proven: f64,
     weighted_witnessed_violation: f64,
+    /// Raised in SQL by every update (see `update_trust`, `bump_state`), never set.
+    #[diesel(skip_update)]
+    state_version: i64,
 }
 
 fn count(n: u64) -> Result<i64, StoreError> {
@@ -76,6 +79,7 @@ impl TrustRow {
             delegated: count(e.delegated)?,
             weighted_proven: e.weighted_proven,
             weighted_witnessed_violation: e.weighted_witnessed_violation,
+            state_version: count(s.version)?,
         })
     }
 
@@ -112,6 +116,7 @@ impl TrustRow {
                 .map(|m| hash32("chain mac", &m))
                 .transpose()?,
             updated_at: Timestamp::from_micros(self.updated_at),
+            version: seq_from_i64("state version", self.state_version)?,
         })
     }
 }
@@ -166,6 +171,16 @@ fn unsigned(what: &str, n: i64) -> Result<u64, StoreError> {
     seq_from_i64(what, n)
 }
 
+impl DbTx<'_> {
+    /// After a write raised `agent`'s state version: signals the change and answers the
+    /// new version (`NotFound` when no row was there to raise).
+    fn raised(&mut self, agent: &AgentId, version: Option<i64>) -> Result<u64, StoreError> {
+        let version = version.ok_or(StoreError::NotFound)?;
+        self.changed(tg_service::state_signals::agent_changed(agent.as_str()));
+        seq_from_i64("state version", version)
+    }
+}
+
 #[async_trait::async_trait]
 impl TrustStore for DbTx<'_> {
     async fn insert_trust(&mut self, state: &TrustState) -> Result<(), StoreError> {
@@ -183,19 +198,31 @@ impl TrustStore for DbTx<'_> {
         row.map(TrustRow::into_state).transpose()
     }
 
-    async fn update_trust(&mut self, state: &TrustState) -> Result<(), StoreError> {
+    async fn update_trust(&mut self, state: &TrustState) -> Result<u64, StoreError> {
         let row = TrustRow::from_state(state)?;
-        let n = run!(self, |c| diesel::update(
+        let raised = agent_trust::state_version.eq(agent_trust::state_version + 1);
+        let version: Option<i64> = run!(self, |c| diesel::update(
             agent_trust::table.find(state.agent_id.as_str())
         )
-        .set(&row)
-        .execute(c)
-        .await)?;
-        touched(n)?;
-        self.changed(tg_service::state_signals::agent_changed(
-            state.agent_id.as_str(),
-        ));
-        Ok(())
+        .set((&row, raised))
+        .returning(agent_trust::state_version)
+        .get_result(c)
+        .await
+        .optional())?;
+        self.raised(&state.agent_id, version)
+    }
+
+    async fn bump_state(&mut self, agent: &AgentId) -> Result<u64, StoreError> {
+        let raised = agent_trust::state_version.eq(agent_trust::state_version + 1);
+        let version: Option<i64> = run!(self, |c| diesel::update(
+            agent_trust::table.find(agent.as_str())
+        )
+        .set(raised)
+        .returning(agent_trust::state_version)
+        .get_result(c)
+        .await
+        .optional())?;
+        self.raised(agent, version)
     }
 
     async fn append_history(&mut self, p: &HistoryPoint) -> Result<(), StoreError> {
@@ -260,7 +287,7 @@ impl TrustStore for DbTx<'_> {
         self.agent_snapshot(agent).await
     }
 
-    async fn commit_receipts(&mut self, commit: &ReceiptCommit<'_>) -> Result<(), StoreError> {
+    async fn commit_receipts(&mut self, commit: &ReceiptCommit<'_>) -> Result<u64, StoreError> {
         let receipts_ = commit
             .receipts
             .iter()
@@ -274,9 +301,10 @@ impl TrustStore for DbTx<'_> {
             .map(HistoryRow::of)
             .collect::<Result<Vec<_>, _>>()?;
         insert_rows!(self, trust_history::table, history, 512)?;
-        self.update_trust(commit.state).await?;
+        let version = self.update_trust(commit.state).await?;
         self.append_outbox_batch(commit.outbox).await?;
-        self.append_audit_batch(commit.audit).await
+        self.append_audit_batch(commit.audit).await?;
+        Ok(version)
     }
 
     async fn scan_agents(

@@ -23,6 +23,23 @@ pub struct TrustBreakdown {
     pub vouch_count: u64,
     pub withheld: bool,
     pub trust_result: TrustResult,
+    /// The agent's state version this answer was read at.
+    pub state_version: u64,
+}
+
+/// `GET /agents/{id}/trust` options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct TrustQuery {
+    /// Read-your-writes: answer on the agent's state at this version or a later one (a
+    /// `state_version` from an earlier answer or write). A version never written is 409.
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 0, maximum = 9223372036854775807_i64)
+    )]
+    pub min_state_version: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,6 +216,9 @@ pub struct AgentOut {
     pub tier: u8,
     /// The A2A profile behind `GET /agents/{id}/agent-card.json`, if any.
     pub a2a: Option<A2aProfile>,
+    /// The agent's state version: raised by every write that changes what decisions and
+    /// trust reads see of it. Send it as `min_state_version` to read your writes.
+    pub state_version: u64,
 }
 
 /// The policy's factor weights.

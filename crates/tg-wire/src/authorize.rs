@@ -15,6 +15,9 @@ pub struct Authorized {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub agent_id: AgentId,
     pub action: String,
+    /// The agent's state version the decision was made on; pass it (or a write's) as
+    /// `min_state_version` to be answered on that state or a later one.
+    pub state_version: u64,
 }
 
 /// Several decisions for one agent, by action.
@@ -26,6 +29,8 @@ pub struct BatchAuthorized {
     pub results: BTreeMap<String, Decision>,
     pub allowed_count: usize,
     pub denied_count: usize,
+    /// The agent's state version the decisions were made on.
+    pub state_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +45,11 @@ pub struct AuthorizeRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub context: Option<serde_json::Map<String, Value>>,
+    /// Read-your-writes: decide on the agent's state at this version or a later one (a
+    /// `state_version` from an earlier answer or write). A version never written is 409.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub min_state_version: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +63,11 @@ pub struct BatchRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub context: Option<serde_json::Map<String, Value>>,
+    /// Read-your-writes: decide on the agent's state at this version or a later one (a
+    /// `state_version` from an earlier answer or write). A version never written is 409.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub min_state_version: Option<u64>,
 }
 
 /// A catalog action name (1–64 of `a-z`, `0-9`, `_`, `.`, `-`), as the schema of a list's items.
@@ -82,7 +97,15 @@ impl AuthorizeRequest {
             agent_id: agent.to_string(),
             action: action.into(),
             context: None,
+            min_state_version: None,
         }
+    }
+
+    /// Decide on the agent's state at `version` or later (read-your-writes).
+    #[must_use]
+    pub fn at_least(mut self, version: u64) -> Self {
+        self.min_state_version = Some(version);
+        self
     }
 }
 
@@ -96,6 +119,14 @@ impl BatchRequest {
             agent_id: agent.to_string(),
             actions: actions.into_iter().map(Into::into).collect(),
             context: None,
+            min_state_version: None,
         }
+    }
+
+    /// Decide on the agent's state at `version` or later (read-your-writes).
+    #[must_use]
+    pub fn at_least(mut self, version: u64) -> Self {
+        self.min_state_version = Some(version);
+        self
     }
 }

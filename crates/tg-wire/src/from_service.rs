@@ -57,6 +57,7 @@ impl From<&TrustView> for AgentOut {
             composite_score: v.breakdown.composite,
             tier: v.breakdown.tier,
             a2a: a.a2a.clone(),
+            state_version: v.state.version,
         }
     }
 }

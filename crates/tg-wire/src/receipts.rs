@@ -20,7 +20,13 @@ pub struct ReceiptOut {
 
 impl Recorded {
     /// `receipt`'s fields and what it did to the score.
-    pub fn new(receipt: Receipt, previous: (f64, u8), new: (f64, u8), tier_name: String) -> Self {
+    pub fn new(
+        receipt: Receipt,
+        previous: (f64, u8),
+        new: (f64, u8),
+        tier_name: String,
+        state_version: u64,
+    ) -> Self {
         Self {
             previous_hash: hex::encode(receipt.prev_hash),
             receipt,
@@ -30,6 +36,7 @@ impl Recorded {
             new_tier: new.1,
             tier_name,
             tier_changed: previous.1 != new.1,
+            state_version,
         }
     }
 }
@@ -58,6 +65,9 @@ pub struct Recorded {
     pub new_tier: u8,
     pub tier_name: String,
     pub tier_changed: bool,
+    /// The agent's state version with this receipt counted (send as `min_state_version`
+    /// to decide on it).
+    pub state_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

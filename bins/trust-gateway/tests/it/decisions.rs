@@ -11,7 +11,7 @@ use tg_scoring::{DenyReason, Policy, Preset};
 use tg_service::{Gateway, Lifecycle, ServiceError};
 use tg_store::{Db, DbConfig};
 
-use crate::support::{SERVICE_KEY, registration, service_on, tamper};
+use crate::support::{SERVICE_KEY, registration, service_on, service_with, tamper};
 
 const T0: tg_core::Timestamp = tg_core::Timestamp::from_secs(1_798_761_600);
 /// What an active, new (tier 0) agent asking for `read_data` (tier 1) gets.
@@ -44,7 +44,7 @@ async fn agent(g: &Gateway, name: &str) -> String {
 
 async fn deny(g: &Gateway, id: &str) -> Option<DenyReason> {
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
-    g.authorize(&p, &g.actor(Some(&p), None), id, "read_data")
+    g.authorize(&p, &g.actor(Some(&p), None), id, "read_data", None)
         .await
         .unwrap()
         .decision
@@ -249,4 +249,178 @@ async fn postgres_a_hand_edit_reaches_memory_too() {
     tamper(&db, &edit).await;
     assert!(g.sync_decision_state().await.unwrap());
     assert_eq!(deny(&g, &id).await, Some(DenyReason::Suspended));
+}
+
+/// An instance that trusts its memory for an hour after each poll (polls only when asked),
+/// so what it holds stays as it is for the whole test.
+async fn held_for_an_hour(db: Db, clock: &Arc<ManualClock>) -> Gateway {
+    service_with(
+        db,
+        Arc::clone(clock),
+        TrustBundles::default(),
+        Policy::preset(Preset::Default),
+        |c| c.decisions.bound = std::time::Duration::from_secs(3600),
+    )
+    .await
+}
+
+/// The decision on `read_data` and the state version it was made on.
+async fn decide(
+    g: &Gateway,
+    id: &str,
+    min: Option<u64>,
+) -> Result<(Option<DenyReason>, u64), ServiceError> {
+    let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+    let o = g
+        .authorize(&p, &g.actor(Some(&p), None), id, "read_data", min)
+        .await?;
+    Ok((o.decision.deny, o.state_version))
+}
+
+/// Suspends the agent on `g`; the state version the suspension wrote.
+async fn suspended_at(g: &Gateway, id: &str) -> u64 {
+    let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+    g.change_status(&p, &g.actor(Some(&p), None), id, Lifecycle::Suspend, None)
+        .await
+        .unwrap()
+        .state
+        .version
+}
+
+/// Read-your-writes: a caller that names the state version its write returned is never
+/// answered from memory older than it, even by an instance whose memory has not heard of
+/// the write. Two instances on one SQLite file (as the server and the command line are);
+/// `a` holds the agent and will not poll the file again during the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_caller_that_names_its_write_is_answered_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DbConfig::Sqlite(dir.path().join("ryw.db").to_string_lossy().into_owned());
+    let clock = Arc::new(ManualClock::new(T0));
+    let a = held_for_an_hour(Db::connect(&db).await.unwrap(), &clock).await;
+    let b = instance(Db::connect(&db).await.unwrap(), &clock).await;
+    let id = agent(&a, "ryw").await;
+    assert!(a.sync_decision_state().await.unwrap());
+    let (deny, held) = decide(&a, &id, None).await.unwrap();
+    assert_eq!(deny, ACTIVE);
+    let written = suspended_at(&b, &id).await;
+    assert!(written > held, "the suspension raised the version");
+    assert_eq!(
+        decide(&a, &id, None).await.unwrap(),
+        (ACTIVE, held),
+        "without a version, `a` answers from what it holds (within its staleness bound)"
+    );
+    assert_eq!(
+        decide(&a, &id, Some(written)).await.unwrap(),
+        (Some(DenyReason::Suspended), written),
+        "with the write's version, `a` reads through to it"
+    );
+    // What it read is held now, for every caller.
+    assert_eq!(
+        decide(&a, &id, None).await.unwrap(),
+        (Some(DenyReason::Suspended), written)
+    );
+    // Trust reads honour it the same way.
+    let p = a.authenticate(Some(SERVICE_KEY)).await.unwrap();
+    let (view, _, _) = a
+        .trust_with_plan(&p, &a.actor(Some(&p), None), &id, Some(written))
+        .await
+        .unwrap();
+    assert_eq!(view.state.version, written);
+    // A version nobody wrote is a conflict, never an answer on an older state.
+    let ahead = decide(&a, &id, Some(written + 1)).await;
+    assert!(matches!(ahead, Err(ServiceError::Conflict(_))), "{ahead:?}");
+    let ahead = a
+        .trust_with_plan(&p, &a.actor(Some(&p), None), &id, Some(written + 1))
+        .await;
+    assert!(matches!(ahead, Err(ServiceError::Conflict(_))), "{ahead:?}");
+}
+
+/// The same across two instances on PostgreSQL: whether or not `a` has heard the
+/// suspension yet, an answer asked at its version is decided on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_caller_that_names_its_write_is_answered_on_it() {
+    let Some(Held { a, b, id, .. }) = held_on_two("ryw").await else {
+        eprintln!("TEST_DATABASE_URL unset: PostgreSQL half not run");
+        return;
+    };
+    let written = suspended_at(&b, &id).await;
+    let (deny, seen) = decide(&a, &id, Some(written)).await.unwrap();
+    assert_eq!(deny, Some(DenyReason::Suspended));
+    assert!(seen >= written);
+    let ahead = decide(&a, &id, Some(seen + 1)).await;
+    assert!(matches!(ahead, Err(ServiceError::Conflict(_))), "{ahead:?}");
+}
+
+/// Trust reads (`GET /agents/{id}/trust`, `/trust/verify`) are answered from memory too,
+/// with the account's plan and the vouch count held beside the agent; a vouch and a plan
+/// change on this instance reach them at once.
+pub async fn trust_reads_come_from_memory_and_follow_vouches_and_plans(db: DbConfig) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let g = held_for_an_hour(Db::connect(&db).await.unwrap(), &clock).await;
+    let id = agent(&g, "vouchee").await;
+    let voucher = agent(&g, "voucher").await;
+    let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
+    let actor = g.actor(Some(&p), None);
+    assert!(g.sync_decision_state().await.unwrap());
+    let read = || async {
+        let (view, plan, result) = g.trust_with_plan(&p, &actor, &id, None).await.unwrap();
+        (
+            view.agent.name,
+            plan,
+            result.vouch_count,
+            view.state.version,
+        )
+    };
+    let (name, plan, vouches, v0) = read().await;
+    assert_eq!((name.as_str(), vouches), ("vouchee", 0));
+    // Held: a hand edit is not seen until the next poll (SQLite) or signal (PostgreSQL,
+    // whose trigger would deliver it; this instance is not asked to wait for it).
+    if matches!(db, DbConfig::Sqlite(_)) {
+        tamper(
+            &db,
+            &format!("UPDATE agents SET name = 'edited' WHERE id = '{id}'"),
+        )
+        .await;
+        assert_eq!(read().await.0, "vouchee", "answered from memory");
+    }
+    let new = tg_service::NewVouch {
+        from_agent: voucher,
+        weight: 0.5,
+        note: None,
+        signature: None,
+    };
+    g.vouch(&p, &actor, &id, new).await.unwrap();
+    let (_, _, vouches, v1) = read().await;
+    assert_eq!(vouches, 1, "the vouch evicted the held count");
+    assert!(v1 > v0, "a vouch raises the vouchee's state version");
+    let account = g.trust_view(&id).await.unwrap().agent.account_id;
+    let other = if plan == Plan::Pro {
+        Plan::Free
+    } else {
+        Plan::Pro
+    };
+    g.update_account(&p, &actor, account.as_str(), Some(other), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        read().await.1,
+        other,
+        "the plan change evicted the held plan"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_trust_reads_come_from_memory_and_follow_vouches_and_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trust.db").to_string_lossy().into_owned();
+    trust_reads_come_from_memory_and_follow_vouches_and_plans(DbConfig::Sqlite(path)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_trust_reads_come_from_memory_and_follow_vouches_and_plans() {
+    let Some((_, db)) = tg_store::testing::postgres().await else {
+        eprintln!("TEST_DATABASE_URL unset: PostgreSQL half not run");
+        return;
+    };
+    trust_reads_come_from_memory_and_follow_vouches_and_plans(db).await;
 }

@@ -35,6 +35,7 @@ mod python_sdk;
 mod record_batch;
 mod schemathesis;
 mod signing_keys;
+mod state_versions;
 mod support;
 mod tenancy;
 mod tokens;
@@ -87,6 +88,7 @@ use maintenance::*;
 use metrics::*;
 use provenance::*;
 use signing_keys::*;
+use state_versions::*;
 use tenancy::*;
 use tokens::*;
 use transparency::*;
@@ -95,6 +97,7 @@ use vouching::*;
 use webhooks::*;
 
 both_stores!(
+    answers_carry_state_versions_and_demand_them,
     health_is_public_and_the_rest_needs_a_key,
     register_and_read_back_in_v2_shapes,
     recording_actions_moves_score_tier_and_decisions,

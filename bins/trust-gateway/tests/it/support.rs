@@ -312,6 +312,17 @@ pub async fn service_on(
     bundles: tg_identity::TrustBundles,
     policy: tg_scoring::Policy,
 ) -> tg_service::Gateway {
+    service_with(store, clock, bundles, policy, |_| {}).await
+}
+
+/// [`service_on`], with `edit` applied to the configuration.
+pub async fn service_with(
+    store: tg_store::Db,
+    clock: std::sync::Arc<tg_core::ManualClock>,
+    bundles: tg_identity::TrustBundles,
+    policy: tg_scoring::Policy,
+    edit: impl FnOnce(&mut tg_service::GatewayConfig),
+) -> tg_service::Gateway {
     let mut config = tg_service::GatewayConfig::in_process(
         b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
         SERVICE_KEY,
@@ -320,6 +331,7 @@ pub async fn service_on(
     config.clock = clock;
     config.trust_bundles = bundles;
     config.webhooks.allow = tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8,::1").unwrap();
+    edit(&mut config);
     tg_service::Gateway::start(std::sync::Arc::new(store), config)
         .await
         .unwrap()

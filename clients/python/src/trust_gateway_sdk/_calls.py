@@ -71,9 +71,12 @@ class Calls:
     def get_agent(self, agent_id: str) -> Any:
         return self._send(Call("GET", _path("agents", agent_id)))
 
-    def get_trust_breakdown(self, agent_id: str) -> Any:
-        """Every factor, weight and piece of evidence behind the score (a `trust_check`)."""
-        return self._send(Call("GET", _path("agents", agent_id, "trust")))
+    def get_trust_breakdown(self, agent_id: str, min_state_version: Optional[int] = None) -> Any:
+        """Every factor, weight and piece of evidence behind the score (a `trust_check`).
+        With `min_state_version` (a `state_version` an earlier answer or write returned),
+        answered on the agent's state at that version or later."""
+        params = {} if min_state_version is None else {"min_state_version": min_state_version}
+        return self._send(Call("GET", _path("agents", agent_id, "trust"), params=params))
 
     def get_trust_history(self, agent_id: str, limit: int = 100) -> Any:
         return self._send(
@@ -105,16 +108,30 @@ class Calls:
             body["token"] = token
         return self._send(Call("POST", "/actions/record", json=body))
 
-    def authorize(self, agent_id: str, action: str, context: Optional[Dict] = None) -> Any:
+    def authorize(
+        self,
+        agent_id: str,
+        action: str,
+        context: Optional[Dict] = None,
+        min_state_version: Optional[int] = None,
+    ) -> Any:
+        """May the agent do `action` now? With `min_state_version` (a `state_version` an
+        earlier answer or write returned), decided on the agent's state at that version or
+        later (read-your-writes); a version never written is a 409."""
         body: Dict[str, Any] = {"agent_id": agent_id, "action": action}
         if context:
             body["context"] = context
+        if min_state_version is not None:
+            body["min_state_version"] = min_state_version
         return self._send(Call("POST", "/authorize", json=body))
 
-    def authorize_batch(self, agent_id: str, actions: List[str]) -> Any:
-        return self._send(
-            Call("POST", "/authorize/batch", json={"agent_id": agent_id, "actions": actions})
-        )
+    def authorize_batch(
+        self, agent_id: str, actions: List[str], min_state_version: Optional[int] = None
+    ) -> Any:
+        body: Dict[str, Any] = {"agent_id": agent_id, "actions": actions}
+        if min_state_version is not None:
+            body["min_state_version"] = min_state_version
+        return self._send(Call("POST", "/authorize/batch", json=body))
 
     def get_tiers(self) -> Any:
         return self._send(Call("GET", "/tiers"))

@@ -6,6 +6,7 @@ use tg_sdk::types::{
 use tg_sdk::wire::admin::{NewAccount, NewKey};
 use tg_sdk::wire::agents::{
     AttestationRequest, DiscoverQuery, HistoryQuery, ListQuery, RegisterRequest, TokenQuery,
+    TrustQuery,
 };
 use tg_sdk::wire::audit::{AuditQuery, ExportQuery};
 use tg_sdk::wire::authorize::{AuthorizeRequest, BatchRequest};
@@ -93,7 +94,10 @@ async fn agents_receipts_and_decisions() {
     );
     assert!(export.signature.is_some());
 
-    let breakdown = c.get_trust_breakdown(&agent.id).await.unwrap();
+    let breakdown = c
+        .get_trust_breakdown(&agent.id, &TrustQuery::default())
+        .await
+        .unwrap();
     assert_eq!(breakdown.breakdown.agent_id, agent.id);
     assert!(!breakdown.breakdown.factors.is_empty());
     let history = c
@@ -126,6 +130,18 @@ async fn agents_receipts_and_decisions() {
         .await
         .unwrap();
     assert!(read.decision.allowed, "{read:?}");
+    // Read-your-writes: decide at least on the state the last write returned.
+    let written = c.get_agent(&agent.id).await.unwrap().state_version;
+    let at = c
+        .authorize_action(&AuthorizeRequest::new(&agent.id, "read_data").at_least(written))
+        .await
+        .unwrap();
+    assert_eq!(at.state_version, written);
+    let ahead = c
+        .authorize_action(&AuthorizeRequest::new(&agent.id, "read_data").at_least(written + 1))
+        .await
+        .unwrap_err();
+    assert!(ahead.to_string().contains("state version"), "{ahead}");
     let batch = c
         .authorize_batch(&BatchRequest::new(
             &agent.id,

@@ -11,7 +11,7 @@ async fn suspension_denies_decisions_and_voids_tokens_at_once() {
     s.successes(&acme, &agent, 6).await;
 
     let before =
-        s.g.authorize(&acme, &actor, &agent, "read_data")
+        s.g.authorize(&acme, &actor, &agent, "read_data", None)
             .await
             .unwrap();
     assert!(before.decision.allowed, "{:?}", before.decision);
@@ -27,7 +27,7 @@ async fn suspension_denies_decisions_and_voids_tokens_at_once() {
         .await
         .unwrap();
     let after =
-        s.g.authorize(&acme, &actor, &agent, "read_data")
+        s.g.authorize(&acme, &actor, &agent, "read_data", None)
             .await
             .unwrap();
     assert!(!after.decision.allowed);
@@ -52,9 +52,15 @@ async fn the_score_decays_with_the_injected_clock_not_the_wall_clock() {
     let actor = s.actor(&acme);
     let agent = s.agent(&acme, "sleeper").await;
     s.successes(&acme, &agent, 8).await;
-    let (fresh, _, _) = s.g.trust_with_plan(&acme, &actor, &agent).await.unwrap();
+    let (fresh, _, _) =
+        s.g.trust_with_plan(&acme, &actor, &agent, None)
+            .await
+            .unwrap();
     s.clock.advance_secs(180 * 86_400);
-    let (idle, _, _) = s.g.trust_with_plan(&acme, &actor, &agent).await.unwrap();
+    let (idle, _, _) =
+        s.g.trust_with_plan(&acme, &actor, &agent, None)
+            .await
+            .unwrap();
     assert!(
         idle.breakdown.composite < fresh.breakdown.composite,
         "{} then {}",

@@ -21,11 +21,13 @@ async fn another_tenant_cannot_issue_record_or_suspend() {
     // not own, for the trust breakdown and for decisions. Tokens, records and the
     // lifecycle are the owner's.
     assert!(
-        s.g.trust_with_plan(&globex, &outsider, &agent)
+        s.g.trust_with_plan(&globex, &outsider, &agent, None)
             .await
             .is_ok()
     );
-    let decided = s.g.authorize(&globex, &outsider, &agent, "read_data").await;
+    let decided =
+        s.g.authorize(&globex, &outsider, &agent, "read_data", None)
+            .await;
     assert!(decided.is_ok(), "{decided:?}");
     not_found(
         s.g.issue_token(&globex, &outsider, &agent, 600)
@@ -53,7 +55,7 @@ async fn another_tenant_cannot_issue_record_or_suspend() {
 
     // The owner sees its agent as it left it: active, three receipts, no violation.
     let (view, _, _) =
-        s.g.trust_with_plan(&acme, &s.actor(&acme), &agent)
+        s.g.trust_with_plan(&acme, &s.actor(&acme), &agent, None)
             .await
             .unwrap();
     assert_eq!(view.agent.status, tg_identity::AgentStatus::Active);

@@ -51,6 +51,7 @@ fn state(id: &AgentId) -> TrustState {
         chain: ChainHead::EMPTY,
         chain_mac: None,
         updated_at: T0,
+        version: 0,
     }
 }
 
@@ -310,9 +311,22 @@ pub async fn trust_state_history_and_stats(db: Db) {
             assert_eq!(s.evidence.as_of, Some(T0));
             s.vouch = 0.25;
             s.evidence.last_activity = Some(T0.plus_secs(9));
-            tx.update_trust(&s).await?;
+            // The state version is raised by the store, never taken from the caller.
+            let before = s.version;
+            s.version = 99;
+            let raised = tx.update_trust(&s).await?;
+            assert_eq!(raised, before + 1, "every update raises the version by one");
+            s.version = raised;
+            assert_eq!(tx.get_trust(&a2.id).await?, Some(s.clone()));
+            assert_eq!(tx.bump_state(&a2.id).await?, raised + 1);
+            s.version = raised + 1;
             assert_eq!(tx.get_trust(&a2.id).await?, Some(s));
-            assert_eq!(tx.get_trust(&AgentId::generate()).await?, None);
+            let nobody = AgentId::generate();
+            assert!(matches!(
+                tx.bump_state(&nobody).await,
+                Err(StoreError::NotFound)
+            ));
+            assert_eq!(tx.get_trust(&nobody).await?, None);
             let h = tx.list_history(&a2.id, 2).await?;
             assert_eq!(h.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![3, 2]);
             assert!(tx.list_history(&b2.id, 10).await?.is_empty());

@@ -1,0 +1,1 @@
+ALTER TABLE agent_trust DROP COLUMN state_version;
