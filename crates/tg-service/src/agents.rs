@@ -226,8 +226,6 @@ pub(crate) async fn load_owned(
     Ok(view)
 }
 
-/// Loads an agent, its state and the policy, and computes the view. `lock` takes the
-/// agent's row lock (inside a transaction).
 /// Writes the agent's row and raises its state version in the same transaction (the
 /// version covers the row as well as the score state); answers the new version. Every
 /// write of an agent's row goes through here.
@@ -236,6 +234,8 @@ pub(crate) async fn save_agent(tx: &mut dyn Tx, agent: &Agent) -> Result<u64, Se
     Ok(tx.bump_state(&agent.id).await?)
 }
 
+/// Loads an agent, its state and the policy, and computes the view. `lock` takes the
+/// agent's row lock (inside a transaction).
 pub(crate) async fn load_view(
     tx: &mut dyn Tx,
     cache: &PolicyCache,
