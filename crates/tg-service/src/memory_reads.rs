@@ -81,6 +81,13 @@ impl Gateway {
         at_least(view, min)
     }
 
+    /// A trust read's inputs, if memory holds all of them at `min` or later and is current.
+    pub(crate) fn trust_from_memory(&self, id: &AgentId, min: Option<u64>) -> Option<TrustInputs> {
+        let entry = self.held(id, min)?;
+        let (plan, vouches) = entry.standing?;
+        Some((self.view_of(&entry)?, plan, vouches))
+    }
+
     /// A trust read's inputs, from memory when it holds all of them at `min` or later and
     /// is current, else from the database (and then held).
     pub(crate) async fn trust_inputs(
@@ -88,11 +95,8 @@ impl Gateway {
         id: &AgentId,
         min: Option<u64>,
     ) -> Result<TrustInputs, ServiceError> {
-        if let Some(entry) = self.held(id, min)
-            && let Some((plan, vouches)) = entry.standing
-            && let Some(view) = self.view_of(&entry)
-        {
-            return Ok((view, plan, vouches));
+        if let Some(held) = self.trust_from_memory(id, min) {
+            return Ok(held);
         }
         let now = self.now();
         let generation = self.decisions.agents.generation(id.as_str());

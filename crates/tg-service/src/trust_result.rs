@@ -126,18 +126,23 @@ impl Gateway {
         }
     }
 
-    async fn audit_trust_check(&self, actor: &Actor, r: &TrustResult, now: Timestamp) {
-        let Some(id) = r.agent_id.clone() else { return };
+    /// The `trust_check` event of a trust read (none for a result naming no agent).
+    fn trust_check(actor: &Actor, r: &TrustResult, now: Timestamp) -> Option<AuditEvent> {
+        let id = r.agent_id.clone()?;
         let details = json!({"threshold": r.threshold_used, "joy_score": r.trust_score, "meets_threshold": r.meets_threshold, "error": r.error});
-        self.audit_batch
-            .append(AuditEvent::new(
-                EventType::TrustCheck,
-                Some(id),
-                details,
-                actor,
-                now,
-            ))
-            .await;
+        Some(AuditEvent::new(
+            EventType::TrustCheck,
+            Some(id),
+            details,
+            actor,
+            now,
+        ))
+    }
+
+    async fn audit_trust_check(&self, actor: &Actor, r: &TrustResult, now: Timestamp) {
+        if let Some(event) = Self::trust_check(actor, r, now) {
+            self.audit_batch.append(event).await;
+        }
     }
 
     /// `GET /agents/{id}/trust`: the breakdown, the owning account's plan and the number of
@@ -158,6 +163,33 @@ impl Gateway {
         let result = trust_result(&view, plan, vouches, 0.0);
         self.audit_trust_check(actor, &result, now).await;
         Ok((view, plan, result))
+    }
+
+    /// [`Gateway::trust_with_plan`] answered from memory without waiting on anything, for
+    /// a caller that can then skip handing the call to the runtime; `None` when it cannot
+    /// answer so (not held at `min`, memory not current, or the audit queue full: use
+    /// `trust_with_plan`, which waits).
+    pub fn trust_now(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        min: Option<u64>,
+    ) -> Option<Result<(TrustView, Plan, TrustResult), ServiceError>> {
+        let id = match self
+            .require(principal, Scope::Read)
+            .and_then(|()| crate::agents::agent_id(id))
+        {
+            Ok(id) => id,
+            Err(e) => return Some(Err(e)),
+        };
+        let (view, plan, vouches) = self.trust_from_memory(&id, min)?;
+        let result = trust_result(&view, plan, vouches, 0.0);
+        let event = Self::trust_check(actor, &result, view.computed_at)?;
+        self.audit_batch
+            .queue_now(vec![crate::audit_batch::Record::Audit(event)])
+            .ok()?;
+        Some(Ok((view, plan, result)))
     }
 
     /// `GET /agents`: the caller's account's agents, oldest first (an admin key sees every
