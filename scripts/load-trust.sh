@@ -6,7 +6,10 @@
 #   scripts/load-trust.sh postgres URL       # a PostgreSQL database (schema is created)
 #
 # CONNECTIONS (default 32) on THREADS (default 2) threads for DURATION (default 20s).
-# BIN (default target/release/trust-gateway) picks the binary, to compare two builds.
+# BIN (default target/release/trust-gateway) picks the binary, to compare two builds. With
+# CEILING=1 it first runs the same load against the ceiling server's `GET
+# /agents/{id}/trust` (`cargo run --release -p tg-bench --example ceiling`: the key check,
+# a hash lookup, a JSON answer) on PORT+1, so the rate can be given as a ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
@@ -20,5 +23,14 @@ url=${2:-}
 source scripts/lib/release-server.sh
 
 load_agent
+if [ "${CEILING:-0}" = 1 ]; then
+    cargo build -q --release -p tg-bench --example ceiling
+    target/release/examples/ceiling $((PORT + 1)) "$key" "$agent" &
+    ceiling=$!
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/agents/$agent/trust" && break; sleep 0.1; done
+    echo "ceiling server: connections=$CONNECTIONS threads=$THREADS duration=$DURATION"
+    PORT=$((PORT + 1)) wrk_get "/agents/$agent/trust"
+    kill $ceiling
+fi
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
 wrk_get "/agents/$agent/trust"

@@ -1,6 +1,7 @@
 //! The ceiling server: what a bare actix-web server answers on this machine for a request
 //! shaped like `POST /authorize` — an API-key check, a JSON body parsed, one hash-map
-//! lookup, a JSON answer — with the gateway's worker count. Load scripts run wrk against it
+//! lookup, a JSON answer — or like `GET /agents/{id}/trust` (the key check, the lookup, a
+//! JSON answer), with the gateway's worker count. Load scripts run wrk against it
 //! and the gateway in one session and report the gateway's rate as a ratio of this one.
 //!
 //!   cargo run --release -p tg-bench --example ceiling -- PORT KEY AGENT_ID
@@ -16,18 +17,42 @@ struct Ceiling {
     tiers: HashMap<String, u8>,
 }
 
-async fn authorize(
-    state: web::Data<Arc<Ceiling>>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
+/// The API-key check both routes make.
+fn refused(state: &Ceiling, req: &HttpRequest) -> Option<HttpResponse> {
     let presented = req
         .headers()
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if presented != state.key {
-        return HttpResponse::Unauthorized().json(serde_json::json!({"detail": "invalid key"}));
+    (presented != state.key)
+        .then(|| HttpResponse::Unauthorized().json(serde_json::json!({"detail": "invalid key"})))
+}
+
+async fn trust(
+    state: web::Data<Arc<Ceiling>>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
+    if let Some(refusal) = refused(&state, &req) {
+        return refusal;
+    }
+    match state.tiers.get(id.as_str()) {
+        Some(tier) => HttpResponse::Ok().json(serde_json::json!({
+            "agent_id": id.as_str(),
+            "trust_tier": tier,
+            "trust_score": 0.5,
+        })),
+        None => HttpResponse::NotFound().json(serde_json::json!({"detail": "unknown agent"})),
+    }
+}
+
+async fn authorize(
+    state: web::Data<Arc<Ceiling>>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    if let Some(refusal) = refused(&state, &req) {
+        return refusal;
     }
     let Ok(asked) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return HttpResponse::BadRequest().json(serde_json::json!({"detail": "bad json"}));
@@ -65,6 +90,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             .app_data(web::Data::new(Arc::clone(&state)))
             .route("/authorize", web::post().to(authorize))
+            .route("/agents/{id}/trust", web::get().to(trust))
     })
     .workers(2)
     .bind(("127.0.0.1", port))?
