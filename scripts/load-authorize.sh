@@ -26,11 +26,7 @@ source scripts/lib/release-server.sh
 
 load_agent
 if [ "${CEILING:-0}" = 1 ]; then
-    cargo build -q --release -p tg-bench --example ceiling
-    target/release/examples/ceiling $((PORT + 1)) "$key" "$agent" &
-    ceiling=$!
-    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/authorize" && break; sleep 0.1; done
-    echo "ceiling server: connections=$CONNECTIONS threads=$THREADS duration=$DURATION"
+    start_ceiling "/authorize"
     PORT=$((PORT + 1)) wrk_post /authorize "{\"agent_id\":\"$agent\",\"action\":\"$ACTION\"}"
     kill $ceiling
 fi

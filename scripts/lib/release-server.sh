@@ -57,3 +57,14 @@ wrk_get() {
     printf 'wrk.headers["X-API-Key"] = "%s"\n' "$key" >"$script"
     wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$PORT$path"
 }
+
+# start_ceiling PROBE_PATH: builds and starts the ceiling server (a bare actix-web server:
+# `cargo run --release -p tg-bench --example ceiling`) on PORT+1 for the agent, waits until
+# PROBE_PATH answers there, and sets `ceiling` (its pid; the caller kills it).
+start_ceiling() {
+    cargo build -q --release -p tg-bench --example ceiling
+    target/release/examples/ceiling $((PORT + 1)) "$key" "$agent" &
+    ceiling=$!
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))$1" && break; sleep 0.1; done
+    echo "ceiling server: connections=${CONNECTIONS:-32} threads=${THREADS:-2} duration=$DURATION"
+}
