@@ -183,6 +183,7 @@ async fn introspect(
             tier: c.tier,
             trust_score: c.trust_score,
             permitted_actions: Some(c.permitted_actions),
+            state_version: c.state_version,
         },
         _ => Introspection::default(),
     };

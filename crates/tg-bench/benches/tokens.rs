@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
                 permitted_actions: vec!["read_data".into(), "send_email".into()],
                 expires_in: 600,
                 epoch: 0,
+                state_version: 0,
             },
             now,
         )

@@ -157,7 +157,9 @@ impl Gateway {
     }
 
     /// `POST /tokens/introspect`: a token is active when it verifies (signature, `alg`,
-    /// `kid`, `exp`, `aud`, `iss`) and its agent exists and is active now.
+    /// `kid`, `exp`, `aud`, `iss`), it is not void (revoked, or of an older token
+    /// generation), and its agent exists, is active and still holds at least the tier the
+    /// token was issued at (its score computed now, decay included).
     pub async fn introspect(
         &self,
         principal: &Principal,
@@ -182,32 +184,36 @@ impl Gateway {
             });
         };
         let checked = claims.clone();
+        let (cache, now) = (Arc::clone(&self.policy), self.now());
         let agent = reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let Some(agent) = tx.get_agent(&id).await? else {
-                    return Ok(None);
+                let view = match crate::agents::load_view(tx, &cache, &id, now, false).await {
+                    Ok(view) => view,
+                    Err(ServiceError::NotFound(_)) => return Ok(None),
+                    Err(e) => return Err(e),
                 };
-                let void = crate::token_revocation::token_void(tx, &checked, &agent).await?;
-                Ok(Some((agent, void)))
+                let void = crate::token_revocation::token_void(tx, &checked, &view.agent).await?;
+                Ok(Some((view, void)))
             })
         })
         .await?;
+        let inactive = |reason: String| Introspection {
+            active: false,
+            claims: None,
+            reason: Some(reason),
+        };
         Ok(match agent {
-            None => Introspection {
-                active: false,
-                claims: None,
-                reason: Some("the token's agent does not exist".into()),
-            },
-            Some((a, _)) if a.status != AgentStatus::Active => Introspection {
-                active: false,
-                claims: None,
-                reason: Some(format!("the agent is {}", a.status.as_str())),
-            },
-            Some((_, Some(void))) => Introspection {
-                active: false,
-                claims: None,
-                reason: Some(void.to_owned()),
-            },
+            None => inactive("the token's agent does not exist".into()),
+            Some((v, _)) if v.agent.status != AgentStatus::Active => {
+                inactive(format!("the agent is {}", v.agent.status.as_str()))
+            }
+            Some((_, Some(void))) => inactive(void.to_owned()),
+            // The token granted what its tier allowed; a lower tier now grants less.
+            Some((v, _)) if claims.tier.is_some_and(|t| v.breakdown.tier < t) => inactive(format!(
+                "the agent's trust tier is now {}, below the tier {} the token was issued at",
+                v.breakdown.tier,
+                claims.tier.unwrap_or_default()
+            )),
             Some(_) => Introspection {
                 active: true,
                 claims: Some(claims),

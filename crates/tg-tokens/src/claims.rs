@@ -50,6 +50,10 @@ pub struct TokenClaims {
     /// gateway voids every token of an older generation when it suspends or revokes the
     /// agent; offline verifiers cannot see that and rely on `exp`.
     pub epoch: u64,
+    /// `tg_state_version`: the agent's state version the token was issued at (see
+    /// `docs/API.md`); `None` for tokens issued before it was written. Send it as
+    /// `min_state_version` to decide on a state at least as new as the token's.
+    pub state_version: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

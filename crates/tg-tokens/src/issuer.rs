@@ -18,6 +18,8 @@ pub struct TokenRequest {
     pub expires_in: i64,
     /// The agent's token generation, written as `tg_epoch` (see `TokenClaims::epoch`).
     pub epoch: u64,
+    /// The agent's state version, written as `tg_state_version`.
+    pub state_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +151,7 @@ impl TokenIssuer {
             ("trust_score", json!(req.trust_score)),
             ("permitted_actions", json!(req.permitted_actions)),
             ("tg_epoch", json!(req.epoch)),
+            ("tg_state_version", json!(req.state_version)),
         ];
         for (k, v) in claims {
             payload.set_claim(k, Some(v)).map_err(key_error)?;

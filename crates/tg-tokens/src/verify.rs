@@ -228,6 +228,7 @@ impl Checks {
             iat,
             exp,
             epoch: p.get("tg_epoch").and_then(Value::as_u64).unwrap_or(0),
+            state_version: p.get("tg_state_version").and_then(Value::as_u64),
         })
     }
 }

@@ -73,4 +73,7 @@ pub struct Introspection {
     pub trust_score: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permitted_actions: Option<Vec<String>>,
+    /// The agent's state version when the token was issued (`tg_state_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_version: Option<u64>,
 }

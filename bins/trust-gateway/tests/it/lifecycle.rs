@@ -118,3 +118,71 @@ pub async fn lifecycle_suspend_reactivate_revoke(backend: Backend) {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+/// A token carries the tier and the state version it was issued at; once the agent's tier
+/// falls below the token's, introspection answers inactive at once (issue 17, part 3).
+pub async fn a_token_dies_when_its_agents_tier_falls_below_it(backend: Backend) {
+    let s = start(backend).await;
+    let (_, acme) = s.tenant("acme-falling").await;
+    let id = s.register_as(&acme, "falling").await;
+    // Its own account's reports reach tier 1; the operator witnessing with the agent's
+    // token takes it to tier 2 (as in `recording_actions_moves_score_tier_and_decisions`).
+    for _ in 0..12 {
+        s.record_as(&acme, &id, "send_email", "success", None).await;
+    }
+    let witnessing = s.token_as(&acme, &id).await;
+    for _ in 0..5 {
+        let (status, r) = s
+            .record_as(&s.key, &id, "send_email", "success", Some(&witnessing))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+    }
+    let (status, t) = s
+        .call_as(
+            &acme,
+            reqwest::Method::POST,
+            &format!("/agents/{id}/token"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let token = t["token"].as_str().unwrap().to_owned();
+    let granted = t["tier"].as_u64().unwrap();
+    assert_eq!(granted, 2, "{t}");
+    let active = introspect(&s, &token).await;
+    assert_eq!(active["active"], true);
+    assert_eq!(active["tier"], granted);
+    let (_, agent) = s.get(&format!("/agents/{id}")).await;
+    assert_eq!(
+        active["state_version"], agent["state_version"],
+        "the token names the state it was issued at"
+    );
+    // Violations until the tier falls (one does under the default policy).
+    let mut tier = granted;
+    for _ in 0..5 {
+        let (_, r) = s
+            .record_as(&acme, &id, "delete_data", "violation", None)
+            .await;
+        tier = r["new_tier"].as_u64().unwrap();
+        if tier < granted {
+            break;
+        }
+        assert_eq!(introspect(&s, &token).await["active"], true);
+    }
+    assert!(tier < granted, "the tier fell");
+    assert_eq!(introspect(&s, &token).await, json!({"active": false}));
+    // A token issued now, at the lower tier, is active.
+    let (_, t) = s
+        .call_as(
+            &acme,
+            reqwest::Method::POST,
+            &format!("/agents/{id}/token"),
+            Some(json!({})),
+        )
+        .await;
+    let fresh = introspect(&s, t["token"].as_str().unwrap()).await;
+    assert_eq!(
+        (fresh["active"].clone(), fresh["tier"].clone()),
+        (json!(true), json!(tier))
+    );
+}

@@ -97,6 +97,7 @@ use vouching::*;
 use webhooks::*;
 
 both_stores!(
+    a_token_dies_when_its_agents_tier_falls_below_it,
     answers_carry_state_versions_and_demand_them,
     health_is_public_and_the_rest_needs_a_key,
     register_and_read_back_in_v2_shapes,

@@ -38,6 +38,7 @@ fn request() -> TokenRequest {
         permitted_actions: vec!["read_data".into(), "send_email".into()],
         expires_in: 3600,
         epoch: 0,
+        state_version: 0,
     }
 }
 
