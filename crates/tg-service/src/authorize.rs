@@ -31,19 +31,6 @@ pub struct BatchOutcome {
     pub state_version: u64,
 }
 
-/// Read-your-writes: an answer about an agent must be decided on at least this state
-/// version (from an earlier answer or write), else it is read through the database. A
-/// version the database does not hold yet is a conflict (409): it was never written.
-pub(crate) fn at_least(view: TrustView, min: Option<u64>) -> Result<TrustView, ServiceError> {
-    match min {
-        Some(min) if view.state.version < min => Err(ServiceError::Conflict(format!(
-            "agent `{}` is at state version {}; no state version {min} has been written",
-            view.agent.id, view.state.version
-        ))),
-        _ => Ok(view),
-    }
-}
-
 /// A name no catalog can hold is bad input (400), not a question to audit.
 fn valid_action(action: &str) -> Result<(), ServiceError> {
     validate_action_name(action).map_err(|e| ServiceError::Invalid(e.to_string()))

@@ -16,8 +16,8 @@
 //!   and key. A vouch given or withdrawn raises the vouchee's state version, which
 //!   signals it.
 //! - **State versions:** every entry carries its agent's state version. A caller that
-//!   names a least version ([`crate::authorize`]'s `min`) is answered from memory only
-//!   when the entry is at that version or later; otherwise from the database.
+//!   names a least version (`min_state_version`, see `memory_reads.rs`) is answered from
+//!   memory only when the entry is at that version or later; otherwise from the database.
 //! - **A load never caches what a concurrent write replaced:** a load takes its shard's
 //!   generation before reading the database and stores the result only if no eviction
 //!   touched that shard meanwhile.

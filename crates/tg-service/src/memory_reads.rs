@@ -9,13 +9,25 @@ use tg_access::{Plan, Principal, Scope};
 use tg_core::AgentId;
 
 use crate::agents::{TrustView, agent_id, load_view};
-use crate::authorize::at_least;
 use crate::decision_state::AgentEntry;
 use crate::{Gateway, ServiceError, reading};
 
 /// A trust read's inputs: the view at `now`, the owning account's plan, active vouches
 /// received.
 pub(crate) type TrustInputs = (TrustView, Plan, u64);
+
+/// Read-your-writes: an answer about an agent must be decided on at least this state
+/// version (from an earlier answer or write), else it is read through the database. A
+/// version the database does not hold yet is a conflict (409): it was never written.
+pub(crate) fn at_least(view: TrustView, min: Option<u64>) -> Result<TrustView, ServiceError> {
+    match min {
+        Some(min) if view.state.version < min => Err(ServiceError::Conflict(format!(
+            "agent `{}` is at state version {}; no state version {min} has been written",
+            view.agent.id, view.state.version
+        ))),
+        _ => Ok(view),
+    }
+}
 
 impl Gateway {
     /// The agent as memory holds it, at `min` or later, when memory is current.
@@ -57,6 +69,38 @@ impl Gateway {
             .put(view.agent.id.as_str(), generation, Arc::new(entry));
     }
 
+    /// Reads the agent (with its plan and vouch count when `standing`) from the database
+    /// and holds what it read, unless a write evicted the agent meanwhile; refused when
+    /// older than `min`.
+    async fn read_through(
+        &self,
+        id: &AgentId,
+        min: Option<u64>,
+        standing: bool,
+    ) -> Result<(TrustView, Option<(Plan, u64)>), ServiceError> {
+        let now = self.now();
+        let generation = self.decisions.agents.generation(id.as_str());
+        let cache = Arc::clone(&self.policy);
+        let key = id.clone();
+        let (view, read) = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let view = load_view(tx, &cache, &key, now, false).await?;
+                if !standing {
+                    return Ok((view, None));
+                }
+                let plan = tx
+                    .get_account(&view.agent.account_id)
+                    .await?
+                    .map_or(Plan::Free, |a| a.plan);
+                let vouches = tx.count_vouches_received(&key).await?;
+                Ok((view, Some((plan, vouches))))
+            })
+        })
+        .await?;
+        self.hold(generation, &view, read);
+        Ok((at_least(view, min)?, read))
+    }
+
     /// The agent as decisions see it: from the decision state when it holds the agent at
     /// `min` or later and is current, else from the database (and then held).
     pub(crate) async fn decision_view(
@@ -70,15 +114,7 @@ impl Gateway {
         if let Some(view) = self.view_from_memory(&id, min) {
             return Ok(view);
         }
-        let now = self.now();
-        let generation = self.decisions.agents.generation(id.as_str());
-        let cache = Arc::clone(&self.policy);
-        let view = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { load_view(tx, &cache, &id, now, false).await })
-        })
-        .await?;
-        self.hold(generation, &view, None);
-        at_least(view, min)
+        Ok(self.read_through(&id, min, false).await?.0)
     }
 
     /// A trust read's inputs, if memory holds all of them at `min` or later and is current.
@@ -98,23 +134,11 @@ impl Gateway {
         if let Some(held) = self.trust_from_memory(id, min) {
             return Ok(held);
         }
-        let now = self.now();
-        let generation = self.decisions.agents.generation(id.as_str());
-        let cache = Arc::clone(&self.policy);
-        let key = id.clone();
-        let (view, plan, vouches) = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let view = load_view(tx, &cache, &key, now, false).await?;
-                let plan = tx
-                    .get_account(&view.agent.account_id)
-                    .await?
-                    .map_or(Plan::Free, |a| a.plan);
-                let vouches = tx.count_vouches_received(&key).await?;
-                Ok((view, plan, vouches))
-            })
-        })
-        .await?;
-        self.hold(generation, &view, Some((plan, vouches)));
-        Ok((at_least(view, min)?, plan, vouches))
+        match self.read_through(id, min, true).await? {
+            (view, Some((plan, vouches))) => Ok((view, plan, vouches)),
+            (_, None) => Err(ServiceError::Internal(
+                "trust read without its standing".into(),
+            )),
+        }
     }
 }

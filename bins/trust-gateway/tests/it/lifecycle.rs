@@ -119,6 +119,17 @@ pub async fn lifecycle_suspend_reactivate_revoke(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
+/// `POST /agents/{id}/token` with `key`: the status and the grant.
+async fn token_grant(s: &Server, key: &str, id: &str) -> (StatusCode, Value) {
+    s.call_as(
+        key,
+        reqwest::Method::POST,
+        &format!("/agents/{id}/token"),
+        Some(json!({})),
+    )
+    .await
+}
+
 /// A token carries the tier and the state version it was issued at; once the agent's tier
 /// falls below the token's, introspection answers inactive at once (issue 17, part 3).
 pub async fn a_token_dies_when_its_agents_tier_falls_below_it(backend: Backend) {
@@ -137,14 +148,7 @@ pub async fn a_token_dies_when_its_agents_tier_falls_below_it(backend: Backend) 
             .await;
         assert_eq!(status, StatusCode::CREATED, "{r}");
     }
-    let (status, t) = s
-        .call_as(
-            &acme,
-            reqwest::Method::POST,
-            &format!("/agents/{id}/token"),
-            Some(json!({})),
-        )
-        .await;
+    let (status, t) = token_grant(&s, &acme, &id).await;
     assert_eq!(status, StatusCode::OK, "{t}");
     let token = t["token"].as_str().unwrap().to_owned();
     let granted = t["tier"].as_u64().unwrap();
@@ -172,14 +176,7 @@ pub async fn a_token_dies_when_its_agents_tier_falls_below_it(backend: Backend) 
     assert!(tier < granted, "the tier fell");
     assert_eq!(introspect(&s, &token).await, json!({"active": false}));
     // A token issued now, at the lower tier, is active.
-    let (_, t) = s
-        .call_as(
-            &acme,
-            reqwest::Method::POST,
-            &format!("/agents/{id}/token"),
-            Some(json!({})),
-        )
-        .await;
+    let (_, t) = token_grant(&s, &acme, &id).await;
     let fresh = introspect(&s, t["token"].as_str().unwrap()).await;
     assert_eq!(
         (fresh["active"].clone(), fresh["tier"].clone()),
