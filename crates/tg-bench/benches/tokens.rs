@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
                 expires_in: 600,
                 epoch: 0,
                 state_version: 0,
+                exchange: None,
             },
             now,
         )

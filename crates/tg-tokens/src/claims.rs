@@ -54,6 +54,28 @@ pub struct TokenClaims {
     /// `docs/API.md`); `None` for tokens issued before it was written. Send it as
     /// `min_state_version` to decide on a state at least as new as the token's.
     pub state_version: Option<u64>,
+    /// `act` (RFC 8693 §4.1): who acts for `sub`, the current actor first and each earlier
+    /// one after it. Empty for an agent's own token; set by token exchange.
+    pub act: Vec<ActingAgent>,
+    /// `tg_root_authority`: who began the delegation chain the actors act along (an agent
+    /// id or `user:<name>`), when there are actors.
+    pub root_authority: Option<String>,
+    /// `tg_sources`: the `jti` of every gateway token this one was exchanged from. Revoking
+    /// any of them voids this one too (online checks only).
+    pub sources: Vec<String>,
+}
+
+/// One link of an `act` chain (RFC 8693 §4.1): an agent acting for the token's subject (or
+/// for the actor before it), along an accepted delegation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActingAgent {
+    /// The acting agent's id (`sub` of the `act` object).
+    pub sub: String,
+    /// `tg_delegation`: the accepted delegation that lets it act.
+    pub delegation_id: String,
+    /// `tg_epoch`: its token generation when the token was issued; a suspension of the
+    /// actor voids the token as it voids the actor's own.
+    pub epoch: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

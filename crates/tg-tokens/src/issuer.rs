@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use tg_core::{AgentId, Timestamp, TokenId};
 
 use crate::verify::{Checks, EdKey, LEEWAY_SECS, verify_token};
-use crate::{DetachedJws, SealedKey, Signed, TOKEN_TYP, TokenClaims, TokenError};
+use crate::{ActingAgent, DetachedJws, SealedKey, Signed, TOKEN_TYP, TokenClaims, TokenError};
 
 /// What goes into a token besides the registered claims.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +20,32 @@ pub struct TokenRequest {
     pub epoch: u64,
     /// The agent's state version, written as `tg_state_version`.
     pub state_version: u64,
+    /// What a token exchange (RFC 8693) adds; `None` for an agent's own token.
+    pub exchange: Option<Exchange>,
+}
+
+/// The claims of an exchanged token beyond an agent's own.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Exchange {
+    /// `aud`: the narrowed audiences; empty keeps the gateway's.
+    pub audience: Vec<String>,
+    /// `act`, the current actor first.
+    pub act: Vec<ActingAgent>,
+    /// `tg_root_authority`.
+    pub root_authority: Option<String>,
+    /// `tg_sources`.
+    pub sources: Vec<String>,
+}
+
+/// The nested `act` object of RFC 8693 §4.1: the current actor outermost.
+fn act_claim(chain: &[ActingAgent]) -> Option<Value> {
+    chain.iter().rev().fold(None, |inner, a| {
+        let mut link = json!({"sub": a.sub, "tg_delegation": a.delegation_id, "tg_epoch": a.epoch});
+        if let Some(inner) = inner {
+            link["act"] = inner;
+        }
+        Some(link)
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +126,7 @@ impl TokenIssuer {
         Ok(Self {
             checks: Checks {
                 issuer: issuer.to_owned(),
-                audience: audience.to_owned(),
+                audience: Some(audience.to_owned()),
                 leeway_secs: LEEWAY_SECS,
                 expiry_grace_secs: 0,
             },
@@ -113,7 +139,7 @@ impl TokenIssuer {
     }
 
     pub fn audience(&self) -> &str {
-        &self.checks.audience
+        self.checks.audience.as_deref().unwrap_or_default()
     }
 
     pub fn issuer(&self) -> &str {
@@ -140,7 +166,11 @@ impl TokenIssuer {
         let mut payload = JwtPayload::new();
         payload.set_subject(req.agent_id.as_str());
         payload.set_issuer(&self.checks.issuer);
-        payload.set_audience(vec![self.checks.audience.clone()]);
+        let exchange = req.exchange.as_ref();
+        match exchange.filter(|x| !x.audience.is_empty()) {
+            Some(x) => payload.set_audience(x.audience.clone()),
+            None => payload.set_audience(vec![self.checks.audience.clone().unwrap_or_default()]),
+        }
         payload.set_jwt_id(&jti);
         let claims = [
             // Integer NumericDates (josekit's setters would write `iat` as a float).
@@ -155,6 +185,21 @@ impl TokenIssuer {
         ];
         for (k, v) in claims {
             payload.set_claim(k, Some(v)).map_err(key_error)?;
+        }
+        if let Some(x) = exchange {
+            if let Some(act) = act_claim(&x.act) {
+                payload.set_claim("act", Some(act)).map_err(key_error)?;
+            }
+            if let Some(root) = &x.root_authority {
+                payload
+                    .set_claim("tg_root_authority", Some(json!(root)))
+                    .map_err(key_error)?;
+            }
+            if !x.sources.is_empty() {
+                payload
+                    .set_claim("tg_sources", Some(json!(x.sources)))
+                    .map_err(key_error)?;
+            }
         }
         let mut header = JwsHeader::new();
         header.set_token_type(TOKEN_TYP);
@@ -205,6 +250,22 @@ impl TokenIssuer {
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
         let hs256 = self.hs256.as_ref().map(|(_, k)| k);
         verify_token(token, now, &self.checks, &self.keys, hs256)
+    }
+
+    /// [`TokenIssuer::verify`] for a token of any audience: what introspection answers about
+    /// (RFC 7662 leaves the audience check to the resource server, which sees `aud`), so an
+    /// exchanged token narrowed to a tool server still introspects.
+    pub fn verify_any_audience(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<TokenClaims, TokenError> {
+        let hs256 = self.hs256.as_ref().map(|(_, k)| k);
+        let checks = Checks {
+            audience: None,
+            ..self.checks.clone()
+        };
+        verify_token(token, now, &checks, &self.keys, hs256)
     }
 
     /// [`TokenIssuer::verify`], but a token expired less than `grace_secs` ago (beyond the

@@ -8,9 +8,9 @@ mod revocation;
 mod sealed;
 mod verify;
 
-pub use claims::{DetachedJws, Signed, TOKEN_TYP, TokenClaims, TokenError};
+pub use claims::{ActingAgent, DetachedJws, Signed, TOKEN_TYP, TokenClaims, TokenError};
 #[cfg(feature = "issue")]
-pub use issuer::{IssuedToken, TokenIssuer, TokenRequest};
+pub use issuer::{Exchange, IssuedToken, TokenIssuer, TokenRequest};
 pub use revocation::{RevocationStore, RevokedToken};
 #[cfg(feature = "issue")]
 pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal, signing_key_at};

@@ -9,7 +9,7 @@ use ring::signature::{ED25519, UnparsedPublicKey};
 use serde_json::{Map, Value};
 use tg_core::Timestamp;
 
-use crate::{DetachedJws, Signed, TokenClaims, TokenError};
+use crate::{ActingAgent, DetachedJws, Signed, TokenClaims, TokenError};
 
 /// Clock skew tolerated on `exp` and `nbf`.
 pub(crate) const LEEWAY_SECS: i64 = 30;
@@ -102,7 +102,8 @@ fn text<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Checks {
     pub(crate) issuer: String,
-    pub(crate) audience: String,
+    /// `None` accepts any audience (introspection by the issuer).
+    pub(crate) audience: Option<String>,
     pub(crate) leeway_secs: i64,
     /// How long after `exp` (beyond the leeway) a token still verifies: 0 but for reports
     /// about an interaction that happened while it was valid.
@@ -198,7 +199,7 @@ impl Checks {
                 .collect::<Result<_, _>>()?,
             _ => return Err(TokenError::InvalidClaim("aud")),
         };
-        if !aud.contains(&self.audience) {
+        if self.audience.as_ref().is_some_and(|a| !aud.contains(a)) {
             return Err(TokenError::InvalidClaim("aud"));
         }
         let text = |name: &'static str| -> Result<String, TokenError> {
@@ -229,8 +230,49 @@ impl Checks {
             exp,
             epoch: p.get("tg_epoch").and_then(Value::as_u64).unwrap_or(0),
             state_version: p.get("tg_state_version").and_then(Value::as_u64),
+            act: act_chain(p.get("act"))?,
+            root_authority: match p.get("tg_root_authority") {
+                None => None,
+                Some(v) => Some(
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or(TokenError::InvalidClaim("tg_root_authority"))?,
+                ),
+            },
+            sources: match p.get("tg_sources") {
+                None => Vec::new(),
+                Some(v) => serde_json::from_value(v.clone())
+                    .map_err(|_| TokenError::InvalidClaim("tg_sources"))?,
+            },
         })
     }
+}
+
+/// Longest `act` chain read (the gateway's delegation chains are far shorter).
+const MAX_ACT_DEPTH: usize = 16;
+
+/// The nested `act` objects (RFC 8693 §4.1), current actor first. Each carries the
+/// gateway's `sub`, `tg_delegation` and `tg_epoch`; anything else is an invalid claim.
+fn act_chain(act: Option<&Value>) -> Result<Vec<ActingAgent>, TokenError> {
+    let mut chain = Vec::new();
+    let mut next = act;
+    while let Some(link) = next {
+        let link = link.as_object().ok_or(TokenError::InvalidClaim("act"))?;
+        if chain.len() == MAX_ACT_DEPTH {
+            return Err(TokenError::InvalidClaim("act"));
+        }
+        let field = |name| link.get(name).and_then(Value::as_str).map(str::to_owned);
+        chain.push(ActingAgent {
+            sub: field("sub").ok_or(TokenError::InvalidClaim("act"))?,
+            delegation_id: field("tg_delegation").ok_or(TokenError::InvalidClaim("act"))?,
+            epoch: link
+                .get("tg_epoch")
+                .and_then(Value::as_u64)
+                .ok_or(TokenError::InvalidClaim("act"))?,
+        });
+        next = link.get("act");
+    }
+    Ok(chain)
 }
 
 /// Verifies the gateway's tokens offline, from its published JWK Set
@@ -283,7 +325,7 @@ impl JwksVerifier {
         Ok(Self {
             checks: Checks {
                 issuer: issuer.to_owned(),
-                audience: audience.to_owned(),
+                audience: Some(audience.to_owned()),
                 leeway_secs: LEEWAY_SECS,
                 expiry_grace_secs: 0,
             },

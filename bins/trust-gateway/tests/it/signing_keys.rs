@@ -28,6 +28,7 @@ fn request() -> TokenRequest {
         expires_in: 3600,
         epoch: 0,
         state_version: 0,
+        exchange: None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Tokens checked by an independent JOSE implementation (`jsonwebtoken`, RustCrypto
 //! backend) and refused by our own verifier when they should be.
 
+mod exchanged;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk::JwkSet};
@@ -39,6 +41,7 @@ fn request() -> TokenRequest {
         expires_in: 3600,
         epoch: 0,
         state_version: 0,
+        exchange: None,
     }
 }
 
