@@ -1,6 +1,6 @@
 use tg_core::{AccountId, AgentId, ChainId, DelegationId, StoreError};
 
-use crate::Delegation;
+use crate::{Delegation, Delegator};
 
 /// Storage of delegations.
 ///
@@ -11,6 +11,8 @@ use crate::Delegation;
 /// - `chain`: every delegation of the chain, in depth order.
 /// - `ancestry`: the delegations from the root down to `id` (inclusive), in depth order.
 /// - `history_for_agent`: delegations to or from the agent, newest first, paged.
+/// - `open_delegation`: the newest delegation from `from` to `to` that was accepted and
+///   has no outcome yet (a hand-off in progress), under `parent` when one is given.
 /// - `delegation_account`: the account that created the delegation (it alone, or an admin,
 ///   may record the outcome).
 #[async_trait::async_trait]
@@ -35,6 +37,12 @@ pub trait DelegationStore: Send {
     async fn accept_delegation(&mut self, d: &Delegation) -> Result<(), StoreError>;
     async fn chain(&mut self, id: &ChainId) -> Result<Vec<Delegation>, StoreError>;
     async fn ancestry(&mut self, id: &DelegationId) -> Result<Vec<Delegation>, StoreError>;
+    async fn open_delegation(
+        &mut self,
+        from: &Delegator,
+        to: &AgentId,
+        parent: Option<&DelegationId>,
+    ) -> Result<Option<Delegation>, StoreError>;
     async fn history_for_agent(
         &mut self,
         agent: &AgentId,

@@ -208,6 +208,30 @@ impl DelegationStore for DbTx<'_> {
         Ok(out)
     }
 
+    async fn open_delegation(
+        &mut self,
+        from: &Delegator,
+        to: &AgentId,
+        parent: Option<&DelegationId>,
+    ) -> Result<Option<Delegation>, StoreError> {
+        let (from, to) = (from.to_string(), to.as_str());
+        let parent = parent.map(DelegationId::as_str);
+        let row: Option<DelegationRow> = run!(self, |c| {
+            let mut q = delegations::table
+                .filter(delegations::from_party.eq(&from))
+                .filter(delegations::to_agent.eq(to))
+                .filter(delegations::accepted_at.is_not_null())
+                .filter(delegations::outcome.is_null())
+                .order((delegations::delegated_at.desc(), delegations::id.desc()))
+                .into_boxed();
+            if let Some(p) = parent {
+                q = q.filter(delegations::parent_id.eq(p));
+            }
+            q.first(c).await.optional()
+        })?;
+        row.map(DelegationRow::into_delegation).transpose()
+    }
+
     async fn history_for_agent(
         &mut self,
         agent: &AgentId,

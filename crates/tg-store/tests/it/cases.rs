@@ -954,3 +954,104 @@ pub async fn revoked_tokens_and_attestation_nonces_are_single_records(db: Db) {
     .await
     .unwrap();
 }
+
+fn delegation(
+    from: &AgentId,
+    to: &AgentId,
+    parent: Option<&tg_delegation::Delegation>,
+    at: i64,
+) -> tg_delegation::Delegation {
+    tg_delegation::Delegation {
+        id: tg_core::DelegationId::generate(),
+        chain_id: parent.map_or_else(tg_core::ChainId::generate, |p| p.chain_id.clone()),
+        parent: parent.map(|p| p.id.clone()),
+        depth: parent.map_or(1, |p| p.depth + 1),
+        from: tg_delegation::Delegator::Agent(from.clone()),
+        to_agent: to.clone(),
+        root_authority: tg_delegation::Delegator::Human("user:alice".into()),
+        task_type: "triage".into(),
+        threshold: 2.0,
+        trust_score_at_delegation: 3.0,
+        delegated_at: T0.plus_secs(at),
+        accepted_at: Some(T0.plus_secs(at)),
+        outcome: None,
+    }
+}
+
+pub async fn open_delegations_are_accepted_hand_offs_without_an_outcome(db: Db) {
+    use tg_delegation::{DelegationOutcome, DelegationStore, Delegator, OutcomeRecord};
+    let (a, b, c) = (
+        AgentId::generate(),
+        AgentId::generate(),
+        AgentId::generate(),
+    );
+    let account = AccountId::generate();
+    tx(&db, move |tx| {
+        Box::pin(async move {
+            let from_a = Delegator::Agent(a.clone());
+            assert_eq!(tx.open_delegation(&from_a, &b, None).await?, None);
+            let first = delegation(&a, &b, None, 0);
+            let mut pending = delegation(&a, &b, None, 5);
+            pending.accepted_at = None;
+            for d in [&first, &pending] {
+                tx.insert_delegation(d, &account).await?;
+            }
+            assert_eq!(
+                tx.open_delegation(&from_a, &b, None).await?.map(|d| d.id),
+                Some(first.id.clone()),
+                "the accepted one, not the newer pending one"
+            );
+            assert_eq!(
+                tx.open_delegation(&from_a, &c, None).await?,
+                None,
+                "another delegatee"
+            );
+            assert_eq!(
+                tx.open_delegation(&Delegator::Agent(b.clone()), &a, None)
+                    .await?,
+                None,
+                "the other direction"
+            );
+
+            let newer = delegation(&a, &b, None, 10);
+            tx.insert_delegation(&newer, &account).await?;
+            assert_eq!(
+                tx.open_delegation(&from_a, &b, None).await?.map(|d| d.id),
+                Some(newer.id.clone()),
+                "the newest"
+            );
+
+            // Under a parent: only the child of that hop.
+            let hop = delegation(&b, &c, Some(&first), 20);
+            tx.insert_delegation(&hop, &account).await?;
+            let from_b = Delegator::Agent(b.clone());
+            assert_eq!(
+                tx.open_delegation(&from_b, &c, Some(&first.id))
+                    .await?
+                    .map(|d| d.id),
+                Some(hop.id.clone())
+            );
+            assert_eq!(
+                tx.open_delegation(&from_b, &c, Some(&newer.id)).await?,
+                None
+            );
+
+            // An outcome closes it.
+            let mut done = newer.clone();
+            done.outcome = Some(OutcomeRecord {
+                outcome: DelegationOutcome::Success,
+                feedback: None,
+                notes: None,
+                completed_at: T0.plus_secs(30),
+            });
+            tx.update_outcome(&done).await?;
+            assert_eq!(
+                tx.open_delegation(&from_a, &b, None).await?.map(|d| d.id),
+                Some(first.id.clone())
+            );
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}

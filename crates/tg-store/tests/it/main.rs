@@ -50,6 +50,7 @@ contract!(
     agents_scan_in_id_order_with_their_state,
     webhook_outbox_fans_out_claims_once_and_records_attempts,
     revoked_tokens_and_attestation_nonces_are_single_records,
+    open_delegations_are_accepted_hand_offs_without_an_outcome,
 );
 
 #[allow(dead_code)]
