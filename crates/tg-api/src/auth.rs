@@ -55,9 +55,24 @@ pub(crate) async fn authenticate(
     if is_public(req.method(), path) || path.starts_with(crate::openapi::DOCS_PREFIX) {
         return next.call(req).await;
     }
+    match admit(&req).await {
+        Ok(Some(auth)) => {
+            req.extensions_mut().insert(auth);
+            next.call(req).await
+        }
+        Ok(None) => next.call(req).await,
+        // The OAuth token endpoint words a refused key as RFC 6749 does.
+        Err(e) if req.path() == crate::oauth::TOKEN_PATH => Err(e.for_token_endpoint().into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The caller of a non-public route: `None` when the route is open anyway (public
+/// metrics), an error when the key is missing, refused or over its plan's rate.
+async fn admit(req: &ServiceRequest) -> Result<Option<Auth>, ApiError> {
     let state = state(req.request())?;
-    if path == crate::metrics::PATH && state.metrics_public {
-        return next.call(req).await;
+    if req.path() == crate::metrics::PATH && state.metrics_public {
+        return Ok(None);
     }
     let key = match req
         .headers()
@@ -69,13 +84,12 @@ pub(crate) async fn authenticate(
         Some(Err(_)) => {
             return Err(ApiError::from(tg_service::ServiceError::Unauthorized(
                 "invalid API key".into(),
-            ))
-            .into());
+            )));
         }
     };
     let peer = req.peer_addr().map(|a| a.ip());
     if let Some(wait) = peer.and_then(|ip| state.limiters.auth_blocked(ip)) {
-        return Err(too_many_failures(wait).into());
+        return Err(too_many_failures(wait));
     }
     let presented = key.is_some();
     let ip = peer.map(|ip| ip.to_string());
@@ -102,11 +116,11 @@ pub(crate) async fn authenticate(
         // A key presented and refused counts against its source address.
         Err(e) if presented && e.status() == actix_web::http::StatusCode::UNAUTHORIZED => {
             if let Some(wait) = peer.and_then(|ip| state.limiters.auth_failed(ip)) {
-                return Err(too_many_failures(wait).into());
+                return Err(too_many_failures(wait));
             }
-            return Err(e.into());
+            return Err(e);
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     if let Err(wait) = state.limiters.check(&auth.principal) {
         let e = ApiError::new(
@@ -117,10 +131,9 @@ pub(crate) async fn authenticate(
                 auth.principal.plan.as_str()
             ),
         );
-        return Err(e.retry_after(wait).into());
+        return Err(e.retry_after(wait));
     }
-    req.extensions_mut().insert(auth);
-    next.call(req).await
+    Ok(Some(auth))
 }
 
 fn too_many_failures(wait: u64) -> ApiError {

@@ -38,6 +38,25 @@ impl ApiError {
         self
     }
 
+    /// An RFC 6749 §5.2 refusal of the token endpoint: `error` and `error_description`
+    /// beside the usual `code` and `detail`.
+    pub fn oauth(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        Self::new(status, error, description.clone())
+            .with(json!({"error": error, "error_description": description}))
+    }
+
+    /// This error as the token endpoint words it: a refused or missing key is RFC 6749's
+    /// `invalid_client`.
+    pub(crate) fn for_token_endpoint(self) -> Self {
+        if self.status == StatusCode::UNAUTHORIZED && self.extra.is_none() {
+            let description = self.detail.clone();
+            self.with(json!({"error": "invalid_client", "error_description": description}))
+        } else {
+            self
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

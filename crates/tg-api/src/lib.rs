@@ -14,6 +14,7 @@ mod identity;
 mod lifecycle;
 mod log;
 mod metrics;
+mod oauth;
 mod openapi;
 mod policy;
 mod rate_limit;
@@ -94,6 +95,7 @@ fn mount(r: &mut routes::Routes) {
     authorize::routes(r);
     policy::routes(r);
     lifecycle::routes(r);
+    oauth::routes(r);
     identity::routes(r);
     admin::routes(r);
     signing_keys::routes(r);

@@ -171,6 +171,7 @@ async fn introspect(
         .await?;
     let body = match result.claims {
         Some(c) if result.active => Introspection {
+            act: c.act_claim(),
             active: true,
             token_type: Some("Bearer".to_owned()),
             sub: Some(c.sub),

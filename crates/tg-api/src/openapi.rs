@@ -205,6 +205,7 @@ impl Modify for ApiKeyAuth {
         crate::lifecycle::revoke,
         crate::lifecycle::introspect,
         crate::lifecycle::revoke_token,
+        crate::oauth::token,
         crate::identity::attestation_nonce,
         crate::identity::public_key,
         crate::identity::challenge,

@@ -31,7 +31,7 @@ pub use ed25519::{
     MAX_PENDING, challenge_message,
 };
 #[cfg(feature = "verify")]
-pub use jwt_svid::verify_jwt_svid;
+pub use jwt_svid::{unverified_spiffe_subject, verify_jwt_svid};
 #[cfg(feature = "verify")]
 pub use possession::{
     AttestationNonce, MAX_PENDING_NONCES, NONCE_TTL_SECS, NonceStore, verify_possession,

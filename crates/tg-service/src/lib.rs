@@ -31,6 +31,8 @@ mod record_batch;
 mod signing_keys;
 pub mod state_signals;
 mod store;
+mod token_chain;
+mod token_exchange;
 mod token_revocation;
 mod tokens;
 mod transparency;
@@ -67,6 +69,10 @@ pub use receipt_export::{ReceiptExport, ReceiptLogProof};
 pub use record_batch::MAX_RECEIPTS_PER_COMMIT;
 pub use signing_keys::{SIGNING_KEY_PUBLISH_AHEAD_SECS, SIGNING_KEY_RELOAD_SECS, SigningKeyView};
 pub use store::{CommitHook, EventSignals, Store, Tx, TxFuture, TxWork, in_transaction, reading};
+pub use token_exchange::{
+    ACCESS_TOKEN_TYPE, ExchangeError, Exchanged, JWT_TOKEN_TYPE, MAX_AUDIENCES, OAuthError,
+    TokenExchange,
+};
 pub use token_revocation::{Revoked, TokenRevocation};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
 pub use transparency::{LOG_LEASE, LogConfig, LogRound};

@@ -11,6 +11,7 @@ use tg_scoring::Trigger;
 use tg_tokens::TokenClaims;
 
 use crate::agents::{TrustView, agent_id};
+use crate::token_chain::{token_parties, weakest_tier};
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// A lifecycle change.
@@ -157,64 +158,41 @@ impl Gateway {
     }
 
     /// `POST /tokens/introspect`: a token is active when it verifies (signature, `alg`,
-    /// `kid`, `exp`, `aud`, `iss`), it is not void (revoked, or of an older token
-    /// generation), and its agent exists, is active and still holds at least the tier the
-    /// token was issued at (its score computed now, decay included).
+    /// `kid`, `exp`, `iss`; any audience, which the caller sees in `aud`), everyone it names
+    /// still stands behind it ([`token_parties`]: not revoked, not of an older token
+    /// generation, every actor's delegation still open), and all of them still hold at
+    /// least the tier the token was issued at (scores computed now, decay included).
     pub async fn introspect(
         &self,
         principal: &Principal,
         token: &str,
     ) -> Result<Introspection, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let claims = match self.tokens().verify(token, self.now()) {
-            Ok(c) => c,
-            Err(e) => {
-                return Ok(Introspection {
-                    active: false,
-                    claims: None,
-                    reason: Some(e.to_string()),
-                });
-            }
-        };
-        let Ok(id) = AgentId::parse(&claims.sub) else {
-            return Ok(Introspection {
-                active: false,
-                claims: None,
-                reason: Some("the token's subject is not an agent".into()),
-            });
-        };
-        let checked = claims.clone();
-        let (cache, now) = (Arc::clone(&self.policy), self.now());
-        let agent = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let view = match crate::agents::load_view(tx, &cache, &id, now, false).await {
-                    Ok(view) => view,
-                    Err(ServiceError::NotFound(_)) => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                let void = crate::token_revocation::token_void(tx, &checked, &view.agent).await?;
-                Ok(Some((view, void)))
-            })
-        })
-        .await?;
         let inactive = |reason: String| Introspection {
             active: false,
             claims: None,
             reason: Some(reason),
         };
-        Ok(match agent {
-            None => inactive("the token's agent does not exist".into()),
-            Some((v, _)) if v.agent.status != AgentStatus::Active => {
-                inactive(format!("the agent is {}", v.agent.status.as_str()))
-            }
-            Some((_, Some(void))) => inactive(void.to_owned()),
+        let claims = match self.tokens().verify_any_audience(token, self.now()) {
+            Ok(c) => c,
+            Err(e) => return Ok(inactive(e.to_string())),
+        };
+        let checked = claims.clone();
+        let (cache, now) = (Arc::clone(&self.policy), self.now());
+        let parties = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { token_parties(tx, &cache, &checked, now).await })
+        })
+        .await?;
+        let tier = match parties {
+            Err(reason) => return Ok(inactive(reason)),
+            Ok(views) => weakest_tier(&views),
+        };
+        Ok(match claims.tier {
             // The token granted what its tier allowed; a lower tier now grants less.
-            Some((v, _)) if claims.tier.is_some_and(|t| v.breakdown.tier < t) => inactive(format!(
-                "the agent's trust tier is now {}, below the tier {} the token was issued at",
-                v.breakdown.tier,
-                claims.tier.unwrap_or_default()
+            Some(granted) if tier < granted => inactive(format!(
+                "the trust tier is now {tier}, below the tier {granted} the token was issued at"
             )),
-            Some(_) => Introspection {
+            _ => Introspection {
                 active: true,
                 claims: Some(claims),
                 reason: None,

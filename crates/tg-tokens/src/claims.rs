@@ -1,6 +1,7 @@
 //! What the gateway's tokens and detached signatures are, and how checking them fails.
 
 use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 /// The `typ` of each kind of JWS the gateway signs (RFC 8725 §3.11, explicit typing), so
 /// none can be taken for another: a card signature or an export statement with its
@@ -63,6 +64,27 @@ pub struct TokenClaims {
     /// `tg_sources`: the `jti` of every gateway token this one was exchanged from. Revoking
     /// any of them voids this one too (online checks only).
     pub sources: Vec<String>,
+}
+
+impl TokenClaims {
+    /// The `act` claim as the token carries it (RFC 8693 §4.1); `None` without actors.
+    pub fn act_claim(&self) -> Option<Value> {
+        act_claim(&self.act)
+    }
+}
+
+/// The nested `act` object of RFC 8693 §4.1: the current actor outermost.
+pub(crate) fn act_claim(chain: &[ActingAgent]) -> Option<Value> {
+    chain.iter().rev().fold(None, |inner, a| {
+        let mut link = Map::new();
+        link.insert("sub".into(), json!(a.sub));
+        link.insert("tg_delegation".into(), json!(a.delegation_id));
+        link.insert("tg_epoch".into(), json!(a.epoch));
+        if let Some(inner) = inner {
+            link.insert("act".into(), inner);
+        }
+        Some(Value::Object(link))
+    })
 }
 
 /// One link of an `act` chain (RFC 8693 §4.1): an agent acting for the token's subject (or

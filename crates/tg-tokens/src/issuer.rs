@@ -37,17 +37,6 @@ pub struct Exchange {
     pub sources: Vec<String>,
 }
 
-/// The nested `act` object of RFC 8693 §4.1: the current actor outermost.
-fn act_claim(chain: &[ActingAgent]) -> Option<Value> {
-    chain.iter().rev().fold(None, |inner, a| {
-        let mut link = json!({"sub": a.sub, "tg_delegation": a.delegation_id, "tg_epoch": a.epoch});
-        if let Some(inner) = inner {
-            link["act"] = inner;
-        }
-        Some(link)
-    })
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssuedToken {
     pub token: String,
@@ -187,7 +176,7 @@ impl TokenIssuer {
             payload.set_claim(k, Some(v)).map_err(key_error)?;
         }
         if let Some(x) = exchange {
-            if let Some(act) = act_claim(&x.act) {
+            if let Some(act) = crate::claims::act_claim(&x.act) {
                 payload.set_claim("act", Some(act)).map_err(key_error)?;
             }
             if let Some(root) = &x.root_authority {

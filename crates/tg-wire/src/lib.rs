@@ -20,6 +20,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod live;
 pub mod log;
+pub mod oauth;
 pub mod page;
 pub mod policy;
 pub mod receipts;

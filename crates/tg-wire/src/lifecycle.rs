@@ -76,4 +76,9 @@ pub struct Introspection {
     /// The agent's state version when the token was issued (`tg_state_version`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_version: Option<u64>,
+    /// An exchanged token's actors (RFC 8693 §4.1): `{"sub", "tg_delegation", "tg_epoch",
+    /// "act": {…}}`, the current actor outermost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub act: Option<serde_json::Value>,
 }

@@ -38,6 +38,7 @@ mod signing_keys;
 mod state_versions;
 mod support;
 mod tenancy;
+mod token_exchange;
 mod tokens;
 mod transparency;
 mod v2_surface;
@@ -90,6 +91,7 @@ use provenance::*;
 use signing_keys::*;
 use state_versions::*;
 use tenancy::*;
+use token_exchange::*;
 use tokens::*;
 use transparency::*;
 use v2_surface::*;
@@ -97,6 +99,9 @@ use vouching::*;
 use webhooks::*;
 
 both_stores!(
+    token_exchange_follows_accepted_delegations,
+    token_exchange_narrows_and_refuses_in_rfc_6749_terms,
+    token_exchange_takes_a_jwt_svid_subject,
     a_token_dies_when_its_agents_tier_falls_below_it,
     answers_carry_state_versions_and_demand_them,
     health_is_public_and_the_rest_needs_a_key,

@@ -424,3 +424,49 @@ pub fn assert_ran(out: &std::process::Output, what: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A gateway trusting an `example.org` JWT-SVID bundle (an ES256 key, and an Ed25519 key
+/// JWT-SVIDs cannot use, which is skipped with a warning), and a signer of JWT-SVIDs
+/// `(sub, aud)` valid for ten minutes under it.
+pub async fn jwt_svid_server(backend: Backend) -> (Server, impl Fn(&str, &str) -> String) {
+    use josekit::jws::{ES256, JwsHeader};
+    use josekit::jwt::{self, JwtPayload};
+
+    let (db, dir) = fresh_db(backend).await;
+    let bundles = dir.path().join("bundles");
+    std::fs::create_dir(&bundles).unwrap();
+    let pair = ES256.generate_key_pair().unwrap();
+    let mut jwk = pair.to_jwk_public_key();
+    jwk.set_key_id("k1");
+    jwk.set_key_use("jwt-svid");
+    let okp = json!({"use": "jwt-svid", "kid": "ed-1", "kty": "OKP", "crv": "Ed25519",
+        "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+    let spiffe_bundle = json!({"keys": [okp, serde_json::to_value(jwk.as_ref()).unwrap()],
+        "spiffe_refresh_hint": 300});
+    std::fs::write(
+        bundles.join("example.org.jwks.json"),
+        spiffe_bundle.to_string(),
+    )
+    .unwrap();
+    let s = start_on(&db, dir, &[("TRUST_BUNDLE_DIR", bundles.to_str().unwrap())]).await;
+
+    let signer = ES256.signer_from_der(pair.to_der_private_key()).unwrap();
+    let svid = move |sub: &str, aud: &str| {
+        let mut header = JwsHeader::new();
+        header.set_key_id("k1");
+        header.set_token_type("JWT");
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600;
+        let claims = json!({"sub": sub, "aud": [aud], "exp": exp});
+        jwt::encode_with_signer(
+            &JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap(),
+            &header,
+            &signer,
+        )
+        .unwrap()
+    };
+    (s, svid)
+}

@@ -979,7 +979,7 @@ fn delegation(
 }
 
 pub async fn open_delegations_are_accepted_hand_offs_without_an_outcome(db: Db) {
-    use tg_delegation::{DelegationOutcome, DelegationStore, Delegator, OutcomeRecord};
+    use tg_delegation::{DelegationOutcome, Delegator, OutcomeRecord};
     let (a, b, c) = (
         AgentId::generate(),
         AgentId::generate(),

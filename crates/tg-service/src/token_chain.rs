@@ -1,0 +1,106 @@
+//! Whether a token still speaks for everyone it names: its subject and, for an exchanged
+//! token (RFC 8693), every agent of its `act` chain. Introspection and token exchange ask
+//! the same question, in the same words.
+
+use tg_core::{AgentId, DelegationId, Timestamp};
+use tg_delegation::Delegator;
+use tg_identity::AgentStatus;
+use tg_tokens::TokenClaims;
+
+use crate::agents::load_view;
+use crate::policy::PolicyCache;
+use crate::{ServiceError, TrustView, Tx};
+
+/// The views of the token's parties, subject first then its actors (current actor first),
+/// when all of them still stand behind it; otherwise why not. A token stands when:
+/// - neither its `jti` nor any token it was exchanged from (`tg_sources`) is revoked;
+/// - every party exists, is active, and was not suspended or revoked since the token was
+///   issued (its `tg_epoch`);
+/// - every actor's delegation is still an accepted hand-off from the party before it,
+///   without an outcome: recording the outcome ends the task, and the token with it.
+pub(crate) async fn token_parties(
+    tx: &mut dyn Tx,
+    cache: &PolicyCache,
+    claims: &TokenClaims,
+    now: Timestamp,
+) -> Result<Result<Vec<TrustView>, String>, ServiceError> {
+    for jti in std::iter::once(&claims.jti).chain(&claims.sources) {
+        if tx.token_revoked(jti).await? {
+            return Ok(Err(if *jti == claims.jti {
+                "the token was revoked".to_owned()
+            } else {
+                format!("the token `{jti}` it was exchanged from was revoked")
+            }));
+        }
+    }
+    let Ok(subject) = AgentId::parse(&claims.sub) else {
+        return Ok(Err("the token's subject is not an agent".into()));
+    };
+    let mut views = Vec::with_capacity(1 + claims.act.len());
+    match party(tx, cache, &subject, claims.epoch, now).await? {
+        Ok(view) => views.push(view),
+        Err(reason) => return Ok(Err(reason)),
+    }
+    // Oldest actor first: each acts for the party before it.
+    let mut before = subject;
+    for link in claims.act.iter().rev() {
+        let Ok(actor) = AgentId::parse(&link.sub) else {
+            return Ok(Err("an actor of the token is not an agent".into()));
+        };
+        let open = match DelegationId::parse(&link.delegation_id) {
+            Ok(id) => tx.get_delegation(&id).await?.filter(|d| {
+                d.accepted_at.is_some()
+                    && d.outcome.is_none()
+                    && d.from == Delegator::Agent(before.clone())
+                    && d.to_agent == actor
+            }),
+            Err(_) => None,
+        };
+        if open.is_none() {
+            return Ok(Err(format!(
+                "the delegation `{}` that lets `{actor}` act is no longer open",
+                link.delegation_id
+            )));
+        }
+        match party(tx, cache, &actor, link.epoch, now).await? {
+            Ok(view) => views.push(view),
+            Err(reason) => return Ok(Err(format!("acting agent `{actor}`: {reason}"))),
+        }
+        before = actor;
+    }
+    if let Some(actors) = views.get_mut(1..) {
+        actors.reverse();
+    }
+    Ok(Ok(views))
+}
+
+/// One party's view, if it still stands behind a token of generation `epoch`.
+async fn party(
+    tx: &mut dyn Tx,
+    cache: &PolicyCache,
+    id: &AgentId,
+    epoch: u64,
+    now: Timestamp,
+) -> Result<Result<TrustView, String>, ServiceError> {
+    let view = match load_view(tx, cache, id, now, false).await {
+        Ok(view) => view,
+        Err(ServiceError::NotFound(_)) => {
+            return Ok(Err("the token's agent does not exist".into()));
+        }
+        Err(e) => return Err(e),
+    };
+    if view.agent.status != AgentStatus::Active {
+        return Ok(Err(format!("the agent is {}", view.agent.status.as_str())));
+    }
+    if view.agent.token_predates_suspension(epoch) {
+        return Ok(Err(
+            "the token was issued before the agent was last suspended or revoked".into(),
+        ));
+    }
+    Ok(Ok(view))
+}
+
+/// The lowest trust tier among `views`: what a token for all of them may grant.
+pub(crate) fn weakest_tier(views: &[TrustView]) -> u8 {
+    views.iter().map(|v| v.breakdown.tier).min().unwrap_or(0)
+}
