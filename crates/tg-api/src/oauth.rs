@@ -23,25 +23,6 @@ pub(crate) fn routes(r: &mut Routes) {
     r.post(TOKEN_PATH, token);
 }
 
-/// The refusals of the token endpoint, with their RFC 6749 body.
-#[derive(Debug, utoipa::IntoResponses)]
-#[allow(dead_code)] // Describes answers built by `ApiError`; never constructed.
-pub(crate) enum TokenErrors {
-    /// `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`,
-    /// `invalid_scope` or `invalid_target`.
-    #[response(status = 400)]
-    BadRequest(OAuthErrorBody),
-    /// `invalid_client`: no API key, or an unknown or revoked one.
-    #[response(status = 401)]
-    Unauthorized(OAuthErrorBody),
-    /// The plan's rate limit is reached; `Retry-After` says when to retry.
-    #[response(status = 429)]
-    RateLimited(crate::openapi::ErrorBody),
-    /// The trust store is unavailable.
-    #[response(status = 503)]
-    Unavailable(crate::openapi::ErrorBody),
-}
-
 fn invalid_request(why: impl Into<String>) -> ApiError {
     ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", why)
 }
@@ -80,7 +61,10 @@ fn once(params: &mut HashMap<String, Vec<String>>, name: &str) -> Result<Option<
     request_body(content = TokenExchangeRequest, content_type = "application/x-www-form-urlencoded",
         description = "RFC 8693 §2.1; `audience` and `resource` may be repeated"),
     responses((status = 200, description = "The new token (`Cache-Control: no-store`)", body = TokenExchangeResponse),
-        TokenErrors))]
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: no API key, or an unknown or revoked one", body = OAuthErrorBody),
+        (status = 429, description = "The plan's rate limit is reached; `Retry-After` says when to retry.", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The trust store is unavailable.", body = crate::openapi::ErrorBody)))]
 async fn token(
     state: web::Data<AppState>,
     auth: Auth,

@@ -48,8 +48,8 @@ pub struct TokenExchangeResponse {
     pub scope: String,
 }
 
-/// RFC 6749 §5.2 error body, as the token endpoint answers refusals (with the gateway's
-/// usual `code` and `detail` beside it).
+/// RFC 6749 §5.2 error body, as the token endpoint answers refusals, with the gateway's
+/// usual `code` and `detail` beside it (the same words).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthErrorBody {
@@ -57,4 +57,6 @@ pub struct OAuthErrorBody {
     /// `unsupported_grant_type`, `invalid_scope` or `invalid_target`.
     pub error: String,
     pub error_description: String,
+    pub code: String,
+    pub detail: String,
 }
