@@ -121,7 +121,11 @@ async fn every_route_is_documented_and_every_operation_is_routed() {
         if !public {
             let unauthorized = &op["responses"]["401"]["content"]["application/json"]["schema"];
             // The OAuth token endpoint adds RFC 6749's `error` fields to the envelope.
-            let envelope = if path == "/oauth/token" { "OAuthErrorBody" } else { "ErrorBody" };
+            let envelope = if path == "/oauth/token" {
+                "OAuthErrorBody"
+            } else {
+                "ErrorBody"
+            };
             assert_eq!(
                 unauthorized["$ref"],
                 format!("#/components/schemas/{envelope}"),
