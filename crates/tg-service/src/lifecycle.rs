@@ -173,7 +173,7 @@ impl Gateway {
             claims: None,
             reason: Some(reason),
         };
-        let claims = match self.tokens().verify_any_audience(token, self.now()) {
+        let claims = match self.tokens().verify_any_audience(token, self.now(), 0) {
             Ok(c) => c,
             Err(e) => return Ok(inactive(e.to_string())),
         };

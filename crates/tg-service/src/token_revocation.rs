@@ -44,6 +44,13 @@ impl Gateway {
             .tokens()
             .verify_within(token, self.now(), crate::actions::WITNESS_GRACE_SECS)
             .map_err(|e| ServiceError::Forbidden(format!("`token` proves no {proves}: {e}")))?;
+        // An exchanged token proves that its actors act for the agent, not that the agent
+        // itself dealt with anyone.
+        if !claims.act.is_empty() {
+            return Err(ServiceError::Forbidden(format!(
+                "`token` proves no {proves}: it was exchanged (it has `act`); present the agent's own token"
+            )));
+        }
         if claims.sub != agent.as_str() {
             return Err(ServiceError::Forbidden(format!(
                 "`token` proves no {proves}: it was issued to another agent"
@@ -133,7 +140,7 @@ impl Gateway {
                 // Up to a day past `exp` still names its agent; older tokens are dead anyway.
                 let claims = self
                     .tokens()
-                    .verify_within(&token, now, MAX_EXPIRES_IN)
+                    .verify_any_audience(&token, now, MAX_EXPIRES_IN)
                     .map_err(|e| ServiceError::Invalid(format!("`token`: {e}")))?;
                 Revoked {
                     agent_id: agent_id(&claims.sub)?,

@@ -241,17 +241,20 @@ impl TokenIssuer {
         verify_token(token, now, &self.checks, &self.keys, hs256)
     }
 
-    /// [`TokenIssuer::verify`] for a token of any audience: what introspection answers about
-    /// (RFC 7662 leaves the audience check to the resource server, which sees `aud`), so an
-    /// exchanged token narrowed to a tool server still introspects.
+    /// [`TokenIssuer::verify_within`] for a token of any audience: what the issuer asks of
+    /// its own tokens when it introspects or revokes them (RFC 7662 leaves the audience to
+    /// the resource server, which sees `aud`), so an exchanged token narrowed to a tool
+    /// server still introspects and can be revoked.
     pub fn verify_any_audience(
         &self,
         token: &str,
         now: Timestamp,
+        grace_secs: i64,
     ) -> Result<TokenClaims, TokenError> {
         let hs256 = self.hs256.as_ref().map(|(_, k)| k);
         let checks = Checks {
             audience: None,
+            expiry_grace_secs: grace_secs.max(0),
             ..self.checks.clone()
         };
         verify_token(token, now, &checks, &self.keys, hs256)

@@ -326,6 +326,30 @@ pub async fn token_exchange_narrows_and_refuses_in_rfc_6749_terms(backend: Backe
         refused(&exchange(&s, Some(&acme), &p).await, "invalid_target");
     }
 
+    // An exchanged token is no proof that `a` itself dealt with anyone: a witness report
+    // or a hand-off needs a's own token.
+    let exchanged = full.1["access_token"].as_str().unwrap();
+    let (status, body) = s
+        .record_as(&globex, &a, "read_data", "success", Some(exchanged))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = s
+        .record_as(&globex, &a, "read_data", "success", Some(&ta))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The owner revokes the narrowed token by the token itself, whatever its audience.
+    let narrowed = got.1["access_token"].as_str().unwrap();
+    let (status, body) = s
+        .call_as(
+            &acme,
+            Method::POST,
+            "/tokens/revoke",
+            Some(json!({"token": narrowed})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(introspect(&s, &acme, narrowed).await["active"], false);
+
     // Another tenant: it owns neither b nor a delegation from a to g.
     refused(
         &exchange(&s, Some(&globex), &act_as(&ta, Some(&tb))).await,

@@ -89,7 +89,7 @@ fn the_act_claim_nests_the_current_actor_outermost_as_rfc_8693_shows() {
     );
     // The issuer's introspection reads any audience.
     assert_eq!(
-        ok(issuer.verify_any_audience(&issued.token, NOW)).act,
+        ok(issuer.verify_any_audience(&issued.token, NOW, 0)).act,
         chain()
     );
 }
