@@ -251,13 +251,7 @@ impl TokenIssuer {
         now: Timestamp,
         grace_secs: i64,
     ) -> Result<TokenClaims, TokenError> {
-        let hs256 = self.hs256.as_ref().map(|(_, k)| k);
-        let checks = Checks {
-            audience: None,
-            expiry_grace_secs: grace_secs.max(0),
-            ..self.checks.clone()
-        };
-        verify_token(token, now, &checks, &self.keys, hs256)
+        self.verify_relaxed(token, now, grace_secs, true)
     }
 
     /// [`TokenIssuer::verify`], but a token expired less than `grace_secs` ago (beyond the
@@ -269,8 +263,23 @@ impl TokenIssuer {
         now: Timestamp,
         grace_secs: i64,
     ) -> Result<TokenClaims, TokenError> {
+        self.verify_relaxed(token, now, grace_secs, false)
+    }
+
+    fn verify_relaxed(
+        &self,
+        token: &str,
+        now: Timestamp,
+        grace_secs: i64,
+        any_audience: bool,
+    ) -> Result<TokenClaims, TokenError> {
         let hs256 = self.hs256.as_ref().map(|(_, k)| k);
         let checks = Checks {
+            audience: if any_audience {
+                None
+            } else {
+                self.checks.audience.clone()
+            },
             expiry_grace_secs: grace_secs.max(0),
             ..self.checks.clone()
         };

@@ -393,81 +393,59 @@ pub async fn token_exchange_narrows_and_refuses_in_rfc_6749_terms(backend: Backe
     );
 
     // Malformed requests.
-    refused(
-        &exchange(&s, Some(&acme), &[("grant_type", "client_credentials")]).await,
-        "unsupported_grant_type",
+    let (subject, subject_type) = (
+        ("subject_token", ta.as_str()),
+        ("subject_token_type", ACCESS),
     );
-    refused(
-        &exchange(&s, Some(&acme), &[("subject_token", &ta)]).await,
-        "invalid_request",
-    );
-    refused(
-        &exchange(
-            &s,
-            Some(&acme),
-            &[("grant_type", GRANT), ("subject_token", &ta)],
-        )
-        .await,
-        "invalid_request",
-    );
-    refused(
-        &exchange(
-            &s,
-            Some(&acme),
+    let malformed: [(&[(&str, &str)], &str); 7] = [
+        (
+            &[("grant_type", "client_credentials")],
+            "unsupported_grant_type",
+        ),
+        (&[subject], "invalid_request"),
+        (&[("grant_type", GRANT), subject], "invalid_request"),
+        (
             &[
                 ("grant_type", GRANT),
-                ("subject_token", &ta),
+                subject,
                 ("subject_token_type", "urn:x:saml"),
             ],
-        )
-        .await,
-        "invalid_request",
-    );
-    refused(
-        &exchange(
-            &s,
-            Some(&acme),
+            "invalid_request",
+        ),
+        (
             &[
                 ("grant_type", GRANT),
-                ("subject_token", &ta),
-                ("subject_token_type", ACCESS),
+                subject,
+                subject_type,
                 ("actor_token", &tb),
             ],
-        )
-        .await,
-        "invalid_request",
-    );
-    refused(
-        &exchange(
-            &s,
-            Some(&acme),
+            "invalid_request",
+        ),
+        (
             &[
                 ("grant_type", GRANT),
-                ("subject_token", &ta),
+                subject,
                 ("subject_token", &tb),
-                ("subject_token_type", ACCESS),
+                subject_type,
             ],
-        )
-        .await,
-        "invalid_request",
-    );
-    refused(
-        &exchange(
-            &s,
-            Some(&acme),
+            "invalid_request",
+        ),
+        (
             &[
                 ("grant_type", GRANT),
-                ("subject_token", &ta),
-                ("subject_token_type", ACCESS),
+                subject,
+                subject_type,
                 (
                     "requested_token_type",
                     "urn:ietf:params:oauth:token-type:refresh_token",
                 ),
             ],
-        )
-        .await,
-        "invalid_request",
-    );
+            "invalid_request",
+        ),
+    ];
+    for (params, error) in malformed {
+        refused(&exchange(&s, Some(&acme), params).await, error);
+    }
     refused(
         &exchange(&s, Some(&acme), &act_as(&format!("{ta}x"), None)).await,
         "invalid_grant",
