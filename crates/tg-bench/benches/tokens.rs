@@ -42,6 +42,7 @@ fn bench(c: &mut Criterion) {
                 epoch: 0,
                 state_version: 0,
                 exchange: None,
+                jkt: None,
             },
             now,
         )

@@ -506,6 +506,7 @@ async fn plan_exchange(
             root_authority,
             sources,
         }),
+        jkt: None,
     };
     Ok(Ok(Plan {
         request,

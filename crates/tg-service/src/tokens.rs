@@ -59,6 +59,7 @@ impl Gateway {
                     epoch: view.agent.token_epoch,
                     state_version: view.state.version,
                     exchange: None,
+                    jkt: None,
                 };
                 let issued = gateway_tokens.issue(&req, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
                 let details = json!({"jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": req.tier});

@@ -64,6 +64,9 @@ pub struct TokenClaims {
     /// `tg_sources`: the `jti` of every gateway token this one was exchanged from. Revoking
     /// any of them voids this one too (online checks only).
     pub sources: Vec<String>,
+    /// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key the token is bound to. A bound
+    /// token is used only with a DPoP proof by that key; bearer checks refuse it.
+    pub cnf_jkt: Option<String>,
 }
 
 impl TokenClaims {
@@ -120,6 +123,12 @@ pub enum TokenError {
     Expired,
     #[error("token is not yet valid")]
     NotYetValid,
+    /// The token is DPoP-bound (`cnf.jkt`) and was presented without a proof.
+    #[error("the token is bound to a key (DPoP): present it with a DPoP proof")]
+    ProofRequired,
+    /// A DPoP proof was presented with a token that is not bound to its key.
+    #[error("DPoP: {0}")]
+    Dpop(#[from] crate::DpopError),
     /// The JWS is of another kind (its `typ`): e.g. a card signature presented as a token.
     #[error("JWS type `{0}` is not accepted here")]
     Type(String),

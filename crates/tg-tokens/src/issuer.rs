@@ -22,6 +22,9 @@ pub struct TokenRequest {
     pub state_version: u64,
     /// What a token exchange (RFC 8693) adds; `None` for an agent's own token.
     pub exchange: Option<Exchange>,
+    /// The RFC 7638 thumbprint of the key a DPoP proof showed, written as `cnf.jkt`: the
+    /// token is then usable only with proofs by that key (RFC 9449). `None`: a bearer token.
+    pub jkt: Option<String>,
 }
 
 /// The claims of an exchanged token beyond an agent's own.
@@ -118,6 +121,7 @@ impl TokenIssuer {
                 audience: Some(audience.to_owned()),
                 leeway_secs: LEEWAY_SECS,
                 expiry_grace_secs: 0,
+                allow_bound: false,
             },
             signer: Box::new(signer),
             signer_kid: current.kid.clone(),
@@ -174,6 +178,11 @@ impl TokenIssuer {
         ];
         for (k, v) in claims {
             payload.set_claim(k, Some(v)).map_err(key_error)?;
+        }
+        if let Some(jkt) = &req.jkt {
+            payload
+                .set_claim("cnf", Some(json!({"jkt": jkt})))
+                .map_err(key_error)?;
         }
         if let Some(x) = exchange {
             if let Some(act) = crate::claims::act_claim(&x.act) {
@@ -280,6 +289,9 @@ impl TokenIssuer {
             } else {
                 self.checks.audience.clone()
             },
+            // The issuer answering about its own token sees bound ones too; online proofs
+            // (witnesses, hand-offs, exchanges) take bearer tokens only.
+            allow_bound: any_audience,
             expiry_grace_secs: grace_secs.max(0),
             ..self.checks.clone()
         };

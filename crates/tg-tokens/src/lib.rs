@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod claims;
+mod dpop;
 #[cfg(feature = "issue")]
 mod issuer;
 mod revocation;
@@ -9,6 +10,10 @@ mod sealed;
 mod verify;
 
 pub use claims::{ActingAgent, DetachedJws, Signed, TOKEN_TYP, TokenClaims, TokenError};
+pub use dpop::{
+    DPOP_FUTURE_SECS, DPOP_MAX_AGE_SECS, DPOP_TYP, DpopError, DpopProof, DpopTarget, ReplayCache,
+    access_token_hash, jwk_thumbprint, verify_dpop_proof,
+};
 #[cfg(feature = "issue")]
 pub use issuer::{Exchange, IssuedToken, TokenIssuer, TokenRequest};
 pub use revocation::{RevocationStore, RevokedToken};

@@ -9,7 +9,9 @@ use ring::signature::{ED25519, UnparsedPublicKey};
 use serde_json::{Map, Value};
 use tg_core::Timestamp;
 
-use crate::{ActingAgent, DetachedJws, Signed, TokenClaims, TokenError};
+use crate::{
+    ActingAgent, DetachedJws, DpopError, DpopTarget, ReplayCache, Signed, TokenClaims, TokenError,
+};
 
 /// Clock skew tolerated on `exp` and `nbf`.
 pub(crate) const LEEWAY_SECS: i64 = 30;
@@ -108,6 +110,9 @@ pub(crate) struct Checks {
     /// How long after `exp` (beyond the leeway) a token still verifies: 0 but for reports
     /// about an interaction that happened while it was valid.
     pub(crate) expiry_grace_secs: i64,
+    /// Whether a DPoP-bound token (`cnf.jkt`) passes: only where its proof is checked
+    /// too, or where the issuer answers about its own token (introspection).
+    pub(crate) allow_bound: bool,
 }
 
 /// Verifies `token`: `alg` must be `EdDSA` with the `kid` of one of `keys`, or `HS256` when
@@ -244,7 +249,24 @@ impl Checks {
                 Some(v) => serde_json::from_value(v.clone())
                     .map_err(|_| TokenError::InvalidClaim("tg_sources"))?,
             },
+            cnf_jkt: self.bound_key(p)?,
         })
+    }
+
+    /// `cnf.jkt`, refused ([`TokenError::ProofRequired`]) where bound tokens are not allowed.
+    fn bound_key(&self, p: &Map<String, Value>) -> Result<Option<String>, TokenError> {
+        let Some(cnf) = p.get("cnf") else {
+            return Ok(None);
+        };
+        let jkt = cnf
+            .get("jkt")
+            .and_then(Value::as_str)
+            .filter(|j| !j.is_empty())
+            .ok_or(TokenError::InvalidClaim("cnf"))?;
+        if !self.allow_bound {
+            return Err(TokenError::ProofRequired);
+        }
+        Ok(Some(jkt.to_owned()))
     }
 }
 
@@ -328,14 +350,38 @@ impl JwksVerifier {
                 audience: Some(audience.to_owned()),
                 leeway_secs: LEEWAY_SECS,
                 expiry_grace_secs: 0,
+                allow_bound: false,
             },
             keys,
         })
     }
 
-    /// Verifies signature, `exp`/`nbf` (30 s leeway), `iss`, `aud`, `sub` and `jti`.
+    /// Verifies signature, `exp`/`nbf` (30 s leeway), `iss`, `aud`, `sub` and `jti`, as a
+    /// bearer token: a DPoP-bound one is refused ([`TokenError::ProofRequired`]).
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
         verify_token(token, now, &self.checks, &self.keys, None)
+    }
+
+    /// Verifies a DPoP-bound token with its proof (RFC 9449 §7.1): the token as
+    /// [`JwksVerifier::verify`] (bound ones allowed), then the proof for `target` with
+    /// `ath` over the token, by the key the token's `cnf.jkt` names, and never seen by
+    /// `replay` before. A token that is not bound is refused with a proof too: the caller
+    /// asked for a sender-constrained token.
+    pub fn verify_dpop(
+        &self,
+        token: &str,
+        proof: &str,
+        target: DpopTarget<'_>,
+        now: Timestamp,
+        replay: &ReplayCache,
+    ) -> Result<TokenClaims, TokenError> {
+        let checks = Checks {
+            allow_bound: true,
+            ..self.checks.clone()
+        };
+        let claims = verify_token(token, now, &checks, &self.keys, None)?;
+        check_proof(&claims, token, proof, target, now, replay)?;
+        Ok(claims)
     }
 
     /// The `kid` of every usable key.
@@ -350,6 +396,24 @@ impl JwksVerifier {
             text(&jws.header, "kid").is_some_and(|kid| !self.keys.iter().any(|k| k.kid == kid))
         })
     }
+}
+
+/// The proof that goes with a bound token: valid for `target`, with `ath` over `token`, by
+/// the key of `claims.cnf_jkt`, and new to `replay`.
+pub(crate) fn check_proof(
+    claims: &TokenClaims,
+    token: &str,
+    proof: &str,
+    target: DpopTarget<'_>,
+    now: Timestamp,
+    replay: &ReplayCache,
+) -> Result<(), TokenError> {
+    let verified = crate::verify_dpop_proof(proof, target, now, Some(token))?;
+    if claims.cnf_jkt.as_deref() != Some(verified.jkt.as_str()) {
+        return Err(DpopError::WrongKey.into());
+    }
+    replay.check(&verified, now)?;
+    Ok(())
 }
 
 /// Verifies a detached-payload JWS of `kind` against a JWK Set (e.g. a saved

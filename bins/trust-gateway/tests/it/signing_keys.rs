@@ -29,6 +29,7 @@ fn request() -> TokenRequest {
         epoch: 0,
         state_version: 0,
         exchange: None,
+        jkt: None,
     }
 }
 

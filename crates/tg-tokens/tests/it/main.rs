@@ -1,6 +1,7 @@
 //! Tokens checked by an independent JOSE implementation (`jsonwebtoken`, RustCrypto
 //! backend) and refused by our own verifier when they should be.
 
+mod dpop;
 mod exchanged;
 
 use base64::Engine;
@@ -42,6 +43,7 @@ fn request() -> TokenRequest {
         epoch: 0,
         state_version: 0,
         exchange: None,
+        jkt: None,
     }
 }
 

@@ -1,0 +1,268 @@
+//! DPoP (RFC 9449): proofs of possession of a key, sent in the `DPoP` header, and the
+//! RFC 7638 thumbprint a sender-constrained token names in `cnf.jkt`. On ring, so a tool
+//! server checks proofs without OpenSSL.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::digest::{SHA256, digest};
+use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+use serde_json::{Map, Value};
+use tg_core::Timestamp;
+
+/// The `typ` of a DPoP proof (RFC 9449 §4.2).
+pub const DPOP_TYP: &str = "dpop+jwt";
+
+/// How far a proof's `iat` may lie in the past (and, by [`DPOP_FUTURE_SECS`], the future).
+pub const DPOP_MAX_AGE_SECS: i64 = 300;
+/// Clock skew tolerated on a proof's `iat` ahead of now.
+pub const DPOP_FUTURE_SECS: i64 = 30;
+
+/// Longest proof accepted.
+const MAX_PROOF: usize = 8 * 1024;
+
+/// Why a DPoP proof is refused (RFC 9449 §4.3's checks, in order).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DpopError {
+    #[error("malformed DPoP proof")]
+    Malformed,
+    #[error("DPoP proof `typ` must be `dpop+jwt`")]
+    Type,
+    #[error("DPoP proof algorithm `{0}` is not accepted (EdDSA or ES256)")]
+    Algorithm(String),
+    #[error("DPoP proof `jwk` is not a public Ed25519 or P-256 key")]
+    Key,
+    #[error("DPoP proof signature does not verify")]
+    Signature,
+    #[error("DPoP proof claim `{0}` is missing or invalid")]
+    Claim(&'static str),
+    #[error("DPoP proof is for `{0}`, not this request")]
+    Target(&'static str),
+    #[error("DPoP proof was issued too long ago or in the future")]
+    Stale,
+    #[error("DPoP proof was used before (its `jti` was seen)")]
+    Replayed,
+    #[error("DPoP proof's key is not the key the token is bound to")]
+    WrongKey,
+    #[error("DPoP proof `ath` does not match the access token")]
+    AccessTokenHash,
+}
+
+/// A verified proof: its key's thumbprint and what it claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpopProof {
+    /// RFC 7638 thumbprint (SHA-256, base64url) of the proof's public key.
+    pub jkt: String,
+    pub jti: String,
+    pub iat: i64,
+    /// The proof's public key as a JWK (`kty`, `crv`, `x`, and `y` for P-256).
+    pub jwk: Map<String, Value>,
+}
+
+/// The request a proof must be for: method and URI (its query and fragment are ignored).
+#[derive(Debug, Clone, Copy)]
+pub struct DpopTarget<'a> {
+    pub method: &'a str,
+    pub uri: &'a str,
+}
+
+/// The RFC 7638 thumbprint of an Ed25519 (`OKP`) or P-256 (`EC`) public JWK: SHA-256 over
+/// its required members in lexicographic order, without whitespace, base64url.
+pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, DpopError> {
+    let text = |name: &str| jwk.get(name).and_then(Value::as_str).ok_or(DpopError::Key);
+    let canonical = match text("kty")? {
+        "OKP" => format!(
+            r#"{{"crv":{},"kty":"OKP","x":{}}}"#,
+            Value::from(text("crv")?),
+            Value::from(text("x")?)
+        ),
+        "EC" => format!(
+            r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#,
+            Value::from(text("crv")?),
+            Value::from(text("x")?),
+            Value::from(text("y")?)
+        ),
+        _ => return Err(DpopError::Key),
+    };
+    Ok(URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes())))
+}
+
+/// `ath`: base64url SHA-256 of the access token (RFC 9449 §4.2).
+pub fn access_token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes()))
+}
+
+/// The public key of `jwk` for `alg`, refusing private members and curves that do not
+/// match the algorithm.
+fn public_key(
+    alg: &str,
+    jwk: &Map<String, Value>,
+) -> Result<UnparsedPublicKey<Vec<u8>>, DpopError> {
+    if jwk.contains_key("d") {
+        return Err(DpopError::Key);
+    }
+    let bytes = |name: &str| {
+        jwk.get(name)
+            .and_then(Value::as_str)
+            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+            .ok_or(DpopError::Key)
+    };
+    let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+    match (alg, text("kty"), text("crv")) {
+        ("EdDSA", Some("OKP"), Some("Ed25519")) => {
+            let x = bytes("x")?;
+            if x.len() != 32 {
+                return Err(DpopError::Key);
+            }
+            Ok(UnparsedPublicKey::new(&ED25519, x))
+        }
+        ("ES256", Some("EC"), Some("P-256")) => {
+            let (x, y) = (bytes("x")?, bytes("y")?);
+            if x.len() != 32 || y.len() != 32 {
+                return Err(DpopError::Key);
+            }
+            let point = [&[4u8][..], &x, &y].concat();
+            Ok(UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point))
+        }
+        ("EdDSA" | "ES256", _, _) => Err(DpopError::Key),
+        (other, _, _) => Err(DpopError::Algorithm(other.chars().take(16).collect())),
+    }
+}
+
+/// Whether two URIs name the same resource for `htu`: scheme, host (case-insensitively,
+/// through the `url` crate's normalisation), port (default ports made explicit) and path;
+/// query and fragment ignored (RFC 9449 §4.3 step 9).
+fn same_target(claimed: &str, actual: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(claimed), url::Url::parse(actual)) else {
+        return false;
+    };
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+        && a.path() == b.path()
+}
+
+/// Verifies a DPoP proof (RFC 9449 §4.3) for `target` at `now`: a compact JWS with
+/// `typ: dpop+jwt`, `alg` EdDSA or ES256, a public `jwk` in its header that verifies it,
+/// and `jti`, `htm`, `htu`, `iat` claims matching the request, `iat` within
+/// [`DPOP_MAX_AGE_SECS`] before and [`DPOP_FUTURE_SECS`] after now. With `access_token`,
+/// its `ath` must be that token's hash. Replay is the caller's check ([`ReplayCache`]).
+pub fn verify_dpop_proof(
+    proof: &str,
+    target: DpopTarget<'_>,
+    now: Timestamp,
+    access_token: Option<&str>,
+) -> Result<DpopProof, DpopError> {
+    if proof.len() > MAX_PROOF {
+        return Err(DpopError::Malformed);
+    }
+    let mut parts = proof.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(DpopError::Malformed);
+    };
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| DpopError::Malformed)
+    };
+    let header: Map<String, Value> =
+        serde_json::from_slice(&decode(header_b64)?).map_err(|_| DpopError::Malformed)?;
+    if header.contains_key("crit") {
+        return Err(DpopError::Malformed);
+    }
+    if header.get("typ").and_then(Value::as_str) != Some(DPOP_TYP) {
+        return Err(DpopError::Type);
+    }
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(DpopError::Malformed)?;
+    let jwk = header
+        .get("jwk")
+        .and_then(Value::as_object)
+        .ok_or(DpopError::Key)?;
+    let key = public_key(alg, jwk)?;
+    let signing_input = &proof[..header_b64.len() + 1 + payload_b64.len()];
+    key.verify(signing_input.as_bytes(), &decode(signature_b64)?)
+        .map_err(|_| DpopError::Signature)?;
+    let claims: Map<String, Value> =
+        serde_json::from_slice(&decode(payload_b64)?).map_err(|_| DpopError::Malformed)?;
+    let text = |name: &'static str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or(DpopError::Claim(name))
+    };
+    let jti = text("jti")?;
+    if jti.len() > 256 {
+        return Err(DpopError::Claim("jti"));
+    }
+    if text("htm")? != target.method {
+        return Err(DpopError::Target("htm"));
+    }
+    if !same_target(text("htu")?, target.uri) {
+        return Err(DpopError::Target("htu"));
+    }
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or(DpopError::Claim("iat"))?;
+    let age = now.as_secs().saturating_sub(iat);
+    if age > DPOP_MAX_AGE_SECS || age < -DPOP_FUTURE_SECS {
+        return Err(DpopError::Stale);
+    }
+    if let Some(token) = access_token
+        && text("ath")? != access_token_hash(token)
+    {
+        return Err(DpopError::AccessTokenHash);
+    }
+    Ok(DpopProof {
+        jkt: jwk_thumbprint(jwk)?,
+        jti: jti.to_owned(),
+        iat,
+        jwk: jwk.clone(),
+    })
+}
+
+/// Remembers the proofs seen within the acceptance window, so none is accepted twice
+/// (RFC 9449 §11.1). Keyed by the key's thumbprint and `jti`; entries leave once their
+/// `iat` is out of the window. Bounded: when full of live entries it refuses new proofs
+/// (fails closed) rather than forgetting any.
+#[derive(Debug)]
+pub struct ReplayCache {
+    seen: Mutex<HashMap<(String, String), i64>>,
+    capacity: usize,
+}
+
+impl ReplayCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            seen: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    /// Records `proof` as used at `now`; [`DpopError::Replayed`] if it was seen already
+    /// (or the cache is full of proofs still in their window).
+    pub fn check(&self, proof: &DpopProof, now: Timestamp) -> Result<(), DpopError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (proof.jkt.clone(), proof.jti.clone());
+        if seen.contains_key(&key) {
+            return Err(DpopError::Replayed);
+        }
+        if seen.len() >= self.capacity {
+            let oldest = now.as_secs() - DPOP_MAX_AGE_SECS;
+            seen.retain(|_, iat| *iat >= oldest);
+            if seen.len() >= self.capacity {
+                return Err(DpopError::Replayed);
+            }
+        }
+        seen.insert(key, proof.iat);
+        Ok(())
+    }
+}
