@@ -213,7 +213,7 @@ pub fn verify_dpop_proof(
         .and_then(Value::as_i64)
         .ok_or(DpopError::Claim("iat"))?;
     let age = now.as_secs().saturating_sub(iat);
-    if age > DPOP_MAX_AGE_SECS || age < -DPOP_FUTURE_SECS {
+    if !(-DPOP_FUTURE_SECS..=DPOP_MAX_AGE_SECS).contains(&age) {
         return Err(DpopError::Stale);
     }
     if let Some(token) = access_token
