@@ -1,6 +1,8 @@
 //! DPoP (RFC 9449): the RFC's own example proof and thumbprints, and bound tokens checked
 //! with proofs made here by ring keys (the same bytes any client library sends).
 
+#![allow(clippy::unwrap_used)]
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{Ed25519KeyPair, KeyPair};
