@@ -209,26 +209,34 @@ async fn card(
     Ok(HttpResponse::Ok().json(dto::Card::from(&view)))
 }
 
-/// Issues a short-lived token that tool servers verify offline.
+/// Issues a short-lived token that tool servers verify offline. With a `DPoP` proof header
+/// (RFC 9449), the token is bound to the proof's key (`cnf.jkt`, `token_type: DPoP`): it is
+/// then used only with fresh proofs by that key. An agent that proved an Ed25519 key binds
+/// to that key only.
 #[utoipa::path(post, path = "/agents/{id}/token", tag = "tokens", operation_id = "issue_token",
-    params(crate::openapi::AgentPath, TokenQuery),
-    responses((status = 200, description = "The token", body = TokenGrant), crate::openapi::Errors))]
+    params(crate::openapi::AgentPath, TokenQuery,
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for `POST` to this URL: binds the token to its key")),
+    responses((status = 200, description = "The token", body = TokenGrant),
+        (status = 400, description = "`invalid_dpop_proof`, or a malformed query", body = crate::openapi::ErrorBody),
+        crate::openapi::Errors))]
 async fn token(
     state: web::Data<AppState>,
     auth: Auth,
+    req: actix_web::HttpRequest,
     id: web::Path<String>,
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let dpop = crate::dpop::presented(&req, &state.gateway)?;
     let (id, expires_in) = (id.into_inner(), q.expires_in);
     let grant = state
         .call(move |g| async move {
-            g.issue_token(&auth.principal, &auth.actor, &id, expires_in)
+            g.issue_bound_token(&auth.principal, &auth.actor, &id, expires_in, dpop)
                 .await
         })
         .await?;
     Ok(HttpResponse::Ok().json(TokenGrant {
         token: grant.issued.token,
-        token_type: "Bearer".to_owned(),
+        token_type: crate::dpop::token_type(grant.jkt.as_deref()).to_owned(),
         expires_in: grant.expires_in,
         expires_at: grant.issued.expires_at,
         jti: grant.issued.jti,

@@ -8,6 +8,7 @@ mod auth;
 mod authorize;
 mod dashboard;
 mod delegations;
+mod dpop;
 mod dto;
 mod error;
 mod identity;

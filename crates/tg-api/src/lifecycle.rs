@@ -173,7 +173,11 @@ async fn introspect(
         Some(c) if result.active => Introspection {
             act: c.act_claim(),
             active: true,
-            token_type: Some("Bearer".to_owned()),
+            token_type: Some(crate::dpop::token_type(c.cnf_jkt.as_deref()).to_owned()),
+            cnf: c
+                .cnf_jkt
+                .as_ref()
+                .map(|jkt| serde_json::json!({ "jkt": jkt })),
             sub: Some(c.sub),
             iss: Some(c.iss),
             aud: Some(c.aud),

@@ -57,11 +57,14 @@ fn once(params: &mut HashMap<String, Vec<String>>, name: &str) -> Result<Option<
 /// the delegation's threshold; it is added to the `act` chain. The grant is the
 /// intersection of the chain's permitted actions, narrowed by `scope`; `audience` and
 /// `resource` set `aud`. The caller's account must own the agent that will hold the token.
+/// A `DPoP` proof header binds the new token to the proof's key (RFC 9449 §5); a bound
+/// subject or actor token is refused here (it needs its own proof).
 #[utoipa::path(post, path = "/oauth/token", tag = "tokens", operation_id = "exchange_token",
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for `POST` to this URL: binds the new token to its key")),
     request_body(content = TokenExchangeRequest, content_type = "application/x-www-form-urlencoded",
         description = "RFC 8693 §2.1; `audience` and `resource` may be repeated"),
     responses((status = 200, description = "The new token (`Cache-Control: no-store`)", body = TokenExchangeResponse),
-        (status = 400, description = "`invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`", body = OAuthErrorBody),
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, `invalid_target` or `invalid_dpop_proof`", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`: no API key, or an unknown or revoked one", body = OAuthErrorBody),
         (status = 429, description = "The plan's rate limit is reached; `Retry-After` says when to retry.", body = crate::openapi::ErrorBody),
         (status = 503, description = "The trust store is unavailable.", body = crate::openapi::ErrorBody)))]
@@ -81,6 +84,7 @@ async fn token(
             "send the parameters as application/x-www-form-urlencoded (RFC 6749 §3.2)",
         ));
     }
+    let dpop = crate::dpop::presented(&req, &state.gateway)?;
     let mut params = parameters(&body);
     let mut one = |name: &str| once(&mut params, name);
     match one("grant_type")?.as_deref() {
@@ -107,6 +111,7 @@ async fn token(
         scope: one("scope")?,
         audience: params.remove("audience").unwrap_or_default(),
         resource: params.remove("resource").unwrap_or_default(),
+        dpop,
     };
     let outcome = state
         .call(move |g| async move {
@@ -128,7 +133,7 @@ async fn token(
         .json(TokenExchangeResponse {
             access_token: x.issued.token,
             issued_token_type: x.issued_token_type.to_owned(),
-            token_type: "Bearer".to_owned(),
+            token_type: crate::dpop::token_type(x.jkt.as_deref()).to_owned(),
             expires_in: x.expires_in,
             scope: x.permitted_actions.join(" "),
         }))

@@ -76,6 +76,11 @@ impl Ed25519Key {
         Ok(Self { pem, raw })
     }
 
+    /// The 32-byte public key (RFC 8032 encoding): what a JWK's `x` carries (RFC 8037).
+    pub fn raw(&self) -> &[u8; 32] {
+        &self.raw
+    }
+
     /// Verifies a signature (base64 or base64url, 64 bytes) over the challenge message.
     pub fn verify_challenge(
         &self,

@@ -4,13 +4,17 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 use tg_core::{Clock, SystemClock, Timestamp};
-use tg_tokens::{JwksVerifier, TokenClaims};
+use tg_tokens::{DpopTarget, JwksVerifier, ReplayCache, TokenClaims};
 
 use crate::{Client, Error};
 
 /// Least time between two JWKS fetches prompted by unknown `kid`s, so a stream of forged
 /// tokens cannot make a tool server hammer the gateway.
 pub const REFETCH_AFTER_SECS: i64 = 60;
+
+/// Most DPoP proofs a verifier remembers at once (about 100 bytes each); while that many
+/// are within their five-minute window, new proofs are refused rather than any forgotten.
+pub const DPOP_REPLAY_CAPACITY: usize = 100_000;
 
 /// Verifies the gateway's tokens where they are used (a tool server), without asking the
 /// gateway: signature against the cached JWKS, `exp`/`nbf`, `iss`, `aud`, `sub`, `jti`, and
@@ -30,6 +34,8 @@ pub struct TokenVerifier {
     keys: RwLock<Arc<JwksVerifier>>,
     last_fetch: Mutex<Option<Timestamp>>,
     clock: Arc<dyn Clock>,
+    /// DPoP proofs accepted within their window, so none is accepted twice.
+    replay: ReplayCache,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -70,6 +76,7 @@ impl TokenVerifier {
             keys: RwLock::new(Arc::new(keys)),
             last_fetch: Mutex::new(None),
             clock: Arc::new(SystemClock),
+            replay: ReplayCache::new(DPOP_REPLAY_CAPACITY),
         })
     }
 
@@ -86,23 +93,57 @@ impl TokenVerifier {
 
     /// Verifies `token`, first fetching the JWKS again if the token names a key not in it
     /// (and the last fetch is old enough). Fails closed: when that fetch fails, the token
-    /// is refused with the fetch's error.
+    /// is refused with the fetch's error. A DPoP-bound token is refused here
+    /// ([`tg_tokens::TokenError::ProofRequired`]): use [`TokenVerifier::verify_dpop`].
     pub async fn verify(&self, token: &str) -> Result<TokenClaims, Error> {
+        self.refresh_for(token).await?;
+        self.verify_offline(token)
+    }
+
+    /// Verifies a DPoP-bound token (`Authorization: DPoP <token>`) with the request's
+    /// `DPoP` header `proof` (RFC 9449 §7.1): the token as [`TokenVerifier::verify`], and
+    /// the proof for this request's `method` and `uri` (query and fragment ignored), made
+    /// within the last five minutes by the key the token's `cnf.jkt` names, with `ath` over
+    /// the token, and never presented to this verifier before.
+    pub async fn verify_dpop(
+        &self,
+        token: &str,
+        proof: &str,
+        method: &str,
+        uri: &str,
+    ) -> Result<TokenClaims, Error> {
+        self.refresh_for(token).await?;
+        let target = DpopTarget { method, uri };
+        Ok(self
+            .current()
+            .verify_dpop(token, proof, target, self.clock.now(), &self.replay)?)
+    }
+
+    /// Fetches the JWKS again when `token` names a key not at hand (and the last fetch is
+    /// old enough).
+    async fn refresh_for(&self, token: &str) -> Result<(), Error> {
         if self.current().lacks_key_of(token) && self.may_refetch() {
             self.refresh().await?;
         }
-        self.verify_offline(token)
+        Ok(())
     }
 
     /// [`TokenVerifier::verify`], then requires `action` among the token's
     /// `permitted_actions` ([`Error::NotPermitted`] if not).
     pub async fn authorize(&self, token: &str, action: &str) -> Result<TokenClaims, Error> {
-        let claims = self.verify(token).await?;
-        if claims.permitted_actions.iter().any(|a| a == action) {
-            Ok(claims)
-        } else {
-            Err(Error::NotPermitted(action.to_owned()))
-        }
+        permits(self.verify(token).await?, action)
+    }
+
+    /// [`TokenVerifier::verify_dpop`], then requires `action` as [`TokenVerifier::authorize`].
+    pub async fn authorize_dpop(
+        &self,
+        token: &str,
+        proof: &str,
+        method: &str,
+        uri: &str,
+        action: &str,
+    ) -> Result<TokenClaims, Error> {
+        permits(self.verify_dpop(token, proof, method, uri).await?, action)
     }
 
     /// Fetches the JWKS now (a no-op for [`TokenVerifier::from_jwks`] verifiers).
@@ -135,6 +176,14 @@ impl TokenVerifier {
             && lock(&self.last_fetch).is_none_or(|at| {
                 self.clock.now().as_secs() >= at.as_secs().saturating_add(REFETCH_AFTER_SECS)
             })
+    }
+}
+
+fn permits(claims: TokenClaims, action: &str) -> Result<TokenClaims, Error> {
+    if claims.permitted_actions.iter().any(|a| a == action) {
+        Ok(claims)
+    } else {
+        Err(Error::NotPermitted(action.to_owned()))
     }
 }
 

@@ -116,6 +116,8 @@ pub struct Gateway {
     /// Swapped whole when the signing keys change ([`Gateway::reload_signing_keys`]).
     tokens: std::sync::RwLock<Arc<TokenIssuer>>,
     pub(crate) token_settings: crate::signing_keys::TokenSettings,
+    /// DPoP proofs this instance has accepted within their window (RFC 9449 §11.1).
+    pub(crate) dpop_replay: tg_tokens::ReplayCache,
     pub(crate) attestation: AttestationVerifier,
     pub(crate) audit_batch: crate::audit_batch::AuditBatcher,
     bundle_source: Option<Arc<dyn BundleSource>>,
@@ -266,6 +268,7 @@ impl Gateway {
             signer,
             tokens: std::sync::RwLock::new(Arc::new(tokens)),
             token_settings,
+            dpop_replay: tg_tokens::ReplayCache::new(crate::tokens::DPOP_REPLAY_CAPACITY),
             attestation: AttestationVerifier::new(config.trust_bundles, &config.audience),
             audit_batch,
             bundle_source: config.bundle_source,

@@ -9,7 +9,7 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::{AgentId, DelegationId, Timestamp};
 use tg_delegation::Delegator;
 use tg_identity::{Attestation, SpiffeId};
-use tg_tokens::{ActingAgent, Exchange, IssuedToken, TokenClaims, TokenRequest};
+use tg_tokens::{ActingAgent, DpopProof, Exchange, IssuedToken, TokenClaims, TokenRequest};
 
 use crate::agents::load_view;
 use crate::token_chain::{token_parties, weakest_tier};
@@ -36,6 +36,9 @@ pub struct TokenExchange {
     pub audience: Vec<String>,
     /// RFC 8707 resource indicators: absolute URIs without a fragment.
     pub resource: Vec<String>,
+    /// A DPoP proof already checked ([`Gateway::check_dpop`]): the new token is bound to its
+    /// key (RFC 9449 §5).
+    pub dpop: Option<DpopProof>,
 }
 
 /// The RFC 6749 §5.2 / RFC 8693 §2.2.2 error codes an exchange is refused with.
@@ -82,6 +85,8 @@ pub struct Exchanged {
     pub expires_in: i64,
     pub permitted_actions: Vec<String>,
     pub tier: u8,
+    /// `cnf.jkt` when bound to a DPoP key (`token_type: DPoP`).
+    pub jkt: Option<String>,
     /// The actors, current first.
     pub act: Vec<ActingAgent>,
 }
@@ -93,11 +98,12 @@ enum Subject {
     Svid { id: SpiffeId, expires_at: Timestamp },
 }
 
-/// The parameters that need no store: token types, audiences, scope.
+/// The parameters that need no store: token types, audiences, scope, the checked proof.
 struct Checked {
     issued_token_type: &'static str,
     audience: Vec<String>,
     scope: Option<Vec<String>>,
+    dpop: Option<DpopProof>,
 }
 
 fn check_parameters(req: &TokenExchange) -> Result<Checked, ExchangeError> {
@@ -197,6 +203,7 @@ fn check_parameters(req: &TokenExchange) -> Result<Checked, ExchangeError> {
         issued_token_type,
         audience,
         scope,
+        dpop: req.dpop.clone(),
     })
 }
 
@@ -271,6 +278,7 @@ impl Gateway {
                     expires_in: plan.request.expires_in,
                     permitted_actions: plan.request.permitted_actions.clone(),
                     tier: plan.request.tier,
+                    jkt: plan.request.jkt.clone(),
                     act: plan.request.exchange.map(|x| x.act).unwrap_or_default(),
                 }))
             })
@@ -385,9 +393,10 @@ async fn plan_exchange(
     };
     let mut act = chain.clone();
     let mut root_authority = root;
-    let owner = match acting {
+    // The agent that will hold the new token.
+    let holder = match acting {
         None => match views.iter().find(|v| v.agent.id == holder) {
-            Some(v) => v.agent.account_id.clone(),
+            Some(v) => v.agent.clone(),
             None => return grant_refused("the subject token's current actor was not loaded"),
         },
         Some(claims) => {
@@ -451,12 +460,12 @@ async fn plan_exchange(
             root_authority = Some(d.root_authority.to_string());
             expires_at = expires_at.min(Timestamp::from_secs(claims.exp));
             sources.push(claims.jti);
-            let owner = actor_view.agent.account_id.clone();
+            let holder = actor_view.agent.clone();
             views.push(actor_view);
-            owner
+            holder
         }
     };
-    if !principal.can_write(&owner) {
+    if !principal.can_write(&holder.account_id) {
         return grant_refused(
             "the caller's account does not own the agent that would hold the token",
         );
@@ -506,7 +515,7 @@ async fn plan_exchange(
             root_authority,
             sources,
         }),
-        jkt: None,
+        jkt: checked.dpop.map(|p| p.jkt),
     };
     Ok(Ok(Plan {
         request,

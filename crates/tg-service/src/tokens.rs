@@ -1,15 +1,20 @@
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_identity::AgentStatus;
-use tg_tokens::{IssuedToken, TokenRequest};
+use tg_tokens::{DpopError, DpopProof, DpopTarget, IssuedToken, TokenRequest};
 
 use crate::agents::agent_id;
 use crate::{Gateway, ServiceError, in_transaction};
 
 pub const MIN_EXPIRES_IN: i64 = 60;
+/// Most DPoP proofs remembered at once per instance (about 100 bytes each); when that many
+/// are live in their window, new ones are refused until some age out.
+pub const DPOP_REPLAY_CAPACITY: usize = 100_000;
 pub const MAX_EXPIRES_IN: i64 = 86_400;
 
 /// A token and what it carries (V2 `POST /agents/{id}/token` response).
@@ -20,16 +25,42 @@ pub struct TokenGrant {
     pub tier: u8,
     pub trust_score: f64,
     pub permitted_actions: Vec<String>,
+    /// `cnf.jkt` when the token is bound to a DPoP key (`token_type: DPoP`).
+    pub jkt: Option<String>,
 }
 
 impl Gateway {
-    /// Issues a short-lived token for an active agent; audited as `token_issued`.
+    /// Issues a short-lived bearer token for an active agent; audited as `token_issued`.
     pub async fn issue_token(
         &self,
         principal: &Principal,
         actor: &Actor,
         id: &str,
         expires_in: i64,
+    ) -> Result<TokenGrant, ServiceError> {
+        self.issue_bound_token(principal, actor, id, expires_in, None)
+            .await
+    }
+
+    /// Checks a DPoP proof presented to this instance (RFC 9449 §4.3) for `target`, now,
+    /// and records it so it is accepted once.
+    pub fn check_dpop(&self, proof: &str, target: DpopTarget<'_>) -> Result<DpopProof, DpopError> {
+        let now = self.now();
+        let proof = tg_tokens::verify_dpop_proof(proof, target, now, None)?;
+        self.dpop_replay.check(&proof, now)?;
+        Ok(proof)
+    }
+
+    /// [`Gateway::issue_token`], bound to the key of a checked DPoP proof when one is given
+    /// (`cnf.jkt`, RFC 9449 §6). An agent that proved an Ed25519 key (challenge-response)
+    /// may bind its tokens to that key only: a proof by any other key is refused.
+    pub async fn issue_bound_token(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        id: &str,
+        expires_in: i64,
+        dpop: Option<DpopProof>,
     ) -> Result<TokenGrant, ServiceError> {
         self.require(principal, Scope::Write)?;
         if !(MIN_EXPIRES_IN..=MAX_EXPIRES_IN).contains(&expires_in) {
@@ -49,6 +80,9 @@ impl Gateway {
                 if view.agent.status != AgentStatus::Active {
                     return Err(ServiceError::Conflict(format!("agent `{id}` is {}: no token can be issued", view.agent.status.as_str())));
                 }
+                if let Some(proof) = &dpop {
+                    require_agent_key(&view.agent, proof)?;
+                }
                 let req = TokenRequest {
                     agent_id: id.clone(),
                     name: view.agent.name.clone(),
@@ -59,12 +93,12 @@ impl Gateway {
                     epoch: view.agent.token_epoch,
                     state_version: view.state.version,
                     exchange: None,
-                    jkt: None,
+                    jkt: dpop.map(|p| p.jkt),
                 };
                 let issued = gateway_tokens.issue(&req, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                let details = json!({"jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": req.tier});
+                let details = json!({"jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": req.tier, "cnf_jkt": req.jkt});
                 tx.append_audit(&AuditEvent::new(EventType::TokenIssued, Some(id.clone()), details, &actor, now)).await?;
-                Ok(TokenGrant { issued, expires_in, tier: req.tier, trust_score: req.trust_score, permitted_actions: req.permitted_actions })
+                Ok(TokenGrant { issued, expires_in, tier: req.tier, trust_score: req.trust_score, permitted_actions: req.permitted_actions, jkt: req.jkt })
             })
         })
         .await
@@ -72,5 +106,31 @@ impl Gateway {
 
     fn tokens_handle(&self) -> Arc<tg_tokens::TokenIssuer> {
         self.tokens()
+    }
+}
+
+/// An agent with a proven Ed25519 key binds tokens to that key only: the proof's `jwk`
+/// must be that key (RFC 8037 `OKP` / `Ed25519`, `x` its 32 bytes).
+pub(crate) fn require_agent_key(
+    agent: &tg_identity::Agent,
+    proof: &DpopProof,
+) -> Result<(), ServiceError> {
+    let (Some(_), Some(pem)) = (agent.key_verified_at, agent.public_key.as_deref()) else {
+        return Ok(());
+    };
+    let key = tg_identity::Ed25519Key::parse(pem, "Ed25519")
+        .map_err(|e| ServiceError::Internal(format!("stored key of `{}`: {e}", agent.id)))?;
+    let text = |name: &str| proof.jwk.get(name).and_then(serde_json::Value::as_str);
+    let x = text("x").and_then(|x| URL_SAFE_NO_PAD.decode(x).ok());
+    let same = text("kty") == Some("OKP")
+        && text("crv") == Some("Ed25519")
+        && x.as_deref() == Some(key.raw().as_slice());
+    if same {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "agent `{}` proved an Ed25519 key: its tokens bind to that key only, and the DPoP proof is by another",
+            agent.id
+        )))
     }
 }

@@ -81,4 +81,9 @@ pub struct Introspection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub act: Option<serde_json::Value>,
+    /// A DPoP-bound token's confirmation (RFC 9449 §6.2): `{"jkt": …}`, the thumbprint of
+    /// the key its proofs must be made with. `token_type` is then `DPoP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub cnf: Option<serde_json::Value>,
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, Server, start};
 
-fn message(agent: &str, nonce: &str) -> Vec<u8> {
+pub(crate) fn message(agent: &str, nonce: &str) -> Vec<u8> {
     [
         b"trust-gateway/ed25519-challenge/v1\0".as_slice(),
         agent.as_bytes(),
@@ -15,13 +15,18 @@ fn message(agent: &str, nonce: &str) -> Vec<u8> {
     .concat()
 }
 
-async fn challenge(s: &Server, id: &str) -> String {
+pub(crate) async fn challenge(s: &Server, id: &str) -> String {
     let (status, c) = s.post(&format!("/agents/{id}/challenge"), json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{c}");
     c["nonce"].as_str().unwrap().to_owned()
 }
 
-async fn answer(s: &Server, id: &str, nonce: &str, signature: &[u8]) -> (StatusCode, Value) {
+pub(crate) async fn answer(
+    s: &Server,
+    id: &str,
+    nonce: &str,
+    signature: &[u8],
+) -> (StatusCode, Value) {
     s.post(
         &format!("/agents/{id}/challenge/verify"),
         json!({"nonce": nonce, "signature": STANDARD.encode(signature)}),

@@ -21,6 +21,7 @@ mod clocked;
 mod dashboard;
 mod decisions;
 mod delegation;
+mod dpop;
 mod identity;
 mod joy;
 mod keys;
@@ -80,6 +81,7 @@ use bad_input::*;
 use chain::*;
 use dashboard::*;
 use delegation::*;
+use dpop::*;
 use identity::*;
 use joy::*;
 use keys::*;
@@ -99,6 +101,8 @@ use vouching::*;
 use webhooks::*;
 
 both_stores!(
+    dpop_binds_tokens_to_the_proofs_key,
+    an_agent_with_a_proven_key_binds_tokens_to_it_only,
     token_exchange_follows_accepted_delegations,
     token_exchange_narrows_and_refuses_in_rfc_6749_terms,
     token_exchange_takes_a_jwt_svid_subject,
