@@ -79,3 +79,78 @@ def test_an_unknown_key_is_fetched_again_at_most_once_a_minute(client, token):
     now[0] = 61.0
     assert v.verify(token["token"])["jti"] == token["jti"]
     assert fetches == [61.0]
+
+
+def _dpop(key, alg: str, jwk: dict, htm: str, htu: str, token=None, jti=None) -> str:
+    """A DPoP proof (RFC 9449) made by PyJWT: an implementation independent of the gateway."""
+    import hashlib
+    import time
+    import uuid
+
+    import jwt
+
+    claims = {"jti": jti or uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": int(time.time())}
+    if token is not None:
+        claims["ath"] = b64(hashlib.sha256(token.encode()).digest())
+    return jwt.encode(claims, key, algorithm=alg, headers={"typ": "dpop+jwt", "jwk": jwk})
+
+
+def _p256():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    numbers = key.public_key().public_numbers()
+    jwk = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64(numbers.x.to_bytes(32, "big")),
+        "y": b64(numbers.y.to_bytes(32, "big")),
+    }
+    return key, jwk
+
+
+def test_a_dpop_bound_token_needs_a_fresh_proof_by_its_key(base_url, api_key, client, agent):
+    import httpx
+
+    from trust_gateway_sdk.tokens import jwk_thumbprint
+
+    key, jwk = _p256()
+    url = f"{base_url}/agents/{agent['id']}/token"
+    r = httpx.post(url, headers={"X-API-Key": api_key, "DPoP": _dpop(key, "ES256", jwk, "POST", url)})
+    assert r.status_code == 200, r.text
+    grant = r.json()
+    assert grant["token_type"] == "DPoP"
+    token = grant["token"]
+
+    v = TokenVerifier(client.get_jwks())
+    tool = "https://tools.example/data"
+    with pytest.raises(TokenError, match="bound to a key"):
+        v.verify(token)
+    proof = _dpop(key, "ES256", jwk, "GET", tool, token)
+    claims = v.verify(token, dpop=proof, method="GET", url=tool + "?page=2")
+    assert claims["cnf"]["jkt"] == jwk_thumbprint(jwk)
+    with pytest.raises(TokenError, match="used before"):
+        v.verify(token, dpop=proof, method="GET", url=tool)
+    thief, thief_jwk = _p256()
+    with pytest.raises(TokenError, match="not the key"):
+        v.verify(token, dpop=_dpop(thief, "ES256", thief_jwk, "GET", tool, token), method="GET", url=tool)
+    with pytest.raises(TokenError, match="another URL"):
+        v.verify(token, dpop=_dpop(key, "ES256", jwk, "GET", "https://evil.example/data", token), method="GET", url=tool)
+    with pytest.raises(TokenError, match="ath"):
+        v.verify(token, dpop=_dpop(key, "ES256", jwk, "GET", tool, "another-token"), method="GET", url=tool)
+    # A bearer token with a proof is refused too: a bound one was asked for.
+    bearer = client.issue_token(agent["id"], expires_in=600)["token"]
+    with pytest.raises(TokenError, match="not bound"):
+        v.verify(bearer, dpop=_dpop(key, "ES256", jwk, "GET", tool, bearer), method="GET", url=tool)
+
+
+def test_the_rfc_9449_example_key_has_the_rfcs_thumbprint():
+    from trust_gateway_sdk.tokens import jwk_thumbprint
+
+    jwk = {
+        "kty": "EC",
+        "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
+        "y": "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA",
+        "crv": "P-256",
+    }
+    assert jwk_thumbprint(jwk) == "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
