@@ -35,6 +35,7 @@ use tg_wire::log::{
     ConsistencyProofOut, ConsistencyQuery, CosignatureRequest, CosignedOut, InclusionProofOut,
     InclusionQuery, LogKey, LogRoundOut,
 };
+use tg_wire::oauth::{TokenExchangeRequest, TokenExchangeResponse};
 use tg_wire::policy::{Catalog, TierOut};
 use tg_wire::receipts::{
     NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptPage, RecordRequest, Recorded,
@@ -167,6 +168,10 @@ endpoints! {
     revoke_agent(id: &AgentId, body: &ReasonRequest) -> AgentOut => |c| c.post(&["agents", id.as_str(), "revoke"]).json(body).fetch();
     /// `POST /tokens/introspect` (RFC 7662): is the token active right now (revocation included)?
     introspect_token(body: &IntrospectionRequest) -> Introspection => |c| c.post(&["tokens", "introspect"]).form(body).fetch();
+    /// `POST /oauth/token` (RFC 8693 token exchange): a token for an agent acting for another
+    /// along an accepted delegation, or a narrower one (`scope`, `audience`). One `audience`
+    /// and one `resource` here; the endpoint takes several.
+    exchange_token(body: &TokenExchangeRequest) -> TokenExchangeResponse => |c| c.post(&["oauth", "token"]).form(body).fetch();
     /// `POST /tokens/revoke`: by the token, or by `jti` and `agent_id`.
     revoke_token(body: &RevocationRequest) -> RevokedToken => |c| c.post(&["tokens", "revoke"]).json(body).fetch();
 

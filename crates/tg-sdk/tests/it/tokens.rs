@@ -179,3 +179,49 @@ async fn tool_servers_take_dpop_bound_tokens_only_with_a_fresh_proof_by_their_ke
         Err(Error::NotPermitted(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_exchanged_for_a_narrower_one() {
+    let gw = Gateway::start().await;
+    let c = gw.client();
+    let agent = c.register_agent(&registration("narrow")).await.unwrap();
+    record(&c, &agent.id, "read_data", 20).await;
+    let token = c
+        .issue_token(&agent.id, &TokenQuery::default())
+        .await
+        .unwrap()
+        .token;
+    let req = tg_sdk::wire::oauth::TokenExchangeRequest {
+        grant_type: tg_sdk::wire::oauth::TOKEN_EXCHANGE_GRANT.into(),
+        subject_token: token,
+        subject_token_type: "urn:ietf:params:oauth:token-type:access_token".into(),
+        scope: Some("read_data".into()),
+        audience: Some("https://tools.example/data".into()),
+        ..Default::default()
+    };
+    let got = c.exchange_token(&req).await.unwrap();
+    assert_eq!(
+        (got.scope.as_str(), got.token_type.as_str()),
+        ("read_data", "Bearer")
+    );
+    let jwks = c.get_jwks().await.unwrap();
+    let tool =
+        TokenVerifier::from_jwks(&jwks, "trust-gateway", "https://tools.example/data").unwrap();
+    assert_eq!(
+        tool.verify_offline(&got.access_token)
+            .unwrap()
+            .permitted_actions,
+        ["read_data"]
+    );
+    let wider = tg_sdk::wire::oauth::TokenExchangeRequest {
+        scope: Some("read_data launch_rockets".into()),
+        ..req
+    };
+    assert!(
+        matches!(
+            c.exchange_token(&wider).await,
+            Err(Error::Api { status: 400, .. })
+        ),
+        "invalid_scope"
+    );
+}
