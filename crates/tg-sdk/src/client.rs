@@ -145,6 +145,7 @@ impl Client {
             method,
             url: self.url(segments),
             body: Ok(None),
+            dpop: None,
         }
     }
 
@@ -195,9 +196,17 @@ pub(crate) struct Call<'a> {
     url: Url,
     /// An encoding failure is kept and reported when the call is sent.
     body: Result<Option<Body>, Error>,
+    /// A key to send a DPoP proof by (RFC 9449): for this method and URL, made when sent.
+    dpop: Option<&'a tg_tokens::DpopKey>,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    /// Sends a `DPoP` proof by `key` with the call, so the token it asks for is bound to it.
+    pub(crate) fn dpop(mut self, key: &'a tg_tokens::DpopKey) -> Self {
+        self.dpop = Some(key);
+        self
+    }
+
     pub(crate) fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
         self.body = serde_json::to_vec(body)
             .map(|b| Some(("application/json", b)))
@@ -235,7 +244,20 @@ impl Call<'_> {
         keep: Option<&str>,
     ) -> Result<(StatusCode, Vec<u8>, Option<String>), Error> {
         let client = self.client;
+        let proof = self.dpop.map(|key| {
+            let mut target = self.url.clone();
+            target.set_query(None);
+            key.proof(
+                self.method.as_str(),
+                target.as_str(),
+                None,
+                tg_core::Timestamp::now(),
+            )
+        });
         let mut req = client.http.request(self.method, self.url);
+        if let Some(proof) = proof {
+            req = req.header("DPoP", proof);
+        }
         if let Some(key) = client.api_key() {
             req = req.header(API_KEY_HEADER, key.clone());
         }

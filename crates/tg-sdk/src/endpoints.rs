@@ -11,6 +11,7 @@ use tg_identity::A2aProfile;
 use tg_joy::TrustResult;
 use tg_receipts::ChainReport;
 use tg_scoring::{ActionRule, TierEdit};
+use tg_tokens::DpopKey;
 use tg_wire::a2a::AgentCard;
 use tg_wire::admin::{
     AccountOut, AccountUpdate, Accounts, KeyOut, Keys, NewAccount, NewKey, SigningKeys,
@@ -118,6 +119,9 @@ endpoints! {
     get_agent_card(id: &AgentId) -> Card => |c| c.get(&["agents", id.as_str(), "card"]).fetch();
     /// `POST /agents/{id}/token`: a short-lived token for tool servers.
     issue_token(id: &AgentId, query: &TokenQuery) -> TokenGrant => |c| c.post(&["agents", id.as_str(), "token"]).query(query).fetch();
+    /// `POST /agents/{id}/token` with a DPoP proof by `key` (RFC 9449): a token bound to
+    /// the key (`token_type: DPoP`), used only with proofs by it ([`DpopKey::proof`]).
+    issue_bound_token as issue_token(id: &AgentId, query: &TokenQuery, key: &DpopKey) -> TokenGrant => |c| c.post(&["agents", id.as_str(), "token"]).query(query).dpop(key).fetch();
     /// `POST /agents/{id}/attestation`: presents a new attestation.
     reattest_agent(id: &AgentId, body: &AttestationRequest) -> AgentOut => |c| c.post(&["agents", id.as_str(), "attestation"]).json(body).fetch();
 
@@ -172,6 +176,8 @@ endpoints! {
     /// along an accepted delegation, or a narrower one (`scope`, `audience`). One `audience`
     /// and one `resource` here; the endpoint takes several.
     exchange_token(body: &TokenExchangeRequest) -> TokenExchangeResponse => |c| c.post(&["oauth", "token"]).form(body).fetch();
+    /// `POST /oauth/token` with a DPoP proof by `key`: the new token is bound to it.
+    exchange_bound_token as exchange_token(body: &TokenExchangeRequest, key: &DpopKey) -> TokenExchangeResponse => |c| c.post(&["oauth", "token"]).form(body).dpop(key).fetch();
     /// `POST /tokens/revoke`: by the token, or by `jti` and `agent_id`.
     revoke_token(body: &RevocationRequest) -> RevokedToken => |c| c.post(&["tokens", "revoke"]).json(body).fetch();
 

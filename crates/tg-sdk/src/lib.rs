@@ -12,7 +12,7 @@ pub use client::{Client, ClientBuilder};
 pub use endpoints::OPERATIONS;
 pub use error::Error;
 pub use live::LiveFeed;
-pub use tokens::{REFETCH_AFTER_SECS, TokenVerifier};
+pub use tokens::{DPOP_REPLAY_CAPACITY, REFETCH_AFTER_SECS, TokenVerifier};
 
 /// The blocking client: the same endpoints, for code without an async runtime.
 pub mod blocking {
@@ -27,7 +27,7 @@ pub use tg_core::{
     AccountId, AgentId, ChainId, DelegationId, Outcome, Timestamp, VouchId, WebhookId,
 };
 pub use tg_joy::TrustResult;
-pub use tg_tokens::{TokenClaims, TokenError};
+pub use tg_tokens::{DpopError, DpopKey, TokenClaims, TokenError};
 
 /// Domain types that appear inside requests and answers.
 pub mod types {

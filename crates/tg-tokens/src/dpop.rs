@@ -266,3 +266,84 @@ impl ReplayCache {
         Ok(())
     }
 }
+
+/// A client's DPoP key (Ed25519, on ring): what an agent holds to bind tokens to itself
+/// and to prove, on every call with a bound token, that it holds the key.
+pub struct DpopKey {
+    pair: ring::signature::Ed25519KeyPair,
+    jwk: Map<String, Value>,
+}
+
+impl std::fmt::Debug for DpopKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpopKey")
+            .field("jwk", &self.jwk)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DpopKey {
+    /// A new random key.
+    pub fn generate() -> Result<Self, DpopError> {
+        let pkcs8 =
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .map_err(|_| DpopError::Key)?;
+        Self::from_pkcs8(pkcs8.as_ref())
+    }
+
+    /// A key from its PKCS #8 document (DER), e.g. one kept between runs, or an agent's
+    /// registered Ed25519 key.
+    pub fn from_pkcs8(der: &[u8]) -> Result<Self, DpopError> {
+        use ring::signature::KeyPair;
+        let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            .map_err(|_| DpopError::Key)?;
+        let mut jwk = Map::new();
+        jwk.insert("kty".into(), "OKP".into());
+        jwk.insert("crv".into(), "Ed25519".into());
+        jwk.insert(
+            "x".into(),
+            URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()).into(),
+        );
+        Ok(Self { pair, jwk })
+    }
+
+    /// The public key as a JWK (RFC 8037).
+    pub fn jwk(&self) -> &Map<String, Value> {
+        &self.jwk
+    }
+
+    /// The RFC 7638 thumbprint a token bound to this key names in `cnf.jkt`.
+    pub fn thumbprint(&self) -> String {
+        jwk_thumbprint(&self.jwk).unwrap_or_default()
+    }
+
+    /// A proof for one request: `method` to `uri`, at `now`, with `ath` over
+    /// `access_token` when the request carries one (a call with a bound token), without it
+    /// for a token request. Each proof has a fresh random `jti`.
+    pub fn proof(
+        &self,
+        method: &str,
+        uri: &str,
+        access_token: Option<&str>,
+        now: Timestamp,
+    ) -> String {
+        let mut jti = [0u8; 16];
+        // A failing system RNG leaves the jti zero: the proof is then refused as a replay
+        // after its first use, never accepted twice.
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut jti);
+        let header = serde_json::json!({"typ": DPOP_TYP, "alg": "EdDSA", "jwk": self.jwk});
+        let mut claims = serde_json::json!({
+            "jti": URL_SAFE_NO_PAD.encode(jti), "htm": method, "htu": uri, "iat": now.as_secs(),
+        });
+        if let (Some(token), Some(map)) = (access_token, claims.as_object_mut()) {
+            map.insert("ath".into(), access_token_hash(token).into());
+        }
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self.pair.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+}

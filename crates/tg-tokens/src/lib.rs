@@ -11,8 +11,8 @@ mod verify;
 
 pub use claims::{ActingAgent, DetachedJws, Signed, TOKEN_TYP, TokenClaims, TokenError};
 pub use dpop::{
-    DPOP_FUTURE_SECS, DPOP_MAX_AGE_SECS, DPOP_TYP, DpopError, DpopProof, DpopTarget, ReplayCache,
-    access_token_hash, jwk_thumbprint, verify_dpop_proof,
+    DPOP_FUTURE_SECS, DPOP_MAX_AGE_SECS, DPOP_TYP, DpopError, DpopKey, DpopProof, DpopTarget,
+    ReplayCache, access_token_hash, jwk_thumbprint, verify_dpop_proof,
 };
 #[cfg(feature = "issue")]
 pub use issuer::{Exchange, IssuedToken, TokenIssuer, TokenRequest};

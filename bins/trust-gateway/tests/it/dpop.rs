@@ -1,40 +1,17 @@
 //! DPoP (RFC 9449) over HTTP: tokens bound to a proof's key at issue and at exchange,
 //! refused as bearer tokens, and used only with fresh proofs by that key.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rcgen::{KeyPair, PKCS_ED25519, SigningKey};
 use reqwest::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tg_core::Timestamp;
-use tg_tokens::{
-    DpopError, DpopTarget, JwksVerifier, ReplayCache, TokenError, access_token_hash, jwk_thumbprint,
-};
+use tg_tokens::{DpopError, DpopKey, DpopTarget, JwksVerifier, ReplayCache, TokenError};
 
 use crate::support::{Backend, Server, start};
 
-fn jwk_of(key: &KeyPair) -> Map<String, Value> {
-    let jwk =
-        json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(key.public_key_raw())});
-    jwk.as_object().unwrap().clone()
-}
-
 /// A DPoP proof by `key` for `htm` `htu`, now, with `ath` over `token` when given.
-fn proof(key: &KeyPair, htm: &str, htu: &str, token: Option<&str>) -> String {
-    let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": jwk_of(key)});
-    let mut claims = json!({"jti": tg_core::TokenId::generate().to_string(), "htm": htm, "htu": htu, "iat": Timestamp::now().as_secs()});
-    if let Some(t) = token {
-        claims["ath"] = json!(access_token_hash(t));
-    }
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    format!(
-        "{input}.{}",
-        URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).unwrap())
-    )
+fn proof(key: &DpopKey, htm: &str, htu: &str, token: Option<&str>) -> String {
+    key.proof(htm, htu, token, Timestamp::now())
 }
 
 /// `POST /agents/{id}/token` with these `DPoP` headers.
@@ -80,14 +57,14 @@ pub async fn dpop_binds_tokens_to_the_proofs_key(backend: Backend) {
     for _ in 0..6 {
         s.record(&id, "read_data", "success").await;
     }
-    let holder = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+    let holder = DpopKey::generate().unwrap();
     let issue_url = format!("{}/agents/{id}/token", s.base);
     let good = proof(&holder, "POST", &issue_url, None);
     let got = token_with(&s, &id, &[&good]).await;
     assert_eq!(got.0, StatusCode::OK, "{}", got.1);
     assert_eq!(got.1["token_type"], "DPoP");
     let token = got.1["token"].as_str().unwrap().to_owned();
-    let jkt = jwk_thumbprint(&jwk_of(&holder)).unwrap();
+    let jkt = holder.thumbprint();
 
     // Issue-time proofs: used once, for this URL and method, one header, well-formed.
     refused_proof(&token_with(&s, &id, &[&good]).await);
@@ -162,7 +139,7 @@ pub async fn dpop_binds_tokens_to_the_proofs_key(backend: Backend) {
         Some(TokenError::Dpop(DpopError::Replayed)),
         "replayed"
     );
-    let thief = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+    let thief = DpopKey::generate().unwrap();
     let stolen = proof(&thief, "POST", tool, Some(&token));
     assert_eq!(
         verifier
@@ -241,7 +218,7 @@ pub async fn an_agent_with_a_proven_key_binds_tokens_to_it_only(backend: Backend
     assert_eq!(status, StatusCode::OK, "{body}");
     let issue_url = format!("{}/agents/{id}/token", s.base);
     // Registered but not proven yet: any key may bind.
-    let stranger = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+    let stranger = DpopKey::generate().unwrap();
     assert_eq!(
         token_with(&s, &id, &[&proof(&stranger, "POST", &issue_url, None)])
             .await
@@ -256,7 +233,8 @@ pub async fn an_agent_with_a_proven_key_binds_tokens_to_it_only(backend: Backend
 
     let got = token_with(&s, &id, &[&proof(&stranger, "POST", &issue_url, None)]).await;
     assert_eq!(got.0, StatusCode::FORBIDDEN, "{}", got.1);
-    let got = token_with(&s, &id, &[&proof(&key, "POST", &issue_url, None)]).await;
+    let own = DpopKey::from_pkcs8(&key.serialize_der()).unwrap();
+    let got = token_with(&s, &id, &[&proof(&own, "POST", &issue_url, None)]).await;
     assert_eq!(
         (got.0, got.1["token_type"].clone()),
         (StatusCode::OK, json!("DPoP")),

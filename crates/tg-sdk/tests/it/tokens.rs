@@ -100,56 +100,22 @@ async fn a_rotated_key_is_fetched_once_and_refetches_are_rate_limited() {
     assert_eq!(s.hits.load(Ordering::SeqCst), 2);
 }
 
-/// A DPoP proof by `pair` for `htm` `htu`, with `ath` over `token` when given.
-fn dpop_proof(
-    pair: &ring::signature::Ed25519KeyPair,
-    htm: &str,
-    htu: &str,
-    token: Option<&str>,
-) -> String {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use ring::signature::KeyPair;
-    let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref())});
-    let mut claims = json!({"jti": tg_core::TokenId::generate().to_string(), "htm": htm, "htu": htu, "iat": Timestamp::now().as_secs()});
-    if let Some(t) = token {
-        claims["ath"] = json!(tg_tokens::access_token_hash(t));
-    }
-    let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": jwk});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    format!(
-        "{input}.{}",
-        URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()).as_ref())
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tool_servers_take_dpop_bound_tokens_only_with_a_fresh_proof_by_their_key() {
     let gw = Gateway::start().await;
     let c = gw.client();
     let agent = c.register_agent(&registration("bound")).await.unwrap();
     record(&c, &agent.id, "read_data", 20).await;
-    let pkcs8 =
-        ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
-    let holder = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-    let url = format!("{}/agents/{}/token", gw.base, agent.id);
-    let resp = reqwest::Client::new()
-        .post(&url)
-        .header("X-API-Key", crate::support::KEY)
-        .header("DPoP", dpop_proof(&holder, "POST", &url, None))
-        .send()
+    // The agent's side: a key, a token bound to it, a proof per call.
+    let holder = tg_sdk::DpopKey::generate().unwrap();
+    let grant = c
+        .issue_bound_token(&agent.id, &TokenQuery::default(), &holder)
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200);
-    let token = resp.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    assert_eq!(grant.token_type, "DPoP");
+    let token = grant.token;
 
+    // The tool server's side.
     let verifier = TokenVerifier::fetch(&c, "trust-gateway", "trust-gateway")
         .await
         .unwrap();
@@ -159,19 +125,41 @@ async fn tool_servers_take_dpop_bound_tokens_only_with_a_fresh_proof_by_their_ke
         Err(Error::Token(TokenError::ProofRequired))
     ));
     let tool = "https://tools.example/data?page=2";
-    let proof = dpop_proof(&holder, "GET", "https://tools.example/data", Some(&token));
+    let proof = holder.proof(
+        "GET",
+        "https://tools.example/data",
+        Some(&token),
+        Timestamp::now(),
+    );
     let claims = verifier
         .authorize_dpop(&token, &proof, "GET", tool, "read_data")
         .await
         .unwrap();
-    assert_eq!(claims.sub, agent.id.as_str());
+    assert_eq!(
+        (claims.sub.as_str(), claims.cnf_jkt),
+        (agent.id.as_str(), Some(holder.thumbprint()))
+    );
     assert!(matches!(
         verifier.verify_dpop(&token, &proof, "GET", tool).await,
-        Err(Error::Token(TokenError::Dpop(
-            tg_tokens::DpopError::Replayed
-        )))
+        Err(Error::Token(TokenError::Dpop(tg_sdk::DpopError::Replayed)))
     ));
-    let fresh = dpop_proof(&holder, "GET", "https://tools.example/data", Some(&token));
+    let thief = tg_sdk::DpopKey::generate().unwrap();
+    let stolen = thief.proof(
+        "GET",
+        "https://tools.example/data",
+        Some(&token),
+        Timestamp::now(),
+    );
+    assert!(matches!(
+        verifier.verify_dpop(&token, &stolen, "GET", tool).await,
+        Err(Error::Token(TokenError::Dpop(tg_sdk::DpopError::WrongKey)))
+    ));
+    let fresh = holder.proof(
+        "GET",
+        "https://tools.example/data",
+        Some(&token),
+        Timestamp::now(),
+    );
     assert!(matches!(
         verifier
             .authorize_dpop(&token, &fresh, "GET", tool, "delete_database")

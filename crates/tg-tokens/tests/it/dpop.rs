@@ -288,3 +288,23 @@ fn the_replay_cache_is_bounded_and_fails_closed_when_full() {
     let later = Timestamp::from_secs(t0 + 301);
     assert!(replay.check(&proof("c", t0 + 301), later).is_ok());
 }
+
+#[test]
+fn a_client_keys_proofs_verify_and_name_its_thumbprint() {
+    let key = ok(tg_tokens::DpopKey::generate());
+    let target = DpopTarget {
+        method: "POST",
+        uri: "https://tools.example/x",
+    };
+    let proof = key.proof("POST", "https://tools.example/x", Some("tok"), NOW);
+    let verified = ok(verify_dpop_proof(&proof, target, NOW, Some("tok")));
+    assert_eq!(verified.jkt, key.thumbprint());
+    let again = ok(verify_dpop_proof(
+        &key.proof("POST", "https://tools.example/x", Some("tok"), NOW),
+        target,
+        NOW,
+        Some("tok"),
+    ));
+    assert_ne!(verified.jti, again.jti, "each proof has its own jti");
+    assert_eq!(ok(jwk_thumbprint(key.jwk())), key.thumbprint());
+}
