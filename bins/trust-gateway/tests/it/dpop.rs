@@ -37,17 +37,6 @@ fn refused_proof(got: &(StatusCode, Value)) {
     );
 }
 
-async fn jwks(s: &Server) -> Value {
-    s.client
-        .get(format!("{}/.well-known/jwks.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// A token issued with a proof is bound to its key: refused as a bearer token, accepted
 /// with a fresh proof by that key for the request, refused with another key's proof or a
 /// replayed one; issue-time proofs are checked for this URL and used once.
@@ -110,7 +99,8 @@ pub async fn dpop_binds_tokens_to_the_proofs_key(backend: Backend) {
     );
 
     // A tool server, offline from the JWKS.
-    let verifier = JwksVerifier::new(&jwks(&s).await, "trust-gateway", "trust-gateway").unwrap();
+    let verifier =
+        JwksVerifier::new(&s.jwks::<Value>().await, "trust-gateway", "trust-gateway").unwrap();
     let now = Timestamp::now();
     let replay = ReplayCache::new(100);
     let tool = "https://tools.example/mail/send";

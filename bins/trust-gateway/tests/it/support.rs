@@ -200,6 +200,18 @@ impl Server {
         (id, key["key"].as_str().unwrap().to_owned())
     }
 
+    /// The published `/.well-known/jwks.json`.
+    pub async fn jwks<T: serde::de::DeserializeOwned>(&self) -> T {
+        self.client
+            .get(format!("{}/.well-known/jwks.json", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Registers an agent with `key` and returns its id.
     pub async fn register_as(&self, key: &str, name: &str) -> String {
         let body = json!({"name": name, "provider": "openai", "config_hash": "sha256-abc", "attestation": {"type": "api_key"}});

@@ -46,15 +46,7 @@ fn act_as<'a>(subject: &'a str, actor: Option<&'a str>) -> Vec<(&'a str, &'a str
 
 /// The claims of `token`, verified by jsonwebtoken against the published JWKS for `audience`.
 async fn claims(s: &Server, token: &str, audience: &str) -> Value {
-    let jwks: JwkSet = s
-        .client
-        .get(format!("{}/.well-known/jwks.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = s.jwks().await;
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
     let key = DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
     let mut v = Validation::new(Algorithm::EdDSA);

@@ -27,15 +27,7 @@ pub async fn tokens_verify_with_the_published_jwks(backend: Backend) {
     assert_eq!(t["alg"], "EdDSA");
     let token = t["token"].as_str().unwrap();
 
-    let jwks: JwkSet = s
-        .client
-        .get(format!("{}/.well-known/jwks.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = s.jwks().await;
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
     let key = DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
     let claims =
