@@ -22,9 +22,9 @@ url=${2:-}
 # shellcheck source=lib/release-server.sh
 source scripts/lib/release-server.sh
 
-load_agent
+load_agent subject
 a=$agent
-load_agent
+load_agent actor
 b=$agent
 api() { curl -fs "http://127.0.0.1:$PORT$1" -H "X-API-Key: $key" -H 'content-type: application/json' -d "$2"; }
 api /delegations "{\"from_agent\":\"$a\",\"to_agent\":\"$b\",\"task_type\":\"load\",\"threshold\":0.0}" >/dev/null

@@ -23,10 +23,11 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 
-# Registers an agent with 20 successful receipts on the started server; sets `agent`.
+# load_agent [NAME]: registers an agent (default name `load`) with 20 successful receipts
+# on the started server; sets `agent`.
 load_agent() {
     agent=$(curl -fs "http://127.0.0.1:$PORT/agents/register" -H "X-API-Key: $key" -H 'content-type: application/json' \
-        -d '{"name":"load","provider":"bench","config_hash":"h","attestation":{"type":"api_key"}}' | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+        -d "{\"name\":\"${1:-load}\",\"provider\":\"bench\",\"config_hash\":\"h\",\"attestation\":{\"type\":\"api_key\"}}" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
     for _ in $(seq 1 20); do
         curl -fs "http://127.0.0.1:$PORT/actions/record" -H "X-API-Key: $key" -H 'content-type: application/json' \
             -d "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}" >/dev/null
