@@ -35,15 +35,8 @@ form="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subje
 curl -fs "http://127.0.0.1:$PORT/oauth/token" -H "X-API-Key: $key" -H 'content-type: application/x-www-form-urlencoded' -d "$form" | grep -q access_token \
     || { echo "the exchange is refused"; exit 1; }
 
-script=$(mktemp -p "$dir" --suffix=.lua)
-cat >"$script" <<LUA
-wrk.method = "POST"
-wrk.headers["X-API-Key"] = "$key"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.body = "$form"
-LUA
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
 echo "== POST /oauth/token (token exchange)"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$PORT/oauth/token"
+CONTENT_TYPE=application/x-www-form-urlencoded wrk_post /oauth/token "$form"
 echo "== POST /agents/{id}/token (plain issue, for the ratio)"
 wrk_post "/agents/$a/token" '{}'

@@ -35,7 +35,7 @@ load_agent() {
 }
 
 # wrk_post PATH BODY [CONNECTIONS] [THREADS]: wrk for DURATION against POST PATH with BODY
-# as JSON and the admin key, latency distribution included.
+# (as JSON, or as CONTENT_TYPE when set) and the admin key, latency distribution included.
 wrk_post() {
     local path=$1 body=$2 connections=${3:-${CONNECTIONS:-32}} threads=${4:-${THREADS:-2}}
     local script
@@ -43,7 +43,7 @@ wrk_post() {
     cat >"$script" <<LUA
 wrk.method = "POST"
 wrk.headers["X-API-Key"] = "$key"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = "${CONTENT_TYPE:-application/json}"
 wrk.body = '$body'
 LUA
     wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$PORT$path"
