@@ -24,6 +24,7 @@ mod request_id;
 mod routes;
 mod signed;
 mod signing_keys;
+mod ssf;
 mod streaming;
 mod system;
 mod vouches;
@@ -105,6 +106,7 @@ fn mount(r: &mut routes::Routes) {
     delegations::routes(r);
     vouches::routes(r);
     webhooks::routes(r);
+    ssf::routes(r);
     ws::routes(r);
     dashboard::routes(r);
     metrics::routes(r);

@@ -41,6 +41,7 @@ use tg_wire::policy::{Catalog, TierOut};
 use tg_wire::receipts::{
     NEXT_BEFORE_SEQ_HEADER, ReceiptExportDocument, ReceiptPage, RecordRequest, Recorded,
 };
+use tg_wire::ssf::{StreamConfiguration, StreamRequest, StreamUpdate, TransmitterConfiguration};
 use tg_wire::system::{Bundles, Health, Ready, Stats};
 use tg_wire::vouches::{Anchor, VouchOut, VouchPage, VouchRequest};
 use tg_wire::webhooks::{
@@ -296,6 +297,18 @@ endpoints! {
     retry_webhook_delivery(id: &WebhookId, event_id: &str) -> Queued => |c| c.post(&["config", "webhooks", id.as_str(), "deliveries", event_id, "retry"]).fetch();
     /// `POST /config/webhooks/{id}/recover`: requeues failed deliveries of a period.
     recover_webhook(id: &WebhookId, body: &RecoverRequest) -> Requeued => |c| c.post(&["config", "webhooks", id.as_str(), "recover"]).json(body).fetch();
+    /// `GET /.well-known/ssf-configuration`: the Shared Signals transmitter metadata.
+    get_ssf_configuration() -> TransmitterConfiguration => |c| c.get(&[".well-known", "ssf-configuration"]).fetch();
+    /// `POST /ssf/streams`: a stream of Security Event Tokens pushed to the receiver.
+    create_ssf_stream(body: &StreamRequest) -> StreamConfiguration => |c| c.post(&["ssf", "streams"]).json(body).fetch();
+    /// `GET /ssf/streams`: every stream of the caller's account.
+    read_ssf_streams() -> Vec<StreamConfiguration> => |c| c.get(&["ssf", "streams"]).fetch();
+    /// `GET /ssf/streams?stream_id=`: one stream.
+    get_ssf_stream as read_ssf_streams(stream_id: &str) -> StreamConfiguration => |c| c.get(&["ssf", "streams"]).query(&[("stream_id", stream_id)]).fetch();
+    /// `PATCH /ssf/streams`.
+    update_ssf_stream(body: &StreamUpdate) -> StreamConfiguration => |c| c.patch(&["ssf", "streams"]).json(body).fetch();
+    /// `DELETE /ssf/streams?stream_id=`.
+    delete_ssf_stream(stream_id: &str) -> () => |c| c.delete(&["ssf", "streams"]).query(&[("stream_id", stream_id)]).empty();
 
     // Live feed
     /// `POST /ws/ticket`: a single-use ticket for a browser's live-feed connection.

@@ -114,7 +114,7 @@ pub struct Gateway {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) signer: Arc<ReceiptSigner>,
     /// Swapped whole when the signing keys change ([`Gateway::reload_signing_keys`]).
-    tokens: std::sync::RwLock<Arc<TokenIssuer>>,
+    tokens: crate::signing_keys::CurrentIssuer,
     pub(crate) token_settings: crate::signing_keys::TokenSettings,
     /// DPoP proofs this instance has accepted within their window (RFC 9449 §11.1).
     pub(crate) dpop_replay: tg_tokens::ReplayCache,
@@ -184,7 +184,9 @@ impl Gateway {
             secret: config.secret_key.clone(),
             jwt_secret: config.jwt_secret.clone(),
         };
-        let tokens = token_settings.issuer_for(&done.keys, config.clock.now())?;
+        let tokens: crate::signing_keys::CurrentIssuer = Arc::new(std::sync::RwLock::new(
+            Arc::new(token_settings.issuer_for(&done.keys, config.clock.now())?),
+        ));
         let metrics = Arc::new(crate::Metrics::default());
         let outbox_written = Arc::new(tokio::sync::Notify::new());
         let audit_batch = crate::audit_batch::AuditBatcher::start(
@@ -229,6 +231,7 @@ impl Gateway {
                 live: relay.is_none().then(|| Arc::clone(&live)),
                 wake: outbox_written,
                 metrics: Arc::clone(&metrics),
+                tokens: Arc::clone(&tokens),
             },
             config.secret_key.clone(),
             config.webhooks.clone(),
@@ -266,7 +269,7 @@ impl Gateway {
             store,
             clock: config.clock,
             signer,
-            tokens: std::sync::RwLock::new(Arc::new(tokens)),
+            tokens,
             token_settings,
             dpop_replay: tg_tokens::ReplayCache::new(crate::tokens::DPOP_REPLAY_CAPACITY),
             attestation: AttestationVerifier::new(config.trust_bundles, &config.audience),
@@ -314,7 +317,7 @@ impl Gateway {
 
     /// The token issuer of the signing keys in force.
     pub fn tokens(&self) -> Arc<TokenIssuer> {
-        Arc::clone(&self.tokens.read().unwrap_or_else(|p| p.into_inner()))
+        crate::signing_keys::current(&self.tokens)
     }
 
     pub(crate) fn set_tokens(&self, tokens: TokenIssuer) {

@@ -28,6 +28,7 @@ mod metrics;
 mod policy;
 mod receipt_export;
 mod record_batch;
+mod signal_streams;
 mod signing_keys;
 pub mod state_signals;
 mod store;
@@ -67,6 +68,7 @@ pub use metrics::{Metrics, PoolStatus};
 pub use policy::PolicySnapshot;
 pub use receipt_export::{ReceiptExport, ReceiptLogProof};
 pub use record_batch::MAX_RECEIPTS_PER_COMMIT;
+pub use signal_streams::{MAX_EVENTS_REQUESTED, NewStream, StreamChange};
 pub use signing_keys::{SIGNING_KEY_PUBLISH_AHEAD_SECS, SIGNING_KEY_RELOAD_SECS, SigningKeyView};
 pub use store::{CommitHook, EventSignals, Store, Tx, TxFuture, TxWork, in_transaction, reading};
 pub use token_exchange::{

@@ -19,6 +19,15 @@ pub const SIGNING_KEY_RELOAD_SECS: u64 = 60;
 /// How long a new key is published before it signs: two reload periods.
 pub const SIGNING_KEY_PUBLISH_AHEAD_SECS: i64 = 2 * SIGNING_KEY_RELOAD_SECS as i64;
 
+/// The token issuer of the signing keys in force, swapped on reload; shared by the
+/// gateway and the webhook dispatcher (which signs Security Event Tokens with it).
+pub(crate) type CurrentIssuer = std::sync::Arc<std::sync::RwLock<std::sync::Arc<TokenIssuer>>>;
+
+/// The issuer in force now.
+pub(crate) fn current(issuer: &CurrentIssuer) -> std::sync::Arc<TokenIssuer> {
+    std::sync::Arc::clone(&issuer.read().unwrap_or_else(|p| p.into_inner()))
+}
+
 /// What a token issuer is built from besides the keys.
 #[derive(Clone)]
 pub(crate) struct TokenSettings {

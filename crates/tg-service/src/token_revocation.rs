@@ -158,11 +158,13 @@ impl Gateway {
         let (r, principal, actor) = (revoked.clone(), principal.clone(), actor.clone());
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                match tx.get_agent(&r.agent_id).await? {
-                    Some(agent) if principal.can_write(&agent.account_id) => {}
+                let agent = match tx.get_agent(&r.agent_id).await? {
+                    Some(agent) if principal.can_write(&agent.account_id) => agent,
                     _ => return Err(ServiceError::agent_not_found(r.agent_id.as_str())),
-                }
+                };
                 tx.purge_revoked_tokens(now).await?;
+                // Idempotent: a token revoked again is no news to webhooks or streams.
+                let first = !tx.token_revoked(&r.jti).await?;
                 tx.revoke_token(&RevokedToken {
                     jti: r.jti.clone(),
                     agent_id: r.agent_id.clone(),
@@ -170,6 +172,15 @@ impl Gateway {
                     expires_at: r.expires_at,
                 })
                 .await?;
+                if first {
+                    tx.append_outbox(&crate::events::agent_event(
+                        tg_webhooks::EventKind::TokenRevoked,
+                        &agent,
+                        json!({"jti": r.jti, "expires_at": r.expires_at}),
+                        now,
+                    ))
+                    .await?;
+                }
                 tx.append_audit(&AuditEvent::new(
                     EventType::TokenRevoked,
                     Some(r.agent_id.clone()),
@@ -182,6 +193,7 @@ impl Gateway {
             })
         })
         .await?;
+        self.webhooks.wake();
         Ok(revoked)
     }
 }

@@ -12,9 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 use serde_json::json;
 use tg_core::{AccountId, Clock, Timestamp, WebhookId};
+use tg_webhooks::security_events::{self, SetContext};
 use tg_webhooks::{
-    Attempt, AttemptResult, Deliverer, Delivery, DeliveryStatus, Endpoint, EventKind, Message,
-    OutboxEvent, SigningSecret, UrlPolicy, Verdict, next_attempt, parse_retry_after,
+    Attempt, AttemptResult, Body, Deliverer, Delivery, DeliveryStatus, Endpoint, EventKind,
+    Message, OutboxEvent, SigningSecret, UrlPolicy, Verdict, next_attempt, parse_retry_after,
 };
 use tokio::sync::Notify;
 
@@ -68,6 +69,8 @@ pub(crate) struct Wiring {
     /// Woken by whoever commits outbox events.
     pub(crate) wake: Arc<Notify>,
     pub(crate) metrics: Arc<crate::Metrics>,
+    /// Signs Security Event Tokens for Shared Signals streams.
+    pub(crate) tokens: crate::signing_keys::CurrentIssuer,
 }
 
 /// What one pass did.
@@ -92,6 +95,7 @@ pub(crate) struct Dispatcher {
     /// Woken by whoever commits outbox events.
     wake: Arc<Notify>,
     metrics: Arc<crate::Metrics>,
+    tokens: crate::signing_keys::CurrentIssuer,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -116,6 +120,7 @@ impl Dispatcher {
             live,
             wake,
             metrics,
+            tokens,
         } = wiring;
         let dispatcher = Arc::new(Self {
             live,
@@ -127,6 +132,7 @@ impl Dispatcher {
             config,
             wake,
             metrics,
+            tokens,
         });
         let Some(poll) = poll else {
             return Ok((dispatcher, Worker::none()));
@@ -258,7 +264,7 @@ impl Dispatcher {
                     .zip(events.get(&d.event_id));
                 async move {
                     let result = match target {
-                        Some((endpoint, event)) => Some(self.send(endpoint, event, now).await),
+                        Some((endpoint, event)) => self.send(endpoint, event, now).await,
                         None => None,
                     };
                     (d, result)
@@ -277,7 +283,7 @@ impl Dispatcher {
                     self.metrics.delivery(match r.verdict {
                         Verdict::Delivered => DeliveryResult::delivered,
                         Verdict::Gone => DeliveryResult::gone,
-                        Verdict::Failed => DeliveryResult::failed,
+                        Verdict::Failed | Verdict::Rejected => DeliveryResult::failed,
                     });
                     self.judge(d, r, now, &mut endpoints, &mut notices)
                 }
@@ -315,22 +321,67 @@ impl Dispatcher {
         })
     }
 
+    /// One attempt; `None` when there is nothing to send: a stream no longer requests the
+    /// event, or its SET could not be signed.
     async fn send(
         &self,
         endpoint: &Endpoint,
         event: &OutboxEvent,
         now: Timestamp,
-    ) -> AttemptResult {
-        let secrets = self.signing_secrets(endpoint);
-        self.deliverer
-            .send(Message {
-                url: &endpoint.url,
+    ) -> Option<AttemptResult> {
+        let Some(stream) = &endpoint.stream else {
+            let secrets = self.signing_secrets(endpoint);
+            let body = Body::Webhook {
                 id: &event.id,
                 timestamp: now.as_micros().div_euclid(1_000_000),
-                body: event.payload.as_bytes(),
+                json: event.payload.as_bytes(),
                 secrets: &secrets,
-            })
-            .await
+            };
+            return Some(
+                self.deliverer
+                    .send(Message {
+                        url: &endpoint.url,
+                        body,
+                    })
+                    .await,
+            );
+        };
+        let set = self.security_event(endpoint, &stream.events_requested, event)?;
+        let body = Body::SecurityEvent(&set);
+        Some(
+            self.deliverer
+                .send(Message {
+                    url: &endpoint.url,
+                    body,
+                })
+                .await,
+        )
+    }
+
+    /// The SET `event` becomes on `endpoint`'s stream, signed by the token key in force.
+    fn security_event(
+        &self,
+        endpoint: &Endpoint,
+        requested: &[String],
+        event: &OutboxEvent,
+    ) -> Option<String> {
+        let tokens = crate::signing_keys::current(&self.tokens);
+        let cx = SetContext {
+            issuer: tokens.issuer(),
+            audience: endpoint.account_id.as_str(),
+            stream_id: endpoint.id.as_str(),
+        };
+        let claims = security_events::set_claims(event, requested, cx)?;
+        match tokens.sign_compact(
+            claims.to_string().as_bytes(),
+            tg_tokens::Signed::SecurityEvent,
+        ) {
+            Ok(set) => Some(set),
+            Err(e) => {
+                tracing::error!(error = %e, endpoint = %endpoint.id, "a security event token could not be signed");
+                None
+            }
+        }
     }
 
     /// The delivery's next state after `result`, and what it does to its endpoint.
@@ -370,6 +421,7 @@ impl Dispatcher {
                     disable(e, "the receiver answered 410 Gone".into(), now, notices);
                 }
             }
+            Verdict::Rejected => d.status = DeliveryStatus::Failed,
             Verdict::Failed => {
                 let retry_after = result
                     .retry_after
@@ -413,7 +465,7 @@ fn give_up(mut d: Delivery, now: Timestamp) -> (Attempt, Delivery) {
     d.attempts = d.attempts.saturating_add(1);
     d.lease_until = None;
     d.status = DeliveryStatus::Failed;
-    d.last_error = Some("endpoint disabled or deleted, or event missing".into());
+    d.last_error = Some("endpoint disabled or deleted, event missing, or not requested".into());
     let attempt = Attempt {
         event_id: d.event_id.clone(),
         endpoint_id: d.endpoint_id.clone(),
@@ -421,7 +473,10 @@ fn give_up(mut d: Delivery, now: Timestamp) -> (Attempt, Delivery) {
         at: now,
         status_code: None,
         latency_ms: 0,
-        error: Some("not sent: endpoint disabled or deleted, or event missing".into()),
+        error: Some(
+            "not sent: endpoint disabled or deleted, event missing, or no longer requested by the stream"
+                .into(),
+        ),
     };
     (attempt, d)
 }

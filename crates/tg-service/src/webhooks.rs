@@ -82,12 +82,26 @@ fn secret(given: Option<String>) -> Result<(String, Option<String>), ServiceErro
     }
 }
 
+/// Which endpoints a use case works on: webhooks (`/config/webhooks`) or Shared Signals
+/// streams (`/ssf/streams`); neither API sees the other's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivered {
+    Webhooks,
+    SecurityEvents,
+}
+
+impl Delivered {
+    fn holds(self, e: &Endpoint) -> bool {
+        (self == Delivered::SecurityEvents) == e.stream.is_some()
+    }
+}
+
 fn not_found(id: &str) -> ServiceError {
     ServiceError::NotFound(format!("webhook `{id}` not found"))
 }
 
 impl Gateway {
-    async fn check_url(&self, url: &str) -> Result<(), ServiceError> {
+    pub(crate) async fn check_url(&self, url: &str) -> Result<(), ServiceError> {
         self.webhooks
             .policy()
             .check_url_resolved(url)
@@ -122,20 +136,10 @@ impl Gateway {
             failing_since: None,
             created_at: now,
             updated_at: now,
+            stream: None,
         };
         let saved = endpoint.clone();
-        in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let existing = tx.list_endpoints(Some(&endpoint.account_id)).await?;
-                if existing.len() >= MAX_ENDPOINTS {
-                    return Err(ServiceError::Conflict(format!(
-                        "an account has at most {MAX_ENDPOINTS} webhook endpoints"
-                    )));
-                }
-                Ok(tx.insert_endpoint(&endpoint).await?)
-            })
-        })
-        .await?;
+        self.insert_endpoint(endpoint).await?;
         Ok(WebhookSaved {
             endpoint: saved,
             secret: shown,
@@ -143,32 +147,65 @@ impl Gateway {
         })
     }
 
-    /// The caller's endpoints (an admin's: every endpoint).
-    pub async fn webhooks(&self, principal: &Principal) -> Result<Vec<Endpoint>, ServiceError> {
-        self.require(principal, Scope::Read)?;
-        let account = (!principal.is_operator()).then(|| principal.account_id.clone());
-        reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { Ok(tx.list_endpoints(account.as_ref()).await?) })
+    /// Saves a new endpoint or stream, within the account's [`MAX_ENDPOINTS`].
+    pub(crate) async fn insert_endpoint(&self, endpoint: Endpoint) -> Result<(), ServiceError> {
+        in_transaction(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let existing = tx.list_endpoints(Some(&endpoint.account_id)).await?;
+                if existing.len() >= MAX_ENDPOINTS {
+                    return Err(ServiceError::Conflict(format!(
+                        "an account has at most {MAX_ENDPOINTS} webhook endpoints and signal streams"
+                    )));
+                }
+                Ok(tx.insert_endpoint(&endpoint).await?)
+            })
         })
         .await
     }
 
+    /// The caller's endpoints (an admin's: every endpoint).
+    pub async fn webhooks(&self, principal: &Principal) -> Result<Vec<Endpoint>, ServiceError> {
+        self.endpoints(principal, Delivered::Webhooks).await
+    }
+
+    /// The caller's endpoints or streams (an admin's: every one).
+    pub(crate) async fn endpoints(
+        &self,
+        principal: &Principal,
+        kind: Delivered,
+    ) -> Result<Vec<Endpoint>, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        let account = (!principal.is_operator()).then(|| principal.account_id.clone());
+        let all = reading(self.store.as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.list_endpoints(account.as_ref()).await?) })
+        })
+        .await?;
+        Ok(all.into_iter().filter(|e| kind.holds(e)).collect())
+    }
+
     /// One endpoint of the caller's account (404 for others').
     pub async fn webhook(&self, principal: &Principal, id: &str) -> Result<Endpoint, ServiceError> {
+        self.endpoint(principal, id, Delivered::Webhooks).await
+    }
+
+    /// One endpoint or stream of the caller's account: 404 for another account's, an
+    /// unknown id, or the other kind.
+    pub(crate) async fn endpoint(
+        &self,
+        principal: &Principal,
+        id: &str,
+        kind: Delivered,
+    ) -> Result<Endpoint, ServiceError> {
         self.require(principal, Scope::Read)?;
         let wid = WebhookId::parse(id).map_err(|_| not_found(id))?;
         let principal = principal.clone();
         let raw = id.to_owned();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let e = tx
-                    .get_endpoint(&wid)
-                    .await?
-                    .ok_or_else(|| not_found(&raw))?;
-                if !principal.sees(&e.account_id) {
-                    return Err(not_found(&raw));
+                match tx.get_endpoint(&wid).await? {
+                    Some(e) if principal.sees(&e.account_id) && kind.holds(&e) => Ok(e),
+                    _ => Err(not_found(&raw)),
                 }
-                Ok(e)
             })
         })
         .await

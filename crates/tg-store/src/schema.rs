@@ -229,6 +229,7 @@ diesel::table! {
         failing_since -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        stream -> Nullable<Text>,
     }
 }
 

@@ -22,6 +22,7 @@ struct EndpointRow {
     failing_since: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    stream: Option<String>,
 }
 
 impl EndpointRow {
@@ -42,6 +43,10 @@ impl EndpointRow {
             failing_since: e.failing_since.map(Timestamp::as_micros),
             created_at: e.created_at.as_micros(),
             updated_at: e.updated_at.as_micros(),
+            stream: e
+                .stream
+                .as_ref()
+                .map(|s| serde_json::to_string(s).unwrap_or_else(|_| "{}".into())),
         }
     }
 
@@ -63,6 +68,10 @@ impl EndpointRow {
             failing_since: self.failing_since.map(Timestamp::from_micros),
             created_at: Timestamp::from_micros(self.created_at),
             updated_at: Timestamp::from_micros(self.updated_at),
+            stream: self
+                .stream
+                .map(|s| serde_json::from_str(&s).map_err(|_| corrupt("stream", &s)))
+                .transpose()?,
         })
     }
 }
@@ -279,6 +288,7 @@ impl WebhookStore for DbTx<'_> {
                 webhook_endpoints::disabled_reason.eq(&row.disabled_reason),
                 webhook_endpoints::failing_since.eq(row.failing_since),
                 webhook_endpoints::updated_at.eq(row.updated_at),
+                webhook_endpoints::stream.eq(&row.stream),
             ))
             .execute(c)
             .await)?;

@@ -15,6 +15,9 @@ pub enum Signed {
     A2aCard,
     /// A receipt or audit export statement.
     ExportStatement,
+    /// A Security Event Token (RFC 8417 §2.3: `typ: secevent+jwt`), which no token check
+    /// accepts as a token (`typ` differs, and it has no `exp` or `sub`).
+    SecurityEvent,
 }
 
 impl Signed {
@@ -22,6 +25,7 @@ impl Signed {
         match self {
             Signed::A2aCard => "JOSE",
             Signed::ExportStatement => "trust-gateway-statement+jws",
+            Signed::SecurityEvent => "secevent+jwt",
         }
     }
 }

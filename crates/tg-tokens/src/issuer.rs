@@ -229,11 +229,7 @@ impl TokenIssuer {
     /// Always by the Ed25519 key, whose `kid` the JWKS publishes (also when tokens are
     /// HS256).
     pub fn sign_detached(&self, payload: &[u8], kind: Signed) -> Result<DetachedJws, TokenError> {
-        let mut header = JwsHeader::new();
-        header.set_token_type(kind.typ());
-        header.set_key_id(&self.signer_kid);
-        let compact = josekit::jws::serialize_compact(payload, &header, self.signer.as_ref())
-            .map_err(key_error)?;
+        let compact = self.sign_compact(payload, kind)?;
         let mut parts = compact.split('.');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some(protected), Some(_), Some(signature), None) => Ok(DetachedJws {
@@ -242,6 +238,15 @@ impl TokenIssuer {
             }),
             _ => Err(TokenError::Key("unexpected JWS serialisation".into())),
         }
+    }
+
+    /// A compact JWS of `kind` over `payload`, by the Ed25519 key (`alg: EdDSA`, `kid`, the
+    /// kind's `typ`): how Security Event Tokens are signed, verifiable against the JWKS.
+    pub fn sign_compact(&self, payload: &[u8], kind: Signed) -> Result<String, TokenError> {
+        let mut header = JwsHeader::new();
+        header.set_token_type(kind.typ());
+        header.set_key_id(&self.signer_kid);
+        josekit::jws::serialize_compact(payload, &header, self.signer.as_ref()).map_err(key_error)
     }
 
     /// Verifies a token this gateway issued. See the crate docs for every check.

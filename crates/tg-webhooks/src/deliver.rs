@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::security_events::SET_CONTENT_TYPE;
 use crate::ssrf::{CheckedResolver, UrlError, UrlPolicy};
 use crate::{SigningSecret, signature_header};
 
@@ -15,6 +16,9 @@ pub enum Verdict {
     Gone,
     /// Anything else (3xx included: redirects are not followed), or no answer.
     Failed,
+    /// A SET receiver's 400 (RFC 8935 §2.4): it judged this SET invalid, so sending it
+    /// again cannot help; the delivery fails without retries.
+    Rejected,
 }
 
 /// The record of one attempt.
@@ -39,13 +43,27 @@ pub struct Deliverer {
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
     pub url: &'a str,
-    /// `webhook-id`: the outbox event id, the same on every attempt.
-    pub id: &'a str,
-    /// Unix seconds of this attempt.
-    pub timestamp: i64,
-    pub body: &'a [u8],
-    pub secrets: &'a [SigningSecret],
+    pub body: Body<'a>,
 }
+
+/// What is sent, and how.
+#[derive(Debug, Clone)]
+pub enum Body<'a> {
+    /// Standard Webhooks: JSON, signed with the endpoint's secrets.
+    Webhook {
+        /// `webhook-id`: the outbox event id, the same on every attempt.
+        id: &'a str,
+        /// Unix seconds of this attempt.
+        timestamp: i64,
+        json: &'a [u8],
+        secrets: &'a [SigningSecret],
+    },
+    /// A signed Security Event Token, pushed as RFC 8935 says.
+    SecurityEvent(&'a str),
+}
+
+/// How much of a SET receiver's 400 body is read for its `err` and `description`.
+const ERROR_BODY_LIMIT: usize = 4096;
 
 impl Deliverer {
     pub fn new(policy: Arc<UrlPolicy>, timeout: Duration) -> Result<Self, String> {
@@ -84,18 +102,32 @@ impl Deliverer {
         if let Err(e) = self.policy.check_url(m.url) {
             return failed(e.to_string(), started);
         }
-        let signature = signature_header(m.secrets, m.id, m.timestamp, m.body);
-        let response = self
-            .client
-            .post(m.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", m.id)
-            .header("webhook-timestamp", m.timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(m.body.to_vec())
-            .send()
-            .await;
-        let response = match response {
+        let request = match m.body {
+            Body::Webhook {
+                id,
+                timestamp,
+                json,
+                secrets,
+            } => self
+                .client
+                .post(m.url)
+                .header("content-type", "application/json")
+                .header("webhook-id", id)
+                .header("webhook-timestamp", timestamp.to_string())
+                .header(
+                    "webhook-signature",
+                    signature_header(secrets, id, timestamp, json),
+                )
+                .body(json.to_vec()),
+            Body::SecurityEvent(set) => self
+                .client
+                .post(m.url)
+                .header("content-type", SET_CONTENT_TYPE)
+                .header("accept", "application/json")
+                .body(set.to_owned()),
+        };
+        let set = matches!(m.body, Body::SecurityEvent(_));
+        let response = match request.send().await {
             Ok(r) => r,
             Err(e) => return failed(describe(&e), started),
         };
@@ -108,12 +140,15 @@ impl Deliverer {
         let verdict = match status {
             200..=299 => Verdict::Delivered,
             410 => Verdict::Gone,
+            400 if set => Verdict::Rejected,
             _ => Verdict::Failed,
         };
-        let error = (verdict != Verdict::Delivered).then(|| match status {
-            300..=399 => format!("HTTP {status} (redirects are not followed)"),
-            _ => format!("HTTP {status}"),
-        });
+        let error = match (verdict.clone(), status) {
+            (Verdict::Delivered, _) => None,
+            (Verdict::Rejected, _) => Some(set_error(response).await),
+            (_, 300..=399) => Some(format!("HTTP {status} (redirects are not followed)")),
+            _ => Some(format!("HTTP {status}")),
+        };
         AttemptResult {
             verdict,
             status: Some(status),
@@ -122,6 +157,36 @@ impl Deliverer {
             retry_after,
         }
     }
+}
+
+/// A SET receiver's 400, as RFC 8935 §2.4 words it: `{"err", "description"}`; both
+/// shortened, the code kept only when it is a plain token.
+async fn set_error(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match response.chunk().await {
+            Ok(Some(c)) => body.extend_from_slice(&c),
+            _ => break,
+        }
+    }
+    body.truncate(ERROR_BODY_LIMIT);
+    let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let err = parsed
+        .get("err")
+        .and_then(serde_json::Value::as_str)
+        .filter(|e| e.len() <= 64 && e.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .unwrap_or("unknown");
+    let description: String = parsed
+        .get("description")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    format!("HTTP 400: the receiver rejected the SET ({err}) {description}")
+        .trim_end()
+        .to_owned()
 }
 
 fn elapsed_ms(started: Instant) -> u64 {
@@ -163,12 +228,88 @@ mod tests {
     async fn attempt(d: &Deliverer, url: &str) -> AttemptResult {
         d.send(Message {
             url,
-            id: "msg_1",
-            timestamp: 1_700_000_000,
-            body: b"{}",
-            secrets: &[],
+            body: Body::Webhook {
+                id: "msg_1",
+                timestamp: 1_700_000_000,
+                json: b"{}",
+                secrets: &[],
+            },
         })
         .await
+    }
+
+    /// A one-shot HTTP server on loopback answering `response` to the first request.
+    fn answering(response: String) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/events", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            // The request: headers, then Content-Length bytes of body.
+            while let Ok(n) = conn.read(&mut buf) {
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if seen.len() >= end + 4 + length || n == 0 {
+                        break;
+                    }
+                }
+            }
+            conn.write_all(response.as_bytes()).unwrap();
+        });
+        url
+    }
+
+    /// RFC 8935 §2.4: a receiver's 400 rejects the SET for good (no retry), and its `err`
+    /// and `description` are recorded; a code that is not a plain token is not.
+    #[tokio::test]
+    async fn a_set_receivers_400_rejects_the_set() {
+        let d = deliverer("127.0.0.0/8");
+        let body = r#"{"err":"invalid_key","description":"unknown kid"}"#;
+        let response = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let url = answering(response.clone());
+        let r = d
+            .send(Message {
+                url: &url,
+                body: Body::SecurityEvent("a.b.c"),
+            })
+            .await;
+        assert_eq!(r.verdict, Verdict::Rejected, "{r:?}");
+        assert_eq!(
+            r.error.as_deref(),
+            Some("HTTP 400: the receiver rejected the SET (invalid_key) unknown kid")
+        );
+        // A webhook's 400 is an ordinary failure, retried.
+        let url = answering(response);
+        let r = attempt(&d, &url).await;
+        assert_eq!((r.verdict, r.status), (Verdict::Failed, Some(400)));
+        let url = answering(
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 18\r\nconnection: close\r\n\r\n{\"err\":\"<script>\"}"
+                .into(),
+        );
+        let r = d
+            .send(Message {
+                url: &url,
+                body: Body::SecurityEvent("a.b.c"),
+            })
+            .await;
+        assert_eq!(
+            r.error.as_deref(),
+            Some("HTTP 400: the receiver rejected the SET (unknown)")
+        );
     }
 
     /// Attempt errors are coarse: a closed port reads "could not connect" with no detail a

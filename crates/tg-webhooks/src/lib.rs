@@ -5,14 +5,15 @@ mod deliver;
 mod model;
 #[cfg(feature = "delivery")]
 mod schedule;
+pub mod security_events;
 mod signing;
 #[cfg(feature = "delivery")]
 mod ssrf;
 mod store;
 
 #[cfg(feature = "delivery")]
-pub use deliver::{AttemptResult, Deliverer, Message, Verdict};
-pub use model::{Attempt, Delivery, DeliveryStatus, Endpoint, EventKind, OutboxEvent};
+pub use deliver::{AttemptResult, Body, Deliverer, Message, Verdict};
+pub use model::{Attempt, Delivery, DeliveryStatus, Endpoint, EventKind, OutboxEvent, SetStream};
 #[cfg(feature = "delivery")]
 pub use schedule::{MAX_RETRY_AFTER_SECS, RETRY_DELAYS_SECS, next_attempt, parse_retry_after};
 pub use signing::{

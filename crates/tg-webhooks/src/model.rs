@@ -21,10 +21,12 @@ pub enum EventKind {
     /// The transparency log failed a check: a checkpoint that does not extend the last
     /// one, tiles that do not give a signed root, or logged receipts that are gone.
     LogInconsistent,
+    /// One token of an agent was revoked (`POST /tokens/revoke`).
+    TokenRevoked,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::TrustChanged,
         EventKind::TierChanged,
         EventKind::AuthorizationDenied,
@@ -37,6 +39,7 @@ impl EventKind {
         EventKind::EndpointDisabled,
         EventKind::IdentitySuperseded,
         EventKind::LogInconsistent,
+        EventKind::TokenRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl EventKind {
             EventKind::EndpointDisabled => "endpoint_disabled",
             EventKind::IdentitySuperseded => "identity_superseded",
             EventKind::LogInconsistent => "log_inconsistent",
+            EventKind::TokenRevoked => "token_revoked",
         }
     }
 
@@ -77,6 +81,18 @@ pub struct Endpoint {
     pub failing_since: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// `Some`: a Shared Signals stream, delivered as Security Event Tokens (RFC 8417) by
+    /// push (RFC 8935) instead of Standard Webhooks; `events` are then the kinds its
+    /// requested event types are made from.
+    pub stream: Option<SetStream>,
+}
+
+/// What a Shared Signals receiver asked of its stream (SSF 1.0 §8.1.1, receiver-supplied).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SetStream {
+    /// `events_requested`: event-type URIs as the receiver gave them.
+    pub events_requested: Vec<String>,
+    pub description: Option<String>,
 }
 
 /// An event in the outbox: written in the transaction of the change it reports.

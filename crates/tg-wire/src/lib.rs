@@ -25,6 +25,7 @@ pub mod page;
 pub mod policy;
 pub mod receipts;
 pub mod signed;
+pub mod ssf;
 pub mod system;
 pub mod vouches;
 pub mod webhooks;

@@ -35,6 +35,7 @@ mod provenance;
 mod python_sdk;
 mod record_batch;
 mod schemathesis;
+mod security_events;
 mod signing_keys;
 mod state_versions;
 mod support;
@@ -90,6 +91,7 @@ use log_http::*;
 use maintenance::*;
 use metrics::*;
 use provenance::*;
+use security_events::*;
 use signing_keys::*;
 use state_versions::*;
 use tenancy::*;
@@ -101,6 +103,7 @@ use vouching::*;
 use webhooks::*;
 
 both_stores!(
+    tier_drops_and_revocations_push_security_event_tokens,
     dpop_binds_tokens_to_the_proofs_key,
     an_agent_with_a_proven_key_binds_tokens_to_it_only,
     token_exchange_follows_accepted_delegations,

@@ -15,6 +15,7 @@ pub struct Received {
     pub id: String,
     pub timestamp: String,
     pub signature: String,
+    pub content_type: String,
     pub body: Value,
     pub raw: Vec<u8>,
 }
@@ -62,6 +63,7 @@ async fn scripted(
                         id: header("webhook-id"),
                         timestamp: header("webhook-timestamp"),
                         signature: header("webhook-signature"),
+                        content_type: header("content-type"),
                         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
                         raw: body.to_vec(),
                     });

@@ -752,12 +752,21 @@ pub async fn webhook_outbox_fans_out_claims_once_and_records_attempts(db: Db) {
         failing_since: None,
         created_at: T0,
         updated_at: T0,
+        stream: None,
     };
     let all = endpoint(
         &admin,
         vec![EventKind::TierChanged, EventKind::TrustChanged],
         true,
     );
+    // A Shared Signals stream keeps what its receiver requested.
+    let all = Endpoint {
+        stream: Some(tg_webhooks::SetStream {
+            events_requested: vec!["https://example.com/event-type/x".into()],
+            description: Some("all of it".into()),
+        }),
+        ..all
+    };
     let mine = endpoint(&acme, vec![EventKind::TierChanged], true);
     let theirs = endpoint(&other, vec![EventKind::TierChanged], true);
     let off = endpoint(&acme, vec![EventKind::TierChanged], false);
@@ -783,6 +792,7 @@ pub async fn webhook_outbox_fans_out_claims_once_and_records_attempts(db: Db) {
                 tx.insert_endpoint(e).await?;
             }
             assert_eq!(tx.get_endpoint(&m2.id).await?, Some(m2.clone()));
+            assert_eq!(tx.get_endpoint(&a2.id).await?, Some(a2.clone()));
             assert_eq!(tx.list_endpoints(Some(&m2.account_id)).await?.len(), 2);
             assert_eq!(tx.list_endpoints(None).await?.len(), 4);
             tx.append_outbox(&e2).await?;
