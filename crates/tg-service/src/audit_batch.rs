@@ -1,9 +1,16 @@
-//! Group commit for high-volume audit events (`trust_check`): decisions enqueue their event
-//! and return; a background writer appends everything queued in one transaction.
+//! Group commit for high-volume audit events: a background writer appends everything
+//! queued in one transaction.
 //!
-//! Cost, by design: events still queued when the process dies are lost (at most one batch,
-//! a few milliseconds of decisions). Readers of the trail on this instance first `flush`,
-//! so an instance always reads its own writes. A full queue falls back to writing directly.
+//! Two ways in:
+//! - `append` / `push` / `queue_now` (`trust_check`, `authorization_denied`): the caller
+//!   enqueues and returns. Cost, by design: events still queued when the process dies are
+//!   lost (at most one batch, a few milliseconds of decisions).
+//! - `append_durable` (`token_issued`): the caller waits until the batch holding its event
+//!   has committed, and gets the batch's error if it did not; a token is handed out only
+//!   once its issue is on record. Many callers share one commit.
+//!
+//! Readers of the trail on this instance first `flush`, so an instance always reads its
+//! own writes. A full queue falls back to writing directly.
 
 use std::sync::Arc;
 
@@ -26,8 +33,12 @@ pub(crate) enum Record {
     Outbox(OutboxEvent),
 }
 
+/// Told whether the batch holding a durable record committed.
+type Committed = oneshot::Sender<Result<(), String>>;
+
 enum Msg {
     Event(Record),
+    Durable(Record, Committed),
     Flush(oneshot::Sender<()>),
 }
 
@@ -81,10 +92,15 @@ impl AuditBatcher {
             while let Some(first) = rx.recv().await {
                 let mut events = Vec::new();
                 let mut acks = Vec::new();
+                let mut durable: Vec<Committed> = Vec::new();
                 let mut next = Some(first);
                 while let Some(msg) = next {
                     match msg {
                         Msg::Event(e) => events.push(e),
+                        Msg::Durable(e, committed) => {
+                            events.push(e);
+                            durable.push(committed);
+                        }
                         Msg::Flush(ack) => acks.push(ack),
                     }
                     next = if events.len() < BATCH {
@@ -93,10 +109,17 @@ impl AuditBatcher {
                         None
                     };
                 }
-                if !events.is_empty()
-                    && let Err(e) = write(writer_store.as_ref(), events, &writer_wake).await
-                {
+                let written = if events.is_empty() {
+                    Ok(())
+                } else {
+                    write(writer_store.as_ref(), events, &writer_wake).await
+                };
+                if let Err(e) = &written {
                     tracing::error!(error = %e, "could not write a batch of audit events");
+                }
+                let outcome = written.map_err(|e| e.to_string());
+                for committed in durable {
+                    let _ = committed.send(outcome.clone());
                 }
                 for ack in acks {
                     let _ = ack.send(());
@@ -142,6 +165,28 @@ impl AuditBatcher {
                 }
             }
             Err(_) => {}
+        }
+    }
+
+    /// Appends `record` in the next batch and waits until that batch has committed: the
+    /// batch's error if it did not (or the direct write's, when the queue is full).
+    pub(crate) async fn append_durable(&self, record: Record) -> Result<(), ServiceError> {
+        let (committed, outcome) = oneshot::channel();
+        match self.tx.try_send(Msg::Durable(record, committed)) {
+            Ok(()) => match outcome.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(ServiceError::Internal(format!(
+                    "the audit record was not written: {e}"
+                ))),
+                Err(_) => Err(ServiceError::Internal("the audit writer stopped".into())),
+            },
+            Err(
+                mpsc::error::TrySendError::Full(Msg::Durable(e, _))
+                | mpsc::error::TrySendError::Closed(Msg::Durable(e, _)),
+            ) => write(self.store.as_ref(), vec![e], &self.outbox_written).await,
+            Err(_) => Err(ServiceError::Internal(
+                "the audit writer refused a record".into(),
+            )),
         }
     }
 

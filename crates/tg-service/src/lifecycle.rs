@@ -11,7 +11,7 @@ use tg_scoring::Trigger;
 use tg_tokens::TokenClaims;
 
 use crate::agents::{TrustView, agent_id};
-use crate::token_chain::{token_parties, weakest_tier};
+use crate::token_chain::{Held, token_parties, weakest_tier};
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// A lifecycle change.
@@ -180,7 +180,7 @@ impl Gateway {
         let checked = claims.clone();
         let (cache, now) = (Arc::clone(&self.policy), self.now());
         let parties = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { token_parties(tx, &cache, &checked, now).await })
+            Box::pin(async move { token_parties(tx, &cache, &checked, now, &Held::new()).await })
         })
         .await?;
         let tier = match parties {

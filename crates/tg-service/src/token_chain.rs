@@ -11,6 +11,10 @@ use crate::agents::load_view;
 use crate::policy::PolicyCache;
 use crate::{ServiceError, TrustView, Tx};
 
+/// Views of agents the caller already holds (the decision memory, as fresh as decisions
+/// are), by id; the parties not among them are read in the transaction.
+pub(crate) type Held = std::collections::HashMap<AgentId, TrustView>;
+
 /// The views of the token's parties, subject first then its actors (current actor first),
 /// when all of them still stand behind it; otherwise why not. A token stands when:
 /// - neither its `jti` nor any token it was exchanged from (`tg_sources`) is revoked;
@@ -23,6 +27,7 @@ pub(crate) async fn token_parties(
     cache: &PolicyCache,
     claims: &TokenClaims,
     now: Timestamp,
+    held: &Held,
 ) -> Result<Result<Vec<TrustView>, String>, ServiceError> {
     for jti in std::iter::once(&claims.jti).chain(&claims.sources) {
         if tx.token_revoked(jti).await? {
@@ -37,7 +42,7 @@ pub(crate) async fn token_parties(
         return Ok(Err("the token's subject is not an agent".into()));
     };
     let mut views = Vec::with_capacity(1 + claims.act.len());
-    match party(tx, cache, &subject, claims.epoch, now).await? {
+    match party(tx, cache, &subject, claims.epoch, now, held).await? {
         Ok(view) => views.push(view),
         Err(reason) => return Ok(Err(reason)),
     }
@@ -62,7 +67,7 @@ pub(crate) async fn token_parties(
                 link.delegation_id
             )));
         }
-        match party(tx, cache, &actor, link.epoch, now).await? {
+        match party(tx, cache, &actor, link.epoch, now, held).await? {
             Ok(view) => views.push(view),
             Err(reason) => return Ok(Err(format!("acting agent `{actor}`: {reason}"))),
         }
@@ -81,8 +86,13 @@ async fn party(
     id: &AgentId,
     epoch: u64,
     now: Timestamp,
+    held: &Held,
 ) -> Result<Result<TrustView, String>, ServiceError> {
-    let view = match load_view(tx, cache, id, now, false).await {
+    let read = match held.get(id) {
+        Some(view) => Ok(view.clone()),
+        None => load_view(tx, cache, id, now, false).await,
+    };
+    let view = match read {
         Ok(view) => view,
         Err(ServiceError::NotFound(_)) => {
             return Ok(Err("the token's agent does not exist".into()));

@@ -12,9 +12,10 @@ use tg_identity::{Attestation, SpiffeId};
 use tg_tokens::{ActingAgent, DpopProof, Exchange, IssuedToken, TokenClaims, TokenRequest};
 
 use crate::agents::load_view;
-use crate::token_chain::{token_parties, weakest_tier};
+use crate::audit_batch::Record;
+use crate::token_chain::{Held, token_parties, weakest_tier};
 use crate::tokens::MAX_EXPIRES_IN;
-use crate::{Gateway, ServiceError, Tx, in_transaction};
+use crate::{Gateway, ServiceError, Tx, reading};
 
 /// RFC 8693 §3 token type identifiers.
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -248,43 +249,82 @@ impl Gateway {
                 Some(claims)
             }
         };
-        let (cache, principal, audit_actor, tokens) = (
-            Arc::clone(&self.policy),
-            principal.clone(),
-            actor.clone(),
-            self.tokens(),
-        );
-        let outcome = in_transaction(self.store.as_ref(), move |tx| {
+        let held = self.held_parties(&subject, acting.as_ref()).await;
+        let (cache, caller) = (Arc::clone(&self.policy), principal.clone());
+        // Read-only: the parties the decision memory holds come from it (as fresh as
+        // decisions), everything else is read in one snapshot; the one write, the audit
+        // record, joins the next group commit.
+        let plan = reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                let plan = match plan_exchange(tx, &cache, &principal, subject, acting, checked, now).await? {
-                    Ok(plan) => plan,
-                    Err(refusal) => return Ok(Err(refusal)),
+                let input = Input {
+                    subject,
+                    acting,
+                    checked,
+                    held,
                 };
-                let issued = tokens.issue(&plan.request, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                let x = plan.request.exchange.as_ref();
-                let details = json!({
-                    "jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": plan.request.tier,
-                    "grant": "token_exchange",
-                    "act": x.map(|x| x.act.iter().map(|a| a.sub.clone()).collect::<Vec<_>>()),
-                    "delegation_id": x.and_then(|x| x.act.first()).map(|a| a.delegation_id.clone()),
-                    "audience": x.map(|x| x.audience.clone()),
-                    "caller_account": principal.account_id,
-                });
-                let subject = plan.request.agent_id.clone();
-                tx.append_audit(&AuditEvent::new(EventType::TokenIssued, Some(subject), details, &audit_actor, now)).await?;
-                Ok(Ok(Exchanged {
-                    issued,
-                    issued_token_type: plan.issued_token_type,
-                    expires_in: plan.request.expires_in,
-                    permitted_actions: plan.request.permitted_actions.clone(),
-                    tier: plan.request.tier,
-                    jkt: plan.request.jkt.clone(),
-                    act: plan.request.exchange.map(|x| x.act).unwrap_or_default(),
-                }))
+                plan_exchange(tx, &cache, &caller, input, now).await
             })
         })
         .await?;
-        outcome.map_err(|(code, why)| ExchangeError::Refused(code, why))
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err((code, why)) => return Err(ExchangeError::Refused(code, why)),
+        };
+        let issued = self
+            .tokens()
+            .issue(&plan.request, now)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let x = plan.request.exchange.as_ref();
+        let details = json!({
+            "jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": plan.request.tier,
+            "grant": "token_exchange",
+            "act": x.map(|x| x.act.iter().map(|a| a.sub.clone()).collect::<Vec<_>>()),
+            "delegation_id": x.and_then(|x| x.act.first()).map(|a| a.delegation_id.clone()),
+            "audience": x.map(|x| x.audience.clone()),
+            "caller_account": principal.account_id,
+        });
+        let subject = plan.request.agent_id.clone();
+        let event = AuditEvent::new(EventType::TokenIssued, Some(subject), details, actor, now);
+        self.audit_batch
+            .append_durable(Record::Audit(event))
+            .await?;
+        Ok(Exchanged {
+            issued,
+            issued_token_type: plan.issued_token_type,
+            expires_in: plan.request.expires_in,
+            permitted_actions: plan.request.permitted_actions.clone(),
+            tier: plan.request.tier,
+            jkt: plan.request.jkt.clone(),
+            act: plan.request.exchange.map(|x| x.act).unwrap_or_default(),
+        })
+    }
+
+    /// What the decision memory holds of the exchange's parties: the subject token's
+    /// subject and actors, and the acting agent with its account's plan and vouch count
+    /// (read through and then held when memory lacks them, as trust reads do).
+    async fn held_parties(&self, subject: &Subject, acting: Option<&TokenClaims>) -> HeldParties {
+        let mut views = Held::new();
+        let mut hold = |sub: &str| {
+            if let Some(view) = AgentId::parse(sub)
+                .ok()
+                .and_then(|id| self.view_from_memory(&id, None))
+            {
+                views.insert(view.agent.id.clone(), view);
+            }
+        };
+        if let Subject::Token(claims) = subject {
+            hold(&claims.sub);
+            claims.act.iter().for_each(|a| hold(&a.sub));
+        }
+        let mut standing = None;
+        if let Some(id) = acting.and_then(|c| AgentId::parse(&c.sub).ok()) {
+            // An unknown agent is the transaction's to refuse.
+            if let Ok((view, plan, vouches)) = self.trust_inputs(&id, None).await {
+                views.insert(view.agent.id.clone(), view);
+                standing = Some((plan, vouches));
+            }
+        }
+        HeldParties { views, standing }
     }
 
     /// The subject token verified: a JWT-SVID when its (unverified) `sub` is a SPIFFE ID,
@@ -316,6 +356,21 @@ impl Gateway {
     }
 }
 
+/// What the decision memory held of the parties.
+struct HeldParties {
+    views: Held,
+    /// The acting agent's account plan and vouch count.
+    standing: Option<(tg_access::Plan, u64)>,
+}
+
+/// What the exchange plans from.
+struct Input {
+    subject: Subject,
+    acting: Option<TokenClaims>,
+    checked: Checked,
+    held: HeldParties,
+}
+
 /// What the transaction decided to issue.
 struct Plan {
     request: TokenRequest,
@@ -329,21 +384,25 @@ fn grant_refused<T>(why: impl Into<String>) -> Result<Result<T, Refusal>, Servic
 }
 
 /// Checks everything the store knows and builds the token request; a refusal is an
-/// `Ok(Err(_))` so the (read-only until then) transaction ends cleanly.
+/// `Ok(Err(_))`.
 async fn plan_exchange(
     tx: &mut dyn Tx,
     cache: &crate::policy::PolicyCache,
     principal: &Principal,
-    subject: Subject,
-    acting: Option<TokenClaims>,
-    checked: Checked,
+    input: Input,
     now: Timestamp,
 ) -> Result<Result<Plan, Refusal>, ServiceError> {
+    let Input {
+        subject,
+        acting,
+        checked,
+        held,
+    } = input;
     // The subject side: the parties it names, its grant and lifetime so far.
     let (mut views, mut actions, mut expires_at, chain, root, mut sources) = match subject {
         Subject::Token(claims) => {
             let claims = *claims;
-            let views = match token_parties(tx, cache, &claims, now).await? {
+            let views = match token_parties(tx, cache, &claims, now, &held.views).await? {
                 Ok(views) => views,
                 Err(reason) => {
                     return grant_refused(format!("`subject_token` no longer holds: {reason}"));
@@ -406,7 +465,7 @@ async fn plan_exchange(
             if views.iter().any(|v| v.agent.id == actor_id) {
                 return grant_refused(format!("agent `{actor_id}` is in the chain already"));
             }
-            let actor_view = match token_parties(tx, cache, &claims, now).await? {
+            let actor_view = match token_parties(tx, cache, &claims, now, &held.views).await? {
                 Ok(v) => v.into_iter().next(),
                 Err(reason) => {
                     return grant_refused(format!("`actor_token` no longer holds: {reason}"));
@@ -437,11 +496,15 @@ async fn plan_exchange(
                         .unwrap_or_default()
                 ));
             };
-            let plan = tx
-                .get_account(&actor_view.agent.account_id)
-                .await?
-                .map_or(tg_access::Plan::Free, |a| a.plan);
-            let vouches = tx.count_vouches_received(&actor_id).await?;
+            let (plan, vouches) = match held.standing {
+                Some(standing) => standing,
+                None => (
+                    tx.get_account(&actor_view.agent.account_id)
+                        .await?
+                        .map_or(tg_access::Plan::Free, |a| a.plan),
+                    tx.count_vouches_received(&actor_id).await?,
+                ),
+            };
             let trust = crate::trust_result(&actor_view, plan, vouches, d.threshold);
             if !trust.meets_threshold {
                 return grant_refused(format!(

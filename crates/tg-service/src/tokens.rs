@@ -1,5 +1,3 @@
-use std::sync::Arc;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
@@ -8,8 +6,8 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_identity::AgentStatus;
 use tg_tokens::{DpopError, DpopProof, DpopTarget, IssuedToken, TokenRequest};
 
-use crate::agents::agent_id;
-use crate::{Gateway, ServiceError, in_transaction};
+use crate::audit_batch::Record;
+use crate::{Gateway, ServiceError};
 
 pub const MIN_EXPIRES_IN: i64 = 60;
 /// Most DPoP proofs remembered at once per instance (about 100 bytes each); when that many
@@ -68,44 +66,50 @@ impl Gateway {
                 "`expires_in` must be between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN} seconds"
             )));
         }
-        let id = agent_id(id)?;
-        let cache = Arc::clone(&self.policy);
+        let view = self.decision_view(principal, id, None).await?;
+        if !principal.can_write(&view.agent.account_id) {
+            return Err(ServiceError::agent_not_found(id));
+        }
+        let id = view.agent.id.clone();
+        if view.agent.status != AgentStatus::Active {
+            return Err(ServiceError::Conflict(format!(
+                "agent `{id}` is {}: no token can be issued",
+                view.agent.status.as_str()
+            )));
+        }
+        if let Some(proof) = &dpop {
+            require_agent_key(&view.agent, proof)?;
+        }
         let now = self.now();
-        let principal = principal.clone();
-        let actor = actor.clone();
-        let gateway_tokens = self.tokens_handle();
-        in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move {
-                let view = crate::agents::load_owned(tx, &cache, &principal, &id, now, false).await?;
-                if view.agent.status != AgentStatus::Active {
-                    return Err(ServiceError::Conflict(format!("agent `{id}` is {}: no token can be issued", view.agent.status.as_str())));
-                }
-                if let Some(proof) = &dpop {
-                    require_agent_key(&view.agent, proof)?;
-                }
-                let req = TokenRequest {
-                    agent_id: id.clone(),
-                    name: view.agent.name.clone(),
-                    tier: view.breakdown.tier,
-                    trust_score: view.breakdown.composite,
-                    permitted_actions: view.permitted_actions.clone(),
-                    expires_in,
-                    epoch: view.agent.token_epoch,
-                    state_version: view.state.version,
-                    exchange: None,
-                    jkt: dpop.map(|p| p.jkt),
-                };
-                let issued = gateway_tokens.issue(&req, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                let details = json!({"jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": req.tier, "cnf_jkt": req.jkt});
-                tx.append_audit(&AuditEvent::new(EventType::TokenIssued, Some(id.clone()), details, &actor, now)).await?;
-                Ok(TokenGrant { issued, expires_in, tier: req.tier, trust_score: req.trust_score, permitted_actions: req.permitted_actions, jkt: req.jkt })
-            })
+        let req = TokenRequest {
+            agent_id: id.clone(),
+            name: view.agent.name.clone(),
+            tier: view.breakdown.tier,
+            trust_score: view.breakdown.composite,
+            permitted_actions: view.permitted_actions.clone(),
+            expires_in,
+            epoch: view.agent.token_epoch,
+            state_version: view.state.version,
+            exchange: None,
+            jkt: dpop.map(|p| p.jkt),
+        };
+        let issued = self
+            .tokens()
+            .issue(&req, now)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let details = json!({"jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": req.tier, "cnf_jkt": req.jkt});
+        let event = AuditEvent::new(EventType::TokenIssued, Some(id), details, actor, now);
+        self.audit_batch
+            .append_durable(Record::Audit(event))
+            .await?;
+        Ok(TokenGrant {
+            issued,
+            expires_in,
+            tier: req.tier,
+            trust_score: req.trust_score,
+            permitted_actions: req.permitted_actions,
+            jkt: req.jkt,
         })
-        .await
-    }
-
-    fn tokens_handle(&self) -> Arc<tg_tokens::TokenIssuer> {
-        self.tokens()
     }
 }
 

@@ -243,6 +243,12 @@ pub async fn token_exchange_follows_accepted_delegations(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(introspect(&s, &acme, &t1).await["active"], false);
+    // Both agents were held in the decision memory (their tokens were issued from it); the
+    // suspension evicted b, so an exchange with b's token is refused at once.
+    refused(
+        &exchange(&s, Some(&acme), &act_as(&ta, Some(&tb))).await,
+        "invalid_grant",
+    );
 }
 
 /// `scope` narrows within the chain's grant, `audience` and `resource` set `aud`; another

@@ -1,3 +1,4 @@
+use tg_core::Timestamp;
 use tg_service::{Lifecycle, ServiceError};
 
 use crate::support::Setup;
@@ -68,4 +69,32 @@ async fn the_score_decays_with_the_injected_clock_not_the_wall_clock() {
         idle.breakdown.composite
     );
     assert!((idle.breakdown.days_inactive - 180.0).abs() < 0.01);
+}
+
+/// Token issue reads the agent from memory and joins a group commit for its audit record,
+/// but hands the token out only once that record is committed: the store holds it, read
+/// directly (no flush), when `issue_token` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_handed_out_only_once_its_issue_is_on_record() {
+    let s = Setup::new().await;
+    let acme = s.tenant("acme").await;
+    let actor = s.actor(&acme);
+    let agent = s.agent(&acme, "issued").await;
+    let grant = s.g.issue_token(&acme, &actor, &agent, 600).await.unwrap();
+    let id = tg_core::AgentId::parse(&agent).unwrap();
+    let query = tg_audit::AuditQuery {
+        agent_id: Some(id),
+        start: Timestamp::from_secs(0),
+        end: Timestamp::from_secs(i64::from(u32::MAX)),
+        event_type: Some(tg_audit::EventType::TokenIssued),
+        after: None,
+        limit: 10,
+    };
+    let stored = tg_service::reading(s.g.store().as_ref(), move |tx| {
+        Box::pin(async move { Ok(tx.query_audit(&query).await?) })
+    })
+    .await
+    .unwrap();
+    let jtis: Vec<_> = stored.iter().map(|e| e.details["jti"].clone()).collect();
+    assert_eq!(jtis, [serde_json::json!(grant.issued.jti)]);
 }
