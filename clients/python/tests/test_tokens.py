@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 
 import pytest
 
@@ -154,3 +155,41 @@ def test_the_rfc_9449_example_key_has_the_rfcs_thumbprint():
         "crv": "P-256",
     }
     assert jwk_thumbprint(jwk) == "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+
+
+def test_a_security_event_token_verifies_with_its_streams_audience():
+    """`verify_security_event`: a SET as a Shared Signals stream pushes it (typ
+    `secevent+jwt`, one event, the stream's `aud`); tokens, other audiences and SETs
+    with two events are refused."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    import jwt
+
+    key = Ed25519PrivateKey.generate()
+    x = b64(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    v = TokenVerifier({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1"}]})
+    revoked = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+    claims = {
+        "iss": "trust-gateway",
+        "aud": "acc_1",
+        "iat": int(time.time()),
+        "jti": "msg_1-wh_1",
+        "sub_id": {"format": "iss_sub", "iss": "trust-gateway", "sub": "agt_1"},
+        "events": {revoked: {"event_timestamp": int(time.time())}},
+    }
+
+    def sign(c, typ="secevent+jwt"):
+        return jwt.encode(c, key, algorithm="EdDSA", headers={"kid": "k1", "typ": typ})
+
+    got = v.verify_security_event(sign(claims), "acc_1")
+    assert got["jti"] == "msg_1-wh_1" and list(got["events"]) == [revoked]
+    with pytest.raises(TokenError):
+        v.verify_security_event(sign(claims), "acc_2")
+    with pytest.raises(TokenError, match="not a SET"):
+        v.verify_security_event(sign(claims, typ="JWT"), "acc_1")
+    two = dict(claims, events={revoked: {}, "https://example.com/x": {}})
+    with pytest.raises(TokenError, match="exactly one event"):
+        v.verify_security_event(sign(two), "acc_1")
+    # A SET is never a token.
+    with pytest.raises(TokenError, match="not a token"):
+        v.verify(sign(claims))

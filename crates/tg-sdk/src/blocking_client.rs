@@ -136,6 +136,16 @@ impl TokenVerifier<'_> {
         self.client.run(self.verifier.verify(token))
     }
 
+    /// See [`crate::TokenVerifier::verify_security_event`].
+    pub fn verify_security_event(
+        &self,
+        set: &str,
+        audience: &str,
+    ) -> Result<crate::SecurityEvent, Error> {
+        self.client
+            .run(self.verifier.verify_security_event(set, audience))
+    }
+
     /// See [`crate::TokenVerifier::authorize`].
     pub fn authorize(&self, token: &str, action: &str) -> Result<TokenClaims, Error> {
         self.client.run(self.verifier.authorize(token, action))

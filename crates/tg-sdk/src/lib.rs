@@ -27,7 +27,7 @@ pub use tg_core::{
     AccountId, AgentId, ChainId, DelegationId, Outcome, Timestamp, VouchId, WebhookId,
 };
 pub use tg_joy::TrustResult;
-pub use tg_tokens::{DpopError, DpopKey, TokenClaims, TokenError};
+pub use tg_tokens::{DpopError, DpopKey, SecurityEvent, TokenClaims, TokenError};
 
 /// Domain types that appear inside requests and answers.
 pub mod types {

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 use tg_core::{Clock, SystemClock, Timestamp};
-use tg_tokens::{DpopTarget, JwksVerifier, ReplayCache, TokenClaims};
+use tg_tokens::{DpopTarget, JwksVerifier, ReplayCache, SecurityEvent, TokenClaims};
 
 use crate::{Client, Error};
 
@@ -117,6 +117,19 @@ impl TokenVerifier {
         Ok(self
             .current()
             .verify_dpop(token, proof, target, self.clock.now(), &self.replay)?)
+    }
+
+    /// Verifies a Security Event Token pushed to a Shared Signals stream (the request body
+    /// at the stream's `endpoint_url`): signed by a key of the JWKS (fetched again on an
+    /// unknown `kid`, as [`TokenVerifier::verify`]), `typ: secevent+jwt`, the verifier's
+    /// issuer, and `audience` = the stream's `aud`. Deduplicate on the answer's `jti`.
+    pub async fn verify_security_event(
+        &self,
+        set: &str,
+        audience: &str,
+    ) -> Result<SecurityEvent, Error> {
+        self.refresh_for(set).await?;
+        Ok(self.current().verify_security_event(set, audience)?)
     }
 
     /// Fetches the JWKS again when `token` names a key not at hand (and the last fetch is

@@ -7,6 +7,7 @@ mod issuer;
 mod revocation;
 #[cfg(feature = "issue")]
 mod sealed;
+mod security_event;
 mod verify;
 
 pub use claims::{ActingAgent, DetachedJws, Signed, TOKEN_TYP, TokenClaims, TokenError};
@@ -19,4 +20,5 @@ pub use issuer::{Exchange, IssuedToken, TokenIssuer, TokenRequest};
 pub use revocation::{RevocationStore, RevokedToken};
 #[cfg(feature = "issue")]
 pub use sealed::{SealedKey, SigningKeyStore, generate_signing_key, open, seal, signing_key_at};
+pub use security_event::SecurityEvent;
 pub use verify::{JwksVerifier, verify_detached};

@@ -44,7 +44,7 @@ impl EdKey {
         })
     }
 
-    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), TokenError> {
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), TokenError> {
         self.key
             .verify(message, signature)
             .map_err(|_| TokenError::Signature)
@@ -53,15 +53,15 @@ impl EdKey {
 
 /// A compact JWS taken apart: its protected header, the signing input and the decoded
 /// payload and signature. Nothing about it is trusted yet.
-struct Compact<'a> {
-    header: Map<String, Value>,
-    signing_input: &'a str,
-    payload: Vec<u8>,
-    signature: Vec<u8>,
+pub(crate) struct Compact<'a> {
+    pub(crate) header: Map<String, Value>,
+    pub(crate) signing_input: &'a str,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
 }
 
 impl<'a> Compact<'a> {
-    fn parse(token: &'a str) -> Result<Self, TokenError> {
+    pub(crate) fn parse(token: &'a str) -> Result<Self, TokenError> {
         if token.len() > MAX_TOKEN {
             return Err(TokenError::Malformed);
         }
@@ -96,7 +96,7 @@ fn header_of(bytes: &[u8]) -> Result<Map<String, Value>, TokenError> {
     Ok(header)
 }
 
-fn text<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m str> {
+pub(crate) fn text<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m str> {
     map.get(name).and_then(Value::as_str)
 }
 
@@ -309,8 +309,8 @@ fn act_chain(act: Option<&Value>) -> Result<Vec<ActingAgent>, TokenError> {
 /// token stays valid until its `exp` (keep lifetimes short, or ask
 /// `POST /tokens/introspect`).
 pub struct JwksVerifier {
-    checks: Checks,
-    keys: Vec<EdKey>,
+    pub(crate) checks: Checks,
+    pub(crate) keys: Vec<EdKey>,
 }
 
 impl std::fmt::Debug for JwksVerifier {

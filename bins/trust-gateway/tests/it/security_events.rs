@@ -37,6 +37,17 @@ async fn next_set(s: &Server, rx: &mut Receiver, aud: &str) -> (Value, Value) {
         (t.clone(), b.clone())
     };
     assert!(claims.get("sub").is_none() && claims["jti"].is_string() && claims["iat"].is_i64());
+    // The gateway's own receiver-side check (tg-tokens, as tg-sdk's `TokenVerifier` runs
+    // it) reads the same.
+    let ours = tg_tokens::JwksVerifier::new(&s.jwks::<Value>().await, "trust-gateway", "-")
+        .unwrap()
+        .verify_security_event(set, aud)
+        .unwrap();
+    assert_eq!(
+        (json!(ours.jti), json!(ours.event_type)),
+        (claims["jti"].clone(), json!(event_type))
+    );
+    assert_eq!(ours.sub_id, claims["sub_id"]);
     (claims, json!({"type": event_type, "body": body}))
 }
 

@@ -13,6 +13,9 @@ A DPoP-bound token (`cnf.jkt`, RFC 9449) verifies only with the request's `DPoP`
 `typ`, algorithm (EdDSA or ES256), public `jwk`, signature, `htm`, `htu` (query and
 fragment ignored), `iat` within five minutes, `ath` over the token, that its key's RFC 7638
 thumbprint is the token's `cnf.jkt`, and that this verifier never saw it before.
+
+`verify_security_event(set_jwt, audience)` checks a Security Event Token a Shared Signals
+stream pushed (docs/SHARED_SIGNALS.md) against the same keys.
 """
 
 from __future__ import annotations
@@ -150,30 +153,64 @@ class TokenVerifier:
             raise TokenError(f"the token does not permit `{action[:64]}`")
         return claims
 
+    def verify_security_event(self, set_jwt: str, audience: str) -> Dict[str, Any]:
+        """A Security Event Token pushed to a Shared Signals stream (the request body at the
+        stream's `endpoint_url`, `Content-Type: application/secevent+jwt`): EdDSA by a JWKS
+        key, `typ` `secevent+jwt`, the verifier's issuer, `aud` = the stream's `aud`, `jti`
+        and `iat` present, exactly one event. Returns the claims; deduplicate on `jti`."""
+        claims = self._decode(
+            set_jwt,
+            "SET",
+            lambda typ: str(typ).lower() == "secevent+jwt",
+            audience,
+            {"require": ["iat", "iss", "aud", "jti"], "verify_exp": False},
+        )
+        events = claims.get("events")
+        if not isinstance(events, dict) or len(events) != 1:
+            raise TokenError("a SET carries exactly one event")
+        return claims
+
     def _claims(self, token: str) -> Dict[str, Any]:
+        # Explicit typing (RFC 8725 §3.11): the gateway's other signatures (A2A cards,
+        # export statements, SETs) carry other types and are never tokens.
+        return self._decode(
+            token,
+            "token",
+            lambda typ: typ is None or str(typ).upper() == "JWT",
+            self.audience,
+            {"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+        )
+
+    def _decode(
+        self,
+        jws: str,
+        what: str,
+        typ_ok: Callable[[Any], bool],
+        audience: str,
+        options: Dict[str, Any],
+    ) -> Dict[str, Any]:
+        """EdDSA only, `typ` as `typ_ok` says, the key `kid` names; then PyJWT's claim checks."""
         try:
-            header = jwt.get_unverified_header(token)
+            header = jwt.get_unverified_header(jws)
         except jwt.PyJWTError as e:
-            raise TokenError(f"malformed token: {e}") from None
+            raise TokenError(f"malformed {what}: {e}") from None
         if header.get("alg") != "EdDSA":
             raise TokenError(f"algorithm `{str(header.get('alg'))[:16]}` is not accepted")
-        # Explicit typing (RFC 8725 §3.11): the gateway's other signatures (A2A cards,
-        # export statements) carry other types and are never tokens.
         typ = header.get("typ")
-        if typ is not None and str(typ).upper() != "JWT":
-            raise TokenError(f"JWS type `{str(typ)[:40]}` is not a token")
+        if not typ_ok(typ):
+            raise TokenError(f"JWS type `{str(typ)[:40]}` is not a {what}")
         kid = header.get("kid")
         if not isinstance(kid, str):
-            raise TokenError("the token names no key (`kid`)")
+            raise TokenError(f"the {what} names no key (`kid`)")
         try:
             return jwt.decode(
-                token,
+                jws,
                 self._key(kid).key,
                 algorithms=["EdDSA"],
-                audience=self.audience,
+                audience=audience,
                 issuer=self.issuer,
                 leeway=LEEWAY_SECS,
-                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+                options=options,
             )
         except jwt.PyJWTError as e:
             raise TokenError(str(e)) from None

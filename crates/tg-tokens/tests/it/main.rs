@@ -3,6 +3,7 @@
 
 mod dpop;
 mod exchanged;
+mod security_events;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
