@@ -1,10 +1,13 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use josekit::jws::{EdDSA, HS256, JwsHeader, JwsSigner};
 use josekit::jwt::{self, JwtPayload};
 use ring::hmac;
 use serde_json::{Map, Value, json};
 use tg_core::{AgentId, Timestamp, TokenId};
 
-use crate::verify::{Checks, EdKey, LEEWAY_SECS, verify_token};
+use crate::verify::{Checks, EdKey, LEEWAY_SECS, signed_payload};
 use crate::{ActingAgent, DetachedJws, SealedKey, Signed, TOKEN_TYP, TokenClaims, TokenError};
 
 /// What goes into a token besides the registered claims.
@@ -60,7 +63,15 @@ pub struct TokenIssuer {
     /// The published keys' JWKs, as stored.
     published: Vec<Value>,
     hs256: Option<(Box<dyn JwsSigner>, hmac::Key)>,
+    /// Payloads of tokens whose signature this issuer checked, by the token's SHA-256.
+    verified: Mutex<HashMap<[u8; 32], Payload>>,
 }
+
+/// A signature-checked token payload.
+type Payload = Arc<Map<String, Value>>;
+
+/// Most verified tokens an issuer remembers (a payload is well under 1 KiB).
+pub const VERIFIED_CACHE: usize = 10_000;
 
 impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,6 +139,7 @@ impl TokenIssuer {
             keys,
             published: jwks,
             hs256,
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -251,8 +263,7 @@ impl TokenIssuer {
 
     /// Verifies a token this gateway issued. See the crate docs for every check.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
-        let hs256 = self.hs256.as_ref().map(|(_, k)| k);
-        verify_token(token, now, &self.checks, &self.keys, hs256)
+        self.checks.claims(&*self.payload(token)?, now)
     }
 
     /// [`TokenIssuer::verify_within`] for a token of any audience: what the issuer asks of
@@ -287,7 +298,6 @@ impl TokenIssuer {
         grace_secs: i64,
         any_audience: bool,
     ) -> Result<TokenClaims, TokenError> {
-        let hs256 = self.hs256.as_ref().map(|(_, k)| k);
         let checks = Checks {
             audience: if any_audience {
                 None
@@ -300,6 +310,35 @@ impl TokenIssuer {
             expiry_grace_secs: grace_secs.max(0),
             ..self.checks.clone()
         };
-        verify_token(token, now, &checks, &self.keys, hs256)
+        checks.claims(&*self.payload(token)?, now)
+    }
+
+    /// The signature-checked payload of `token`, from the cache of tokens this issuer has
+    /// verified before (keyed by the token's SHA-256) or checked now and remembered. Claims
+    /// are checked by the caller on every use, at its `now`: only the signature check and
+    /// the parsing are saved. The cache lives as long as this issuer, so a key change
+    /// drops it (the gateway builds a new issuer on every key reload, once a minute); it is
+    /// bounded by [`VERIFIED_CACHE`] and emptied when full.
+    fn payload(&self, token: &str) -> Result<Payload, TokenError> {
+        let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+        let mut id = [0u8; 32];
+        id.copy_from_slice(digest.as_ref());
+        let cached = self
+            .verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned();
+        if let Some(payload) = cached {
+            return Ok(payload);
+        }
+        let hs256 = self.hs256.as_ref().map(|(_, k)| k);
+        let payload = Arc::new(signed_payload(token, &self.keys, hs256)?);
+        let mut cache = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= VERIFIED_CACHE {
+            cache.clear();
+        }
+        cache.insert(id, Arc::clone(&payload));
+        Ok(payload)
     }
 }

@@ -124,6 +124,16 @@ pub(crate) fn verify_token(
     keys: &[EdKey],
     hs256: Option<&hmac::Key>,
 ) -> Result<TokenClaims, TokenError> {
+    checks.claims(&signed_payload(token, keys, hs256)?, now)
+}
+
+/// The payload of `token` once its header (`alg`, `typ`, `kid`) and signature check out;
+/// no claim is checked yet.
+pub(crate) fn signed_payload(
+    token: &str,
+    keys: &[EdKey],
+    hs256: Option<&hmac::Key>,
+) -> Result<Map<String, Value>, TokenError> {
     let jws = Compact::parse(token)?;
     let alg = text(&jws.header, "alg").ok_or(TokenError::Malformed)?;
     // Explicit typing (RFC 8725 §3.11): another kind of JWS the gateway signs is no token.
@@ -148,13 +158,15 @@ pub(crate) fn verify_token(
         }
         _ => return Err(TokenError::Algorithm(alg.chars().take(16).collect())),
     }
-    let payload: Map<String, Value> =
-        serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Malformed)?;
-    checks.claims(&payload, now)
+    serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Malformed)
 }
 
 impl Checks {
-    fn claims(&self, p: &Map<String, Value>, now: Timestamp) -> Result<TokenClaims, TokenError> {
+    pub(crate) fn claims(
+        &self,
+        p: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<TokenClaims, TokenError> {
         let number = |name: &'static str| -> Result<Option<i64>, TokenError> {
             match p.get(name) {
                 None => Ok(None),

@@ -463,3 +463,36 @@ fn tokens_signed_by_an_independent_implementation_verify_with_ours() {
     ));
     assert_eq!(hs.verify(&token, NOW), Err(TokenError::Signature));
 }
+
+/// The issuer remembers tokens whose signature it checked, but every claim is checked again
+/// at each use: a remembered token still expires, still has to be for the audience asked,
+/// and a changed token is a different one, checked afresh.
+#[test]
+fn remembered_tokens_are_still_checked_at_every_use() {
+    let k = key();
+    let issuer = issuer_with("tools", &k, None);
+    let token = ok(issuer.issue(&request(), NOW)).token;
+    let first = ok(issuer.verify(&token, NOW));
+    assert_eq!(ok(issuer.verify(&token, NOW)), first);
+    let later = Timestamp::from_secs(NOW.as_secs() + 3600 + 31);
+    assert_eq!(issuer.verify(&token, later), Err(TokenError::Expired));
+    // A token for another audience, remembered by the any-audience check, is still not
+    // one for this issuer's audience.
+    let narrowed = TokenRequest {
+        exchange: Some(tg_tokens::Exchange {
+            audience: vec!["tool-x".into()],
+            ..Default::default()
+        }),
+        ..request()
+    };
+    let narrowed = ok(issuer.issue(&narrowed, NOW)).token;
+    assert!(issuer.verify_any_audience(&narrowed, NOW, 0).is_ok());
+    assert!(matches!(
+        issuer.verify(&narrowed, NOW),
+        Err(TokenError::InvalidClaim("aud"))
+    ));
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    assert!(issuer.verify(&tampered, NOW).is_err());
+}
