@@ -8,8 +8,10 @@
 #
 # CONNECTIONS (default 32) on THREADS (default 2) threads for DURATION (default 20s). BIN
 # (default target/release/trust-gateway) picks the binary. Each exchange verifies two
-# tokens, checks both agents, their revocations and the open delegation, signs a token and
-# writes its `token_issued` event in the same transaction.
+# tokens, checks both agents (from the decision memory once held), their revocations and
+# the open delegation (one read-only snapshot), signs a token and waits for its
+# `token_issued` record's group commit. The same two tokens are exchanged every time, so
+# after the first call their signatures come from the issuer's verified-token memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
