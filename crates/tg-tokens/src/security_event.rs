@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::verify::{Compact, text};
+use crate::verify::{Compact, text, typed_eddsa};
 use crate::{JwksVerifier, Signed, TokenError};
 
 /// A verified SET: one event (SSF 1.0 sends one per SET) and what names it.
@@ -32,16 +32,7 @@ impl JwksVerifier {
         audience: &str,
     ) -> Result<SecurityEvent, TokenError> {
         let jws = Compact::parse(set)?;
-        match text(&jws.header, "alg") {
-            Some("EdDSA") => {}
-            other => return Err(TokenError::Algorithm(other.unwrap_or("none").to_owned())),
-        }
-        let typ = text(&jws.header, "typ");
-        if !typ.is_some_and(|t| t.eq_ignore_ascii_case(Signed::SecurityEvent.typ())) {
-            return Err(TokenError::Type(
-                typ.unwrap_or("none").chars().take(40).collect(),
-            ));
-        }
+        typed_eddsa(&jws.header, Signed::SecurityEvent)?;
         let kid = text(&jws.header, "kid").ok_or(TokenError::UnknownKey)?;
         let key = self
             .keys

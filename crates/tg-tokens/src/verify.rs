@@ -428,6 +428,22 @@ pub(crate) fn check_proof(
     Ok(())
 }
 
+/// A header of one of the gateway's non-token signatures: `alg: EdDSA` and exactly the
+/// kind's `typ` (explicit typing, RFC 8725 §3.11).
+pub(crate) fn typed_eddsa(header: &Map<String, Value>, kind: Signed) -> Result<(), TokenError> {
+    match text(header, "alg") {
+        Some("EdDSA") => {}
+        other => return Err(TokenError::Algorithm(other.unwrap_or("none").to_owned())),
+    }
+    let typ = text(header, "typ");
+    if !typ.is_some_and(|t| t.eq_ignore_ascii_case(kind.typ())) {
+        return Err(TokenError::Type(
+            typ.unwrap_or("none").chars().take(40).collect(),
+        ));
+    }
+    Ok(())
+}
+
 /// Verifies a detached-payload JWS of `kind` against a JWK Set (e.g. a saved
 /// `/.well-known/jwks.json`), offline: `alg` must be `EdDSA`, `typ` the kind's and `kid` a
 /// key of the set. Returns the `kid` that verified.
@@ -441,16 +457,7 @@ pub fn verify_detached(
         .decode(&jws.protected)
         .map_err(|_| TokenError::Malformed)
         .and_then(|h| header_of(&h))?;
-    match text(&header, "alg") {
-        Some("EdDSA") => {}
-        other => return Err(TokenError::Algorithm(other.unwrap_or("none").to_owned())),
-    }
-    let typ = text(&header, "typ");
-    if !typ.is_some_and(|t| t.eq_ignore_ascii_case(kind.typ())) {
-        return Err(TokenError::Type(
-            typ.unwrap_or("none").chars().take(40).collect(),
-        ));
-    }
+    typed_eddsa(&header, kind)?;
     let kid = text(&header, "kid").ok_or(TokenError::MissingClaim("kid"))?;
     let jwk = jwks
         .get("keys")
