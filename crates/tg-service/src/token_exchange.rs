@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tg_access::{Principal, Scope};
-use tg_audit::{Actor, AuditEvent, EventType};
+use tg_audit::Actor;
 use tg_core::{AgentId, DelegationId, Timestamp};
 use tg_delegation::Delegator;
 use tg_identity::{Attestation, SpiffeId};
 use tg_tokens::{ActingAgent, DpopProof, Exchange, IssuedToken, TokenClaims, TokenRequest};
 
 use crate::agents::load_view;
-use crate::audit_batch::Record;
 use crate::token_chain::{Held, token_parties, weakest_tier};
 use crate::tokens::MAX_EXPIRES_IN;
 use crate::{Gateway, ServiceError, Tx, reading};
@@ -270,24 +269,15 @@ impl Gateway {
             Ok(plan) => plan,
             Err((code, why)) => return Err(ExchangeError::Refused(code, why)),
         };
-        let issued = self
-            .tokens()
-            .issue(&plan.request, now)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let x = plan.request.exchange.as_ref();
-        let details = json!({
-            "jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": plan.request.tier,
+        let more = json!({
             "grant": "token_exchange",
             "act": x.map(|x| x.act.iter().map(|a| a.sub.clone()).collect::<Vec<_>>()),
             "delegation_id": x.and_then(|x| x.act.first()).map(|a| a.delegation_id.clone()),
             "audience": x.map(|x| x.audience.clone()),
             "caller_account": principal.account_id,
         });
-        let subject = plan.request.agent_id.clone();
-        let event = AuditEvent::new(EventType::TokenIssued, Some(subject), details, actor, now);
-        self.audit_batch
-            .append_durable(Record::Audit(event))
-            .await?;
+        let issued = self.issue_recorded(&plan.request, actor, now, more).await?;
         Ok(Exchanged {
             issued,
             issued_token_type: plan.issued_token_type,

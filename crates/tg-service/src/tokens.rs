@@ -94,13 +94,7 @@ impl Gateway {
             jkt: dpop.map(|p| p.jkt),
         };
         let issued = self
-            .tokens()
-            .issue(&req, now)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let details = json!({"jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": req.tier, "cnf_jkt": req.jkt});
-        let event = AuditEvent::new(EventType::TokenIssued, Some(id), details, actor, now);
-        self.audit_batch
-            .append_durable(Record::Audit(event))
+            .issue_recorded(&req, actor, now, json!({"cnf_jkt": req.jkt}))
             .await?;
         Ok(TokenGrant {
             issued,
@@ -110,6 +104,39 @@ impl Gateway {
             permitted_actions: req.permitted_actions,
             jkt: req.jkt,
         })
+    }
+}
+
+impl Gateway {
+    /// Signs `req`'s token and records it as `token_issued` (`jti`, `alg`, `expires_at`,
+    /// `tier`, and the fields of `more`), returning it only once that record has committed
+    /// (a durable group commit): the one way a token leaves the gateway.
+    pub(crate) async fn issue_recorded(
+        &self,
+        req: &TokenRequest,
+        actor: &Actor,
+        now: tg_core::Timestamp,
+        more: serde_json::Value,
+    ) -> Result<IssuedToken, ServiceError> {
+        let issued = self
+            .tokens()
+            .issue(req, now)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut details = json!({"jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": req.tier});
+        if let (Some(all), serde_json::Value::Object(more)) = (details.as_object_mut(), more) {
+            all.extend(more);
+        }
+        let event = AuditEvent::new(
+            EventType::TokenIssued,
+            Some(req.agent_id.clone()),
+            details,
+            actor,
+            now,
+        );
+        self.audit_batch
+            .append_durable(Record::Audit(event))
+            .await?;
+        Ok(issued)
     }
 }
 
