@@ -27,10 +27,7 @@ pub(crate) fn presented(
     let proof = value
         .to_str()
         .map_err(|_| refused("the `DPoP` header is not ASCII".into()))?;
-    let uri = {
-        let info = req.connection_info();
-        format!("{}://{}{}", info.scheme(), info.host(), req.path())
-    };
+    let uri = format!("{}{}", crate::origin(req), req.path());
     let target = DpopTarget {
         method: req.method().as_str(),
         uri: &uri,

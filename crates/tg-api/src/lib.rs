@@ -187,3 +187,11 @@ pub fn server(
     .run();
     Ok(server)
 }
+
+/// The origin (`scheme://host`) the caller reached the gateway at, as actix reads it
+/// (forwarding headers included): what DPoP proofs name in `htu` and what the SSF metadata
+/// builds its URLs on.
+pub(crate) fn origin(req: &actix_web::HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}

@@ -46,14 +46,8 @@ enum StreamRead {
     All(Vec<StreamConfiguration>),
 }
 
-/// The base URL the caller reached the gateway at.
-fn base(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
-}
-
-fn config(state: &AppState, stream: &Endpoint) -> Result<StreamConfiguration, ApiError> {
-    StreamConfiguration::of(stream, state.gateway.tokens().issuer()).ok_or_else(|| {
+fn config(issuer: &str, stream: &Endpoint) -> Result<StreamConfiguration, ApiError> {
+    StreamConfiguration::of(stream, issuer).ok_or_else(|| {
         tg_service::ServiceError::Internal("a webhook endpoint read as a stream".into()).into()
     })
 }
@@ -64,7 +58,7 @@ fn config(state: &AppState, stream: &Endpoint) -> Result<StreamConfiguration, Ap
     security(()),
     responses((status = 200, description = "Transmitter configuration metadata", body = TransmitterConfiguration)))]
 async fn configuration(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let base = base(&req);
+    let base = crate::origin(&req);
     // Built from the host the caller reached (and the proxy's forwarding headers): not for
     // shared caches, where one caller's forwarded host would be served to others.
     HttpResponse::Ok()
@@ -99,7 +93,7 @@ async fn create(
     let stream = state
         .call(move |g| async move { g.create_stream(&auth.principal, req).await })
         .await?;
-    Ok(HttpResponse::Created().json(config(&state, &stream)?))
+    Ok(HttpResponse::Created().json(config(state.gateway.tokens().issuer(), &stream)?))
 }
 
 /// One stream's configuration (`stream_id`), or every stream of the caller's account.
@@ -116,15 +110,16 @@ async fn read(
             let s = state
                 .call(move |g| async move { g.stream(&auth.principal, &id).await })
                 .await?;
-            StreamRead::One(config(&state, &s)?)
+            StreamRead::One(config(state.gateway.tokens().issuer(), &s)?)
         }
         None => {
             let all = state
                 .call(move |g| async move { g.streams(&auth.principal).await })
                 .await?;
+            let tokens = state.gateway.tokens();
             StreamRead::All(
                 all.iter()
-                    .map(|s| config(&state, s))
+                    .map(|s| config(tokens.issuer(), s))
                     .collect::<Result<_, _>>()?,
             )
         }
@@ -155,7 +150,7 @@ async fn update(
     let stream = state
         .call(move |g| async move { g.update_stream(&auth.principal, &id, change).await })
         .await?;
-    Ok(HttpResponse::Ok().json(config(&state, &stream)?))
+    Ok(HttpResponse::Ok().json(config(state.gateway.tokens().issuer(), &stream)?))
 }
 
 /// Deletes a stream; nothing more is pushed to it.

@@ -58,6 +58,12 @@ async fn lifecycle(s: &Server, key: &str, agent: &str, verb: &str, body: Value) 
     assert_eq!(status, StatusCode::OK, "{verb}: {r}");
 }
 
+/// `GET /ssf/streams?stream_id=` with `key`.
+async fn read_stream(s: &Server, key: &str, id: &str) -> (StatusCode, Value) {
+    let path = format!("/ssf/streams?stream_id={id}");
+    s.call_as(key, Method::GET, &path, None).await
+}
+
 async fn stream(s: &Server, key: &str, url: &str, events: &[&str]) -> Value {
     let (status, config) = s
         .call_as(
@@ -131,14 +137,7 @@ pub async fn tier_drops_and_revocations_push_security_event_tokens(backend: Back
     .await;
 
     // Reads: one by id, all of the account; never another account's, never as a webhook.
-    let (status, one) = s
-        .call_as(
-            &acme,
-            Method::GET,
-            &format!("/ssf/streams?stream_id={stream_id}"),
-            None,
-        )
-        .await;
+    let (status, one) = read_stream(&s, &acme, &stream_id).await;
     assert_eq!((status, &one), (StatusCode::OK, &config));
     let (_, all) = s.call_as(&acme, Method::GET, "/ssf/streams", None).await;
     assert_eq!(all, json!([config]));
@@ -309,13 +308,6 @@ pub async fn tier_drops_and_revocations_push_security_event_tokens(backend: Back
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = s
-        .call_as(
-            &acme,
-            Method::GET,
-            &format!("/ssf/streams?stream_id={stream_id}"),
-            None,
-        )
-        .await;
+    let (status, _) = read_stream(&s, &acme, &stream_id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
