@@ -164,14 +164,14 @@ impl Gateway {
                 };
                 tx.purge_revoked_tokens(now).await?;
                 // Idempotent: a token revoked again is no news to webhooks or streams.
-                let first = !tx.token_revoked(&r.jti).await?;
-                tx.revoke_token(&RevokedToken {
-                    jti: r.jti.clone(),
-                    agent_id: r.agent_id.clone(),
-                    revoked_at: now,
-                    expires_at: r.expires_at,
-                })
-                .await?;
+                let first = tx
+                    .revoke_token(&RevokedToken {
+                        jti: r.jti.clone(),
+                        agent_id: r.agent_id.clone(),
+                        revoked_at: now,
+                        expires_at: r.expires_at,
+                    })
+                    .await?;
                 if first {
                     tx.append_outbox(&crate::events::agent_event(
                         tg_webhooks::EventKind::TokenRevoked,

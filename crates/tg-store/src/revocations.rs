@@ -17,19 +17,19 @@ struct RevokedRow {
 
 #[async_trait::async_trait]
 impl RevocationStore for DbTx<'_> {
-    async fn revoke_token(&mut self, t: &RevokedToken) -> Result<(), StoreError> {
+    async fn revoke_token(&mut self, t: &RevokedToken) -> Result<bool, StoreError> {
         let row = RevokedRow {
             jti: t.jti.clone(),
             agent_id: t.agent_id.to_string(),
             revoked_at: t.revoked_at.as_micros(),
             expires_at: t.expires_at.as_micros(),
         };
-        run!(self, |c| diesel::insert_into(revoked_tokens::table)
+        let inserted = run!(self, |c| diesel::insert_into(revoked_tokens::table)
             .values(&row)
             .on_conflict_do_nothing()
             .execute(c)
             .await)?;
-        Ok(())
+        Ok(inserted > 0)
     }
 
     async fn token_revoked(&mut self, jti: &str) -> Result<bool, StoreError> {

@@ -16,11 +16,12 @@ pub struct RevokedToken {
 /// Storage of revoked tokens.
 ///
 /// - `revoke_token`: inserts; revoking a `jti` twice keeps the first record (no error).
+///   Answers whether this call put it on the list (false when it was there already).
 /// - `token_revoked`: whether the `jti` is on the list.
 /// - `purge_revoked_tokens`: forgets entries whose token expired before `now`.
 #[async_trait::async_trait]
 pub trait RevocationStore: Send {
-    async fn revoke_token(&mut self, token: &RevokedToken) -> Result<(), StoreError>;
+    async fn revoke_token(&mut self, token: &RevokedToken) -> Result<bool, StoreError>;
     async fn token_revoked(&mut self, jti: &str) -> Result<bool, StoreError>;
     async fn purge_revoked_tokens(&mut self, now: Timestamp) -> Result<(), StoreError>;
 }

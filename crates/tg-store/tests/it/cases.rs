@@ -931,6 +931,7 @@ pub async fn revoked_tokens_and_attestation_nonces_are_single_records(db: Db) {
         Box::pin(async move {
             tx.revoke_token(&revoked).await?;
             tx.revoke_token(&revoked).await?; // twice: no error, one record
+            assert!(!tx.revoke_token(&revoked).await?, "not new the third time");
             assert!(tx.token_revoked("tok_1").await?);
             assert!(!tx.token_revoked("tok_2").await?);
             tx.purge_revoked_tokens(T0.plus_secs(59)).await?;
