@@ -11,7 +11,7 @@ use tg_scoring::Trigger;
 use tg_tokens::TokenClaims;
 
 use crate::agents::{TrustView, agent_id};
-use crate::token_chain::{Held, token_parties, weakest_tier};
+use crate::token_chain::{Held, revoked, token_parties, weakest_tier};
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// A lifecycle change.
@@ -159,7 +159,7 @@ impl Gateway {
 
     /// `POST /tokens/introspect`: a token is active when it verifies (signature, `alg`,
     /// `kid`, `exp`, `iss`; any audience, which the caller sees in `aud`), everyone it names
-    /// still stands behind it ([`token_parties`]: not revoked, not of an older token
+    /// still stands behind it (not [`revoked`]; [`token_parties`]: not of an older token
     /// generation, every actor's delegation still open), and all of them still hold at
     /// least the tier the token was issued at (scores computed now, decay included).
     pub async fn introspect(
@@ -180,7 +180,12 @@ impl Gateway {
         let checked = claims.clone();
         let (cache, now) = (Arc::clone(&self.policy), self.now());
         let parties = reading(self.store.as_ref(), move |tx| {
-            Box::pin(async move { token_parties(tx, &cache, &checked, now, &Held::new()).await })
+            Box::pin(async move {
+                if let Some((_, reason)) = revoked(tx, &[&checked]).await? {
+                    return Ok(Err(reason));
+                }
+                token_parties(tx, &cache, &checked, now, &Held::new()).await
+            })
         })
         .await?;
         let tier = match parties {

@@ -15,9 +15,41 @@ use crate::{ServiceError, TrustView, Tx};
 /// are), by id; the parties not among them are read in the transaction.
 pub(crate) type Held = std::collections::HashMap<AgentId, TrustView>;
 
+/// Why a token no longer holds because its `jti`, or one of a token it was exchanged from
+/// (`tg_sources`), was revoked: one read for all of `tokens`. Answers which of `tokens`
+/// fell, by index, and why.
+pub(crate) async fn revoked(
+    tx: &mut dyn Tx,
+    tokens: &[&TokenClaims],
+) -> Result<Option<(usize, String)>, ServiceError> {
+    let jtis: Vec<&str> = tokens
+        .iter()
+        .flat_map(|c| std::iter::once(&c.jti).chain(&c.sources))
+        .map(String::as_str)
+        .collect();
+    let Some(jti) = tx.first_revoked(&jtis).await? else {
+        return Ok(None);
+    };
+    let which = tokens.iter().enumerate().find_map(|(i, c)| {
+        if c.jti == jti {
+            Some((i, "the token was revoked".to_owned()))
+        } else if c.sources.contains(&jti) {
+            Some((
+                i,
+                format!("the token `{jti}` it was exchanged from was revoked"),
+            ))
+        } else {
+            None
+        }
+    });
+    // The store answered one of the `jti`s it was asked about.
+    Ok(which.or(Some((0, format!("the token `{jti}` was revoked")))))
+}
+
 /// The views of the token's parties, subject first then its actors (current actor first),
 /// when all of them still stand behind it; otherwise why not. A token stands when:
-/// - neither its `jti` nor any token it was exchanged from (`tg_sources`) is revoked;
+/// - it was not revoked ([`revoked`], which the caller asks first, in one read for every
+///   token it holds);
 /// - every party exists, is active, and was not suspended or revoked since the token was
 ///   issued (its `tg_epoch`);
 /// - every actor's delegation is still an accepted hand-off from the party before it,
@@ -29,15 +61,6 @@ pub(crate) async fn token_parties(
     now: Timestamp,
     held: &Held,
 ) -> Result<Result<Vec<TrustView>, String>, ServiceError> {
-    for jti in std::iter::once(&claims.jti).chain(&claims.sources) {
-        if tx.token_revoked(jti).await? {
-            return Ok(Err(if *jti == claims.jti {
-                "the token was revoked".to_owned()
-            } else {
-                format!("the token `{jti}` it was exchanged from was revoked")
-            }));
-        }
-    }
     let Ok(subject) = AgentId::parse(&claims.sub) else {
         return Ok(Err("the token's subject is not an agent".into()));
     };

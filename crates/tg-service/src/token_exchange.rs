@@ -12,7 +12,7 @@ use tg_identity::{Attestation, SpiffeId};
 use tg_tokens::{ActingAgent, DpopProof, Exchange, IssuedToken, TokenClaims, TokenRequest};
 
 use crate::agents::load_view;
-use crate::token_chain::{Held, token_parties, weakest_tier};
+use crate::token_chain::{Held, revoked, token_parties, weakest_tier};
 use crate::tokens::MAX_EXPIRES_IN;
 use crate::{Gateway, ServiceError, Tx, reading};
 
@@ -388,6 +388,19 @@ async fn plan_exchange(
         checked,
         held,
     } = input;
+    // Both tokens and everything they were exchanged from, in one read.
+    let tokens: Vec<(&str, &TokenClaims)> = match &subject {
+        Subject::Token(claims) => vec![("subject_token", claims.as_ref())],
+        Subject::Svid { .. } => Vec::new(),
+    }
+    .into_iter()
+    .chain(acting.as_ref().map(|c| ("actor_token", c)))
+    .collect();
+    let claims: Vec<&TokenClaims> = tokens.iter().map(|(_, c)| *c).collect();
+    if let Some((i, reason)) = revoked(tx, &claims).await? {
+        let name = tokens.get(i).map_or("subject_token", |(name, _)| *name);
+        return grant_refused(format!("`{name}` no longer holds: {reason}"));
+    }
     // The subject side: the parties it names, its grant and lifetime so far.
     let (mut views, mut actions, mut expires_at, chain, root, mut sources) = match subject {
         Subject::Token(claims) => {

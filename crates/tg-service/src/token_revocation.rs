@@ -97,7 +97,7 @@ pub(crate) async fn token_void(
     claims: &TokenClaims,
     agent: &Agent,
 ) -> Result<Option<&'static str>, ServiceError> {
-    if tx.token_revoked(&claims.jti).await? {
+    if tx.first_revoked(&[&claims.jti]).await?.is_some() {
         return Ok(Some("the token was revoked"));
     }
     if agent.token_predates_suspension(claims.epoch) {

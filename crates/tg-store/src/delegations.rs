@@ -216,19 +216,21 @@ impl DelegationStore for DbTx<'_> {
     ) -> Result<Option<Delegation>, StoreError> {
         let (from, to) = (from.to_string(), to.as_str());
         let parent = parent.map(DelegationId::as_str);
-        let row: Option<DelegationRow> = run!(self, |c| {
-            let mut q = delegations::table
-                .filter(delegations::from_party.eq(&from))
-                .filter(delegations::to_agent.eq(to))
-                .filter(delegations::accepted_at.is_not_null())
-                .filter(delegations::outcome.is_null())
-                .order((delegations::delegated_at.desc(), delegations::id.desc()))
-                .into_boxed();
-            if let Some(p) = parent {
-                q = q.filter(delegations::parent_id.eq(p));
+        // Two fixed shapes rather than one boxed query, so each is a cached prepared
+        // statement (token exchange asks this on every call).
+        let open = delegations::table
+            .filter(delegations::from_party.eq(&from))
+            .filter(delegations::to_agent.eq(to))
+            .filter(delegations::accepted_at.is_not_null())
+            .filter(delegations::outcome.is_null())
+            .order((delegations::delegated_at.desc(), delegations::id.desc()));
+        let row: Option<DelegationRow> = match parent {
+            None => run!(self, |c| open.first(c).await.optional())?,
+            Some(p) => {
+                let q = open.filter(delegations::parent_id.eq(p));
+                run!(self, |c| q.first(c).await.optional())?
             }
-            q.first(c).await.optional()
-        })?;
+        };
         row.map(DelegationRow::into_delegation).transpose()
     }
 

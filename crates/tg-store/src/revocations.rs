@@ -32,10 +32,21 @@ impl RevocationStore for DbTx<'_> {
         Ok(inserted > 0)
     }
 
-    async fn token_revoked(&mut self, jti: &str) -> Result<bool, StoreError> {
-        let q = revoked_tokens::table.find(jti).select(revoked_tokens::jti);
-        let found: Option<String> = run!(self, |c| q.first(c).await.optional())?;
-        Ok(found.is_some())
+    async fn first_revoked(&mut self, jtis: &[&str]) -> Result<Option<String>, StoreError> {
+        match jtis {
+            [] => Ok(None),
+            // One `jti`, the usual case, as a cached prepared statement.
+            [jti] => {
+                let q = revoked_tokens::table.find(*jti).select(revoked_tokens::jti);
+                run!(self, |c| q.first(c).await.optional())
+            }
+            _ => {
+                let q = revoked_tokens::table
+                    .filter(revoked_tokens::jti.eq_any(jtis))
+                    .select(revoked_tokens::jti);
+                run!(self, |c| q.first(c).await.optional())
+            }
+        }
     }
 
     async fn purge_revoked_tokens(&mut self, now: Timestamp) -> Result<(), StoreError> {

@@ -17,11 +17,11 @@ pub struct RevokedToken {
 ///
 /// - `revoke_token`: inserts; revoking a `jti` twice keeps the first record (no error).
 ///   Answers whether this call put it on the list (false when it was there already).
-/// - `token_revoked`: whether the `jti` is on the list.
+/// - `first_revoked`: one of `jtis` that is on the list, if any (one read for all).
 /// - `purge_revoked_tokens`: forgets entries whose token expired before `now`.
 #[async_trait::async_trait]
 pub trait RevocationStore: Send {
     async fn revoke_token(&mut self, token: &RevokedToken) -> Result<bool, StoreError>;
-    async fn token_revoked(&mut self, jti: &str) -> Result<bool, StoreError>;
+    async fn first_revoked(&mut self, jtis: &[&str]) -> Result<Option<String>, StoreError>;
     async fn purge_revoked_tokens(&mut self, now: Timestamp) -> Result<(), StoreError>;
 }

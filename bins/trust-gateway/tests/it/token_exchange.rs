@@ -231,8 +231,27 @@ pub async fn token_exchange_follows_accepted_delegations(backend: Backend) {
         "invalid_grant",
     );
 
+    // A revoked actor token is refused, and named: both tokens' revocations are read in
+    // one statement.
+    let (ta, revoked_b) = (s.token_as(&acme, &a).await, s.token_as(&acme, &b).await);
+    let (status, r) = s
+        .call_as(
+            &acme,
+            Method::POST,
+            "/tokens/revoke",
+            Some(json!({"token": revoked_b})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let got = exchange(&s, Some(&acme), &act_as(&ta, Some(&revoked_b))).await;
+    refused(&got, "invalid_grant");
+    assert_eq!(
+        got.1["error_description"], "`actor_token` no longer holds: the token was revoked",
+        "{}",
+        got.1
+    );
+
     // A suspended actor voids the token that names it.
-    let ta = s.token_as(&acme, &a).await;
     let t1 = exchange(&s, Some(&acme), &act_as(&ta, Some(&tb))).await.1["access_token"]
         .as_str()
         .unwrap()

@@ -932,12 +932,27 @@ pub async fn revoked_tokens_and_attestation_nonces_are_single_records(db: Db) {
             tx.revoke_token(&revoked).await?;
             tx.revoke_token(&revoked).await?; // twice: no error, one record
             assert!(!tx.revoke_token(&revoked).await?, "not new the third time");
-            assert!(tx.token_revoked("tok_1").await?);
-            assert!(!tx.token_revoked("tok_2").await?);
+            assert_eq!(
+                tx.first_revoked(&["tok_1"]).await?.as_deref(),
+                Some("tok_1")
+            );
+            assert_eq!(tx.first_revoked(&["tok_2"]).await?, None);
+            assert_eq!(tx.first_revoked(&[]).await?, None);
+            assert_eq!(
+                tx.first_revoked(&["tok_2", "tok_3", "tok_1"])
+                    .await?
+                    .as_deref(),
+                Some("tok_1"),
+                "one read finds it among several"
+            );
+            assert_eq!(tx.first_revoked(&["tok_2", "tok_3"]).await?, None);
             tx.purge_revoked_tokens(T0.plus_secs(59)).await?;
-            assert!(tx.token_revoked("tok_1").await?, "kept until it expires");
+            assert!(
+                tx.first_revoked(&["tok_1"]).await?.is_some(),
+                "kept until it expires"
+            );
             tx.purge_revoked_tokens(T0.plus_secs(61)).await?;
-            assert!(!tx.token_revoked("tok_1").await?);
+            assert_eq!(tx.first_revoked(&["tok_1", "tok_2"]).await?, None);
 
             tx.insert_nonce(&nonce).await?;
             assert_eq!(tx.pending_nonces(&account).await?, 1);
