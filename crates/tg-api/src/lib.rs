@@ -17,6 +17,7 @@ mod log;
 mod metrics;
 mod oauth;
 mod openapi;
+mod operation_ids;
 mod policy;
 mod rate_limit;
 mod receipts;

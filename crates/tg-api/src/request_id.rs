@@ -106,7 +106,7 @@ pub(crate) async fn trace(
             str::to_owned,
         );
     let route = route(&req);
-    let operation = crate::openapi::operation_id(req.method().as_str(), &route)
+    let operation = crate::operation_ids::operation_id(req.method().as_str(), &route)
         .map_or_else(|| format!("{} {route}", req.method()), str::to_owned);
     let span = tracing::info_span!(
         "request",
