@@ -380,7 +380,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             }
             if let Some(key) = &running.ephemeral_admin_key {
                 // No file keeps it: the operator can only learn it here.
-                println!("admin API key for this in-memory gateway: {key}");
+                println!("admin API key for this in-memory gateway: {}", key.expose());
             }
             let served = running.server.await;
             telemetry.shutdown();

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use tg_core::Secret;
 use tg_scoring::{Policy, Preset};
 use tg_store::DbConfig;
 
@@ -13,11 +14,11 @@ pub struct Settings {
     pub port: u16,
     pub database: DbConfig,
     /// `SECRET_KEY`: required on PostgreSQL, generated into the secrets file on SQLite.
-    pub secret_key: Option<Vec<u8>>,
+    pub secret_key: Option<Secret<Vec<u8>>>,
     /// `JWT_SECRET`: switches tokens to HS256 (V2 compatibility).
-    pub jwt_secret: Option<Vec<u8>>,
+    pub jwt_secret: Option<Secret<Vec<u8>>>,
     /// `API_KEY`: accepted as the admin key, as it is.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret<String>>,
     pub issuer: String,
     pub audience: String,
     pub policy: Policy,
@@ -50,14 +51,13 @@ pub struct Settings {
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redacted = |set: bool| if set { "<redacted>" } else { "<unset>" };
         f.debug_struct("Settings")
             .field("host", &self.host)
             .field("port", &self.port)
             .field("database", &self.database_label())
-            .field("secret_key", &redacted(self.secret_key.is_some()))
-            .field("jwt_secret", &redacted(self.jwt_secret.is_some()))
-            .field("api_key", &redacted(self.api_key.is_some()))
+            .field("secret_key", &self.secret_key)
+            .field("jwt_secret", &self.jwt_secret)
+            .field("api_key", &self.api_key)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("policy", &self.policy.preset.as_str())
@@ -194,9 +194,9 @@ impl Settings {
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
             database,
-            secret_key: secret_key.map(String::into_bytes),
-            jwt_secret: jwt_secret.map(String::into_bytes),
-            api_key,
+            secret_key: secret_key.map(|s| Secret::new(s.into_bytes())),
+            jwt_secret: jwt_secret.map(|s| Secret::new(s.into_bytes())),
+            api_key: api_key.map(Secret::new),
             issuer,
             audience: get("GATEWAY_AUDIENCE").unwrap_or_else(|| "trust-gateway".into()),
             policy,
@@ -418,16 +418,21 @@ mod tests {
         assert_eq!(s.policy.preset, Preset::Default);
         assert!(s.secret_key.is_none() && s.api_key.is_none());
         let debug = format!("{s:?}");
-        assert!(debug.contains("<unset>"));
+        assert!(debug.contains("secret_key: None"), "{debug}");
     }
 
     #[test]
     fn secrets_never_print() {
-        let s = Settings::from_vars(|k| {
-            (k == "SECRET_KEY").then(|| "5f0c1e9a7b3d48e2a6c4f8b1d9e7a3c5".to_owned())
+        let s = Settings::from_vars(|k| match k {
+            "SECRET_KEY" | "JWT_SECRET" => Some("5f0c1e9a7b3d48e2a6c4f8b1d9e7a3c5".to_owned()),
+            "API_KEY" => Some("5f0c1e9a-admin-key-7b3d48e2".to_owned()),
+            _ => None,
         });
         let s = s.unwrap_or_else(|e| unreachable!("{e}"));
-        assert!(!format!("{s:?}").contains("5f0c1e9a"));
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("5f0c1e9a"), "{debug}");
+        assert!(!debug.contains("53, 102"), "nor as bytes: {debug}");
+        assert_eq!(debug.matches("<redacted>").count(), 3, "{debug}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct Running {
     /// Where the generated admin key was written, when one was.
     pub admin_key_file: Option<std::path::PathBuf>,
     /// The generated admin key of an in-memory database, which no file keeps.
-    pub ephemeral_admin_key: Option<String>,
+    pub ephemeral_admin_key: Option<tg_core::Secret<String>>,
 }
 
 impl std::fmt::Debug for Running {

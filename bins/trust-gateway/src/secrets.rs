@@ -12,25 +12,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+use tg_core::Secret;
 use tg_store::DbConfig;
 
 use crate::Settings;
 
 /// The secrets the gateway runs with.
+#[derive(Debug)]
 pub struct Resolved {
-    pub secret_key: Vec<u8>,
+    pub secret_key: Secret<Vec<u8>>,
     /// A generated `tgk_` admin key to make sure exists in the database.
-    pub admin_key: Option<String>,
+    pub admin_key: Option<Secret<String>>,
     /// The file that holds it (printed at start so the operator can find the key).
     pub admin_key_file: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Resolved {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resolved")
-            .field("admin_key_file", &self.admin_key_file)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -50,8 +44,8 @@ pub fn resolve(settings: &Settings) -> anyhow::Result<Resolved> {
             secret_key: settings
                 .secret_key
                 .clone()
-                .unwrap_or_else(|| generated_secret().into_bytes()),
-            admin_key: Some(tg_access::new_plaintext_key()),
+                .unwrap_or_else(|| Secret::new(generated_secret().into_bytes())),
+            admin_key: Some(Secret::new(tg_access::new_plaintext_key())),
             admin_key_file: None,
         }),
         DbConfig::Sqlite(path) => {
@@ -69,10 +63,10 @@ pub fn resolve(settings: &Settings) -> anyhow::Result<Resolved> {
             let secret_key = settings
                 .secret_key
                 .clone()
-                .unwrap_or_else(|| stored.secret_key.into_bytes());
+                .unwrap_or_else(|| Secret::new(stored.secret_key.into_bytes()));
             Ok(Resolved {
                 secret_key,
-                admin_key: Some(stored.admin_api_key),
+                admin_key: Some(Secret::new(stored.admin_api_key)),
                 admin_key_file: Some(file),
             })
         }
@@ -95,7 +89,7 @@ pub fn resolve(settings: &Settings) -> anyhow::Result<Resolved> {
                 .with_context(|| format!("{} is not a key file", file.display()))?;
             Ok(Resolved {
                 secret_key,
-                admin_key: Some(key.trim().to_owned()),
+                admin_key: Some(Secret::new(key.trim().to_owned())),
                 admin_key_file: Some(file),
             })
         }

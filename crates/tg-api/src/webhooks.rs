@@ -44,7 +44,7 @@ async fn create(
     let req = NewWebhook {
         url: b.url,
         events: b.events,
-        secret: b.secret,
+        secret: b.secret.map(tg_core::Secret::new),
         enabled: b.enabled,
     };
     let s = state
@@ -95,7 +95,7 @@ async fn update(
         url: b.url,
         events: b.events,
         enabled: b.enabled,
-        secret: b.secret,
+        secret: b.secret.map(tg_core::Secret::new),
         rotate_secret: b.rotate_secret,
         expire_previous_secret: b.expire_previous_secret,
     };

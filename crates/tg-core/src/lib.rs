@@ -7,6 +7,7 @@ mod kinds;
 mod outcome;
 mod provenance;
 mod random;
+mod secret;
 mod timestamp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -16,6 +17,7 @@ pub use kinds::*;
 pub use outcome::Outcome;
 pub use provenance::Provenance;
 pub use random::{random_bytes, random_hex};
+pub use secret::Secret;
 pub use timestamp::{
     Timestamp, TimestampError, deserialize_lenient as deserialize_lenient_timestamp,
 };

@@ -5,7 +5,7 @@ use tg_access::{
     key_hash,
 };
 use tg_audit::{Actor, IpHasher};
-use tg_core::{AccountId, Clock, Timestamp};
+use tg_core::{AccountId, Clock, Secret, Timestamp};
 use tg_identity::{AttestationVerifier, BundleSummary, TrustBundles};
 use tg_receipts::ReceiptSigner;
 use tg_scoring::Policy;
@@ -16,16 +16,16 @@ use crate::vouch_engine::{VouchConfig, VouchEngine};
 use crate::worker::Worker;
 use crate::{ServiceError, Store, in_transaction, reading};
 
-/// Everything the gateway is configured with. Secrets arrive here as bytes; the binary
-/// decides where they come from.
+/// Everything the gateway is configured with. Secrets arrive here as [`Secret`]s; the
+/// binary decides where they come from.
 #[derive(Clone)]
 pub struct GatewayConfig {
-    pub secret_key: Vec<u8>,
-    pub jwt_secret: Option<Vec<u8>>,
+    pub secret_key: Secret<Vec<u8>>,
+    pub jwt_secret: Option<Secret<Vec<u8>>>,
     /// `API_KEY` from the environment: accepted as it is, belongs to the admin account.
-    pub env_api_key: Option<String>,
+    pub env_api_key: Option<Secret<String>>,
     /// A generated `tgk_` admin key (from the secrets file) to make sure exists.
-    pub bootstrap_admin_key: Option<String>,
+    pub bootstrap_admin_key: Option<Secret<String>>,
     pub issuer: String,
     pub audience: String,
     pub policy: Policy,
@@ -51,9 +51,9 @@ impl GatewayConfig {
     /// vouch or webhook worker — the caller runs `recompute_vouches` / `deliver_webhooks`.
     pub fn in_process(secret_key: Vec<u8>, admin_key: &str) -> Self {
         Self {
-            secret_key,
+            secret_key: Secret::new(secret_key),
             jwt_secret: None,
-            env_api_key: Some(admin_key.to_owned()),
+            env_api_key: Some(Secret::new(admin_key.to_owned())),
             bootstrap_admin_key: None,
             issuer: "trust-gateway".into(),
             audience: "trust-gateway".into(),
@@ -96,14 +96,10 @@ impl std::fmt::Debug for GatewayConfig {
         f.debug_struct("GatewayConfig")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
-            .field(
-                "jwt_secret",
-                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "env_api_key",
-                &self.env_api_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret_key", &self.secret_key)
+            .field("jwt_secret", &self.jwt_secret)
+            .field("env_api_key", &self.env_api_key)
+            .field("bootstrap_admin_key", &self.bootstrap_admin_key)
             .finish_non_exhaustive()
     }
 }
@@ -156,7 +152,7 @@ impl Gateway {
     /// Ensures the admin account, the bootstrap admin key and the signing key exist (safe to
     /// run from several instances at once), then builds the gateway.
     pub async fn start(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, ServiceError> {
-        if config.secret_key.len() < 32 {
+        if config.secret_key.expose().len() < 32 {
             return Err(ServiceError::Invalid(
                 "SECRET_KEY must be at least 32 bytes".into(),
             ));
@@ -239,7 +235,7 @@ impl Gateway {
             Arc::clone(&config.clock),
             done.admin.id.clone(),
         )?;
-        let signer = Arc::new(ReceiptSigner::from_secret(&config.secret_key));
+        let signer = Arc::new(ReceiptSigner::from_secret(config.secret_key.expose()));
         let (maintenance, maintenance_worker) = crate::maintenance::Maintenance::start(
             config.maintenance,
             Arc::clone(&store),
@@ -275,10 +271,10 @@ impl Gateway {
             attestation: AttestationVerifier::new(config.trust_bundles, &config.audience),
             audit_batch,
             bundle_source: config.bundle_source,
-            ip_hasher: IpHasher::from_secret(&config.secret_key),
+            ip_hasher: IpHasher::from_secret(config.secret_key.expose()),
             policy,
             admin: done.admin,
-            env_key_hash: config.env_api_key.as_deref().map(key_hash),
+            env_key_hash: config.env_api_key.as_ref().map(|k| key_hash(k.expose())),
             vouching,
             _vouch_worker: vouch_worker,
             webhooks,
@@ -512,8 +508,8 @@ async fn bootstrap(
     let now = config.clock.now();
     let secret = config.secret_key.clone();
     let admin_key = config.bootstrap_admin_key.clone();
-    let fresh_key =
-        generate_signing_key(&secret, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let fresh_key = generate_signing_key(secret.expose(), now)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     in_transaction(store, move |tx| {
         Box::pin(async move {
             let admin = match tx.account_by_name(ADMIN_ACCOUNT).await? {
@@ -524,7 +520,7 @@ async fn bootstrap(
                     a
                 }
             };
-            if let Some(plain) = admin_key.as_deref()
+            if let Some(plain) = admin_key.as_ref().map(|k| k.expose().as_str())
                 && let Ok(PresentedKey::Gateway { id, .. }) = PresentedKey::parse(plain)
                     && tx.get_key(id).await?.is_none() {
                         let key = ApiKey {
@@ -544,7 +540,7 @@ async fn bootstrap(
                 keys = tx.signing_keys().await?;
             }
             // Every key must open: each may be (or become) the signing key.
-            if keys.iter().any(|k| k.open(&secret).is_err()) {
+            if keys.iter().any(|k| k.open(secret.expose()).is_err()) {
                 return Err(ServiceError::Invalid(
                     "the stored signing key does not open under this SECRET_KEY: the database was created with another one".into(),
                 ));

@@ -246,7 +246,7 @@ impl Gateway {
                     _ => now,
                 };
                 let id = format!("log-{}", tg_core::random_hex::<8>());
-                let key = new_log_key(&secret, &id, at)?;
+                let key = new_log_key(secret.expose(), &id, at)?;
                 tx.add_log_key(&key).await?;
                 let details = json!({"key_id": key.key_id});
                 tx.append_audit(&AuditEvent::new(

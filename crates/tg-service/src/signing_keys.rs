@@ -33,8 +33,8 @@ pub(crate) fn current(issuer: &CurrentIssuer) -> std::sync::Arc<TokenIssuer> {
 pub(crate) struct TokenSettings {
     pub(crate) issuer: String,
     pub(crate) audience: String,
-    pub(crate) secret: Vec<u8>,
-    pub(crate) jwt_secret: Option<Vec<u8>>,
+    pub(crate) secret: tg_core::Secret<Vec<u8>>,
+    pub(crate) jwt_secret: Option<tg_core::Secret<Vec<u8>>>,
 }
 
 impl TokenSettings {
@@ -51,8 +51,8 @@ impl TokenSettings {
             &self.audience,
             current,
             keys,
-            &self.secret,
-            self.jwt_secret.as_deref(),
+            self.secret.expose(),
+            self.jwt_secret.as_ref().map(|s| s.expose().as_slice()),
         )
         .map_err(|e| ServiceError::Invalid(e.to_string()))
     }
@@ -109,7 +109,7 @@ impl Gateway {
     ) -> Result<Vec<SigningKeyView>, ServiceError> {
         self.require_operator(principal)?;
         let now = self.now();
-        let key = generate_signing_key(&self.token_settings.secret, now)
+        let key = generate_signing_key(self.token_settings.secret.expose(), now)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let actor = actor.clone();
         in_transaction(self.store.as_ref(), move |tx| {

@@ -81,7 +81,7 @@ pub(crate) struct TransparencyLog {
     pub(crate) config: LogConfig,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    secret: Vec<u8>,
+    secret: tg_core::Secret<Vec<u8>>,
     webhooks: Arc<Dispatcher>,
     pub(crate) witnesses: Vec<Verifier>,
     holder: String,
@@ -137,7 +137,7 @@ impl TransparencyLog {
         config: LogConfig,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        secret: Vec<u8>,
+        secret: tg_core::Secret<Vec<u8>>,
         webhooks: Arc<Dispatcher>,
     ) -> Result<(Arc<Self>, Worker), ServiceError> {
         if !tg_log::note::valid_name(&config.origin) {
@@ -160,7 +160,7 @@ impl TransparencyLog {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let first = new_log_key(&secret, FIRST_KEY_ID, clock.now())?;
+        let first = new_log_key(secret.expose(), FIRST_KEY_ID, clock.now())?;
         in_transaction(store.as_ref(), move |tx| {
             Box::pin(async move { Ok(tx.insert_log_key_if_none(&first).await?) })
         })
@@ -207,8 +207,12 @@ impl TransparencyLog {
         if let Some(s) = state.signers.get(&newest.key_id) {
             return Ok(Arc::clone(s));
         }
-        let pkcs8 = tg_tokens::open(&self.secret, &seal_context(&newest.key_id), &newest.sealed)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let pkcs8 = tg_tokens::open(
+            self.secret.expose(),
+            &seal_context(&newest.key_id),
+            &newest.sealed,
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let signer = Arc::new(
             NoteSigner::from_pkcs8(&self.config.origin, &pkcs8)
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,

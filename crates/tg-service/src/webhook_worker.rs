@@ -86,7 +86,7 @@ pub(crate) struct Dispatcher {
     /// instances (`live_relay`).
     live: Option<Arc<crate::live::LiveFeed>>,
     /// Seals endpoint secrets at rest (AES-256-GCM under a key derived from it).
-    secret_key: Vec<u8>,
+    secret_key: tg_core::Secret<Vec<u8>>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     deliverer: Deliverer,
@@ -107,7 +107,7 @@ impl std::fmt::Debug for Dispatcher {
 impl Dispatcher {
     pub(crate) fn start(
         wiring: Wiring,
-        secret_key: Vec<u8>,
+        secret_key: tg_core::Secret<Vec<u8>>,
         config: WebhookConfig,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -177,8 +177,12 @@ impl Dispatcher {
         endpoint: &WebhookId,
         plain: &str,
     ) -> Result<String, ServiceError> {
-        let sealed = tg_tokens::seal(&self.secret_key, endpoint.as_str(), plain.as_bytes())
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let sealed = tg_tokens::seal(
+            self.secret_key.expose(),
+            endpoint.as_str(),
+            plain.as_bytes(),
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(sealed)))
     }
 
@@ -193,7 +197,7 @@ impl Dispatcher {
                     Some(b64) => STANDARD
                         .decode(b64)
                         .ok()
-                        .and_then(|box_| tg_tokens::open(&self.secret_key, endpoint.id.as_str(), &box_).ok())
+                        .and_then(|box_| tg_tokens::open(self.secret_key.expose(), endpoint.id.as_str(), &box_).ok())
                         .and_then(|p| String::from_utf8(p).ok()),
                     None => Some(stored.clone()),
                 };

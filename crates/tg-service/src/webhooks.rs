@@ -1,7 +1,7 @@
 //! Webhook endpoint use cases (`/config/webhooks`, V2 shape) and manual retry.
 
 use tg_access::{Principal, Scope};
-use tg_core::{Timestamp, WebhookId};
+use tg_core::{Secret, Timestamp, WebhookId};
 use tg_webhooks::{Attempt, DeliveryStatus, Endpoint, EventKind, SigningSecret};
 
 use crate::agents::page_limit;
@@ -15,7 +15,7 @@ pub const MAX_ENDPOINTS: usize = 50;
 pub struct NewWebhook {
     pub url: String,
     pub events: Vec<String>,
-    pub secret: Option<String>,
+    pub secret: Option<Secret<String>>,
     pub enabled: Option<bool>,
 }
 
@@ -27,7 +27,7 @@ pub struct WebhookChange {
     pub enabled: Option<bool>,
     /// A new secret (or `whsec_` generated when `rotate_secret`), signed with alongside
     /// the previous one until `expire_previous_secret`.
-    pub secret: Option<String>,
+    pub secret: Option<Secret<String>>,
     pub rotate_secret: bool,
     pub expire_previous_secret: bool,
 }
@@ -36,7 +36,7 @@ pub struct WebhookChange {
 #[derive(Debug, Clone)]
 pub struct WebhookSaved {
     pub endpoint: Endpoint,
-    pub secret: Option<String>,
+    pub secret: Option<Secret<String>>,
     /// What the caller should fix, though it was accepted (a short V2 secret).
     pub warnings: Vec<String>,
 }
@@ -69,15 +69,18 @@ fn events(raw: &[String]) -> Result<Vec<EventKind>, ServiceError> {
     Ok(out)
 }
 
-fn secret(given: Option<String>) -> Result<(String, Option<String>), ServiceError> {
+/// The secret to sign with, and the one to show (only a generated one).
+fn secret(
+    given: Option<Secret<String>>,
+) -> Result<(Secret<String>, Option<Secret<String>>), ServiceError> {
     match given {
         Some(s) => {
-            SigningSecret::parse(&s).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            SigningSecret::parse(s.expose()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
             Ok((s, None))
         }
         None => {
             let (form, _) = SigningSecret::generate();
-            Ok((form.clone(), Some(form)))
+            Ok((Secret::new(form.clone()), Some(Secret::new(form))))
         }
     }
 }
@@ -120,11 +123,12 @@ impl Gateway {
         self.require(principal, Scope::Write)?;
         let kinds = events(&req.events)?;
         self.check_url(&req.url).await?;
-        let warnings = secret_warnings(req.secret.as_deref(), &principal.account_id);
+        let given = req.secret.as_ref().map(|s| s.expose().as_str());
+        let warnings = secret_warnings(given, &principal.account_id);
         let (plain, shown) = secret(req.secret)?;
         let now = self.now();
         let id = WebhookId::generate();
-        let stored = self.webhooks.seal_secret(&id, &plain)?;
+        let stored = self.webhooks.seal_secret(&id, plain.expose())?;
         let endpoint = Endpoint {
             id,
             account_id: principal.account_id.clone(),
@@ -222,7 +226,8 @@ impl Gateway {
         if let Some(url) = &change.url {
             self.check_url(url).await?;
         }
-        let warnings = secret_warnings(change.secret.as_deref(), &principal.account_id);
+        let given = change.secret.as_ref().map(|s| s.expose().as_str());
+        let warnings = secret_warnings(given, &principal.account_id);
         let new_secret = if change.secret.is_some() || change.rotate_secret {
             Some(secret(change.secret.clone())?)
         } else {
@@ -248,7 +253,7 @@ impl Gateway {
         }
         let mut shown = None;
         if let Some((plain, generated)) = new_secret {
-            let stored = self.webhooks.seal_secret(&endpoint.id, &plain)?;
+            let stored = self.webhooks.seal_secret(&endpoint.id, plain.expose())?;
             let previous = endpoint.secrets.first().cloned();
             endpoint.secrets = std::iter::once(stored).chain(previous).collect();
             shown = generated;

@@ -171,7 +171,7 @@ impl SigningKeys {
 impl From<&WebhookSaved> for EndpointOut {
     fn from(s: &WebhookSaved) -> Self {
         Self {
-            secret: s.secret.clone(),
+            secret: s.secret.as_ref().map(|s| s.expose().clone()),
             warnings: s.warnings.clone(),
             ..Self::from(&s.endpoint)
         }
