@@ -71,6 +71,19 @@ async fn introspect(s: &Server, key: &str, token: &str) -> Value {
     resp.json().await.unwrap()
 }
 
+/// `POST /tokens/revoke` by the token itself.
+async fn revoke(s: &Server, key: &str, token: &str) {
+    let (status, r) = s
+        .call_as(
+            key,
+            Method::POST,
+            "/tokens/revoke",
+            Some(json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+}
+
 async fn delegate(s: &Server, key: &str, body: Value) -> String {
     let (status, d) = s
         .call_as(key, Method::POST, "/delegations", Some(body))
@@ -215,15 +228,7 @@ pub async fn token_exchange_follows_accepted_delegations(backend: Backend) {
     );
 
     // Revoking a token it came from voids it.
-    let (status, r) = s
-        .call_as(
-            &acme,
-            Method::POST,
-            "/tokens/revoke",
-            Some(json!({"token": ta})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{r}");
+    revoke(&s, &acme, &ta).await;
     let seen = introspect(&s, &acme, &t1).await;
     assert_eq!(seen["active"], false, "{seen}");
     refused(
@@ -234,15 +239,7 @@ pub async fn token_exchange_follows_accepted_delegations(backend: Backend) {
     // A revoked actor token is refused, and named: both tokens' revocations are read in
     // one statement.
     let (ta, revoked_b) = (s.token_as(&acme, &a).await, s.token_as(&acme, &b).await);
-    let (status, r) = s
-        .call_as(
-            &acme,
-            Method::POST,
-            "/tokens/revoke",
-            Some(json!({"token": revoked_b})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{r}");
+    revoke(&s, &acme, &revoked_b).await;
     let got = exchange(&s, Some(&acme), &act_as(&ta, Some(&revoked_b))).await;
     refused(&got, "invalid_grant");
     assert_eq!(
@@ -356,15 +353,7 @@ pub async fn token_exchange_narrows_and_refuses_in_rfc_6749_terms(backend: Backe
     assert_eq!(status, StatusCode::CREATED, "{body}");
     // The owner revokes the narrowed token by the token itself, whatever its audience.
     let narrowed = got.1["access_token"].as_str().unwrap();
-    let (status, body) = s
-        .call_as(
-            &acme,
-            Method::POST,
-            "/tokens/revoke",
-            Some(json!({"token": narrowed})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    revoke(&s, &acme, narrowed).await;
     assert_eq!(introspect(&s, &acme, narrowed).await["active"], false);
 
     // Another tenant: it owns neither b nor a delegation from a to g.
