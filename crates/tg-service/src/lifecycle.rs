@@ -181,10 +181,11 @@ impl Gateway {
         let (cache, now) = (Arc::clone(&self.policy), self.now());
         let parties = reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                if let Some((_, reason)) = revoked(tx, &[&checked]).await? {
-                    return Ok(Err(reason));
-                }
-                token_parties(tx, &cache, &checked, now, &Held::new()).await
+                let unrevoked = match revoked(tx, &[&checked]).await? {
+                    Ok(proof) => proof,
+                    Err((_, reason)) => return Ok(Err(reason)),
+                };
+                token_parties(tx, &cache, &checked, now, &Held::new(), &unrevoked).await
             })
         })
         .await?;

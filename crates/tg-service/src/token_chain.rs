@@ -15,20 +15,24 @@ use crate::{ServiceError, TrustView, Tx};
 /// are), by id; the parties not among them are read in the transaction.
 pub(crate) type Held = std::collections::HashMap<AgentId, TrustView>;
 
-/// Why a token no longer holds because its `jti`, or one of a token it was exchanged from
-/// (`tg_sources`), was revoked: one read for all of `tokens`. Answers which of `tokens`
-/// fell, by index, and why.
+/// Proof that [`revoked`] found none of the tokens revoked: [`token_parties`] asks for it,
+/// so no caller can skip the revocation check.
+pub(crate) struct NotRevoked(());
+
+/// Whether a token no longer holds because its `jti`, or one of a token it was exchanged
+/// from (`tg_sources`), was revoked: one read for all of `tokens`. Answers which of
+/// `tokens` fell, by index, and why; else the proof that none did.
 pub(crate) async fn revoked(
     tx: &mut dyn Tx,
     tokens: &[&TokenClaims],
-) -> Result<Option<(usize, String)>, ServiceError> {
+) -> Result<Result<NotRevoked, (usize, String)>, ServiceError> {
     let jtis: Vec<&str> = tokens
         .iter()
         .flat_map(|c| std::iter::once(&c.jti).chain(&c.sources))
         .map(String::as_str)
         .collect();
     let Some(jti) = tx.first_revoked(&jtis).await? else {
-        return Ok(None);
+        return Ok(Ok(NotRevoked(())));
     };
     let which = tokens.iter().enumerate().find_map(|(i, c)| {
         if c.jti == jti {
@@ -43,13 +47,15 @@ pub(crate) async fn revoked(
         }
     });
     // The store answered one of the `jti`s it was asked about.
-    Ok(which.or(Some((0, format!("the token `{jti}` was revoked")))))
+    Ok(Err(which.unwrap_or_else(|| {
+        (0, format!("the token `{jti}` was revoked"))
+    })))
 }
 
 /// The views of the token's parties, subject first then its actors (current actor first),
 /// when all of them still stand behind it; otherwise why not. A token stands when:
-/// - it was not revoked ([`revoked`], which the caller asks first, in one read for every
-///   token it holds);
+/// - it was not revoked (the caller asks [`revoked`] first, in one read for every token it
+///   holds, and passes on its proof);
 /// - every party exists, is active, and was not suspended or revoked since the token was
 ///   issued (its `tg_epoch`);
 /// - every actor's delegation is still an accepted hand-off from the party before it,
@@ -60,6 +66,7 @@ pub(crate) async fn token_parties(
     claims: &TokenClaims,
     now: Timestamp,
     held: &Held,
+    _: &NotRevoked,
 ) -> Result<Result<Vec<TrustView>, String>, ServiceError> {
     let Ok(subject) = AgentId::parse(&claims.sub) else {
         return Ok(Err("the token's subject is not an agent".into()));

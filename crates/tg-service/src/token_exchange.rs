@@ -397,20 +397,24 @@ async fn plan_exchange(
     .chain(acting.as_ref().map(|c| ("actor_token", c)))
     .collect();
     let claims: Vec<&TokenClaims> = tokens.iter().map(|(_, c)| *c).collect();
-    if let Some((i, reason)) = revoked(tx, &claims).await? {
-        let name = tokens.get(i).map_or("subject_token", |(name, _)| *name);
-        return grant_refused(format!("`{name}` no longer holds: {reason}"));
-    }
+    let unrevoked = match revoked(tx, &claims).await? {
+        Ok(proof) => proof,
+        Err((i, reason)) => {
+            let name = tokens.get(i).map_or("subject_token", |(name, _)| *name);
+            return grant_refused(format!("`{name}` no longer holds: {reason}"));
+        }
+    };
     // The subject side: the parties it names, its grant and lifetime so far.
     let (mut views, mut actions, mut expires_at, chain, root, mut sources) = match subject {
         Subject::Token(claims) => {
             let claims = *claims;
-            let views = match token_parties(tx, cache, &claims, now, &held.views).await? {
-                Ok(views) => views,
-                Err(reason) => {
-                    return grant_refused(format!("`subject_token` no longer holds: {reason}"));
-                }
-            };
+            let views =
+                match token_parties(tx, cache, &claims, now, &held.views, &unrevoked).await? {
+                    Ok(views) => views,
+                    Err(reason) => {
+                        return grant_refused(format!("`subject_token` no longer holds: {reason}"));
+                    }
+                };
             let mut sources = claims.sources;
             sources.push(claims.jti);
             (
@@ -468,12 +472,13 @@ async fn plan_exchange(
             if views.iter().any(|v| v.agent.id == actor_id) {
                 return grant_refused(format!("agent `{actor_id}` is in the chain already"));
             }
-            let actor_view = match token_parties(tx, cache, &claims, now, &held.views).await? {
-                Ok(v) => v.into_iter().next(),
-                Err(reason) => {
-                    return grant_refused(format!("`actor_token` no longer holds: {reason}"));
-                }
-            };
+            let actor_view =
+                match token_parties(tx, cache, &claims, now, &held.views, &unrevoked).await? {
+                    Ok(v) => v.into_iter().next(),
+                    Err(reason) => {
+                        return grant_refused(format!("`actor_token` no longer holds: {reason}"));
+                    }
+                };
             let Some(actor_view) = actor_view else {
                 return grant_refused("the actor token names no agent");
             };
