@@ -389,18 +389,17 @@ async fn plan_exchange(
         held,
     } = input;
     // Both tokens and everything they were exchanged from, in one read.
-    let tokens: Vec<(&str, &TokenClaims)> = match &subject {
-        Subject::Token(claims) => vec![("subject_token", claims.as_ref())],
-        Subject::Svid { .. } => Vec::new(),
+    let (names, tokens): (Vec<&str>, Vec<&TokenClaims>) = match &subject {
+        Subject::Token(claims) => Some(("subject_token", claims.as_ref())),
+        Subject::Svid { .. } => None,
     }
     .into_iter()
     .chain(acting.as_ref().map(|c| ("actor_token", c)))
-    .collect();
-    let claims: Vec<&TokenClaims> = tokens.iter().map(|(_, c)| *c).collect();
-    let unrevoked = match revoked(tx, &claims).await? {
+    .unzip();
+    let unrevoked = match revoked(tx, &tokens).await? {
         Ok(proof) => proof,
         Err((i, reason)) => {
-            let name = tokens.get(i).map_or("subject_token", |(name, _)| *name);
+            let name = names.get(i).copied().unwrap_or("subject_token");
             return grant_refused(format!("`{name}` no longer holds: {reason}"));
         }
     };
