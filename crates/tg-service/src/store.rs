@@ -74,15 +74,17 @@ pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>
 /// Contract:
 /// - `transaction` runs `work` inside one database transaction and commits only if it
 ///   returns `Ok`; on `Err` (or a storage error) nothing it wrote remains.
-/// - `read` runs `work` on a connection without an explicit transaction (each statement is
-///   atomic on its own); for read-only use cases on the hot path.
+/// - `read` runs read-only `work` on a connection without an explicit transaction (each
+///   statement is atomic on its own and sees what was committed before it began); for
+///   read-only use cases on the hot path. It need not wait for writers: on a SQLite file it
+///   runs on a WAL reader connection, which refuses writes.
 /// - The first storage error inside `transaction` aborts it: even if `work` swallows the
 ///   error and returns `Ok`, nothing is committed and the error is returned.
 /// - Events fanned out inside `transaction` are signalled to `listen_events` streams when
 ///   (and only if) it commits.
 /// - Every write that changes an agent, its score state, an account, an API key or the
 ///   policy raises a state signal ([`crate::state_signals`]). When the unit of work
-///   commits (or, for `read`, when the write is done), the signals reach every
+///   commits, the signals reach every
 ///   [`Store::on_commit`] hook before `transaction` returns, and every `listen_events`
 ///   stream of every instance (where the database has such a channel; there the
 ///   database raises them itself, so rows changed by any writer are signalled).

@@ -1,8 +1,43 @@
 use diesel::SqliteConnection;
 use diesel_async::AsyncPgConnection;
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
+use futures_util::future::BoxFuture;
 
-pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, Runner>;
+
+/// Where a SQLite connection runs its statements.
+pub(crate) enum Runner {
+    /// On the runtime's blocking pool, one hand-off per statement: the writer, driven from
+    /// async tasks that must not block their worker thread.
+    Pool(tokio::runtime::Handle),
+    /// At once, on the calling thread: a reader, which is a thread of its own
+    /// (`crate::readers`).
+    Inline,
+}
+
+impl SpawnBlocking for Runner {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> BoxFuture<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
+    where
+        R: Send + 'static,
+    {
+        match self {
+            Runner::Pool(handle) => {
+                let join = handle.spawn_blocking(task);
+                Box::pin(async move { join.await.map_err(Into::into) })
+            }
+            Runner::Inline => Box::pin(std::future::ready(Ok(task()))),
+        }
+    }
+
+    /// The pool of the runtime this is called from; outside any runtime the caller is
+    /// blocking already, so the statements run inline.
+    fn get_runtime() -> Self {
+        tokio::runtime::Handle::try_current().map_or(Runner::Inline, Runner::Pool)
+    }
+}
 
 /// One borrowed connection of either backend.
 pub(crate) enum Conn<'c> {

@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 
 use crate::conn::{Conn, DbTx, SqliteConn};
 use crate::error::store_error;
+use crate::readers::Readers;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -68,7 +69,7 @@ pub struct Db {
 
 #[derive(Clone)]
 enum Backend {
-    Sqlite(Arc<Mutex<SqliteConn>>),
+    Sqlite(Arc<Sqlite>),
     /// The pool, and the URL (for the connection that listens for events).
     Postgres(Pool<AsyncPgConnection>, Arc<str>),
 }
@@ -80,6 +81,20 @@ impl std::fmt::Debug for Db {
             Backend::Postgres(..) => "Db(postgres)",
         })
     }
+}
+
+/// A SQLite database: the one writer connection, and for a file its WAL readers
+/// (`crate::readers`); `:memory:` has none, since every connection to it is a database of
+/// its own, so its reads take the writer.
+struct Sqlite {
+    writer: Mutex<SqliteConn>,
+    readers: Option<Readers>,
+}
+
+/// Reader connections for a SQLite file: one per core, at most four (a read is CPU work on
+/// pages the file system holds; more threads than cores only take turns).
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -153,7 +168,7 @@ pub async fn migrate(config: &DbConfig) -> Result<(), StoreError> {
 }
 
 /// Errors inside a diesel transaction: the database's own, or the unit of work's.
-enum TxError {
+pub(crate) enum TxError {
     Db(diesel::result::Error),
     Work(ServiceError),
 }
@@ -174,13 +189,17 @@ impl From<TxError> for ServiceError {
 }
 
 /// What a unit of work answered, and the state signals its writes raised.
-type Done = (Box<dyn Any + Send>, Vec<String>);
+pub(crate) type Done = (Box<dyn Any + Send>, Vec<String>);
 
 /// Runs `work`; inside a transaction (`atomic`), a storage error it swallowed still fails
 /// it. The state signals its writes raised go to this instance's hooks after the commit;
 /// other instances hear them from the database itself (PostgreSQL's triggers notify them
 /// inside the transaction, migration 000016).
-async fn run_work(mut tx: DbTx<'_>, work: TxWork, atomic: bool) -> Result<Done, TxError> {
+pub(crate) async fn run_work(
+    mut tx: DbTx<'_>,
+    work: TxWork,
+    atomic: bool,
+) -> Result<Done, TxError> {
     let out = work(&mut tx).await.map_err(TxError::Work)?;
     if let (Some(e), true) = (tx.poisoned.take(), atomic) {
         return Err(TxError::Work(e.into()));
@@ -250,12 +269,21 @@ impl Db {
         match config {
             DbConfig::Sqlite(path) => {
                 let path = path.clone();
-                let conn = tokio::task::spawn_blocking(move || open_sqlite(&path))
-                    .await
-                    .map_err(|e| StoreError::Other(e.to_string()))??;
-                Ok(Db::new(Backend::Sqlite(Arc::new(Mutex::new(
-                    SyncConnectionWrapper::new(conn),
-                )))))
+                let (conn, readers) = tokio::task::spawn_blocking(move || {
+                    let conn = open_sqlite(&path)?;
+                    let in_memory = path.starts_with(':') || path.contains("mode=memory");
+                    let readers = match in_memory {
+                        true => None,
+                        false => Some(Readers::open(&path, reader_count())?),
+                    };
+                    Ok::<_, StoreError>((conn, readers))
+                })
+                .await
+                .map_err(|e| StoreError::Other(e.to_string()))??;
+                Ok(Db::new(Backend::Sqlite(Arc::new(Sqlite {
+                    writer: Mutex::new(SyncConnectionWrapper::new(conn)),
+                    readers,
+                }))))
             }
             DbConfig::Postgres { url, pool_size } => {
                 migrate(config).await?;
@@ -274,12 +302,12 @@ impl Db {
 impl Store for Db {
     async fn transaction(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
         let done = match &self.backend {
-            Backend::Sqlite(conn) => {
+            Backend::Sqlite(sqlite) => {
                 // Spawned: a caller that goes away mid-way (a client that hangs up) cannot
                 // leave the one connection inside an open transaction.
-                let conn = Arc::clone(conn);
+                let sqlite = Arc::clone(sqlite);
                 let unit = tokio::spawn(async move {
-                    let mut guard = conn.lock_owned().await;
+                    let mut guard = sqlite.writer.lock().await;
                     immediate(&mut guard, work).await
                 });
                 unit.await
@@ -302,13 +330,14 @@ impl Store for Db {
     }
 
     async fn read(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
-        // Each statement commits on its own: a write among them is signalled once the
-        // work is done.
         let done = match &self.backend {
-            Backend::Sqlite(conn) => {
-                let mut guard = conn.lock().await;
-                run_work(DbTx::new(Conn::Sqlite(&mut guard)), work, false).await?
-            }
+            Backend::Sqlite(sqlite) => match &sqlite.readers {
+                Some(readers) => readers.run(work).await?,
+                None => {
+                    let mut guard = sqlite.writer.lock().await;
+                    run_work(DbTx::new(Conn::Sqlite(&mut guard)), work, false).await?
+                }
+            },
             Backend::Postgres(pool, _) => {
                 let mut conn = pool
                     .get()
@@ -326,10 +355,10 @@ impl Store for Db {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             data_version: i64,
         }
-        let Backend::Sqlite(conn) = &self.backend else {
+        let Backend::Sqlite(sqlite) = &self.backend else {
             return Ok(None);
         };
-        let mut guard = conn.lock().await;
+        let mut guard = sqlite.writer.lock().await;
         diesel::sql_query("PRAGMA data_version")
             .get_result::<Version>(&mut *guard)
             .await
@@ -358,8 +387,8 @@ impl Store for Db {
     async fn ready(&self) -> Result<(), StoreError> {
         let probe = diesel::sql_query("SELECT 1 FROM __diesel_schema_migrations LIMIT 1");
         match &self.backend {
-            Backend::Sqlite(conn) => {
-                let mut guard = conn.lock().await;
+            Backend::Sqlite(sqlite) => {
+                let mut guard = sqlite.writer.lock().await;
                 probe
                     .execute(&mut *guard)
                     .await
@@ -386,12 +415,14 @@ impl Store for Db {
 
     fn pool_status(&self) -> PoolStatus {
         match &self.backend {
-            Backend::Sqlite(conn) => {
-                let in_use = usize::from(conn.try_lock().is_err());
+            Backend::Sqlite(sqlite) => {
+                let writing = usize::from(sqlite.writer.try_lock().is_err());
+                let (readers, reading) = sqlite.readers.as_ref().map_or((0, 0), Readers::status);
+                let (max, in_use) = (1 + readers, writing + reading);
                 PoolStatus {
                     in_use,
-                    idle: 1 - in_use,
-                    max: 1,
+                    idle: max - in_use,
+                    max,
                 }
             }
             Backend::Postgres(pool, _) => {

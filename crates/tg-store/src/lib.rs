@@ -11,6 +11,7 @@ mod error;
 mod keys;
 mod leases;
 mod log;
+mod readers;
 mod receipts;
 mod revocations;
 mod schema;

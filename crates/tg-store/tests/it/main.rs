@@ -8,6 +8,7 @@
 )]
 
 mod cases;
+mod sqlite_readers;
 mod sqlite_writers;
 
 use tg_store::Db;
