@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+#[cfg(feature = "live")]
 use tg_audit::LiveEvent;
 use tg_core::AgentId;
 use tg_joy::TrustResult;
@@ -79,6 +80,7 @@ impl Client {
     }
 
     /// Connects to the live feed: see [`crate::Client::live_feed`].
+    #[cfg(feature = "live")]
     pub fn live_feed(&self) -> Result<LiveFeed<'_>, Error> {
         let feed = self.run(self.inner.live_feed())?;
         Ok(LiveFeed { client: self, feed })
@@ -95,12 +97,14 @@ impl Client {
 }
 
 /// The live feed, blocking: an iterator of events that ends when the gateway closes it.
+#[cfg(feature = "live")]
 #[derive(Debug)]
 pub struct LiveFeed<'a> {
     client: &'a Client,
     feed: crate::LiveFeed,
 }
 
+#[cfg(feature = "live")]
 impl LiveFeed<'_> {
     /// Sends the protocol's text `ping`; its `pong` is consumed by the feed.
     pub fn ping(&mut self) -> Result<(), Error> {
@@ -113,6 +117,7 @@ impl LiveFeed<'_> {
     }
 }
 
+#[cfg(feature = "live")]
 impl Iterator for LiveFeed<'_> {
     type Item = Result<LiveEvent, Error>;
 

@@ -131,6 +131,7 @@ impl Client {
         url
     }
 
+    #[cfg(feature = "live")]
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }

@@ -60,8 +60,12 @@ macro_rules! endpoints {
     )*) => {
         /// The OpenAPI `operationId` of every endpoint the clients cover (the browser UI's
         /// pages aside): a method of that name each (and `export_audit_csv` beside
-        /// `export_audit`), and `live_feed` for the WebSocket.
-        pub const OPERATIONS: &[&str] = &[$(endpoints!(@op $name $($op)?),)* "live_feed"];
+        /// `export_audit`), and `live_feed` for the WebSocket (with the `live` feature).
+        pub const OPERATIONS: &[&str] = &[
+            $(endpoints!(@op $name $($op)?),)*
+            #[cfg(feature = "live")]
+            "live_feed",
+        ];
 
         impl crate::Client {$(
             $(#[doc = $doc])*

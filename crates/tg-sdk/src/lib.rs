@@ -4,6 +4,7 @@ mod blocking_client;
 mod client;
 mod endpoints;
 mod error;
+#[cfg(feature = "live")]
 mod live;
 mod tokens;
 mod verify;
@@ -11,12 +12,15 @@ mod verify;
 pub use client::{Client, ClientBuilder};
 pub use endpoints::OPERATIONS;
 pub use error::Error;
+#[cfg(feature = "live")]
 pub use live::LiveFeed;
 pub use tokens::{DPOP_REPLAY_CAPACITY, REFETCH_AFTER_SECS, TokenVerifier};
 
 /// The blocking client: the same endpoints, for code without an async runtime.
 pub mod blocking {
-    pub use crate::blocking_client::{Client, LiveFeed, TokenVerifier};
+    #[cfg(feature = "live")]
+    pub use crate::blocking_client::LiveFeed;
+    pub use crate::blocking_client::{Client, TokenVerifier};
 }
 
 /// Every request, answer and query type of the API (the server's own definitions).
