@@ -5,6 +5,8 @@ mod breakdown;
 mod evidence;
 mod permissions;
 mod policy;
+#[cfg(feature = "toml")]
+mod policy_file;
 mod tiers;
 
 pub use authorize::{Decision, DenyReason, Standing, authorize, permitted_actions};
