@@ -1,8 +1,19 @@
 use std::fmt;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
+use time::format_description::OwnedFormatItem;
 use time::format_description::well_known::Rfc3339;
+
+/// `2024-01-15T12:30:00[.123456]`, described once on first use (the `time` crate's
+/// compile-time macro would add a proc-macro crate to every client's build).
+static NAIVE: LazyLock<Option<OwnedFormatItem>> = LazyLock::new(|| {
+    time::format_description::parse_owned::<2>(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]",
+    )
+    .ok()
+});
 
 /// An instant, in microseconds since the Unix epoch (UTC).
 ///
@@ -67,10 +78,7 @@ impl Timestamp {
         if let Ok(t) = Self::parse_rfc3339(s) {
             return Ok(t);
         }
-        let naive = time::macros::format_description!(
-            version = 2,
-            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-        );
+        let naive = NAIVE.as_ref().ok_or_else(|| TimestampError(s.to_owned()))?;
         let dt = time::PrimitiveDateTime::parse(s, naive)
             .map_err(|_| TimestampError(s.to_owned()))?
             .assume_utc();
