@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tg_core::{AgentId, Timestamp, VouchId};
+#[cfg(feature = "server")]
 use tg_vouch::Vouch;
 
 /// One agent vouching for another.
@@ -25,6 +26,7 @@ pub struct VouchOut {
     pub revoked_at: Option<Timestamp>,
 }
 
+#[cfg(feature = "server")]
 impl From<&Vouch> for VouchOut {
     fn from(v: &Vouch) -> Self {
         Self {
