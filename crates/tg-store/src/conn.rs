@@ -3,19 +3,13 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use futures_util::future::BoxFuture;
 
-pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, Runner>;
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, Inline>;
 
-/// Where a SQLite connection runs its statements.
-pub(crate) enum Runner {
-    /// On the runtime's blocking pool, one hand-off per statement: the writer, driven from
-    /// async tasks that must not block their worker thread.
-    Pool(tokio::runtime::Handle),
-    /// At once, on the calling thread: a reader, which is a thread of its own
-    /// (`crate::readers`).
-    Inline,
-}
+/// How a SQLite connection runs its statements: at once, on the calling thread, which is
+/// the thread that owns the connection (`crate::conn_threads`).
+pub(crate) struct Inline;
 
-impl SpawnBlocking for Runner {
+impl SpawnBlocking for Inline {
     fn spawn_blocking<'a, R>(
         &mut self,
         task: impl FnOnce() -> R + Send + 'static,
@@ -23,19 +17,11 @@ impl SpawnBlocking for Runner {
     where
         R: Send + 'static,
     {
-        match self {
-            Runner::Pool(handle) => {
-                let join = handle.spawn_blocking(task);
-                Box::pin(async move { join.await.map_err(Into::into) })
-            }
-            Runner::Inline => Box::pin(std::future::ready(Ok(task()))),
-        }
+        Box::pin(std::future::ready(Ok(task())))
     }
 
-    /// The pool of the runtime this is called from; outside any runtime the caller is
-    /// blocking already, so the statements run inline.
     fn get_runtime() -> Self {
-        tokio::runtime::Handle::try_current().map_or(Runner::Inline, Runner::Pool)
+        Inline
     }
 }
 
@@ -110,9 +96,9 @@ macro_rules! run {
 pub(crate) use run;
 
 /// Inserts `$rows` (a `Vec` of insertable rows) into `$table` within `$tx`'s transaction:
-/// multi-row statements of `$chunk` rows on PostgreSQL; on SQLite every row in one trip to
-/// the blocking pool (a statement per trip would spend more time crossing threads than
-/// inserting). Errors are mapped and poison the unit of work.
+/// multi-row statements of `$chunk` rows on PostgreSQL; on SQLite a prepared statement per
+/// row, all in one call on the connection's thread. Errors are mapped and poison the unit
+/// of work.
 macro_rules! insert_rows {
     ($tx:expr, $table:expr, $rows:expr, $chunk:expr) => {{
         let rows = $rows;

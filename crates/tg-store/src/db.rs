@@ -5,16 +5,14 @@ use diesel::{Connection, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tg_core::StoreError;
 use tg_service::{CommitHook, EventSignals, PoolStatus, ServiceError, Store, TxWork};
-use tokio::sync::Mutex;
 
 use crate::conn::{Conn, DbTx, SqliteConn};
+use crate::conn_threads::ConnThreads;
 use crate::error::store_error;
-use crate::readers::Readers;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -83,12 +81,13 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// A SQLite database: the one writer connection, and for a file its WAL readers
-/// (`crate::readers`); `:memory:` has none, since every connection to it is a database of
-/// its own, so its reads take the writer.
+/// A SQLite database: a thread owning the one writer connection, and for a file the WAL
+/// readers, a thread each owning a `query_only` connection (`crate::conn_threads`).
+/// `:memory:` has no readers, since every connection to it is a database of its own: its
+/// reads run on the writer.
 struct Sqlite {
-    writer: Mutex<SqliteConn>,
-    readers: Option<Readers>,
+    writer: ConnThreads,
+    readers: Option<ConnThreads>,
 }
 
 /// Reader connections for a SQLite file: one per core, at most four (a read is CPU work on
@@ -134,6 +133,36 @@ fn open_sqlite(path: &str) -> Result<SqliteConnection, StoreError> {
     conn.run_pending_migrations(SQLITE_MIGRATIONS)
         .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
     Ok(conn)
+}
+
+/// A reader: `query_only`, so a unit of work sent to it by mistake that writes fails
+/// instead of writing outside the writer's order.
+fn open_reader(path: &str) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
+    for pragma in [
+        "PRAGMA busy_timeout = 5000",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA query_only = ON",
+    ] {
+        diesel::RunQueryDsl::execute(diesel::sql_query(pragma), &mut conn).map_err(store_error)?;
+    }
+    Ok(conn)
+}
+
+/// The writer thread and, for a file, the readers, on a migrated database.
+fn start_sqlite(path: &str) -> Result<Sqlite, StoreError> {
+    let writer = ConnThreads::start("sqlite-writer", vec![open_sqlite(path)?])?;
+    let in_memory = path.starts_with(':') || path.contains("mode=memory");
+    let readers = match in_memory {
+        true => None,
+        false => {
+            let conns = (0..reader_count())
+                .map(|_| open_reader(path))
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(ConnThreads::start("sqlite-reader", conns)?)
+        }
+    };
+    Ok(Sqlite { writer, readers })
 }
 
 fn migrate_postgres(url: &str) -> Result<(), StoreError> {
@@ -269,21 +298,10 @@ impl Db {
         match config {
             DbConfig::Sqlite(path) => {
                 let path = path.clone();
-                let (conn, readers) = tokio::task::spawn_blocking(move || {
-                    let conn = open_sqlite(&path)?;
-                    let in_memory = path.starts_with(':') || path.contains("mode=memory");
-                    let readers = match in_memory {
-                        true => None,
-                        false => Some(Readers::open(&path, reader_count())?),
-                    };
-                    Ok::<_, StoreError>((conn, readers))
-                })
-                .await
-                .map_err(|e| StoreError::Other(e.to_string()))??;
-                Ok(Db::new(Backend::Sqlite(Arc::new(Sqlite {
-                    writer: Mutex::new(SyncConnectionWrapper::new(conn)),
-                    readers,
-                }))))
+                let sqlite = tokio::task::spawn_blocking(move || start_sqlite(&path))
+                    .await
+                    .map_err(|e| StoreError::Other(e.to_string()))??;
+                Ok(Db::new(Backend::Sqlite(Arc::new(sqlite))))
             }
             DbConfig::Postgres { url, pool_size } => {
                 migrate(config).await?;
@@ -302,16 +320,13 @@ impl Db {
 impl Store for Db {
     async fn transaction(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
         let done = match &self.backend {
+            // On the writer's thread, to the end: a caller that goes away mid-way (a client
+            // that hangs up) cannot leave the connection inside an open transaction.
             Backend::Sqlite(sqlite) => {
-                // Spawned: a caller that goes away mid-way (a client that hangs up) cannot
-                // leave the one connection inside an open transaction.
-                let sqlite = Arc::clone(sqlite);
-                let unit = tokio::spawn(async move {
-                    let mut guard = sqlite.writer.lock().await;
-                    immediate(&mut guard, work).await
-                });
-                unit.await
-                    .map_err(|e| ServiceError::Internal(format!("unit of work failed: {e}")))??
+                sqlite
+                    .writer
+                    .call(move |conn, runtime| runtime.block_on(immediate(conn, work)))
+                    .await??
             }
             Backend::Postgres(pool, _) => {
                 let mut conn = pool
@@ -331,13 +346,14 @@ impl Store for Db {
 
     async fn read(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
         let done = match &self.backend {
-            Backend::Sqlite(sqlite) => match &sqlite.readers {
-                Some(readers) => readers.run(work).await?,
-                None => {
-                    let mut guard = sqlite.writer.lock().await;
-                    run_work(DbTx::new(Conn::Sqlite(&mut guard)), work, false).await?
-                }
-            },
+            Backend::Sqlite(sqlite) => {
+                let threads = sqlite.readers.as_ref().unwrap_or(&sqlite.writer);
+                threads
+                    .call(move |conn, runtime| {
+                        runtime.block_on(run_work(DbTx::new(Conn::Sqlite(conn)), work, false))
+                    })
+                    .await??
+            }
             Backend::Postgres(pool, _) => {
                 let mut conn = pool
                     .get()
@@ -358,10 +374,13 @@ impl Store for Db {
         let Backend::Sqlite(sqlite) = &self.backend else {
             return Ok(None);
         };
-        let mut guard = sqlite.writer.lock().await;
-        diesel::sql_query("PRAGMA data_version")
-            .get_result::<Version>(&mut *guard)
-            .await
+        sqlite
+            .writer
+            .call(|conn, runtime| {
+                runtime
+                    .block_on(diesel::sql_query("PRAGMA data_version").get_result::<Version>(conn))
+            })
+            .await?
             .map(|v| Some(v.data_version))
             .map_err(store_error)
     }
@@ -387,14 +406,12 @@ impl Store for Db {
     async fn ready(&self) -> Result<(), StoreError> {
         let probe = diesel::sql_query("SELECT 1 FROM __diesel_schema_migrations LIMIT 1");
         match &self.backend {
-            Backend::Sqlite(sqlite) => {
-                let mut guard = sqlite.writer.lock().await;
-                probe
-                    .execute(&mut *guard)
-                    .await
-                    .map(|_| ())
-                    .map_err(store_error)
-            }
+            Backend::Sqlite(sqlite) => sqlite
+                .writer
+                .call(move |conn, runtime| runtime.block_on(probe.execute(conn)))
+                .await?
+                .map(|_| ())
+                .map_err(store_error),
             Backend::Postgres(pool, _) => {
                 let mut conn = pool.get().await.map_err(unavailable)?;
                 probe
@@ -416,8 +433,9 @@ impl Store for Db {
     fn pool_status(&self) -> PoolStatus {
         match &self.backend {
             Backend::Sqlite(sqlite) => {
-                let writing = usize::from(sqlite.writer.try_lock().is_err());
-                let (readers, reading) = sqlite.readers.as_ref().map_or((0, 0), Readers::status);
+                let (_, writing) = sqlite.writer.status();
+                let (readers, reading) =
+                    sqlite.readers.as_ref().map_or((0, 0), ConnThreads::status);
                 let (max, in_use) = (1 + readers, writing + reading);
                 PoolStatus {
                     in_use,

@@ -1,5 +1,6 @@
-//! A SQLite file's reads run on WAL reader connections: they see what was committed before
-//! they began, never wait for the writer, cannot write, and a unit that panics fails alone.
+//! A SQLite file is served by threads owning its connections: the writer's, and WAL
+//! readers that see what was committed before they began, never wait for the writer and
+//! cannot write. A unit of work that panics, on either, fails alone.
 
 use std::time::Duration;
 
@@ -130,4 +131,34 @@ async fn a_read_that_panics_fails_alone() {
         assert!(matches!(failed, ServiceError::Internal(_)), "{failed:?}");
     }
     assert!(found(&db, &id).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_panics_inside_its_transaction_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = file_db(&dir).await;
+    let account = AccountId::generate();
+    let lost = agent(&account, "lost", None);
+    let lost_id = lost.id.clone();
+    let failed = in_transaction(&db, move |tx| {
+        Box::pin(async move {
+            tx.insert_agent(&lost).await?;
+            if true {
+                panic!("a bug after a write");
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect_err("a panic is an error");
+    assert!(matches!(failed, ServiceError::Internal(_)), "{failed:?}");
+    // The transaction was rolled back, and the writer begins the next one as usual.
+    assert!(
+        !found(&db, &lost_id).await,
+        "a panicked unit's write was kept"
+    );
+    let kept = agent(&account, "kept", None);
+    let kept_id = kept.id.clone();
+    insert(&db, kept).await.unwrap();
+    assert!(found(&db, &kept_id).await);
 }
