@@ -43,3 +43,8 @@ pub enum LogError {
     #[error("the signature by `{0}` does not verify")]
     Signature(String),
 }
+
+/// The README's usage, run as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

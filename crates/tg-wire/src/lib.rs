@@ -31,3 +31,8 @@ pub mod vouches;
 pub mod webhooks;
 
 pub use page::{Page, default_page_limit, empty_as_none};
+
+/// The README's usage, run as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
