@@ -5,7 +5,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, EventType};
 use tg_identity::A2aProfile;
 
-use crate::agents::TrustView;
+use crate::trust_view::TrustView;
 use crate::{Gateway, ServiceError};
 
 impl Gateway {

@@ -5,7 +5,7 @@ use tg_core::{AgentId, Outcome, Timestamp};
 use tg_receipts::{ChainReport, Receipt};
 use tg_scoring::validate_action_name;
 
-use crate::agents::{TrustView, agent_id, page_limit, require_visible};
+use crate::trust_view::{TrustView, agent_id, page_limit, require_visible};
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// `POST /actions/record`.

@@ -9,7 +9,7 @@ use tg_audit::{
 };
 use tg_core::{AgentId, EventId, Timestamp};
 
-use crate::agents::{agent_id, require_agent};
+use crate::trust_view::{agent_id, require_agent};
 use crate::{Gateway, ServiceError, Store, reading};
 
 /// Default period: the last 30 days.

@@ -4,8 +4,8 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
 use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
-use crate::agents::{TrustView, agent_id, standing};
 use crate::audit_batch::Record;
+use crate::trust_view::{TrustView, agent_id, standing};
 use crate::{Gateway, ServiceError};
 
 /// Most actions one batch may ask about.

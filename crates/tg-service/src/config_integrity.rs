@@ -8,7 +8,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_scoring::Trigger;
 
-use crate::agents::{TrustView, agent_id};
+use crate::trust_view::{TrustView, agent_id};
 use crate::{Gateway, ServiceError, in_transaction};
 
 /// Validates a reported hash (same bounds as at registration).
@@ -52,7 +52,7 @@ impl Gateway {
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let before =
-                    crate::agents::load_owned(tx, &cache, &principal, &id, now, true).await?;
+                    crate::trust_view::load_owned(tx, &cache, &principal, &id, now, true).await?;
                 let mut agent = before.agent.clone();
                 if let Some(h) = reported {
                     agent.config_hash = h;
@@ -64,10 +64,10 @@ impl Gateway {
                     return Ok(before);
                 }
                 agent.updated_at = now;
-                let saved = crate::agents::save_agent(tx, &agent).await?;
+                let saved = crate::trust_view::save_agent(tx, &agent).await?;
                 let drift_flipped = (agent.config_hash != agent.approved_config_hash)
                     != (before.agent.config_hash != before.agent.approved_config_hash);
-                let mut after = crate::agents::rescore_announcing(
+                let mut after = crate::trust_view::rescore_announcing(
                     tx,
                     &before,
                     agent.clone(),

@@ -14,9 +14,9 @@ use tg_delegation::{
 use tg_joy::TrustResult;
 use tg_scoring::{Source, Trigger};
 
-use crate::agents::{load_view, page_limit, rescore};
 use crate::token_revocation::{credibility, require_live};
 use crate::trust_result::trust_result;
+use crate::trust_view::{load_view, page_limit, rescore};
 use crate::{Gateway, ServiceError, TrustView, in_transaction, reading};
 
 /// `POST /delegations` as received.
@@ -133,7 +133,7 @@ impl Gateway {
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 if let Delegator::Agent(a) = &from {
-                    let _delegator = crate::agents::load_owned(tx, &cache, &principal, a, now, false).await?;
+                    let _delegator = crate::trust_view::load_owned(tx, &cache, &principal, a, now, false).await?;
                 }
                 let ancestors = match &parent {
                     None => vec![],
@@ -327,7 +327,7 @@ impl Gateway {
         let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                crate::agents::require_visible(tx, &principal, &id).await?;
+                crate::trust_view::require_visible(tx, &principal, &id).await?;
                 Ok(tx.history_for_agent(&id, offset, limit).await?)
             })
         })

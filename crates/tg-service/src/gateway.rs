@@ -11,7 +11,7 @@ use tg_receipts::ReceiptSigner;
 use tg_scoring::Policy;
 use tg_tokens::{TokenIssuer, generate_signing_key};
 
-use crate::policy::PolicyCache;
+use crate::policy_cache::PolicyCache;
 use crate::vouch_engine::{VouchConfig, VouchEngine};
 use crate::worker::Worker;
 use crate::{ServiceError, Store, in_transaction, reading};

@@ -99,7 +99,7 @@ pub(crate) async fn settle_spiffe_claims(
     for mut claimant in others {
         claimant.spiffe_id = None;
         claimant.updated_at = now;
-        crate::agents::save_agent(tx, &claimant).await?;
+        crate::trust_view::save_agent(tx, &claimant).await?;
         let details = json!({
             "spiffe_id": spiffe_id.to_string(),
             "superseded_by": agent.id,

@@ -7,17 +7,17 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_identity::{AgentStatus, Challenge, Ed25519Key, MAX_PENDING};
 
-use crate::agents::{TrustView, agent_id};
+use crate::trust_view::{TrustView, agent_id};
 use crate::{Gateway, ServiceError, Tx, in_transaction};
 
 async fn writable(
     tx: &mut dyn Tx,
-    cache: &crate::policy::PolicyCache,
+    cache: &crate::policy_cache::PolicyCache,
     principal: &Principal,
     id: &tg_core::AgentId,
     now: tg_core::Timestamp,
 ) -> Result<TrustView, ServiceError> {
-    let view = crate::agents::load_owned(tx, cache, principal, id, now, true).await?;
+    let view = crate::trust_view::load_owned(tx, cache, principal, id, now, true).await?;
     if view.agent.status == AgentStatus::Revoked {
         return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
     }
@@ -82,7 +82,7 @@ impl Gateway {
                 let mut agent = view.agent.clone();
                 let mut state = view.state;
                 if let Some(details) = change(&mut agent, now) {
-                    state.version = crate::agents::save_agent(tx, &agent).await?;
+                    state.version = crate::trust_view::save_agent(tx, &agent).await?;
                     tx.append_audit(&AuditEvent::new(
                         event,
                         Some(id.clone()),
@@ -177,7 +177,7 @@ impl Gateway {
                 agent.key_verified_at = Some(now);
                 agent.updated_at = now;
                 let mut state = view.state;
-                state.version = crate::agents::save_agent(tx, &agent).await?;
+                state.version = crate::trust_view::save_agent(tx, &agent).await?;
                 let details = json!({"step": "proof_of_possession", "key_algorithm": "Ed25519"});
                 tx.append_audit(&AuditEvent::new(
                     EventType::AgentVerified,

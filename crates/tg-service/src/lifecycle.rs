@@ -10,8 +10,8 @@ use tg_identity::{AgentStatus, SuspensionAuthor};
 use tg_scoring::Trigger;
 use tg_tokens::TokenClaims;
 
-use crate::agents::{TrustView, agent_id};
 use crate::token_chain::{Held, revoked, token_parties, weakest_tier};
+use crate::trust_view::{TrustView, agent_id};
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// A lifecycle change.
@@ -83,7 +83,7 @@ impl Gateway {
         let view = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let view =
-                    crate::agents::load_owned(tx, &cache, &principal, &id, now, true).await?;
+                    crate::trust_view::load_owned(tx, &cache, &principal, &id, now, true).await?;
                 let from = view.agent.status;
                 if from == AgentStatus::Revoked {
                     return Err(ServiceError::Conflict(format!(
@@ -119,7 +119,7 @@ impl Gateway {
                     // Every token issued so far dies for good: reactivation revives none.
                     agent.token_epoch = agent.token_epoch.saturating_add(1);
                 }
-                crate::agents::save_agent(tx, &agent).await?;
+                crate::trust_view::save_agent(tx, &agent).await?;
                 let details = json!({"from": from.as_str(), "to": to.as_str(), "reason": reason, "by": by.as_str()});
                 tx.append_outbox(&crate::events::agent_event(
                     change.webhook_event(),
@@ -137,7 +137,7 @@ impl Gateway {
                 ))
                 .await?;
                 // The history shows the lifecycle change, at the score it stood at.
-                let mut state = crate::agents::append_point(
+                let mut state = crate::trust_view::append_point(
                     tx,
                     &view.state,
                     &view.breakdown,

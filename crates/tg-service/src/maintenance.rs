@@ -21,9 +21,9 @@ use tg_receipts::ReceiptSigner;
 use tg_scoring::Trigger;
 use tokio::sync::Mutex;
 
-use crate::agents::{TrustView, append_point, load_view};
 use crate::events::{Standing, agent_event, score_events};
-use crate::policy::PolicyCache;
+use crate::policy_cache::PolicyCache;
+use crate::trust_view::{TrustView, append_point, load_view};
 use crate::webhook_worker::Dispatcher;
 use crate::worker::Worker;
 use crate::{ServiceError, Store, Tx, in_transaction, reading};

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use tg_access::{Plan, Principal, Scope};
 use tg_core::AgentId;
 
-use crate::agents::{TrustView, agent_id, load_view};
 use crate::decision_state::AgentEntry;
+use crate::trust_view::{TrustView, agent_id, load_view};
 use crate::{Gateway, ServiceError, reading};
 
 /// A trust read's inputs: the view at `now`, the owning account's plan, active vouches

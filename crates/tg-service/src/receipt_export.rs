@@ -14,7 +14,7 @@ use tg_receipts::{
     ReceiptSigner,
 };
 
-use crate::agents::{agent_id, require_visible};
+use crate::trust_view::{agent_id, require_visible};
 use crate::{Gateway, ServiceError, Store, reading};
 
 const PAGE: u32 = 1000;

@@ -17,10 +17,10 @@ use tg_tokens::TokenClaims;
 use tg_webhooks::{EventKind, OutboxEvent};
 
 use crate::actions::{Recorded, WITNESS_REPORTS_PER_TOKEN};
-use crate::agents::{TrustView, load_view};
 use crate::coalesce::Coalescer;
-use crate::policy::PolicyCache;
+use crate::policy_cache::PolicyCache;
 use crate::token_revocation::{credibility, require_live};
+use crate::trust_view::{TrustView, load_view};
 use crate::{HistoryPoint, ReceiptCommit, ServiceError, Store, Tx, in_transaction};
 
 /// Most receipts one transaction appends; more queued calls form the next one.

@@ -7,8 +7,8 @@ use tg_delegation::Delegator;
 use tg_identity::AgentStatus;
 use tg_tokens::TokenClaims;
 
-use crate::agents::load_view;
-use crate::policy::PolicyCache;
+use crate::policy_cache::PolicyCache;
+use crate::trust_view::load_view;
 use crate::{ServiceError, TrustView, Tx};
 
 /// Views of agents the caller already holds (the decision memory, as fresh as decisions

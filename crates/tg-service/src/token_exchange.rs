@@ -11,9 +11,9 @@ use tg_delegation::Delegator;
 use tg_identity::{Attestation, SpiffeId};
 use tg_tokens::{ActingAgent, DpopProof, Exchange, IssuedToken, TokenClaims, TokenRequest};
 
-use crate::agents::load_view;
 use crate::token_chain::{Held, revoked, token_parties, weakest_tier};
 use crate::tokens::MAX_EXPIRES_IN;
+use crate::trust_view::load_view;
 use crate::{Gateway, ServiceError, Tx, reading};
 
 /// RFC 8693 §3 token type identifiers.
@@ -377,7 +377,7 @@ fn grant_refused<T>(why: impl Into<String>) -> Result<Result<T, Refusal>, Servic
 /// `Ok(Err(_))`.
 async fn plan_exchange(
     tx: &mut dyn Tx,
-    cache: &crate::policy::PolicyCache,
+    cache: &crate::policy_cache::PolicyCache,
     principal: &Principal,
     input: Input,
     now: Timestamp,

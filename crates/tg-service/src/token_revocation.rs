@@ -8,8 +8,8 @@ use tg_core::{AccountId, AgentId, Timestamp};
 use tg_identity::Agent;
 use tg_tokens::{RevokedToken, TokenClaims};
 
-use crate::agents::agent_id;
 use crate::tokens::MAX_EXPIRES_IN;
+use crate::trust_view::agent_id;
 use crate::{Gateway, ServiceError, Tx, in_transaction};
 
 /// `POST /tokens/revoke`: the token itself, or its `jti` with its agent.

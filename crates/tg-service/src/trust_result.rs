@@ -10,7 +10,7 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::{AgentId, Timestamp};
 use tg_identity::{AgentStatus, VerificationLevel};
 
-use crate::agents::{TrustView, load_view};
+use crate::trust_view::{TrustView, load_view};
 use crate::{Gateway, ServiceError, reading};
 
 use tg_joy::{JOY_DECIMALS, JOY_SCALE, PROVIDER, TrustResult};
@@ -157,7 +157,7 @@ impl Gateway {
         min: Option<u64>,
     ) -> Result<(TrustView, Plan, TrustResult), ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = crate::agents::agent_id(id)?;
+        let id = crate::trust_view::agent_id(id)?;
         let now = self.now();
         let (view, plan, vouches) = self.trust_inputs(&id, min).await?;
         let result = trust_result(&view, plan, vouches, 0.0);
@@ -178,7 +178,7 @@ impl Gateway {
     ) -> Option<Result<(TrustView, Plan, TrustResult), ServiceError>> {
         let id = match self
             .require(principal, Scope::Read)
-            .and_then(|()| crate::agents::agent_id(id))
+            .and_then(|()| crate::trust_view::agent_id(id))
         {
             Ok(id) => id,
             Err(e) => return Some(Err(e)),

@@ -19,8 +19,8 @@ use tg_scoring::{Inputs, Trigger, breakdown};
 use tg_vouch::{Edge, Graph, Params, credibility, eigentrust, vouch_factors};
 use tokio::sync::{Mutex, Notify};
 
-use crate::agents::{load_view, rescore, score_inputs};
-use crate::policy::PolicyCache;
+use crate::policy_cache::PolicyCache;
+use crate::trust_view::{load_view, rescore, score_inputs};
 use crate::worker::Worker;
 use crate::{ServiceError, Store, in_transaction, reading};
 

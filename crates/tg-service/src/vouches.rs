@@ -8,7 +8,7 @@ use tg_core::{AgentId, VouchId};
 use tg_identity::{AgentStatus, Ed25519Key};
 use tg_vouch::{Direction, Vouch, signed_message, validate};
 
-use crate::agents::{agent_id, page_limit, require_agent};
+use crate::trust_view::{agent_id, page_limit, require_agent};
 use crate::{Gateway, ServiceError, VouchRecompute, in_transaction, reading};
 
 /// `POST /agents/{vouchee}/vouches`.
@@ -71,7 +71,8 @@ impl Gateway {
         let done = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let voucher =
-                    crate::agents::load_owned(tx, &cache, &principal, &from, now, false).await?;
+                    crate::trust_view::load_owned(tx, &cache, &principal, &from, now, false)
+                        .await?;
                 if voucher.agent.status != AgentStatus::Active {
                     return Err(ServiceError::Conflict(format!(
                         "agent `{from}` is {} and cannot vouch",
@@ -162,7 +163,7 @@ impl Gateway {
         let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
-                crate::agents::require_visible(tx, &principal, &id).await?;
+                crate::trust_view::require_visible(tx, &principal, &id).await?;
                 Ok(tx.list_vouches(&id, direction, offset, limit).await?)
             })
         })

@@ -4,7 +4,7 @@ use tg_access::{Principal, Scope};
 use tg_core::{Secret, Timestamp, WebhookId};
 use tg_webhooks::{Attempt, DeliveryStatus, Endpoint, EventKind, SigningSecret};
 
-use crate::agents::page_limit;
+use crate::trust_view::page_limit;
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// Most endpoints per account.
