@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod a2a;
+pub mod a2a_card;
 mod agent;
 mod attestation;
 #[cfg(feature = "verify")]

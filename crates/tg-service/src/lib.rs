@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod a2a_card;
 mod a2a_profile;
 mod accounts;
 mod actions;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod claims;
+mod detached;
 mod dpop;
 #[cfg(feature = "issue")]
 mod issuer;
@@ -11,6 +12,7 @@ mod security_event;
 mod verify;
 
 pub use claims::{ActingAgent, DetachedJws, Signed, TOKEN_TYP, TokenClaims, TokenError};
+pub use detached::DetachedSignature;
 pub use dpop::{
     DPOP_FUTURE_SECS, DPOP_MAX_AGE_SECS, DPOP_TYP, DpopError, DpopKey, DpopProof, DpopTarget,
     ReplayCache, access_token_hash, jwk_thumbprint, verify_dpop_proof,
