@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod a2a_card;
 mod lifecycle;
 mod support;
 mod tenancy;
