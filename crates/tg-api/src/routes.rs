@@ -17,9 +17,17 @@ pub struct Route {
 }
 
 /// Mounts routes on an actix `ServiceConfig` (or only records them) and keeps the table.
+///
+/// Every path becomes one actix resource, mounted by [`Routes::close`] in the order the
+/// paths first appear, guarded by the methods it serves: a request whose path matches but
+/// whose method does not goes on to the later resources, as it would past a resource per
+/// method, while the router matches each path pattern once instead of once per method
+/// (dynamic patterns are regular expressions, and the router tries them in order).
 pub(crate) struct Routes<'a> {
     cfg: Option<&'a mut web::ServiceConfig>,
     table: Vec<Route>,
+    /// Each path's actix routes, by the path's first appearance (only when mounting).
+    resources: Vec<(&'static str, Vec<actix_web::Route>)>,
     /// Set by [`Routes::public`]: the next route needs no key.
     next_public: bool,
 }
@@ -29,6 +37,7 @@ impl<'a> Routes<'a> {
         Self {
             cfg: Some(cfg),
             table: Vec::new(),
+            resources: Vec::new(),
             next_public: false,
         }
     }
@@ -38,6 +47,7 @@ impl<'a> Routes<'a> {
         Self {
             cfg: None,
             table: Vec::new(),
+            resources: Vec::new(),
             next_public: false,
         }
     }
@@ -49,15 +59,26 @@ impl<'a> Routes<'a> {
         self
     }
 
+    /// Adds `route` to `path`'s resource, when mounting.
+    fn mount_route(&mut self, path: &'static str, route: impl FnOnce() -> actix_web::Route) {
+        if self.cfg.is_none() {
+            return;
+        }
+        let route = route();
+        match self.resources.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, routes)) => routes.push(route),
+            None => self.resources.push((path, vec![route])),
+        }
+    }
+
     pub fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F) -> &mut Self
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        if let Some(cfg) = self.cfg.as_deref_mut() {
-            cfg.route(path, web::method(method.clone()).to(handler));
-        }
+        let m = method.clone();
+        self.mount_route(path, || web::method(m).to(handler));
         let public = std::mem::take(&mut self.next_public);
         self.table.push(Route {
             method,
@@ -76,9 +97,8 @@ impl<'a> Routes<'a> {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        if let Some(cfg) = self.cfg.as_deref_mut() {
-            cfg.route(path, web::head().to(handler.clone()));
-        }
+        let head = handler.clone();
+        self.mount_route(path, || web::head().to(head));
         self.add(Method::GET, path, handler)
     }
 
@@ -118,12 +138,27 @@ impl<'a> Routes<'a> {
         self.add(Method::DELETE, path, handler)
     }
 
-    /// Mounted last: on every path, any method it does not serve answers 405 with `Allow`
-    /// (RFC 9110 §15.5.6), not 404.
+    /// Mounts every path's resource, then, last: on every path, any method it does not
+    /// serve answers 405 with `Allow` (RFC 9110 §15.5.6), not 404.
     pub fn close(&mut self) {
         let Some(cfg) = self.cfg.as_deref_mut() else {
             return;
         };
+        for (path, routes) in std::mem::take(&mut self.resources) {
+            let mut methods: Vec<Method> = Vec::new();
+            for r in self.table.iter().filter(|r| r.path == path) {
+                methods.push(r.method.clone());
+                if r.method == Method::GET {
+                    methods.push(Method::HEAD);
+                }
+            }
+            let resource = routes
+                .into_iter()
+                .fold(web::resource(path).guard(Methods(methods)), |res, route| {
+                    res.route(route)
+                });
+            cfg.service(resource);
+        }
         let mut paths: Vec<&'static str> = Vec::new();
         for r in &self.table {
             if !paths.contains(&r.path) {
@@ -151,5 +186,14 @@ impl<'a> Routes<'a> {
 
     pub fn into_table(self) -> Vec<Route> {
         self.table
+    }
+}
+
+/// A resource's guard: the request's method is one of these.
+struct Methods(Vec<Method>);
+
+impl actix_web::guard::Guard for Methods {
+    fn check(&self, ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+        self.0.contains(&ctx.head().method)
     }
 }
