@@ -179,7 +179,9 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
                 .finish(export_id.as_str(), state.gateway.now())
                 .ok_or_else(|| "the export was read unsigned".to_owned())
                 .and_then(|st| {
-                    crate::signed::sign(&state, &st, tg_tokens::Signed::ExportStatement)
+                    state
+                        .gateway
+                        .sign_canonical(&st, tg_tokens::Signed::ExportStatement)
                         .map(|sig| (st, sig))
                 });
             let (statement, signature) = match signed {

@@ -23,7 +23,6 @@ mod rate_limit;
 mod receipts;
 mod request_id;
 mod routes;
-mod signed;
 mod signing_keys;
 mod ssf;
 mod streaming;

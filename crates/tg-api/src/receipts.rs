@@ -154,14 +154,16 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
             return;
         }
     };
-    let signature =
-        match crate::signed::sign(&state, &statement, tg_tokens::Signed::ExportStatement) {
-            Ok(signature) => signature,
-            Err(e) => {
-                tracing::error!(error = %e, "receipt export signature failed");
-                return out.fail("export failed").await;
-            }
-        };
+    let signature = match state
+        .gateway
+        .sign_canonical(&statement, tg_tokens::Signed::ExportStatement)
+    {
+        Ok(signature) => signature,
+        Err(e) => {
+            tracing::error!(error = %e, "receipt export signature failed");
+            return out.fail("export failed").await;
+        }
+    };
     let signed = serde_json::json!({"statement": statement, "signature": signature}).to_string();
     // The members only: the document stays open for the log section.
     let members = signed

@@ -144,6 +144,7 @@ impl<'a> Routes<'a> {
         let Some(cfg) = self.cfg.as_deref_mut() else {
             return;
         };
+        let mut fallbacks = Vec::new();
         for (path, routes) in std::mem::take(&mut self.resources) {
             let mut methods: Vec<Method> = Vec::new();
             for r in self.table.iter().filter(|r| r.path == path) {
@@ -152,6 +153,12 @@ impl<'a> Routes<'a> {
                     methods.push(Method::HEAD);
                 }
             }
+            let allow = methods
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            fallbacks.push((path, allow));
             let resource = routes
                 .into_iter()
                 .fold(web::resource(path).guard(Methods(methods)), |res, route| {
@@ -159,21 +166,7 @@ impl<'a> Routes<'a> {
                 });
             cfg.service(resource);
         }
-        let mut paths: Vec<&'static str> = Vec::new();
-        for r in &self.table {
-            if !paths.contains(&r.path) {
-                paths.push(r.path);
-            }
-        }
-        for path in paths {
-            let mut allowed: Vec<&str> = Vec::new();
-            for r in self.table.iter().filter(|r| r.path == path) {
-                allowed.push(r.method.as_str());
-                if r.method == Method::GET {
-                    allowed.push("HEAD");
-                }
-            }
-            let allow = allowed.join(", ");
+        for (path, allow) in fallbacks {
             cfg.route(
                 path,
                 web::route().to(move |req: actix_web::HttpRequest| {

@@ -14,7 +14,7 @@ use tg_identity::a2a_card::{
     TRUST_EXTENSION, TrustParams,
 };
 use tg_identity::{A2aProfile, AgentStatus};
-use tg_tokens::{DetachedSignature, Signed};
+use tg_tokens::Signed;
 
 use crate::{Gateway, ServiceError, TrustView};
 
@@ -44,17 +44,15 @@ impl Gateway {
         let internal = |what: &str, e: &dyn std::fmt::Display| {
             ServiceError::Internal(format!("agent card {what}: {e}"))
         };
-        let tokens = self.tokens();
-        let card = unsigned_card(&view, profile, tokens.issuer());
+        let card = unsigned_card(&view, profile, self.tokens().issuer());
         let value = serde_json::to_value(&card).map_err(|e| internal("encoding", &e))?;
         let mut value = prune(value).unwrap_or_default();
-        let canonical = serde_jcs::to_vec(&value).map_err(|e| internal("canonicalisation", &e))?;
-        let jws = tokens
-            .sign_detached(&canonical, Signed::A2aCard)
+        let signature = self
+            .sign_canonical(&value, Signed::A2aCard)
             .map_err(|e| internal("signing", &e))?;
         if let Value::Object(map) = &mut value {
-            let signatures = serde_json::to_value([DetachedSignature::from(jws)])
-                .map_err(|e| internal("encoding", &e))?;
+            let signatures =
+                serde_json::to_value([signature]).map_err(|e| internal("encoding", &e))?;
             map.insert("signatures".into(), signatures);
         }
         Ok(value)

@@ -90,6 +90,22 @@ fn views(keys: &[SealedKey], now: Timestamp) -> Vec<SigningKeyView> {
 }
 
 impl Gateway {
+    /// What the gateway vouches for with its Ed25519 key (`kid` in `/.well-known/jwks.json`):
+    /// a JWS of `kind` with detached payload over the RFC 8785 (JCS) form of `value` — A2A
+    /// card signatures and export statements.
+    pub fn sign_canonical<T: serde::Serialize + ?Sized>(
+        &self,
+        value: &T,
+        kind: tg_tokens::Signed,
+    ) -> Result<tg_tokens::DetachedSignature, String> {
+        let canonical = serde_jcs::to_vec(value).map_err(|e| format!("canonicalisation: {e}"))?;
+        let jws = self
+            .tokens()
+            .sign_detached(&canonical, kind)
+            .map_err(|e| format!("signature: {e}"))?;
+        Ok(tg_tokens::DetachedSignature::from(jws))
+    }
+
     /// Every signing key, oldest first (admin).
     pub async fn signing_keys(
         &self,
