@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
-use reqwest::{Method, StatusCode};
+use http::header::HeaderValue;
+use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tg_wire::error::ErrorBody;
 use url::Url;
 
 use crate::Error;
+use crate::transport::{Outgoing, Transport};
 
 /// Header the gateway reads the API key from.
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
@@ -20,10 +21,9 @@ pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 /// returning the server's own wire types ([`crate::wire`]).
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    http: Transport,
     base: Url,
     api_key: Option<HeaderValue>,
-    timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -32,7 +32,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base.as_str())
             .field("api_key", &self.api_key.is_some())
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.http.timeout())
             .finish()
     }
 }
@@ -87,17 +87,11 @@ impl ClientBuilder {
                 Some(v)
             }
         };
-        let http = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .user_agent(concat!("tg-sdk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let http = Transport::new(&base, self.timeout, self.connect_timeout)?;
         Ok(Client {
             http,
             base,
             api_key,
-            timeout: self.timeout,
         })
     }
 }
@@ -133,7 +127,7 @@ impl Client {
 
     #[cfg(feature = "live")]
     pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
+        self.http.timeout()
     }
 
     pub(crate) fn api_key(&self) -> Option<&HeaderValue> {
@@ -168,22 +162,6 @@ impl Client {
 
     pub(crate) fn delete(&self, segments: &[&str]) -> Call<'_> {
         self.call(Method::DELETE, segments)
-    }
-
-    fn transport(&self, e: reqwest::Error) -> Error {
-        if e.is_timeout() {
-            Error::Timeout(self.timeout)
-        } else {
-            // The source chain says why (refused, reset, DNS, TLS).
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                source = s.source();
-            }
-            Error::Transport(text)
-        }
     }
 }
 
@@ -255,25 +233,30 @@ impl<'a> Call<'a> {
                 tg_core::Timestamp::now(),
             )
         });
-        let mut req = client.http.request(self.method, self.url);
+        let mut headers = Vec::with_capacity(2);
         if let Some(proof) = proof {
-            req = req.header("DPoP", proof);
+            let proof = HeaderValue::try_from(proof).map_err(|_| {
+                Error::InvalidRequest("the DPoP proof is not a header value".into())
+            })?;
+            headers.push(("dpop", proof));
         }
         if let Some(key) = client.api_key() {
-            req = req.header(API_KEY_HEADER, key.clone());
+            headers.push((API_KEY_HEADER, key.clone()));
         }
-        if let Some((media_type, body)) = self.body? {
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, media_type)
-                .body(body);
-        }
-        let resp = req.send().await.map_err(|e| client.transport(e))?;
-        let status = resp.status();
+        let answer = client
+            .http
+            .send(Outgoing {
+                method: self.method,
+                url: self.url,
+                headers,
+                body: self.body?,
+            })
+            .await?;
+        let (status, body) = (answer.status, answer.body);
         let kept = keep
-            .and_then(|name| resp.headers().get(name))
+            .and_then(|name| answer.headers.get(name))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = resp.bytes().await.map_err(|e| client.transport(e))?;
         if status.is_success() {
             Ok((status, body.to_vec(), kept))
         } else {

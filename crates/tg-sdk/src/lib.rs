@@ -7,6 +7,7 @@ mod error;
 #[cfg(feature = "live")]
 mod live;
 mod tokens;
+mod transport;
 mod verify;
 
 pub use client::{Client, ClientBuilder};

@@ -1,9 +1,13 @@
 //! Joy §7.1: `verify` denies on every failure, and says why.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
 use tg_sdk::{AgentId, Client, TrustResult};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 use crate::session::{record, registration};
 use crate::support::{Gateway, KEY, script};
@@ -111,4 +115,52 @@ async fn broken_gateways_and_networks_deny() {
     let base = format!("http://{}", free.local_addr().unwrap());
     drop(free);
     denied(&verify(base).await, "cannot reach the gateway");
+}
+
+/// A listener that answers every request with `head` (no body) and counts the requests.
+async fn answering(head: &'static str) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let location = format!("{base}/elsewhere");
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut read = 0;
+            // Until the end of the request head, or the first bytes of a TLS ClientHello.
+            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") && buf[0] != 0x16 {
+                match conn.read(&mut buf[read..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => read += k,
+                }
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+            let head = head.replace("{location}", &location);
+            let _ = conn.write_all(head.as_bytes()).await;
+        }
+    });
+    (base, hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed_and_https_means_tls() {
+    // A 307 to the same host: a client that followed it would ask twice, sending its key
+    // to the `Location`. It comes back as the refusal it is.
+    let (base, hits) = answering(
+        "HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let c = Client::new(&base, KEY).unwrap();
+    let e = c.get_agent(&AgentId::generate()).await.unwrap_err();
+    assert_eq!(e.status(), Some(307), "{e:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // `https://` to a server that speaks plain HTTP: the TLS handshake fails, and the call
+    // is a transport error (never a plaintext exchange).
+    let (base, _) =
+        answering("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}").await;
+    let c = Client::new(&base.replace("http://", "https://"), KEY).unwrap();
+    let e = c.get_agent(&AgentId::generate()).await.unwrap_err();
+    assert!(matches!(e, tg_sdk::Error::Transport(_)), "{e:?}");
 }
