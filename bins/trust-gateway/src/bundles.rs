@@ -100,7 +100,7 @@ pub fn watch(source: DirectorySource, gateway: Arc<Gateway>) {
             }
             seen = now;
             if let Err(e) = gateway.reload_trust_bundles() {
-                tracing::warn!(error = %e, "trust bundles changed but could not be loaded; keeping the previous ones");
+                tracing::warn!(error = %tg_core::ErrorChain(&e), "trust bundles changed but could not be loaded; keeping the previous ones");
             }
         }
     });

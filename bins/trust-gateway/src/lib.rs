@@ -149,7 +149,7 @@ fn reload_signing_keys(gateway: std::sync::Weak<Gateway>) {
             tick.tick().await;
             let Some(g) = gateway.upgrade() else { return };
             if let Err(e) = g.reload_signing_keys().await {
-                tracing::warn!(error = %e, "cannot reload the signing keys; keeping the current ones");
+                tracing::warn!(error = %tg_core::ErrorChain(&e), "cannot reload the signing keys; keeping the current ones");
             }
         }
     });

@@ -52,9 +52,7 @@ async fn audit(
         .await?;
     let next_cursor = cursor(&page);
     let Some(agent_id) = page.agent_id else {
-        return Err(
-            tg_service::ServiceError::Internal("an agent's page without its agent".into()).into(),
-        );
+        return Err(tg_service::ServiceError::internal("an agent's page without its agent").into());
     };
     Ok(HttpResponse::Ok().json(AuditPage {
         agent_id,
@@ -177,7 +175,7 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
         Format::Json => {
             let signed = export
                 .finish(export_id.as_str(), state.gateway.now())
-                .ok_or_else(|| "the export was read unsigned".to_owned())
+                .ok_or_else(|| tg_service::ServiceError::internal("the export was read unsigned"))
                 .and_then(|st| {
                     state
                         .gateway
@@ -187,7 +185,7 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
             let (statement, signature) = match signed {
                 Ok(done) => done,
                 Err(e) => {
-                    tracing::error!(error = %e, "audit export signature failed");
+                    tracing::error!(error = %tg_core::ErrorChain(&e), "audit export signature failed");
                     return out.fail("export failed").await;
                 }
             };

@@ -39,9 +39,7 @@ fn is_public(method: &Method, path: &str) -> bool {
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| {
-            tg_service::ServiceError::Internal("application state missing".into()).into()
-        })
+        .ok_or_else(|| tg_service::ServiceError::internal("application state missing").into())
 }
 
 /// Authenticates every request but the public ones *before* any body or query is read, so

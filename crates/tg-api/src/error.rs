@@ -77,17 +77,18 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match e {
-            // Never leak internals: the cause goes to the log, the client gets a generic line.
-            ServiceError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+            // Never leak internals: the error and every cause under it go to the log, the
+            // client gets a generic line.
+            e @ ServiceError::Internal { .. } => {
+                tracing::error!(error = %tg_core::ErrorChain(&e), "internal error");
                 ApiError::new(status, "internal_error", "internal server error")
             }
-            ServiceError::Unavailable(cause) => {
-                tracing::error!(%cause, "store unavailable");
+            e @ ServiceError::Unavailable { .. } => {
+                tracing::error!(error = %tg_core::ErrorChain(&e), "store unavailable");
                 ApiError::new(
                     status,
                     "unavailable",

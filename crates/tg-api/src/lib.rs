@@ -82,7 +82,7 @@ impl AppState {
         match task.await {
             Ok(result) => result.map_err(ApiError::from),
             Err(e) => {
-                Err(tg_service::ServiceError::Internal(format!("use case task failed: {e}")).into())
+                Err(tg_service::ServiceError::internal_because("use case task failed", e).into())
             }
         }
     }

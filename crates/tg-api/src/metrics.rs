@@ -119,7 +119,7 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::ApiE
     state.gateway.refresh_metrics();
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry)
-        .map_err(|e| tg_service::ServiceError::Internal(format!("metrics encoding failed: {e}")))?;
+        .map_err(|e| tg_service::ServiceError::internal_because("metrics encoding failed", e))?;
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(body))

@@ -160,7 +160,7 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
     {
         Ok(signature) => signature,
         Err(e) => {
-            tracing::error!(error = %e, "receipt export signature failed");
+            tracing::error!(error = %tg_core::ErrorChain(&e), "receipt export signature failed");
             return out.fail("export failed").await;
         }
     };
@@ -181,7 +181,7 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
             return;
         }
         Err(e) => {
-            tracing::error!(error = %e, "receipt export: the log's checkpoint");
+            tracing::error!(error = %tg_core::ErrorChain(&e), "receipt export: the log's checkpoint");
             return out.fail("export failed").await;
         }
     };

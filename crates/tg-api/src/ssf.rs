@@ -48,7 +48,7 @@ enum StreamRead {
 
 fn config(issuer: &str, stream: &Endpoint) -> Result<StreamConfiguration, ApiError> {
     StreamConfiguration::of(stream, issuer).ok_or_else(|| {
-        tg_service::ServiceError::Internal("a webhook endpoint read as a stream".into()).into()
+        tg_service::ServiceError::internal("a webhook endpoint read as a stream").into()
     })
 }
 

@@ -111,7 +111,7 @@ pub(crate) async fn pump<P: Paged>(
             Ok(Some(p)) => p,
             Ok(None) => return Some(!first),
             Err(e) => {
-                tracing::error!(error = %e, export = what, "export failed mid-stream");
+                tracing::error!(error = %tg_core::ErrorChain(&e), export = what, "export failed mid-stream");
                 out.fail("export interrupted").await;
                 return None;
             }

@@ -11,7 +11,7 @@ mod secret;
 mod timestamp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{StoreError, Unique};
+pub use error::{Cause, ErrorChain, StoreError, Unique};
 pub use id::{Id, IdError, IdKind};
 pub use kinds::*;
 pub use outcome::Outcome;

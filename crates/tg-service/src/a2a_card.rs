@@ -41,22 +41,21 @@ impl Gateway {
                 agent.id
             )));
         };
-        let internal = |what: &str, e: &dyn std::fmt::Display| {
-            ServiceError::Internal(format!("agent card {what}: {e}"))
-        };
         let card = unsigned_card(&view, profile, self.tokens().issuer());
-        let value = serde_json::to_value(&card).map_err(|e| internal("encoding", &e))?;
+        let value = serde_json::to_value(&card).map_err(|e| internal("encoding", e))?;
         let mut value = prune(value).unwrap_or_default();
-        let signature = self
-            .sign_canonical(&value, Signed::A2aCard)
-            .map_err(|e| internal("signing", &e))?;
+        let signature = self.sign_canonical(&value, Signed::A2aCard)?;
         if let Value::Object(map) = &mut value {
             let signatures =
-                serde_json::to_value([signature]).map_err(|e| internal("encoding", &e))?;
+                serde_json::to_value([signature]).map_err(|e| internal("encoding", e))?;
             map.insert("signatures".into(), signatures);
         }
         Ok(value)
     }
+}
+
+fn internal(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> ServiceError {
+    ServiceError::internal_because(format!("agent card {what}"), e)
 }
 
 /// Everything of the card but its signatures, from the agent's view at `now`.

@@ -34,7 +34,7 @@ pub(crate) enum Record {
 }
 
 /// Told whether the batch holding a durable record committed.
-type Committed = oneshot::Sender<Result<(), String>>;
+type Committed = oneshot::Sender<Result<(), ServiceError>>;
 
 enum Msg {
     Event(Record),
@@ -115,9 +115,9 @@ impl AuditBatcher {
                     write(writer_store.as_ref(), events, &writer_wake).await
                 };
                 if let Err(e) = &written {
-                    tracing::error!(error = %e, "could not write a batch of audit events");
+                    tracing::error!(error = %tg_core::ErrorChain(e), "could not write a batch of audit events");
                 }
-                let outcome = written.map_err(|e| e.to_string());
+                let outcome = written;
                 for committed in durable {
                     let _ = committed.send(outcome.clone());
                 }
@@ -161,7 +161,7 @@ impl AuditBatcher {
                 | mpsc::error::TrySendError::Closed(Msg::Event(e)),
             ) => {
                 if let Err(err) = write(self.store.as_ref(), vec![e], &self.outbox_written).await {
-                    tracing::error!(error = %err, "could not write an audit event");
+                    tracing::error!(error = %tg_core::ErrorChain(&err), "could not write an audit event");
                 }
             }
             Err(_) => {}
@@ -175,18 +175,17 @@ impl AuditBatcher {
         match self.tx.try_send(Msg::Durable(record, committed)) {
             Ok(()) => match outcome.await {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(ServiceError::Internal(format!(
-                    "the audit record was not written: {e}"
-                ))),
-                Err(_) => Err(ServiceError::Internal("the audit writer stopped".into())),
+                Ok(Err(e)) => Err(ServiceError::internal_because(
+                    "the audit record was not written",
+                    e,
+                )),
+                Err(_) => Err(ServiceError::internal("the audit writer stopped")),
             },
             Err(
                 mpsc::error::TrySendError::Full(Msg::Durable(e, _))
                 | mpsc::error::TrySendError::Closed(Msg::Durable(e, _)),
             ) => write(self.store.as_ref(), vec![e], &self.outbox_written).await,
-            Err(_) => Err(ServiceError::Internal(
-                "the audit writer refused a record".into(),
-            )),
+            Err(_) => Err(ServiceError::internal("the audit writer refused a record")),
         }
     }
 

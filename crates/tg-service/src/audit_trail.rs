@@ -113,7 +113,7 @@ impl AuditExport {
             if let Some(digest) = &mut self.digest {
                 digest
                     .push(e)
-                    .map_err(|err| ServiceError::Internal(format!("audit event digest: {err}")))?;
+                    .map_err(|err| ServiceError::internal(format!("audit event digest: {err}")))?;
             }
         }
         Ok(if page.is_empty() { None } else { Some(page) })

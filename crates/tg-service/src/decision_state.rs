@@ -405,7 +405,7 @@ pub(crate) fn start_probing(
         loop {
             tick.tick().await;
             if let Err(e) = state.probe(store.as_ref(), false).await {
-                tracing::warn!(error = %e, "decision state: cannot send a probe");
+                tracing::warn!(error = %tg_core::ErrorChain(&e), "decision state: cannot send a probe");
             }
         }
     }))

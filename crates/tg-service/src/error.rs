@@ -1,4 +1,6 @@
-use tg_core::StoreError;
+use std::error::Error;
+
+use tg_core::{Cause, StoreError};
 
 /// What a use case can fail with. The API maps each to one status code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,13 +17,48 @@ pub enum ServiceError {
     Forbidden(String),
     #[error("{0}")]
     TooMany(String),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("{0}")]
-    Internal(String),
+    /// A dependency (the store) cannot serve now; the cause is for the log.
+    #[error("{context}")]
+    Unavailable {
+        context: String,
+        #[source]
+        cause: Option<Cause>,
+    },
+    /// A fault of ours; the cause is for the log, never for the client.
+    #[error("{context}")]
+    Internal {
+        context: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 impl ServiceError {
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            cause: None,
+        }
+    }
+
+    /// Internal, because of `cause`, which the log shows under `context`.
+    pub fn internal_because(
+        context: impl Into<String>,
+        cause: impl Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            context: context.into(),
+            cause: Some(Cause::new(cause)),
+        }
+    }
+
+    pub fn unavailable(context: impl Into<String>) -> Self {
+        Self::Unavailable {
+            context: context.into(),
+            cause: None,
+        }
+    }
+
     pub fn agent_not_found(id: &str) -> Self {
         ServiceError::NotFound(format!(
             "agent `{}` not found",
@@ -38,8 +75,8 @@ impl ServiceError {
             ServiceError::Unauthorized(_) => "unauthorized",
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::TooMany(_) => "too_many_requests",
-            ServiceError::Unavailable(_) => "unavailable",
-            ServiceError::Internal(_) => "internal_error",
+            ServiceError::Unavailable { .. } => "unavailable",
+            ServiceError::Internal { .. } => "internal_error",
         }
     }
 }
@@ -50,10 +87,14 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound("not found".into()),
             StoreError::Conflict(m) => ServiceError::Conflict(m),
             StoreError::Taken(rule) => ServiceError::Conflict(rule.to_string()),
-            StoreError::Unavailable(m) => {
-                ServiceError::Unavailable(format!("store unavailable: {m}"))
-            }
-            StoreError::Other(m) => ServiceError::Internal(m),
+            e @ StoreError::Unavailable { .. } => ServiceError::Unavailable {
+                context: "the store is unavailable".into(),
+                cause: Some(Cause::new(e)),
+            },
+            e @ StoreError::Other { .. } => ServiceError::Internal {
+                context: "the store failed".into(),
+                cause: Some(Cause::new(e)),
+            },
         }
     }
 }

@@ -509,7 +509,7 @@ async fn bootstrap(
     let secret = config.secret_key.clone();
     let admin_key = config.bootstrap_admin_key.clone();
     let fresh_key = generate_signing_key(secret.expose(), now)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        .map_err(|e| ServiceError::internal_because("generating the first signing key", e))?;
     in_transaction(store, move |tx| {
         Box::pin(async move {
             let admin = match tx.account_by_name(ADMIN_ACCOUNT).await? {

@@ -169,7 +169,7 @@ impl Gateway {
                     )));
                 };
                 let key = Ed25519Key::parse(pem, "Ed25519")
-                    .map_err(|e| ServiceError::Internal(format!("stored key unreadable: {e}")))?;
+                    .map_err(|e| ServiceError::internal_because("stored key unreadable", e))?;
                 if let Err(e) = key.verify_challenge(&id, &nonce, &signature) {
                     return Ok(Err(ServiceError::Invalid(e.to_string())));
                 }

@@ -70,7 +70,7 @@ impl Slot {
     fn take(slots: &Arc<Mutex<Slots>>, account: Option<AccountId>) -> Result<Self, ServiceError> {
         let mut s = lock(slots);
         if s.total >= MAX_CLIENTS {
-            return Err(ServiceError::Unavailable(format!(
+            return Err(ServiceError::unavailable(format!(
                 "this instance already serves {MAX_CLIENTS} dashboards"
             )));
         }
@@ -294,7 +294,8 @@ impl Gateway {
             timestamp: self.now(),
             data,
         };
-        serde_json::to_string(&message).map_err(|e| ServiceError::Internal(e.to_string()))
+        serde_json::to_string(&message)
+            .map_err(|e| ServiceError::internal_because("a live message as JSON", e))
     }
 
     /// A single-use ticket a browser passes as `?ticket=` (it cannot set headers).
@@ -313,8 +314,8 @@ impl Gateway {
             )));
         }
         if tickets.len() >= MAX_TICKETS {
-            return Err(ServiceError::Unavailable(
-                "too many pending dashboard tickets".into(),
+            return Err(ServiceError::unavailable(
+                "too many pending dashboard tickets",
             ));
         }
         let ticket = format!("wst_{}", tg_core::random_hex::<16>());

@@ -87,11 +87,13 @@ async fn relay(
         if !ids.is_empty() {
             match read(store, ids).await {
                 Ok(events) => live.publish(&events),
-                Err(e) => tracing::warn!(error = %e, "live feed: signalled events unreadable"),
+                Err(e) => {
+                    tracing::warn!(error = %tg_core::ErrorChain(&e), "live feed: signalled events unreadable")
+                }
             }
         }
         if let Some(e) = failed {
-            tracing::warn!(error = %e, "live feed: event listener failed");
+            tracing::warn!(error = %tg_core::ErrorChain(&e), "live feed: event listener failed");
             return;
         }
     }
@@ -124,7 +126,9 @@ async fn reconnect(store: &dyn Store) -> EventSignals {
                 return signals;
             }
             Ok(None) => return Box::pin(futures_util::stream::pending()),
-            Err(e) => tracing::warn!(error = %e, "live feed: cannot listen for events yet"),
+            Err(e) => {
+                tracing::warn!(error = %tg_core::ErrorChain(&e), "live feed: cannot listen for events yet")
+            }
         }
         wait = (wait * 2).min(RETRY_MAX);
     }

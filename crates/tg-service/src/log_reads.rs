@@ -104,7 +104,7 @@ impl Gateway {
             vkey: vkeys
                 .last()
                 .cloned()
-                .ok_or_else(|| ServiceError::Internal("no log key".into()))?,
+                .ok_or_else(|| ServiceError::internal("no log key"))?,
             vkeys,
             witnesses: self.log.witnesses.iter().map(|w| w.vkey()).collect(),
             origin,
@@ -142,16 +142,16 @@ impl Gateway {
                     })?;
                 let wanted = tg_log::Wanted::default();
                 tg_log::inclusion_proof(&wanted, index, tree_size)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                let ids = wanted
-                    .tiles()
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                    .map_err(|e| ServiceError::internal_because("an inclusion proof", e))?;
+                let ids = wanted.tiles().map_err(|e| {
+                    ServiceError::internal_because("the tiles of an inclusion proof", e)
+                })?;
                 Ok((index, tx.tiles(&ids).await?))
             })
         })
         .await?;
         let hashes = tg_log::inclusion_proof(&tiles, index, tree_size)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            .map_err(|e| ServiceError::internal_because("an inclusion proof", e))?;
         Ok(InclusionProof {
             leaf_index: index,
             tree_size,
@@ -303,7 +303,7 @@ impl Gateway {
                 .iter()
                 .find(|s| s.name == v.verifier.name && s.key_id == v.verifier.key_id)
                 .map(tg_log::note::Signature::line)
-                .ok_or_else(|| ServiceError::Internal("verified signature not found".into()))?;
+                .ok_or_else(|| ServiceError::internal("verified signature not found"))?;
             lines.push((v.verifier.name.clone(), line));
         }
         let witnesses: Vec<String> = lines.iter().map(|(n, _)| n.clone()).collect();

@@ -123,7 +123,9 @@ impl Maintenance {
                         "maintenance round"
                     ),
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "maintenance round failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %tg_core::ErrorChain(&e), "maintenance round failed")
+                    }
                 }
             }
         });

@@ -136,9 +136,7 @@ impl Gateway {
         }
         match self.read_through(id, min, true).await? {
             (view, Some((plan, vouches))) => Ok((view, plan, vouches)),
-            (_, None) => Err(ServiceError::Internal(
-                "trust read without its standing".into(),
-            )),
+            (_, None) => Err(ServiceError::internal("trust read without its standing")),
         }
     }
 }

@@ -65,15 +65,15 @@ impl PolicyCache {
     /// The configured base with `doc`'s edits applied.
     pub(crate) fn apply(&self, doc: &PolicyDocument) -> Result<Policy, ServiceError> {
         let edits: Edits = serde_json::from_str(&doc.document)
-            .map_err(|e| ServiceError::Internal(format!("stored policy unreadable: {e}")))?;
+            .map_err(|e| ServiceError::internal_because("stored policy unreadable", e))?;
         let mut policy = self.base.clone();
         policy.tiers = Tiers::new(edits.tiers)
-            .map_err(|e| ServiceError::Internal(format!("stored tiers invalid: {e}")))?;
+            .map_err(|e| ServiceError::internal_because("stored tiers invalid", e))?;
         let mut catalog = Catalog::default();
         for (name, rule) in edits.actions {
             catalog
                 .set(&name, rule, &policy.tiers)
-                .map_err(|e| ServiceError::Internal(format!("stored catalog invalid: {e}")))?;
+                .map_err(|e| ServiceError::internal_because("stored catalog invalid", e))?;
         }
         policy.catalog = catalog;
         Ok(policy)
@@ -123,5 +123,6 @@ pub(crate) fn document_of(policy: &Policy) -> Result<String, ServiceError> {
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
     };
-    serde_json::to_string(&edits).map_err(|e| ServiceError::Internal(e.to_string()))
+    serde_json::to_string(&edits)
+        .map_err(|e| ServiceError::internal_because("the policy as JSON", e))
 }

@@ -164,7 +164,9 @@ impl ReceiptExport {
                     .await?;
                 let ids: Vec<tg_log::TileId> =
                     tg_log::inclusion_tiles(logged.iter().map(|(_, index)| *index), size)
-                        .map_err(|e| ServiceError::Internal(e.to_string()))?
+                        .map_err(|e| {
+                            ServiceError::internal_because("the log tiles of an export", e)
+                        })?
                         .into_iter()
                         .filter(|id| !upper.contains(id))
                         .collect();
@@ -192,7 +194,9 @@ impl ReceiptExport {
                         leaf_index,
                         hashes,
                     })
-                    .map_err(|e| ServiceError::Internal(format!("log proof of seq {seq}: {e}")))
+                    .map_err(|e| {
+                        ServiceError::internal_because(format!("log proof of seq {seq}"), e)
+                    })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)

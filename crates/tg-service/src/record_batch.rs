@@ -72,8 +72,8 @@ impl Recorder {
             })
             .await
             .unwrap_or_else(|| {
-                Err(ServiceError::Internal(
-                    "the receipt batch failed before it answered".into(),
+                Err(ServiceError::internal(
+                    "the receipt batch failed before it answered",
                 ))
             })
     }

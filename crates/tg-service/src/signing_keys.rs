@@ -45,7 +45,7 @@ impl TokenSettings {
         now: Timestamp,
     ) -> Result<TokenIssuer, ServiceError> {
         let current = signing_key_at(keys, now, SIGNING_KEY_PUBLISH_AHEAD_SECS)
-            .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
+            .ok_or_else(|| ServiceError::internal("no signing key"))?;
         TokenIssuer::new(
             &self.issuer,
             &self.audience,
@@ -97,12 +97,13 @@ impl Gateway {
         &self,
         value: &T,
         kind: tg_tokens::Signed,
-    ) -> Result<tg_tokens::DetachedSignature, String> {
-        let canonical = serde_jcs::to_vec(value).map_err(|e| format!("canonicalisation: {e}"))?;
+    ) -> Result<tg_tokens::DetachedSignature, ServiceError> {
+        let canonical = serde_jcs::to_vec(value)
+            .map_err(|e| ServiceError::internal_because("canonicalisation", e))?;
         let jws = self
             .tokens()
             .sign_detached(&canonical, kind)
-            .map_err(|e| format!("signature: {e}"))?;
+            .map_err(|e| ServiceError::internal_because("signature", e))?;
         Ok(tg_tokens::DetachedSignature::from(jws))
     }
 
@@ -126,7 +127,7 @@ impl Gateway {
         self.require_operator(principal)?;
         let now = self.now();
         let key = generate_signing_key(self.token_settings.secret.expose(), now)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            .map_err(|e| ServiceError::internal_because("generating a signing key", e))?;
         let actor = actor.clone();
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {

@@ -134,7 +134,7 @@ fn unerase<T: 'static>(value: Box<dyn Any + Send>) -> Result<T, ServiceError> {
     value
         .downcast::<T>()
         .map(|b| *b)
-        .map_err(|_| ServiceError::Internal("unit of work returned an unexpected type".into()))
+        .map_err(|_| ServiceError::internal("unit of work returned an unexpected type"))
 }
 
 /// Runs `work` in one transaction and returns its typed result.

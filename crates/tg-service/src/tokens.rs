@@ -121,7 +121,7 @@ impl Gateway {
         let issued = self
             .tokens()
             .issue(req, now)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            .map_err(|e| ServiceError::internal_because("issuing a token", e))?;
         let mut details = json!({"jti": issued.jti, "alg": issued.alg, "expires_at": issued.expires_at, "tier": req.tier});
         if let (Some(all), serde_json::Value::Object(more)) = (details.as_object_mut(), more) {
             all.extend(more);
@@ -150,7 +150,7 @@ pub(crate) fn require_agent_key(
         return Ok(());
     };
     let key = tg_identity::Ed25519Key::parse(pem, "Ed25519")
-        .map_err(|e| ServiceError::Internal(format!("stored key of `{}`: {e}", agent.id)))?;
+        .map_err(|e| ServiceError::internal_because(format!("stored key of `{}`", agent.id), e))?;
     let text = |name: &str| proof.jwk.get(name).and_then(serde_json::Value::as_str);
     let x = text("x").and_then(|x| URL_SAFE_NO_PAD.decode(x).ok());
     let same = text("kty") == Some("OKP")

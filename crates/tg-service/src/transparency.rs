@@ -113,13 +113,14 @@ pub(crate) fn new_log_key(
     key_id: &str,
     now: Timestamp,
 ) -> Result<LogKey, ServiceError> {
-    let pkcs8 = tg_log::note::generate_key().map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let signer =
-        NoteSigner::from_pkcs8("key", &pkcs8).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let pkcs8 = tg_log::note::generate_key()
+        .map_err(|e| ServiceError::internal_because("generating the log key", e))?;
+    let signer = NoteSigner::from_pkcs8("key", &pkcs8)
+        .map_err(|e| ServiceError::internal_because("the new log key", e))?;
     Ok(LogKey {
         key_id: key_id.to_owned(),
         sealed: tg_tokens::seal(secret, &seal_context(key_id), &pkcs8)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            .map_err(|e| ServiceError::internal_because("sealing the log key", e))?,
         public_key: signer.public_key(),
         created_at: now,
     })
@@ -187,7 +188,7 @@ impl TransparencyLog {
                 tick.tick().await;
                 let Some(log) = weak.upgrade() else { return };
                 if let Err(e) = log.round().await {
-                    tracing::warn!(error = %e, "transparency log round failed");
+                    tracing::warn!(error = %tg_core::ErrorChain(&e), "transparency log round failed");
                 }
             }
         });
@@ -203,7 +204,7 @@ impl TransparencyLog {
         let newest = keys
             .iter()
             .max_by_key(|k| (k.created_at, k.key_id.clone()))
-            .ok_or_else(|| ServiceError::Internal("no log key".into()))?;
+            .ok_or_else(|| ServiceError::internal("no log key"))?;
         if let Some(s) = state.signers.get(&newest.key_id) {
             return Ok(Arc::clone(s));
         }
@@ -212,10 +213,10 @@ impl TransparencyLog {
             &seal_context(&newest.key_id),
             &newest.sealed,
         )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        .map_err(|e| ServiceError::internal_because("unsealing the log key", e))?;
         let signer = Arc::new(
             NoteSigner::from_pkcs8(&self.config.origin, &pkcs8)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                .map_err(|e| ServiceError::internal_because("the stored log key", e))?,
         );
         state
             .signers
@@ -235,7 +236,7 @@ impl TransparencyLog {
         .body();
         signer
             .sign(&body)
-            .map_err(|e| ServiceError::Internal(e.to_string()))
+            .map_err(|e| ServiceError::internal_because("signing a checkpoint", e))
     }
 
     /// The size of the newest checkpoint the monitor accepted: every size up to it is signed.
@@ -457,15 +458,15 @@ async fn integrate_batch(
         )));
     }
     let leaves: Vec<Hash> = pending.iter().map(|e| leaf_hash(&e.receipt_hash)).collect();
-    let changed =
-        append(size, &edge, &leaves).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let changed = append(size, &edge, &leaves)
+        .map_err(|e| ServiceError::internal_because("appending to the log", e))?;
     let mut tree = edge;
     for (id, hashes) in &changed {
         tree.0.insert(*id, hashes.clone());
     }
     let new_size = size + leaves.len() as u64;
-    let new_root =
-        tg_log::root(&tree, new_size).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let new_root = tg_log::root(&tree, new_size)
+        .map_err(|e| ServiceError::internal_because("the log root", e))?;
     tx.put_tiles(&changed).await?;
     tx.append_log_entries(size, &pending).await?;
     let body = Checkpoint {
@@ -476,7 +477,7 @@ async fn integrate_batch(
     .body();
     let note = signer
         .sign(&body)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        .map_err(|e| ServiceError::internal_because("signing a checkpoint", e))?;
     tx.add_checkpoint(&StoredCheckpoint {
         size: new_size,
         root: new_root,
@@ -504,5 +505,5 @@ pub(crate) async fn consistency_from_store(
     })
     .await?;
     tg_log::consistency_proof(&tiles, first, second)
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+        .map_err(|e| ServiceError::internal_because("a consistency proof", e))
 }

@@ -53,7 +53,7 @@ pub enum Subject {
 
 /// Fails closed: a store failure is a denial.
 fn unavailable(threshold: f64, e: &ServiceError) -> TrustResult {
-    tracing::error!(error = %e, "trust verification failed closed");
+    tracing::error!(error = %tg_core::ErrorChain(e), "trust verification failed closed");
     TrustResult::denied(threshold, None, None, "trust store unavailable".into())
 }
 

@@ -148,7 +148,9 @@ impl VouchEngine {
                         "vouch factors recomputed"
                     ),
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "vouch recompute failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %tg_core::ErrorChain(&e), "vouch recompute failed")
+                    }
                 }
             }
         });
@@ -188,7 +190,7 @@ impl VouchEngine {
             .filter_map(|(i, _)| u32::try_from(i).ok())
             .collect();
         let graph = Graph::build(nodes.len(), &graph_edges)
-            .map_err(|e| ServiceError::Internal(format!("vouch graph: {e}")))?;
+            .map_err(|e| ServiceError::internal_because("vouch graph", e))?;
         let mut trust: Vec<f64> = nodes
             .iter()
             .map(|n| previous.get(&n.id).copied().unwrap_or(0.0))

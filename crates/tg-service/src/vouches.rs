@@ -90,7 +90,7 @@ impl Gateway {
                         ))
                     })?;
                     let key = Ed25519Key::parse(pem, "Ed25519")
-                        .map_err(|e| ServiceError::Internal(format!("stored key: {e}")))?;
+                        .map_err(|e| ServiceError::internal_because("stored key", e))?;
                     key.verify(&signed_message(&from, &to, req.weight), sig)
                         .map_err(|e| ServiceError::Invalid(format!("`signature`: {e}")))?;
                 }

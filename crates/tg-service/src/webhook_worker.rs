@@ -114,7 +114,7 @@ impl Dispatcher {
         admin: AccountId,
     ) -> Result<(Arc<Self>, Worker), ServiceError> {
         let policy = Arc::new(UrlPolicy::new(config.allow.clone()));
-        let deliverer = Deliverer::new(policy, config.timeout).map_err(ServiceError::Internal)?;
+        let deliverer = Deliverer::new(policy, config.timeout).map_err(ServiceError::internal)?;
         let poll = config.poll;
         let Wiring {
             live,
@@ -155,7 +155,9 @@ impl Dispatcher {
                         continue;
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "webhook delivery pass failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %tg_core::ErrorChain(&e), "webhook delivery pass failed")
+                    }
                 }
                 tokio::select! {
                     () = d.wake.notified() => {}
@@ -182,7 +184,7 @@ impl Dispatcher {
             endpoint.as_str(),
             plain.as_bytes(),
         )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        .map_err(|e| ServiceError::internal_because("sealing the webhook secret", e))?;
         Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(sealed)))
     }
 
@@ -382,7 +384,7 @@ impl Dispatcher {
         ) {
             Ok(set) => Some(set),
             Err(e) => {
-                tracing::error!(error = %e, endpoint = %endpoint.id, "a security event token could not be signed");
+                tracing::error!(error = %tg_core::ErrorChain(&e), endpoint = %endpoint.id, "a security event token could not be signed");
                 None
             }
         }

@@ -72,7 +72,7 @@ impl AgentRow {
             config_hash: a.config_hash.clone(),
             approved_config_hash: a.approved_config_hash.clone(),
             capabilities: serde_json::to_string(&a.capabilities)
-                .map_err(|e| StoreError::Other(e.to_string()))?,
+                .map_err(|e| StoreError::other_because("capabilities as JSON", e))?,
             status: a.status.as_str().to_owned(),
             verification_level: i32::from(a.verification_level.as_u8()),
             attestation_type: a.attestation_type.as_str().to_owned(),
@@ -87,7 +87,7 @@ impl AgentRow {
                 .as_ref()
                 .map(serde_json::to_string)
                 .transpose()
-                .map_err(|e| StoreError::Other(e.to_string()))?,
+                .map_err(|e| StoreError::other_because("A2A profile as JSON", e))?,
             suspended_by: a.suspended_by.map(|s| s.as_str().to_owned()),
             capability_terms: capability_terms(&a.capabilities),
             spiffe_held: a.holds_spiffe_id(),

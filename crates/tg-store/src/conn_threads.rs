@@ -44,7 +44,7 @@ impl ConnThreads {
             std::thread::Builder::new()
                 .name(format!("{name}-{n}"))
                 .spawn(move || serve(conn, &tasks, &busy))
-                .map_err(|e| StoreError::Unavailable(format!("cannot start {name}: {e}")))?;
+                .map_err(|e| StoreError::unavailable_because(format!("cannot start {name}"), e))?;
         }
         Ok(Self { queue, count, busy })
     }
@@ -61,12 +61,11 @@ impl ConnThreads {
             let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn, runtime)));
             let _ = reply.send(out.map_err(|_| ()));
         });
-        let stopped =
-            || StoreError::Unavailable("the database's connection threads have stopped".into());
+        let stopped = || StoreError::unavailable("the database's connection threads have stopped");
         self.queue.send(task).await.map_err(|_| stopped())?;
         match answer.await {
             Ok(Ok(out)) => Ok(out),
-            Ok(Err(())) => Err(StoreError::Other("a unit of work panicked".into())),
+            Ok(Err(())) => Err(StoreError::other("a unit of work panicked")),
             Err(_) => Err(stopped()),
         }
     }
@@ -107,7 +106,7 @@ fn serve(conn: SqliteConnection, tasks: &Mutex<mpsc::Receiver<Task>>, busy: &Ato
         if inside_transaction(&mut conn) {
             type Manager = <SqliteConn as AsyncConnection>::TransactionManager;
             if let Err(e) = runtime.block_on(Manager::rollback_transaction(&mut conn)) {
-                tracing::error!(error = %e, "could not roll back an abandoned transaction");
+                tracing::error!(error = %tg_core::ErrorChain(&e), "could not roll back an abandoned transaction");
             }
         }
         busy.fetch_sub(1, Ordering::Relaxed);

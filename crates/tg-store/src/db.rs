@@ -96,8 +96,15 @@ fn reader_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::unavailable_because("cannot connect to the database", e)
+}
+
+fn migration_failed(e: Box<dyn std::error::Error + Send + Sync>) -> StoreError {
+    StoreError::Other {
+        context: "migration failed".into(),
+        cause: Some(e.into()),
+    }
 }
 
 /// A new database file is created readable and writable by its owner only (0600): it holds
@@ -115,7 +122,10 @@ fn create_private(path: &str) -> Result<(), StoreError> {
         Ok(_) => Ok(()),
         // Another process created it in between: SQLite opens that one.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(unavailable(format!("cannot create `{path}`: {e}"))),
+        Err(e) => Err(StoreError::unavailable_because(
+            format!("cannot create `{path}`"),
+            e,
+        )),
     }
 }
 
@@ -131,7 +141,7 @@ fn open_sqlite(path: &str) -> Result<SqliteConnection, StoreError> {
         diesel::RunQueryDsl::execute(diesel::sql_query(pragma), &mut conn).map_err(store_error)?;
     }
     conn.run_pending_migrations(SQLITE_MIGRATIONS)
-        .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        .map_err(migration_failed)?;
     Ok(conn)
 }
 
@@ -176,7 +186,7 @@ fn migrate_postgres(url: &str) -> Result<(), StoreError> {
     let result = conn
         .run_pending_migrations(PG_MIGRATIONS)
         .map(|_| ())
-        .map_err(|e| StoreError::Other(format!("migration failed: {e}")));
+        .map_err(migration_failed);
     let unlock = diesel::RunQueryDsl::execute(
         diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")),
         &mut conn,
@@ -193,7 +203,7 @@ pub async fn migrate(config: &DbConfig) -> Result<(), StoreError> {
         DbConfig::Postgres { url, .. } => migrate_postgres(&url),
     })
     .await
-    .map_err(|e| StoreError::Other(e.to_string()))?
+    .map_err(|e| StoreError::other_because("the migration task failed", e))?
 }
 
 /// Errors inside a diesel transaction: the database's own, or the unit of work's.
@@ -300,7 +310,7 @@ impl Db {
                 let path = path.clone();
                 let sqlite = tokio::task::spawn_blocking(move || start_sqlite(&path))
                     .await
-                    .map_err(|e| StoreError::Other(e.to_string()))??;
+                    .map_err(|e| StoreError::other_because("the start-up task failed", e))??;
                 Ok(Db::new(Backend::Sqlite(Arc::new(sqlite))))
             }
             DbConfig::Postgres { url, pool_size } => {

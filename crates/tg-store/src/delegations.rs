@@ -152,7 +152,7 @@ impl DelegationStore for DbTx<'_> {
         let o = d
             .outcome
             .as_ref()
-            .ok_or_else(|| StoreError::Other("no outcome to write".into()))?;
+            .ok_or_else(|| StoreError::other("no outcome to write"))?;
         let target = delegations::table.find(d.id.as_str());
         let n = run!(self, |c| diesel::update(target)
             .set((
@@ -193,9 +193,7 @@ impl DelegationStore for DbTx<'_> {
         let bound = Limits::default().max_depth as usize + 1;
         while let Some(current) = next {
             if out.len() > bound {
-                return Err(StoreError::Other(
-                    "delegation ancestry does not terminate".into(),
-                ));
+                return Err(StoreError::other("delegation ancestry does not terminate"));
             }
             let d = self
                 .get_delegation(&current)

@@ -2,29 +2,39 @@ use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error};
 use tg_core::{StoreError, Unique};
 
 /// The one place diesel errors become `StoreError`.
+/// Refusals the model explains (conflicts) keep their text; failures keep diesel's error as
+/// their cause, for the log.
 pub(crate) fn store_error(e: Error) -> StoreError {
-    match e {
-        Error::NotFound => StoreError::NotFound,
-        Error::DatabaseError(kind, info) => {
-            let detail = match info.constraint_name() {
-                Some(c) => format!("{} ({c})", info.message()),
-                None => info.message().to_owned(),
-            };
-            match kind {
-                DatabaseErrorKind::UniqueViolation => match unique(info.as_ref()) {
-                    Some(rule) => StoreError::Taken(rule),
-                    None => StoreError::Conflict(detail),
-                },
-                DatabaseErrorKind::ForeignKeyViolation
-                | DatabaseErrorKind::SerializationFailure => StoreError::Conflict(detail),
-                DatabaseErrorKind::ClosedConnection => StoreError::Unavailable(detail),
-                // SQLite's busy timeout ran out: another process holds the file's write lock.
-                _ if detail.contains("database is locked") => StoreError::Unavailable(detail),
-                _ => StoreError::Other(detail),
+    let conflict = match &e {
+        Error::NotFound => return StoreError::NotFound,
+        Error::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::UniqueViolation => match unique(info.as_ref()) {
+                Some(rule) => return StoreError::Taken(rule),
+                None => Some(info),
+            },
+            DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::SerializationFailure => {
+                Some(info)
             }
+            DatabaseErrorKind::ClosedConnection => {
+                return StoreError::unavailable_because("the connection closed", e);
+            }
+            // SQLite's busy timeout ran out: another process holds the file's write lock.
+            _ if info.message().contains("database is locked") => {
+                return StoreError::unavailable_because("the database is locked", e);
+            }
+            _ => None,
+        },
+        Error::BrokenTransactionManager => {
+            return StoreError::unavailable_because("the transaction manager broke", e);
         }
-        Error::BrokenTransactionManager => StoreError::Unavailable("broken transaction".into()),
-        other => StoreError::Other(other.to_string()),
+        _ => None,
+    };
+    match conflict {
+        Some(info) => StoreError::Conflict(match info.constraint_name() {
+            Some(c) => format!("{} ({c})", info.message()),
+            None => info.message().to_owned(),
+        }),
+        None => StoreError::other_because("the query failed", e),
     }
 }
 
@@ -47,7 +57,7 @@ fn unique(info: &dyn DatabaseErrorInformation) -> Option<Unique> {
 
 /// A stored value that does not parse back into its domain type.
 pub(crate) fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
-    StoreError::Other(format!("stored {what} `{value}` is invalid"))
+    StoreError::other(format!("stored {what} `{value}` is invalid"))
 }
 
 /// An UPDATE or DELETE of one row by key: `NotFound` when it touched none.
@@ -69,11 +79,22 @@ mod tests {
             DatabaseErrorKind::Unknown,
             Box::new(String::from("database is locked")),
         );
+        let e = store_error(busy);
+        assert!(matches!(e, StoreError::Unavailable { .. }), "{e:?}");
         assert_eq!(
-            store_error(busy),
-            StoreError::Unavailable("database is locked".into())
+            tg_core::ErrorChain(&e).to_string(),
+            "store unavailable: the database is locked: database is locked"
         );
-        let other = Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(String::from("x")));
-        assert_eq!(store_error(other), StoreError::Other("x".into()));
+        let other = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(String::from("no such table: receipts")),
+        );
+        let e = store_error(other);
+        assert!(matches!(e, StoreError::Other { .. }), "{e:?}");
+        // The driver's error is the cause, for the log.
+        assert_eq!(
+            tg_core::ErrorChain(&e).to_string(),
+            "store error: the query failed: no such table: receipts"
+        );
     }
 }

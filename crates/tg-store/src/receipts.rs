@@ -33,7 +33,7 @@ pub(crate) fn hash32(what: &str, bytes: &[u8]) -> Result<[u8; HASH_LEN], StoreEr
 }
 
 pub(crate) fn seq_to_i64(seq: u64) -> Result<i64, StoreError> {
-    i64::try_from(seq).map_err(|_| StoreError::Other(format!("seq {seq} out of range")))
+    i64::try_from(seq).map_err(|_| StoreError::other(format!("seq {seq} out of range")))
 }
 
 pub(crate) fn seq_from_i64(what: &str, seq: i64) -> Result<u64, StoreError> {

@@ -60,7 +60,7 @@ struct Channel {
 pub(crate) async fn listen(url: &str) -> Result<EventSignals, StoreError> {
     let mut conn = AsyncPgConnection::establish(url)
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        .map_err(|e| StoreError::unavailable_because("cannot open the LISTEN connection", e))?;
     let channel = diesel::sql_query(format!("SELECT {CHANNEL} AS channel"))
         .get_result::<Channel>(&mut conn)
         .await

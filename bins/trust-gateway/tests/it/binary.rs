@@ -198,6 +198,58 @@ fn requests_carry_a_request_id_into_the_json_log() {
     child.wait().unwrap();
 }
 
+/// A 5xx tells the client nothing of its cause, and logs the whole chain: the use case's
+/// context, the store's, and the database's own words.
+#[test]
+fn a_5xx_logs_every_cause_and_tells_the_client_nothing() {
+    use diesel::{Connection, RunQueryDsl};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _, log) = launch_with(dir.path(), &[("LOG_FORMAT", "json")]);
+    let secrets = dir.path().join("trust-gateway.db.secrets.json");
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(secrets).unwrap()).unwrap();
+    let key = stored["admin_api_key"].as_str().unwrap().to_owned();
+    let url = format!("http://{addr}/config/webhooks");
+    assert_eq!(http::get(url.clone(), Some(&key)).0, 200);
+
+    // A table goes missing under the running server (an operator's mistake, a bad restore).
+    let db = dir.path().join("trust-gateway.db");
+    let mut conn = diesel::SqliteConnection::establish(db.to_str().unwrap()).unwrap();
+    diesel::sql_query("PRAGMA busy_timeout = 5000")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("ALTER TABLE webhook_endpoints RENAME TO webhook_endpoints_gone")
+        .execute(&mut conn)
+        .unwrap();
+
+    let (status, body) = http::get(url, Some(&key));
+    assert_eq!(status, 500, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"code": "internal_error", "detail": "internal server error"})
+    );
+    let line = loop {
+        let line = log
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the error line within a minute");
+        if line.contains("\"internal error\"") {
+            break line;
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["level"], "ERROR", "{line}");
+    assert_eq!(
+        v["fields"]["error"],
+        "the store failed: store error: the query failed: no such table: webhook_endpoints",
+        "{line}"
+    );
+    assert_eq!(v["span"]["http.route"], "/config/webhooks", "{line}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// `trust-gateway demo`: runs on its own temporary database, shows trust rising with good
 /// behaviour and falling with violations, and verifies both receipt chains.
 #[test]

@@ -104,7 +104,9 @@ async fn a_read_cannot_write() {
     })
     .await
     .expect_err("a read-only unit of work wrote");
-    assert!(refused.to_string().contains("readonly"), "{refused}");
+    // The database's own words are the cause, under the use case's context.
+    let chain = tg_core::ErrorChain(&refused).to_string();
+    assert!(chain.contains("readonly"), "{chain}");
     assert!(!found(&db, &id).await);
 }
 
@@ -128,7 +130,10 @@ async fn a_read_that_panics_fails_alone() {
         })
         .await
         .expect_err("a panic is an error");
-        assert!(matches!(failed, ServiceError::Internal(_)), "{failed:?}");
+        assert!(
+            matches!(failed, ServiceError::Internal { .. }),
+            "{failed:?}"
+        );
     }
     assert!(found(&db, &id).await);
 }
@@ -151,7 +156,10 @@ async fn a_write_that_panics_inside_its_transaction_fails_alone() {
     })
     .await
     .expect_err("a panic is an error");
-    assert!(matches!(failed, ServiceError::Internal(_)), "{failed:?}");
+    assert!(
+        matches!(failed, ServiceError::Internal { .. }),
+        "{failed:?}"
+    );
     // The transaction was rolled back, and the writer begins the next one as usual.
     assert!(
         !found(&db, &lost_id).await,
