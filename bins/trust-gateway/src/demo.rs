@@ -4,7 +4,7 @@
 //! the agents' tokens prove the rest. After each step the demo prints their score, tier and
 //! what they may do — then proves the receipt chains are intact.
 
-use tg_core::Outcome;
+use tg_core::{AgentId, Outcome};
 use tg_identity::Attestation;
 use tg_service::{RecordAction, Registration};
 
@@ -21,7 +21,7 @@ struct Demo {
 }
 
 impl Demo {
-    async fn register(&self, name: &str) -> anyhow::Result<String> {
+    async fn register(&self, name: &str) -> anyhow::Result<AgentId> {
         let reg = Registration {
             name: name.into(),
             provider: "demo".into(),
@@ -37,7 +37,7 @@ impl Demo {
             .register(&self.tenant, &self.s.actor, reg)
             .await
             .map_err(err)?;
-        let id = view.agent.id.to_string();
+        let id = view.agent.id.clone();
         println!(
             "registered {name:<14} {id}  score {:.3}  tier {}",
             view.breakdown.composite, view.breakdown.tier
@@ -46,12 +46,12 @@ impl Demo {
     }
 
     /// The agent's own account reports.
-    async fn record(&self, id: &str, action: &str, result: Outcome) -> anyhow::Result<()> {
+    async fn record(&self, id: &AgentId, action: &str, result: Outcome) -> anyhow::Result<()> {
         self.report(&self.tenant, id, action, result, None).await
     }
 
     /// The operator's tool server reports with the agent's token: a witnessed receipt.
-    async fn witness(&self, id: &str, action: &str, result: Outcome) -> anyhow::Result<()> {
+    async fn witness(&self, id: &AgentId, action: &str, result: Outcome) -> anyhow::Result<()> {
         let grant = self
             .s
             .g
@@ -71,13 +71,13 @@ impl Demo {
     async fn report(
         &self,
         who: &tg_access::Principal,
-        id: &str,
+        id: &AgentId,
         action: &str,
         result: Outcome,
         token: Option<String>,
     ) -> anyhow::Result<()> {
         let req = RecordAction {
-            agent_id: id.into(),
+            agent_id: id.to_string(),
             action: action.into(),
             result,
             reported_at: None,
@@ -92,7 +92,7 @@ impl Demo {
     }
 
     /// One line: the agent's score and tier, and a yes/no per action.
-    async fn show(&self, name: &str, id: &str, step: &str) -> anyhow::Result<()> {
+    async fn show(&self, name: &str, id: &AgentId, step: &str) -> anyhow::Result<()> {
         let mut decisions = Vec::new();
         let mut standing = (0.0, 0);
         for action in ASKS {

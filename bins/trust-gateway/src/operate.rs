@@ -28,7 +28,10 @@ pub async fn keys_create(
     let g = open(settings).await?;
     let operator = g.operator();
     let actor = g.actor(Some(&operator), None);
-    let account = account.map_or_else(|| g.admin_account().id.to_string(), str::to_owned);
+    let account = match account {
+        Some(a) => tg_core::AccountId::parse(a)?,
+        None => g.admin_account().id.clone(),
+    };
     let new = g
         .create_key(&operator, &actor, &account, scope)
         .await
@@ -58,14 +61,14 @@ fn key_line(k: &ApiKey) -> String {
 pub async fn keys_list(settings: &Settings, account: Option<&str>) -> anyhow::Result<()> {
     let g = open(settings).await?;
     let operator = g.operator();
-    let accounts: Vec<String> = match account {
-        Some(a) => vec![a.to_owned()],
+    let accounts: Vec<tg_core::AccountId> = match account {
+        Some(a) => vec![tg_core::AccountId::parse(a)?],
         None => g
             .list_accounts(&operator)
             .await
             .map_err(service)?
             .into_iter()
-            .map(|a| a.id.to_string())
+            .map(|a| a.id)
             .collect(),
     };
     println!(
@@ -197,10 +200,11 @@ pub async fn agents_list(
 }
 
 pub async fn verify_chain(settings: &Settings, agent: &str) -> anyhow::Result<()> {
+    let agent = tg_core::AgentId::parse(agent)?;
     let g = open(settings).await?;
     eprintln!("verifying the receipt chain of {agent} (links, signatures, recorded head)…");
     let report = g
-        .verify_chain(&g.operator(), agent)
+        .verify_chain(&g.operator(), &agent)
         .await
         .map_err(service)?;
     if report.valid {

@@ -60,7 +60,7 @@ impl Scratch {
             .await
             .map_err(err)?;
         let key = g
-            .create_key(p, actor, a.id.as_str(), Scope::Write)
+            .create_key(p, actor, &a.id, Scope::Write)
             .await
             .map_err(err)?;
         g.authenticate(Some(&key.plaintext)).await.map_err(err)

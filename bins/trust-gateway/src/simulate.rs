@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tg_access::Principal;
-use tg_core::{ManualClock, Outcome, Timestamp};
+use tg_core::{AgentId, ManualClock, Outcome, Timestamp};
 use tg_identity::Attestation;
 use tg_service::{NewDelegation, NewVouch, RecordAction, Registration};
 
@@ -35,7 +35,7 @@ impl Sim {
         self.s.tenant(name).await
     }
 
-    async fn agent(&self, owner: &Principal, name: &str) -> anyhow::Result<String> {
+    async fn agent(&self, owner: &Principal, name: &str) -> anyhow::Result<AgentId> {
         let reg = Registration {
             name: name.into(),
             provider: "sim".into(),
@@ -51,10 +51,10 @@ impl Sim {
             .register(owner, &self.s.actor, reg)
             .await
             .map_err(err)?;
-        Ok(view.agent.id.to_string())
+        Ok(view.agent.id.clone())
     }
 
-    async fn token(&self, owner: &Principal, agent: &str) -> anyhow::Result<String> {
+    async fn token(&self, owner: &Principal, agent: &AgentId) -> anyhow::Result<String> {
         let grant = self
             .s
             .g
@@ -68,13 +68,13 @@ impl Sim {
     async fn report(
         &self,
         who: &Principal,
-        agent: &str,
+        agent: &AgentId,
         result: Outcome,
         token: Option<&str>,
     ) -> Result<(), tg_service::ServiceError> {
         self.tick();
         let req = RecordAction {
-            agent_id: agent.into(),
+            agent_id: agent.to_string(),
             action: "read_data".into(),
             result,
             reported_at: None,
@@ -87,7 +87,12 @@ impl Sim {
             .map(drop)
     }
 
-    async fn self_reports(&self, owner: &Principal, agent: &str, n: usize) -> anyhow::Result<()> {
+    async fn self_reports(
+        &self,
+        owner: &Principal,
+        agent: &AgentId,
+        n: usize,
+    ) -> anyhow::Result<()> {
         for _ in 0..n {
             self.report(owner, agent, Outcome::Success, None)
                 .await
@@ -97,13 +102,13 @@ impl Sim {
     }
 
     /// The tool server deals with the agent and reports how it went, with today's token.
-    async fn witnessed(&self, agent: &str, token: &str, result: Outcome) -> anyhow::Result<()> {
+    async fn witnessed(&self, agent: &AgentId, token: &str, result: Outcome) -> anyhow::Result<()> {
         self.report(&self.tools, agent, result, Some(token))
             .await
             .map_err(err)
     }
 
-    async fn tier(&self, agent: &str) -> anyhow::Result<u8> {
+    async fn tier(&self, agent: &AgentId) -> anyhow::Result<u8> {
         Ok(self
             .s
             .g
@@ -129,7 +134,7 @@ struct Class {
     name: &'static str,
     what: &'static str,
     owner: Principal,
-    agents: Vec<String>,
+    agents: Vec<AgentId>,
     /// Highest tier of any of its agents at the end of each day.
     by_day: BTreeMap<u32, u8>,
     /// Highest tier held at a moment that counts against an attacker (every moment for
@@ -223,7 +228,7 @@ pub async fn run() -> anyhow::Result<()> {
                 .await?,
         );
     }
-    let mut ring_members: Vec<(Principal, String)> = Vec::new();
+    let mut ring_members: Vec<(Principal, AgentId)> = Vec::new();
     let ring_accounts = [
         ring.owner.clone(),
         sim.account("ring-1").await?,
@@ -240,7 +245,7 @@ pub async fn run() -> anyhow::Result<()> {
         for (_, to) in &ring_members {
             if from != to {
                 let v = NewVouch {
-                    from_agent: from.clone(),
+                    from_agent: from.to_string(),
                     weight: 1.0,
                     note: None,
                     signature: None,
@@ -254,12 +259,12 @@ pub async fn run() -> anyhow::Result<()> {
         }
     }
     // The grief attacker's victims: half the honest agents.
-    let victims: Vec<String> = honest.agents.iter().take(4).cloned().collect();
+    let victims: Vec<AgentId> = honest.agents.iter().take(4).cloned().collect();
     let mut grief_refused = 0u64;
     let mut grief_attempts = 0u64;
 
     // Receipts (of each kind) honest agents needed before they first stood at tier 2.
-    let mut honest_receipts: BTreeMap<String, Progress> = BTreeMap::new();
+    let mut honest_receipts: BTreeMap<AgentId, Progress> = BTreeMap::new();
 
     for day in 1..=DAYS {
         sim.clock.set(START.plus_secs(i64::from(day) * 86_400));
@@ -332,7 +337,7 @@ pub async fn run() -> anyhow::Result<()> {
                         NewDelegation {
                             from_agent: None,
                             from_principal: Some("user:mallory".into()),
-                            to_agent: victim.clone(),
+                            to_agent: victim.to_string(),
                             task_type: "sabotage".into(),
                             threshold: 0.0,
                             parent_delegation_id: None,
@@ -344,7 +349,7 @@ pub async fn run() -> anyhow::Result<()> {
                     let outcome = tg_delegation::DelegationOutcome::Failure;
                     sim.s
                         .g
-                        .record_outcome(&grief, &sim.s.actor, d.id.as_str(), outcome, None, None)
+                        .record_outcome(&grief, &sim.s.actor, &d.id, outcome, None, None)
                         .await
                         .map_err(err)?;
                 }

@@ -9,6 +9,7 @@ use tg_identity::A2aProfile;
 use tg_wire::a2a::AgentCard;
 
 use crate::auth::Auth;
+use crate::ids::{AgentPath, PathId};
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 
@@ -26,8 +27,7 @@ pub(crate) fn routes(r: &mut Routes) {
     params(crate::openapi::AgentPath),
     responses((status = 200, description = "The signed card (trust data in the `urn:trust-gateway:a2a:trust:v1` extension)", body = AgentCard),
         (status = 404, description = "No such agent, no A2A profile, or revoked", body = crate::openapi::ErrorBody)))]
-async fn card(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+async fn card(state: web::Data<AppState>, PathId(id): AgentPath) -> Result<HttpResponse, ApiError> {
     let body = state
         .call(move |g| async move { g.agent_card(&id).await })
         .await?;
@@ -43,10 +43,10 @@ async fn card(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpR
 async fn set_profile(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: crate::dto::Json<A2aProfile>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, profile) = (id.into_inner(), body.into_inner());
+    let (id, profile) = (id, body.into_inner());
     let view = state
         .call(move |g| async move {
             g.set_a2a_profile(&auth.principal, &auth.actor, &id, Some(profile))
@@ -63,9 +63,8 @@ async fn set_profile(
 async fn clear_profile(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let view = state
         .call(move |g| async move {
             g.set_a2a_profile(&auth.principal, &auth.actor, &id, None)

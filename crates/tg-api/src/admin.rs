@@ -1,8 +1,10 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Auth;
+use crate::ids::PathId;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_core::AccountKind;
 use tg_wire::admin::{AccountOut, AccountUpdate, Accounts, KeyOut, Keys, NewAccount, NewKey};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -50,10 +52,10 @@ async fn create_account(
 async fn update_account(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<AccountKind>,
     body: crate::dto::Json<AccountUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, b) = (id.into_inner(), body.into_inner());
+    let (id, b) = (id, body.into_inner());
     let a = state
         .call(move |g| async move {
             g.update_account(
@@ -88,10 +90,10 @@ async fn list_accounts(state: web::Data<AppState>, auth: Auth) -> Result<HttpRes
 async fn create_key(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<AccountKind>,
     body: crate::dto::Json<NewKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, scope) = (id.into_inner(), body.into_inner().scope);
+    let (id, scope) = (id, body.into_inner().scope);
     let new = state
         .call(move |g| async move { g.create_key(&auth.principal, &auth.actor, &id, scope).await })
         .await?;
@@ -107,9 +109,8 @@ async fn create_key(
 async fn list_keys(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<AccountKind>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let keys = state
         .call(move |g| async move { g.list_keys(&auth.principal, &id).await })
         .await?;

@@ -1,7 +1,9 @@
 use actix_web::{HttpResponse, web};
+use tg_core::AgentId;
 use tg_service::Registration;
 
 use crate::auth::Auth;
+use crate::ids::{AgentPath, PathId};
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 use tg_wire::agents::{
@@ -49,7 +51,7 @@ async fn register(
     Ok(HttpResponse::Created().json(dto::AgentOut::from(&view)))
 }
 
-async fn view(state: &AppState, id: String) -> Result<tg_service::TrustView, ApiError> {
+async fn view(state: &AppState, id: AgentId) -> Result<tg_service::TrustView, ApiError> {
     state
         .call(move |g| async move { g.trust_view(&id).await })
         .await
@@ -62,9 +64,9 @@ async fn view(state: &AppState, id: String) -> Result<tg_service::TrustView, Api
 async fn get_agent(
     state: web::Data<AppState>,
     _auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
 ) -> Result<HttpResponse, ApiError> {
-    let view = view(&state, id.into_inner()).await?;
+    let view = view(&state, id).await?;
     Ok(HttpResponse::Ok().json(dto::AgentOut::from(&view)))
 }
 
@@ -75,10 +77,9 @@ async fn get_agent(
 async fn trust(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     query: web::Query<TrustQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let min = query.into_inner().min_state_version;
     // From memory when it can answer (nothing to wait on, so no hand-off to the runtime).
     let now = state
@@ -183,10 +184,10 @@ async fn discover(
 async fn history(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, limit) = (id.into_inner(), q.limit);
+    let (id, limit) = (id, q.limit);
     let (agent_id, points) = state
         .call(move |g| async move { g.history(&auth.principal, &id, limit).await })
         .await?;
@@ -203,9 +204,9 @@ async fn history(
 async fn card(
     state: web::Data<AppState>,
     _auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
 ) -> Result<HttpResponse, ApiError> {
-    let view = view(&state, id.into_inner()).await?;
+    let view = view(&state, id).await?;
     Ok(HttpResponse::Ok().json(dto::Card::from(&view)))
 }
 
@@ -223,11 +224,11 @@ async fn token(
     state: web::Data<AppState>,
     auth: Auth,
     req: actix_web::HttpRequest,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let dpop = crate::dpop::presented(&req, &state.gateway)?;
-    let (id, expires_in) = (id.into_inner(), q.expires_in);
+    let (id, expires_in) = (id, q.expires_in);
     let grant = state
         .call(move |g| async move {
             g.issue_bound_token(&auth.principal, &auth.actor, &id, expires_in, dpop)
@@ -254,10 +255,10 @@ async fn token(
 async fn reattest(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: crate::dto::Json<dto::AttestationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, attestation) = (id.into_inner(), body.into_inner().attestation);
+    let (id, attestation) = (id, body.into_inner().attestation);
     let view = state
         .call(move |g| async move {
             g.reattest(&auth.principal, &auth.actor, &id, attestation)

@@ -6,6 +6,7 @@ use tg_core::{EventId, ExportId, Timestamp};
 use tg_service::AuditExport;
 
 use crate::auth::Auth;
+use crate::ids::{AgentPath, PathId};
 use crate::routes::Routes;
 use crate::streaming::Sink;
 use crate::{ApiError, AppState};
@@ -42,10 +43,10 @@ fn parse_cursor(c: &str) -> Result<(Timestamp, EventId), ApiError> {
 async fn audit(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, q) = (id.into_inner(), q.into_inner());
+    let (id, q) = (id, q.into_inner());
     let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
     let page = state
         .call(move |g| async move { g.audit(&auth.principal, &id, window(&q, after)).await })
@@ -216,10 +217,10 @@ async fn produce(state: AppState, mut export: AuditExport, format: Format, out: 
 async fn export(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, q) = (id.into_inner(), q.into_inner());
+    let (id, q) = (id, q.into_inner());
     let agent = id.clone();
     let export = state
         .call(move |g| async move {

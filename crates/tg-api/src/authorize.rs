@@ -35,11 +35,12 @@ async fn authorize(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     crate::request_id::record_agent(&b.agent_id, None);
+    let id = crate::ids::agent(&b.agent_id)?;
     // From memory when it can answer (nothing to wait on, so no hand-off to the runtime).
     let now = state.gateway.authorize_now(
         &auth.principal,
         &auth.actor,
-        &b.agent_id,
+        &id,
         &b.action,
         b.min_state_version,
     );
@@ -49,7 +50,7 @@ async fn authorize(
             state
                 .call(move |g| async move {
                     let min = b.min_state_version;
-                    g.authorize(&auth.principal, &auth.actor, &b.agent_id, &b.action, min)
+                    g.authorize(&auth.principal, &auth.actor, &id, &b.action, min)
                         .await
                 })
                 .await
@@ -75,17 +76,12 @@ async fn batch(
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     crate::request_id::record_agent(&req.agent_id, None);
+    let id = crate::ids::agent(&req.agent_id)?;
     let b = state
         .call(move |g| async move {
             let min = req.min_state_version;
-            g.authorize_batch(
-                &auth.principal,
-                &auth.actor,
-                &req.agent_id,
-                &req.actions,
-                min,
-            )
-            .await
+            g.authorize_batch(&auth.principal, &auth.actor, &id, &req.actions, min)
+                .await
         })
         .await
         .map_err(fail_closed)?;

@@ -5,8 +5,10 @@ use tg_service::{Delegated, NewDelegation};
 use utoipa::IntoParams;
 
 use crate::auth::Auth;
+use crate::ids::{AgentPath, PathId};
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_core::{ChainKind, DelegationKind};
 use tg_wire::delegations::{DelegationOut, DelegationPage, DelegationRequest, OutcomeRequest};
 
 pub(crate) fn routes(r: &mut Routes) {
@@ -73,9 +75,8 @@ async fn create(
 async fn get(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<DelegationKind>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let d = state
         .call(move |g| async move { g.delegation(&auth.principal, &id).await })
         .await?;
@@ -91,9 +92,8 @@ async fn get(
 async fn accept(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<DelegationKind>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let d = state
         .call(move |g| async move { g.accept_delegation(&auth.principal, &auth.actor, &id).await })
         .await?;
@@ -108,10 +108,10 @@ async fn accept(
 async fn outcome(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<DelegationKind>,
     body: crate::dto::Json<OutcomeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, b) = (id.into_inner(), body.into_inner());
+    let (id, b) = (id, body.into_inner());
     let (d, view) = state
         .call(move |g| async move {
             g.record_outcome(
@@ -137,9 +137,8 @@ async fn outcome(
 async fn chain(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<ChainKind>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let c = state
         .call(move |g| async move { g.chain(&auth.principal, &id).await })
         .await?;
@@ -153,11 +152,11 @@ async fn chain(
 async fn history(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     q: web::Query<crate::dto::Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, offset, limit) = (id.into_inner(), q.offset, q.limit);
-    let agent = id.clone();
+    let (id, offset, limit) = (id, q.offset, q.limit);
+    let agent = id.as_str().to_owned();
     let items = state
         .call(move |g| async move {
             g.delegation_history(&auth.principal, &id, offset, limit)

@@ -1,7 +1,9 @@
 use actix_web::{HttpResponse, web};
+use tg_core::AgentId;
 use tg_identity::CHALLENGE_TTL_SECS;
 
 use crate::auth::Auth;
+use crate::ids::{AgentPath, PathId};
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 use tg_wire::identity::{
@@ -46,10 +48,10 @@ async fn attestation_nonce(
 async fn public_key(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: crate::dto::Json<PublicKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, b) = (id.into_inner(), body.into_inner());
+    let (id, b) = (id, body.into_inner());
     let view = state
         .call(move |g| async move {
             g.set_public_key(
@@ -72,9 +74,8 @@ async fn public_key(
 async fn challenge(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let c = state
         .call(move |g| async move { g.issue_challenge(&auth.principal, &id).await })
         .await?;
@@ -95,10 +96,10 @@ async fn challenge(
 async fn verify(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: crate::dto::Json<ChallengeAnswer>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, b) = (id.into_inner(), body.into_inner());
+    let (id, b) = (id, body.into_inner());
     let view = state
         .call(move |g| async move {
             g.verify_challenge(&auth.principal, &auth.actor, &id, &b.nonce, &b.signature)
@@ -111,7 +112,7 @@ async fn verify(
 async fn update(
     state: web::Data<AppState>,
     auth: Auth,
-    id: String,
+    id: AgentId,
     body: dto::RawBody,
     approve: bool,
 ) -> Result<HttpResponse, ApiError> {
@@ -133,10 +134,10 @@ async fn update(
 async fn report_config(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    update(state, auth, id.into_inner(), body, false).await
+    update(state, auth, id, body, false).await
 }
 
 /// An operator approves a configuration hash (default: the one last reported).
@@ -146,8 +147,8 @@ async fn report_config(
 async fn approve_config(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    update(state, auth, id.into_inner(), body, true).await
+    update(state, auth, id, body, true).await
 }

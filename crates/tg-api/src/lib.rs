@@ -12,6 +12,7 @@ mod dpop;
 mod dto;
 mod error;
 mod identity;
+mod ids;
 mod lifecycle;
 mod log;
 mod metrics;

@@ -1,8 +1,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use tg_core::AgentId;
 use tg_service::{Lifecycle, TokenRevocation};
 
 use crate::auth::Auth;
+use crate::ids::{AgentPath, PathId};
 use crate::routes::Routes;
 use crate::{ApiError, AppState, dto};
 use tg_wire::lifecycle::{
@@ -20,7 +22,7 @@ pub(crate) fn routes(r: &mut Routes) {
 async fn change(
     state: web::Data<AppState>,
     auth: Auth,
-    id: String,
+    id: AgentId,
     body: dto::RawBody,
     change: Lifecycle,
 ) -> Result<HttpResponse, ApiError> {
@@ -42,10 +44,10 @@ async fn change(
 async fn suspend(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    change(state, auth, id.into_inner(), body, Lifecycle::Suspend).await
+    change(state, auth, id, body, Lifecycle::Suspend).await
 }
 
 /// Reactivates a suspended agent.
@@ -55,10 +57,10 @@ async fn suspend(
 async fn reactivate(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    change(state, auth, id.into_inner(), body, Lifecycle::Reactivate).await
+    change(state, auth, id, body, Lifecycle::Reactivate).await
 }
 
 /// Revokes the agent for good; its tokens stop introspecting as active.
@@ -68,10 +70,10 @@ async fn reactivate(
 async fn revoke(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: dto::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    change(state, auth, id.into_inner(), body, Lifecycle::Revoke).await
+    change(state, auth, id, body, Lifecycle::Revoke).await
 }
 
 /// A body sent as `application/x-www-form-urlencoded` (the OAuth token endpoints' form) or

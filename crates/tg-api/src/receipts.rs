@@ -3,6 +3,7 @@ use tg_service::RecordAction;
 use utoipa::IntoParams;
 
 use crate::auth::Auth;
+use crate::ids::{AgentPath, PathId};
 use crate::routes::Routes;
 use crate::streaming::Sink;
 use crate::{ApiError, AppState, dto};
@@ -76,7 +77,7 @@ async fn record(
 async fn list(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (agent, limit, before) = (id.clone(), q.limit, q.before_seq);
@@ -118,9 +119,8 @@ async fn list(
 async fn verify(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let report = state
         .call(move |g| async move { g.verify_chain(&auth.principal, &id).await })
         .await?;
@@ -224,9 +224,8 @@ async fn produce(state: AppState, mut export: tg_service::ReceiptExport, out: Si
 async fn export(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let export = state
         .call(move |g| async move { g.export_receipts(&auth.principal, &id).await })
         .await?;

@@ -10,8 +10,10 @@ use tg_wire::ssf::{StreamConfiguration, StreamRequest, StreamUpdate, Transmitter
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
+use crate::ids::parse;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_core::WebhookKind;
 
 pub(crate) fn routes(r: &mut Routes) {
     r.public()
@@ -107,6 +109,7 @@ async fn read(
 ) -> Result<HttpResponse, ApiError> {
     let answer = match q.into_inner().stream_id {
         Some(id) => {
+            let id = parse::<WebhookKind>(&id)?;
             let s = state
                 .call(move |g| async move { g.stream(&auth.principal, &id).await })
                 .await?;
@@ -146,7 +149,7 @@ async fn update(
         events_requested: b.events_requested,
         description: b.description,
     };
-    let id = b.stream_id;
+    let id = parse::<WebhookKind>(&b.stream_id)?;
     let stream = state
         .call(move |g| async move { g.update_stream(&auth.principal, &id, change).await })
         .await?;
@@ -162,7 +165,7 @@ async fn delete(
     auth: Auth,
     q: web::Query<StreamId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = q.into_inner().stream_id;
+    let id = parse::<WebhookKind>(&q.into_inner().stream_id)?;
     state
         .call(move |g| async move { g.delete_stream(&auth.principal, &id).await })
         .await?;

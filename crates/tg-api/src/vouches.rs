@@ -1,8 +1,10 @@
 use actix_web::{HttpResponse, web};
+use tg_core::AgentId;
 use tg_service::{NewVouch, Vouched};
 use tg_vouch::Direction;
 
 use crate::auth::Auth;
+use crate::ids::{AgentPath, PathId};
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
 use tg_wire::vouches::{Anchor, ListQuery, VouchOut, VouchPage, VouchRequest};
@@ -23,10 +25,10 @@ pub(crate) fn routes(r: &mut Routes) {
 async fn create(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     body: crate::dto::Json<VouchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, b) = (id.into_inner(), body.into_inner());
+    let b = body.into_inner();
     let req = NewVouch {
         from_agent: b.from_agent,
         weight: b.weight,
@@ -50,7 +52,7 @@ async fn create(
 async fn list(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
@@ -59,8 +61,8 @@ async fn list(
             "`direction` must be `received` or `given`".into(),
         ))
     })?;
-    let (id, offset, limit) = (id.into_inner(), q.offset, q.limit);
-    let agent = id.clone();
+    let (id, offset, limit) = (id, q.offset, q.limit);
+    let agent = id.as_str().to_owned();
     let items = state
         .call(move |g| async move {
             g.vouches(&auth.principal, &id, direction, offset, limit)
@@ -83,9 +85,10 @@ async fn list(
 async fn revoke(
     state: web::Data<AppState>,
     auth: Auth,
+    PathId(id): AgentPath,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, vouch_id) = path.into_inner();
+    let (_, vouch_id) = path.into_inner();
     let v = state
         .call(move |g| async move {
             g.revoke_vouch(&auth.principal, &auth.actor, &id, &vouch_id)
@@ -98,10 +101,10 @@ async fn revoke(
 async fn anchor(
     state: web::Data<AppState>,
     auth: Auth,
-    id: String,
+    id: AgentId,
     on: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let agent = id.clone();
+    let agent = id.as_str().to_owned();
     let anchor = state
         .call(move |g| async move { g.set_anchor(&auth.principal, &auth.actor, &id, on).await })
         .await?;
@@ -118,9 +121,9 @@ async fn anchor(
 async fn set_anchor(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
 ) -> Result<HttpResponse, ApiError> {
-    anchor(state, auth, id.into_inner(), true).await
+    anchor(state, auth, id, true).await
 }
 
 /// Removes the agent's trust-anchor mark. Admin only.
@@ -130,7 +133,7 @@ async fn set_anchor(
 async fn unset_anchor(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): AgentPath,
 ) -> Result<HttpResponse, ApiError> {
-    anchor(state, auth, id.into_inner(), false).await
+    anchor(state, auth, id, false).await
 }

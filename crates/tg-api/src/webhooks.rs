@@ -4,8 +4,10 @@ use tg_service::{NewWebhook, ServiceError, WebhookChange};
 use utoipa::IntoParams;
 
 use crate::auth::Auth;
+use crate::ids::PathId;
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
+use tg_core::WebhookKind;
 use tg_wire::webhooks::{
     AttemptPage, Deleted, EndpointOut, Queued, RecoverRequest, Requeued, WebhookRequest,
     WebhookUpdate,
@@ -71,9 +73,8 @@ async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, Ap
 async fn get(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<WebhookKind>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let e = state
         .call(move |g| async move { g.webhook(&auth.principal, &id).await })
         .await?;
@@ -87,10 +88,10 @@ async fn get(
 async fn update(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<WebhookKind>,
     body: crate::dto::Json<WebhookUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, b) = (id.into_inner(), body.into_inner());
+    let (id, b) = (id, body.into_inner());
     let change = WebhookChange {
         url: b.url,
         events: b.events,
@@ -112,10 +113,9 @@ async fn update(
 async fn delete(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<WebhookKind>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let deleted = id.clone();
+    let deleted = id.to_string();
     state
         .call(move |g| async move { g.delete_webhook(&auth.principal, &id).await })
         .await?;
@@ -132,10 +132,10 @@ async fn delete(
 async fn attempts(
     state: web::Data<AppState>,
     auth: Auth,
-    id: web::Path<String>,
+    PathId(id): PathId<WebhookKind>,
     q: web::Query<crate::dto::Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, offset, limit) = (id.into_inner(), q.offset, q.limit);
+    let (id, offset, limit) = (id, q.offset, q.limit);
     let items = state
         .call(move |g| async move {
             g.webhook_attempts(&auth.principal, &id, offset, limit)
@@ -156,9 +156,10 @@ async fn attempts(
 async fn retry(
     state: web::Data<AppState>,
     auth: Auth,
+    PathId(id): PathId<WebhookKind>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, event_id) = path.into_inner();
+    let (_, event_id) = path.into_inner();
     state
         .call(move |g| async move { g.retry_webhook(&auth.principal, &id, &event_id).await })
         .await?;
@@ -177,10 +178,10 @@ fn timestamp(field: &str, value: &str) -> Result<Timestamp, ApiError> {
 async fn recover(
     state: web::Data<AppState>,
     auth: Auth,
-    path: web::Path<String>,
+    PathId(path): PathId<WebhookKind>,
     body: crate::dto::Json<RecoverRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let id = path;
     let b = body.into_inner();
     let since = timestamp("since", &b.since)?;
     let until = b

@@ -211,10 +211,7 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db:
                 let mut spent = Duration::ZERO;
                 for _ in 0..iters {
                     seq = (seq + 7919) % head.get().seq + 1;
-                    let r = g
-                        .receipts(&p, agent.as_str(), 1, Some(seq + 1))
-                        .await
-                        .unwrap();
+                    let r = g.receipts(&p, &agent, 1, Some(seq + 1)).await.unwrap();
                     let leaf = leaf_hash(&r[0].receipt_hash);
                     let start = Instant::now();
                     let proof = g.log_inclusion(leaf, size).await.unwrap();
@@ -232,7 +229,7 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, db:
         fill(&store, &agent2, ChainHead::EMPTY, 100_000).await;
         while g.integrate_log().await.unwrap().integrated > 0 {}
         let start = Instant::now();
-        let mut export = g.export_receipts(&p, agent2.as_str()).await.unwrap();
+        let mut export = g.export_receipts(&p, &agent2).await.unwrap();
         let mut receipts = 0;
         while let Some(page) = export.next_page().await.unwrap() {
             receipts += page.len();

@@ -8,7 +8,7 @@
 //! signed are the bytes every verifier rebuilds.
 
 use serde_json::Value;
-use tg_core::Timestamp;
+use tg_core::{AgentId, Timestamp};
 use tg_identity::a2a_card::{
     AgentCapabilities, AgentCard, AgentExtension, AgentInterface, AgentProvider, AgentSkill,
     TRUST_EXTENSION, TrustParams,
@@ -26,7 +26,7 @@ impl Gateway {
     /// canonicalised, signed, with its signature added. Anyone may ask (cards are
     /// discoverable by design); an unknown or revoked agent, or one without an A2A profile,
     /// has none.
-    pub async fn agent_card(&self, id: &str) -> Result<Value, ServiceError> {
+    pub async fn agent_card(&self, id: &AgentId) -> Result<Value, ServiceError> {
         let view = self.trust_view(id).await?;
         let agent = &view.agent;
         if agent.status == AgentStatus::Revoked {

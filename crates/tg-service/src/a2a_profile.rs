@@ -3,6 +3,7 @@
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, EventType};
+use tg_core::AgentId;
 use tg_identity::A2aProfile;
 
 use crate::trust_view::TrustView;
@@ -15,7 +16,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         profile: Option<A2aProfile>,
     ) -> Result<TrustView, ServiceError> {
         self.require(principal, Scope::Write)?;

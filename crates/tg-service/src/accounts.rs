@@ -7,15 +7,6 @@ use tg_core::AccountId;
 
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
-fn account_id(raw: &str) -> Result<AccountId, ServiceError> {
-    AccountId::parse(raw).map_err(|_| {
-        ServiceError::NotFound(format!(
-            "account `{}` not found",
-            raw.chars().take(64).collect::<String>()
-        ))
-    })
-}
-
 fn account_name(name: &str) -> Result<String, ServiceError> {
     let n = name.trim();
     let ok = !n.is_empty()
@@ -34,11 +25,14 @@ fn account_name(name: &str) -> Result<String, ServiceError> {
 impl Gateway {
     /// The account an `admin` key may manage keys of: its own, or any for the operator.
     /// Another tenant's account answers 404, like an unknown one (no existence leak).
-    fn administered(&self, principal: &Principal, raw: &str) -> Result<AccountId, ServiceError> {
+    fn administered(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+    ) -> Result<AccountId, ServiceError> {
         self.require(principal, Scope::Admin)?;
-        let account = account_id(raw)?;
-        if principal.sees(&account) {
-            Ok(account)
+        if principal.sees(account) {
+            Ok(account.clone())
         } else {
             Err(ServiceError::NotFound(format!(
                 "account `{account}` not found"
@@ -93,12 +87,12 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        account: &str,
+        account: &AccountId,
         plan: Option<Plan>,
         lifts_operator_suspensions: Option<bool>,
     ) -> Result<Account, ServiceError> {
         self.require_operator(principal)?;
-        let id = account_id(account)?;
+        let id = account.clone();
         let (actor, now) = (actor.clone(), self.now());
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -143,7 +137,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        account: &str,
+        account: &AccountId,
         scope: Scope,
     ) -> Result<NewKey, ServiceError> {
         let account = self.administered(principal, account)?;
@@ -168,7 +162,7 @@ impl Gateway {
     pub async fn list_keys(
         &self,
         principal: &Principal,
-        account: &str,
+        account: &AccountId,
     ) -> Result<Vec<ApiKey>, ServiceError> {
         let account = self.administered(principal, account)?;
         reading(self.store.as_ref(), move |tx| {

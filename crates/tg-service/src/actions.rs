@@ -87,12 +87,12 @@ impl Gateway {
     pub async fn receipts(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
         limit: u32,
         before_seq: Option<u64>,
     ) -> Result<Vec<Receipt>, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = agent_id(id)?;
+        let id = id.clone();
         let limit = page_limit(limit)?;
         let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
@@ -108,10 +108,10 @@ impl Gateway {
     pub async fn verify_chain(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
     ) -> Result<ChainReport, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id: AgentId = agent_id(id)?;
+        let id = id.clone();
         let viewer = principal.clone();
         let (agent, report) = crate::chain_check::verify_stored_chain(
             self.store.as_ref(),

@@ -7,9 +7,7 @@ use tg_core::{AgentId, StoreError, Unique};
 use tg_identity::{Agent, AgentStatus, Attestation, NewAgent, VerificationLevel};
 use tg_scoring::{Evidence, Trigger};
 
-use crate::trust_view::{
-    TrustView, agent_id, load_view, page_limit, require_visible, rescore, save_agent,
-};
+use crate::trust_view::{TrustView, load_view, page_limit, require_visible, rescore, save_agent};
 use crate::{Gateway, HistoryPoint, ServiceError, TrustState, in_transaction, reading};
 
 /// A registration request as received (V2 `POST /agents/register`).
@@ -173,8 +171,8 @@ impl Gateway {
     }
 
     /// The agent and its score at `now` (`GET /agents/{id}`, `/trust`, `/card`).
-    pub async fn trust_view(&self, id: &str) -> Result<TrustView, ServiceError> {
-        let id = agent_id(id)?;
+    pub async fn trust_view(&self, id: &AgentId) -> Result<TrustView, ServiceError> {
+        let id = id.clone();
         let cache = Arc::clone(&self.policy);
         let now = self.now();
         reading(self.store.as_ref(), move |tx| {
@@ -187,11 +185,11 @@ impl Gateway {
     pub async fn history(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
         limit: u32,
     ) -> Result<(AgentId, Vec<HistoryPoint>), ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = agent_id(id)?;
+        let id = id.clone();
         let limit = page_limit(limit)?;
         let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
@@ -222,18 +220,18 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         attestation: Attestation,
     ) -> Result<TrustView, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let id = agent_id(id)?;
+        let id = id.clone();
         let now = self.now();
         let cache = Arc::clone(&self.policy);
         let principal = principal.clone();
         let actor = actor.clone();
         // Verification needs the stored SPIFFE ID: read it, verify outside the transaction
         // (no database time spent on crypto), then apply under the lock if nothing changed.
-        let current = self.trust_view(id.as_str()).await?;
+        let current = self.trust_view(&id).await?;
         if !principal.can_write(&current.agent.account_id) {
             return Err(ServiceError::agent_not_found(id.as_str()));
         }

@@ -9,7 +9,7 @@ use tg_audit::{
 };
 use tg_core::{AgentId, EventId, Timestamp};
 
-use crate::trust_view::{agent_id, require_agent};
+use crate::trust_view::require_agent;
 use crate::{Gateway, ServiceError, Store, reading};
 
 /// Default period: the last 30 days.
@@ -155,10 +155,10 @@ impl Gateway {
     async fn audit_subject(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
     ) -> Result<AgentId, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = agent_id(id)?;
+        let id = id.clone();
         let (check, p) = (id.clone(), principal.clone());
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -177,7 +177,7 @@ impl Gateway {
     pub async fn audit(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
         window: AuditWindow<'_>,
     ) -> Result<AuditPage, ServiceError> {
         let agent_id = self.audit_subject(principal, id).await?;
@@ -249,7 +249,7 @@ impl Gateway {
     pub async fn export_audit(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
         start: Option<&str>,
         end: Option<&str>,
     ) -> Result<AuditExport, ServiceError> {

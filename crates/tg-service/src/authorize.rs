@@ -5,7 +5,7 @@ use tg_core::AgentId;
 use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
 use crate::audit_batch::Record;
-use crate::trust_view::{TrustView, agent_id, standing};
+use crate::trust_view::{TrustView, standing};
 use crate::{Gateway, ServiceError};
 
 /// Most actions one batch may ask about.
@@ -63,7 +63,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         action: &str,
         min: Option<u64>,
     ) -> Result<AuthorizeOutcome, ServiceError> {
@@ -80,7 +80,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         actions: &[String],
         min: Option<u64>,
     ) -> Result<BatchOutcome, ServiceError> {
@@ -204,18 +204,15 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         action: &str,
         min: Option<u64>,
     ) -> Option<Result<AuthorizeOutcome, ServiceError>> {
-        let checked = valid_action(action)
-            .and_then(|()| self.require(principal, Scope::Read))
-            .and_then(|()| agent_id(id));
-        let id = match checked {
-            Ok(id) => id,
-            Err(e) => return Some(Err(e)),
-        };
-        let view = self.view_from_memory(&id, min)?;
+        let checked = valid_action(action).and_then(|()| self.require(principal, Scope::Read));
+        if let Err(e) = checked {
+            return Some(Err(e));
+        }
+        let view = self.view_from_memory(id, min)?;
         let outcome = decide(&view, action);
         let records =
             self.decision_records(principal, actor, &view, std::slice::from_ref(&outcome));

@@ -2,13 +2,14 @@
 //! the approved one lowers the config factor until an admin approves it.
 
 use std::sync::Arc;
+use tg_core::AgentId;
 
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_scoring::Trigger;
 
-use crate::trust_view::{TrustView, agent_id};
+use crate::trust_view::TrustView;
 use crate::{Gateway, ServiceError, in_transaction};
 
 /// Validates a reported hash (same bounds as at registration).
@@ -32,7 +33,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         config_hash: Option<&str>,
         approve: bool,
     ) -> Result<TrustView, ServiceError> {
@@ -42,7 +43,7 @@ impl Gateway {
             (None, true) => None,
             (None, false) => return Err(ServiceError::Invalid("`config_hash` is required".into())),
         };
-        let id = agent_id(id)?;
+        let id = id.clone();
         let (cache, now, principal, actor) = (
             Arc::clone(&self.policy),
             self.now(),

@@ -180,10 +180,10 @@ impl Gateway {
     pub async fn delegation(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &DelegationId,
     ) -> Result<Delegation, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = delegation_id(id)?;
+        let id = id.clone();
         let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -199,14 +199,13 @@ impl Gateway {
     }
 
     /// `GET /chains/{id}` (Joy §4.2).
-    pub async fn chain(&self, principal: &Principal, id: &str) -> Result<ChainView, ServiceError> {
+    pub async fn chain(
+        &self,
+        principal: &Principal,
+        id: &ChainId,
+    ) -> Result<ChainView, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = ChainId::parse(id).map_err(|_| {
-            ServiceError::NotFound(format!(
-                "chain `{}` not found",
-                id.chars().take(64).collect::<String>()
-            ))
-        })?;
+        let id = id.clone();
         let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -227,13 +226,13 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &DelegationId,
         outcome: DelegationOutcome,
         feedback: Option<Feedback>,
         notes: Option<String>,
     ) -> Result<(Delegation, Option<TrustView>), ServiceError> {
         self.require(principal, Scope::Write)?;
-        let id = delegation_id(id)?;
+        let id = id.clone();
         let (cache, now, principal, actor) = (
             Arc::clone(&self.policy),
             self.now(),
@@ -287,10 +286,10 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &DelegationId,
     ) -> Result<Delegation, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let id = delegation_id(id)?;
+        let id = id.clone();
         let (now, principal, actor) = (self.now(), principal.clone(), actor.clone());
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -317,12 +316,12 @@ impl Gateway {
     pub async fn delegation_history(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
         offset: u32,
         limit: u32,
     ) -> Result<Vec<Delegation>, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = agent(id)?;
+        let id = id.clone();
         let limit = page_limit(limit)?;
         let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {

@@ -60,8 +60,14 @@ impl ServiceError {
     }
 
     pub fn agent_not_found(id: &str) -> Self {
+        Self::not_found("agent", id)
+    }
+
+    /// "`noun` `id` not found", with at most 64 characters of `id`: how an unknown id and
+    /// a malformed one are both answered.
+    pub fn not_found(noun: &str, id: &str) -> Self {
         ServiceError::NotFound(format!(
-            "agent `{}` not found",
+            "{noun} `{}` not found",
             id.chars().take(64).collect::<String>()
         ))
     }

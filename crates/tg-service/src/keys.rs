@@ -5,9 +5,10 @@ use std::sync::Arc;
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::AgentId;
 use tg_identity::{AgentStatus, Challenge, Ed25519Key, MAX_PENDING};
 
-use crate::trust_view::{TrustView, agent_id};
+use crate::trust_view::TrustView;
 use crate::{Gateway, ServiceError, Tx, in_transaction};
 
 async fn writable(
@@ -31,7 +32,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         pem: &str,
         algorithm: &str,
     ) -> Result<TrustView, ServiceError> {
@@ -63,13 +64,13 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         event: EventType,
         change: impl FnOnce(&mut tg_identity::Agent, tg_core::Timestamp) -> Option<serde_json::Value>
         + Send
         + 'static,
     ) -> Result<TrustView, ServiceError> {
-        let id = agent_id(id)?;
+        let id = id.clone();
         let (cache, now, principal, actor) = (
             Arc::clone(&self.policy),
             self.now(),
@@ -102,10 +103,10 @@ impl Gateway {
     pub async fn issue_challenge(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
     ) -> Result<Challenge, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let id = agent_id(id)?;
+        let id = id.clone();
         let (cache, now, principal) = (Arc::clone(&self.policy), self.now(), principal.clone());
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
@@ -135,12 +136,12 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         nonce: &str,
         signature: &str,
     ) -> Result<TrustView, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let id = agent_id(id)?;
+        let id = id.clone();
         let (cache, now, principal, actor) = (
             Arc::clone(&self.policy),
             self.now(),

@@ -11,7 +11,7 @@ use tg_scoring::Trigger;
 use tg_tokens::TokenClaims;
 
 use crate::token_chain::{Held, revoked, token_parties, weakest_tier};
-use crate::trust_view::{TrustView, agent_id};
+use crate::trust_view::TrustView;
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 /// A lifecycle change.
@@ -65,7 +65,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         change: Lifecycle,
         reason: Option<String>,
     ) -> Result<TrustView, ServiceError> {
@@ -75,7 +75,7 @@ impl Gateway {
                 "`reason` must be at most 500 characters".into(),
             ));
         }
-        let id: AgentId = agent_id(id)?;
+        let id = id.clone();
         let cache = Arc::clone(&self.policy);
         let now = self.now();
         let principal = principal.clone();

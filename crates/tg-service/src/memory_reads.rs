@@ -9,7 +9,7 @@ use tg_access::{Plan, Principal, Scope};
 use tg_core::AgentId;
 
 use crate::decision_state::AgentEntry;
-use crate::trust_view::{TrustView, agent_id, load_view};
+use crate::trust_view::{TrustView, load_view};
 use crate::{Gateway, ServiceError, reading};
 
 /// A trust read's inputs: the view at `now`, the owning account's plan, active vouches
@@ -106,15 +106,14 @@ impl Gateway {
     pub(crate) async fn decision_view(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
         min: Option<u64>,
     ) -> Result<TrustView, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = agent_id(id)?;
-        if let Some(view) = self.view_from_memory(&id, min) {
+        if let Some(view) = self.view_from_memory(id, min) {
             return Ok(view);
         }
-        Ok(self.read_through(&id, min, false).await?.0)
+        Ok(self.read_through(id, min, false).await?.0)
     }
 
     /// A trust read's inputs, if memory holds all of them at `min` or later and is current.

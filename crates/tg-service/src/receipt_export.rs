@@ -14,7 +14,7 @@ use tg_receipts::{
     ReceiptSigner,
 };
 
-use crate::trust_view::{agent_id, require_visible};
+use crate::trust_view::require_visible;
 use crate::{Gateway, ServiceError, Store, reading};
 
 const PAGE: u32 = 1000;
@@ -208,10 +208,9 @@ impl Gateway {
     pub async fn export_receipts(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
     ) -> Result<ReceiptExport, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = agent_id(id)?;
         let agent = id.clone();
         let principal = principal.clone();
         let evidence = reading(self.store.as_ref(), move |tx| {
@@ -225,7 +224,7 @@ impl Gateway {
             store: Arc::clone(&self.store),
             signer: Arc::clone(&self.signer),
             issuer: self.tokens().issuer().to_owned(),
-            agent: id,
+            agent: id.clone(),
             expected: evidence.head,
             evidence,
             reached: ChainHead::EMPTY,

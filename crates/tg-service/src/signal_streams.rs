@@ -121,7 +121,11 @@ impl Gateway {
     }
 
     /// One stream of the caller's account (404 for anything else).
-    pub async fn stream(&self, principal: &Principal, id: &str) -> Result<Endpoint, ServiceError> {
+    pub async fn stream(
+        &self,
+        principal: &Principal,
+        id: &WebhookId,
+    ) -> Result<Endpoint, ServiceError> {
         self.endpoint(principal, id, Delivered::SecurityEvents)
             .await
     }
@@ -129,7 +133,7 @@ impl Gateway {
     pub async fn update_stream(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &WebhookId,
         change: StreamChange,
     ) -> Result<Endpoint, ServiceError> {
         self.require(principal, Scope::Write)?;
@@ -168,7 +172,11 @@ impl Gateway {
     }
 
     /// Deletes a stream; what was queued for it is marked failed.
-    pub async fn delete_stream(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+    pub async fn delete_stream(
+        &self,
+        principal: &Principal,
+        id: &WebhookId,
+    ) -> Result<(), ServiceError> {
         self.require(principal, Scope::Write)?;
         let stream = self.stream(principal, id).await?;
         in_transaction(self.store.as_ref(), move |tx| {

@@ -3,6 +3,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
+use tg_core::AgentId;
 use tg_identity::AgentStatus;
 use tg_tokens::{DpopError, DpopProof, DpopTarget, IssuedToken, TokenRequest};
 
@@ -33,7 +34,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         expires_in: i64,
     ) -> Result<TokenGrant, ServiceError> {
         self.issue_bound_token(principal, actor, id, expires_in, None)
@@ -56,7 +57,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         expires_in: i64,
         dpop: Option<DpopProof>,
     ) -> Result<TokenGrant, ServiceError> {
@@ -68,7 +69,7 @@ impl Gateway {
         }
         let view = self.decision_view(principal, id, None).await?;
         if !principal.can_write(&view.agent.account_id) {
-            return Err(ServiceError::agent_not_found(id));
+            return Err(ServiceError::agent_not_found(id.as_str()));
         }
         let id = view.agent.id.clone();
         if view.agent.status != AgentStatus::Active {

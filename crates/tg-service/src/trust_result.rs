@@ -153,13 +153,12 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         min: Option<u64>,
     ) -> Result<(TrustView, Plan, TrustResult), ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = crate::trust_view::agent_id(id)?;
         let now = self.now();
-        let (view, plan, vouches) = self.trust_inputs(&id, min).await?;
+        let (view, plan, vouches) = self.trust_inputs(id, min).await?;
         let result = trust_result(&view, plan, vouches, 0.0);
         self.audit_trust_check(actor, &result, now).await;
         Ok((view, plan, result))
@@ -173,17 +172,13 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         min: Option<u64>,
     ) -> Option<Result<(TrustView, Plan, TrustResult), ServiceError>> {
-        let id = match self
-            .require(principal, Scope::Read)
-            .and_then(|()| crate::trust_view::agent_id(id))
-        {
-            Ok(id) => id,
-            Err(e) => return Some(Err(e)),
-        };
-        let (view, plan, vouches) = self.trust_from_memory(&id, min)?;
+        if let Err(e) = self.require(principal, Scope::Read) {
+            return Some(Err(e));
+        }
+        let (view, plan, vouches) = self.trust_from_memory(id, min)?;
         let result = trust_result(&view, plan, vouches, 0.0);
         let event = Self::trust_check(actor, &result, view.computed_at)?;
         self.audit_batch

@@ -8,7 +8,7 @@ use tg_core::{AgentId, VouchId};
 use tg_identity::{AgentStatus, Ed25519Key};
 use tg_vouch::{Direction, Vouch, signed_message, validate};
 
-use crate::trust_view::{agent_id, page_limit, require_agent};
+use crate::trust_view::{page_limit, require_agent};
 use crate::{Gateway, ServiceError, VouchRecompute, in_transaction, reading};
 
 /// `POST /agents/{vouchee}/vouches`.
@@ -56,11 +56,11 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        vouchee: &str,
+        to: &AgentId,
         req: NewVouch,
     ) -> Result<Vouched, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let to = agent_id(vouchee)?;
+        let to = to.clone();
         let from = AgentId::parse(&req.from_agent).map_err(|_| {
             ServiceError::Invalid("`from_agent` must be an agent id (`ag_…`)".into())
         })?;
@@ -152,13 +152,13 @@ impl Gateway {
     pub async fn vouches(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &AgentId,
         direction: Direction,
         offset: u32,
         limit: u32,
     ) -> Result<Vec<Vouch>, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let id = agent_id(id)?;
+        let id = id.clone();
         let limit = page_limit(limit)?;
         let principal = principal.clone();
         reading(self.store.as_ref(), move |tx| {
@@ -177,11 +177,11 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        vouchee: &str,
+        to: &AgentId,
         vouch: &str,
     ) -> Result<Vouch, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let to = agent_id(vouchee)?;
+        let to = to.clone();
         let not_found = {
             let vouch = vouch.to_owned();
             move || ServiceError::NotFound(format!("no active vouch `{vouch}` for this agent"))
@@ -226,11 +226,11 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: &str,
+        id: &AgentId,
         anchor: bool,
     ) -> Result<bool, ServiceError> {
         self.require_operator(principal)?;
-        let id = agent_id(id)?;
+        let id = id.clone();
         let (actor, now) = (actor.clone(), self.now());
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {

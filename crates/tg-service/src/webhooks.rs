@@ -99,10 +99,6 @@ impl Delivered {
     }
 }
 
-fn not_found(id: &str) -> ServiceError {
-    ServiceError::NotFound(format!("webhook `{id}` not found"))
-}
-
 impl Gateway {
     pub(crate) async fn check_url(&self, url: &str) -> Result<(), ServiceError> {
         self.webhooks
@@ -188,7 +184,11 @@ impl Gateway {
     }
 
     /// One endpoint of the caller's account (404 for others').
-    pub async fn webhook(&self, principal: &Principal, id: &str) -> Result<Endpoint, ServiceError> {
+    pub async fn webhook(
+        &self,
+        principal: &Principal,
+        id: &WebhookId,
+    ) -> Result<Endpoint, ServiceError> {
         self.endpoint(principal, id, Delivered::Webhooks).await
     }
 
@@ -197,18 +197,17 @@ impl Gateway {
     pub(crate) async fn endpoint(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &WebhookId,
         kind: Delivered,
     ) -> Result<Endpoint, ServiceError> {
         self.require(principal, Scope::Read)?;
-        let wid = WebhookId::parse(id).map_err(|_| not_found(id))?;
+        let wid = id.clone();
         let principal = principal.clone();
-        let raw = id.to_owned();
         reading(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 match tx.get_endpoint(&wid).await? {
                     Some(e) if principal.sees(&e.account_id) && kind.holds(&e) => Ok(e),
-                    _ => Err(not_found(&raw)),
+                    _ => Err(ServiceError::not_found("webhook", wid.as_str())),
                 }
             })
         })
@@ -218,7 +217,7 @@ impl Gateway {
     pub async fn update_webhook(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &WebhookId,
         change: WebhookChange,
     ) -> Result<WebhookSaved, ServiceError> {
         self.require(principal, Scope::Write)?;
@@ -278,7 +277,7 @@ impl Gateway {
     pub async fn delete_webhook(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &WebhookId,
     ) -> Result<(), ServiceError> {
         self.require(principal, Scope::Write)?;
         let endpoint = self.webhook(principal, id).await?;
@@ -292,7 +291,7 @@ impl Gateway {
     pub async fn webhook_attempts(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &WebhookId,
         offset: u32,
         limit: u32,
     ) -> Result<Vec<Attempt>, ServiceError> {
@@ -309,7 +308,7 @@ impl Gateway {
     pub async fn retry_webhook(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &WebhookId,
         event_id: &str,
     ) -> Result<(), ServiceError> {
         self.require(principal, Scope::Write)?;
@@ -353,7 +352,7 @@ impl Gateway {
     pub async fn recover_webhook(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &WebhookId,
         since: Timestamp,
         until: Option<Timestamp>,
     ) -> Result<u64, ServiceError> {

@@ -47,16 +47,10 @@ async fn an_unanswered_challenge_expires() {
         .unwrap()
         .agent;
     let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
-    g.set_public_key(
-        &p,
-        &actor,
-        agent.id.as_str(),
-        &key.public_key_pem(),
-        "Ed25519",
-    )
-    .await
-    .unwrap();
-    let c = g.issue_challenge(&p, agent.id.as_str()).await.unwrap();
+    g.set_public_key(&p, &actor, &agent.id, &key.public_key_pem(), "Ed25519")
+        .await
+        .unwrap();
+    let c = g.issue_challenge(&p, &agent.id).await.unwrap();
     assert_eq!(c.expires_at, T0.plus_secs(tg_identity::CHALLENGE_TTL_SECS));
     let sig = key
         .sign(&tg_identity::challenge_message(&agent.id, &c.nonce))
@@ -66,7 +60,7 @@ async fn an_unanswered_challenge_expires() {
         .verify_challenge(
             &p,
             &actor,
-            agent.id.as_str(),
+            &agent.id,
             &c.nonce,
             &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig),
         )
@@ -128,7 +122,7 @@ async fn identity_credit_follows_the_svid_validity() {
     );
 
     clock.set(Timestamp::parse_rfc3339("2027-01-02T00:00:01Z").unwrap());
-    let view = g.trust_view(view.agent.id.as_str()).await.unwrap();
+    let view = g.trust_view(&view.agent.id).await.unwrap();
     assert_eq!(
         view.verification_level,
         VerificationLevel::Claimed,
@@ -213,7 +207,7 @@ async fn recent_actions_are_the_last_day() {
     let record = |at: Timestamp| {
         clock.set(at);
         let (g, p, actor) = (&g, &p, &actor);
-        let req = crate::support::success(agent.id.as_str());
+        let req = crate::support::success(&agent.id);
         async move { g.record_action(p, actor, req).await.unwrap() }
     };
     record(T0).await;

@@ -3,6 +3,7 @@
 //! (its listener is gone) it decides from the database, never from stale memory.
 
 use std::sync::Arc;
+use tg_core::AgentId;
 
 use tg_access::{Plan, Scope};
 use tg_core::ManualClock;
@@ -28,7 +29,7 @@ async fn instance(db: Db, clock: &Arc<ManualClock>) -> Gateway {
 }
 
 /// Registers an agent on `g`; its id.
-async fn agent(g: &Gateway, name: &str) -> String {
+async fn agent(g: &Gateway, name: &str) -> AgentId {
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
     g.register(
         &p,
@@ -39,10 +40,9 @@ async fn agent(g: &Gateway, name: &str) -> String {
     .unwrap()
     .agent
     .id
-    .to_string()
 }
 
-async fn deny(g: &Gateway, id: &str) -> Option<DenyReason> {
+async fn deny(g: &Gateway, id: &AgentId) -> Option<DenyReason> {
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
     g.authorize(&p, &g.actor(Some(&p), None), id, "read_data", None)
         .await
@@ -51,7 +51,7 @@ async fn deny(g: &Gateway, id: &str) -> Option<DenyReason> {
         .deny
 }
 
-async fn suspend(g: &Gateway, id: &str) {
+async fn suspend(g: &Gateway, id: &AgentId) {
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
     g.change_status(&p, &g.actor(Some(&p), None), id, Lifecycle::Suspend, None)
         .await
@@ -67,7 +67,7 @@ async fn tenant_key(g: &Gateway, name: &str) -> (String, String) {
         .await
         .unwrap();
     let new = g
-        .create_key(&p, &actor, account.id.as_str(), Scope::Read)
+        .create_key(&p, &actor, &account.id, Scope::Read)
         .await
         .unwrap();
     (new.plaintext, new.key.id)
@@ -151,7 +151,7 @@ struct Held {
     a: Gateway,
     b: Gateway,
     db: DbConfig,
-    id: String,
+    id: AgentId,
     plaintext: String,
     key_id: String,
 }
@@ -267,7 +267,7 @@ async fn held_for_an_hour(db: Db, clock: &Arc<ManualClock>) -> Gateway {
 /// The decision on `read_data` and the state version it was made on.
 async fn decide(
     g: &Gateway,
-    id: &str,
+    id: &AgentId,
     min: Option<u64>,
 ) -> Result<(Option<DenyReason>, u64), ServiceError> {
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
@@ -278,7 +278,7 @@ async fn decide(
 }
 
 /// Suspends the agent on `g`; the state version the suspension wrote.
-async fn suspended_at(g: &Gateway, id: &str) -> u64 {
+async fn suspended_at(g: &Gateway, id: &AgentId) -> u64 {
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
     g.change_status(&p, &g.actor(Some(&p), None), id, Lifecycle::Suspend, None)
         .await
@@ -384,7 +384,7 @@ pub async fn trust_reads_come_from_memory_and_follow_vouches_and_plans(db: DbCon
         assert_eq!(read().await.0, "vouchee", "answered from memory");
     }
     let new = tg_service::NewVouch {
-        from_agent: voucher,
+        from_agent: voucher.to_string(),
         weight: 0.5,
         note: None,
         signature: None,
@@ -399,7 +399,7 @@ pub async fn trust_reads_come_from_memory_and_follow_vouches_and_plans(db: DbCon
     } else {
         Plan::Pro
     };
-    g.update_account(&p, &actor, account.as_str(), Some(other), None)
+    g.update_account(&p, &actor, &account, Some(other), None)
         .await
         .unwrap();
     assert_eq!(

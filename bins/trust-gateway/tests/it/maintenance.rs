@@ -3,6 +3,7 @@
 //! instances, background chain verification, and lifecycle history points.
 
 use std::sync::Arc;
+use tg_core::AgentId;
 
 use serde_json::Value;
 use tg_access::Principal;
@@ -27,23 +28,17 @@ async fn instance(db: &DbConfig, clock: &Arc<ManualClock>) -> (Gateway, Principa
     (g, p)
 }
 
-async fn agent_with(g: &Gateway, p: &Principal, name: &str, successes: usize) -> String {
+async fn agent_with(g: &Gateway, p: &Principal, name: &str, successes: usize) -> AgentId {
     let actor = g.actor(Some(p), None);
     let reg = registration(name, Attestation::ApiKey);
-    let id = g
-        .register(p, &actor, reg)
-        .await
-        .unwrap()
-        .agent
-        .id
-        .to_string();
+    let id = g.register(p, &actor, reg).await.unwrap().agent.id;
     for _ in 0..successes {
         g.record_action(p, &actor, success(&id)).await.unwrap();
     }
     id
 }
 
-async fn triggers(g: &Gateway, p: &Principal, id: &str) -> Vec<(String, u8)> {
+async fn triggers(g: &Gateway, p: &Principal, id: &AgentId) -> Vec<(String, u8)> {
     let (_, points) = g.history(p, id, 100).await.unwrap();
     points
         .iter()
@@ -161,7 +156,7 @@ pub async fn background_verification_reports_a_broken_chain_once(backend: Backen
     .await;
     let round = g.maintain().await.unwrap();
     assert_eq!(round.chains_broken.len(), 1);
-    assert_eq!(round.chains_broken[0].as_str(), bad);
+    assert_eq!(round.chains_broken[0], bad);
     assert!(
         g.maintain().await.unwrap().chains_broken.is_empty(),
         "reported once"

@@ -350,9 +350,9 @@ pub async fn service_with(
 }
 
 /// The agent's own account reporting one successful `read_data`.
-pub fn success(agent: &str) -> tg_service::RecordAction {
+pub fn success(agent: impl std::fmt::Display) -> tg_service::RecordAction {
     tg_service::RecordAction {
-        agent_id: agent.to_owned(),
+        agent_id: agent.to_string(),
         action: "read_data".into(),
         result: tg_core::Outcome::Success,
         reported_at: None,
@@ -407,7 +407,7 @@ pub async fn tenant_principal(
         .await
         .unwrap();
     let key = g
-        .create_key(operator, &actor, account.id.as_str(), scope)
+        .create_key(operator, &actor, &account.id, scope)
         .await
         .unwrap();
     g.authenticate(Some(&key.plaintext)).await.unwrap()

@@ -4,6 +4,7 @@
 //! and reported; two instances share one sequencer; keys rotate; witnesses cosign.
 
 use std::sync::Arc;
+use tg_core::AgentId;
 
 use tg_access::Principal;
 use tg_core::{ManualClock, Timestamp};
@@ -46,15 +47,14 @@ async fn instance(db: &DbConfig, clock: &Arc<ManualClock>) -> (Gateway, Principa
     instance_with(db, clock, vec![]).await
 }
 
-async fn agent_with(g: &Gateway, p: &Principal, name: &str, receipts: usize) -> String {
+async fn agent_with(g: &Gateway, p: &Principal, name: &str, receipts: usize) -> AgentId {
     let actor = g.actor(Some(p), None);
     let id = g
         .register(p, &actor, registration(name, Attestation::ApiKey))
         .await
         .unwrap()
         .agent
-        .id
-        .to_string();
+        .id;
     for _ in 0..receipts {
         g.record_action(p, &actor, success(&id)).await.unwrap();
     }
@@ -145,7 +145,7 @@ pub async fn receipts_enter_the_log_and_prove_inclusion(backend: Backend) {
 
 /// Issue 16's reproduction: delete an agent's last receipts and rewrite
 /// `agent_trust.chain_seq` / `chain_hash` to what is left.
-async fn cut_tail(db: &DbConfig, agent: &str, keep: u64) {
+async fn cut_tail(db: &DbConfig, agent: &AgentId, keep: u64) {
     tamper(
         db,
         &format!("DELETE FROM receipts WHERE agent_id = '{agent}' AND seq > {keep}"),

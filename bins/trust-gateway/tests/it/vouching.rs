@@ -2,6 +2,7 @@
 //! recompute run explicitly (the background worker is off), so every figure is exact.
 
 use std::sync::Arc;
+use tg_core::AgentId;
 
 use tg_core::{ManualClock, Outcome, Timestamp};
 use tg_identity::Attestation;
@@ -25,7 +26,7 @@ impl World {
         Self { g, clock, p, actor }
     }
 
-    async fn agent(&self, name: &str, attestation: Attestation) -> String {
+    async fn agent(&self, name: &str, attestation: Attestation) -> AgentId {
         let reg = crate::support::registration(name, attestation);
         self.g
             .register(&self.p, &self.actor, reg)
@@ -33,14 +34,13 @@ impl World {
             .unwrap()
             .agent
             .id
-            .to_string()
     }
 
-    async fn record(&self, id: &str, result: Outcome, times: usize) {
+    async fn record(&self, id: &AgentId, result: Outcome, times: usize) {
         for _ in 0..times {
             self.clock.advance_secs(60);
             let req = RecordAction {
-                agent_id: id.into(),
+                agent_id: id.to_string(),
                 action: "read_data".into(),
                 result,
                 reported_at: None,
@@ -53,9 +53,9 @@ impl World {
         }
     }
 
-    async fn vouch(&self, from: &str, to: &str, weight: f64) {
+    async fn vouch(&self, from: &AgentId, to: &AgentId, weight: f64) {
         let req = NewVouch {
-            from_agent: from.into(),
+            from_agent: from.to_string(),
             weight,
             note: None,
             signature: None,
@@ -63,7 +63,7 @@ impl World {
         self.g.vouch(&self.p, &self.actor, to, req).await.unwrap();
     }
 
-    async fn view(&self, id: &str) -> TrustView {
+    async fn view(&self, id: &AgentId) -> TrustView {
         self.g.trust_view(id).await.unwrap()
     }
 }
@@ -194,7 +194,7 @@ async fn violations_by_a_vouchee_cost_the_voucher_and_revocation_removes_the_cre
         w.g.vouches(&w.p, &anchor, tg_vouch::Direction::Given, 0, 10)
             .await
             .unwrap();
-    let to_bad = given.iter().find(|v| v.to_agent.as_str() == bad).unwrap();
+    let to_bad = given.iter().find(|v| v.to_agent == bad).unwrap();
     w.g.revoke_vouch(&w.p, &w.actor, &bad, to_bad.id.as_str())
         .await
         .unwrap();

@@ -306,19 +306,19 @@ mod clocked {
         crate::support::clocked(T0, Preset::Default).await
     }
 
-    async fn hook(g: &Gateway, p: &tg_access::Principal, url: &str, events: &[&str]) -> String {
+    async fn hook(
+        g: &Gateway,
+        p: &tg_access::Principal,
+        url: &str,
+        events: &[&str],
+    ) -> tg_core::WebhookId {
         let req = NewWebhook {
             url: url.into(),
             events: events.iter().map(|e| (*e).to_owned()).collect(),
             secret: None,
             enabled: None,
         };
-        g.create_webhook(p, req)
-            .await
-            .unwrap()
-            .endpoint
-            .id
-            .to_string()
+        g.create_webhook(p, req).await.unwrap().endpoint.id
     }
 
     async fn register(g: &Gateway, p: &tg_access::Principal, name: &str) {
@@ -360,7 +360,7 @@ mod clocked {
         );
 
         // The secret is sealed at rest: the stored form is not the secret.
-        let wid = tg_core::WebhookId::parse(&id).unwrap();
+        let wid = id.clone();
         let stored = tg_service::reading(g.store().as_ref(), move |tx| {
             Box::pin(async move { Ok(tx.get_endpoint(&wid).await?) })
         })
@@ -525,7 +525,7 @@ mod clocked {
             let id = g.discover(&p, "drifter", 0, 1).await.unwrap()[0]
                 .agent
                 .id
-                .to_string();
+                .clone();
             g.update_config(&p, &actor, &id, Some("sha256-other"), false)
                 .await
                 .unwrap();

@@ -3,6 +3,7 @@
 //! factor of its agents (so trust traces to the pre-trusted).
 
 use std::sync::Arc;
+use tg_core::AgentId;
 
 use tg_access::{Plan, Principal, Scope};
 use tg_core::{ManualClock, Outcome, Timestamp};
@@ -38,21 +39,21 @@ impl World {
         tenant_principal(&self.g, &self.operator, name, Plan::Pro, Scope::Write).await
     }
 
-    async fn agent(&self, owner: &Principal, name: &str) -> String {
+    async fn agent(&self, owner: &Principal, name: &str) -> AgentId {
         let reg = crate::support::registration(name, Attestation::ApiKey);
         let view = self.g.register(owner, &self.actor, reg).await.unwrap();
-        view.agent.id.to_string()
+        view.agent.id
     }
 
     async fn report(
         &self,
         who: &Principal,
-        agent: &str,
+        agent: &AgentId,
         token: Option<&str>,
     ) -> Result<tg_service::Recorded, ServiceError> {
         self.clock.advance_secs(1);
         let req = RecordAction {
-            agent_id: agent.into(),
+            agent_id: agent.to_string(),
             action: "read_data".into(),
             result: Outcome::Success,
             reported_at: None,
@@ -61,7 +62,7 @@ impl World {
         self.g.record_action(who, &self.actor, req).await
     }
 
-    async fn token(&self, owner: &Principal, agent: &str, expires_in: i64) -> String {
+    async fn token(&self, owner: &Principal, agent: &AgentId, expires_in: i64) -> String {
         let grant = self
             .g
             .issue_token(owner, &self.actor, agent, expires_in)
@@ -70,7 +71,7 @@ impl World {
         grant.issued.token
     }
 
-    async fn proven_weight(&self, agent: &str) -> f64 {
+    async fn proven_weight(&self, agent: &AgentId) -> f64 {
         let view = self.g.trust_view(agent).await.unwrap();
         view.breakdown.proof.proven_weight
     }

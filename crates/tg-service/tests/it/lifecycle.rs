@@ -81,7 +81,7 @@ async fn a_token_is_handed_out_only_once_its_issue_is_on_record() {
     let actor = s.actor(&acme);
     let agent = s.agent(&acme, "issued").await;
     let grant = s.g.issue_token(&acme, &actor, &agent, 600).await.unwrap();
-    let id = tg_core::AgentId::parse(&agent).unwrap();
+    let id = agent.clone();
     let query = tg_audit::AuditQuery {
         agent_id: Some(id),
         start: Timestamp::from_secs(0),

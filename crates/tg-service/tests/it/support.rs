@@ -50,14 +50,14 @@ impl Setup {
             .unwrap();
         let key = self
             .g
-            .create_key(&self.operator, &actor, account.id.as_str(), Scope::Write)
+            .create_key(&self.operator, &actor, &account.id, Scope::Write)
             .await
             .unwrap();
         self.g.authenticate(Some(&key.plaintext)).await.unwrap()
     }
 
     /// Registers an agent of `p`'s account; returns its id.
-    pub async fn agent(&self, p: &Principal, name: &str) -> String {
+    pub async fn agent(&self, p: &Principal, name: &str) -> tg_core::AgentId {
         let reg = Registration {
             name: name.into(),
             provider: "openai".into(),
@@ -68,15 +68,15 @@ impl Setup {
             a2a: None,
         };
         let view = self.g.register(p, &self.actor(p), reg).await.unwrap();
-        view.agent.id.to_string()
+        view.agent.id.clone()
     }
 
     /// `n` self-reported successes, a minute apart.
-    pub async fn successes(&self, p: &Principal, agent: &str, n: usize) {
+    pub async fn successes(&self, p: &Principal, agent: &tg_core::AgentId, n: usize) {
         for _ in 0..n {
             self.clock.advance_secs(60);
             let req = RecordAction {
-                agent_id: agent.into(),
+                agent_id: agent.to_string(),
                 action: "read_data".into(),
                 result: Outcome::Success,
                 reported_at: None,

@@ -14,7 +14,7 @@ async fn another_tenant_cannot_issue_record_or_suspend() {
     let outsider = s.actor(&globex);
 
     let not_found = |r: Result<_, ServiceError>, what: &str| match r {
-        Err(ServiceError::NotFound(m)) => assert!(m.contains(&agent), "{what}: {m}"),
+        Err(ServiceError::NotFound(m)) => assert!(m.contains(agent.as_str()), "{what}: {m}"),
         other => panic!("{what}: expected not found, got {:?}", other.map(|_| ())),
     };
     // Public by design (docs/API.md, "Tenancy"): relying parties ask about agents they do
@@ -36,7 +36,7 @@ async fn another_tenant_cannot_issue_record_or_suspend() {
         "token",
     );
     let req = RecordAction {
-        agent_id: agent.clone(),
+        agent_id: agent.to_string(),
         action: "read_data".into(),
         result: Outcome::Violation,
         reported_at: None,
