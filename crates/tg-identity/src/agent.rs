@@ -1,47 +1,7 @@
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use tg_core::{AccountId, AgentId, Timestamp};
 
-use crate::{AttestationType, SpiffeId};
-
-/// Joy §2.3 verification levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum VerificationLevel {
-    Unverified = 0,
-    Claimed = 1,
-    Verified = 2,
-    Certified = 3,
-}
-
-impl VerificationLevel {
-    pub fn as_u8(self) -> u8 {
-        self as u8
-    }
-
-    pub fn from_u8(n: u8) -> Option<Self> {
-        match n {
-            0 => Some(Self::Unverified),
-            1 => Some(Self::Claimed),
-            2 => Some(Self::Verified),
-            3 => Some(Self::Certified),
-            _ => None,
-        }
-    }
-}
-
-impl Serialize for VerificationLevel {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u8(self.as_u8())
-    }
-}
-
-impl<'de> Deserialize<'de> for VerificationLevel {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = u8::deserialize(d)?;
-        Self::from_u8(n).ok_or_else(|| {
-            serde::de::Error::invalid_value(serde::de::Unexpected::Unsigned(n.into()), &"0 to 3")
-        })
-    }
-}
+use crate::{AttestationType, SpiffeId, VerificationLevel};
 
 /// Lifecycle state. `Revoked` is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

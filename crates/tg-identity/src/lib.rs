@@ -21,8 +21,10 @@ mod verifier;
 mod x509;
 
 pub use a2a::{A2aProfile, A2aProfileError, A2aProvider};
-pub use agent::{Agent, AgentStatus, NewAgent, NewAgentError, SuspensionAuthor, VerificationLevel};
-pub use attestation::{Attestation, AttestationError, AttestationType, VerifiedAttestation};
+pub use agent::{Agent, AgentStatus, NewAgent, NewAgentError, SuspensionAuthor};
+pub use attestation::{
+    Attestation, AttestationError, AttestationType, VerificationLevel, VerifiedAttestation,
+};
 #[cfg(feature = "verify")]
 pub use bundle::{BundleError, JwksLoad, JwtAuthority, TrustBundle, TrustBundles};
 pub use bundle_summary::BundleSummary;

@@ -14,7 +14,7 @@ use tg_delegation::{
 use tg_joy::TrustResult;
 use tg_scoring::{Source, Trigger};
 
-use crate::token_revocation::{credibility, require_live};
+use crate::token_evidence::{credibility, require_live};
 use crate::trust_result::trust_result;
 use crate::trust_view::{load_view, page_limit, rescore};
 use crate::{Gateway, ServiceError, TrustView, in_transaction, reading};

@@ -110,8 +110,8 @@ pub struct Gateway {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) signer: Arc<ReceiptSigner>,
     /// Swapped whole when the signing keys change ([`Gateway::reload_signing_keys`]).
-    tokens: crate::signing_keys::CurrentIssuer,
-    pub(crate) token_settings: crate::signing_keys::TokenSettings,
+    tokens: crate::token_issuer::CurrentIssuer,
+    pub(crate) token_settings: crate::token_issuer::TokenSettings,
     /// DPoP proofs this instance has accepted within their window (RFC 9449 §11.1).
     pub(crate) dpop_replay: tg_tokens::ReplayCache,
     pub(crate) attestation: AttestationVerifier,
@@ -148,6 +148,10 @@ impl std::fmt::Debug for Gateway {
 
 const BOOTSTRAP_ATTEMPTS: usize = 3;
 
+/// Most DPoP proofs remembered at once per instance (about 100 bytes each); when that many
+/// are live in their window, new ones are refused until some age out.
+const DPOP_REPLAY_CAPACITY: usize = 100_000;
+
 impl Gateway {
     /// Ensures the admin account, the bootstrap admin key and the signing key exist (safe to
     /// run from several instances at once), then builds the gateway.
@@ -174,13 +178,13 @@ impl Gateway {
         config: GatewayConfig,
         done: Bootstrapped,
     ) -> Result<Self, ServiceError> {
-        let token_settings = crate::signing_keys::TokenSettings {
+        let token_settings = crate::token_issuer::TokenSettings {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             secret: config.secret_key.clone(),
             jwt_secret: config.jwt_secret.clone(),
         };
-        let tokens: crate::signing_keys::CurrentIssuer = Arc::new(std::sync::RwLock::new(
+        let tokens: crate::token_issuer::CurrentIssuer = Arc::new(std::sync::RwLock::new(
             Arc::new(token_settings.issuer_for(&done.keys, config.clock.now())?),
         ));
         let metrics = Arc::new(crate::Metrics::default());
@@ -267,7 +271,7 @@ impl Gateway {
             signer,
             tokens,
             token_settings,
-            dpop_replay: tg_tokens::ReplayCache::new(crate::tokens::DPOP_REPLAY_CAPACITY),
+            dpop_replay: tg_tokens::ReplayCache::new(DPOP_REPLAY_CAPACITY),
             attestation: AttestationVerifier::new(config.trust_bundles, &config.audience),
             audit_batch,
             bundle_source: config.bundle_source,
@@ -313,7 +317,7 @@ impl Gateway {
 
     /// The token issuer of the signing keys in force.
     pub fn tokens(&self) -> Arc<TokenIssuer> {
-        crate::signing_keys::current(&self.tokens)
+        crate::token_issuer::current(&self.tokens)
     }
 
     pub(crate) fn set_tokens(&self, tokens: TokenIssuer) {

@@ -8,14 +8,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
-use tg_access::{Principal, Scope};
+use serde_json::Value;
+use tg_access::Principal;
 use tg_audit::LiveEvent;
 use tg_core::{AccountId, Timestamp};
 use tg_webhooks::{EventKind, OutboxEvent};
 use tokio::sync::broadcast;
 
-use crate::{Gateway, ServiceError};
+use crate::ServiceError;
 
 /// Messages a subscriber may fall behind before it is dropped.
 /// (The delivery worker publishes at most 1000 events at once, so a client that keeps
@@ -225,84 +225,49 @@ impl KeyWatch {
 }
 
 impl LiveFeed {
-    /// A key was revoked: its pending tickets are void and its dashboards close.
-    pub(crate) fn key_revoked(&self, id: &str) {
-        lock(&self.tickets).retain(|_, (p, _)| key_id(p).as_deref() != Some(id));
-        let _ = self.revoked_keys.send(id.to_owned());
-    }
-}
-
-impl Gateway {
-    /// Watches for the revocation of the key `principal` presented (for its dashboard).
-    pub fn watch_key(&self, principal: &Principal) -> KeyWatch {
+    /// Watches for the revocation of the key `principal` presented.
+    pub(crate) fn watch_key(&self, principal: &Principal) -> KeyWatch {
         KeyWatch {
             key_id: key_id(principal),
-            rx: self.live.revoked_keys.subscribe(),
+            rx: self.revoked_keys.subscribe(),
         }
     }
 
-    /// Subscribes a dashboard. Refused beyond [`MAX_CLIENTS`] connections.
-    pub fn subscribe_live(&self, principal: &Principal) -> Result<LiveSubscription, ServiceError> {
-        self.require(principal, Scope::Read)?;
-        let account = (!principal.is_operator()).then(|| principal.account_id.clone());
-        let slot = Slot::take(&self.live.slots, account.clone())?;
+    /// A subscription to `account`'s events (every account's for `None`), holding one of
+    /// the connection slots.
+    pub(crate) fn subscribe(
+        &self,
+        account: Option<AccountId>,
+    ) -> Result<LiveSubscription, ServiceError> {
+        let slot = Slot::take(&self.slots, account.clone())?;
         Ok(LiveSubscription {
-            rx: self.live.tx.subscribe(),
+            rx: self.tx.subscribe(),
             account,
             _slot: slot,
         })
     }
 
-    /// Dashboards connected to this instance now.
-    pub fn live_clients(&self) -> usize {
-        lock(&self.live.slots).total
+    /// Dashboards connected now.
+    pub(crate) fn clients(&self) -> usize {
+        lock(&self.slots).total
     }
 
-    /// `initial_stats`: V2's `/stats` fields (`total_agents`, `total_actions`,
-    /// `agents_by_tier` as tier → agents, `recent_actions` in the last 24 h,
-    /// `trust_score_distribution` by band), plus the status counts, the score distribution
-    /// in tenths and `recent_events`: the receipts and denials this instance has seen lately
-    /// (the account's only, for a non-admin key; totals are gateway-wide).
-    pub async fn initial_stats(&self, account: Option<&AccountId>) -> Result<String, ServiceError> {
-        let stats = self.stats().await?;
-        let policy = self.policy().await?;
-        let histogram = crate::reading(self.store.as_ref(), |tx| {
-            Box::pin(async move { Ok(tx.score_histogram().await?) })
-        })
-        .await?;
-        let recent: Vec<LiveEvent> = lock(&self.live.recent)
+    /// The events seen lately: `account`'s, or every account's for `None`.
+    pub(crate) fn recent(&self, account: Option<&AccountId>) -> Vec<LiveEvent> {
+        lock(&self.recent)
             .iter()
             .filter(|(owner, _)| account.is_none() || owner.as_ref() == account)
             .map(|(_, m)| m.clone())
-            .collect();
-        let data = json!({
-            "total_agents": stats.total_agents,
-            "active_agents": stats.active_agents,
-            "suspended_agents": stats.suspended_agents,
-            "revoked_agents": stats.revoked_agents,
-            "agents_by_tier": stats.tier_counts(),
-            "total_receipts": stats.total_receipts,
-            "total_actions": stats.total_receipts,
-            "recent_actions": stats.recent_receipts,
-            "trust_score_distribution": stats.by_band(&policy.policy.tiers),
-            "average_score": stats.average_score,
-            "score_distribution": histogram.iter().enumerate().map(|(i, n)| json!({"from": i as f64 / 10.0, "to": (i + 1) as f64 / 10.0, "agents": n})).collect::<Vec<_>>(),
-            "recent_events": recent,
-        });
-        let message = LiveEvent {
-            kind: "initial_stats".into(),
-            timestamp: self.now(),
-            data,
-        };
-        serde_json::to_string(&message)
-            .map_err(|e| ServiceError::internal_because("a live message as JSON", e))
+            .collect()
     }
 
-    /// A single-use ticket a browser passes as `?ticket=` (it cannot set headers).
-    pub fn issue_live_ticket(&self, principal: &Principal) -> Result<String, ServiceError> {
-        self.require(principal, Scope::Read)?;
-        let now = self.now();
-        let mut tickets = lock(&self.live.tickets);
+    /// A single-use ticket for `principal`, valid [`TICKET_TTL_SECS`] from `now`.
+    pub(crate) fn issue_ticket(
+        &self,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<String, ServiceError> {
+        let mut tickets = lock(&self.tickets);
         tickets.retain(|_, (_, at)| now.as_micros() - at.as_micros() < TICKET_TTL_SECS * 1_000_000);
         let mine = tickets
             .values()
@@ -323,17 +288,22 @@ impl Gateway {
         Ok(ticket)
     }
 
-    /// The principal a ticket was issued to, once, within its lifetime.
-    pub fn redeem_live_ticket(&self, ticket: &str) -> Result<Principal, ServiceError> {
-        let now = self.now();
-        let found = lock(&self.live.tickets).remove(ticket);
+    /// The principal `ticket` was issued to, once, within its lifetime.
+    pub(crate) fn redeem_ticket(&self, ticket: &str, now: Timestamp) -> Option<Principal> {
+        let found = lock(&self.tickets).remove(ticket);
         match found {
             Some((p, at)) if now.as_micros() - at.as_micros() < TICKET_TTL_SECS * 1_000_000 => {
-                Ok(p)
+                Some(p)
             }
-            _ => Err(ServiceError::Unauthorized(
-                "invalid or expired dashboard ticket".into(),
-            )),
+            _ => None,
         }
+    }
+}
+
+impl LiveFeed {
+    /// A key was revoked: its pending tickets are void and its dashboards close.
+    pub(crate) fn key_revoked(&self, id: &str) {
+        lock(&self.tickets).retain(|_, (p, _)| key_id(p).as_deref() != Some(id));
+        let _ = self.revoked_keys.send(id.to_owned());
     }
 }

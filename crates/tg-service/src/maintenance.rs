@@ -314,14 +314,6 @@ impl Maintenance {
     }
 }
 
-impl crate::Gateway {
-    /// One round of background upkeep (what the worker runs every period): when this
-    /// instance holds the lease, the score sweep and a slice of chain verification.
-    pub async fn maintain(&self) -> Result<MaintenanceRound, ServiceError> {
-        self.maintenance.round().await
-    }
-}
-
 /// Whether the stored tier, or the stored composite within the policy's
 /// `trust_changed_delta`, no longer matches the score at the view's instant.
 fn no_longer_holds(v: &TrustView) -> bool {

@@ -16,10 +16,10 @@ use tg_scoring::{Source, Trigger};
 use tg_tokens::TokenClaims;
 use tg_webhooks::{EventKind, OutboxEvent};
 
-use crate::actions::{Recorded, WITNESS_REPORTS_PER_TOKEN};
 use crate::coalesce::Coalescer;
 use crate::policy_cache::PolicyCache;
-use crate::token_revocation::{credibility, require_live};
+use crate::recording::{Recorded, WITNESS_REPORTS_PER_TOKEN};
+use crate::token_evidence::{credibility, require_live};
 use crate::trust_view::{TrustView, load_view};
 use crate::{HistoryPoint, ReceiptCommit, ServiceError, Store, Tx, in_transaction};
 

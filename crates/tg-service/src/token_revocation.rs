@@ -4,13 +4,12 @@
 use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
-use tg_core::{AccountId, AgentId, Timestamp};
-use tg_identity::Agent;
+use tg_core::{AgentId, Timestamp};
 use tg_tokens::{RevokedToken, TokenClaims};
 
 use crate::tokens::MAX_EXPIRES_IN;
 use crate::trust_view::agent_id;
-use crate::{Gateway, ServiceError, Tx, in_transaction};
+use crate::{Gateway, ServiceError, in_transaction};
 
 /// `POST /tokens/revoke`: the token itself, or its `jti` with its agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +41,7 @@ impl Gateway {
     ) -> Result<TokenClaims, ServiceError> {
         let claims = self
             .tokens()
-            .verify_within(token, self.now(), crate::actions::WITNESS_GRACE_SECS)
+            .verify_within(token, self.now(), crate::recording::WITNESS_GRACE_SECS)
             .map_err(|e| ServiceError::Forbidden(format!("`token` proves no {proves}: {e}")))?;
         // An exchanged token proves that its actors act for the agent, not that the agent
         // itself dealt with anyone.
@@ -58,54 +57,6 @@ impl Gateway {
         }
         Ok(claims)
     }
-}
-
-/// [`token_void`] as a 403 naming what the token fails to prove.
-pub(crate) async fn require_live(
-    tx: &mut dyn Tx,
-    claims: &TokenClaims,
-    agent: &Agent,
-    proves: &str,
-) -> Result<(), ServiceError> {
-    match token_void(tx, claims, agent).await? {
-        None => Ok(()),
-        Some(void) => Err(ServiceError::Forbidden(format!(
-            "`token` proves no {proves}: {void}"
-        ))),
-    }
-}
-
-/// How far evidence from `account` counts (a witness's report, a delegator's outcome): the
-/// operator's account fully; any other as far as it traces to the pre-trusted — the best
-/// vouch factor among its active agents (0 for a ring nobody trusted vouched for).
-pub(crate) async fn credibility(
-    tx: &mut dyn Tx,
-    account: &AccountId,
-    operator: &AccountId,
-) -> Result<f64, ServiceError> {
-    if account == operator {
-        Ok(1.0)
-    } else {
-        Ok(tx.best_vouch_factor(account).await?)
-    }
-}
-
-/// Why a token that verifies proves nothing any more, if so: its `jti` was revoked, or it
-/// was issued before the agent's last suspension or revocation.
-pub(crate) async fn token_void(
-    tx: &mut dyn Tx,
-    claims: &TokenClaims,
-    agent: &Agent,
-) -> Result<Option<&'static str>, ServiceError> {
-    if tx.first_revoked(&[&claims.jti]).await?.is_some() {
-        return Ok(Some("the token was revoked"));
-    }
-    if agent.token_predates_suspension(claims.epoch) {
-        return Ok(Some(
-            "the token was issued before the agent was last suspended or revoked",
-        ));
-    }
-    Ok(None)
 }
 
 fn valid_jti(jti: &str) -> Result<String, ServiceError> {
@@ -152,7 +103,8 @@ impl Gateway {
                 jti: valid_jti(&jti)?,
                 agent_id: agent_id(&a)?,
                 // No token lives longer than MAX_EXPIRES_IN, plus the witnesses' grace.
-                expires_at: now.plus_secs(MAX_EXPIRES_IN + crate::actions::WITNESS_GRACE_SECS + 60),
+                expires_at: now
+                    .plus_secs(MAX_EXPIRES_IN + crate::recording::WITNESS_GRACE_SECS + 60),
             },
         };
         let (r, principal, actor) = (revoked.clone(), principal.clone(), actor.clone());

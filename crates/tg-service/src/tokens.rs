@@ -11,9 +11,6 @@ use crate::audit_batch::Record;
 use crate::{Gateway, ServiceError};
 
 pub const MIN_EXPIRES_IN: i64 = 60;
-/// Most DPoP proofs remembered at once per instance (about 100 bytes each); when that many
-/// are live in their window, new ones are refused until some age out.
-pub const DPOP_REPLAY_CAPACITY: usize = 100_000;
 pub const MAX_EXPIRES_IN: i64 = 86_400;
 
 /// A token and what it carries (V2 `POST /agents/{id}/token` response).

@@ -70,7 +70,7 @@ pub(crate) struct Wiring {
     pub(crate) wake: Arc<Notify>,
     pub(crate) metrics: Arc<crate::Metrics>,
     /// Signs Security Event Tokens for Shared Signals streams.
-    pub(crate) tokens: crate::signing_keys::CurrentIssuer,
+    pub(crate) tokens: crate::token_issuer::CurrentIssuer,
 }
 
 /// What one pass did.
@@ -95,7 +95,7 @@ pub(crate) struct Dispatcher {
     /// Woken by whoever commits outbox events.
     wake: Arc<Notify>,
     metrics: Arc<crate::Metrics>,
-    tokens: crate::signing_keys::CurrentIssuer,
+    tokens: crate::token_issuer::CurrentIssuer,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -371,7 +371,7 @@ impl Dispatcher {
         requested: &[String],
         event: &OutboxEvent,
     ) -> Option<String> {
-        let tokens = crate::signing_keys::current(&self.tokens);
+        let tokens = crate::token_issuer::current(&self.tokens);
         let cx = SetContext {
             issuer: tokens.issuer(),
             audience: endpoint.account_id.as_str(),
