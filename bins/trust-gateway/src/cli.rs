@@ -383,6 +383,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 println!("admin API key for this in-memory gateway: {}", key.expose());
             }
             let served = running.server.await;
+            // The server takes no more requests: write what it answered, stop the workers.
+            running.gateway.shutdown().await;
+            tracing::info!("trust-gateway stopped: audit trail written, background work stopped");
             telemetry.shutdown();
             served.context("server failed")
         }

@@ -28,7 +28,7 @@ impl Gateway {
             .as_deref()
             .map(|t| self.agent_token(t, &id, "interaction"))
             .transpose()?;
-        let report = crate::record_batch::Report {
+        let report = crate::runtime::record_batch::Report {
             principal: principal.clone(),
             actor: actor.clone(),
             action: req.action,

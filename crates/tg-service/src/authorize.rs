@@ -4,7 +4,7 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
 use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
-use crate::audit_batch::Record;
+use crate::runtime::audit_batch::Record;
 use crate::trust_view::{TrustView, standing};
 use crate::{Gateway, ServiceError};
 

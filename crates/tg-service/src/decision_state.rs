@@ -398,8 +398,8 @@ pub(crate) fn start_probing(
     state: Arc<DecisionState>,
     store: Arc<dyn Store>,
     every: Duration,
-) -> crate::worker::Worker {
-    crate::worker::Worker::new(tokio::spawn(async move {
+) -> crate::runtime::worker::Worker {
+    crate::runtime::worker::Worker::new(tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -12,8 +12,8 @@ use tg_scoring::Policy;
 use tg_tokens::{TokenIssuer, generate_signing_key};
 
 use crate::policy_cache::PolicyCache;
-use crate::vouch_engine::{VouchConfig, VouchEngine};
-use crate::worker::Worker;
+use crate::runtime::vouch_engine::{VouchConfig, VouchEngine};
+use crate::runtime::worker::Worker;
 use crate::{ServiceError, Store, in_transaction, reading};
 
 /// Everything the gateway is configured with. Secrets arrive here as [`Secret`]s; the
@@ -115,25 +115,21 @@ pub struct Gateway {
     /// DPoP proofs this instance has accepted within their window (RFC 9449 §11.1).
     pub(crate) dpop_replay: tg_tokens::ReplayCache,
     pub(crate) attestation: AttestationVerifier,
-    pub(crate) audit_batch: crate::audit_batch::AuditBatcher,
+    pub(crate) audit_batch: crate::runtime::audit_batch::AuditBatcher,
     bundle_source: Option<Arc<dyn BundleSource>>,
     pub(crate) ip_hasher: IpHasher,
     pub(crate) policy: Arc<PolicyCache>,
     pub(crate) admin: Account,
     env_key_hash: Option<[u8; 32]>,
     pub(crate) vouching: Arc<VouchEngine>,
-    _vouch_worker: Worker,
-    pub(crate) webhooks: Arc<crate::webhook_worker::Dispatcher>,
-    pub(crate) live: Arc<crate::live::LiveFeed>,
-    _webhook_worker: Worker,
-    _live_relay: Worker,
-    pub(crate) maintenance: Arc<crate::maintenance::Maintenance>,
-    _maintenance_worker: Worker,
+    pub(crate) webhooks: Arc<crate::runtime::webhook_worker::Dispatcher>,
+    pub(crate) live: Arc<crate::runtime::live::LiveFeed>,
+    pub(crate) maintenance: Arc<crate::runtime::maintenance::Maintenance>,
     pub(crate) log: Arc<crate::transparency::TransparencyLog>,
-    _log_worker: Worker,
     pub(crate) decisions: Arc<crate::decision_state::DecisionState>,
-    _probing: Worker,
-    pub(crate) recorder: crate::record_batch::Recorder,
+    /// The background workers, stopped together by [`Gateway::shutdown`].
+    workers: crate::runtime::Workers,
+    pub(crate) recorder: crate::runtime::record_batch::Recorder,
     pub(crate) metrics: Arc<crate::Metrics>,
 }
 
@@ -189,7 +185,7 @@ impl Gateway {
         ));
         let metrics = Arc::new(crate::Metrics::default());
         let outbox_written = Arc::new(tokio::sync::Notify::new());
-        let audit_batch = crate::audit_batch::AuditBatcher::start(
+        let audit_batch = crate::runtime::audit_batch::AuditBatcher::start(
             Arc::clone(&store),
             Arc::clone(&outbox_written),
         );
@@ -200,7 +196,7 @@ impl Gateway {
             Arc::clone(&policy),
             Arc::clone(&config.clock),
         );
-        let live = Arc::new(crate::live::LiveFeed::new());
+        let live = Arc::new(crate::runtime::live::LiveFeed::new());
         let signals = store.listen_events().await?;
         let decisions = Arc::new(crate::decision_state::DecisionState::new(
             &config.decisions,
@@ -220,14 +216,14 @@ impl Gateway {
             ),
             None => Worker::none(),
         };
-        let relay = crate::live_relay::start(
+        let relay = crate::runtime::live_relay::start(
             Arc::clone(&store),
             Arc::clone(&live),
             Arc::clone(&decisions),
             signals,
         );
-        let (webhooks, webhook_worker) = crate::webhook_worker::Dispatcher::start(
-            crate::webhook_worker::Wiring {
+        let (webhooks, webhook_worker) = crate::runtime::webhook_worker::Dispatcher::start(
+            crate::runtime::webhook_worker::Wiring {
                 live: relay.is_none().then(|| Arc::clone(&live)),
                 wake: outbox_written,
                 metrics: Arc::clone(&metrics),
@@ -240,7 +236,7 @@ impl Gateway {
             done.admin.id.clone(),
         )?;
         let signer = Arc::new(ReceiptSigner::from_secret(config.secret_key.expose()));
-        let (maintenance, maintenance_worker) = crate::maintenance::Maintenance::start(
+        let (maintenance, maintenance_worker) = crate::runtime::maintenance::Maintenance::start(
             config.maintenance,
             Arc::clone(&store),
             Arc::clone(&policy),
@@ -256,7 +252,7 @@ impl Gateway {
             Arc::clone(&webhooks),
         )
         .await?;
-        let recorder = crate::record_batch::Recorder {
+        let recorder = crate::runtime::record_batch::Recorder {
             store: Arc::clone(&store),
             clock: Arc::clone(&config.clock),
             policy: Arc::clone(&policy),
@@ -280,20 +276,37 @@ impl Gateway {
             admin: done.admin,
             env_key_hash: config.env_api_key.as_ref().map(|k| key_hash(k.expose())),
             vouching,
-            _vouch_worker: vouch_worker,
             webhooks,
             live,
-            _webhook_worker: webhook_worker,
-            _live_relay: relay.unwrap_or_else(Worker::none),
             maintenance,
-            _maintenance_worker: maintenance_worker,
             log,
-            _log_worker: log_worker,
             decisions,
-            _probing: probing,
+            workers: crate::runtime::Workers::new(vec![
+                ("vouch engine", vouch_worker),
+                ("decision probe", probing),
+                ("live relay", relay.unwrap_or_else(Worker::none)),
+                ("webhook delivery", webhook_worker),
+                ("maintenance", maintenance_worker),
+                ("log sequencer", log_worker),
+            ]),
             recorder,
             metrics,
         })
+    }
+
+    /// Stops the instance's background work without losing what it has answered: every
+    /// audit record queued so far (decisions answered from memory included) is written,
+    /// then the workers stop, each waited for. The webhook outbox is durable: whichever
+    /// instance runs next delivers what is left. Call it once the server takes no more
+    /// requests; use cases still work after it, but nothing runs in the background.
+    pub async fn shutdown(&self) {
+        self.audit_batch.flush().await;
+        self.workers.stop().await;
+    }
+
+    /// Background workers running now (0 after [`Gateway::shutdown`]).
+    pub fn background_workers(&self) -> usize {
+        self.workers.running()
     }
 
     /// The gateway's metrics.

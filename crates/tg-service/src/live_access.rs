@@ -6,7 +6,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::LiveEvent;
 use tg_core::AccountId;
 
-use crate::live::{KeyWatch, LiveSubscription};
+use crate::runtime::live::{KeyWatch, LiveSubscription};
 use crate::{Gateway, ServiceError};
 
 impl Gateway {

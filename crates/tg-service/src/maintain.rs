@@ -1,7 +1,7 @@
 //! `Gateway::maintain`: one round of background upkeep now, as the worker runs it.
 
 use crate::ServiceError;
-use crate::maintenance::MaintenanceRound;
+use crate::runtime::maintenance::MaintenanceRound;
 
 impl crate::Gateway {
     /// One round of background upkeep (what the worker runs every period): when this

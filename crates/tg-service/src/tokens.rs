@@ -7,7 +7,7 @@ use tg_core::AgentId;
 use tg_identity::AgentStatus;
 use tg_tokens::{DpopError, DpopProof, DpopTarget, IssuedToken, TokenRequest};
 
-use crate::audit_batch::Record;
+use crate::runtime::audit_batch::Record;
 use crate::{Gateway, ServiceError};
 
 pub const MIN_EXPIRES_IN: i64 = 60;

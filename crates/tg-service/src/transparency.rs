@@ -28,8 +28,8 @@ use tg_log::{
 use tg_webhooks::{EventKind, OutboxEvent};
 use tokio::sync::Mutex;
 
-use crate::webhook_worker::Dispatcher;
-use crate::worker::Worker;
+use crate::runtime::webhook_worker::Dispatcher;
+use crate::runtime::worker::Worker;
 use crate::{ServiceError, Store, Tx, in_transaction, reading};
 
 /// The lease the sequencer holds.

@@ -182,7 +182,7 @@ impl Gateway {
         let result = trust_result(&view, plan, vouches, 0.0);
         let event = Self::trust_check(actor, &result, view.computed_at)?;
         self.audit_batch
-            .queue_now(vec![crate::audit_batch::Record::Audit(event)])
+            .queue_now(vec![crate::runtime::audit_batch::Record::Audit(event)])
             .ok()?;
         Some(Ok((view, plan, result)))
     }

@@ -250,6 +250,85 @@ fn a_5xx_logs_every_cause_and_tells_the_client_nothing() {
     child.wait().unwrap();
 }
 
+/// SIGTERM stops the server the way an orchestrator does: it exits 0, and every decision it
+/// answered (answered from memory, its audit record only queued) is on record.
+#[test]
+fn sigterm_writes_every_answered_decision_before_exiting() {
+    use diesel::{Connection, QueryableByName, RunQueryDsl};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _, log) = launch_with(dir.path(), &[("LOG_FORMAT", "text")]);
+    let secrets = dir.path().join("trust-gateway.db.secrets.json");
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(secrets).unwrap()).unwrap();
+    let key = stored["admin_api_key"].as_str().unwrap().to_owned();
+    let decisions = 50;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = ::reqwest::Client::new();
+        let agent: serde_json::Value = c
+            .post(format!("http://{addr}/agents/register"))
+            .header("X-API-Key", &key)
+            .json(&serde_json::json!({"name": "worker", "provider": "p", "config_hash": "h"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for _ in 0..decisions {
+            let resp = c
+                .post(format!("http://{addr}/authorize"))
+                .header("X-API-Key", &key)
+                .json(&serde_json::json!({"agent_id": agent["id"], "action": "read_config"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+        }
+    });
+    drop(rt);
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // A guard against a hang, not a timing: the process exits when it has stopped.
+    let (tx, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = exited
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the gateway exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    // Everything it printed: the pipe closed when it exited.
+    let lines: Vec<String> = log.iter().collect();
+    assert!(
+        lines.iter().any(|l| l.contains("trust-gateway stopped")),
+        "{lines:#?}"
+    );
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let db = dir.path().join("trust-gateway.db");
+    let mut conn = diesel::SqliteConnection::establish(db.to_str().unwrap()).unwrap();
+    let checks: Count = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'trust_check'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(checks.n, decisions);
+}
+
 /// `trust-gateway demo`: runs on its own temporary database, shows trust rising with good
 /// behaviour and falling with violations, and verifies both receipt chains.
 #[test]

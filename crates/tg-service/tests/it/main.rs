@@ -9,5 +9,6 @@
 
 mod a2a_card;
 mod lifecycle;
+mod shutdown;
 mod support;
 mod tenancy;

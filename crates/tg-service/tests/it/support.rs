@@ -17,6 +17,11 @@ pub struct Setup {
 
 impl Setup {
     pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// As [`Setup::new`], with `edit` applied to the configuration.
+    pub async fn with(edit: impl FnOnce(&mut GatewayConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gateway.db").to_string_lossy().into_owned();
         let db = tg_store::Db::connect(&tg_store::DbConfig::Sqlite(path))
@@ -26,6 +31,7 @@ impl Setup {
         let clock = Arc::new(ManualClock::new(T0));
         let mut config = GatewayConfig::in_process(vec![7; 32], admin);
         config.clock = clock.clone();
+        edit(&mut config);
         let g = Gateway::start(Arc::new(db), config).await.unwrap();
         let operator = g.authenticate(Some(admin)).await.unwrap();
         Self {

@@ -15,9 +15,9 @@ use futures_util::StreamExt;
 use tg_webhooks::OutboxEvent;
 
 use crate::decision_state::DecisionState;
-use crate::live::LiveFeed;
+use crate::runtime::live::LiveFeed;
+use crate::runtime::worker::Worker;
 use crate::store::EventSignals;
-use crate::worker::Worker;
 use crate::{ServiceError, Store, reading};
 
 /// Signals read together (each carries up to a few hundred ids).

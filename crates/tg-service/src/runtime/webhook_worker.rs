@@ -19,8 +19,8 @@ use tg_webhooks::{
 };
 use tokio::sync::Notify;
 
-use crate::metrics::DeliveryResult;
-use crate::worker::Worker;
+use crate::runtime::metrics::DeliveryResult;
+use crate::runtime::worker::Worker;
 use crate::{ServiceError, Store, in_transaction};
 
 /// How webhooks are delivered.
@@ -65,7 +65,7 @@ const GATHER: Duration = Duration::from_millis(20);
 pub(crate) struct Wiring {
     /// Where it publishes what it fans out; `None` where the store relays events across
     /// instances (`live_relay`).
-    pub(crate) live: Option<Arc<crate::live::LiveFeed>>,
+    pub(crate) live: Option<Arc<crate::runtime::live::LiveFeed>>,
     /// Woken by whoever commits outbox events.
     pub(crate) wake: Arc<Notify>,
     pub(crate) metrics: Arc<crate::Metrics>,
@@ -84,7 +84,7 @@ struct Pass {
 pub(crate) struct Dispatcher {
     /// Where it publishes what it fans out; `None` where the store relays events across
     /// instances (`live_relay`).
-    live: Option<Arc<crate::live::LiveFeed>>,
+    live: Option<Arc<crate::runtime::live::LiveFeed>>,
     /// Seals endpoint secrets at rest (AES-256-GCM under a key derived from it).
     secret_key: tg_core::Secret<Vec<u8>>,
     store: Arc<dyn Store>,

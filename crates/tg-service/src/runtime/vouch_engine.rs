@@ -20,8 +20,8 @@ use tg_vouch::{Edge, Graph, Params, credibility, eigentrust, vouch_factors};
 use tokio::sync::{Mutex, Notify};
 
 use crate::policy_cache::PolicyCache;
+use crate::runtime::worker::Worker;
 use crate::trust_view::{load_view, rescore, score_inputs};
-use crate::worker::Worker;
 use crate::{ServiceError, Store, in_transaction, reading};
 
 /// Factor changes smaller than this are not written (no history point per float wobble).

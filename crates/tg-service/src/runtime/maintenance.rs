@@ -23,9 +23,9 @@ use tokio::sync::Mutex;
 
 use crate::events::{Standing, agent_event, score_events};
 use crate::policy_cache::PolicyCache;
+use crate::runtime::webhook_worker::Dispatcher;
+use crate::runtime::worker::Worker;
 use crate::trust_view::{TrustView, append_point, load_view};
-use crate::webhook_worker::Dispatcher;
-use crate::worker::Worker;
 use crate::{ServiceError, Store, Tx, in_transaction, reading};
 
 /// The lease background upkeep runs under.

@@ -1,0 +1,67 @@
+//! `Gateway::shutdown`: what was answered is on record, then the background stops.
+
+use std::time::Duration;
+
+use tg_audit::{AuditQuery, EventType};
+use tg_core::Timestamp;
+
+use crate::support::Setup;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_writes_every_queued_decision_then_stops_the_workers() {
+    // Background workers on, with periods long enough that none runs a round here.
+    let hour = Some(Duration::from_secs(3600));
+    let s = Setup::with(|c| {
+        c.maintenance.every = hour;
+        c.log.every = hour;
+        c.decisions.probe_every = hour;
+    })
+    .await;
+    let acme = s.tenant("acme").await;
+    let actor = s.actor(&acme);
+    let agent = s.agent(&acme, "reader").await;
+    // The first decision reads the agent into memory; once memory is known current, the
+    // next ones are answered from it, their audit records only queued.
+    s.g.authorize(&acme, &actor, &agent, "read_config", None)
+        .await
+        .unwrap();
+    assert!(s.g.sync_decision_state().await.unwrap());
+    let mut queued = 0;
+    for _ in 0..200 {
+        if let Some(answer) =
+            s.g.authorize_now(&acme, &actor, &agent, "read_config", None)
+        {
+            assert!(answer.unwrap().decision.allowed);
+            queued += 1;
+        }
+    }
+    assert!(queued > 0, "decisions answered from memory");
+    let running = s.g.background_workers();
+    assert!(running > 0, "workers run before shutdown");
+
+    s.g.shutdown().await;
+    assert_eq!(s.g.background_workers(), 0);
+    // Read the store directly (the audit use cases flush the queue themselves).
+    let query = AuditQuery {
+        agent_id: Some(agent.clone()),
+        start: Timestamp::from_secs(0),
+        end: Timestamp::from_secs(i64::from(u32::MAX)),
+        event_type: Some(EventType::TrustCheck),
+        after: None,
+        limit: 1000,
+    };
+    let stored = tg_service::reading(s.g.store().as_ref(), move |tx| {
+        Box::pin(async move { Ok(tx.query_audit(&query).await?) })
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        stored.len(),
+        1 + queued,
+        "every decision answered is on record"
+    );
+
+    // Again: nothing left to stop; use cases still answer.
+    s.g.shutdown().await;
+    assert!(s.g.trust_view(&agent).await.is_ok());
+}
