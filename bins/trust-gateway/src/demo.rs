@@ -77,7 +77,7 @@ impl Demo {
         token: Option<String>,
     ) -> anyhow::Result<()> {
         let req = RecordAction {
-            agent_id: id.to_string(),
+            agent_id: id.clone(),
             action: action.into(),
             result,
             reported_at: None,

@@ -74,7 +74,7 @@ impl Sim {
     ) -> Result<(), tg_service::ServiceError> {
         self.tick();
         let req = RecordAction {
-            agent_id: agent.to_string(),
+            agent_id: agent.clone(),
             action: "read_data".into(),
             result,
             reported_at: None,

@@ -45,7 +45,7 @@ async fn record(
     let b = body.into_inner();
     crate::request_id::record_agent(&b.agent_id, None);
     let req = RecordAction {
-        agent_id: b.agent_id,
+        agent_id: crate::ids::agent(&b.agent_id)?,
         action: b.action,
         result: b.result,
         reported_at: b.timestamp,

@@ -5,7 +5,7 @@ use tg_core::{AgentId, Outcome};
 use tg_receipts::{ChainReport, Receipt};
 use tg_scoring::validate_action_name;
 
-use crate::trust_view::{agent_id, page_limit, require_visible};
+use crate::trust_view::{page_limit, require_visible};
 use crate::{Gateway, ServiceError, in_transaction, reading};
 
 use crate::recording::{RecordAction, Recorded};
@@ -13,7 +13,7 @@ use crate::recording::{RecordAction, Recorded};
 impl Gateway {
     /// Appends a signed receipt and updates the score, history and audit trail in one
     /// transaction under the agent's lock. Concurrent calls for one agent share that
-    /// transaction ([`crate::record_batch`]); each answers after the commit.
+    /// transaction ([`crate::runtime::record_batch`]); each answers after the commit.
     pub async fn record_action(
         &self,
         principal: &Principal,
@@ -21,7 +21,7 @@ impl Gateway {
         req: RecordAction,
     ) -> Result<Recorded, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let id = agent_id(&req.agent_id)?;
+        let id = req.agent_id;
         validate_action_name(&req.action).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let token = req
             .token

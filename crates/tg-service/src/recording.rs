@@ -1,6 +1,6 @@
 //! What recording an action takes and answers, and the limits on a witness's token.
 
-use tg_core::{Outcome, Timestamp};
+use tg_core::{AgentId, Outcome, Timestamp};
 use tg_receipts::Receipt;
 
 use crate::trust_view::TrustView;
@@ -8,7 +8,7 @@ use crate::trust_view::TrustView;
 /// `POST /actions/record`.
 #[derive(Debug, Clone)]
 pub struct RecordAction {
-    pub agent_id: String,
+    pub agent_id: AgentId,
     pub action: String,
     pub result: Outcome,
     /// When the client says it happened; kept as `reported_at`, server time is authoritative.

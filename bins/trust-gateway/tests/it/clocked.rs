@@ -154,7 +154,7 @@ async fn a_score_equal_to_the_threshold_meets_it() {
         .agent;
     for _ in 0..6 {
         let req = tg_service::RecordAction {
-            agent_id: agent.id.to_string(),
+            agent_id: agent.id.clone(),
             action: "read_data".into(),
             result: tg_core::Outcome::Success,
             reported_at: None,

@@ -350,9 +350,9 @@ pub async fn service_with(
 }
 
 /// The agent's own account reporting one successful `read_data`.
-pub fn success(agent: impl std::fmt::Display) -> tg_service::RecordAction {
+pub fn success(agent: &tg_core::AgentId) -> tg_service::RecordAction {
     tg_service::RecordAction {
-        agent_id: agent.to_string(),
+        agent_id: agent.clone(),
         action: "read_data".into(),
         result: tg_core::Outcome::Success,
         reported_at: None,

@@ -40,7 +40,7 @@ impl World {
         for _ in 0..times {
             self.clock.advance_secs(60);
             let req = RecordAction {
-                agent_id: id.to_string(),
+                agent_id: id.clone(),
                 action: "read_data".into(),
                 result,
                 reported_at: None,

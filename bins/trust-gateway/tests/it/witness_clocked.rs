@@ -53,7 +53,7 @@ impl World {
     ) -> Result<tg_service::Recorded, ServiceError> {
         self.clock.advance_secs(1);
         let req = RecordAction {
-            agent_id: agent.to_string(),
+            agent_id: agent.clone(),
             action: "read_data".into(),
             result: Outcome::Success,
             reported_at: None,

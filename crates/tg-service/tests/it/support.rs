@@ -82,7 +82,7 @@ impl Setup {
         for _ in 0..n {
             self.clock.advance_secs(60);
             let req = RecordAction {
-                agent_id: agent.to_string(),
+                agent_id: agent.clone(),
                 action: "read_data".into(),
                 result: Outcome::Success,
                 reported_at: None,

@@ -36,7 +36,7 @@ async fn another_tenant_cannot_issue_record_or_suspend() {
         "token",
     );
     let req = RecordAction {
-        agent_id: agent.to_string(),
+        agent_id: agent.clone(),
         action: "read_data".into(),
         result: Outcome::Violation,
         reported_at: None,
