@@ -245,7 +245,7 @@ pub async fn run() -> anyhow::Result<()> {
         for (_, to) in &ring_members {
             if from != to {
                 let v = NewVouch {
-                    from_agent: from.to_string(),
+                    from_agent: from.clone(),
                     weight: 1.0,
                     note: None,
                     signature: None,

@@ -29,8 +29,11 @@ async fn create(
     body: crate::dto::Json<VouchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
+    let from_agent = tg_core::AgentId::parse(&b.from_agent).map_err(|_| {
+        tg_service::ServiceError::Invalid("`from_agent` must be an agent id (`ag_…`)".into())
+    })?;
     let req = NewVouch {
-        from_agent: b.from_agent,
+        from_agent,
         weight: b.weight,
         note: b.note,
         signature: b.signature,
@@ -88,7 +91,9 @@ async fn revoke(
     PathId(id): AgentPath,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, vouch_id) = path.into_inner();
+    let (_, raw) = path.into_inner();
+    let vouch_id = tg_core::VouchId::parse(&raw)
+        .map_err(|_| tg_service::ServiceError::vouch_not_found(&raw))?;
     let v = state
         .call(move |g| async move {
             g.revoke_vouch(&auth.principal, &auth.actor, &id, &vouch_id)

@@ -63,6 +63,14 @@ impl ServiceError {
         Self::not_found("agent", id)
     }
 
+    /// A vouch for the agent addressed, unknown or not the caller's to see.
+    pub fn vouch_not_found(id: &str) -> Self {
+        ServiceError::NotFound(format!(
+            "no active vouch `{}` for this agent",
+            id.chars().take(64).collect::<String>()
+        ))
+    }
+
     /// "`noun` `id` not found", with at most 64 characters of `id`: how an unknown id and
     /// a malformed one are both answered.
     pub fn not_found(noun: &str, id: &str) -> Self {

@@ -14,7 +14,7 @@ use crate::{Gateway, ServiceError, VouchRecompute, in_transaction, reading};
 /// `POST /agents/{vouchee}/vouches`.
 #[derive(Debug, Clone)]
 pub struct NewVouch {
-    pub from_agent: String,
+    pub from_agent: AgentId,
     pub weight: f64,
     pub note: Option<String>,
     /// Base64 Ed25519 signature by `from_agent`'s registered key over
@@ -61,9 +61,7 @@ impl Gateway {
     ) -> Result<Vouched, ServiceError> {
         self.require(principal, Scope::Write)?;
         let to = to.clone();
-        let from = AgentId::parse(&req.from_agent).map_err(|_| {
-            ServiceError::Invalid("`from_agent` must be an agent id (`ag_…`)".into())
-        })?;
+        let from = req.from_agent;
         validate(&from, &to, req.weight, req.note.as_deref())
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let (principal, actor, now) = (principal.clone(), actor.clone(), self.now());
@@ -178,15 +176,15 @@ impl Gateway {
         principal: &Principal,
         actor: &Actor,
         to: &AgentId,
-        vouch: &str,
+        vouch: &VouchId,
     ) -> Result<Vouch, ServiceError> {
         self.require(principal, Scope::Write)?;
         let to = to.clone();
         let not_found = {
-            let vouch = vouch.to_owned();
-            move || ServiceError::NotFound(format!("no active vouch `{vouch}` for this agent"))
+            let vouch = vouch.clone();
+            move || ServiceError::vouch_not_found(vouch.as_str())
         };
-        let id = VouchId::parse(vouch).map_err(|_| not_found())?;
+        let id = vouch.clone();
         let (principal, actor, now) = (principal.clone(), actor.clone(), self.now());
         let done = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {

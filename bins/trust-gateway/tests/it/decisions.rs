@@ -384,7 +384,7 @@ pub async fn trust_reads_come_from_memory_and_follow_vouches_and_plans(db: DbCon
         assert_eq!(read().await.0, "vouchee", "answered from memory");
     }
     let new = tg_service::NewVouch {
-        from_agent: voucher.to_string(),
+        from_agent: voucher.clone(),
         weight: 0.5,
         note: None,
         signature: None,

@@ -55,7 +55,7 @@ impl World {
 
     async fn vouch(&self, from: &AgentId, to: &AgentId, weight: f64) {
         let req = NewVouch {
-            from_agent: from.to_string(),
+            from_agent: from.clone(),
             weight,
             note: None,
             signature: None,
@@ -195,7 +195,7 @@ async fn violations_by_a_vouchee_cost_the_voucher_and_revocation_removes_the_cre
             .await
             .unwrap();
     let to_bad = given.iter().find(|v| v.to_agent == bad).unwrap();
-    w.g.revoke_vouch(&w.p, &w.actor, &bad, to_bad.id.as_str())
+    w.g.revoke_vouch(&w.p, &w.actor, &bad, &to_bad.id)
         .await
         .unwrap();
     w.g.recompute_vouches().await.unwrap();
@@ -465,6 +465,15 @@ pub async fn vouching_over_http(backend: crate::support::Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // A malformed vouch id is as absent as an unknown one.
+    let (status, body) = s
+        .call(Method::DELETE, &format!("{path}/vch_not-a-vouch"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body["detail"],
+        "no active vouch `vch_not-a-vouch` for this agent"
+    );
     let (status, revoked) = s
         .call(Method::DELETE, &format!("{path}/{vouch_id}"), None)
         .await;
