@@ -45,24 +45,27 @@ pub(crate) struct Answer {
 }
 
 impl Transport {
-    /// A client for `base`. The system's roots are loaded here; an `https://` base with
-    /// none to trust is refused now rather than failing every call.
+    /// A client for `base`. For an `https://` base the system's roots are loaded here (the
+    /// client follows no redirect, so an `http://` one never needs them); with none to
+    /// trust it is refused now rather than failing every call.
     pub(crate) fn new(
         base: &Url,
         timeout: Duration,
         connect_timeout: Duration,
     ) -> Result<Self, Error> {
-        let loaded = rustls_native_certs::load_native_certs();
         let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(loaded.certs);
-        if base.scheme() == "https" && roots.is_empty() {
-            let why = loaded
-                .errors
-                .first()
-                .map_or_else(|| "none found".to_owned(), ToString::to_string);
-            return Err(Error::InvalidRequest(format!(
-                "no trusted root certificates for https:// ({why})"
-            )));
+        if base.scheme() == "https" {
+            let loaded = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(loaded.certs);
+            if roots.is_empty() {
+                let why = loaded
+                    .errors
+                    .first()
+                    .map_or_else(|| "none found".to_owned(), ToString::to_string);
+                return Err(Error::InvalidRequest(format!(
+                    "no trusted root certificates for https:// ({why})"
+                )));
+            }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -134,18 +137,14 @@ impl Transport {
     /// The error a failed exchange stands for; the source chain says why (refused, reset,
     /// DNS, TLS).
     fn failed(&self, e: &(dyn std::error::Error + 'static)) -> Error {
-        let mut text = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            if s.downcast_ref::<std::io::Error>()
+        let timed_out = std::iter::successors(Some(e), |e| e.source()).any(|e| {
+            e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-            {
-                return Error::Timeout(self.connect_timeout);
-            }
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
+        });
+        if timed_out {
+            Error::Timeout(self.connect_timeout)
+        } else {
+            Error::Transport(tg_core::ErrorChain(e).to_string())
         }
-        Error::Transport(text)
     }
 }

@@ -65,19 +65,13 @@ impl ServiceError {
 
     /// A vouch for the agent addressed, unknown or not the caller's to see.
     pub fn vouch_not_found(id: &str) -> Self {
-        ServiceError::NotFound(format!(
-            "no active vouch `{}` for this agent",
-            id.chars().take(64).collect::<String>()
-        ))
+        ServiceError::NotFound(format!("no active vouch `{}` for this agent", shown(id)))
     }
 
     /// "`noun` `id` not found", with at most 64 characters of `id`: how an unknown id and
     /// a malformed one are both answered.
     pub fn not_found(noun: &str, id: &str) -> Self {
-        ServiceError::NotFound(format!(
-            "{noun} `{}` not found",
-            id.chars().take(64).collect::<String>()
-        ))
+        ServiceError::NotFound(format!("{noun} `{}` not found", shown(id)))
     }
 
     /// A short machine-readable code for the error envelope.
@@ -93,6 +87,11 @@ impl ServiceError {
             ServiceError::Internal { .. } => "internal_error",
         }
     }
+}
+
+/// At most 64 characters of an id a caller sent, to echo back.
+fn shown(id: &str) -> String {
+    id.chars().take(64).collect()
 }
 
 impl From<StoreError> for ServiceError {

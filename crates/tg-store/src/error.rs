@@ -1,41 +1,40 @@
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error};
 use tg_core::{StoreError, Unique};
 
-/// The one place diesel errors become `StoreError`.
-/// Refusals the model explains (conflicts) keep their text; failures keep diesel's error as
-/// their cause, for the log.
+/// The one place diesel errors become `StoreError`. Refusals the model explains (conflicts)
+/// keep their text; failures keep diesel's error as their cause, for the log.
 pub(crate) fn store_error(e: Error) -> StoreError {
-    let conflict = match &e {
-        Error::NotFound => return StoreError::NotFound,
+    match &e {
+        Error::NotFound => StoreError::NotFound,
         Error::DatabaseError(kind, info) => match kind {
-            DatabaseErrorKind::UniqueViolation => match unique(info.as_ref()) {
-                Some(rule) => return StoreError::Taken(rule),
-                None => Some(info),
-            },
+            DatabaseErrorKind::UniqueViolation => {
+                unique(info.as_ref()).map_or_else(|| conflict(info.as_ref()), StoreError::Taken)
+            }
             DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::SerializationFailure => {
-                Some(info)
+                conflict(info.as_ref())
             }
             DatabaseErrorKind::ClosedConnection => {
-                return StoreError::unavailable_because("the connection closed", e);
+                StoreError::unavailable_because("the connection closed", e)
             }
             // SQLite's busy timeout ran out: another process holds the file's write lock.
             _ if info.message().contains("database is locked") => {
-                return StoreError::unavailable_because("the database is locked", e);
+                StoreError::unavailable_because("the database is locked", e)
             }
-            _ => None,
+            _ => StoreError::other_because("the query failed", e),
         },
         Error::BrokenTransactionManager => {
-            return StoreError::unavailable_because("the transaction manager broke", e);
+            StoreError::unavailable_because("the transaction manager broke", e)
         }
-        _ => None,
-    };
-    match conflict {
-        Some(info) => StoreError::Conflict(match info.constraint_name() {
-            Some(c) => format!("{} ({c})", info.message()),
-            None => info.message().to_owned(),
-        }),
-        None => StoreError::other_because("the query failed", e),
+        _ => StoreError::other_because("the query failed", e),
     }
+}
+
+/// A refused write, in the database's words and naming the constraint when it says.
+fn conflict(info: &dyn DatabaseErrorInformation) -> StoreError {
+    StoreError::Conflict(match info.constraint_name() {
+        Some(c) => format!("{} ({c})", info.message()),
+        None => info.message().to_owned(),
+    })
 }
 
 /// Which of the model's uniqueness rules a violation broke: PostgreSQL names the

@@ -64,6 +64,20 @@ pub(crate) fn launch_with(
     (child, addr, lines, rx)
 }
 
+/// The secrets file the binary generated in `dir`.
+fn stored_secrets(dir: &std::path::Path) -> serde_json::Value {
+    let file = dir.join("trust-gateway.db.secrets.json");
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+/// The admin key the binary generated in `dir`.
+fn admin_key(dir: &std::path::Path) -> String {
+    stored_secrets(dir)["admin_api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn the_binary_starts_on_embedded_sqlite_with_generated_secrets() {
     let dir = tempfile::tempdir().unwrap();
@@ -91,9 +105,8 @@ fn the_binary_starts_on_embedded_sqlite_with_generated_secrets() {
             assert_eq!(mode & 0o777, 0o600, "{file}");
         }
     }
-    let stored: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&secrets).unwrap()).unwrap();
-    let key = stored["admin_api_key"].as_str().unwrap().to_owned();
+    let stored = stored_secrets(dir.path());
+    let key = admin_key(dir.path());
     assert!(key.starts_with("tgk_"));
     assert!(stored["secret_key"].as_str().unwrap().len() >= 64);
 
@@ -206,10 +219,7 @@ fn a_5xx_logs_every_cause_and_tells_the_client_nothing() {
 
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr, _, log) = launch_with(dir.path(), &[("LOG_FORMAT", "json")]);
-    let secrets = dir.path().join("trust-gateway.db.secrets.json");
-    let stored: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(secrets).unwrap()).unwrap();
-    let key = stored["admin_api_key"].as_str().unwrap().to_owned();
+    let key = admin_key(dir.path());
     let url = format!("http://{addr}/config/webhooks");
     assert_eq!(http::get(url.clone(), Some(&key)).0, 200);
 
@@ -258,10 +268,7 @@ fn sigterm_writes_every_answered_decision_before_exiting() {
 
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr, _, log) = launch_with(dir.path(), &[("LOG_FORMAT", "text")]);
-    let secrets = dir.path().join("trust-gateway.db.secrets.json");
-    let stored: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(secrets).unwrap()).unwrap();
-    let key = stored["admin_api_key"].as_str().unwrap().to_owned();
+    let key = admin_key(dir.path());
     let decisions = 50;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,4 +1,3 @@
-use tg_core::Timestamp;
 use tg_service::{Lifecycle, ServiceError};
 
 use crate::support::Setup;
@@ -81,20 +80,9 @@ async fn a_token_is_handed_out_only_once_its_issue_is_on_record() {
     let actor = s.actor(&acme);
     let agent = s.agent(&acme, "issued").await;
     let grant = s.g.issue_token(&acme, &actor, &agent, 600).await.unwrap();
-    let id = agent.clone();
-    let query = tg_audit::AuditQuery {
-        agent_id: Some(id),
-        start: Timestamp::from_secs(0),
-        end: Timestamp::from_secs(i64::from(u32::MAX)),
-        event_type: Some(tg_audit::EventType::TokenIssued),
-        after: None,
-        limit: 10,
-    };
-    let stored = tg_service::reading(s.g.store().as_ref(), move |tx| {
-        Box::pin(async move { Ok(tx.query_audit(&query).await?) })
-    })
-    .await
-    .unwrap();
+    let stored = s
+        .stored_audit(&agent, tg_audit::EventType::TokenIssued)
+        .await;
     let jtis: Vec<_> = stored.iter().map(|e| e.details["jti"].clone()).collect();
     assert_eq!(jtis, [serde_json::json!(grant.issued.jti)]);
 }

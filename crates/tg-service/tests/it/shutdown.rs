@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use tg_audit::{AuditQuery, EventType};
-use tg_core::Timestamp;
+use tg_audit::EventType;
 
 use crate::support::Setup;
 
@@ -42,19 +41,7 @@ async fn shutdown_writes_every_queued_decision_then_stops_the_workers() {
     s.g.shutdown().await;
     assert_eq!(s.g.background_workers(), 0);
     // Read the store directly (the audit use cases flush the queue themselves).
-    let query = AuditQuery {
-        agent_id: Some(agent.clone()),
-        start: Timestamp::from_secs(0),
-        end: Timestamp::from_secs(i64::from(u32::MAX)),
-        event_type: Some(EventType::TrustCheck),
-        after: None,
-        limit: 1000,
-    };
-    let stored = tg_service::reading(s.g.store().as_ref(), move |tx| {
-        Box::pin(async move { Ok(tx.query_audit(&query).await?) })
-    })
-    .await
-    .unwrap();
+    let stored = s.stored_audit(&agent, EventType::TrustCheck).await;
     assert_eq!(
         stored.len(),
         1 + queued,

@@ -42,6 +42,28 @@ impl Setup {
         }
     }
 
+    /// The agent's audit events of `kind` in the store, read directly (the audit use
+    /// cases flush the queue first).
+    pub async fn stored_audit(
+        &self,
+        agent: &tg_core::AgentId,
+        kind: tg_audit::EventType,
+    ) -> Vec<tg_audit::AuditEvent> {
+        let query = tg_audit::AuditQuery {
+            agent_id: Some(agent.clone()),
+            start: Timestamp::from_secs(0),
+            end: Timestamp::from_secs(i64::from(u32::MAX)),
+            event_type: Some(kind),
+            after: None,
+            limit: 1000,
+        };
+        tg_service::reading(self.g.store().as_ref(), move |tx| {
+            Box::pin(async move { Ok(tx.query_audit(&query).await?) })
+        })
+        .await
+        .unwrap()
+    }
+
     pub fn actor(&self, p: &Principal) -> Actor {
         self.g.actor(Some(p), None)
     }
