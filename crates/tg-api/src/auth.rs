@@ -1,9 +1,7 @@
 use std::future::{Ready, ready};
-use std::sync::OnceLock;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Payload, ResourceDef, ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use tg_access::Principal;
@@ -18,24 +16,6 @@ pub(crate) struct Auth {
     pub actor: Actor,
 }
 
-/// The routes the table marks public (`Routes::public`), matched as the router matches
-/// them: method (HEAD with GET) and path pattern.
-fn is_public(method: &Method, path: &str) -> bool {
-    static PUBLIC: OnceLock<Vec<(Method, ResourceDef)>> = OnceLock::new();
-    PUBLIC
-        .get_or_init(|| {
-            crate::route_table()
-                .into_iter()
-                .filter(|r| r.public)
-                .map(|r| (r.method, ResourceDef::new(r.path)))
-                .collect()
-        })
-        .iter()
-        .any(|(m, def)| {
-            (m == method || (*m == Method::GET && method == Method::HEAD)) && def.is_match(path)
-        })
-}
-
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
@@ -48,9 +28,10 @@ pub(crate) async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let path = req.path();
     // Swagger UI's asset files are served outside the route table.
-    if is_public(req.method(), path) || path.starts_with(crate::openapi::DOCS_PREFIX) {
+    if crate::route_match::matched(&req).public
+        || req.path().starts_with(crate::openapi::DOCS_PREFIX)
+    {
         return next.call(req).await;
     }
     match admit(&req).await {

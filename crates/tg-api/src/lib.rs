@@ -23,6 +23,7 @@ mod policy;
 mod rate_limit;
 mod receipts;
 mod request_id;
+mod route_match;
 mod routes;
 mod signing_keys;
 mod ssf;

@@ -23,16 +23,39 @@ pub(crate) const PATH: &str = "/metrics";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     /// The route pattern (`/agents/{id}`), or `unmatched`: bounded, whatever is requested.
-    route: String,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
+}
+
+/// The method as a label: one of HTTP's own, or `other` (a client may send any token, and
+/// must not grow the label set).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ]
+    .into_iter()
+    .zip([
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+    ])
+    .find_map(|(m, label)| (m == method).then_some(label))
+    .unwrap_or("other")
 }
 
 fn latency_histogram() -> Histogram {
@@ -80,8 +103,8 @@ pub(crate) async fn record(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = crate::request_id::route(&req);
+    let method = method_label(req.method());
+    let route = crate::route_match::matched(&req).pattern;
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| std::sync::Arc::clone(&s.metrics));
@@ -93,8 +116,8 @@ pub(crate) async fn record(
         };
         m.requests
             .get_or_create(&RequestLabels {
-                method: method.clone(),
-                route: route.clone(),
+                method,
+                route,
                 status,
             })
             .inc();

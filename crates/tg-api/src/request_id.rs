@@ -12,7 +12,6 @@
 
 use std::time::Instant;
 
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderMap;
@@ -32,22 +31,6 @@ fn acceptable(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-}
-
-/// The request's route pattern (`/agents/{id}`, or `unmatched`), matched once per request
-/// and shared by the middlewares that label with it.
-#[derive(Clone)]
-struct Route(String);
-
-pub(crate) fn route(req: &ServiceRequest) -> String {
-    if let Some(Route(r)) = req.extensions().get::<Route>() {
-        return r.clone();
-    }
-    let r = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
-    req.extensions_mut().insert(Route(r.clone()));
-    r
 }
 
 /// W3C trace-context headers, read by the configured propagator.
@@ -105,8 +88,10 @@ pub(crate) async fn trace(
             || format!("req_{}", tg_core::random_hex::<8>()),
             str::to_owned,
         );
-    let route = route(&req);
-    let operation = crate::operation_ids::operation_id(req.method().as_str(), &route)
+    let matched = crate::route_match::matched(&req);
+    let route = matched.pattern;
+    let operation = matched
+        .operation
         .map_or_else(|| format!("{} {route}", req.method()), str::to_owned);
     let span = tracing::info_span!(
         "request",
@@ -124,7 +109,7 @@ pub(crate) async fn trace(
         opentelemetry::global::get_text_map_propagator(|p| p.extract(&Carrier(req.headers())));
     // Without an OpenTelemetry layer (no exporter) there is nothing to attach to.
     let _ = span.set_parent(parent);
-    if let Some(agent) = path_agent(req.path(), &route).filter(|a| acceptable(a)) {
+    if let Some(agent) = path_agent(req.path(), route).filter(|a| acceptable(a)) {
         span.record("gen_ai.agent.id", agent);
     }
     let started = Instant::now();

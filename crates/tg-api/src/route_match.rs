@@ -1,0 +1,234 @@
+//! What the route table says of a request — its pattern, whether it is public, its
+//! operation id — looked up once per request by the outermost middleware and shared by
+//! the others (request span, metrics, authentication).
+//!
+//! The table's patterns are `/literal/{param}` paths, matched segment by segment as actix
+//! matches them (`{param}` is one non-empty segment; a last `{name:.*}` is the rest of the
+//! path), without the regular expressions actix's resource map would run for every dynamic
+//! pattern on the way. A pattern with any other expression is matched by actix's own
+//! `ResourceDef`.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpMessage;
+use actix_web::dev::{ResourceDef, ServiceRequest};
+use actix_web::http::Method;
+
+use crate::Route;
+
+/// The route a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Matched {
+    /// The route pattern (`/agents/{id}`), or `unmatched`.
+    pub pattern: &'static str,
+    /// The OpenAPI operation id of this method on the pattern, if it has one.
+    pub operation: Option<&'static str>,
+    /// Anyone may call it without a key (GET's mark covers HEAD).
+    pub public: bool,
+}
+
+const UNMATCHED: Matched = Matched {
+    pattern: "unmatched",
+    operation: None,
+    public: false,
+};
+
+#[derive(Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(&'static str),
+    Param,
+    /// `{name:.*}`, last: whatever is left, slashes included, or nothing.
+    Tail,
+}
+
+#[derive(Debug)]
+enum Pattern {
+    Segments(Vec<Segment>),
+    Expression(ResourceDef),
+}
+
+/// One path of the table and what each of its methods is.
+#[derive(Debug)]
+struct Path {
+    pattern: &'static str,
+    matcher: Pattern,
+    methods: Vec<(Method, Option<&'static str>, bool)>,
+}
+
+impl Path {
+    fn matches(&self, path: &str) -> bool {
+        let segments = match &self.matcher {
+            Pattern::Segments(s) => s,
+            Pattern::Expression(def) => return def.is_match(path),
+        };
+        let Some(mut rest) = path.strip_prefix('/') else {
+            return false;
+        };
+        for (n, segment) in segments.iter().enumerate() {
+            if *segment == Segment::Tail {
+                return true;
+            }
+            let (given, after) = rest.split_once('/').unwrap_or((rest, ""));
+            let last = n + 1 == segments.len();
+            // The path has as many segments as the pattern: none left over, none missing.
+            if last == rest.contains('/') {
+                return false;
+            }
+            match segment {
+                Segment::Literal(l) if *l == given => {}
+                Segment::Param if !given.is_empty() => {}
+                _ => return false,
+            }
+            rest = after;
+        }
+        true
+    }
+
+    fn answer(&self, method: &Method) -> Matched {
+        let found = self.methods.iter().find(|(m, ..)| m == method).or_else(|| {
+            // HEAD is served wherever GET is, with GET's access (no operation of its own).
+            (*method == Method::HEAD)
+                .then(|| self.methods.iter().find(|(m, ..)| *m == Method::GET))
+                .flatten()
+        });
+        Matched {
+            pattern: self.pattern,
+            operation: found
+                .filter(|(m, ..)| m == method)
+                .and_then(|(_, op, _)| *op),
+            public: found.is_some_and(|(.., public)| *public),
+        }
+    }
+}
+
+fn matcher(pattern: &'static str) -> Pattern {
+    let parts: Vec<&'static str> = pattern.trim_start_matches('/').split('/').collect();
+    let mut segments = Vec::with_capacity(parts.len());
+    for (n, part) in parts.iter().enumerate() {
+        let segment = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            None if !part.contains(['{', '}']) => Segment::Literal(part),
+            Some(name) if !name.contains(':') => Segment::Param,
+            Some(name) if name.ends_with(":.*") && n + 1 == parts.len() => Segment::Tail,
+            _ => return Pattern::Expression(ResourceDef::new(pattern)),
+        };
+        segments.push(segment);
+    }
+    Pattern::Segments(segments)
+}
+
+/// The table's paths in mounting order, each once.
+fn paths(table: Vec<Route>) -> Vec<Path> {
+    let mut paths: Vec<Path> = Vec::new();
+    for route in table {
+        let operation = crate::operation_ids::operation_id(route.method.as_str(), route.path);
+        let method = (route.method, operation, route.public);
+        match paths.iter_mut().find(|p| p.pattern == route.path) {
+            Some(p) => p.methods.push(method),
+            None => paths.push(Path {
+                pattern: route.path,
+                matcher: matcher(route.path),
+                methods: vec![method],
+            }),
+        }
+    }
+    paths
+}
+
+/// The first path of the table `path` matches (the router's order), for `method`.
+fn find(paths: &[Path], method: &Method, path: &str) -> Matched {
+    paths
+        .iter()
+        .find(|p| p.matches(path))
+        .map_or(UNMATCHED, |p| p.answer(method))
+}
+
+/// The request's route, looked up on first use and kept in its extensions.
+pub(crate) fn matched(req: &ServiceRequest) -> Matched {
+    if let Some(m) = req.extensions().get::<Matched>() {
+        return *m;
+    }
+    static PATHS: OnceLock<Vec<Path>> = OnceLock::new();
+    let paths = PATHS.get_or_init(|| paths(crate::route_table()));
+    let m = find(paths, req.method(), req.path());
+    req.extensions_mut().insert(m);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use actix_web::dev::ResourceDef;
+
+    use super::*;
+
+    fn lookup(method: Method, path: &str) -> Matched {
+        find(&paths(crate::route_table()), &method, path)
+    }
+
+    #[test]
+    fn patterns_with_other_expressions_are_left_to_actix() {
+        assert!(matches!(matcher("/a/{n:[0-9]+}"), Pattern::Expression(_)));
+        assert!(matches!(matcher("/a/{rest:.*}/b"), Pattern::Expression(_)));
+        assert!(matches!(matcher("/a/x{n}"), Pattern::Expression(_)));
+        let digits = Path {
+            pattern: "/a/{n:[0-9]+}",
+            matcher: matcher("/a/{n:[0-9]+}"),
+            methods: Vec::new(),
+        };
+        assert!(digits.matches("/a/12") && !digits.matches("/a/b"));
+    }
+
+    #[test]
+    fn requests_find_their_pattern_operation_and_access() {
+        let trust = lookup(Method::GET, "/agents/ag_1/trust");
+        assert_eq!(trust.pattern, "/agents/{id}/trust");
+        assert_eq!(trust.operation, Some("get_trust_breakdown"));
+        assert!(!trust.public);
+        // Literal routes come first where the router puts them first.
+        assert_eq!(
+            lookup(Method::GET, "/agents/discover").pattern,
+            "/agents/discover"
+        );
+        let health = lookup(Method::GET, "/health");
+        assert!(health.public);
+        let head = lookup(Method::HEAD, "/health");
+        assert!(head.public, "HEAD has GET's access");
+        assert_eq!(head.operation, None, "HEAD is not an operation of its own");
+        // A method the path does not serve: the pattern (405), not public.
+        let put = lookup(Method::PUT, "/health");
+        assert_eq!((put.pattern, put.public), ("/health", false));
+        for tail in ["/log/tile/", "/log/tile/0/x/001.p/2"] {
+            assert_eq!(lookup(Method::GET, tail).pattern, "/log/tile/{path:.*}");
+        }
+        for unknown in ["/agents//trust", "/agents/ag_1/trust/", "health", "/", ""] {
+            assert_eq!(lookup(Method::GET, unknown), UNMATCHED, "{unknown}");
+        }
+    }
+
+    /// The segment matcher agrees with actix's own pattern matching on every route of the
+    /// table, for paths made from every other route's pattern.
+    #[test]
+    fn the_matcher_agrees_with_actix_on_the_whole_table() {
+        let table = crate::route_table();
+        let defs: Vec<(&str, ResourceDef)> = table
+            .iter()
+            .map(|r| (r.path, ResourceDef::new(r.path)))
+            .collect();
+        let paths = paths(table.clone());
+        let mut probes: Vec<String> = Vec::new();
+        for r in &table {
+            probes.push(r.path.replace('{', "x").replace('}', "").replace(":.*", ""));
+            probes.push(format!("{}/", r.path.replace("{id}", "ag_1")));
+            probes.push(r.path.replace("{id}", "").replace("{agent_id}", ""));
+        }
+        probes.extend(["/log/tile", "/log/tile/", "/log/tile/a/b", "/log", "/"].map(String::from));
+        for probe in &probes {
+            let actix = defs
+                .iter()
+                .find(|(_, d)| d.is_match(probe))
+                .map_or("unmatched", |(p, _)| p);
+            assert_eq!(find(&paths, &Method::GET, probe).pattern, actix, "{probe}");
+        }
+    }
+}
