@@ -140,11 +140,20 @@ impl<'a> Routes<'a> {
 
     /// Mounts every path's resource, then, last: on every path, any method it does not
     /// serve answers 405 with `Allow` (RFC 9110 §15.5.6), not 404.
+    ///
+    /// Paths are grouped in one actix scope per first segment (`/agents`, `/log`, …), at the
+    /// place the segment first appears: the router then compares a few literal prefixes
+    /// before it runs the regular expressions of one group's dynamic patterns, instead of
+    /// those of every dynamic pattern mounted before the one it looks for. Matching is
+    /// unchanged: a path can only match patterns that share its first segment, within a
+    /// group the order is the mounting order, and each group's 405 answers come after all
+    /// of its resources (the ungrouped ones' after everything), as a request whose method
+    /// a path does not serve must still reach a later path that serves it.
     pub fn close(&mut self) {
         let Some(cfg) = self.cfg.as_deref_mut() else {
             return;
         };
-        let mut fallbacks = Vec::new();
+        let mut mounted = Vec::new();
         for (path, routes) in std::mem::take(&mut self.resources) {
             let mut methods: Vec<Method> = Vec::new();
             for r in self.table.iter().filter(|r| r.path == path) {
@@ -153,33 +162,108 @@ impl<'a> Routes<'a> {
                     methods.push(Method::HEAD);
                 }
             }
-            let allow = methods
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
-            fallbacks.push((path, allow));
-            let resource = routes
-                .into_iter()
-                .fold(web::resource(path).guard(Methods(methods)), |res, route| {
-                    res.route(route)
-                });
-            cfg.service(resource);
-        }
-        for (path, allow) in fallbacks {
-            cfg.route(
+            mounted.push(Mounted {
                 path,
-                web::route().to(move |req: actix_web::HttpRequest| {
-                    let allow = allow.clone();
-                    async move { crate::error::method_not_allowed(&req, &allow) }
-                }),
-            );
+                routes,
+                methods,
+            });
+        }
+        // A path whose first segment is a pattern could match under any prefix: then no
+        // scope, so the mounting order alone decides, as before.
+        let scoped = mounted.iter().all(|m| first_segment(m.path).is_some());
+        let mut groups: Vec<(&'static str, Vec<Mounted>)> = Vec::new();
+        for m in mounted {
+            let key = first_segment(m.path)
+                .filter(|p| scoped && *p != docs_prefix())
+                .unwrap_or(m.path);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, group)) => group.push(m),
+                None => groups.push((key, vec![m])),
+            }
+        }
+        let mut fallbacks = Vec::new();
+        for (key, group) in groups {
+            // A group of one gains nothing from a scope.
+            if group.len() < 2 {
+                for m in group {
+                    fallbacks.push(m.register(cfg, ""));
+                }
+                continue;
+            }
+            cfg.service(web::scope(key).configure(|c| {
+                let own: Vec<_> = group.into_iter().map(|m| m.register(c, key)).collect();
+                for fallback in own {
+                    fallback.register(c);
+                }
+            }));
+        }
+        for fallback in fallbacks {
+            fallback.register(cfg);
         }
     }
 
     pub fn into_table(self) -> Vec<Route> {
         self.table
     }
+}
+
+/// One path's resource, and the methods it serves.
+struct Mounted {
+    path: &'static str,
+    routes: Vec<actix_web::Route>,
+    methods: Vec<Method>,
+}
+
+impl Mounted {
+    /// Registers the resource inside `scope` (`""` for none: at its path); returns its 405
+    /// answer, to be registered after every resource that could match the path.
+    fn register(self, cfg: &mut web::ServiceConfig, scope: &str) -> Fallback {
+        let at = self.path.get(scope.len()..).unwrap_or(self.path);
+        let allow = self
+            .methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let resource = self.routes.into_iter().fold(
+            web::resource(at).guard(Methods(self.methods)),
+            |res, route| res.route(route),
+        );
+        cfg.service(resource);
+        Fallback { at, allow }
+    }
+}
+
+/// 405 with `Allow` for any method a path does not serve.
+struct Fallback {
+    at: &'static str,
+    allow: String,
+}
+
+impl Fallback {
+    fn register(self, cfg: &mut web::ServiceConfig) {
+        let Fallback { at, allow } = self;
+        cfg.route(
+            at,
+            web::route().to(move |req: actix_web::HttpRequest| {
+                let allow = allow.clone();
+                async move { crate::error::method_not_allowed(&req, &allow) }
+            }),
+        );
+    }
+}
+
+/// A path's literal first segment with its slash (`/agents` of `/agents/{id}`); none when
+/// the first segment is a pattern.
+fn first_segment(path: &'static str) -> Option<&'static str> {
+    let end = path.get(1..)?.find('/').map_or(path.len(), |n| n + 1);
+    path.get(..end).filter(|p| !p.contains(['{', '}']))
+}
+
+/// The docs UI's prefix (`/docs`): its asset files are served outside the table, so no
+/// scope may take it.
+fn docs_prefix() -> &'static str {
+    crate::openapi::DOCS_PREFIX.trim_end_matches('/')
 }
 
 /// A resource's guard: the request's method is one of these.

@@ -291,6 +291,21 @@ pub async fn the_contract_holds_at_its_edges(backend: Backend) {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
     let (status, body) = s.call(reqwest::Method::DELETE, "/no/such/path", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Routes are grouped by first segment: an unknown path under a known one is still the
+    // gateway's own 404, and a method one path does not serve still reaches a later path
+    // that does (`GET /agents/register` is `GET /agents/{id}` of an unknown agent).
+    for unknown in [format!("/agents/{id}/nothing"), "/agents/".to_owned()] {
+        let (status, body) = s.get(&unknown).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}: {body}");
+        assert_eq!(
+            body["detail"],
+            format!("no route for GET {unknown}"),
+            "{unknown}"
+        );
+    }
+    let (status, body) = s.get("/agents/register").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["detail"], "agent `register` not found");
 
     // serde would read an array as a struct's fields in order: refused.
     let (status, body) = s.post("/authorize", json!([id, "read_config"])).await;
