@@ -11,11 +11,6 @@
 //!
 //! Readers of the trail on this instance first `flush`, so an instance always reads its
 //! own writes. A full queue falls back to writing directly.
-//!
-//! The writer lingers: woken by the first event of a batch, it lets [`LINGER`] pass before
-//! it takes the batch, so a steady stream of decisions costs one wake-up and one commit
-//! per linger instead of one per handful of events. A durable record or a flush cuts the
-//! linger short: only fire-and-forget events wait on it.
 
 use std::sync::Arc;
 
@@ -29,8 +24,6 @@ use crate::{ServiceError, Store, in_transaction};
 const BATCH: usize = 512;
 /// Queue bound; beyond it events are written synchronously instead of dropped.
 const QUEUE: usize = 65_536;
-/// How long the writer lets fire-and-forget events gather before it commits them.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// What the writer appends: audit events, and the outbox events that go with them
 /// (`authorization_denied` webhooks), in the same transaction.
@@ -54,8 +47,6 @@ pub(crate) struct AuditBatcher {
     tx: mpsc::Sender<Msg>,
     store: Arc<dyn Store>,
     outbox_written: Arc<Notify>,
-    /// Told when someone waits on the writer (a durable record, a flush): ends a linger.
-    urgent: Arc<Notify>,
 }
 
 /// Writes `records` in one transaction; wakes the delivery worker if outbox events were
@@ -90,64 +81,6 @@ async fn write(
     Ok(())
 }
 
-/// What the writer takes in one go: the records, and who waits on their commit.
-#[derive(Default)]
-struct Batch {
-    records: Vec<Record>,
-    durable: Vec<Committed>,
-    flushes: Vec<oneshot::Sender<()>>,
-}
-
-impl Batch {
-    fn take(&mut self, msg: Msg) {
-        match msg {
-            Msg::Event(e) => self.records.push(e),
-            Msg::Durable(e, committed) => {
-                self.records.push(e);
-                self.durable.push(committed);
-            }
-            Msg::Flush(ack) => self.flushes.push(ack),
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        self.records.len() >= BATCH
-    }
-
-    /// Someone waits on this batch: it is written without lingering.
-    fn is_urgent(&self) -> bool {
-        !self.durable.is_empty() || !self.flushes.is_empty()
-    }
-
-    /// Takes what is queued, up to a full batch.
-    fn drain(&mut self, rx: &mut mpsc::Receiver<Msg>) {
-        while !self.is_full() {
-            match rx.try_recv() {
-                Ok(msg) => self.take(msg),
-                Err(_) => return,
-            }
-        }
-    }
-
-    /// Writes the records in one transaction, then tells everyone waiting how it went.
-    async fn commit(self, store: &dyn Store, outbox_written: &Notify) {
-        let written = if self.records.is_empty() {
-            Ok(())
-        } else {
-            write(store, self.records, outbox_written).await
-        };
-        if let Err(e) = &written {
-            tracing::error!(error = %tg_core::ErrorChain(e), "could not write a batch of audit events");
-        }
-        for committed in self.durable {
-            let _ = committed.send(written.clone());
-        }
-        for ack in self.flushes {
-            let _ = ack.send(());
-        }
-    }
-}
-
 impl AuditBatcher {
     /// Starts the writer on the current tokio runtime; it notifies `outbox_written` after
     /// committing outbox events.
@@ -155,28 +88,48 @@ impl AuditBatcher {
         let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
         let writer_store = Arc::clone(&store);
         let writer_wake = Arc::clone(&outbox_written);
-        let urgent = Arc::new(Notify::new());
-        let writer_urgent = Arc::clone(&urgent);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
-                let mut batch = Batch::default();
-                batch.take(first);
-                batch.drain(&mut rx);
-                if !batch.is_urgent() && !batch.is_full() {
-                    tokio::select! {
-                        () = tokio::time::sleep(LINGER) => {}
-                        () = writer_urgent.notified() => {}
+                let mut events = Vec::new();
+                let mut acks = Vec::new();
+                let mut durable: Vec<Committed> = Vec::new();
+                let mut next = Some(first);
+                while let Some(msg) = next {
+                    match msg {
+                        Msg::Event(e) => events.push(e),
+                        Msg::Durable(e, committed) => {
+                            events.push(e);
+                            durable.push(committed);
+                        }
+                        Msg::Flush(ack) => acks.push(ack),
                     }
-                    batch.drain(&mut rx);
+                    next = if events.len() < BATCH {
+                        rx.try_recv().ok()
+                    } else {
+                        None
+                    };
                 }
-                batch.commit(writer_store.as_ref(), &writer_wake).await;
+                let written = if events.is_empty() {
+                    Ok(())
+                } else {
+                    write(writer_store.as_ref(), events, &writer_wake).await
+                };
+                if let Err(e) = &written {
+                    tracing::error!(error = %tg_core::ErrorChain(e), "could not write a batch of audit events");
+                }
+                let outcome = written;
+                for committed in durable {
+                    let _ = committed.send(outcome.clone());
+                }
+                for ack in acks {
+                    let _ = ack.send(());
+                }
             }
         });
         Self {
             tx,
             store,
             outbox_written,
-            urgent,
         }
     }
 
@@ -220,7 +173,7 @@ impl AuditBatcher {
     pub(crate) async fn append_durable(&self, record: Record) -> Result<(), ServiceError> {
         let (committed, outcome) = oneshot::channel();
         match self.tx.try_send(Msg::Durable(record, committed)) {
-            Ok(()) => match self.waited_on(outcome).await {
+            Ok(()) => match outcome.await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(ServiceError::internal_because(
                     "the audit record was not written",
@@ -240,16 +193,7 @@ impl AuditBatcher {
     pub(crate) async fn flush(&self) {
         let (ack, done) = oneshot::channel();
         if self.tx.send(Msg::Flush(ack)).await.is_ok() {
-            let _ = self.waited_on(done).await;
+            let _ = done.await;
         }
-    }
-
-    /// Ends the writer's linger (its answer is awaited now), then awaits the answer.
-    async fn waited_on<T>(
-        &self,
-        answer: oneshot::Receiver<T>,
-    ) -> Result<T, oneshot::error::RecvError> {
-        self.urgent.notify_one();
-        answer.await
     }
 }
