@@ -8,10 +8,12 @@ use crate::session::registration;
 use crate::support::{Gateway, KEY};
 
 /// A gateway served from a runtime on its own thread; the test thread has none.
-fn gateway_thread() -> (String, std::sync::mpsc::Sender<()>) {
+/// A gateway on a thread of its own; calling the returned stop function stops it and
+/// returns once it has stopped (so a call made after it cannot still reach the server).
+fn gateway_thread() -> (String, impl FnOnce()) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let gw = Gateway::start().await;
@@ -22,7 +24,11 @@ fn gateway_thread() -> (String, std::sync::mpsc::Sender<()>) {
             gw.stop().await;
         });
     });
-    (ready_rx.recv().unwrap(), stop_tx)
+    let stop = move || {
+        stop_tx.send(()).unwrap();
+        thread.join().unwrap();
+    };
+    (ready_rx.recv().unwrap(), stop)
 }
 
 #[test]
@@ -55,7 +61,7 @@ fn the_blocking_client_needs_no_runtime() {
         agent.id.as_str()
     );
 
-    stop.send(()).unwrap();
+    stop();
     let r = c.verify(&agent.id, 0.1);
     assert!(!r.meets_threshold);
     assert!(r.error.unwrap().contains("failed closed"));
