@@ -147,3 +147,22 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::ApiE
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(body))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use actix_web::http::Method;
+
+    use super::method_label;
+
+    #[test]
+    fn a_method_outside_https_own_is_labelled_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        for token in ["PROPFIND", "BREW", "get"] {
+            let m = Method::from_bytes(token.as_bytes()).unwrap();
+            assert_eq!(method_label(&m), "other", "{token}");
+        }
+    }
+}
