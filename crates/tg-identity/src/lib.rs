@@ -2,6 +2,8 @@
 
 mod a2a;
 pub mod a2a_card;
+#[cfg(feature = "verify")]
+mod a2a_check;
 mod agent;
 mod attestation;
 #[cfg(feature = "verify")]

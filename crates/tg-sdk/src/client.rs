@@ -2,15 +2,14 @@
 
 use std::time::Duration;
 
+use crate::Error;
+use crate::base_url::BaseUrl;
+use crate::transport::{Outgoing, Transport};
 use http::header::HeaderValue;
 use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tg_wire::error::ErrorBody;
-use url::Url;
-
-use crate::Error;
-use crate::transport::{Outgoing, Transport};
 
 /// Header the gateway reads the API key from.
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
@@ -22,7 +21,7 @@ pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 #[derive(Clone)]
 pub struct Client {
     http: Transport,
-    base: Url,
+    base: BaseUrl,
     api_key: Option<HeaderValue>,
 }
 
@@ -67,16 +66,7 @@ impl ClientBuilder {
     }
 
     pub fn build(self) -> Result<Client, Error> {
-        let mut base = Url::parse(&self.base_url)
-            .map_err(|e| Error::InvalidRequest(format!("base URL `{}`: {e}", self.base_url)))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(Error::InvalidRequest(format!(
-                "base URL `{}` must be http:// or https://",
-                self.base_url
-            )));
-        }
-        base.set_query(None);
-        base.set_fragment(None);
+        let base = BaseUrl::parse(&self.base_url)?;
         let api_key = match self.api_key {
             None => None,
             Some(k) => {
@@ -111,18 +101,14 @@ impl Client {
         }
     }
 
-    /// The gateway's base URL.
-    pub fn base_url(&self) -> &Url {
-        &self.base
+    /// The gateway's base URL, without query, fragment or trailing `/`.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
     }
 
-    /// `base` + the percent-encoded `segments`.
-    pub(crate) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+    #[cfg(feature = "live")]
+    pub(crate) fn base(&self) -> &BaseUrl {
+        &self.base
     }
 
     #[cfg(feature = "live")]
@@ -138,7 +124,8 @@ impl Client {
         Call {
             client: self,
             method,
-            url: self.url(segments),
+            url: self.base.join(segments),
+            query: None,
             body: Ok(None),
             dpop: None,
         }
@@ -172,7 +159,9 @@ type Body = (&'static str, Vec<u8>);
 pub(crate) struct Call<'a> {
     client: &'a Client,
     method: Method,
-    url: Url,
+    /// The endpoint's URL without its query (what a DPoP proof names).
+    url: String,
+    query: Option<String>,
     /// An encoding failure is kept and reported when the call is sent.
     body: Result<Option<Body>, Error>,
     /// A key to send a DPoP proof by (RFC 9449): for this method and URL, made when sent.
@@ -202,8 +191,8 @@ impl<'a> Call<'a> {
 
     pub(crate) fn query<T: Serialize + ?Sized>(mut self, query: &T) -> Self {
         match serde_urlencoded::to_string(query) {
-            Ok(q) if q.is_empty() => self.url.set_query(None),
-            Ok(q) => self.url.set_query(Some(&q)),
+            Ok(q) if q.is_empty() => self.query = None,
+            Ok(q) => self.query = Some(q),
             Err(e) => self.body = Err(Error::InvalidRequest(e.to_string())),
         }
         self
@@ -224,11 +213,9 @@ impl<'a> Call<'a> {
     ) -> Result<(StatusCode, Vec<u8>, Option<String>), Error> {
         let client = self.client;
         let proof = self.dpop.map(|key| {
-            let mut target = self.url.clone();
-            target.set_query(None);
             key.proof(
                 self.method.as_str(),
-                target.as_str(),
+                &self.url,
                 None,
                 tg_core::Timestamp::now(),
             )
@@ -247,7 +234,10 @@ impl<'a> Call<'a> {
             .http
             .send(Outgoing {
                 method: self.method,
-                url: self.url,
+                url: match self.query {
+                    Some(q) => format!("{}?{q}", self.url),
+                    None => self.url,
+                },
                 headers,
                 body: self.body?,
             })
@@ -338,7 +328,7 @@ mod tests {
         for base in ["http://gw.example", "http://gw.example/"] {
             let c = Client::builder(base).build().unwrap();
             assert_eq!(
-                c.url(&["agents", "ag_1"]).as_str(),
+                c.base.join(&["agents", "ag_1"]),
                 "http://gw.example/agents/ag_1"
             );
         }
@@ -349,7 +339,7 @@ mod tests {
         ] {
             let c = Client::builder(base).build().unwrap();
             assert_eq!(
-                c.url(&["receipts", "a/b?c"]).as_str(),
+                c.base.join(&["receipts", "a/b?c"]),
                 "https://gw.example/trust/receipts/a%2Fb%3Fc"
             );
         }

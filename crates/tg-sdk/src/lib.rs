@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod base_url;
 mod blocking_client;
 mod client;
 mod endpoints;

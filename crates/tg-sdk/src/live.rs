@@ -27,12 +27,9 @@ impl Client {
     /// Connects to `GET /ws/dashboard` with the client's key (`ws://`, or `wss://` for an
     /// `https://` gateway).
     pub async fn live_feed(&self) -> Result<LiveFeed, Error> {
-        let mut url = self.url(&["ws", "dashboard"]);
-        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-        url.set_scheme(scheme)
-            .map_err(|()| Error::InvalidRequest(format!("no WebSocket URL for {url}")))?;
-        let mut request = url
-            .as_str()
+        let mut request = self
+            .base()
+            .websocket(&["ws", "dashboard"])
             .into_client_request()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         if let Some(key) = self.api_key() {

@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Error;
+use crate::base_url::BaseUrl;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use http::{Method, Request, StatusCode};
@@ -14,9 +16,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use url::Url;
-
-use crate::Error;
 
 const AGENT: &str = concat!("tg-sdk/", env!("CARGO_PKG_VERSION"));
 
@@ -31,7 +30,7 @@ pub(crate) struct Transport {
 /// One request, ready to send.
 pub(crate) struct Outgoing {
     pub method: Method,
-    pub url: Url,
+    pub url: String,
     pub headers: Vec<(&'static str, HeaderValue)>,
     /// A media type and the body.
     pub body: Option<(&'static str, Vec<u8>)>,
@@ -49,12 +48,12 @@ impl Transport {
     /// client follows no redirect, so an `http://` one never needs them); with none to
     /// trust it is refused now rather than failing every call.
     pub(crate) fn new(
-        base: &Url,
+        base: &BaseUrl,
         timeout: Duration,
         connect_timeout: Duration,
     ) -> Result<Self, Error> {
         let mut roots = rustls::RootCertStore::empty();
-        if base.scheme() == "https" {
+        if base.is_tls() {
             let loaded = rustls_native_certs::load_native_certs();
             roots.add_parsable_certificates(loaded.certs);
             if roots.is_empty() {
@@ -99,7 +98,6 @@ impl Transport {
     pub(crate) async fn send(&self, out: Outgoing) -> Result<Answer, Error> {
         let uri: http::Uri = out
             .url
-            .as_str()
             .parse()
             .map_err(|e| Error::InvalidRequest(format!("URL `{}`: {e}", out.url)))?;
         let mut req = Request::builder()

@@ -131,17 +131,69 @@ fn public_key(
     }
 }
 
-/// Whether two URIs name the same resource for `htu`: scheme, host (case-insensitively,
-/// through the `url` crate's normalisation), port (default ports made explicit) and path;
-/// query and fragment ignored (RFC 9449 §4.3 step 9).
+/// Whether two URIs name the same resource for `htu` (RFC 9449 §4.3 step 9): scheme and
+/// host compared case-insensitively, the port with the scheme's default made explicit, and
+/// the path with its dot segments removed (RFC 3986 §6.2.2.3); query and fragment ignored.
+/// A URI that does not parse matches nothing.
 fn same_target(claimed: &str, actual: &str) -> bool {
-    let (Ok(a), Ok(b)) = (url::Url::parse(claimed), url::Url::parse(actual)) else {
-        return false;
-    };
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
-        && a.path() == b.path()
+    match (Target::parse(claimed), Target::parse(actual)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The parts of a URI `htu` compares, normalised.
+#[derive(PartialEq, Eq)]
+struct Target {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+    path: String,
+}
+
+impl Target {
+    fn parse(raw: &str) -> Option<Self> {
+        let uri: http::Uri = raw.parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let authority = uri.authority()?;
+        let port = authority.port_u16().or(match scheme.as_str() {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        });
+        Some(Self {
+            host: authority.host().to_ascii_lowercase(),
+            port,
+            path: remove_dot_segments(uri.path()),
+            scheme,
+        })
+    }
+}
+
+/// RFC 3986 §5.2.4 for an absolute path: `.` segments dropped, `..` removing the one
+/// before it (never above the root), and a trailing `/` where the last segment was either.
+fn remove_dot_segments(path: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut directory = false;
+    for segment in path.strip_prefix('/').unwrap_or(path).split('/') {
+        directory = matches!(segment, "." | "..");
+        match segment {
+            "." => {}
+            ".." => {
+                kept.pop();
+            }
+            s => kept.push(s),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for s in &kept {
+        out.push('/');
+        out.push_str(s);
+    }
+    if directory || out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 /// Verifies a DPoP proof (RFC 9449 §4.3) for `target` at `now`: a compact JWS with
@@ -345,5 +397,77 @@ impl DpopKey {
         );
         let signature = self.pair.sign(input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_are_removed_as_rfc_3986_resolves_them() {
+        // RFC 3986 §5.2.4's walk-through, then §5.4's examples against `http://a/b/c/d;p?q`
+        // (their merged paths, and the paths the RFC resolves them to).
+        for (merged, resolved) in [
+            ("/a/b/c/./../../g", "/a/g"),
+            ("/b/c/./g", "/b/c/g"),
+            ("/b/c/g/", "/b/c/g/"),
+            ("/b/c/.", "/b/c/"),
+            ("/b/c/./", "/b/c/"),
+            ("/b/c/..", "/b/"),
+            ("/b/c/../", "/b/"),
+            ("/b/c/../g", "/b/g"),
+            ("/b/c/../..", "/"),
+            ("/b/c/../../g", "/g"),
+            ("/b/c/../../../g", "/g"),
+            ("/b/c/../../../../g", "/g"),
+            ("/./g", "/g"),
+            ("/../g", "/g"),
+            ("/b/c/g.", "/b/c/g."),
+            ("/b/c/.g", "/b/c/.g"),
+            ("/b/c/g..", "/b/c/g.."),
+            ("/b/c/..g", "/b/c/..g"),
+            ("/b/c/./../g", "/b/g"),
+            ("/b/c/./g/.", "/b/c/g/"),
+            ("/b/c/g/./h", "/b/c/g/h"),
+            ("/b/c/g/../h", "/b/c/h"),
+            ("/b/c/g;x=1/./y", "/b/c/g;x=1/y"),
+            ("/b/c/g;x=1/../y", "/b/c/y"),
+            ("/", "/"),
+        ] {
+            assert_eq!(remove_dot_segments(merged), resolved, "{merged}");
+        }
+    }
+
+    #[test]
+    fn targets_compare_scheme_host_port_and_path() {
+        let same = |a: &str, b: &str| same_target(a, b);
+        assert!(same(
+            "https://gw.example/token",
+            "HTTPS://GW.Example:443/token?x=1#f"
+        ));
+        assert!(same(
+            "http://gw.example:80/a/./b/../c",
+            "http://gw.example/a/c"
+        ));
+        assert!(same("http://[::1]:8002/x", "http://[::1]:8002/x"));
+        assert!(!same("https://gw.example/token", "http://gw.example/token"));
+        assert!(!same(
+            "https://gw.example/token",
+            "https://gw.example:8443/token"
+        ));
+        assert!(!same(
+            "https://gw.example/token",
+            "https://gw.example/Token"
+        ));
+        assert!(!same(
+            "https://gw.example/token",
+            "https://gw.example.evil/token"
+        ));
+        assert!(!same("/token", "/token"));
+        assert!(!same(
+            "https://gw example/token",
+            "https://gw example/token"
+        ));
     }
 }
