@@ -335,9 +335,8 @@ pub async fn run() -> anyhow::Result<()> {
                         &grief,
                         &sim.s.actor,
                         NewDelegation {
-                            from_agent: None,
-                            from_principal: Some("user:mallory".into()),
-                            to_agent: victim.to_string(),
+                            from: tg_delegation::Delegator::Human("user:mallory".into()),
+                            to_agent: victim.clone(),
                             task_type: "sabotage".into(),
                             threshold: 0.0,
                             parent_delegation_id: None,

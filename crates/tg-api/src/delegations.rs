@@ -1,11 +1,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use tg_service::{Delegated, NewDelegation};
+use tg_delegation::Delegator;
+use tg_service::{Delegated, NewDelegation, ServiceError};
 use utoipa::IntoParams;
 
 use crate::auth::Auth;
-use crate::ids::{AgentPath, PathId};
+use crate::ids::{self, AgentPath, PathId};
 use crate::routes::Routes;
 use crate::{ApiError, AppState};
 use tg_core::{ChainKind, DelegationKind};
@@ -29,6 +30,21 @@ struct DelegationPath {
     id: String,
 }
 
+/// Who delegates: exactly one of an agent (`from_agent`) and a person (`from_principal`).
+fn delegator(agent: Option<&str>, principal: Option<&str>) -> Result<Delegator, ApiError> {
+    let invalid = |m: &str| ApiError::from(ServiceError::Invalid(m.to_owned()));
+    match (agent, principal) {
+        (Some(a), None) => Ok(Delegator::Agent(ids::agent(a)?)),
+        (None, Some(p)) if p.starts_with("user:") => Delegator::parse(p).ok_or_else(|| {
+            invalid("`from_principal` must be `user:` followed by 1–128 of A-Z a-z 0-9 . _ @ -")
+        }),
+        (None, Some(_)) => Err(invalid("`from_principal` must start with `user:`")),
+        _ => Err(invalid(
+            "give exactly one of `from_agent` and `from_principal`",
+        )),
+    }
+}
+
 /// Delegates a task to an agent if it meets the threshold (Joy §4).
 #[utoipa::path(post, path = "/delegations", tag = "delegations", operation_id = "create_delegation",
     request_body = DelegationRequest,
@@ -43,12 +59,15 @@ async fn create(
     let b = body.into_inner();
     crate::request_id::record_agent(&b.to_agent, None);
     let req = NewDelegation {
-        from_agent: b.from_agent,
-        from_principal: b.from_principal,
-        to_agent: b.to_agent,
+        from: delegator(b.from_agent.as_deref(), b.from_principal.as_deref())?,
+        to_agent: ids::agent(&b.to_agent)?,
         task_type: b.task_type,
         threshold: b.threshold,
-        parent_delegation_id: b.parent_delegation_id,
+        parent_delegation_id: b
+            .parent_delegation_id
+            .as_deref()
+            .map(ids::parse::<DelegationKind>)
+            .transpose()?,
         token: b.token,
     };
     match state

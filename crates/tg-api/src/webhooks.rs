@@ -1,5 +1,5 @@
 use actix_web::{HttpResponse, web};
-use tg_core::Timestamp;
+use tg_core::{MessageId, Timestamp};
 use tg_service::{NewWebhook, ServiceError, WebhookChange};
 use utoipa::IntoParams;
 
@@ -160,6 +160,7 @@ async fn retry(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, event_id) = path.into_inner();
+    let event_id = MessageId::parse(&event_id).map_err(|_| ServiceError::no_delivery(&event_id))?;
     state
         .call(move |g| async move { g.retry_webhook(&auth.principal, &id, &event_id).await })
         .await?;

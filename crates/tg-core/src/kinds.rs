@@ -25,4 +25,6 @@ kinds! {
     ExportKind ExportId "export_";
     TokenKind TokenId "tok_";
     VouchKind VouchId "vch_";
+    // An outbox event: the `webhook-id` of each of its deliveries.
+    MessageKind MessageId "msg_";
 }

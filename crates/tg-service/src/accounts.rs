@@ -5,7 +5,7 @@ use tg_access::{Account, ApiKey, NewKey, Plan, Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AccountId;
 
-use crate::{Gateway, ServiceError, in_transaction, reading};
+use crate::{Conflict, Gateway, ServiceError, in_transaction, reading};
 
 fn account_name(name: &str) -> Result<String, ServiceError> {
     let n = name.trim();
@@ -61,7 +61,7 @@ impl Gateway {
             Box::pin(async move {
                 tx.insert_account(&a).await.map_err(|e| match e {
                     tg_core::StoreError::Taken(tg_core::Unique::AccountName) => {
-                        ServiceError::Conflict(format!("an account named `{}` exists", a.name))
+                        ServiceError::Conflict(Conflict::AccountNameTaken(a.name.clone()))
                     }
                     other => other.into(),
                 })?;

@@ -4,11 +4,11 @@ use serde_json::json;
 use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::{AgentId, StoreError, Unique};
-use tg_identity::{Agent, AgentStatus, Attestation, NewAgent, VerificationLevel};
+use tg_identity::{Agent, AgentStatus, Attestation, NewAgent, SpiffeId, VerificationLevel};
 use tg_scoring::{Evidence, Trigger};
 
 use crate::trust_view::{TrustView, load_view, page_limit, require_visible, rescore, save_agent};
-use crate::{Gateway, HistoryPoint, ServiceError, TrustState, in_transaction, reading};
+use crate::{Conflict, Gateway, HistoryPoint, ServiceError, TrustState, in_transaction, reading};
 
 /// A registration request as received (V2 `POST /agents/register`).
 #[derive(Debug, Clone)]
@@ -24,11 +24,15 @@ pub struct Registration {
     pub a2a: Option<tg_identity::A2aProfile>,
 }
 
-fn spiffe_taken(spiffe: Option<&str>) -> ServiceError {
-    ServiceError::Conflict(format!(
-        "spiffe_id `{}` is already registered to an active agent",
-        spiffe.unwrap_or_default()
-    ))
+/// A registration's SPIFFE ID conflict, in its own words (the store's rule, or an agent
+/// that proved the ID); any other error as it is.
+fn spiffe_taken(spiffe: Option<&SpiffeId>, e: ServiceError) -> ServiceError {
+    match (spiffe, e) {
+        (Some(id), ServiceError::Conflict(_)) => {
+            ServiceError::Conflict(Conflict::SpiffeIdTaken(id.clone()))
+        }
+        (_, other) => other,
+    }
 }
 
 /// How far back `GET /stats` counts `recent_actions` (V2: a day).
@@ -91,7 +95,7 @@ impl Gateway {
             .head_mac(&agent.id, &tg_receipts::ChainHead::EMPTY);
         let actor = actor.clone();
         let name = agent.name.clone();
-        let spiffe = agent.spiffe_id.as_ref().map(ToString::to_string);
+        let spiffe = agent.spiffe_id.clone();
         let result = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let policy = cache.load(tx).await?;
@@ -114,15 +118,12 @@ impl Gateway {
                 // Its only conflict: another agent holds the SPIFFE ID.
                 crate::identity_claims::settle_spiffe_claims(tx, &agent, &actor, now)
                     .await
-                    .map_err(|e| match e {
-                        ServiceError::Conflict(_) => spiffe_taken(spiffe.as_deref()),
-                        other => other,
-                    })?;
+                    .map_err(|e| spiffe_taken(spiffe.as_ref(), e))?;
                 tx.insert_agent(&agent).await.map_err(|e| match e {
-                    StoreError::Taken(Unique::SpiffeId) => spiffe_taken(spiffe.as_deref()),
-                    StoreError::Taken(Unique::AgentName) => ServiceError::Conflict(format!(
-                        "an agent named `{name}` already exists in this account"
-                    )),
+                    e @ StoreError::Taken(Unique::SpiffeId) => spiffe_taken(spiffe.as_ref(), e.into()),
+                    StoreError::Taken(Unique::AgentName) => {
+                        ServiceError::Conflict(Conflict::AgentNameTaken(name.clone()))
+                    }
                     other => other.into(),
                 })?;
                 tx.insert_trust(&state).await?;
@@ -236,7 +237,7 @@ impl Gateway {
             return Err(ServiceError::agent_not_found(id.as_str()));
         }
         if current.agent.status == AgentStatus::Revoked {
-            return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
+            return Err(ServiceError::Conflict(Conflict::AgentRevoked(id.clone())));
         }
         let verified = self
             .attestation
@@ -246,9 +247,7 @@ impl Gateway {
             Box::pin(async move {
                 let before = load_view(tx, &cache, &id, now, true).await?;
                 if before.agent.spiffe_id != current.agent.spiffe_id {
-                    return Err(ServiceError::Conflict(
-                        "the agent's spiffe_id changed during re-attestation; retry".into(),
-                    ));
+                    return Err(ServiceError::Conflict(Conflict::SpiffeIdChanged));
                 }
                 let mut agent = before.agent.clone();
                 agent.attestation_type = verified.kind;

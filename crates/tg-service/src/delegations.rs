@@ -17,17 +17,17 @@ use tg_scoring::{Source, Trigger};
 use crate::token_evidence::{credibility, require_live};
 use crate::trust_result::trust_result;
 use crate::trust_view::{load_view, page_limit, rescore};
-use crate::{Gateway, ServiceError, TrustView, in_transaction, reading};
+use crate::{Conflict, Gateway, ServiceError, TrustView, in_transaction, reading};
 
-/// `POST /delegations` as received.
+/// `POST /delegations`, its ids parsed.
 #[derive(Debug, Clone)]
 pub struct NewDelegation {
-    pub from_agent: Option<String>,
-    pub from_principal: Option<String>,
-    pub to_agent: String,
+    /// An agent (`from_agent`) or a person (`from_principal`, `user:…`).
+    pub from: Delegator,
+    pub to_agent: AgentId,
     pub task_type: String,
     pub threshold: f64,
-    pub parent_delegation_id: Option<String>,
+    pub parent_delegation_id: Option<DelegationId>,
     /// The delegatee's gateway token: the delegator proves it handed the task to the agent,
     /// so the delegation counts as accepted at once.
     pub token: Option<String>,
@@ -41,19 +41,6 @@ pub enum Delegated {
         reason: String,
         trust_result: TrustResult,
     },
-}
-
-fn delegation_id(raw: &str) -> Result<DelegationId, ServiceError> {
-    DelegationId::parse(raw).map_err(|_| {
-        ServiceError::NotFound(format!(
-            "delegation `{}` not found",
-            raw.chars().take(64).collect::<String>()
-        ))
-    })
-}
-
-fn agent(raw: &str) -> Result<AgentId, ServiceError> {
-    AgentId::parse(raw).map_err(|_| ServiceError::agent_not_found(raw))
 }
 
 /// Whether the caller's account made one of `links` or owns one of their delegatees (or is
@@ -94,35 +81,11 @@ impl Gateway {
         req: NewDelegation,
     ) -> Result<Delegated, ServiceError> {
         self.require(principal, Scope::Write)?;
-        let from = match (req.from_agent.as_deref(), req.from_principal.as_deref()) {
-            (Some(a), None) => Delegator::Agent(agent(a)?),
-            (None, Some(p)) if p.starts_with("user:") => Delegator::parse(p).ok_or_else(|| {
-                ServiceError::Invalid(
-                    "`from_principal` must be `user:` followed by 1–128 of A-Z a-z 0-9 . _ @ -"
-                        .into(),
-                )
-            })?,
-            (None, Some(_)) => {
-                return Err(ServiceError::Invalid(
-                    "`from_principal` must start with `user:`".into(),
-                ));
-            }
-            _ => {
-                return Err(ServiceError::Invalid(
-                    "give exactly one of `from_agent` and `from_principal`".into(),
-                ));
-            }
-        };
-        let to = agent(&req.to_agent)?;
+        let (from, to, parent) = (req.from, req.to_agent, req.parent_delegation_id);
         let handoff = req
             .token
             .as_deref()
             .map(|t| self.agent_token(t, &to, "hand-off"))
-            .transpose()?;
-        let parent = req
-            .parent_delegation_id
-            .as_deref()
-            .map(delegation_id)
             .transpose()?;
         let (cache, now, principal, actor) = (
             Arc::clone(&self.policy),
@@ -250,7 +213,7 @@ impl Gateway {
                 let mut d = tx.lock_delegation(&id).await?.ok_or_else(not_found)?;
                 let record = OutcomeRecord { outcome, feedback, notes, completed_at: now };
                 d.complete(record.clone()).map_err(|e| match e {
-                    tg_delegation::OutcomeError::AlreadyRecorded(_) => ServiceError::Conflict(e.to_string()),
+                    tg_delegation::OutcomeError::AlreadyRecorded(_) => ServiceError::Conflict(Conflict::Delegation(e)),
                     other => ServiceError::Invalid(other.to_string()),
                 })?;
                 tx.update_outcome(&d).await?;
@@ -302,7 +265,7 @@ impl Gateway {
                 if d.accepted_at.is_some() {
                     return Ok(d);
                 }
-                d.accept(now).map_err(|e| ServiceError::Conflict(e.to_string()))?;
+                d.accept(now).map_err(|e| ServiceError::Conflict(Conflict::Delegation(e)))?;
                 tx.accept_delegation(&d).await?;
                 let details = json!({"delegation_id": d.id, "from": d.from.to_string(), "task_type": d.task_type});
                 tx.append_audit(&AuditEvent::new(EventType::DelegationAccepted, Some(d.to_agent.clone()), details, &actor, now)).await?;

@@ -2,6 +2,8 @@ use std::error::Error;
 
 use tg_core::{Cause, StoreError};
 
+use crate::Conflict;
+
 /// What a use case can fail with. The API maps each to one status code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {
@@ -10,7 +12,7 @@ pub enum ServiceError {
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -68,6 +70,15 @@ impl ServiceError {
         ServiceError::NotFound(format!("no active vouch `{}` for this agent", shown(id)))
     }
 
+    /// No delivery of the outbox event `event_id` to the endpoint addressed (unknown, or
+    /// not an event id at all).
+    pub fn no_delivery(event_id: &str) -> Self {
+        ServiceError::NotFound(format!(
+            "no delivery of `{}` to this endpoint",
+            shown(event_id)
+        ))
+    }
+
     /// "`noun` `id` not found", with at most 64 characters of `id`: how an unknown id and
     /// a malformed one are both answered.
     pub fn not_found(noun: &str, id: &str) -> Self {
@@ -98,8 +109,8 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound("not found".into()),
-            StoreError::Conflict(m) => ServiceError::Conflict(m),
-            StoreError::Taken(rule) => ServiceError::Conflict(rule.to_string()),
+            StoreError::Conflict(m) => ServiceError::Conflict(Conflict::Refused(m)),
+            StoreError::Taken(rule) => ServiceError::Conflict(Conflict::Taken(rule)),
             e @ StoreError::Unavailable { .. } => ServiceError::Unavailable {
                 context: "the store is unavailable".into(),
                 cause: Some(Cause::new(e)),

@@ -14,7 +14,7 @@ use tg_tokens::{TokenIssuer, generate_signing_key};
 use crate::policy_cache::PolicyCache;
 use crate::runtime::vouch_engine::{VouchConfig, VouchEngine};
 use crate::runtime::worker::Worker;
-use crate::{ServiceError, Store, in_transaction, reading};
+use crate::{Conflict, ServiceError, Store, in_transaction, reading};
 
 /// Everything the gateway is configured with. Secrets arrive here as [`Secret`]s; the
 /// binary decides where they come from.
@@ -166,7 +166,10 @@ impl Gateway {
                 Err(e) => return Err(e),
             }
         }
-        Err(ServiceError::Conflict(last.unwrap_or_default()))
+        Err(last.map_or_else(
+            || ServiceError::internal("the bootstrap was not attempted"),
+            ServiceError::Conflict,
+        ))
     }
 
     async fn assemble(
@@ -363,11 +366,10 @@ impl Gateway {
     /// Re-reads the trust bundles from their source. A source that fails to load leaves the
     /// current bundles in place and says why.
     pub fn reload_trust_bundles(&self) -> Result<Vec<BundleSummary>, ServiceError> {
-        let source = self.bundle_source.as_ref().ok_or_else(|| {
-            ServiceError::Conflict(
-                "no trust bundle source is configured (set TRUST_BUNDLE_DIR)".into(),
-            )
-        })?;
+        let source = self
+            .bundle_source
+            .as_ref()
+            .ok_or_else(|| ServiceError::Conflict(Conflict::NoBundleSource))?;
         let bundles = source.load().map_err(ServiceError::Invalid)?;
         let summaries = bundles.summaries();
         self.attestation.replace_bundles(bundles);

@@ -7,7 +7,7 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::{AccountId, Timestamp};
 use tg_identity::{Agent, Attestation, AttestationNonce, MAX_PENDING_NONCES, NONCE_TTL_SECS};
 
-use crate::{Gateway, ServiceError, Tx, in_transaction};
+use crate::{Conflict, Gateway, ServiceError, Tx, in_transaction};
 
 /// A nonce issued by `POST /attestation/nonce`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +89,8 @@ pub(crate) async fn settle_spiffe_claims(
         .collect();
     if others.iter().any(Agent::holds_spiffe_id) {
         // The only conflict this returns (registration words it as its own).
-        return Err(ServiceError::Conflict(format!(
-            "spiffe_id `{spiffe_id}` is held by an agent that proved it"
+        return Err(ServiceError::Conflict(Conflict::SpiffeIdHeld(
+            spiffe_id.clone(),
         )));
     }
     if !agent.holds_spiffe_id() {

@@ -9,7 +9,7 @@ use tg_core::AgentId;
 use tg_identity::{AgentStatus, Challenge, Ed25519Key, MAX_PENDING};
 
 use crate::trust_view::TrustView;
-use crate::{Gateway, ServiceError, Tx, in_transaction};
+use crate::{Conflict, Gateway, ServiceError, Tx, in_transaction};
 
 async fn writable(
     tx: &mut dyn Tx,
@@ -20,7 +20,7 @@ async fn writable(
 ) -> Result<TrustView, ServiceError> {
     let view = crate::trust_view::load_owned(tx, cache, principal, id, now, true).await?;
     if view.agent.status == AgentStatus::Revoked {
-        return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
+        return Err(ServiceError::Conflict(Conflict::AgentRevoked(id.clone())));
     }
     Ok(view)
 }
@@ -112,9 +112,7 @@ impl Gateway {
             Box::pin(async move {
                 let view = writable(tx, &cache, &principal, &id, now).await?;
                 if view.agent.public_key.is_none() {
-                    return Err(ServiceError::Conflict(
-                        "register a public key first (`PUT /agents/{id}/public-key`)".into(),
-                    ));
+                    return Err(ServiceError::Conflict(Conflict::NoKeyToChallenge));
                 }
                 tx.purge_challenges(&id, now).await?;
                 if tx.pending_challenges(&id).await? >= MAX_PENDING {
@@ -165,9 +163,7 @@ impl Gateway {
                     )));
                 }
                 let Some(pem) = view.agent.public_key.as_deref() else {
-                    return Ok(Err(ServiceError::Conflict(
-                        "the agent has no public key".into(),
-                    )));
+                    return Ok(Err(ServiceError::Conflict(Conflict::NoPublicKey)));
                 };
                 let key = Ed25519Key::parse(pem, "Ed25519")
                     .map_err(|e| ServiceError::internal_because("stored key unreadable", e))?;

@@ -12,7 +12,7 @@ use tg_tokens::TokenClaims;
 
 use crate::token_chain::{Held, revoked, token_parties, weakest_tier};
 use crate::trust_view::TrustView;
-use crate::{Gateway, ServiceError, in_transaction, reading};
+use crate::{Conflict, Gateway, ServiceError, in_transaction, reading};
 
 /// A lifecycle change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,9 +86,7 @@ impl Gateway {
                     crate::trust_view::load_owned(tx, &cache, &principal, &id, now, true).await?;
                 let from = view.agent.status;
                 if from == AgentStatus::Revoked {
-                    return Err(ServiceError::Conflict(format!(
-                        "agent `{id}` is revoked; revocation is final"
-                    )));
+                    return Err(ServiceError::Conflict(Conflict::RevocationIsFinal(id)));
                 }
                 let to = change.target();
                 let by = if principal.is_operator() { SuspensionAuthor::Operator } else { SuspensionAuthor::Owner };

@@ -10,7 +10,7 @@ use tg_core::AgentId;
 
 use crate::decision_state::AgentEntry;
 use crate::trust_view::{TrustView, load_view};
-use crate::{Gateway, ServiceError, reading};
+use crate::{Conflict, Gateway, ServiceError, reading};
 
 /// A trust read's inputs: the view at `now`, the owning account's plan, active vouches
 /// received.
@@ -21,10 +21,13 @@ pub(crate) type TrustInputs = (TrustView, Plan, u64);
 /// version the database does not hold yet is a conflict (409): it was never written.
 pub(crate) fn at_least(view: TrustView, min: Option<u64>) -> Result<TrustView, ServiceError> {
     match min {
-        Some(min) if view.state.version < min => Err(ServiceError::Conflict(format!(
-            "agent `{}` is at state version {}; no state version {min} has been written",
-            view.agent.id, view.state.version
-        ))),
+        Some(min) if view.state.version < min => {
+            Err(ServiceError::Conflict(Conflict::StateVersionAhead {
+                id: view.agent.id,
+                at: view.state.version,
+                asked: min,
+            }))
+        }
         _ => Ok(view),
     }
 }

@@ -14,7 +14,7 @@ use tg_tokens::{SealedKey, generate_signing_key, signing_key_at};
 
 use crate::token_issuer::SIGNING_KEY_PUBLISH_AHEAD_SECS;
 
-use crate::{Gateway, ServiceError, in_transaction, reading};
+use crate::{Conflict, Gateway, ServiceError, in_transaction, reading};
 
 /// One signing key as operators see it (never its private half).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,13 +115,25 @@ impl Gateway {
             Box::pin(async move {
                 let keys = tx.signing_keys().await?;
                 if !keys.iter().any(|k| k.kid == kid) {
-                    return Err(ServiceError::NotFound(format!("signing key `{}` not found", kid.chars().take(64).collect::<String>())));
+                    return Err(ServiceError::NotFound(format!(
+                        "signing key `{}` not found",
+                        kid.chars().take(64).collect::<String>()
+                    )));
                 }
-                if signing_key_at(&keys, now, SIGNING_KEY_PUBLISH_AHEAD_SECS).is_some_and(|k| k.kid == kid) {
-                    return Err(ServiceError::Conflict(format!("signing key `{kid}` signs tokens now: rotate, and retire it once the new key signs")));
+                if signing_key_at(&keys, now, SIGNING_KEY_PUBLISH_AHEAD_SECS)
+                    .is_some_and(|k| k.kid == kid)
+                {
+                    return Err(ServiceError::Conflict(Conflict::SigningKeyInUse(kid)));
                 }
                 tx.remove_signing_key(&kid).await?;
-                tx.append_audit(&AuditEvent::new(EventType::SigningKeyRetired, None, json!({"kid": kid}), &actor, now)).await?;
+                tx.append_audit(&AuditEvent::new(
+                    EventType::SigningKeyRetired,
+                    None,
+                    json!({"kid": kid}),
+                    &actor,
+                    now,
+                ))
+                .await?;
                 Ok(())
             })
         })

@@ -8,7 +8,7 @@ use tg_identity::AgentStatus;
 use tg_tokens::{DpopError, DpopProof, DpopTarget, IssuedToken, TokenRequest};
 
 use crate::runtime::audit_batch::Record;
-use crate::{Gateway, ServiceError};
+use crate::{Conflict, Gateway, ServiceError};
 
 pub const MIN_EXPIRES_IN: i64 = 60;
 pub const MAX_EXPIRES_IN: i64 = 86_400;
@@ -70,10 +70,10 @@ impl Gateway {
         }
         let id = view.agent.id.clone();
         if view.agent.status != AgentStatus::Active {
-            return Err(ServiceError::Conflict(format!(
-                "agent `{id}` is {}: no token can be issued",
-                view.agent.status.as_str()
-            )));
+            return Err(ServiceError::Conflict(Conflict::NoTokenWhile {
+                id,
+                status: view.agent.status.as_str(),
+            }));
         }
         if let Some(proof) = &dpop {
             require_agent_key(&view.agent, proof)?;

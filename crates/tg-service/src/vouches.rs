@@ -9,7 +9,7 @@ use tg_identity::{AgentStatus, Ed25519Key};
 use tg_vouch::{Direction, Vouch, signed_message, validate};
 
 use crate::trust_view::{page_limit, require_agent};
-use crate::{Gateway, ServiceError, VouchRecompute, in_transaction, reading};
+use crate::{Conflict, Gateway, ServiceError, VouchRecompute, in_transaction, reading};
 
 /// `POST /agents/{vouchee}/vouches`.
 #[derive(Debug, Clone)]
@@ -72,14 +72,14 @@ impl Gateway {
                     crate::trust_view::load_owned(tx, &cache, &principal, &from, now, false)
                         .await?;
                 if voucher.agent.status != AgentStatus::Active {
-                    return Err(ServiceError::Conflict(format!(
-                        "agent `{from}` is {} and cannot vouch",
-                        voucher.agent.status.as_str()
-                    )));
+                    return Err(ServiceError::Conflict(Conflict::CannotVouchWhile {
+                        id: from,
+                        status: voucher.agent.status.as_str(),
+                    }));
                 }
                 let vouchee = require_agent(tx, &to).await?;
                 if vouchee.status == AgentStatus::Revoked {
-                    return Err(ServiceError::Conflict(format!("agent `{to}` is revoked")));
+                    return Err(ServiceError::Conflict(Conflict::AgentRevoked(to)));
                 }
                 if let Some(sig) = req.signature.as_deref() {
                     let pem = voucher.agent.public_key.as_deref().ok_or_else(|| {
@@ -234,7 +234,7 @@ impl Gateway {
             Box::pin(async move {
                 let agent = require_agent(tx, &id).await?;
                 if anchor && agent.status == AgentStatus::Revoked {
-                    return Err(ServiceError::Conflict(format!("agent `{id}` is revoked")));
+                    return Err(ServiceError::Conflict(Conflict::AgentRevoked(id)));
                 }
                 let changed = if anchor {
                     tx.set_anchor(&id, now).await?

@@ -1,11 +1,11 @@
 //! Webhook endpoint use cases (`/config/webhooks`, V2 shape) and manual retry.
 
 use tg_access::{Principal, Scope};
-use tg_core::{Secret, Timestamp, WebhookId};
+use tg_core::{MessageId, Secret, Timestamp, WebhookId};
 use tg_webhooks::{Attempt, DeliveryStatus, Endpoint, EventKind, SigningSecret};
 
 use crate::trust_view::page_limit;
-use crate::{Gateway, ServiceError, in_transaction, reading};
+use crate::{Conflict, Gateway, ServiceError, in_transaction, reading};
 
 /// Most endpoints per account.
 pub const MAX_ENDPOINTS: usize = 50;
@@ -153,8 +153,8 @@ impl Gateway {
             Box::pin(async move {
                 let existing = tx.list_endpoints(Some(&endpoint.account_id)).await?;
                 if existing.len() >= MAX_ENDPOINTS {
-                    return Err(ServiceError::Conflict(format!(
-                        "an account has at most {MAX_ENDPOINTS} webhook endpoints and signal streams"
+                    return Err(ServiceError::Conflict(Conflict::EndpointLimit(
+                        MAX_ENDPOINTS,
                     )));
                 }
                 Ok(tx.insert_endpoint(&endpoint).await?)
@@ -309,31 +309,23 @@ impl Gateway {
         &self,
         principal: &Principal,
         id: &WebhookId,
-        event_id: &str,
+        event_id: &MessageId,
     ) -> Result<(), ServiceError> {
         self.require(principal, Scope::Write)?;
         let endpoint = self.webhook(principal, id).await?;
         if !endpoint.enabled {
-            return Err(ServiceError::Conflict(
-                "the endpoint is disabled: enable it first".into(),
-            ));
+            return Err(ServiceError::Conflict(Conflict::EndpointDisabled));
         }
         let now: Timestamp = self.now();
-        let event_id = event_id.to_owned();
+        let event_id = event_id.clone();
         in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let mut d = tx
-                    .get_delivery(&event_id, &endpoint.id)
+                    .get_delivery(event_id.as_str(), &endpoint.id)
                     .await?
-                    .ok_or_else(|| {
-                        ServiceError::NotFound(format!(
-                            "no delivery of `{event_id}` to this endpoint"
-                        ))
-                    })?;
+                    .ok_or_else(|| ServiceError::no_delivery(event_id.as_str()))?;
                 if d.status == DeliveryStatus::Pending && d.lease_until.is_some_and(|l| l > now) {
-                    return Err(ServiceError::Conflict(
-                        "the delivery is being attempted right now".into(),
-                    ));
+                    return Err(ServiceError::Conflict(Conflict::DeliveryInFlight));
                 }
                 d.status = DeliveryStatus::Pending;
                 d.next_attempt_at = now;
@@ -359,9 +351,7 @@ impl Gateway {
         self.require(principal, Scope::Write)?;
         let endpoint = self.webhook(principal, id).await?;
         if !endpoint.enabled {
-            return Err(ServiceError::Conflict(
-                "the endpoint is disabled: enable it first".into(),
-            ));
+            return Err(ServiceError::Conflict(Conflict::EndpointDisabled));
         }
         let now = self.now();
         let until = until.unwrap_or(now);

@@ -119,7 +119,7 @@ impl OutboxEvent {
     ) -> Self {
         let payload = json!({"event": kind.as_str(), "timestamp": at, "data": data}).to_string();
         Self {
-            id: format!("msg_{}", tg_core::random_hex::<12>()),
+            id: tg_core::MessageId::generate().to_string(),
             kind,
             account_id,
             agent_id,

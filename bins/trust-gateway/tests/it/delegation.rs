@@ -34,6 +34,63 @@ pub async fn delegation_chains_and_outcomes(backend: Backend) {
         (json!(1), json!("user:alice"))
     );
     assert!(first["trust_score_at_delegation"].as_f64().unwrap() >= 2.0);
+    // Who delegates, and to whom, is read at the edge: exactly one delegator, a person as
+    // `user:…`, and ids that do not parse are answered like unknown ones.
+    for (body, status, detail) in [
+        (
+            json!({"to_agent": a}),
+            422,
+            "give exactly one of `from_agent` and `from_principal`".to_owned(),
+        ),
+        (
+            json!({"from_agent": b, "from_principal": "user:alice", "to_agent": a}),
+            422,
+            "give exactly one of `from_agent` and `from_principal`".to_owned(),
+        ),
+        (
+            json!({"from_principal": "alice", "to_agent": a}),
+            422,
+            "`from_principal` must start with `user:`".to_owned(),
+        ),
+        (
+            json!({"from_principal": "user:al ice", "to_agent": a}),
+            422,
+            "`from_principal` must be `user:` followed by 1–128 of A-Z a-z 0-9 . _ @ -".to_owned(),
+        ),
+        (
+            json!({"from_agent": "ag_nope", "to_agent": a}),
+            404,
+            "agent `ag_nope` not found".to_owned(),
+        ),
+        (
+            json!({"from_principal": "user:alice", "to_agent": "b"}),
+            404,
+            "agent `b` not found".to_owned(),
+        ),
+        (
+            json!({"from_principal": "user:alice", "to_agent": a, "parent_delegation_id": "del_x"}),
+            404,
+            "delegation `del_x` not found".to_owned(),
+        ),
+        (
+            json!({"from_principal": "user:alice", "to_agent": a, "parent_delegation_id": "del_000000000000000000000000"}),
+            404,
+            "delegation `del_000000000000000000000000` not found".to_owned(),
+        ),
+    ] {
+        let mut body = body;
+        body["task_type"] = json!("code_review");
+        body["threshold"] = json!(1.0);
+        let (got, answer) = s
+            .call_as(&acme, Method::POST, "/delegations", Some(body.clone()))
+            .await;
+        assert_eq!(
+            (got.as_u16(), answer["detail"].as_str()),
+            (status, Some(detail.as_str())),
+            "{body}"
+        );
+    }
+
     let (status, second) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_agent": a, "to_agent": b, "task_type": "code_review", "threshold": 2.0, "parent_delegation_id": first["delegation_id"]}))).await;
     assert_eq!(status, StatusCode::CREATED, "{second}");
     let (status, third) = s.call_as(&acme, Method::POST, "/delegations", Some(json!({"from_agent": b, "to_agent": c, "task_type": "code_review", "threshold": 2.0, "parent_delegation_id": second["delegation_id"]}))).await;

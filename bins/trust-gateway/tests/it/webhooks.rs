@@ -235,6 +235,20 @@ pub async fn webhooks_are_signed_delivered_and_verifiable(backend: crate::suppor
     let again = rx.until("authorization_denied").await;
     assert_eq!(again.id, denied.id);
     verify(&secret, &again);
+    // An event id that names no delivery, well formed or not, is not found alike.
+    for unknown in ["msg_000000000000000000000000", "evt_1", "msg_x"] {
+        let (status, body) = s
+            .post(
+                &format!("/config/webhooks/{id}/deliveries/{unknown}/retry"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}: {body}");
+        assert_eq!(
+            body["detail"],
+            format!("no delivery of `{unknown}` to this endpoint")
+        );
+    }
 
     // Rotation: both secrets sign until the previous one is expired.
     let (status, rotated) = s

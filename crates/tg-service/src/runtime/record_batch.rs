@@ -21,7 +21,7 @@ use crate::policy_cache::PolicyCache;
 use crate::recording::{Recorded, WITNESS_REPORTS_PER_TOKEN};
 use crate::token_evidence::{credibility, require_live};
 use crate::trust_view::{TrustView, load_view};
-use crate::{HistoryPoint, ReceiptCommit, ServiceError, Store, Tx, in_transaction};
+use crate::{Conflict, HistoryPoint, ReceiptCommit, ServiceError, Store, Tx, in_transaction};
 
 /// Most receipts one transaction appends; more queued calls form the next one.
 pub const MAX_RECEIPTS_PER_COMMIT: usize = 256;
@@ -189,8 +189,8 @@ impl Recorder {
             }
         };
         if before.agent.status == AgentStatus::Revoked {
-            return Err(Refused(ServiceError::Conflict(format!(
-                "agent `{id}` is revoked"
+            return Err(Refused(ServiceError::Conflict(Conflict::AgentRevoked(
+                id.clone(),
             ))));
         }
         let draft = Draft {

@@ -1,4 +1,4 @@
-use tg_service::{Lifecycle, ServiceError};
+use tg_service::{Conflict, Lifecycle, ServiceError};
 
 use crate::support::Setup;
 
@@ -35,13 +35,21 @@ async fn suspension_denies_decisions_and_voids_tokens_at_once() {
     let seen = s.g.introspect(&acme, &grant.issued.token).await.unwrap();
     assert!(!seen.active, "{seen:?}");
     // A suspended agent gets no new token either.
-    assert_eq!(
+    let refused =
         s.g.issue_token(&acme, &actor, &agent, 600)
             .await
-            .map(|_| ()),
-        Err(ServiceError::Conflict(format!(
-            "agent `{agent}` is suspended: no token can be issued"
-        )))
+            .map(|_| ())
+            .unwrap_err();
+    assert_eq!(
+        refused,
+        ServiceError::Conflict(Conflict::NoTokenWhile {
+            id: agent.clone(),
+            status: "suspended"
+        })
+    );
+    assert_eq!(
+        refused.to_string(),
+        format!("agent `{agent}` is suspended: no token can be issued")
     );
 }
 
