@@ -9,6 +9,7 @@ use tg_access::{Plan, Principal, Scope};
 use tg_core::AgentId;
 
 use crate::decision_state::AgentEntry;
+use crate::runtime::metrics::Lookup;
 use crate::trust_view::{TrustView, load_view};
 use crate::{Conflict, Gateway, ServiceError, reading};
 
@@ -36,12 +37,20 @@ impl Gateway {
     /// The agent as memory holds it, at `min` or later, when memory is current.
     fn held(&self, id: &AgentId, min: Option<u64>) -> Option<Arc<AgentEntry>> {
         if !self.decisions.fresh() {
+            self.metrics.looked_up(Lookup::not_current);
             return None;
         }
-        self.decisions
+        let entry = self
+            .decisions
             .agents
             .get(id.as_str())
-            .filter(|e| e.state.version >= min.unwrap_or(0))
+            .filter(|e| e.state.version >= min.unwrap_or(0));
+        self.metrics.looked_up(if entry.is_some() {
+            Lookup::hit
+        } else {
+            Lookup::not_held
+        });
+        entry
     }
 
     /// The view at `now` of a held entry (`None` if its policy version is gone).

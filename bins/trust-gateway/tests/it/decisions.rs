@@ -9,7 +9,7 @@ use tg_access::{Plan, Scope};
 use tg_core::ManualClock;
 use tg_identity::{Attestation, TrustBundles};
 use tg_scoring::{DenyReason, Policy, Preset};
-use tg_service::{Gateway, Lifecycle, ServiceError};
+use tg_service::{Gateway, Lifecycle, Lookup, ServiceError};
 use tg_store::{Db, DbConfig};
 
 use crate::support::{SERVICE_KEY, registration, service_on, service_with, tamper};
@@ -132,7 +132,10 @@ async fn sqlite_decisions_come_from_memory_and_see_other_processes_at_the_next_p
     assert_eq!(deny(&g, &id).await, ACTIVE);
     let edit = format!("UPDATE agents SET status = 'suspended' WHERE id = '{id}'");
     tamper(&db, &edit).await;
+    let hits = g.metrics().lookups(Lookup::hit);
     assert_eq!(deny(&g, &id).await, ACTIVE, "decided from memory");
+    // ... and counted so.
+    assert_eq!(g.metrics().lookups(Lookup::hit), hits + 1);
     assert!(g.sync_decision_state().await.unwrap());
     assert_eq!(deny(&g, &id).await, Some(DenyReason::Suspended));
     // This instance's own write evicts what it changed at once, poll or no poll.
@@ -228,7 +231,14 @@ async fn postgres_a_lost_listener_never_leaves_decisions_stale() {
     listening.wait_for(|up| !*up).await.unwrap();
     suspend(&b, &id).await;
     revoke(&b, &key_id).await;
+    let (hits, not_current) = (
+        a.metrics().lookups(Lookup::hit),
+        a.metrics().lookups(Lookup::not_current),
+    );
     assert_eq!(deny(&a, &id).await, Some(DenyReason::Suspended));
+    // The metric says why: memory was not current, and nothing came from it.
+    assert_eq!(a.metrics().lookups(Lookup::hit), hits);
+    assert!(a.metrics().lookups(Lookup::not_current) > not_current);
     assert!(unauthorized(a.authenticate(Some(&plaintext)).await));
 }
 

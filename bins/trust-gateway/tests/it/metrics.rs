@@ -108,6 +108,18 @@ pub async fn metrics_count_decisions_receipts_requests_and_connections(backend: 
         ),
         3.0 - allowed_n
     );
+    // Every decision looked its agent up in the decision state first, whatever it found.
+    let lookups: f64 = ["hit", "not_held", "not_current"]
+        .iter()
+        .map(|r| {
+            value(
+                &m,
+                "trust_gateway_decision_state_lookups_total",
+                &[("result", r)],
+            )
+        })
+        .sum();
+    assert!(lookups >= 2.0, "{lookups}");
     assert_eq!(value(&m, "trust_gateway_receipts_recorded_total", &[]), 2.0);
     // One after the other: nothing queued behind either, so a commit each.
     assert_eq!(value(&m, "trust_gateway_receipt_commits_total", &[]), 2.0);

@@ -36,6 +36,24 @@ struct ResultLabel {
     result: DeliveryResult,
 }
 
+/// How a look-up of an agent in the decision state ended.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Lookup {
+    /// Answered from memory.
+    hit,
+    /// Memory is current but does not hold the agent, or not at the version asked.
+    not_held,
+    /// Memory is not current (the staleness bound, or the listener down): every answer
+    /// reads through the database until it is again.
+    not_current,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LookupLabel {
+    result: Lookup,
+}
+
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
 enum ConnState {
@@ -62,6 +80,7 @@ pub struct Metrics {
     receipts: Counter,
     receipt_commits: Counter,
     deliveries: Family<ResultLabel, Counter>,
+    lookups: Family<LookupLabel, Counter>,
     dashboards: Gauge,
     connections: Family<StateLabel, Gauge>,
     pool_max: Gauge,
@@ -82,6 +101,9 @@ impl Metrics {
         ] {
             drop(self.deliveries.get_or_create(&ResultLabel { result }));
         }
+        for result in [Lookup::hit, Lookup::not_held, Lookup::not_current] {
+            drop(self.lookups.get_or_create(&LookupLabel { result }));
+        }
         registry.register(
             "authorization_decisions",
             "Authorization decisions, by outcome",
@@ -101,6 +123,11 @@ impl Metrics {
             "webhook_deliveries",
             "Webhook delivery attempts, by result",
             self.deliveries.clone(),
+        );
+        registry.register(
+            "decision_state_lookups",
+            "Look-ups of an agent in this instance's decision state (decisions, trust reads, tokens), by result; a request that misses may look twice",
+            self.lookups.clone(),
         );
         registry.register(
             "dashboard_clients",
@@ -138,6 +165,15 @@ impl Metrics {
 
     pub(crate) fn delivery(&self, result: DeliveryResult) {
         self.deliveries.get_or_create(&ResultLabel { result }).inc();
+    }
+
+    pub(crate) fn looked_up(&self, result: Lookup) {
+        self.lookups.get_or_create(&LookupLabel { result }).inc();
+    }
+
+    /// Look-ups in the decision state that ended in `result` so far.
+    pub fn lookups(&self, result: Lookup) -> u64 {
+        self.lookups.get_or_create(&LookupLabel { result }).get()
     }
 
     /// Sets the gauges read at scrape time.
