@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use crate::Error;
-use crate::base_url::BaseUrl;
-use crate::transport::{Outgoing, Transport};
 use http::header::HeaderValue;
 use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tg_wire::error::ErrorBody;
+
+use crate::Error;
+use crate::base_url::BaseUrl;
+use crate::transport::{Outgoing, Transport};
 
 /// Header the gateway reads the API key from.
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";

@@ -7,8 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Error;
-use crate::base_url::BaseUrl;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use http::{Method, Request, StatusCode};
@@ -16,6 +14,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+
+use crate::Error;
+use crate::base_url::BaseUrl;
 
 const AGENT: &str = concat!("tg-sdk/", env!("CARGO_PKG_VERSION"));
 
