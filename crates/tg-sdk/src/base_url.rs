@@ -149,6 +149,12 @@ mod tests {
         assert!(refused("gw.example:8002").ends_with("must be http:// or https://"));
         assert!(refused("/agents").ends_with("must be http:// or https://"));
         assert!(refused("http://user:pw@gw.example").contains("must not carry credentials"));
+        // An internationalised host is given in its `xn--` form (the README says so).
+        assert!(refused("http://bücher.example").starts_with("base URL `http://bücher.example`: "));
+        assert_eq!(
+            base("http://xn--bcher-kva.example").as_str(),
+            "http://xn--bcher-kva.example"
+        );
         assert!(refused("http://gw example").starts_with("base URL `http://gw example`: "));
         assert!(refused("").starts_with("base URL ``: "));
     }
