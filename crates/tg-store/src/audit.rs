@@ -5,11 +5,12 @@ use tg_core::{AgentId, EventId, StoreError, Timestamp};
 
 use crate::conn::{DbTx, insert_rows, run};
 use crate::error::corrupt;
+use crate::pg_unnest::{Unnest, unnest};
 use crate::schema::audit_events;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
-struct AuditRow {
+pub(crate) struct AuditRow {
     id: String,
     agent_id: Option<String>,
     ts: i64,
@@ -30,6 +31,16 @@ impl AuditRow {
             ip_hash: e.ip_hash.clone(),
             api_key_prefix: e.api_key_prefix.clone(),
         }
+    }
+
+    /// The events as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
+    pub(crate) fn unnest(events: &[AuditEvent]) -> Unnest {
+        use diesel::sql_types::{BigInt, Nullable, Text};
+        let rows: Vec<Self> = events.iter().map(Self::from_event).collect();
+        unnest!(audit_events, rows, {
+            id: Text, agent_id: Nullable<Text>, ts: BigInt, event_type: Text, details: Text,
+            ip_hash: Nullable<Text>, api_key_prefix: Nullable<Text>,
+        })
     }
 
     fn into_event(self) -> Result<AuditEvent, StoreError> {

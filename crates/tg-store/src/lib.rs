@@ -12,6 +12,7 @@ mod error;
 mod keys;
 mod leases;
 mod log;
+mod pg_unnest;
 mod receipts;
 mod revocations;
 mod schema;

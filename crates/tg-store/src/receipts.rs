@@ -5,6 +5,7 @@ use tg_receipts::{ChainHead, HASH_LEN, Receipt, ReceiptStore, Witness};
 
 use crate::conn::{DbTx, run};
 use crate::error::corrupt;
+use crate::pg_unnest::{Unnest, unnest};
 use crate::schema::receipts;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -57,6 +58,17 @@ impl ReceiptRow {
             witness_account: r.witness.as_ref().map(|w| w.account_id.to_string()),
             witness_token: r.witness.as_ref().map(|w| w.token_jti.clone()),
             log_index: None,
+        })
+    }
+
+    /// The rows as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
+    pub(crate) fn unnest(rows: &[Self]) -> Unnest {
+        use diesel::sql_types::{BigInt, Binary, Nullable, Text};
+        unnest!(receipts, rows, {
+            agent_id: Text, seq: BigInt, id: Text, action: Text, result: Text, ts: BigInt,
+            reported_at: Nullable<BigInt>, prev_hash: Binary, receipt_hash: Binary,
+            signature: Binary, key_id: Text, witness_account: Nullable<Text>,
+            witness_token: Nullable<Text>, log_index: Nullable<BigInt>,
         })
     }
 

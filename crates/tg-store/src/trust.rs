@@ -12,10 +12,13 @@ use tg_service::{HistoryPoint, PolicyDocument, ReceiptCommit, Stats, TrustState,
 use tg_webhooks::WebhookStore;
 
 use crate::agents::AgentRow;
-use crate::conn::{DbTx, insert_rows, run};
-use crate::error::corrupt;
+use crate::audit::AuditRow;
+use crate::conn::{Conn, DbTx, insert_rows, run};
+use crate::error::{corrupt, store_error};
+use crate::pg_unnest::{Unnest, WithInserts, unnest};
 use crate::receipts::{ReceiptRow, hash32, seq_from_i64, seq_to_i64};
 use crate::schema::{agent_trust, agents, policy_documents, receipts, trust_history};
+use crate::webhooks::NewOutboxRow;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = agent_trust, treat_none_as_null = true)]
@@ -143,6 +146,15 @@ impl HistoryRow {
             reason: p.trigger.as_str().to_owned(),
         })
     }
+
+    /// The points as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
+    fn unnest(rows: &[Self]) -> Unnest {
+        use diesel::sql_types::{BigInt, Double, Integer, Text};
+        unnest!(trust_history, rows, {
+            agent_id: Text, seq: BigInt, ts: BigInt, composite: Double, tier: Integer,
+            reason: Text,
+        })
+    }
 }
 
 #[derive(QueryableByName)]
@@ -180,6 +192,9 @@ impl DbTx<'_> {
         seq_from_i64("state version", version)
     }
 }
+
+/// Names [`TrustStore::commit_receipts`]' one PostgreSQL statement in the prepared cache.
+struct ReceiptCommitShape;
 
 #[async_trait::async_trait]
 impl TrustStore for DbTx<'_> {
@@ -293,13 +308,37 @@ impl TrustStore for DbTx<'_> {
             .iter()
             .map(ReceiptRow::from_receipt)
             .collect::<Result<Vec<_>, _>>()?;
-        // Multi-row statements on PostgreSQL (14 parameters a receipt, 6 a point).
-        insert_rows!(self, receipts::table, receipts_, 256)?;
         let history = commit
             .history
             .iter()
             .map(HistoryRow::of)
             .collect::<Result<Vec<_>, _>>()?;
+        if let Conn::Pg(c) = &mut self.conn {
+            // One statement, one round trip: the four inserts and the state's update.
+            let row = TrustRow::from_state(commit.state)?;
+            let update = diesel::update(agent_trust::table.find(commit.state.agent_id.as_str()))
+                .set((
+                    &row,
+                    agent_trust::state_version.eq(agent_trust::state_version + 1),
+                ))
+                .returning(agent_trust::state_version);
+            let inserts = vec![
+                ReceiptRow::unnest(&receipts_),
+                HistoryRow::unnest(&history),
+                NewOutboxRow::unnest(commit.outbox),
+                AuditRow::unnest(commit.audit),
+            ];
+            let version: Result<Option<i64>, _> =
+                WithInserts::<ReceiptCommitShape, _>::new(inserts, update)
+                    .get_result(&mut **c)
+                    .await
+                    .optional()
+                    .map_err(store_error);
+            let version = self.poison(version)?;
+            return self.raised(&commit.state.agent_id, version);
+        }
+        // SQLite: a prepared statement per row, on the connection's thread.
+        insert_rows!(self, receipts::table, receipts_, 256)?;
         insert_rows!(self, trust_history::table, history, 512)?;
         let version = self.update_trust(commit.state).await?;
         self.append_outbox_batch(commit.outbox).await?;

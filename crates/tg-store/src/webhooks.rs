@@ -7,6 +7,7 @@ use tg_webhooks::{
 
 use crate::conn::{Conn, DbTx, insert_rows, run};
 use crate::error::{corrupt, store_error, touched};
+use crate::pg_unnest::{Unnest, unnest};
 use crate::schema::{event_outbox, webhook_attempts, webhook_deliveries, webhook_endpoints};
 
 #[derive(Queryable, Insertable)]
@@ -79,7 +80,7 @@ impl EndpointRow {
 /// An outbox event as inserted (`seq` is the database's).
 #[derive(Insertable)]
 #[diesel(table_name = event_outbox)]
-struct NewOutboxRow {
+pub(crate) struct NewOutboxRow {
     id: String,
     kind: String,
     account_id: Option<String>,
@@ -100,6 +101,16 @@ impl NewOutboxRow {
             created_at: e.created_at.as_micros(),
             fanned_out: false,
         }
+    }
+
+    /// The events as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
+    pub(crate) fn unnest(events: &[OutboxEvent]) -> Unnest {
+        use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+        let rows: Vec<Self> = events.iter().map(Self::of).collect();
+        unnest!(event_outbox, rows, {
+            id: Text, kind: Text, account_id: Nullable<Text>, agent_id: Nullable<Text>,
+            payload: Text, created_at: BigInt, fanned_out: Bool,
+        })
     }
 }
 

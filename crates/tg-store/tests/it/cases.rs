@@ -1081,3 +1081,218 @@ pub async fn open_delegations_are_accepted_hand_offs_without_an_outcome(db: Db) 
     .await
     .unwrap();
 }
+
+/// `commit_receipts` writes the receipts, the history, the outbox and the audit events and
+/// raises the state in one unit; with nothing but receipts it still raises the state; for
+/// an agent without state it writes nothing.
+pub async fn receipt_commits_write_every_part_or_nothing(db: Db) {
+    use tg_receipts::Witness;
+    use tg_service::ReceiptCommit;
+    use tg_webhooks::{EventKind, OutboxEvent};
+    let account = AccountId::generate();
+    let a = agent(&account, "a", None);
+    let id = a.id.clone();
+    let signer = ReceiptSigner::from_secret(b"secret");
+    let draft = |i: i64, witness: Option<Witness>| Draft {
+        agent_id: id.clone(),
+        action: format!("action_{i}"),
+        result: Outcome::Success,
+        timestamp: T0.plus_secs(i),
+        reported_at: witness.as_ref().map(|_| T0),
+        witness,
+    };
+    let first = signer.append(ChainHead::EMPTY, draft(0, None));
+    let witnessed = Witness {
+        account_id: AccountId::generate(),
+        token_jti: "jti-1".into(),
+    };
+    let second = signer.append(
+        ChainHead {
+            seq: first.seq,
+            hash: first.receipt_hash,
+        },
+        draft(1, Some(witnessed)),
+    );
+    let third = signer.append(
+        ChainHead {
+            seq: second.seq,
+            hash: second.receipt_hash,
+        },
+        draft(2, None),
+    );
+    let point = HistoryPoint {
+        agent_id: id.clone(),
+        seq: 1,
+        timestamp: T0.plus_secs(1),
+        composite_score: 0.25,
+        tier: 1,
+        trigger: Trigger::ActionRecorded,
+    };
+    let outbox = vec![
+        OutboxEvent::new(
+            EventKind::ReceiptRecorded,
+            Some(account.clone()),
+            Some(id.clone()),
+            json!({"seq": 1}),
+            T0,
+        ),
+        OutboxEvent::new(EventKind::TierChanged, None, None, json!({}), T0),
+    ];
+    let actor = Actor {
+        ip_hash: Some("ab".into()),
+        api_key_prefix: None,
+    };
+    let audit = vec![
+        AuditEvent::new(
+            EventType::ReceiptRecorded,
+            Some(id.clone()),
+            json!({"seq": 1}),
+            &actor,
+            T0,
+        ),
+        AuditEvent::new(
+            EventType::TrustScoreChanged,
+            Some(id.clone()),
+            json!({"new_score": 0.25}),
+            &actor,
+            T0.plus_secs(1),
+        ),
+    ];
+    let after = TrustState {
+        composite: 0.25,
+        tier: 1,
+        history_seq: 1,
+        chain: ChainHead {
+            seq: second.seq,
+            hash: second.receipt_hash,
+        },
+        chain_mac: Some([7; 32]),
+        ..state(&id)
+    };
+
+    let (a2, st) = (a.clone(), state(&id));
+    let (receipts, history, state2, outbox2, audit2) = (
+        vec![first.clone(), second.clone()],
+        vec![point.clone()],
+        after.clone(),
+        outbox.clone(),
+        audit.clone(),
+    );
+    let version = tx(&db, move |tx| {
+        Box::pin(async move {
+            tx.insert_agent(&a2).await?;
+            tx.insert_trust(&st).await?;
+            Ok(tx
+                .commit_receipts(&ReceiptCommit {
+                    receipts: &receipts,
+                    history: &history,
+                    state: &state2,
+                    outbox: &outbox2,
+                    audit: &audit2,
+                })
+                .await?)
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(version, 1);
+
+    // Only a receipt: the empty parts write nothing and the state is raised again.
+    let (third2, id2) = (third.clone(), id.clone());
+    let state3 = TrustState {
+        chain: ChainHead {
+            seq: third.seq,
+            hash: third.receipt_hash,
+        },
+        ..after.clone()
+    };
+    let version = tx(&db, move |tx| {
+        Box::pin(async move {
+            Ok(tx
+                .commit_receipts(&ReceiptCommit {
+                    receipts: &[third2],
+                    history: &[],
+                    state: &state3,
+                    outbox: &[],
+                    audit: &[],
+                })
+                .await?)
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(version, 2);
+
+    // An agent without state: refused, and its receipt is not kept.
+    let stranger = AgentId::generate();
+    let lost = signer.append(
+        ChainHead::EMPTY,
+        Draft {
+            agent_id: stranger.clone(),
+            ..draft(0, None)
+        },
+    );
+    let (stranger2, lost2) = (stranger.clone(), lost.clone());
+    let refused = tx(&db, move |tx| {
+        Box::pin(async move {
+            Ok(tx
+                .commit_receipts(&ReceiptCommit {
+                    receipts: &[lost2],
+                    history: &[],
+                    state: &state(&stranger2),
+                    outbox: &[],
+                    audit: &[],
+                })
+                .await?)
+        })
+    })
+    .await;
+    assert!(
+        matches!(refused, Err(ServiceError::NotFound(_))),
+        "{refused:?}"
+    );
+
+    let admin = AccountId::generate();
+    reading(&db, move |tx| {
+        Box::pin(async move {
+            let kept = tx.list_receipts(&id2, 10, None).await?;
+            assert_eq!(kept, vec![third.clone(), second.clone(), first.clone()]);
+            assert!(tx.list_receipts(&stranger, 10, None).await?.is_empty());
+            let state = tx.get_trust(&id2).await?.unwrap();
+            assert_eq!(state.version, 2);
+            assert_eq!(
+                (state.composite, state.tier, state.chain, state.chain_mac),
+                (
+                    0.25,
+                    1,
+                    ChainHead {
+                        seq: 3,
+                        hash: third.receipt_hash
+                    },
+                    Some([7; 32])
+                )
+            );
+            assert_eq!(tx.list_history(&id2, 10).await?, vec![point.clone()]);
+            let trail = tx
+                .query_audit(&AuditQuery {
+                    agent_id: Some(id2.clone()),
+                    start: T0,
+                    end: T0.plus_secs(10),
+                    event_type: None,
+                    after: None,
+                    limit: 10,
+                })
+                .await?;
+            assert_eq!(trail, audit);
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let fanned = tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.fan_out(&admin, T0, 100).await?) })
+    })
+    .await
+    .unwrap();
+    assert_eq!(fanned, outbox);
+}

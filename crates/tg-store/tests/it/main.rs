@@ -52,6 +52,7 @@ contract!(
     webhook_outbox_fans_out_claims_once_and_records_attempts,
     revoked_tokens_and_attestation_nonces_are_single_records,
     open_delegations_are_accepted_hand_offs_without_an_outcome,
+    receipt_commits_write_every_part_or_nothing,
 );
 
 #[allow(dead_code)]

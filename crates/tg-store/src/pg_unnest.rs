@@ -1,0 +1,133 @@
+//! PostgreSQL: rows for several tables and a final statement, written in one round trip.
+//!
+//! Each table's rows go in as one array parameter per column, `INSERT INTO t (a, b) SELECT *
+//! FROM unnest($1, $2)`, so the statement's text does not depend on how many rows there
+//! are and PostgreSQL prepares it once per connection. The inserts are data-modifying
+//! `WITH` queries in front of the final statement; all of it runs as one statement, with
+//! one snapshot, in the caller's transaction.
+
+use std::marker::PhantomData;
+
+use diesel::QueryResult;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Array, HasSqlType};
+
+/// One table's rows as `INSERT INTO table (columns) SELECT * FROM unnest(arrays)`.
+pub(crate) struct Unnest {
+    insert: &'static str,
+    columns: Vec<Box<dyn QueryFragment<Pg> + Send + Sync>>,
+}
+
+impl Unnest {
+    /// `insert` is `INSERT INTO table (a, b, …)`; add one [`Unnest::column`] per name, in
+    /// order, each as long as the others. [`unnest!`] writes both from a row type's fields.
+    pub(crate) fn new(insert: &'static str) -> Self {
+        Unnest {
+            insert,
+            columns: Vec::new(),
+        }
+    }
+
+    /// The next column's values, bound as one `ST[]` parameter.
+    pub(crate) fn column<ST, T>(mut self, values: Vec<T>) -> Self
+    where
+        ST: 'static,
+        Pg: HasSqlType<Array<ST>>,
+        Vec<T>: ToSql<Array<ST>, Pg>,
+        T: Send + Sync + 'static,
+    {
+        self.columns.push(Box::new(ArrayBind::<ST, T> {
+            values,
+            sql_type: PhantomData,
+        }));
+        self
+    }
+}
+
+struct ArrayBind<ST, T> {
+    values: Vec<T>,
+    sql_type: PhantomData<fn() -> ST>,
+}
+
+impl<ST: 'static, T> QueryFragment<Pg> for ArrayBind<ST, T>
+where
+    Pg: HasSqlType<Array<ST>>,
+    Vec<T>: ToSql<Array<ST>, Pg>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_bind_param::<Array<ST>, Vec<T>>(&self.values)
+    }
+}
+
+impl QueryFragment<Pg> for Unnest {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(self.insert);
+        out.push_sql(" SELECT * FROM unnest(");
+        for (i, column) in self.columns.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            column.walk_ast(out.reborrow())?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `Unnest` for a slice of rows: the table and, per field, its SQL type; the column names
+/// are the field names. Used inside the row type's module (the fields are private).
+macro_rules! unnest {
+    ($table:ident, $rows:expr, { $($field:ident: $st:ty),+ $(,)? }) => {{
+        let rows = $rows;
+        $crate::pg_unnest::Unnest::new(concat!(
+            "INSERT INTO ", stringify!($table), " (", stringify!($($field),+), ")"
+        ))
+        $(.column::<$st, _>(rows.iter().map(|r| r.$field.clone()).collect()))+
+    }};
+}
+pub(crate) use unnest;
+
+/// `WITH w0 AS (insert), w1 AS (insert), … then`: one statement. `Shape` names it in the
+/// connection's prepared-statement cache, so one call site must use its own `Shape` and
+/// always the same number of inserts (empty ones included), in the same order.
+pub(crate) struct WithInserts<Shape, Q> {
+    inserts: Vec<Unnest>,
+    then: Q,
+    shape: PhantomData<fn() -> Shape>,
+}
+
+impl<Shape, Q> WithInserts<Shape, Q> {
+    pub(crate) fn new(inserts: Vec<Unnest>, then: Q) -> Self {
+        WithInserts {
+            inserts,
+            then,
+            shape: PhantomData,
+        }
+    }
+}
+
+impl<Shape: 'static, Q> QueryId for WithInserts<Shape, Q> {
+    type QueryId = Shape;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Shape, Q: Query> Query for WithInserts<Shape, Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Shape, Q: QueryFragment<Pg>> QueryFragment<Pg> for WithInserts<Shape, Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        for (i, insert) in self.inserts.iter().enumerate() {
+            out.push_sql(if i == 0 { "WITH " } else { ", " });
+            out.push_sql(&format!("w{i} AS ("));
+            insert.walk_ast(out.reborrow())?;
+            out.push_sql(")");
+        }
+        if !self.inserts.is_empty() {
+            out.push_sql(" ");
+        }
+        self.then.walk_ast(out.reborrow())
+    }
+}
