@@ -115,10 +115,7 @@ impl Gateway {
             Box::pin(async move {
                 let keys = tx.signing_keys().await?;
                 if !keys.iter().any(|k| k.kid == kid) {
-                    return Err(ServiceError::NotFound(format!(
-                        "signing key `{}` not found",
-                        kid.chars().take(64).collect::<String>()
-                    )));
+                    return Err(ServiceError::not_found("signing key", &kid));
                 }
                 if signing_key_at(&keys, now, SIGNING_KEY_PUBLISH_AHEAD_SECS)
                     .is_some_and(|k| k.kid == kid)

@@ -157,6 +157,14 @@ async fn operators_manage_keys_list_agents_and_verify_chains_from_the_command_li
         "signing-keys retire",
     );
     assert!(!retired.contains(&new), "{retired}");
+    // Retired (or never held): not found, by the kid the operator typed.
+    let gone = cli(&s, &["signing-keys", "retire", &new]);
+    assert_eq!(gone.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        said.contains(&format!("signing key `{new}` not found")),
+        "{said}"
+    );
 
     // agents list: table and JSON lines.
     let table = ok(cli(&s, &["agents", "list"]), "agents list");
