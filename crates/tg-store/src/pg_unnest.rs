@@ -2,7 +2,9 @@
 //!
 //! Each table's rows go in as one array parameter per column, `INSERT INTO t (a, b) SELECT *
 //! FROM unnest($1, $2)`, so the statement's text does not depend on how many rows there
-//! are and PostgreSQL prepares it once per connection. The inserts are data-modifying
+//! are and PostgreSQL prepares it once per connection. `unnest` reads its arrays in order,
+//! so rows are inserted in the order given and a `serial` column (the outbox's `seq`)
+//! numbers them in that order, as a multi-row `VALUES` did. The inserts are data-modifying
 //! `WITH` queries in front of the final statement; all of it runs as one statement, with
 //! one snapshot, in the caller's transaction.
 
