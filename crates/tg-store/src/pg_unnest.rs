@@ -91,9 +91,83 @@ macro_rules! unnest {
 }
 pub(crate) use unnest;
 
+/// A statement written piece by piece, SQL text and scalar parameters in order, that
+/// returns `ST`. diesel's own `UPDATE` is never kept prepared (`UpdateStatement` marks itself
+/// unsafe to cache, since a changeset's `None`s may drop columns); this one is, when its
+/// pieces are the same every time.
+pub(crate) struct Statement<ST> {
+    parts: Vec<Part>,
+    sql_type: PhantomData<fn() -> ST>,
+}
+
+enum Part {
+    Sql(&'static str),
+    Bind(Box<dyn QueryFragment<Pg> + Send + Sync>),
+}
+
+impl<ST> Statement<ST> {
+    pub(crate) fn new() -> Self {
+        Statement {
+            parts: Vec::new(),
+            sql_type: PhantomData,
+        }
+    }
+
+    pub(crate) fn sql(mut self, sql: &'static str) -> Self {
+        self.parts.push(Part::Sql(sql));
+        self
+    }
+
+    /// One parameter of SQL type `BST`.
+    pub(crate) fn bind<BST, T>(mut self, value: T) -> Self
+    where
+        BST: 'static,
+        Pg: HasSqlType<BST>,
+        T: ToSql<BST, Pg> + Send + Sync + 'static,
+    {
+        self.parts.push(Part::Bind(Box::new(ScalarBind::<BST, T> {
+            value,
+            sql_type: PhantomData,
+        })));
+        self
+    }
+}
+
+struct ScalarBind<ST, T> {
+    value: T,
+    sql_type: PhantomData<fn() -> ST>,
+}
+
+impl<ST, T> QueryFragment<Pg> for ScalarBind<ST, T>
+where
+    Pg: HasSqlType<ST>,
+    T: ToSql<ST, Pg>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_bind_param::<ST, T>(&self.value)
+    }
+}
+
+impl<ST> Query for Statement<ST> {
+    type SqlType = ST;
+}
+
+impl<ST> QueryFragment<Pg> for Statement<ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        for part in &self.parts {
+            match part {
+                Part::Sql(sql) => out.push_sql(sql),
+                Part::Bind(bind) => bind.walk_ast(out.reborrow())?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `WITH w0 AS (insert), w1 AS (insert), … then`: one statement. `Shape` names it in the
 /// connection's prepared-statement cache, so one call site must use its own `Shape` and
-/// always the same number of inserts (empty ones included), in the same order.
+/// always the same number of inserts (empty ones included), in the same order. It is kept
+/// prepared only if `then` is safe to cache (a [`Statement`], not diesel's `UPDATE`).
 pub(crate) struct WithInserts<Shape, Q> {
     inserts: Vec<Unnest>,
     then: Q,

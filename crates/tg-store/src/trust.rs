@@ -15,7 +15,7 @@ use crate::agents::AgentRow;
 use crate::audit::AuditRow;
 use crate::conn::{Conn, DbTx, insert_rows, run};
 use crate::error::{corrupt, store_error};
-use crate::pg_unnest::{Unnest, WithInserts, unnest};
+use crate::pg_unnest::{Statement, Unnest, WithInserts, unnest};
 use crate::receipts::{ReceiptRow, hash32, seq_from_i64, seq_to_i64};
 use crate::schema::{agent_trust, agents, policy_documents, receipts, trust_history};
 use crate::webhooks::NewOutboxRow;
@@ -84,6 +84,33 @@ impl TrustRow {
             weighted_witnessed_violation: e.weighted_witnessed_violation,
             state_version: count(s.version)?,
         })
+    }
+
+    /// PostgreSQL: `update_trust` as a statement that stays prepared (diesel's `UPDATE`
+    /// does not): every column but the key and the version, the version raised, the new
+    /// version returned. The row is destructured whole, so a new column that is not set
+    /// here does not compile.
+    fn update_raising_version(self) -> Statement<BigInt> {
+        use diesel::sql_types::{Binary, Integer, Nullable, Text};
+        macro_rules! set {
+            ($($field:ident: $st:ty),+ $(,)?) => {{
+                let TrustRow { agent_id, state_version: _, $($field),+ } = self;
+                Statement::new().sql("UPDATE agent_trust SET ")
+                    $(.sql(concat!(stringify!($field), " = ")).bind::<$st, _>($field).sql(", "))+
+                    .sql("state_version = state_version + 1 WHERE agent_id = ")
+                    .bind::<Text, _>(agent_id)
+                    .sql(" RETURNING state_version")
+            }};
+        }
+        set!(
+            successes: BigInt, failures: BigInt, violations: BigInt,
+            weighted_success: Double, weighted_failure: Double, weighted_violation: Double,
+            engagement: Double, as_of: Nullable<BigInt>, last_activity: Nullable<BigInt>,
+            vouch: Double, composite: Double, tier: Integer, history_seq: BigInt,
+            chain_seq: BigInt, chain_hash: Binary, chain_mac: Nullable<Binary>,
+            updated_at: BigInt, self_reported: BigInt, witnessed: BigInt, delegated: BigInt,
+            weighted_proven: Double, weighted_witnessed_violation: Double,
+        )
     }
 
     pub(crate) fn into_state(self) -> Result<TrustState, StoreError> {
@@ -315,13 +342,7 @@ impl TrustStore for DbTx<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         if let Conn::Pg(c) = &mut self.conn {
             // One statement, one round trip: the four inserts and the state's update.
-            let row = TrustRow::from_state(commit.state)?;
-            let update = diesel::update(agent_trust::table.find(commit.state.agent_id.as_str()))
-                .set((
-                    &row,
-                    agent_trust::state_version.eq(agent_trust::state_version + 1),
-                ))
-                .returning(agent_trust::state_version);
+            let update = TrustRow::from_state(commit.state)?.update_raising_version();
             let inserts = vec![
                 ReceiptRow::unnest(&receipts_),
                 HistoryRow::unnest(&history),
