@@ -78,15 +78,20 @@ impl QueryFragment<Pg> for Unnest {
     }
 }
 
-/// `Unnest` for a slice of rows: the table and, per field, its SQL type; the column names
-/// are the field names. Used inside the row type's module (the fields are private).
+/// `Unnest` for a `Vec` of rows, moved field by field into the columns: the table and, per
+/// field, its SQL type; the column names are the field names. Used inside the row type's
+/// module (the fields are private).
 macro_rules! unnest {
     ($table:ident, $rows:expr, { $($field:ident: $st:ty),+ $(,)? }) => {{
         let rows = $rows;
+        $(let mut $field = Vec::with_capacity(rows.len());)+
+        for row in rows {
+            $($field.push(row.$field);)+
+        }
         $crate::pg_unnest::Unnest::new(concat!(
             "INSERT INTO ", stringify!($table), " (", stringify!($($field),+), ")"
         ))
-        $(.column::<$st, _>(rows.iter().map(|r| r.$field.clone()).collect()))+
+        $(.column::<$st, _>($field))+
     }};
 }
 pub(crate) use unnest;

@@ -62,7 +62,7 @@ impl ReceiptRow {
     }
 
     /// The rows as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
-    pub(crate) fn unnest(rows: &[Self]) -> Unnest {
+    pub(crate) fn unnest(rows: Vec<Self>) -> Unnest {
         use diesel::sql_types::{BigInt, Binary, Nullable, Text};
         unnest!(receipts, rows, {
             agent_id: Text, seq: BigInt, id: Text, action: Text, result: Text, ts: BigInt,

@@ -175,7 +175,7 @@ impl HistoryRow {
     }
 
     /// The points as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
-    fn unnest(rows: &[Self]) -> Unnest {
+    fn unnest(rows: Vec<Self>) -> Unnest {
         use diesel::sql_types::{BigInt, Double, Integer, Text};
         unnest!(trust_history, rows, {
             agent_id: Text, seq: BigInt, ts: BigInt, composite: Double, tier: Integer,
@@ -344,8 +344,8 @@ impl TrustStore for DbTx<'_> {
             // One statement, one round trip: the four inserts and the state's update.
             let update = TrustRow::from_state(commit.state)?.update_raising_version();
             let inserts = vec![
-                ReceiptRow::unnest(&receipts_),
-                HistoryRow::unnest(&history),
+                ReceiptRow::unnest(receipts_),
+                HistoryRow::unnest(history),
                 NewOutboxRow::unnest(commit.outbox),
                 AuditRow::unnest(commit.audit),
             ];
