@@ -21,7 +21,7 @@ pub(crate) struct AuditRow {
 }
 
 impl AuditRow {
-    fn from_event(e: &AuditEvent) -> Self {
+    pub(crate) fn from_event(e: &AuditEvent) -> Self {
         AuditRow {
             id: e.event_id.to_string(),
             agent_id: e.agent_id.as_ref().map(ToString::to_string),
@@ -33,10 +33,9 @@ impl AuditRow {
         }
     }
 
-    /// The events as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
-    pub(crate) fn unnest(events: &[AuditEvent]) -> Unnest {
+    /// The rows as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
+    pub(crate) fn unnest(rows: Vec<Self>) -> Unnest {
         use diesel::sql_types::{BigInt, Nullable, Text};
-        let rows: Vec<Self> = events.iter().map(Self::from_event).collect();
         unnest!(audit_events, rows, {
             id: Text, agent_id: Nullable<Text>, ts: BigInt, event_type: Text, details: Text,
             ip_hash: Nullable<Text>, api_key_prefix: Nullable<Text>,
@@ -70,8 +69,7 @@ impl AuditStore for DbTx<'_> {
 
     async fn append_audit_batch(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
         let rows: Vec<AuditRow> = events.iter().map(AuditRow::from_event).collect();
-        // 512 rows a statement on PostgreSQL (7 parameters a row, far below the limit).
-        insert_rows!(self, audit_events::table, rows, 512).map(|_| ())
+        insert_rows!(self, audit_events::table, AuditRow, rows).map(|_| ())
     }
 
     async fn query_audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

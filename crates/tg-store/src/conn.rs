@@ -95,26 +95,18 @@ macro_rules! run {
 }
 pub(crate) use run;
 
-/// Inserts `$rows` (a `Vec` of insertable rows) into `$table` within `$tx`'s transaction:
-/// multi-row statements of `$chunk` rows on PostgreSQL; on SQLite a prepared statement per
-/// row, all in one call on the connection's thread. Errors are mapped and poison the unit
-/// of work.
+/// Inserts `$rows` (a `Vec<$row>`) into `$table` within `$tx`'s transaction: on
+/// PostgreSQL one `INSERT … SELECT * FROM unnest(…)` (`$row::unnest`) whatever the count,
+/// prepared once per connection; on SQLite a prepared statement per row, all in one call
+/// on the connection's thread. Errors are mapped and poison the unit of work.
 macro_rules! insert_rows {
-    ($tx:expr, $table:expr, $rows:expr, $chunk:expr) => {{
-        let rows = $rows;
+    ($tx:expr, $table:expr, $row:ty, $rows:expr) => {{
+        let rows: Vec<$row> = $rows;
         let result = match &mut $tx.conn {
+            _ if rows.is_empty() => Ok(0),
             $crate::conn::Conn::Pg(c) => {
-                let mut out = Ok(0);
-                for chunk in rows.chunks($chunk) {
-                    out = diesel::insert_into($table)
-                        .values(chunk)
-                        .execute(&mut **c)
-                        .await;
-                    if out.is_err() {
-                        break;
-                    }
-                }
-                out
+                let q = $crate::pg_unnest::Insert::<$row>::new(<$row>::unnest(rows));
+                diesel_async::RunQueryDsl::execute(q, &mut **c).await
             }
             $crate::conn::Conn::Sqlite(c) => {
                 c.spawn_blocking(move |conn| {

@@ -9,13 +9,11 @@ use tg_log::{Hash, LogEntry, LogKey, LogStore, StoredCheckpoint, TileId, Tiles};
 
 use crate::conn::{Conn, DbTx, insert_rows, run};
 use crate::error::corrupt;
+use crate::pg_unnest::{Unnest, unnest};
 use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
 use crate::schema::{
     log_checkpoints, log_cosignatures, log_entries, log_keys, log_tiles, receipts,
 };
-
-/// Rows per multi-row INSERT on PostgreSQL (5 binds each).
-const INSERT_CHUNK: usize = 1000;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = log_entries)]
@@ -28,6 +26,15 @@ struct EntryRow {
 }
 
 impl EntryRow {
+    /// The rows as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
+    fn unnest(rows: Vec<Self>) -> Unnest {
+        use diesel::sql_types::{Binary, Text};
+        unnest!(log_entries, rows, {
+            log_index: BigInt, agent_id: Text, seq: BigInt, receipt_hash: Binary,
+            leaf_hash: Binary,
+        })
+    }
+
     fn into_entry(self) -> Result<LogEntry, StoreError> {
         Ok(LogEntry {
             agent_id: AgentId::parse(&self.agent_id)
@@ -134,7 +141,7 @@ impl LogStore for DbTx<'_> {
                 leaf_hash: tg_log::leaf_hash(&e.receipt_hash).to_vec(),
             });
         }
-        insert_rows!(self, log_entries::table, rows, INSERT_CHUNK)?;
+        insert_rows!(self, log_entries::table, EntryRow, rows)?;
         let end = first + seq_to_i64(entries.len() as u64)?;
         // One statement gives every receipt its index (UPDATE … FROM: PostgreSQL, SQLite ≥ 3.33).
         let sql = match self.conn {

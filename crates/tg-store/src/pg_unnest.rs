@@ -78,6 +78,33 @@ impl QueryFragment<Pg> for Unnest {
     }
 }
 
+/// One table's rows inserted on their own, kept prepared per connection under `Row`, the
+/// row type whose `unnest` writes it (one text per row type, whatever the row count).
+pub(crate) struct Insert<Row> {
+    rows: Unnest,
+    row: PhantomData<fn() -> Row>,
+}
+
+impl<Row> Insert<Row> {
+    pub(crate) fn new(rows: Unnest) -> Self {
+        Insert {
+            rows,
+            row: PhantomData,
+        }
+    }
+}
+
+impl<Row: 'static> QueryId for Insert<Row> {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Row> QueryFragment<Pg> for Insert<Row> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.rows.walk_ast(out)
+    }
+}
+
 /// `Unnest` for a `Vec` of rows, moved field by field into the columns: the table and, per
 /// field, its SQL type; the column names are the field names. Used inside the row type's
 /// module (the fields are private).

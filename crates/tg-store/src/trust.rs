@@ -346,8 +346,8 @@ impl TrustStore for DbTx<'_> {
             let inserts = vec![
                 ReceiptRow::unnest(receipts_),
                 HistoryRow::unnest(history),
-                NewOutboxRow::unnest(commit.outbox),
-                AuditRow::unnest(commit.audit),
+                NewOutboxRow::unnest(commit.outbox.iter().map(NewOutboxRow::of).collect()),
+                AuditRow::unnest(commit.audit.iter().map(AuditRow::from_event).collect()),
             ];
             let version: Result<Option<i64>, _> =
                 WithInserts::<ReceiptCommitShape, _>::new(inserts, update)
@@ -359,8 +359,8 @@ impl TrustStore for DbTx<'_> {
             return self.raised(&commit.state.agent_id, version);
         }
         // SQLite: a prepared statement per row, on the connection's thread.
-        insert_rows!(self, receipts::table, receipts_, 256)?;
-        insert_rows!(self, trust_history::table, history, 512)?;
+        insert_rows!(self, receipts::table, ReceiptRow, receipts_)?;
+        insert_rows!(self, trust_history::table, HistoryRow, history)?;
         let version = self.update_trust(commit.state).await?;
         self.append_outbox_batch(commit.outbox).await?;
         self.append_audit_batch(commit.audit).await?;

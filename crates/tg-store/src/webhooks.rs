@@ -91,7 +91,7 @@ pub(crate) struct NewOutboxRow {
 }
 
 impl NewOutboxRow {
-    fn of(e: &OutboxEvent) -> Self {
+    pub(crate) fn of(e: &OutboxEvent) -> Self {
         Self {
             id: e.id.clone(),
             kind: e.kind.as_str().to_owned(),
@@ -103,10 +103,9 @@ impl NewOutboxRow {
         }
     }
 
-    /// The events as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
-    pub(crate) fn unnest(events: &[OutboxEvent]) -> Unnest {
+    /// The rows as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
+    pub(crate) fn unnest(rows: Vec<Self>) -> Unnest {
         use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-        let rows: Vec<Self> = events.iter().map(Self::of).collect();
         unnest!(event_outbox, rows, {
             id: Text, kind: Text, account_id: Nullable<Text>, agent_id: Nullable<Text>,
             payload: Text, created_at: BigInt, fanned_out: Bool,
@@ -333,9 +332,8 @@ impl WebhookStore for DbTx<'_> {
     }
 
     async fn append_outbox_batch(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
-        // 512 rows a statement on PostgreSQL (7 parameters a row).
-        let rows: Vec<NewOutboxRow> = events.iter().map(NewOutboxRow::of).collect();
-        insert_rows!(self, event_outbox::table, rows, 512).map(|_| ())
+        let rows = events.iter().map(NewOutboxRow::of).collect();
+        insert_rows!(self, event_outbox::table, NewOutboxRow, rows).map(|_| ())
     }
 
     async fn fan_out(
