@@ -16,7 +16,7 @@ use tg_scoring::{Source, Trigger};
 use tg_tokens::TokenClaims;
 use tg_webhooks::{EventKind, OutboxEvent};
 
-use crate::coalesce::Coalescer;
+use crate::coalesce::{Batch, Coalescer};
 use crate::policy_cache::PolicyCache;
 use crate::recording::{Recorded, WITNESS_REPORTS_PER_TOKEN};
 use crate::token_evidence::{credibility, require_live};
@@ -78,14 +78,15 @@ impl Recorder {
             })
     }
 
-    /// One transaction for the batch: an answer per report, in order. A refused report
-    /// writes nothing and the others go on; a storage error fails them all, with nothing
-    /// written.
-    async fn commit(&self, id: AgentId, batch: Vec<Report>) -> Vec<Answer> {
-        let n = batch.len();
+    /// One transaction for the batch: an answer per report, in order. The batch is taken
+    /// once the agent's row is locked, so it holds every call queued until then (and the
+    /// next runner can wait on the lock meanwhile). A refused report writes nothing and the
+    /// others go on; a storage error fails them all, with nothing written.
+    async fn commit(&self, id: AgentId, batch: Batch<Report, Answer>) -> Vec<Answer> {
         let this = self.clone();
+        let taking = batch.clone();
         let done = in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move { this.append(tx, &id, batch).await })
+            Box::pin(async move { this.append(tx, &id, &taking).await })
         })
         .await;
         match done {
@@ -96,7 +97,12 @@ impl Recorder {
                 }
                 answers
             }
-            Err(e) => vec![Err(e); n],
+            Err(e) => {
+                // Failed before taking (the agent is gone, the store is down): the calls
+                // queued now get the error.
+                batch.take();
+                vec![Err(e); batch.taken()]
+            }
         }
     }
 
@@ -104,9 +110,10 @@ impl Recorder {
         &self,
         tx: &mut dyn Tx,
         id: &AgentId,
-        batch: Vec<Report>,
+        batch: &Batch<Report, Answer>,
     ) -> Result<Vec<Answer>, ServiceError> {
         let first = load_view(tx, &self.policy, id, self.clock.now(), true).await?;
+        let batch = batch.take();
         let mut writes = Writes::default();
         let mut view = first;
         let mut answers = Vec::with_capacity(batch.len());
