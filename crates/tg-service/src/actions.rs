@@ -45,13 +45,13 @@ impl Gateway {
         Ok(recorded)
     }
 
-    /// Calls to record queued behind a transaction that is appending for the same agent;
-    /// they form its next batch.
+    /// Calls to record queued and not yet taken by a batch (a batch takes the queue once
+    /// it holds the agent's row lock).
     pub fn records_waiting(&self) -> usize {
         self.recorder.batches.waiting()
     }
 
-    /// Agents with a transaction appending their receipts now.
+    /// Agents with calls to record queued or a transaction appending their receipts now.
     pub fn record_batches_running(&self) -> usize {
         self.recorder.batches.busy_keys()
     }

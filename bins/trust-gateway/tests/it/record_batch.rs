@@ -1,5 +1,5 @@
-//! Records for one agent that arrive while its transaction runs are appended together in
-//! the next one (issue 14, part 3), each answered on its own.
+//! Records for one agent that queue before its batch holds the row lock are appended
+//! together in that batch (issue 14, part 3), each answered on its own.
 
 use std::sync::Arc;
 
@@ -42,8 +42,8 @@ impl RowLock {
     }
 }
 
-/// Waits (yielding, no timer) until the gateway shows `running` batches with `waiting`
-/// calls queued behind them.
+/// Waits (yielding, no timer) until the gateway shows `running` agents with `waiting`
+/// calls queued and not yet taken by a batch.
 async fn until_queued(s: &Server, running: usize, waiting: usize) {
     while s.gateway.record_batches_running() != running || s.gateway.records_waiting() != waiting {
         tokio::task::yield_now().await;
@@ -70,8 +70,9 @@ fn report(
     })
 }
 
-/// While one record waits for the agent's row lock (held by another connection), three
-/// more queue behind it and then commit together. In that batch a witness's eleventh
+/// While one record's batch waits for the agent's row lock (held by another connection),
+/// three more queue, and the batch takes all four once it has the lock: they commit
+/// together. In that batch a witness's eleventh
 /// report with one token is refused (the tenth, earlier in the same batch, counts) and the
 /// reports around it still append, in arrival order, on one chain that verifies.
 /// (PostgreSQL: a row lock another connection holds is what makes the queue form at a
@@ -95,14 +96,15 @@ async fn postgres_records_queued_behind_a_lock_append_together() {
     }
 
     let lock = RowLock::take(&s.db, &agent).await;
+    // The batch's runner waits on the lock before it takes: all four queue.
     let first = report(&s, &tenant, &agent, "success", None);
-    until_queued(&s, 1, 0).await;
-    let tenth = report(&s, &s.key, &agent, "success", Some(&token));
     until_queued(&s, 1, 1).await;
-    let eleventh = report(&s, &s.key, &agent, "success", Some(&token));
+    let tenth = report(&s, &s.key, &agent, "success", Some(&token));
     until_queued(&s, 1, 2).await;
-    let violation = report(&s, &tenant, &agent, "violation", None);
+    let eleventh = report(&s, &s.key, &agent, "success", Some(&token));
     until_queued(&s, 1, 3).await;
+    let violation = report(&s, &tenant, &agent, "violation", None);
+    until_queued(&s, 1, 4).await;
     lock.release().await;
 
     let (status, first) = first.await.unwrap();
