@@ -142,8 +142,10 @@ where
                 replies: Arc::clone(&replies),
             };
             let answers = run(key.clone(), batch).await;
-            let senders = lock(&replies).take().unwrap_or_default();
-            for (reply, answer) in senders.into_iter().zip(answers) {
+            let senders = lock(&replies).take();
+            // A runner that returned without taking must not leave the key waiting on it.
+            let took = senders.is_some();
+            for (reply, answer) in senders.unwrap_or_default().into_iter().zip(answers) {
                 // A caller that went away does not want its answer.
                 let _ = reply.send(answer);
             }
@@ -153,6 +155,9 @@ where
                 match slots.get_mut(&key) {
                     Some(slot) => {
                         slot.runners = slot.runners.saturating_sub(1);
+                        if !took {
+                            slot.waiting_runner = false;
+                        }
                         let again = claim_runner(slot);
                         if slot.runners == 0 && slot.queue.is_empty() {
                             slots.remove(&key);
@@ -336,6 +341,27 @@ mod tests {
         );
         assert_eq!(*lock(&sizes), vec![1, 3, 1]);
         assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(c.busy_keys(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_runner_that_returns_without_taking_leaves_the_call_to_the_next() {
+        let c = Coalescer::<u8, u32, u32>::new(8);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let run = {
+            let runs = runs.clone();
+            move |_: u8, batch: Batch<u32, u32>| {
+                let first = runs.fetch_add(1, Ordering::SeqCst) == 0;
+                async move {
+                    if first {
+                        return Vec::new();
+                    }
+                    batch.take()
+                }
+            }
+        };
+        assert_eq!(c.submit(1, 5, run).await, Some(5));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
         assert_eq!(c.busy_keys(), 0);
     }
 
