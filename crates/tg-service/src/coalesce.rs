@@ -150,24 +150,7 @@ where
                 let _ = reply.send(answer);
             }
             guard.key = None;
-            let again = {
-                let mut slots = lock(&this.slots);
-                match slots.get_mut(&key) {
-                    Some(slot) => {
-                        slot.runners = slot.runners.saturating_sub(1);
-                        if !took {
-                            slot.waiting_runner = false;
-                        }
-                        let again = claim_runner(slot);
-                        if slot.runners == 0 && slot.queue.is_empty() {
-                            slots.remove(&key);
-                        }
-                        again
-                    }
-                    None => false,
-                }
-            };
-            if again {
+            if this.runner_done(&key, took, false) {
                 this.start(key, run);
             }
         });
@@ -221,6 +204,28 @@ where
     }
 }
 
+impl<K: Eq + Hash, I, O> Coalescer<K, I, O> {
+    /// A runner of `key` is done: uncounts it, and its waiting mark if it never took (so
+    /// the queued calls are not left waiting on it). Whether another runner should start
+    /// (counted already). After a panic none does: the key goes with its last runner, and
+    /// its queued callers get no answer.
+    fn runner_done(&self, key: &K, took: bool, panicked: bool) -> bool {
+        let mut slots = lock(&self.slots);
+        let Some(slot) = slots.get_mut(key) else {
+            return false;
+        };
+        slot.runners = slot.runners.saturating_sub(1);
+        if !took {
+            slot.waiting_runner = false;
+        }
+        let again = !panicked && claim_runner(slot);
+        if slot.runners == 0 && (panicked || slot.queue.is_empty()) {
+            slots.remove(key);
+        }
+        again
+    }
+}
+
 /// Whether a new runner should start for `slot` (and counts it): calls are queued and no
 /// runner is already waiting to take them.
 fn claim_runner<I, O>(slot: &mut Slot<I, O>) -> bool {
@@ -244,17 +249,9 @@ impl<K: Eq + Hash, I, O> Drop for Release<'_, K, I, O> {
         let Some(key) = self.key.take() else {
             return;
         };
+        // Its callers' senders drop here: they get no answer.
         let took = lock(&self.replies).take().is_some();
-        let mut slots = lock(&self.owner.slots);
-        if let Some(slot) = slots.get_mut(&key) {
-            slot.runners = slot.runners.saturating_sub(1);
-            if !took {
-                slot.waiting_runner = false;
-            }
-            if slot.runners == 0 {
-                slots.remove(&key);
-            }
-        }
+        self.owner.runner_done(&key, took, true);
     }
 }
 
