@@ -9,7 +9,9 @@
 # The rows between are written straight into the file with the sqlite3 shell (Debian
 # package `sqlite3`): copies of the agent's last receipt under new sequence numbers and
 # random hashes, the chain head moved to the last one, and marked as already in the
-# transparency log (so the sequencer does not spend the run integrating them). The chain
+# transparency log (so the sequencer does not spend the run integrating them): each gets a
+# row in the log's own entries under a negative index, with a random leaf hash, so the
+# log's indexes are ~DEPTH rows deep too, as on a server that logged them. The chain
 # they make is not valid, and nothing verifies it during the run: both servers run with
 # MAINTENANCE_SECS=86400, so the first took the upkeep lease for three periods and the
 # restarted one never leads a round (no chain verification shares the CPU with the
@@ -47,13 +49,21 @@ select=$(tr ',' '\n' <<<"$cols" | sed \
     -e "s/^id\$/printf('rcpt_%024x', n.i)/" \
     -e 's/^prev_hash$/randomblob(32)/' \
     -e 's/^receipt_hash$/randomblob(32)/' \
-    -e 's/^log_index$/-1/' | paste -sd, -)
+    -e 's/^log_index$/-n.i/' | paste -sd, -)
+# Every column of the log's entries (whichever this build's schema has) from those rows.
+entry_cols=$(sqlite3 "$db" "SELECT group_concat(name, ',') FROM pragma_table_info('log_entries')")
+entry_select=$(tr ',' '\n' <<<"$entry_cols" | sed \
+    -e 's/^leaf_hash$/randomblob(32)/' \
+    -e 's/^leaf_key$/random()/' \
+    -e 's/^\(log_index\|agent_id\|seq\|receipt_hash\)$/r.\1/' | paste -sd, -)
 sqlite3 "$db" <<SQL
 PRAGMA journal_mode = WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT $head + 1 UNION ALL SELECT i + 1 FROM n WHERE i < $DEPTH)
 INSERT INTO receipts ($cols)
 SELECT $select FROM n, receipts r WHERE r.agent_id = '$agent' AND r.seq = $head;
+INSERT INTO log_entries ($entry_cols)
+SELECT $entry_select FROM receipts r WHERE r.agent_id = '$agent' AND r.log_index < 0;
 UPDATE agent_trust SET chain_seq = $DEPTH,
     chain_hash = (SELECT receipt_hash FROM receipts WHERE agent_id = '$agent' AND seq = $DEPTH)
     WHERE agent_id = '$agent';

@@ -14,6 +14,9 @@ use crate::conn::{Conn, DbTx, SqliteConn};
 use crate::conn_threads::ConnThreads;
 use crate::error::store_error;
 
+#[cfg(test)]
+mod upgrade_tests;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 

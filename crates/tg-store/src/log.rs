@@ -23,6 +23,15 @@ struct EntryRow {
     seq: i64,
     receipt_hash: Vec<u8>,
     leaf_hash: Vec<u8>,
+    /// `leaf_hash`'s first 8 bytes (migration 000019): what the lookup by leaf hash indexes.
+    leaf_key: i64,
+}
+
+/// A leaf hash's first 8 bytes as a big-endian signed integer (migration 000019 computes
+/// the same in SQL for rows stored before it).
+pub(crate) fn leaf_key(leaf_hash: &Hash) -> i64 {
+    let [a, b, c, d, e, f, g, h, ..] = *leaf_hash;
+    i64::from_be_bytes([a, b, c, d, e, f, g, h])
 }
 
 impl EntryRow {
@@ -31,7 +40,7 @@ impl EntryRow {
         use diesel::sql_types::{Binary, Text};
         unnest!(log_entries, rows, {
             log_index: BigInt, agent_id: Text, seq: BigInt, receipt_hash: Binary,
-            leaf_hash: Binary,
+            leaf_hash: Binary, leaf_key: BigInt,
         })
     }
 
@@ -119,6 +128,7 @@ impl LogStore for DbTx<'_> {
                     seq,
                     receipt_hash: hash,
                     leaf_hash: Vec::new(),
+                    leaf_key: 0,
                 }
                 .into_entry()
             })
@@ -133,12 +143,14 @@ impl LogStore for DbTx<'_> {
         let first = seq_to_i64(first)?;
         let mut rows = Vec::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
+            let leaf = tg_log::leaf_hash(&e.receipt_hash);
             rows.push(EntryRow {
                 log_index: first + seq_to_i64(i as u64)?,
                 agent_id: e.agent_id.to_string(),
                 seq: seq_to_i64(e.seq)?,
                 receipt_hash: e.receipt_hash.to_vec(),
-                leaf_hash: tg_log::leaf_hash(&e.receipt_hash).to_vec(),
+                leaf_hash: leaf.to_vec(),
+                leaf_key: leaf_key(&leaf),
             });
         }
         insert_rows!(self, log_entries::table, EntryRow, rows)?;
@@ -305,7 +317,9 @@ impl LogStore for DbTx<'_> {
     }
 
     async fn leaf_index(&mut self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError> {
+        // The index holds the key; the full hash picks the leaf among any sharing it.
         let q = log_entries::table
+            .filter(log_entries::leaf_key.eq(leaf_key(leaf_hash)))
             .filter(log_entries::leaf_hash.eq(leaf_hash.to_vec()))
             .select(log_entries::log_index);
         let index: Option<i64> = run!(self, |c| q.first(c).await.optional())?;

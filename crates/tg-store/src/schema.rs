@@ -280,6 +280,7 @@ diesel::table! {
         seq -> BigInt,
         receipt_hash -> Binary,
         leaf_hash -> Binary,
+        leaf_key -> BigInt,
     }
 }
 

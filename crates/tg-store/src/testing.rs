@@ -25,6 +25,14 @@ pub fn postgres_url() -> Option<String> {
 /// A fresh, migrated schema on the `TEST_DATABASE_URL` server, and the config that reaches
 /// it (to start a second instance on the same data).
 pub async fn postgres() -> Option<(Db, DbConfig)> {
+    let config = postgres_schema().await?;
+    let db = Db::connect(&config).await.expect("migrate the test schema");
+    Some((db, config))
+}
+
+/// A fresh, empty schema on the `TEST_DATABASE_URL` server (no migration run yet), and the
+/// config that reaches it.
+pub async fn postgres_schema() -> Option<DbConfig> {
     let url = postgres_url()?;
     let schema = format!("tg_test_{}", tg_core::random_hex::<8>());
     let mut conn = AsyncPgConnection::establish(&url)
@@ -35,10 +43,8 @@ pub async fn postgres() -> Option<(Db, DbConfig)> {
         .await
         .expect("create test schema");
     let sep = if url.contains('?') { '&' } else { '?' };
-    let config = DbConfig::Postgres {
+    Some(DbConfig::Postgres {
         url: format!("{url}{sep}options=-csearch_path%3D{schema}"),
         pool_size: 8,
-    };
-    let db = Db::connect(&config).await.expect("migrate the test schema");
-    Some((db, config))
+    })
 }
