@@ -10,12 +10,15 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tg_core::StoreError;
 use tg_service::{CommitHook, EventSignals, PoolStatus, ServiceError, Store, TxWork};
 
+use crate::checkpointer::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::conn::{Conn, DbTx, SqliteConn};
 use crate::conn_threads::ConnThreads;
 use crate::error::store_error;
 
 #[cfg(test)]
 mod upgrade_tests;
+#[cfg(test)]
+mod wal_tests;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -91,6 +94,8 @@ impl std::fmt::Debug for Db {
 struct Sqlite {
     writer: ConnThreads,
     readers: Option<ConnThreads>,
+    /// For a file: the WAL's checkpoints, beside the writer (`crate::checkpointer`).
+    checkpointer: Option<Checkpointer>,
 }
 
 /// Reader connections for a SQLite file: one per core, at most four (a read is CPU work on
@@ -164,18 +169,32 @@ fn open_reader(path: &str) -> Result<SqliteConnection, StoreError> {
 
 /// The writer thread and, for a file, the readers, on a migrated database.
 fn start_sqlite(path: &str) -> Result<Sqlite, StoreError> {
-    let writer = ConnThreads::start("sqlite-writer", vec![open_sqlite(path)?])?;
+    let mut writer = open_sqlite(path)?;
     let in_memory = path.starts_with(':') || path.contains("mode=memory");
-    let readers = match in_memory {
-        true => None,
+    let (readers, checkpointer) = match in_memory {
+        true => (None, None),
         false => {
             let conns = (0..reader_count())
                 .map(|_| open_reader(path))
                 .collect::<Result<Vec<_>, _>>()?;
-            Some(ConnThreads::start("sqlite-reader", conns)?)
+            let checkpointer = Checkpointer::start(path)?;
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut writer,
+                &format!("PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}"),
+            )
+            .map_err(store_error)?;
+            (
+                Some(ConnThreads::start("sqlite-reader", conns)?),
+                Some(checkpointer),
+            )
         }
     };
-    Ok(Sqlite { writer, readers })
+    let writer = ConnThreads::start("sqlite-writer", vec![writer])?;
+    Ok(Sqlite {
+        writer,
+        readers,
+        checkpointer,
+    })
 }
 
 fn migrate_postgres(url: &str) -> Result<(), StoreError> {
@@ -336,10 +355,14 @@ impl Store for Db {
             // On the writer's thread, to the end: a caller that goes away mid-way (a client
             // that hangs up) cannot leave the connection inside an open transaction.
             Backend::Sqlite(sqlite) => {
-                sqlite
+                let done = sqlite
                     .writer
                     .call(move |conn, runtime| runtime.block_on(immediate(conn, work)))
-                    .await??
+                    .await?;
+                if let Some(checkpointer) = &sqlite.checkpointer {
+                    checkpointer.wake();
+                }
+                done?
             }
             Backend::Postgres(pool, _) => {
                 let mut conn = pool

@@ -4,6 +4,7 @@ mod access;
 mod agents;
 mod audit;
 mod challenges;
+mod checkpointer;
 mod conn;
 mod conn_threads;
 mod db;
