@@ -127,9 +127,8 @@ mod tests {
     /// started over: the writer's next transaction writes from the WAL's start.
     #[test]
     fn the_wal_starts_over_beside_a_writer_that_never_checkpoints() {
-        let dir = std::env::temp_dir().join(format!("tg-ckpt-{}", tg_core::random_hex::<8>()));
-        std::fs::create_dir(&dir).unwrap();
-        let path = dir.join("wal.db").to_string_lossy().into_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.db").to_string_lossy().into_owned();
         let mut writer = SqliteConnection::establish(&path).unwrap();
         writer
             .batch_execute(
@@ -161,6 +160,5 @@ mod tests {
         drop(wake);
         thread.join().unwrap();
         drop(writer);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

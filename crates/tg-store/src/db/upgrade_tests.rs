@@ -85,9 +85,8 @@ async fn leaves_are_found_by_hash(db: &Db) {
 
 #[tokio::test]
 async fn sqlite_log_entries_stored_before_leaf_key_are_found_by_hash() {
-    let dir = std::env::temp_dir().join(format!("tg-upgrade-{}", tg_core::random_hex::<8>()));
-    std::fs::create_dir(&dir).unwrap();
-    let path = dir.join("old.db").to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db").to_string_lossy().into_owned();
     let mut conn = SqliteConnection::establish(&path).unwrap();
     migrate_before(&mut conn, SQLITE_MIGRATIONS, LEAF_KEY);
     store_old_entries!(
@@ -99,7 +98,6 @@ async fn sqlite_log_entries_stored_before_leaf_key_are_found_by_hash() {
     let db = Db::connect(&DbConfig::Sqlite(path)).await.unwrap();
     leaves_are_found_by_hash(&db).await;
     drop(db);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]

@@ -14,9 +14,8 @@ use crate::{Db, DbConfig};
 
 #[tokio::test]
 async fn a_sqlite_file_is_checkpointed_beside_the_writer() {
-    let dir = std::env::temp_dir().join(format!("tg-wal-{}", tg_core::random_hex::<8>()));
-    std::fs::create_dir(&dir).unwrap();
-    let path = dir.join("wal.db").to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wal.db").to_string_lossy().into_owned();
     let db = Db::connect(&DbConfig::Sqlite(path.clone())).await.unwrap();
     let Backend::Sqlite(sqlite) = &db.backend else {
         panic!("a SQLite store")
@@ -50,5 +49,4 @@ async fn a_sqlite_file_is_checkpointed_beside_the_writer() {
     };
     assert!(sqlite.checkpointer.is_none());
     drop(db);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
