@@ -93,6 +93,7 @@ fn serve(
     restart_pages: i32,
     restarts: &AtomicU64,
 ) {
+    let mut failures = Failures::default();
     // Until the last sender (the `Db`) is dropped.
     while woken.recv().is_ok() {
         let done = checkpoint(conn, "PASSIVE").and_then(|pass| {
@@ -105,10 +106,49 @@ fn serve(
             }
             Ok(())
         });
-        if let Err(e) = done {
-            tracing::warn!(error = %tg_core::ErrorChain(&e), "WAL checkpoint failed");
-        }
+        failures.record(done);
         std::thread::sleep(PAUSE);
+    }
+}
+
+/// What [`Failures::record`] logged.
+#[derive(Debug, PartialEq, Eq)]
+enum Logged {
+    Nothing,
+    /// The first failure of a run.
+    Failed,
+    /// The first success after a run of this many failures.
+    Recovered(u64),
+}
+
+/// Checkpoint failures, logged once per run of them: a lasting cause (a full disk, a
+/// file made read-only) would otherwise log a warning on every pass, ten a second.
+#[derive(Default)]
+struct Failures {
+    run: u64,
+}
+
+impl Failures {
+    fn record(&mut self, pass: Result<(), diesel::result::Error>) -> Logged {
+        match pass {
+            Err(e) => {
+                self.run += 1;
+                if self.run > 1 {
+                    return Logged::Nothing;
+                }
+                tracing::warn!(
+                    error = %tg_core::ErrorChain(&e),
+                    "WAL checkpoint failed; logged again only once checkpoints succeed"
+                );
+                Logged::Failed
+            }
+            Ok(()) if self.run > 0 => {
+                let failed = std::mem::take(&mut self.run);
+                tracing::warn!(failed, "WAL checkpoints succeed again");
+                Logged::Recovered(failed)
+            }
+            Ok(()) => Logged::Nothing,
+        }
     }
 }
 
@@ -118,6 +158,20 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    /// A lasting failure is logged once, and its end once with the count.
+    #[test]
+    fn a_run_of_failures_is_logged_once_and_its_end_once() {
+        let failed = || Err(diesel::result::Error::BrokenTransactionManager);
+        let mut failures = Failures::default();
+        assert_eq!(failures.record(Ok(())), Logged::Nothing);
+        assert_eq!(failures.record(failed()), Logged::Failed);
+        assert_eq!(failures.record(failed()), Logged::Nothing);
+        assert_eq!(failures.record(failed()), Logged::Nothing);
+        assert_eq!(failures.record(Ok(())), Logged::Recovered(3));
+        assert_eq!(failures.record(Ok(())), Logged::Nothing);
+        assert_eq!(failures.record(failed()), Logged::Failed);
+    }
 
     fn wal_pages(conn: &mut SqliteConnection) -> i32 {
         checkpoint(conn, "PASSIVE").unwrap().log
