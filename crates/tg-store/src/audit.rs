@@ -10,6 +10,9 @@ use crate::schema::audit_events;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
+// A `None` is bound as NULL (the columns have no other default): one SQL text for every
+// row (see `conn::prepared_by_type`).
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct AuditRow {
     id: String,
     agent_id: Option<String>,

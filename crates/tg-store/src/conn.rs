@@ -95,10 +95,26 @@ macro_rules! run {
 }
 pub(crate) use run;
 
+/// `q`, checked at compile time to be kept in diesel's statement cache by its type. Any
+/// other statement has its SQL text built, hashed and looked up on every execution. An
+/// `Insertable` row with an `Option` field does that unless it is marked
+/// `#[diesel(treat_none_as_default_value = false)]` (then `None` is bound as NULL, not
+/// left out of the column list, and the text is the same for every row).
+pub(crate) fn prepared_by_type<Q: diesel::query_builder::QueryId>(q: Q) -> Q {
+    const {
+        assert!(
+            Q::HAS_STATIC_QUERY_ID,
+            "a per-row insert whose SQL depends on the row (see prepared_by_type)"
+        )
+    };
+    q
+}
+
 /// Inserts `$rows` (a `Vec<$row>`) into `$table` within `$tx`'s transaction: on
 /// PostgreSQL one `INSERT … SELECT * FROM unnest(…)` (`$row::unnest`) whatever the count,
-/// prepared once per connection; on SQLite a prepared statement per row, all in one call
-/// on the connection's thread. Errors are mapped and poison the unit of work.
+/// prepared once per connection; on SQLite a prepared statement per row (kept prepared
+/// by its type, checked by [`prepared_by_type`]), all in one call on the connection's
+/// thread. Errors are mapped and poison the unit of work.
 macro_rules! insert_rows {
     ($tx:expr, $table:expr, $row:ty, $rows:expr) => {{
         let rows: Vec<$row> = $rows;
@@ -112,7 +128,7 @@ macro_rules! insert_rows {
                 c.spawn_blocking(move |conn| {
                     for row in &rows {
                         diesel::RunQueryDsl::execute(
-                            diesel::insert_into($table).values(row),
+                            $crate::conn::prepared_by_type(diesel::insert_into($table).values(row)),
                             conn,
                         )?;
                     }

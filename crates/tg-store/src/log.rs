@@ -17,6 +17,8 @@ use crate::schema::{
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = log_entries)]
+// Every field bound as given: one SQL text for every row (see `conn::prepared_by_type`).
+#[diesel(treat_none_as_default_value = false)]
 struct EntryRow {
     log_index: i64,
     agent_id: String,

@@ -153,6 +153,8 @@ impl TrustRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = trust_history)]
+// Every field bound as given: one SQL text for every row (see `conn::prepared_by_type`).
+#[diesel(treat_none_as_default_value = false)]
 struct HistoryRow {
     agent_id: String,
     seq: i64,

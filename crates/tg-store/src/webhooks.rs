@@ -80,6 +80,9 @@ impl EndpointRow {
 /// An outbox event as inserted (`seq` is the database's).
 #[derive(Insertable)]
 #[diesel(table_name = event_outbox)]
+// A `None` is bound as NULL (the columns have no other default): one SQL text for every
+// row (see `conn::prepared_by_type`).
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct NewOutboxRow {
     id: String,
     kind: String,
