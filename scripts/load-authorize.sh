@@ -31,7 +31,7 @@ if [ "${CEILING:-0}" = 1 ]; then
     kill $ceiling
 fi
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
-wrk_post /authorize "{\"agent_id\":\"$agent\",\"action\":\"$ACTION\"}"
+with_cpu wrk_post /authorize "{\"agent_id\":\"$agent\",\"action\":\"$ACTION\"}"
 # Whether the decisions came from memory (hit) or read through the database, and why.
 echo "decision state look-ups:"
 curl -fs "http://127.0.0.1:$PORT/metrics" -H "X-API-Key: $key" | grep '^trust_gateway_decision_state_lookups_total' || true

@@ -75,7 +75,7 @@ trap cleanup EXIT
 
 load_agent
 echo "== the agent at 20 receipts: backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
-wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}"
+with_cpu wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}"
 
 kill "$server"
 wait "$server" 2>/dev/null || true
@@ -117,4 +117,4 @@ esac
 server=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 echo "== the agent at $DEPTH receipts: backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
-wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}"
+with_cpu wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}"

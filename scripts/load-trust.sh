@@ -29,4 +29,4 @@ if [ "${CEILING:-0}" = 1 ]; then
     kill $ceiling
 fi
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
-wrk_get "/agents/$agent/trust"
+with_cpu wrk_get "/agents/$agent/trust"

@@ -49,6 +49,49 @@ LUA
     wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$PORT$path"
 }
 
+# ticks FILE...: the CPU time (user + system, clock ticks) in /proc stat files. The
+# fields after the command name, which may hold spaces: utime and stime are the 12th and
+# 13th.
+ticks() {
+    sed 's/.*) //' "$@" 2>/dev/null | awk '{s += $12 + $13} END {print s + 0}'
+}
+
+# server_cpu: the CPU time so far of the server, of its SQLite writer thread (0 on
+# PostgreSQL) and of the PostgreSQL server's processes (on PostgreSQL).
+server_cpu() {
+    local t writer=() pg=()
+    for t in /proc/"$server"/task/*; do
+        [[ $(cat "$t/comm" 2>/dev/null) == sqlite-writer* ]] && writer+=("$t/stat")
+    done
+    if [ "$backend" = postgres ]; then
+        for t in /proc/[0-9]*; do
+            [[ $(cat "$t/comm" 2>/dev/null) == postgres ]] && pg+=("$t/stat")
+        done
+    fi
+    echo "$(ticks "/proc/$server/stat") $([ ${#writer[@]} -gt 0 ] && ticks "${writer[@]}" || echo 0)" \
+        "$([ ${#pg[@]} -gt 0 ] && ticks "${pg[@]}" || echo 0)"
+}
+
+# with_cpu COMMAND...: runs a wrk command (wrk_post, wrk_get) and prints its output, then the
+# CPU time per request over the run: the server's, its SQLite writer thread's share, and
+# the PostgreSQL server's (its processes that lived through the run). With the CPU shared
+# with wrk, rates drift ±10 % between runs; the CPU per request shows a change to the
+# work itself more steadily.
+with_cpu() {
+    local before writer_before pg_before after writer_after pg_after out requests
+    read -r before writer_before pg_before < <(server_cpu)
+    out=$("$@")
+    echo "$out"
+    read -r after writer_after pg_after < <(server_cpu)
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    awk -v t=$((after - before)) -v w=$((writer_after - writer_before)) -v p=$((pg_after - pg_before)) \
+        -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+            printf "server CPU per request: %.1f us", t / hz * 1e6 / n
+            if (w > 0) printf " (the SQLite writer thread: %.1f us)", w / hz * 1e6 / n
+            if (p > 0) printf "; PostgreSQL CPU per request: %.1f us", p / hz * 1e6 / n
+            printf "\n" }'
+}
+
 # wrk_get PATH [CONNECTIONS] [THREADS]: wrk for DURATION against GET PATH with the admin
 # key, latency distribution included.
 wrk_get() {
