@@ -3,7 +3,6 @@ use std::sync::Arc;
 
 use diesel::{Connection, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -14,6 +13,7 @@ use crate::checkpointer::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::conn::{Conn, DbTx, SqliteConn};
 use crate::conn_threads::ConnThreads;
 use crate::error::store_error;
+use crate::pg_pool;
 
 #[cfg(test)]
 mod upgrade_tests;
@@ -346,10 +346,7 @@ impl Db {
             }
             DbConfig::Postgres { url, pool_size } => {
                 migrate(config).await?;
-                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.as_str());
-                let pool = Pool::builder(manager)
-                    .max_size(*pool_size)
-                    .build()
+                let pool = pg_pool::pool(url, *pool_size, pg_pool::PING_AFTER_IDLE)
                     .map_err(unavailable)?;
                 Ok(Db::new(Backend::Postgres(pool, Arc::from(url.as_str()))))
             }

@@ -13,6 +13,7 @@ mod error;
 mod keys;
 mod leases;
 mod log;
+mod pg_pool;
 mod pg_unnest;
 mod receipts;
 mod revocations;
