@@ -49,10 +49,11 @@ LUA
     wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$PORT$path"
 }
 
-# ticks FILE...: the CPU time (user + system, clock ticks) in /proc stat files. The
-# fields after the command name, which may hold spaces: utime and stime are the 12th and
-# 13th.
+# ticks [FILE...]: the CPU time (user + system, clock ticks) in /proc stat files, 0 for
+# none. The fields after the command name, which may hold spaces: utime and stime are the
+# 12th and 13th.
 ticks() {
+    [ $# -gt 0 ] || { echo 0; return; }
     sed 's/.*) //' "$@" 2>/dev/null | awk '{s += $12 + $13} END {print s + 0}'
 }
 
@@ -68,8 +69,7 @@ server_cpu() {
             [[ $(cat "$t/comm" 2>/dev/null) == postgres ]] && pg+=("$t/stat")
         done
     fi
-    echo "$(ticks "/proc/$server/stat") $([ ${#writer[@]} -gt 0 ] && ticks "${writer[@]}" || echo 0)" \
-        "$([ ${#pg[@]} -gt 0 ] && ticks "${pg[@]}" || echo 0)"
+    echo "$(ticks "/proc/$server/stat") $(ticks "${writer[@]}") $(ticks "${pg[@]}")"
 }
 
 # with_cpu COMMAND...: runs a wrk command (wrk_post, wrk_get) and prints its output, then the
