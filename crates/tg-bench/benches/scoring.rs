@@ -1,5 +1,6 @@
 //! Score recomputation after one new receipt: O(1) — the cost is the same after 10 receipts
-//! as after 1 million, because the evidence summary is updated, never rebuilt.
+//! as after 1 million, because the evidence summary is updated, never rebuilt. And a
+//! decision's score at `now` (the numbers only) against the breakdown a trust read shows.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,7 +12,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use tg_core::{Outcome, Timestamp};
-use tg_scoring::{ConfigState, Evidence, Inputs, Policy, Preset, breakdown};
+use tg_scoring::{ConfigState, Evidence, Inputs, Policy, Preset, breakdown, score};
 
 fn bench(c: &mut Criterion) {
     let policy = Policy::preset(Preset::Default);
@@ -43,6 +44,33 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // An agent with 30 self-reported successes, held at tier 1 by the default policy's
+    // proof rule (so the breakdown formats its reason too), read a day later.
+    let mut e = Evidence::default();
+    for i in 0..30 {
+        e.record(Outcome::Success, t0.plus_secs(i), &policy.behavior);
+    }
+    let inputs = Inputs {
+        identity_strength: 0.6,
+        config: ConfigState::Approved,
+        vouch: 0.0,
+        evidence: &e,
+        registered_at: t0,
+    };
+    let now = t0.plus_secs(86_400);
+    assert_eq!(
+        score(&policy, &inputs, now).composite,
+        breakdown(&policy, &inputs, now).composite
+    );
+    let mut g = c.benchmark_group("score at now");
+    g.bench_function("decision (numbers only)", |b| {
+        b.iter(|| black_box(score(&policy, black_box(&inputs), now)))
+    });
+    g.bench_function("breakdown (explained)", |b| {
+        b.iter(|| black_box(breakdown(&policy, black_box(&inputs), now)))
+    });
     g.finish();
 }
 

@@ -1,39 +1,11 @@
+//! A score explained: each factor's weight, contribution and the evidence behind it, in
+//! words, and what the proof rule did. [`crate::score`] computes the numbers.
+
 use serde::Serialize;
 use tg_core::Timestamp;
 
-use crate::{Evidence, Policy};
-
-/// Whether the agent still runs the configuration it was approved with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigState {
-    Approved,
-    Drifted,
-}
-
-/// Configuration factor when the reported `config_hash` differs from the approved one.
-pub const DRIFTED_CONFIG_SCORE: f64 = 0.3;
-
-/// Everything a score is computed from.
-#[derive(Debug, Clone, Copy)]
-pub struct Inputs<'a> {
-    /// Attestation strength in [0, 1] (x509 1.0, jwt 0.9, api_key 0.6, self_declared 0.3).
-    pub identity_strength: f64,
-    pub config: ConfigState,
-    /// The vouch factor in [0, 1], computed elsewhere (EigenTrust); 0 without vouches.
-    pub vouch: f64,
-    pub evidence: &'a Evidence,
-    pub registered_at: Timestamp,
-}
-
-/// The five factors, each in [0, 1].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct FactorScores {
-    pub identity: f64,
-    pub config: f64,
-    pub behavior: f64,
-    pub vouch: f64,
-    pub activity: f64,
-}
+use crate::score::{Computed, Hold, compute, rounded};
+use crate::{ConfigState, FactorScores, Inputs, Policy};
 
 /// One factor explained: its score, weight, contribution and the evidence behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -90,49 +62,33 @@ pub struct Proof {
 
 /// Computes the breakdown at `now`. Pure and deterministic.
 pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakdown {
+    explained(policy, inputs.config, compute(policy, inputs, now))
+}
+
+fn explained(policy: &Policy, config: ConfigState, c: Computed) -> Breakdown {
     let params = &policy.behavior;
     let w = &policy.weights;
-    let ev = inputs.evidence.decayed(now, params);
-
-    let identity = unit(inputs.identity_strength);
-    let config = match inputs.config {
-        ConfigState::Approved => 1.0,
-        ConfigState::Drifted => DRIFTED_CONFIG_SCORE,
-    };
-    let positive = ev.weighted_success + params.prior_success;
-    let negative = ev.weighted_failure
-        + params.violation_weight * ev.weighted_violation
-        + params.prior_failure;
-    let behavior = unit(positive / (positive + negative));
-    let vouch = unit(inputs.vouch);
-    let activity = unit(ev.engagement / (ev.engagement + params.engagement_midpoint));
-    let factors = FactorScores {
-        identity,
-        config,
-        behavior,
-        vouch,
-        activity,
-    };
-
+    let ev = &c.evidence;
+    let f = c.factors;
     let explain = vec![
         factor(
             "identity",
-            identity,
+            f.identity,
             w.identity,
-            format!("attestation strength {identity:.2}"),
+            format!("attestation strength {:.2}", f.identity),
         ),
         factor(
             "config",
-            config,
+            f.config,
             w.config,
-            match inputs.config {
+            match config {
                 ConfigState::Approved => "config_hash matches the approved hash".to_owned(),
                 ConfigState::Drifted => "config_hash differs from the approved hash".to_owned(),
             },
         ),
         factor(
             "behavior",
-            behavior,
+            f.behavior,
             w.behavior,
             format!(
                 "{} successes, {} failures, {} violations ({} self-reported, {} witnessed, {} by delegation; recency-weighted, half-life {} days; a violation counts as {} failures)",
@@ -148,169 +104,75 @@ pub fn breakdown(policy: &Policy, inputs: &Inputs<'_>, now: Timestamp) -> Breakd
         ),
         factor(
             "vouch",
-            vouch,
+            f.vouch,
             w.vouch,
             "trust flowing from pre-trusted agents through vouches".to_owned(),
         ),
         factor(
             "activity",
-            activity,
+            f.activity,
             w.activity,
             format!("engagement {:.2} (decayed evidence count)", ev.engagement),
         ),
     ];
-    let base_score = unit(explain.iter().map(|f| f.contribution).sum());
-
-    let last_seen = ev
-        .last_activity
-        .unwrap_or(inputs.registered_at)
-        .max(inputs.registered_at);
-    let days_inactive = now.days_since(last_seen);
-    let decay_multiplier = params
-        .decay_rate
-        .powf(days_inactive / params.decay_period_days);
-    let evidence_count = ev.count();
-    let cold_start = evidence_count < params.cold_start_evidence;
-    let composite = if cold_start {
-        params.cold_start_score
-    } else {
-        unit(base_score * decay_multiplier)
-    };
-    // Decided on the figure that is reported, so a threshold equal to a score just read
-    // meets it.
-    let (composite, proof) = prove(policy, &ev, vouch, rounded(composite));
-    let composite = rounded(composite);
-    let band = policy.tiers.tier_for(composite);
-
-    Breakdown {
-        factors: FactorScores {
-            identity: rounded(factors.identity),
-            config: rounded(factors.config),
-            behavior: rounded(factors.behavior),
-            vouch: rounded(factors.vouch),
-            activity: rounded(factors.activity),
-        },
-        explain: explain
-            .into_iter()
-            .map(|f| Factor {
-                score: rounded(f.score),
-                contribution: rounded(f.contribution),
-                ..f
-            })
-            .collect(),
-        base_score: rounded(base_score),
-        decay_multiplier,
-        days_inactive,
-        composite,
-        tier: band.tier,
-        tier_name: band.name.clone(),
-        cold_start,
-        evidence_count,
-        last_activity: ev.last_activity,
-        proof,
-    }
-}
-
-/// How far below the next tier's lower bound a held score stands.
-pub const HELD_BELOW: f64 = 0.001;
-
-/// Holds the composite below the band above the tier the proof rule allows:
-/// - without proof (proven evidence or vouches from the pre-trusted), at the policy's
-///   `unproven_tier_cap`;
-/// - while a credible witnessed violation is fresh, one tier below the score's own.
-fn prove(policy: &Policy, ev: &Evidence, vouch: f64, composite: f64) -> (f64, Proof) {
     let rule = &policy.proof;
-    let proven = rule.unproven_tier_cap.is_none()
-        || ev.weighted_proven >= rule.proven_evidence
-        || vouch >= rule.proven_vouch;
-    let mut ceiling: Option<(u8, String)> = None;
-    if !proven && let Some(cap) = rule.unproven_tier_cap {
-        ceiling = Some((
-            cap,
-            format!(
-                "unproven: {:.2} of {:.2} credible witnessed or delegation evidence and a vouch factor of {vouch:.2} (< {:.2}); self-reported evidence alone reaches tier {cap} at most",
-                ev.weighted_proven, rule.proven_evidence, rule.proven_vouch
-            ),
-        ));
-    }
-    if let Some(threshold) = rule.witnessed_violation_penalty
-        && ev.weighted_witnessed_violation >= threshold
-    {
-        let own = policy.tiers.tier_for(composite).tier;
-        let lowered = own.saturating_sub(1);
-        if ceiling.as_ref().is_none_or(|(t, _)| lowered < *t) {
-            ceiling = Some((
-                lowered,
-                format!(
-                    "a witnessed violation (weight {:.2}) holds the agent one tier below its score's",
-                    ev.weighted_witnessed_violation
-                ),
-            ));
-        }
-    }
-    let mut capped = composite;
-    let mut capped_at_tier = None;
-    let mut reason = None;
-    if let Some((tier, why)) = ceiling
-        && let Some(band) = policy.tiers.band(tier)
-        && composite >= band.max_score
-        && policy
-            .tiers
-            .bands()
-            .last()
-            .is_some_and(|top| top.tier != tier)
-    {
-        // Bands are [min, max): held a thousandth below the next band (a figure that reads
-        // as below it when shown to three places), or at the band's floor if it is narrower.
-        capped = (band.max_score - HELD_BELOW).max(band.min_score);
-        capped_at_tier = Some(tier);
-        reason = Some(why);
-    }
     let proof = Proof {
         self_reported: ev.self_reported,
         witnessed: ev.witnessed,
         delegation: ev.delegated,
         proven_weight: ev.weighted_proven,
         proven_required: rule.proven_evidence,
-        proven,
-        capped_at_tier,
-        reason,
+        proven: c.proven,
+        capped_at_tier: c.held.map(|(tier, _)| tier),
+        reason: c.held.map(|(tier, why)| match why {
+            Hold::Unproven => format!(
+                "unproven: {:.2} of {:.2} credible witnessed or delegation evidence and a vouch factor of {:.2} (< {:.2}); self-reported evidence alone reaches tier {tier} at most",
+                ev.weighted_proven, rule.proven_evidence, f.vouch, rule.proven_vouch
+            ),
+            Hold::WitnessedViolation => format!(
+                "a witnessed violation (weight {:.2}) holds the agent one tier below its score's",
+                ev.weighted_witnessed_violation
+            ),
+        }),
     };
-    (capped, proof)
-}
-
-fn factor(name: &'static str, score: f64, weight: f64, evidence: String) -> Factor {
-    Factor {
-        name: name.to_owned(),
-        score,
-        weight,
-        contribution: score * weight,
-        evidence,
+    Breakdown {
+        factors: FactorScores {
+            identity: rounded(f.identity),
+            config: rounded(f.config),
+            behavior: rounded(f.behavior),
+            vouch: rounded(f.vouch),
+            activity: rounded(f.activity),
+        },
+        explain,
+        base_score: rounded(c.base_score),
+        decay_multiplier: c.decay_multiplier,
+        days_inactive: c.days_inactive,
+        composite: c.score.composite,
+        tier: c.score.tier,
+        tier_name: policy.tiers.tier_for(c.score.composite).name.clone(),
+        cold_start: c.cold_start,
+        evidence_count: ev.count(),
+        last_activity: ev.last_activity,
+        proof,
     }
 }
 
-/// Scores on the 0–1 scale are reported, and decided, to this many decimals.
-pub const SCORE_DECIMALS: i32 = 4;
-
-/// `x` to [`SCORE_DECIMALS`] places.
-pub fn rounded(x: f64) -> f64 {
-    round_to(x, SCORE_DECIMALS)
-}
-
-/// `x` to `places` decimals (half away from zero).
-pub fn round_to(x: f64, places: i32) -> f64 {
-    let scale = 10f64.powi(places);
-    (x * scale).round() / scale
-}
-
-fn unit(x: f64) -> f64 {
-    if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) }
+/// A factor with its score and contribution to [`crate::SCORE_DECIMALS`] places.
+fn factor(name: &'static str, score: f64, weight: f64, evidence: String) -> Factor {
+    Factor {
+        name: name.to_owned(),
+        score: rounded(score),
+        weight,
+        contribution: rounded(score * weight),
+        evidence,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Outcome, Preset};
+    use crate::score::DRIFTED_CONFIG_SCORE;
+    use crate::{Evidence, Outcome, Preset};
 
     const T0: Timestamp = Timestamp::from_secs(1_700_000_000);
 
@@ -553,5 +415,50 @@ mod tests {
         witnessed(&mut e, &p, Outcome::Success, 10, 1.0);
         witnessed(&mut e, &p, Outcome::Violation, 1, 0.0);
         assert_eq!(score(&p, 1.0, &e, T0).tier, 3);
+    }
+
+    /// A decision's score is the breakdown's composite and tier, whatever held or decayed
+    /// it: cold, capped unproven, proven, held by a witnessed violation, drifted, vouched,
+    /// idle for a year, under each preset.
+    #[test]
+    fn the_decision_score_is_the_breakdowns() {
+        let mut seen = std::collections::HashSet::new();
+        for preset in [Preset::Default, Preset::GatewayV2] {
+            let p = Policy::preset(preset);
+            let mut histories = vec![
+                evidence(&[(Outcome::Success, 3)], &p),
+                evidence(&[(Outcome::Success, 200)], &p),
+                evidence(&[(Outcome::Success, 7), (Outcome::Failure, 2)], &p),
+            ];
+            let mut proven = evidence(&[(Outcome::Success, 30)], &p);
+            witnessed(&mut proven, &p, Outcome::Success, 30, 1.0);
+            histories.push(proven.clone());
+            witnessed(&mut proven, &p, Outcome::Violation, 1, 1.0);
+            histories.push(proven);
+            for e in &histories {
+                for config in [ConfigState::Approved, ConfigState::Drifted] {
+                    for (vouch, days) in [(0.0, 0), (0.5, 13), (0.0, 365)] {
+                        let inputs = Inputs {
+                            identity_strength: 0.9,
+                            config,
+                            vouch,
+                            evidence: e,
+                            registered_at: T0,
+                        };
+                        let now = T0.plus_secs(days * 86_400 + 7);
+                        let b = breakdown(&p, &inputs, now);
+                        let s = crate::score(&p, &inputs, now);
+                        assert_eq!((s.composite, s.tier), (b.composite, b.tier));
+                        seen.insert((b.tier, b.proof.capped_at_tier, b.cold_start));
+                    }
+                }
+            }
+        }
+        // The cases reach every tier, both holds and a cold start.
+        let tiers: std::collections::HashSet<u8> = seen.iter().map(|s| s.0).collect();
+        assert_eq!(tiers.len(), 4, "{seen:?}");
+        assert!(seen.iter().any(|s| s.1 == Some(1)), "{seen:?}");
+        assert!(seen.iter().any(|s| s.1.is_some_and(|t| t > 1)), "{seen:?}");
+        assert!(seen.iter().any(|s| s.2), "{seen:?}");
     }
 }

@@ -7,18 +7,19 @@ mod permissions;
 mod policy;
 #[cfg(feature = "toml")]
 mod policy_file;
+mod score;
 mod tiers;
 
 pub use authorize::{Decision, DenyReason, Standing, authorize, permitted_actions};
-pub use breakdown::{
-    Breakdown, ConfigState, Factor, FactorScores, Inputs, Proof, SCORE_DECIMALS, breakdown,
-    round_to, rounded,
-};
+pub use breakdown::{Breakdown, Factor, Proof, breakdown};
 pub use evidence::{Evidence, Source};
 pub use permissions::ALL_ACTIONS;
 pub use policy::{
     ActionRule, BehaviorParams, Catalog, Policy, PolicyError, Preset, ProofParams,
     TRUST_CHANGED_DELTA, Weights, validate_action_name,
+};
+pub use score::{
+    ConfigState, FactorScores, Inputs, SCORE_DECIMALS, Score, round_to, rounded, score,
 };
 pub use tg_core::Outcome;
 pub use tiers::{MAX_DESCRIPTION, TierBand, TierEdit, Tiers, TiersError};

@@ -4,8 +4,9 @@ use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::AgentId;
 use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
+use crate::memory_reads::Basis;
 use crate::runtime::audit_batch::Record;
-use crate::trust_view::{TrustView, standing};
+use crate::trust_view::standing;
 use crate::{Gateway, ServiceError};
 
 /// Most actions one batch may ask about.
@@ -36,22 +37,26 @@ fn valid_action(action: &str) -> Result<(), ServiceError> {
     validate_action_name(action).map_err(|e| ServiceError::Invalid(e.to_string()))
 }
 
-fn decide(view: &TrustView, action: &str) -> AuthorizeOutcome {
-    let b = &view.breakdown;
+fn decide(basis: &Basis, action: &str) -> AuthorizeOutcome {
+    let Basis {
+        entry,
+        policy,
+        score,
+    } = basis;
     let decision = authorize(
-        &view.policy.policy.catalog,
-        standing(view.agent.status),
-        b.tier,
-        b.composite,
+        &policy.policy.catalog,
+        standing(entry.agent.status),
+        score.tier,
+        score.composite,
         action,
     );
     AuthorizeOutcome {
-        agent_id: view.agent.id.clone(),
+        agent_id: entry.agent.id.clone(),
         action: action.to_owned(),
         decision,
-        current_tier: b.tier,
-        current_score: b.composite,
-        state_version: view.state.version,
+        current_tier: score.tier,
+        current_score: score.composite,
+        state_version: entry.state.version,
     }
 }
 
@@ -68,9 +73,9 @@ impl Gateway {
         min: Option<u64>,
     ) -> Result<AuthorizeOutcome, ServiceError> {
         valid_action(action)?;
-        let view = self.decision_view(principal, id, min).await?;
-        let outcome = decide(&view, action);
-        self.audit_decisions(principal, actor, &view, std::slice::from_ref(&outcome))
+        let basis = self.decision_basis(principal, id, min).await?;
+        let outcome = decide(&basis, action);
+        self.audit_decisions(principal, actor, &basis, std::slice::from_ref(&outcome))
             .await;
         Ok(outcome)
     }
@@ -92,18 +97,18 @@ impl Gateway {
         for action in actions {
             valid_action(action)?;
         }
-        let view = self.decision_view(principal, id, min).await?;
+        let basis = self.decision_basis(principal, id, min).await?;
         let mut results: Vec<AuthorizeOutcome> = Vec::with_capacity(actions.len());
         for action in actions {
             if !results.iter().any(|r| r.action == *action) {
-                results.push(decide(&view, action));
+                results.push(decide(&basis, action));
             }
         }
-        self.audit_decisions(principal, actor, &view, &results)
+        self.audit_decisions(principal, actor, &basis, &results)
             .await;
         Ok(BatchOutcome {
-            state_version: view.state.version,
-            agent_id: view.agent.id,
+            state_version: basis.entry.state.version,
+            agent_id: basis.entry.agent.id.clone(),
             results,
         })
     }
@@ -126,11 +131,11 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        view: &TrustView,
+        basis: &Basis,
         outcomes: &[AuthorizeOutcome],
     ) {
         self.count(outcomes);
-        for record in self.decision_records(principal, actor, view, outcomes) {
+        for record in self.decision_records(principal, actor, basis, outcomes) {
             self.audit_batch.push(record).await;
         }
     }
@@ -146,7 +151,7 @@ impl Gateway {
         &self,
         principal: &Principal,
         actor: &Actor,
-        view: &TrustView,
+        basis: &Basis,
         outcomes: &[AuthorizeOutcome],
     ) -> Vec<Record> {
         let now = self.now();
@@ -189,7 +194,7 @@ impl Gateway {
         )));
         records.push(Record::Outbox(crate::events::agent_event(
             tg_webhooks::EventKind::AuthorizationDenied,
-            &view.agent,
+            &basis.entry.agent,
             details,
             now,
         )));
@@ -212,10 +217,10 @@ impl Gateway {
         if let Err(e) = checked {
             return Some(Err(e));
         }
-        let view = self.view_from_memory(id, min)?;
-        let outcome = decide(&view, action);
+        let basis = self.basis_from_memory(id, min)?;
+        let outcome = decide(&basis, action);
         let records =
-            self.decision_records(principal, actor, &view, std::slice::from_ref(&outcome));
+            self.decision_records(principal, actor, &basis, std::slice::from_ref(&outcome));
         // A full audit queue: the caller takes the path that waits for room.
         self.audit_batch.queue_now(records).ok()?;
         self.count(std::slice::from_ref(&outcome));

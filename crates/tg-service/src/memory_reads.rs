@@ -7,11 +7,20 @@ use std::sync::Arc;
 
 use tg_access::{Plan, Principal, Scope};
 use tg_core::AgentId;
+use tg_scoring::Score;
 
 use crate::decision_state::AgentEntry;
 use crate::runtime::metrics::Lookup;
-use crate::trust_view::{TrustView, load_view};
-use crate::{Conflict, Gateway, ServiceError, reading};
+use crate::trust_view::{TrustView, load_view, score_inputs};
+use crate::{Conflict, Gateway, PolicySnapshot, ServiceError, reading};
+
+/// What a decision is made on: the agent as held, the policy its score is computed under,
+/// and that score at `now`, without the explanation a trust read shows.
+pub(crate) struct Basis {
+    pub(crate) entry: Arc<AgentEntry>,
+    pub(crate) policy: PolicySnapshot,
+    pub(crate) score: Score,
+}
 
 /// A trust read's inputs: the view at `now`, the owning account's plan, active vouches
 /// received.
@@ -69,27 +78,72 @@ impl Gateway {
         self.view_of(&*self.held(id, min)?)
     }
 
-    fn hold(&self, generation: u64, view: &TrustView, standing: Option<(Plan, u64)>) {
-        let entry = AgentEntry {
+    /// What a decision is made on, if memory holds the agent at `min` or later and is
+    /// current (`None` also if its policy version is gone).
+    pub(crate) fn basis_from_memory(&self, id: &AgentId, min: Option<u64>) -> Option<Basis> {
+        let entry = self.held(id, min)?;
+        let policy = self.policy.at(entry.policy_version)?;
+        let now = self.now();
+        let (inputs, _) = score_inputs(&entry.agent, &entry.state, now);
+        let score = tg_scoring::score(&policy.policy, &inputs, now);
+        Some(Basis {
+            entry,
+            policy,
+            score,
+        })
+    }
+
+    /// What a decision is made on: from memory when it holds the agent at `min` or later
+    /// and is current, else from the database (and then held).
+    pub(crate) async fn decision_basis(
+        &self,
+        principal: &Principal,
+        id: &AgentId,
+        min: Option<u64>,
+    ) -> Result<Basis, ServiceError> {
+        self.require(principal, Scope::Read)?;
+        if let Some(basis) = self.basis_from_memory(id, min) {
+            return Ok(basis);
+        }
+        let (view, entry) = self.read_through(id, min, false).await?;
+        Ok(Basis {
+            entry,
+            score: Score {
+                composite: view.breakdown.composite,
+                tier: view.breakdown.tier,
+            },
+            policy: view.policy,
+        })
+    }
+
+    /// Holds what was read of the agent, unless a write evicted it since `generation`.
+    fn hold(
+        &self,
+        generation: u64,
+        view: &TrustView,
+        standing: Option<(Plan, u64)>,
+    ) -> Arc<AgentEntry> {
+        let entry = Arc::new(AgentEntry {
             agent: view.agent.clone(),
             state: view.state.clone(),
             policy_version: view.policy.version,
             standing,
-        };
+        });
         self.decisions
             .agents
-            .put(view.agent.id.as_str(), generation, Arc::new(entry));
+            .put(view.agent.id.as_str(), generation, Arc::clone(&entry));
+        entry
     }
 
     /// Reads the agent (with its plan and vouch count when `standing`) from the database
     /// and holds what it read, unless a write evicted the agent meanwhile; refused when
-    /// older than `min`.
+    /// older than `min`. Answers the view and the entry as held.
     async fn read_through(
         &self,
         id: &AgentId,
         min: Option<u64>,
         standing: bool,
-    ) -> Result<(TrustView, Option<(Plan, u64)>), ServiceError> {
+    ) -> Result<(TrustView, Arc<AgentEntry>), ServiceError> {
         let now = self.now();
         let generation = self.decisions.agents.generation(id.as_str());
         let cache = Arc::clone(&self.policy);
@@ -109,8 +163,8 @@ impl Gateway {
             })
         })
         .await?;
-        self.hold(generation, &view, read);
-        Ok((at_least(view, min)?, read))
+        let entry = self.hold(generation, &view, read);
+        Ok((at_least(view, min)?, entry))
     }
 
     /// The agent as decisions see it: from the decision state when it holds the agent at
@@ -145,9 +199,10 @@ impl Gateway {
         if let Some(held) = self.trust_from_memory(id, min) {
             return Ok(held);
         }
-        match self.read_through(id, min, true).await? {
-            (view, Some((plan, vouches))) => Ok((view, plan, vouches)),
-            (_, None) => Err(ServiceError::internal("trust read without its standing")),
+        let (view, entry) = self.read_through(id, min, true).await?;
+        match entry.standing {
+            Some((plan, vouches)) => Ok((view, plan, vouches)),
+            None => Err(ServiceError::internal("trust read without its standing")),
         }
     }
 }
