@@ -115,7 +115,7 @@ fn unsigned_card(view: &TrustView, profile: &A2aProfile, issuer: &str) -> AgentC
                     verification_level: view.verification_level.as_u8(),
                     badges: a.badges(view.computed_at),
                     status: a.status,
-                    permitted_actions: view.permitted_actions.clone(),
+                    permitted_actions: view.permitted_actions(),
                     issuer: issuer.to_owned(),
                     issued_at: view.computed_at,
                     expires_at: Timestamp::from_micros(

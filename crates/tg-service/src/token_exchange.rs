@@ -543,11 +543,11 @@ async fn plan_exchange(
     // The grant: what every party may do now, within what the subject token granted.
     for v in &views {
         actions = Some(match actions {
-            None => v.permitted_actions.clone(),
-            Some(a) => a
-                .into_iter()
-                .filter(|x| v.permitted_actions.contains(x))
-                .collect(),
+            None => v.permitted_actions(),
+            Some(a) => {
+                let permitted = v.permitted_actions();
+                a.into_iter().filter(|x| permitted.contains(x)).collect()
+            }
         });
     }
     let mut actions = actions.unwrap_or_default();

@@ -84,7 +84,7 @@ impl Gateway {
             name: view.agent.name.clone(),
             tier: view.breakdown.tier,
             trust_score: view.breakdown.composite,
-            permitted_actions: view.permitted_actions.clone(),
+            permitted_actions: view.permitted_actions(),
             expires_in,
             epoch: view.agent.token_epoch,
             state_version: view.state.version,

@@ -20,7 +20,6 @@ pub struct TrustView {
     pub verification_level: VerificationLevel,
     pub state: TrustState,
     pub breakdown: Breakdown,
-    pub permitted_actions: Vec<String>,
     pub policy: PolicySnapshot,
     pub computed_at: Timestamp,
 }
@@ -42,21 +41,25 @@ impl TrustView {
     ) -> Self {
         let (inputs, verification_level) = score_inputs(&agent, &state, now);
         let breakdown = breakdown(&policy.policy, &inputs, now);
-        let permitted_actions = permitted_actions(
-            &policy.policy,
-            standing(agent.status),
-            breakdown.tier,
-            breakdown.composite,
-        );
         TrustView {
             agent,
             verification_level,
             state,
             breakdown,
-            permitted_actions,
             policy,
             computed_at: now,
         }
+    }
+
+    /// The catalog actions the agent may take now, in catalog order (computed when asked:
+    /// trust reads and decisions do not need the list).
+    pub fn permitted_actions(&self) -> Vec<String> {
+        permitted_actions(
+            &self.policy.policy,
+            standing(self.agent.status),
+            self.breakdown.tier,
+            self.breakdown.composite,
+        )
     }
 }
 

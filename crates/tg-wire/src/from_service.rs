@@ -122,7 +122,7 @@ impl From<&TrustView> for Card {
             last_action_at: e.last_activity,
             total_actions: total,
             success_rate: (total != 0).then(|| e.successes as f64 / total as f64),
-            permitted_actions: v.permitted_actions.clone(),
+            permitted_actions: v.permitted_actions(),
             verification_level: v.verification_level,
             badges: a.badges(v.computed_at),
             status: a.status,
