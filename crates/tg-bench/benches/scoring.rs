@@ -14,6 +14,17 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use tg_core::{Outcome, Timestamp};
 use tg_scoring::{ConfigState, Evidence, Inputs, Policy, Preset, breakdown, score};
 
+/// An agent attested by API key, config approved, no vouches, registered at `t0`.
+fn api_key_agent(evidence: &Evidence, t0: Timestamp) -> Inputs<'_> {
+    Inputs {
+        identity_strength: 0.6,
+        config: ConfigState::Approved,
+        vouch: 0.0,
+        evidence,
+        registered_at: t0,
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let policy = Policy::preset(Preset::Default);
     let t0 = Timestamp::from_secs(1_800_000_000);
@@ -33,13 +44,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut e = e.clone();
                 e.record(Outcome::Success, now, &policy.behavior);
-                let inputs = Inputs {
-                    identity_strength: 0.6,
-                    config: ConfigState::Approved,
-                    vouch: 0.0,
-                    evidence: &e,
-                    registered_at: t0,
-                };
+                let inputs = api_key_agent(&e, t0);
                 black_box(breakdown(&policy, &inputs, now).composite)
             })
         });
@@ -52,13 +57,7 @@ fn bench(c: &mut Criterion) {
     for i in 0..30 {
         e.record(Outcome::Success, t0.plus_secs(i), &policy.behavior);
     }
-    let inputs = Inputs {
-        identity_strength: 0.6,
-        config: ConfigState::Approved,
-        vouch: 0.0,
-        evidence: &e,
-        registered_at: t0,
-    };
+    let inputs = api_key_agent(&e, t0);
     let now = t0.plus_secs(86_400);
     assert_eq!(
         score(&policy, &inputs, now).composite,
