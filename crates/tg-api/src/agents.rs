@@ -82,20 +82,26 @@ async fn trust(
 ) -> Result<HttpResponse, ApiError> {
     let min = query.into_inner().min_state_version;
     // From memory when it can answer (nothing to wait on, so no hand-off to the runtime).
-    let now = state
+    // The answer is consumed inside the `if let`, so the handler's future does not carry
+    // it (a whole breakdown) across the slow path's wait.
+    if let Some(answer) = state
         .gateway
-        .trust_now(&auth.principal, &auth.actor, &id, min);
-    let (view, plan, result) = match now {
-        Some(answer) => answer?,
-        None => {
-            state
-                .call(move |g| async move {
-                    g.trust_with_plan(&auth.principal, &auth.actor, &id, min)
-                        .await
-                })
-                .await?
-        }
-    };
+        .trust_now(&auth.principal, &auth.actor, &id, min)
+    {
+        return breakdown_response(answer?);
+    }
+    let answer = state
+        .call(move |g| async move {
+            g.trust_with_plan(&auth.principal, &auth.actor, &id, min)
+                .await
+        })
+        .await?;
+    breakdown_response(answer)
+}
+
+fn breakdown_response(
+    (view, plan, result): (tg_service::TrustView, tg_access::Plan, tg_joy::TrustResult),
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(TrustBreakdown {
         breakdown: dto::Breakdown::from(&view),
         plan,

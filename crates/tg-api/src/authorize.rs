@@ -37,26 +37,32 @@ async fn authorize(
     crate::request_id::record_agent(&b.agent_id, None);
     let id = crate::ids::agent(&b.agent_id)?;
     // From memory when it can answer (nothing to wait on, so no hand-off to the runtime).
-    let now = state.gateway.authorize_now(
+    // The answer is consumed inside the `if let`, so the handler's future does not carry
+    // it across the slow path's wait.
+    if let Some(answer) = state.gateway.authorize_now(
         &auth.principal,
         &auth.actor,
         &id,
         &b.action,
         b.min_state_version,
-    );
-    let o = match now {
-        Some(answer) => answer.map_err(ApiError::from),
-        None => {
-            state
-                .call(move |g| async move {
-                    let min = b.min_state_version;
-                    g.authorize(&auth.principal, &auth.actor, &id, &b.action, min)
-                        .await
-                })
-                .await
-        }
+    ) {
+        return answered(answer.map_err(ApiError::from));
     }
-    .map_err(fail_closed)?;
+    let o = state
+        .call(move |g| async move {
+            let min = b.min_state_version;
+            g.authorize(&auth.principal, &auth.actor, &id, &b.action, min)
+                .await
+        })
+        .await;
+    answered(o)
+}
+
+/// The response to one decision, or the error (failing closed).
+fn answered(
+    decided: Result<tg_service::AuthorizeOutcome, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let o = decided.map_err(fail_closed)?;
     Ok(HttpResponse::Ok().json(Authorized {
         decision: dto::Decision::from(&o),
         agent_id: o.agent_id,

@@ -7,6 +7,8 @@ pub(crate) use tg_wire::agents::{
 pub(crate) use tg_wire::authorize::{AuthorizeRequest, BatchRequest, Decision};
 pub(crate) use tg_wire::receipts::RecordRequest;
 
+pub(crate) use crate::json_body::Json;
+
 /// A raw request body (the routes whose body is optional or not only JSON), at most
 /// [`crate::MAX_BODY_BYTES`]: a larger one is a JSON 413 like every other route's, not
 /// actix's plain-text answer.
@@ -90,39 +92,4 @@ pub(crate) fn object_of<T: serde::de::DeserializeOwned>(
         ));
     }
     serde_json::from_value(value).map_err(|e| invalid(format!("invalid request body: {e}")))
-}
-
-/// A JSON body of `T` (`application/json`, at most 64 KiB): what `web::Json` does, but the
-/// top level must be an object — never an array read as the struct's fields in order.
-pub(crate) struct Json<T>(T);
-
-impl<T> Json<T> {
-    pub(crate) fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> std::ops::Deref for Json<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
-    type Error = actix_web::Error;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(
-        req: &actix_web::HttpRequest,
-        payload: &mut actix_web::dev::Payload,
-    ) -> Self::Future {
-        // `web::Json` keeps the configured limit, media-type check and error answers.
-        let value = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
-        Box::pin(async move {
-            let value = value.await?.into_inner();
-            Ok(Json(object_of(value)?))
-        })
-    }
 }

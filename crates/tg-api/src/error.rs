@@ -126,33 +126,36 @@ impl ResponseError for ApiError {
 pub(crate) fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(MAX_BODY_BYTES)
-        .error_handler(|err, _req| {
-            let e = match &err {
-                JsonPayloadError::OverflowKnownLength { .. }
-                | JsonPayloadError::Overflow { .. } => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("request body exceeds {MAX_BODY_BYTES} bytes"),
-                ),
-                JsonPayloadError::ContentType => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the body as `application/json`",
-                ),
-                JsonPayloadError::Deserialize(de) if de.is_data() => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_request",
-                    format!("invalid request body: {de}"),
-                ),
-                JsonPayloadError::Deserialize(de) => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed_json",
-                    format!("malformed JSON: {de}"),
-                ),
-                other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.to_string()),
-            };
-            e.into()
-        })
+        .error_handler(|err, _req| json_error(&err).into())
+}
+
+/// How a JSON body that could not be read is answered.
+pub(crate) fn json_error(err: &JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as `application/json`",
+        ),
+        JsonPayloadError::Deserialize(de) if de.is_data() => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!("invalid request body: {de}"),
+        ),
+        JsonPayloadError::Deserialize(de) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON: {de}"),
+        ),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.to_string()),
+    }
 }
 
 pub(crate) fn query_config() -> web::QueryConfig {

@@ -13,6 +13,7 @@ mod dto;
 mod error;
 mod identity;
 mod ids;
+mod json_body;
 mod lifecycle;
 mod log;
 mod metrics;
@@ -59,18 +60,26 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Runs a use case as its own task on the multi-threaded runtime and waits for it.
-    ///
-    /// A request whose handler is dropped (client gone, a sibling extractor failed) does not
-    /// cancel the use case half-way: it runs to completion or rollback, and the answer is
-    /// discarded. It also keeps the SQLite adapter's blocking calls off actix's
-    /// single-threaded worker runtimes.
     /// Runs a background task (e.g. an export producer) on the multi-threaded runtime.
     pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
         self.runtime.spawn(task);
     }
 
-    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, ApiError>
+    /// Runs a use case as its own task on the multi-threaded runtime; the future answers
+    /// when it is done.
+    ///
+    /// A request whose handler is dropped (client gone, a sibling extractor failed) does not
+    /// cancel the use case half-way: it runs to completion or rollback, and the answer is
+    /// discarded. It also keeps the SQLite adapter's blocking calls off actix's
+    /// single-threaded worker runtimes.
+    ///
+    /// The task starts here, not at the first poll, so the returned future holds only the
+    /// task's handle: a handler's future (which actix boxes for every request) stays small
+    /// instead of carrying the use case's arguments on its fast paths too.
+    pub fn call<T, F, Fut>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<T, ApiError>> + use<T, F, Fut>
     where
         F: FnOnce(Arc<Gateway>) -> Fut,
         Fut: std::future::Future<Output = Result<T, tg_service::ServiceError>> + Send + 'static,
@@ -81,10 +90,14 @@ impl AppState {
             f(Arc::clone(&self.gateway)),
             tracing::Span::current(),
         ));
-        match task.await {
-            Ok(result) => result.map_err(ApiError::from),
-            Err(e) => {
-                Err(tg_service::ServiceError::internal_because("use case task failed", e).into())
+        async move {
+            match task.await {
+                Ok(result) => result.map_err(ApiError::from),
+                Err(e) => Err(tg_service::ServiceError::internal_because(
+                    "use case task failed",
+                    e,
+                )
+                .into()),
             }
         }
     }
