@@ -3,10 +3,12 @@
 extern crate self as tg_audit;
 
 mod digest;
+mod encoded;
 mod live;
 mod statement;
 
 pub use digest::EventDigest;
+pub use encoded::EncodedEvent;
 pub use live::LiveEvent;
 pub use statement::{AUDIT_EXPORT_FORMAT, AuditStatement, AuditSummary};
 
@@ -207,13 +209,21 @@ pub struct AuditQuery {
 
 /// Storage of the audit trail. Append-only by contract: there is no update or delete.
 ///
-/// - `append_audit` inserts one event; a duplicate `event_id` is a `Conflict`.
+/// - `append_encoded_audit` inserts events in one statement (group commit), all or none;
+///   a duplicate `event_id` is a `Conflict`. `append_audit` and `append_audit_batch` are
+///   the same for events whose details are a `serde_json::Value`.
 /// - `query_audit` returns events in ascending `(timestamp, event_id)` order.
 #[async_trait::async_trait]
 pub trait AuditStore: Send {
-    async fn append_audit(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
-    /// Appends several events in one statement (group commit); all or none.
-    async fn append_audit_batch(&mut self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    async fn append_audit(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.append_encoded_audit(vec![EncodedEvent::from(event)])
+            .await
+    }
+    async fn append_audit_batch(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        self.append_encoded_audit(events.iter().map(EncodedEvent::from).collect())
+            .await
+    }
+    async fn append_encoded_audit(&mut self, events: Vec<EncodedEvent>) -> Result<(), StoreError>;
     async fn query_audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
 }
 

@@ -1,6 +1,7 @@
 use serde_json::json;
 use tg_access::{Principal, Scope};
-use tg_audit::{Actor, AuditEvent, EventType};
+use tg_audit::{Actor, AuditEvent, EncodedEvent, EventType};
+use tg_core::AccountId;
 use tg_core::AgentId;
 use tg_scoring::{Decision, DenyReason, authorize, validate_action_name};
 
@@ -57,6 +58,33 @@ fn decide(basis: &Basis, action: &str) -> AuthorizeOutcome {
         current_tier: score.tier,
         current_score: score.composite,
         state_version: entry.state.version,
+    }
+}
+
+/// A `trust_check` event's details for a call's decisions: the same fields, in the same
+/// order, the event has always had; serialised straight to text.
+#[derive(serde::Serialize)]
+struct TrustCheck<'a> {
+    decisions: Checks<'a>,
+    current_tier: u8,
+    current_score: f64,
+    caller_account: &'a AccountId,
+}
+
+/// Each decision as `{"action", "allowed"}`.
+struct Checks<'a>(&'a [AuthorizeOutcome]);
+
+impl serde::Serialize for Checks<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Check<'a> {
+            action: &'a str,
+            allowed: bool,
+        }
+        s.collect_seq(self.0.iter().map(|o| Check {
+            action: &o.action,
+            allowed: o.decision.allowed,
+        }))
     }
 }
 
@@ -135,8 +163,15 @@ impl Gateway {
         outcomes: &[AuthorizeOutcome],
     ) {
         self.count(outcomes);
-        for record in self.decision_records(principal, actor, basis, outcomes) {
-            self.audit_batch.push(record).await;
+        match self.decision_records(principal, actor, basis, outcomes) {
+            Ok(records) => {
+                for record in records {
+                    self.audit_batch.push(record).await;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %tg_core::ErrorChain(&e), "could not audit decisions");
+            }
         }
     }
 
@@ -153,29 +188,32 @@ impl Gateway {
         actor: &Actor,
         basis: &Basis,
         outcomes: &[AuthorizeOutcome],
-    ) -> Vec<Record> {
+    ) -> Result<Vec<Record>, ServiceError> {
         let now = self.now();
         let Some(first) = outcomes.first() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let checks: Vec<_> = outcomes
-            .iter()
-            .map(|o| json!({"action": o.action, "allowed": o.decision.allowed}))
-            .collect();
-        let details = json!({"decisions": checks, "current_tier": first.current_tier, "current_score": first.current_score, "caller_account": principal.account_id});
-        let mut records = vec![Record::Audit(AuditEvent::new(
+        let details = TrustCheck {
+            decisions: Checks(outcomes),
+            current_tier: first.current_tier,
+            current_score: first.current_score,
+            caller_account: &principal.account_id,
+        };
+        let check = EncodedEvent::new(
             EventType::TrustCheck,
             Some(first.agent_id.clone()),
-            details,
+            &details,
             actor,
             now,
-        ))];
+        )
+        .map_err(|e| ServiceError::internal_because("encoding a trust_check event", e))?;
+        let mut records = vec![Record::Audit(check)];
         let denied: Vec<&AuthorizeOutcome> = outcomes
             .iter()
             .filter(|o| !o.decision.allowed && o.decision.deny != Some(DenyReason::UnknownAction))
             .collect();
         let Some(o) = denied.first() else {
-            return records;
+            return Ok(records);
         };
         let details = json!({
             "action": o.action,
@@ -185,20 +223,21 @@ impl Gateway {
             "actions": denied.iter().map(|d| d.action.as_str()).collect::<Vec<_>>(),
             "caller_account": principal.account_id,
         });
-        records.push(Record::Audit(AuditEvent::new(
+        let denial = AuditEvent::new(
             EventType::AuthorizationDenied,
             Some(o.agent_id.clone()),
             details.clone(),
             actor,
             now,
-        )));
+        );
+        records.push(Record::Audit(EncodedEvent::from(&denial)));
         records.push(Record::Outbox(crate::events::agent_event(
             tg_webhooks::EventKind::AuthorizationDenied,
             &basis.entry.agent,
             details,
             now,
         )));
-        records
+        Ok(records)
     }
 
     /// `POST /authorize` decided from memory without waiting on anything, for a caller
@@ -220,7 +259,10 @@ impl Gateway {
         let basis = self.basis_from_memory(id, min)?;
         let outcome = decide(&basis, action);
         let records =
-            self.decision_records(principal, actor, &basis, std::slice::from_ref(&outcome));
+            match self.decision_records(principal, actor, &basis, std::slice::from_ref(&outcome)) {
+                Ok(records) => records,
+                Err(e) => return Some(Err(e)),
+            };
         // A full audit queue: the caller takes the path that waits for room.
         self.audit_batch.queue_now(records).ok()?;
         self.count(std::slice::from_ref(&outcome));

@@ -132,7 +132,7 @@ impl Gateway {
             now,
         );
         self.audit_batch
-            .append_durable(Record::Audit(event))
+            .append_durable(Record::Audit((&event).into()))
             .await?;
         Ok(issued)
     }

@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use tg_access::{Plan, Principal, Scope};
-use tg_audit::{Actor, AuditEvent, EventType};
+use tg_audit::{Actor, EncodedEvent, EventType};
 use tg_core::{AgentId, Timestamp};
 use tg_identity::{AgentStatus, VerificationLevel};
 
@@ -127,21 +126,39 @@ impl Gateway {
     }
 
     /// The `trust_check` event of a trust read (none for a result naming no agent).
-    fn trust_check(actor: &Actor, r: &TrustResult, now: Timestamp) -> Option<AuditEvent> {
+    fn trust_check(
+        actor: &Actor,
+        r: &TrustResult,
+        now: Timestamp,
+    ) -> Option<Result<EncodedEvent, ServiceError>> {
+        /// The details, in the order they have always been written.
+        #[derive(serde::Serialize)]
+        struct Details<'a> {
+            threshold: f64,
+            joy_score: f64,
+            meets_threshold: bool,
+            error: &'a Option<String>,
+        }
         let id = r.agent_id.clone()?;
-        let details = json!({"threshold": r.threshold_used, "joy_score": r.trust_score, "meets_threshold": r.meets_threshold, "error": r.error});
-        Some(AuditEvent::new(
-            EventType::TrustCheck,
-            Some(id),
-            details,
-            actor,
-            now,
-        ))
+        let details = Details {
+            threshold: r.threshold_used,
+            joy_score: r.trust_score,
+            meets_threshold: r.meets_threshold,
+            error: &r.error,
+        };
+        Some(
+            EncodedEvent::new(EventType::TrustCheck, Some(id), &details, actor, now)
+                .map_err(|e| ServiceError::internal_because("encoding a trust_check event", e)),
+        )
     }
 
     async fn audit_trust_check(&self, actor: &Actor, r: &TrustResult, now: Timestamp) {
-        if let Some(event) = Self::trust_check(actor, r, now) {
-            self.audit_batch.append(event).await;
+        match Self::trust_check(actor, r, now) {
+            Some(Ok(event)) => self.audit_batch.append(event).await,
+            Some(Err(e)) => {
+                tracing::error!(error = %tg_core::ErrorChain(&e), "could not audit a trust read");
+            }
+            None => {}
         }
     }
 
@@ -180,7 +197,10 @@ impl Gateway {
         }
         let (view, plan, vouches) = self.trust_from_memory(id, min)?;
         let result = trust_result(&view, plan, vouches, 0.0);
-        let event = Self::trust_check(actor, &result, view.computed_at)?;
+        let event = match Self::trust_check(actor, &result, view.computed_at)? {
+            Ok(event) => event,
+            Err(e) => return Some(Err(e)),
+        };
         self.audit_batch
             .queue_now(vec![crate::runtime::audit_batch::Record::Audit(event)])
             .ok()?;

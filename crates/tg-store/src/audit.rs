@@ -1,6 +1,6 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use tg_audit::{AuditEvent, AuditQuery, AuditStore, EventType};
+use tg_audit::{AuditEvent, AuditQuery, AuditStore, EncodedEvent, EventType};
 use tg_core::{AgentId, EventId, StoreError, Timestamp};
 
 use crate::conn::{DbTx, insert_rows, run};
@@ -24,15 +24,15 @@ pub(crate) struct AuditRow {
 }
 
 impl AuditRow {
-    pub(crate) fn from_event(e: &AuditEvent) -> Self {
+    pub(crate) fn from_event(mut e: EncodedEvent) -> Self {
         AuditRow {
             id: e.event_id.to_string(),
             agent_id: e.agent_id.as_ref().map(ToString::to_string),
             ts: e.timestamp.as_micros(),
             event_type: e.event_type.as_str().to_owned(),
-            details: e.details.to_string(),
-            ip_hash: e.ip_hash.clone(),
-            api_key_prefix: e.api_key_prefix.clone(),
+            ip_hash: e.ip_hash.take(),
+            api_key_prefix: e.api_key_prefix.take(),
+            details: e.into_details(),
         }
     }
 
@@ -66,12 +66,8 @@ impl AuditRow {
 
 #[async_trait::async_trait]
 impl AuditStore for DbTx<'_> {
-    async fn append_audit(&mut self, e: &AuditEvent) -> Result<(), StoreError> {
-        self.append_audit_batch(std::slice::from_ref(e)).await
-    }
-
-    async fn append_audit_batch(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let rows: Vec<AuditRow> = events.iter().map(AuditRow::from_event).collect();
+    async fn append_encoded_audit(&mut self, events: Vec<EncodedEvent>) -> Result<(), StoreError> {
+        let rows: Vec<AuditRow> = events.into_iter().map(AuditRow::from_event).collect();
         insert_rows!(self, audit_events::table, AuditRow, rows).map(|_| ())
     }
 

@@ -349,7 +349,13 @@ impl TrustStore for DbTx<'_> {
                 ReceiptRow::unnest(receipts_),
                 HistoryRow::unnest(history),
                 NewOutboxRow::unnest(commit.outbox.iter().map(NewOutboxRow::of).collect()),
-                AuditRow::unnest(commit.audit.iter().map(AuditRow::from_event).collect()),
+                AuditRow::unnest(
+                    commit
+                        .audit
+                        .iter()
+                        .map(|e| AuditRow::from_event(e.into()))
+                        .collect(),
+                ),
             ];
             let version: Result<Option<i64>, _> =
                 WithInserts::<ReceiptCommitShape, _>::new(inserts, update)

@@ -72,6 +72,40 @@ pub async fn audit_trail_query_and_exports(backend: Backend) {
         check["details"]["decisions"],
         json!([{"action": "delete_database", "allowed": false}])
     );
+    // The decision's numbers and the caller's account, and nothing else.
+    let details = check["details"].as_object().unwrap();
+    let mut keys: Vec<&str> = details.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "caller_account",
+            "current_score",
+            "current_tier",
+            "decisions"
+        ]
+    );
+    assert!(check["details"]["current_tier"].is_u64());
+    assert!(check["details"]["current_score"].is_f64());
+    assert!(
+        check["details"]["caller_account"]
+            .as_str()
+            .unwrap()
+            .starts_with("acct_")
+    );
+    // A trust read's check: its threshold, score and verdict.
+    let read = events
+        .iter()
+        .find(|e| e["event_type"] == "trust_check")
+        .unwrap();
+    let mut keys: Vec<&str> = read["details"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["error", "joy_score", "meets_threshold", "threshold"]);
 
     // Type filter, paging, periods.
     let (_, page) = s

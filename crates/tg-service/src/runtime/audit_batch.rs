@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use tg_audit::AuditEvent;
+use tg_audit::EncodedEvent;
 use tg_webhooks::OutboxEvent;
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -29,7 +29,7 @@ const QUEUE: usize = 65_536;
 /// (`authorization_denied` webhooks), in the same transaction.
 #[derive(Debug)]
 pub(crate) enum Record {
-    Audit(AuditEvent),
+    Audit(EncodedEvent),
     Outbox(OutboxEvent),
 }
 
@@ -67,7 +67,7 @@ async fn write(
                     Record::Outbox(e) => outbox.push(e),
                 }
             }
-            tx.append_audit_batch(&audit).await?;
+            tx.append_encoded_audit(audit).await?;
             if !outbox.is_empty() {
                 tx.append_outbox_batch(&outbox).await?;
             }
@@ -149,7 +149,7 @@ impl AuditBatcher {
     }
 
     /// Queues an audit event; when the queue is full, writes it now.
-    pub(crate) async fn append(&self, event: AuditEvent) {
+    pub(crate) async fn append(&self, event: EncodedEvent) {
         self.push(Record::Audit(event)).await;
     }
 
