@@ -8,6 +8,7 @@
 //! pattern on the way. A pattern with any other expression is matched by actix's own
 //! `ResourceDef`.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use actix_web::HttpMessage;
@@ -134,12 +135,64 @@ fn paths(table: Vec<Route>) -> Vec<Path> {
     paths
 }
 
-/// The first path of the table `path` matches (the router's order), for `method`.
-fn find(paths: &[Path], method: &Method, path: &str) -> Matched {
-    paths
-        .iter()
-        .find(|p| p.matches(path))
-        .map_or(UNMATCHED, |p| p.answer(method))
+/// The table's paths, and for each literal first segment the paths a request starting with
+/// it can match, in table order: those with that first segment, and those whose first
+/// segment is not a literal. A request compares its path with a few patterns, not the
+/// whole table.
+#[derive(Debug)]
+struct Table {
+    paths: Vec<Path>,
+    by_first: HashMap<&'static str, Vec<usize>>,
+    /// Paths whose first segment is not a literal (a parameter, or an expression).
+    any_first: Vec<usize>,
+}
+
+impl Table {
+    fn new(paths: Vec<Path>) -> Self {
+        let first = |p: &Path| match &p.matcher {
+            Pattern::Segments(s) => match s.first() {
+                Some(Segment::Literal(l)) => Some(*l),
+                _ => None,
+            },
+            Pattern::Expression(_) => None,
+        };
+        let any_first: Vec<usize> = paths
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| first(p).is_none())
+            .map(|(i, _)| i)
+            .collect();
+        let mut by_first: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        for (i, path) in paths.iter().enumerate() {
+            if let Some(literal) = first(path) {
+                by_first.entry(literal).or_default().push(i);
+            }
+        }
+        for indices in by_first.values_mut() {
+            indices.extend(&any_first);
+            indices.sort_unstable();
+        }
+        Self {
+            paths,
+            by_first,
+            any_first,
+        }
+    }
+
+    /// The first path of the table `path` matches (the router's order), for `method`.
+    fn find(&self, method: &Method, path: &str) -> Matched {
+        let first = path
+            .strip_prefix('/')
+            .map(|rest| rest.split_once('/').map_or(rest, |(first, _)| first));
+        let candidates = first
+            .and_then(|f| self.by_first.get(f))
+            .unwrap_or(&self.any_first);
+        candidates
+            .iter()
+            .filter_map(|&i| self.paths.get(i))
+            .find(|p| p.matches(path))
+            .map_or(UNMATCHED, |p| p.answer(method))
+    }
 }
 
 /// The request's route, looked up on first use and kept in its extensions.
@@ -147,9 +200,9 @@ pub(crate) fn matched(req: &ServiceRequest) -> Matched {
     if let Some(m) = req.extensions().get::<Matched>() {
         return *m;
     }
-    static PATHS: OnceLock<Vec<Path>> = OnceLock::new();
-    let paths = PATHS.get_or_init(|| paths(crate::route_table()));
-    let m = find(paths, req.method(), req.path());
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    let table = TABLE.get_or_init(|| Table::new(paths(crate::route_table())));
+    let m = table.find(req.method(), req.path());
     req.extensions_mut().insert(m);
     m
 }
@@ -163,7 +216,7 @@ mod tests {
     use super::*;
 
     fn lookup(method: Method, path: &str) -> Matched {
-        find(&paths(crate::route_table()), &method, path)
+        Table::new(paths(crate::route_table())).find(&method, path)
     }
 
     #[test]
@@ -206,6 +259,39 @@ mod tests {
         }
     }
 
+    /// Grouping by first segment keeps the table's order, patterns that start with a
+    /// parameter included.
+    #[test]
+    fn a_parameter_first_pattern_keeps_its_place_in_the_order() {
+        let table = |patterns: &[&'static str]| {
+            Table::new(
+                patterns
+                    .iter()
+                    .map(|&pattern| Path {
+                        pattern,
+                        matcher: matcher(pattern),
+                        methods: vec![(Method::GET, None, false)],
+                    })
+                    .collect(),
+            )
+        };
+        let literal_first = table(&["/a/x", "/{p}/x", "/a/{q}"]);
+        for (path, pattern) in [
+            ("/a/x", "/a/x"),
+            ("/b/x", "/{p}/x"),
+            ("/a/y", "/a/{q}"),
+            ("/b/y", "unmatched"),
+        ] {
+            assert_eq!(
+                literal_first.find(&Method::GET, path).pattern,
+                pattern,
+                "{path}"
+            );
+        }
+        let parameter_first = table(&["/{p}/x", "/a/x"]);
+        assert_eq!(parameter_first.find(&Method::GET, "/a/x").pattern, "/{p}/x");
+    }
+
     /// The segment matcher agrees with actix's own pattern matching on every route of the
     /// table, for paths made from every other route's pattern.
     #[test]
@@ -215,7 +301,7 @@ mod tests {
             .iter()
             .map(|r| (r.path, ResourceDef::new(r.path)))
             .collect();
-        let paths = paths(table.clone());
+        let routes = Table::new(paths(table.clone()));
         let mut probes: Vec<String> = Vec::new();
         for r in &table {
             probes.push(r.path.replace('{', "x").replace('}', "").replace(":.*", ""));
@@ -228,7 +314,7 @@ mod tests {
                 .iter()
                 .find(|(_, d)| d.is_match(probe))
                 .map_or("unmatched", |(p, _)| p);
-            assert_eq!(find(&paths, &Method::GET, probe).pattern, actix, "{probe}");
+            assert_eq!(routes.find(&Method::GET, probe).pattern, actix, "{probe}");
         }
     }
 }
