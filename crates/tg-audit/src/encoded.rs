@@ -39,14 +39,24 @@ impl EncodedEvent {
                 "an audit event's details must be a JSON object",
             ));
         }
+        // Stamped (id, time, actor) as every event is; the details are ours.
+        let AuditEvent {
+            event_id,
+            timestamp,
+            event_type,
+            agent_id,
+            ip_hash,
+            api_key_prefix,
+            details: _,
+        } = AuditEvent::new(event_type, agent_id, serde_json::Value::Null, actor, at);
         Ok(Self {
-            event_id: EventId::generate_at(at),
-            timestamp: at,
+            event_id,
+            timestamp,
             event_type,
             agent_id,
             details,
-            ip_hash: actor.ip_hash.clone(),
-            api_key_prefix: actor.api_key_prefix.clone(),
+            ip_hash,
+            api_key_prefix,
         })
     }
 
