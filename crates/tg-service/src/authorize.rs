@@ -104,7 +104,7 @@ impl Gateway {
         let basis = self.decision_basis(principal, id, min).await?;
         let outcome = decide(&basis, action);
         self.audit_decisions(principal, actor, &basis, std::slice::from_ref(&outcome))
-            .await;
+            .await?;
         Ok(outcome)
     }
 
@@ -133,7 +133,7 @@ impl Gateway {
             }
         }
         self.audit_decisions(principal, actor, &basis, &results)
-            .await;
+            .await?;
         Ok(BatchOutcome {
             state_version: basis.entry.state.version,
             agent_id: basis.entry.agent.id.clone(),
@@ -142,7 +142,8 @@ impl Gateway {
     }
 
     /// Decisions are audited after they are made; a failure to write the events is logged
-    /// and never turns a denial into anything else.
+    /// and never turns a denial into anything else. Events that cannot even be encoded
+    /// fail the call closed (`Internal`), as on the in-memory path.
     ///
     /// One call writes at most two events, whatever its size, so the events anyone can
     /// cause in an agent's trail, webhooks and live feed are bounded by the caller's own
@@ -161,18 +162,13 @@ impl Gateway {
         actor: &Actor,
         basis: &Basis,
         outcomes: &[AuthorizeOutcome],
-    ) {
-        self.count(outcomes);
-        match self.decision_records(principal, actor, basis, outcomes) {
-            Ok(records) => {
-                for record in records {
-                    self.audit_batch.push(record).await;
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %tg_core::ErrorChain(&e), "could not audit decisions");
-            }
+    ) -> Result<(), ServiceError> {
+        let records = self.decision_records(principal, actor, basis, outcomes)?;
+        for record in records {
+            self.audit_batch.push(record).await;
         }
+        self.count(outcomes);
+        Ok(())
     }
 
     fn count(&self, outcomes: &[AuthorizeOutcome]) {
