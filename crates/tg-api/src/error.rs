@@ -123,12 +123,6 @@ impl ResponseError for ApiError {
     }
 }
 
-pub(crate) fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(MAX_BODY_BYTES)
-        .error_handler(|err, _req| json_error(&err).into())
-}
-
 /// How a JSON body that could not be read is answered.
 pub(crate) fn json_error(err: &JsonPayloadError) -> ApiError {
     match err {

@@ -1,9 +1,9 @@
-//! The JSON request body extractor every route with a JSON body uses.
+//! The JSON request body extractor every route with a JSON body uses (none uses
+//! `web::Json`).
 //!
-//! It answers exactly as `web::Json` with [`crate::error::json_config`] would (415 for a
-//! body that is not `application/json`, 413 past [`crate::MAX_BODY_BYTES`], 400 for
-//! malformed JSON, 422 for JSON that is not the type), with one more rule: the top level
-//! must be an object. serde would otherwise build a struct from an array of its fields'
+//! It answers as [`crate::error::json_error`] says: 415 for a body that is not
+//! `application/json`, 413 past [`crate::MAX_BODY_BYTES`], 400 for malformed JSON, 422 for
+//! JSON that is not the type. The top level must be an object. serde would otherwise build a struct from an array of its fields'
 //! values, which no client means.
 //!
 //! It reads the body into a buffer of the announced length and parses the type straight

@@ -130,8 +130,7 @@ fn mount(r: &mut routes::Routes) {
 
 /// Registers every route, the docs UI and the extractor configuration.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(error::json_config())
-        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+    cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .app_data(error::query_config())
         .app_data(error::path_config());
     let mut routes = routes::Routes::mount(cfg);

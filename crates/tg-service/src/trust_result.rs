@@ -84,7 +84,7 @@ impl Gateway {
             Err(Ok(denied)) => denied,
             Err(Err(e)) => unavailable(threshold, &e),
         };
-        self.audit_trust_check(actor, &result, now).await;
+        self.audit_trust_check(actor, &result, now).await?;
         Ok(result)
     }
 
@@ -130,7 +130,7 @@ impl Gateway {
         actor: &Actor,
         r: &TrustResult,
         now: Timestamp,
-    ) -> Option<Result<EncodedEvent, ServiceError>> {
+    ) -> Result<Option<EncodedEvent>, ServiceError> {
         /// The details, in the order they have always been written.
         #[derive(serde::Serialize)]
         struct Details<'a> {
@@ -139,27 +139,32 @@ impl Gateway {
             meets_threshold: bool,
             error: &'a Option<String>,
         }
-        let id = r.agent_id.clone()?;
+        let Some(id) = r.agent_id.clone() else {
+            return Ok(None);
+        };
         let details = Details {
             threshold: r.threshold_used,
             joy_score: r.trust_score,
             meets_threshold: r.meets_threshold,
             error: &r.error,
         };
-        Some(
-            EncodedEvent::new(EventType::TrustCheck, Some(id), &details, actor, now)
-                .map_err(|e| ServiceError::internal_because("encoding a trust_check event", e)),
-        )
+        EncodedEvent::new(EventType::TrustCheck, Some(id), &details, actor, now)
+            .map(Some)
+            .map_err(|e| ServiceError::internal_because("encoding a trust_check event", e))
     }
 
-    async fn audit_trust_check(&self, actor: &Actor, r: &TrustResult, now: Timestamp) {
-        match Self::trust_check(actor, r, now) {
-            Some(Ok(event)) => self.audit_batch.append(event).await,
-            Some(Err(e)) => {
-                tracing::error!(error = %tg_core::ErrorChain(&e), "could not audit a trust read");
-            }
-            None => {}
+    /// Queues the read's `trust_check`; a read whose event cannot be encoded fails closed,
+    /// on this path as on the in-memory one.
+    async fn audit_trust_check(
+        &self,
+        actor: &Actor,
+        r: &TrustResult,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        if let Some(event) = Self::trust_check(actor, r, now)? {
+            self.audit_batch.append(event).await;
         }
+        Ok(())
     }
 
     /// `GET /agents/{id}/trust`: the breakdown, the owning account's plan and the number of
@@ -177,7 +182,7 @@ impl Gateway {
         let now = self.now();
         let (view, plan, vouches) = self.trust_inputs(id, min).await?;
         let result = trust_result(&view, plan, vouches, 0.0);
-        self.audit_trust_check(actor, &result, now).await;
+        self.audit_trust_check(actor, &result, now).await?;
         Ok((view, plan, result))
     }
 
@@ -197,8 +202,8 @@ impl Gateway {
         }
         let (view, plan, vouches) = self.trust_from_memory(id, min)?;
         let result = trust_result(&view, plan, vouches, 0.0);
-        let event = match Self::trust_check(actor, &result, view.computed_at)? {
-            Ok(event) => event,
+        let event = match Self::trust_check(actor, &result, view.computed_at) {
+            Ok(event) => event?,
             Err(e) => return Some(Err(e)),
         };
         self.audit_batch
