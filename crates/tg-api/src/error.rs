@@ -192,7 +192,7 @@ pub(crate) fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse
 }
 
 /// Unknown routes.
-pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
+pub(crate) fn not_found(req: &HttpRequest) -> HttpResponse {
     let path: String = req.path().chars().take(200).collect();
     ApiError::new(
         StatusCode::NOT_FOUND,

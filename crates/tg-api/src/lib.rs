@@ -8,6 +8,7 @@ mod auth;
 mod authorize;
 mod dashboard;
 mod delegations;
+mod dispatch;
 mod dpop;
 mod dto;
 mod error;
@@ -194,7 +195,6 @@ pub fn server(
             .wrap(actix_web::middleware::from_fn(metrics::record))
             .wrap(actix_web::middleware::from_fn(request_id::trace))
             .configure(configure)
-            .default_service(web::to(error::not_found))
     })
     .workers(workers.max(1))
     .listen(listener)?

@@ -26,20 +26,25 @@ pub(crate) struct Matched {
     pub operation: Option<&'static str>,
     /// Anyone may call it without a key (GET's mark covers HEAD).
     pub public: bool,
+    /// The pattern's place in the table (what [`crate::dispatch`] serves it by); `None`
+    /// when no pattern matches.
+    pub index: Option<usize>,
 }
 
 const UNMATCHED: Matched = Matched {
     pattern: "unmatched",
     operation: None,
     public: false,
+    index: None,
 };
 
 #[derive(Debug, PartialEq, Eq)]
 enum Segment {
     Literal(&'static str),
-    Param,
+    /// `{name}`: one non-empty segment.
+    Param(&'static str),
     /// `{name:.*}`, last: whatever is left, slashes included, or nothing.
-    Tail,
+    Tail(&'static str),
 }
 
 #[derive(Debug)]
@@ -58,6 +63,11 @@ struct Path {
 
 impl Path {
     fn matches(&self, path: &str) -> bool {
+        self.walk(path, |_, _| {})
+    }
+
+    /// Whether `path` matches, calling `param` with each parameter's name and value.
+    fn walk(&self, path: &str, mut param: impl FnMut(&'static str, &str)) -> bool {
         let segments = match &self.matcher {
             Pattern::Segments(s) => s,
             Pattern::Expression(def) => return def.is_match(path),
@@ -66,7 +76,8 @@ impl Path {
             return false;
         };
         for (n, segment) in segments.iter().enumerate() {
-            if *segment == Segment::Tail {
+            if let Segment::Tail(name) = segment {
+                param(name, rest);
                 return true;
             }
             let (given, after) = rest.split_once('/').unwrap_or((rest, ""));
@@ -77,7 +88,7 @@ impl Path {
             }
             match segment {
                 Segment::Literal(l) if *l == given => {}
-                Segment::Param if !given.is_empty() => {}
+                Segment::Param(name) if !given.is_empty() => param(name, given),
                 _ => return false,
             }
             rest = after;
@@ -85,19 +96,25 @@ impl Path {
         true
     }
 
-    fn answer(&self, method: &Method) -> Matched {
-        let found = self.methods.iter().find(|(m, ..)| m == method).or_else(|| {
+    /// The entry serving `method`: its own, or GET's for HEAD.
+    fn serving(&self, method: &Method) -> Option<&(Method, Option<&'static str>, bool)> {
+        self.methods.iter().find(|(m, ..)| m == method).or_else(|| {
             // HEAD is served wherever GET is, with GET's access (no operation of its own).
             (*method == Method::HEAD)
                 .then(|| self.methods.iter().find(|(m, ..)| *m == Method::GET))
                 .flatten()
-        });
+        })
+    }
+
+    fn answer(&self, index: usize, method: &Method) -> Matched {
+        let found = self.serving(method);
         Matched {
             pattern: self.pattern,
             operation: found
                 .filter(|(m, ..)| m == method)
                 .and_then(|(_, op, _)| *op),
             public: found.is_some_and(|(.., public)| *public),
+            index: Some(index),
         }
     }
 }
@@ -108,8 +125,10 @@ fn matcher(pattern: &'static str) -> Pattern {
     for (n, part) in parts.iter().enumerate() {
         let segment = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             None if !part.contains(['{', '}']) => Segment::Literal(part),
-            Some(name) if !name.contains(':') => Segment::Param,
-            Some(name) if name.ends_with(":.*") && n + 1 == parts.len() => Segment::Tail,
+            Some(name) if !name.contains(':') => Segment::Param(name),
+            Some(name) if name.ends_with(":.*") && n + 1 == parts.len() => {
+                Segment::Tail(name.trim_end_matches(":.*"))
+            }
             _ => return Pattern::Expression(ResourceDef::new(pattern)),
         };
         segments.push(segment);
@@ -179,7 +198,9 @@ impl Table {
         }
     }
 
-    /// The first path of the table `path` matches (the router's order), for `method`.
+    /// The first path of the table that `path` matches and that serves `method`, in the
+    /// table's order; when every path it matches serves other methods, the first of them
+    /// (a 405).
     fn find(&self, method: &Method, path: &str) -> Matched {
         let first = path
             .strip_prefix('/')
@@ -187,24 +208,61 @@ impl Table {
         let candidates = first
             .and_then(|f| self.by_first.get(f))
             .unwrap_or(&self.any_first);
-        candidates
-            .iter()
-            .filter_map(|&i| self.paths.get(i))
-            .find(|p| p.matches(path))
-            .map_or(UNMATCHED, |p| p.answer(method))
+        let mut not_served = None;
+        for &i in candidates {
+            let Some(p) = self.paths.get(i).filter(|p| p.matches(path)) else {
+                continue;
+            };
+            if p.serving(method).is_some() {
+                return p.answer(i, method);
+            }
+            not_served.get_or_insert((i, p));
+        }
+        not_served.map_or(UNMATCHED, |(i, p)| p.answer(i, method))
     }
 }
 
-/// The request's route, looked up on first use and kept in its extensions.
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| Table::new(paths(crate::route_table())))
+}
+
+/// The request's route, looked up on first use and kept in its extensions. Paths are
+/// matched as actix routes them: percent-decoded, except `%`, `/` and `+`.
 pub(crate) fn matched(req: &ServiceRequest) -> Matched {
     if let Some(m) = req.extensions().get::<Matched>() {
         return *m;
     }
-    static TABLE: OnceLock<Table> = OnceLock::new();
-    let table = TABLE.get_or_init(|| Table::new(paths(crate::route_table())));
-    let m = table.find(req.method(), req.path());
+    let m = table().find(req.method(), req.match_info().as_str());
     req.extensions_mut().insert(m);
     m
+}
+
+/// The place of `pattern` in the table, which [`Matched::index`] names.
+pub(crate) fn index_of(pattern: &str) -> Option<usize> {
+    table().paths.iter().position(|p| p.pattern == pattern)
+}
+
+/// Sets the request's path parameters (what `web::Path` reads) from the pattern at
+/// `index`, as actix's router would have. `false` if the path does not match it.
+pub(crate) fn capture(index: usize, req: &mut ServiceRequest) -> bool {
+    let Some(path) = table().paths.get(index) else {
+        return false;
+    };
+    let info = req.match_info_mut();
+    if let Pattern::Expression(def) = &path.matcher {
+        return def.capture_match_info(info);
+    }
+    let mut params: Vec<(&'static str, String)> = Vec::new();
+    let matched = path.walk(info.as_str(), |name, value| {
+        params.push((name, value.to_owned()));
+    });
+    if matched {
+        for (name, value) in params {
+            info.add_static(name, value);
+        }
+    }
+    matched
 }
 
 #[cfg(test)]
@@ -259,6 +317,46 @@ mod tests {
         }
     }
 
+    /// A path goes to the first pattern that serves the method, as past actix resources
+    /// guarded by method; when none serves it, to the first that matches (a 405).
+    #[test]
+    fn a_method_one_pattern_does_not_serve_goes_on_to_the_next() {
+        let get = lookup(Method::GET, "/agents/register");
+        assert_eq!(get.pattern, "/agents/{id}");
+        assert_eq!(get.operation, Some("get_agent"));
+        let post = lookup(Method::POST, "/agents/register");
+        assert_eq!(post.pattern, "/agents/register");
+        let put = lookup(Method::PUT, "/agents/register");
+        assert_eq!((put.pattern, put.operation), ("/agents/register", None));
+        assert_ne!(get.index, post.index);
+        assert_eq!(post.index, index_of("/agents/register"));
+    }
+
+    /// Parameters are what actix's router would capture: the requoted path's segment
+    /// (`%5F` decoded, `%2F` kept for `web::Path` to decode), the tail with its slashes.
+    #[test]
+    fn captured_parameters_are_what_actix_would_capture() {
+        let capture_of = |pattern: &str, uri: &str| {
+            let mut req = actix_web::test::TestRequest::with_uri(uri).to_srv_request();
+            let index = index_of(pattern).unwrap();
+            let captured = capture(index, &mut req);
+            (captured, req.match_info().clone())
+        };
+        let (ok, info) = capture_of("/agents/{id}/trust", "/agents/ag%5F1/trust");
+        assert!(ok);
+        assert_eq!(info.get("id"), Some("ag_1"));
+        let (ok, info) = capture_of("/agents/{id}/trust", "/agents/a%2Fb/trust");
+        assert!(ok);
+        assert_eq!(info.get("id"), Some("a%2Fb"));
+        assert_eq!(info.load::<(String,)>().unwrap().0, "a/b");
+        let (ok, info) = capture_of("/log/tile/{path:.*}", "/log/tile/0/x/001.p/2");
+        assert!(ok);
+        assert_eq!(info.get("path"), Some("0/x/001.p/2"));
+        let (ok, info) = capture_of("/agents/{id}/trust", "/agents/ag_1/history");
+        assert!(!ok);
+        assert!(info.is_empty());
+    }
+
     /// Grouping by first segment keeps the table's order, patterns that start with a
     /// parameter included.
     #[test]
@@ -310,9 +408,16 @@ mod tests {
         }
         probes.extend(["/log/tile", "/log/tile/", "/log/tile/a/b", "/log", "/"].map(String::from));
         for probe in &probes {
-            let actix = defs
-                .iter()
-                .find(|(_, d)| d.is_match(probe))
+            // As actix's resources guarded by method: the first that matches and serves
+            // GET, else the first that matches (its 405).
+            let matching = || defs.iter().filter(|(_, d)| d.is_match(probe));
+            let actix = matching()
+                .find(|(p, _)| {
+                    table
+                        .iter()
+                        .any(|r| r.path == *p && r.method == Method::GET)
+                })
+                .or_else(|| matching().next())
                 .map_or("unmatched", |(p, _)| p);
             assert_eq!(routes.find(&Method::GET, probe).pattern, actix, "{probe}");
         }

@@ -291,9 +291,9 @@ pub async fn the_contract_holds_at_its_edges(backend: Backend) {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
     let (status, body) = s.call(reqwest::Method::DELETE, "/no/such/path", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    // Routes are grouped by first segment: an unknown path under a known one is still the
-    // gateway's own 404, and a method one path does not serve still reaches a later path
-    // that does (`GET /agents/register` is `GET /agents/{id}` of an unknown agent).
+    // An unknown path under a known prefix is still the gateway's own 404, and a method
+    // one path does not serve still reaches a later path that does (`GET /agents/register`
+    // is `GET /agents/{id}` of an unknown agent).
     for unknown in [format!("/agents/{id}/nothing"), "/agents/".to_owned()] {
         let (status, body) = s.get(&unknown).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}: {body}");
@@ -306,6 +306,12 @@ pub async fn the_contract_holds_at_its_edges(backend: Backend) {
     let (status, body) = s.get("/agents/register").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["detail"], "agent `register` not found");
+    // Paths are routed and their parameters read percent-decoded, as actix's router
+    // reads them: `%5F` is `_`, in a literal segment and in an id.
+    let escaped = id.replace('_', "%5F");
+    let (status, body) = s.get(&format!("/%61gents/{escaped}/trust")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["agent_id"], id.as_str(), "{body}");
 
     // serde would read an array as a struct's fields in order: refused.
     let (status, body) = s.post("/authorize", json!([id, "read_config"])).await;
