@@ -219,15 +219,21 @@ impl Gateway {
             ),
             None => Worker::none(),
         };
+        let fanned_here = signals
+            .is_some()
+            .then(|| Arc::new(crate::runtime::fanned_here::FannedHere::default()));
         let relay = crate::runtime::live_relay::start(
             Arc::clone(&store),
             Arc::clone(&live),
+            fanned_here.clone(),
+            Arc::clone(&metrics),
             Arc::clone(&decisions),
             signals,
         );
         let (webhooks, webhook_worker) = crate::runtime::webhook_worker::Dispatcher::start(
             crate::runtime::webhook_worker::Wiring {
-                live: relay.is_none().then(|| Arc::clone(&live)),
+                live: Arc::clone(&live),
+                relayed: fanned_here,
                 wake: outbox_written,
                 metrics: Arc::clone(&metrics),
                 tokens: Arc::clone(&tokens),

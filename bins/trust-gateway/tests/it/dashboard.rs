@@ -172,7 +172,8 @@ pub async fn dashboard_feed_over_websocket(backend: Backend) {
 }
 
 /// Two instances on one PostgreSQL: an event caused through instance A reaches a dashboard
-/// connected to instance B (LISTEN/NOTIFY), and A's own dashboard too, once each.
+/// connected to instance B (LISTEN/NOTIFY), and A's own dashboard too, once each; the
+/// instance that fanned it out does not read it back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_reach_dashboards_on_every_instance() {
     if tg_store::testing::postgres_url().is_none() {
@@ -207,6 +208,24 @@ async fn events_reach_dashboards_on_every_instance() {
         let m = next(ws).await;
         assert_eq!(m["raw"], "pong", "{m}");
     }
+    // Each event was fanned out by one instance, which published the copy it held; only the
+    // other read it back from the outbox.
+    let held = relayed(&a, "held").await + relayed(&b, "held").await;
+    let read = relayed(&a, "outbox").await + relayed(&b, "outbox").await;
+    assert!(held >= ids.len() as u64, "held {held}");
+    assert!(read >= ids.len() as u64, "read {read}");
+}
+
+/// Events the instance's live relay found `source` (`held`, `outbox`), from `/metrics`.
+async fn relayed(s: &Server, source: &str) -> u64 {
+    let body = s.fetch("/metrics").await.text().await.unwrap();
+    let name = format!("trust_gateway_live_relay_events_total{{source=\"{source}\"}} ");
+    body.lines()
+        .find_map(|l| l.strip_prefix(&name))
+        .unwrap_or_else(|| panic!("{name} not in {body}"))
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 async fn dashboard_clients(s: &Server) -> u64 {

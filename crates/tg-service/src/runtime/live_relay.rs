@@ -1,7 +1,9 @@
 //! The live feed across instances: where the database signals fanned-out events (PostgreSQL
-//! LISTEN/NOTIFY), every instance publishes every instance's events, read back from the
-//! outbox rows the signals reference. Without such a signal (SQLite) the delivery worker
-//! publishes what it fans out itself.
+//! LISTEN/NOTIFY), every instance publishes every instance's events in the order signalled
+//! (commit order). It reads other instances' events back from the outbox rows the signals
+//! reference; its own it takes from what its delivery worker held for it
+//! ([`FannedHere`]). Without such a signal (SQLite) the delivery worker publishes what it
+//! fans out itself.
 //!
 //! The feed is a live view: events fanned out while the listening connection is down (it
 //! reconnects with backoff) do not reach this instance's dashboards. Webhooks, from the
@@ -15,7 +17,9 @@ use futures_util::StreamExt;
 use tg_webhooks::OutboxEvent;
 
 use crate::decision_state::DecisionState;
+use crate::runtime::fanned_here::FannedHere;
 use crate::runtime::live::LiveFeed;
+use crate::runtime::metrics::RelaySource;
 use crate::runtime::worker::Worker;
 use crate::store::EventSignals;
 use crate::{ServiceError, Store, reading};
@@ -26,8 +30,8 @@ const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Starts relaying if the store signals events (`signals`, already listening, so an event
-/// committed after they were opened reaches this instance's dashboards); `None` if the
-/// instance must publish its own. State signals and probes go to the decision state,
+/// committed after they were opened reaches this instance's dashboards); `None` if it does
+/// not (SQLite: one instance). State signals and probes go to the decision state,
 /// which trusts its memory only while this listener is connected.
 /// A signal naming a revoked API key (`key:<id>`) rather than an outbox event: the store
 /// sends it with the revocation, so every instance closes that key's dashboards at once.
@@ -36,15 +40,22 @@ pub const REVOKED_KEY_SIGNAL: &str = "key:";
 pub(crate) fn start(
     store: Arc<dyn Store>,
     live: Arc<LiveFeed>,
+    here: Option<Arc<FannedHere>>,
+    metrics: Arc<crate::Metrics>,
     decisions: Arc<DecisionState>,
     signals: Option<EventSignals>,
 ) -> Option<Worker> {
     let signals = signals?;
+    let here = here.unwrap_or_default();
     let handle = tokio::spawn(async move {
         let mut signals = signals;
         loop {
             decisions.listening();
-            relay(store.as_ref(), &live, &decisions, signals).await;
+            let found = Found {
+                here: &here,
+                metrics: &metrics,
+            };
+            relay(store.as_ref(), &live, found, &decisions, signals).await;
             decisions.not_listening();
             signals = reconnect(store.as_ref()).await;
         }
@@ -56,6 +67,7 @@ pub(crate) fn start(
 async fn relay(
     store: &dyn Store,
     live: &LiveFeed,
+    found: Found<'_>,
     decisions: &DecisionState,
     signals: EventSignals,
 ) {
@@ -85,7 +97,7 @@ async fn relay(
             None => true,
         });
         if !ids.is_empty() {
-            match read(store, ids).await {
+            match read(store, found, ids).await {
                 Ok(events) => live.publish(&events),
                 Err(e) => {
                     tracing::warn!(error = %tg_core::ErrorChain(&e), "live feed: signalled events unreadable")
@@ -100,19 +112,43 @@ async fn relay(
     tracing::warn!("live feed: event listener connection closed");
 }
 
-/// The events, in the order signalled.
-async fn read(store: &dyn Store, ids: Vec<String>) -> Result<Vec<OutboxEvent>, ServiceError> {
-    let order: HashMap<String, usize> = ids
+/// Where the relay finds signalled events besides the outbox, and what it counts.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    here: &'a FannedHere,
+    metrics: &'a crate::Metrics,
+}
+
+/// The events, in the order signalled: this instance's from `here`, the others' from the
+/// outbox.
+async fn read(
+    store: &dyn Store,
+    found: Found<'_>,
+    ids: Vec<String>,
+) -> Result<Vec<OutboxEvent>, ServiceError> {
+    let taken = found.here.take(ids);
+    let elsewhere: Vec<String> = taken
         .iter()
-        .enumerate()
-        .map(|(i, id)| (id.clone(), i))
+        .filter_map(|t| t.as_ref().err().cloned())
         .collect();
-    let mut events = reading(store, move |tx| {
-        Box::pin(async move { Ok(tx.outbox_events(&ids).await?) })
-    })
-    .await?;
-    events.sort_by_key(|e| order.get(&e.id).copied().unwrap_or(usize::MAX));
-    Ok(events)
+    let held = taken.len() - elsewhere.len();
+    found.metrics.relayed(RelaySource::held, held);
+    let mut read: HashMap<String, OutboxEvent> = HashMap::new();
+    if !elsewhere.is_empty() {
+        let events = reading(store, move |tx| {
+            Box::pin(async move { Ok(tx.outbox_events(&elsewhere).await?) })
+        })
+        .await?;
+        found.metrics.relayed(RelaySource::outbox, events.len());
+        read = events.into_iter().map(|e| (e.id.clone(), e)).collect();
+    }
+    Ok(taken
+        .into_iter()
+        .filter_map(|t| match t {
+            Ok(event) => Some(event),
+            Err(id) => read.remove(&id),
+        })
+        .collect())
 }
 
 /// Listens again, backing off while the database is unreachable.

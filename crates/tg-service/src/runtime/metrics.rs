@@ -54,6 +54,21 @@ struct LookupLabel {
     result: Lookup,
 }
 
+/// Where the live relay found a signalled event.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum RelaySource {
+    /// This instance fanned it out and held it.
+    held,
+    /// Read back from the outbox (another instance's).
+    outbox,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabel {
+    source: RelaySource,
+}
+
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
 enum ConnState {
@@ -81,6 +96,7 @@ pub struct Metrics {
     receipt_commits: Counter,
     deliveries: Family<ResultLabel, Counter>,
     lookups: Family<LookupLabel, Counter>,
+    relayed: Family<SourceLabel, Counter>,
     dashboards: Gauge,
     connections: Family<StateLabel, Gauge>,
     pool_max: Gauge,
@@ -103,6 +119,9 @@ impl Metrics {
         }
         for result in [Lookup::hit, Lookup::not_held, Lookup::not_current] {
             drop(self.lookups.get_or_create(&LookupLabel { result }));
+        }
+        for source in [RelaySource::held, RelaySource::outbox] {
+            drop(self.relayed.get_or_create(&SourceLabel { source }));
         }
         registry.register(
             "authorization_decisions",
@@ -128,6 +147,11 @@ impl Metrics {
             "decision_state_lookups",
             "Look-ups of an agent in this instance's decision state (decisions, trust reads, tokens), by result; a request that misses may look twice",
             self.lookups.clone(),
+        );
+        registry.register(
+            "live_relay_events",
+            "Events signalled across instances (PostgreSQL) that the live feed published, by where it found them",
+            self.relayed.clone(),
         );
         registry.register(
             "dashboard_clients",
@@ -174,6 +198,12 @@ impl Metrics {
     /// Look-ups in the decision state that ended in `result` so far.
     pub fn lookups(&self, result: Lookup) -> u64 {
         self.lookups.get_or_create(&LookupLabel { result }).get()
+    }
+
+    pub(crate) fn relayed(&self, source: RelaySource, n: usize) {
+        self.relayed
+            .get_or_create(&SourceLabel { source })
+            .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
     /// Sets the gauges read at scrape time.

@@ -5,6 +5,7 @@
 //! the gateway is dropped).
 
 pub(crate) mod audit_batch;
+pub(crate) mod fanned_here;
 pub(crate) mod live;
 pub(crate) mod live_relay;
 pub(crate) mod maintenance;

@@ -63,9 +63,12 @@ const GATHER: Duration = Duration::from_millis(20);
 
 /// What the dispatcher shares with the rest of the gateway.
 pub(crate) struct Wiring {
-    /// Where it publishes what it fans out; `None` where the store relays events across
-    /// instances (`live_relay`).
-    pub(crate) live: Option<Arc<crate::runtime::live::LiveFeed>>,
+    /// This instance's dashboards.
+    pub(crate) live: Arc<crate::runtime::live::LiveFeed>,
+    /// Where the store relays events across instances (`live_relay`): what it fans out is
+    /// held here for the relay, which publishes in commit order. Else it publishes what it
+    /// fans out itself.
+    pub(crate) relayed: Option<Arc<crate::runtime::fanned_here::FannedHere>>,
     /// Woken by whoever commits outbox events.
     pub(crate) wake: Arc<Notify>,
     pub(crate) metrics: Arc<crate::Metrics>,
@@ -82,9 +85,10 @@ struct Pass {
 }
 
 pub(crate) struct Dispatcher {
-    /// Where it publishes what it fans out; `None` where the store relays events across
-    /// instances (`live_relay`).
-    live: Option<Arc<crate::runtime::live::LiveFeed>>,
+    /// This instance's dashboards.
+    live: Arc<crate::runtime::live::LiveFeed>,
+    /// See [`Wiring::relayed`].
+    relayed: Option<Arc<crate::runtime::fanned_here::FannedHere>>,
     /// Seals endpoint secrets at rest (AES-256-GCM under a key derived from it).
     secret_key: tg_core::Secret<Vec<u8>>,
     store: Arc<dyn Store>,
@@ -118,12 +122,14 @@ impl Dispatcher {
         let poll = config.poll;
         let Wiring {
             live,
+            relayed,
             wake,
             metrics,
             tokens,
         } = wiring;
         let dispatcher = Arc::new(Self {
             live,
+            relayed,
             secret_key,
             store,
             clock,
@@ -233,9 +239,14 @@ impl Dispatcher {
             .saturating_mul(2)
             .saturating_add(30);
         let lease_until = now.plus_secs(i64::try_from(lease).unwrap_or(i64::MAX));
+        let relayed = self.relayed.clone();
         let (fanned, due, endpoints, events) = in_transaction(self.store.as_ref(), move |tx| {
             Box::pin(async move {
                 let fanned = tx.fan_out(&admin, now, FAN_OUT).await?;
+                // Before the commit that signals them.
+                if let Some(relayed) = &relayed {
+                    relayed.hold(&fanned);
+                }
                 let due = tx.claim_due(now, lease_until, CLAIM).await?;
                 if due.is_empty() {
                     return Ok((fanned, due, Vec::new(), Vec::new()));
@@ -247,8 +258,8 @@ impl Dispatcher {
         })
         .await?;
         // Committed: dashboards may see them now.
-        if let Some(live) = &self.live {
-            live.publish(&fanned);
+        if self.relayed.is_none() {
+            self.live.publish(&fanned);
         }
         let fanned = fanned.len();
         if due.is_empty() {
