@@ -44,7 +44,8 @@ pub struct LogConfig {
     /// How often the sequencer integrates; `None` runs no worker (call
     /// [`crate::Gateway::integrate_log`]).
     pub every: Option<Duration>,
-    /// Leaves per integration transaction.
+    /// Leaves per integration transaction. On SQLite a transaction holds the one writer,
+    /// so this bounds how long records wait behind a round (docs/PERFORMANCE.md).
     pub batch: u32,
     /// Witness cosigner vkeys whose cosignatures are accepted (`LOG_WITNESSES`).
     pub witnesses: Vec<String>,
@@ -57,7 +58,7 @@ impl Default for LogConfig {
         Self {
             origin: "trust-gateway.invalid/log".into(),
             every: Some(Duration::from_secs(1)),
-            batch: 10_000,
+            batch: 1_000,
             witnesses: Vec::new(),
             coverage_every: 60,
         }
