@@ -161,6 +161,7 @@ both_stores!(
     one_instance_leads_the_upkeep_until_its_lease_lapses,
     background_verification_reports_a_broken_chain_once,
     receipts_enter_the_log_and_prove_inclusion,
+    a_backlog_is_integrated_batch_by_batch,
     a_cut_tail_is_caught_by_the_log_and_the_head_mac,
     a_rewritten_tree_is_never_extended,
     one_instance_sequences_the_others_follow,

@@ -25,6 +25,15 @@ async fn instance_with(
     clock: &Arc<ManualClock>,
     witnesses: Vec<String>,
 ) -> (Gateway, Principal) {
+    instance_batching(db, clock, witnesses, tg_service::LogConfig::default().batch).await
+}
+
+async fn instance_batching(
+    db: &DbConfig,
+    clock: &Arc<ManualClock>,
+    witnesses: Vec<String>,
+    batch: u32,
+) -> (Gateway, Principal) {
     let store = Db::connect(db).await.unwrap();
     let mut config = tg_service::GatewayConfig::in_process(
         b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
@@ -36,6 +45,7 @@ async fn instance_with(
     config.webhooks.allow = tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8,::1").unwrap();
     config.log.origin = "gateway.test/log".into();
     config.log.witnesses = witnesses;
+    config.log.batch = batch;
     // Every round checks that no logged receipt is gone (the default is every 60th).
     config.log.coverage_every = 1;
     let g = Gateway::start(Arc::new(store), config).await.unwrap();
@@ -140,6 +150,54 @@ pub async fn receipts_enter_the_log_and_prove_inclusion(backend: Backend) {
     assert!(matches!(
         g.log_consistency(9, 10).await,
         Err(tg_service::ServiceError::Invalid(_))
+    ));
+}
+
+/// A backlog larger than a batch is integrated in one round, batch after batch, each
+/// extending the tree the one before signed.
+pub async fn a_backlog_is_integrated_batch_by_batch(backend: Backend) {
+    let (db, _dir) = fresh_db(backend).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let (g, p) = instance_batching(&db, &clock, vec![], 3).await;
+    let a = agent_with(&g, &p, "backlog", 7).await;
+    let round = g.integrate_log().await.unwrap();
+    assert_eq!((round.integrated, round.size), (7, 7));
+    assert!(
+        round.inconsistencies.is_empty(),
+        "{:?}",
+        round.inconsistencies
+    );
+    let mut indexes: Vec<u64> = g
+        .receipts(&p, &a, 10, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.log_index.expect("integrated"))
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..7).collect::<Vec<_>>());
+    // Each batch began from the tiles of the checkpoint the one before signed (a batch
+    // refuses tiles that do not give it): every leaf proves into the last checkpoint.
+    let last = checkpoint(&g).await;
+    assert_eq!(last.size, 7);
+    for r in g.receipts(&p, &a, 10, None).await.unwrap() {
+        let leaf = leaf_hash(&r.receipt_hash);
+        let proof = g.log_inclusion(leaf, 7).await.unwrap();
+        assert!(verify_inclusion(
+            &leaf,
+            proof.leaf_index,
+            7,
+            &proof.hashes,
+            &last.root
+        ));
+    }
+    // A later round extends it.
+    agent_with(&g, &p, "later", 4).await;
+    assert_eq!(g.integrate_log().await.unwrap().size, 11);
+    let next = checkpoint(&g).await;
+    let proof = g.log_consistency(7, 11).await.unwrap();
+    assert!(tg_log::verify_consistency(
+        7, 11, &last.root, &next.root, &proof
     ));
 }
 
