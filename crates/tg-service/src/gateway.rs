@@ -219,13 +219,11 @@ impl Gateway {
             ),
             None => Worker::none(),
         };
-        let fanned_here = signals
-            .is_some()
-            .then(|| Arc::new(crate::runtime::fanned_here::FannedHere::default()));
+        let fanned_here = Arc::new(crate::runtime::fanned_here::FannedHere::default());
         let relay = crate::runtime::live_relay::start(
             Arc::clone(&store),
             Arc::clone(&live),
-            fanned_here.clone(),
+            Arc::clone(&fanned_here),
             Arc::clone(&metrics),
             Arc::clone(&decisions),
             signals,
@@ -233,7 +231,8 @@ impl Gateway {
         let (webhooks, webhook_worker) = crate::runtime::webhook_worker::Dispatcher::start(
             crate::runtime::webhook_worker::Wiring {
                 live: Arc::clone(&live),
-                relayed: fanned_here,
+                // Held for the relay where there is one; else published by the worker.
+                relayed: relay.is_some().then_some(fanned_here),
                 wake: outbox_written,
                 metrics: Arc::clone(&metrics),
                 tokens: Arc::clone(&tokens),

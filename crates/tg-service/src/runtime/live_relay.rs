@@ -40,13 +40,12 @@ pub const REVOKED_KEY_SIGNAL: &str = "key:";
 pub(crate) fn start(
     store: Arc<dyn Store>,
     live: Arc<LiveFeed>,
-    here: Option<Arc<FannedHere>>,
+    here: Arc<FannedHere>,
     metrics: Arc<crate::Metrics>,
     decisions: Arc<DecisionState>,
     signals: Option<EventSignals>,
 ) -> Option<Worker> {
     let signals = signals?;
-    let here = here.unwrap_or_default();
     let handle = tokio::spawn(async move {
         let mut signals = signals;
         loop {
