@@ -3,8 +3,8 @@
 //!
 //! It answers as [`crate::error::json_error`] says: 415 for a body that is not
 //! `application/json`, 413 past [`crate::MAX_BODY_BYTES`], 400 for malformed JSON, 422 for
-//! JSON that is not the type. The top level must be an object. serde would otherwise build a struct from an array of its fields'
-//! values, which no client means.
+//! JSON that is not the type. The top level must be an object. serde would otherwise build
+//! a struct from an array of its fields' values, which no client means.
 //!
 //! It reads the body into a buffer of the announced length and parses the type straight
 //! from it. (`web::Json` starts an 8 KiB buffer for every body, and parsing to a

@@ -50,11 +50,7 @@ pub(crate) fn start(
         let mut signals = signals;
         loop {
             decisions.listening();
-            let found = Found {
-                here: &here,
-                metrics: &metrics,
-            };
-            relay(store.as_ref(), &live, found, &decisions, signals).await;
+            relay(store.as_ref(), &live, &here, &metrics, &decisions, signals).await;
             decisions.not_listening();
             signals = reconnect(store.as_ref()).await;
         }
@@ -66,7 +62,8 @@ pub(crate) fn start(
 async fn relay(
     store: &dyn Store,
     live: &LiveFeed,
-    found: Found<'_>,
+    here: &FannedHere,
+    metrics: &crate::Metrics,
     decisions: &DecisionState,
     signals: EventSignals,
 ) {
@@ -96,7 +93,7 @@ async fn relay(
             None => true,
         });
         if !ids.is_empty() {
-            match read(store, found, ids).await {
+            match read(store, here, metrics, ids).await {
                 Ok(events) => live.publish(&events),
                 Err(e) => {
                     tracing::warn!(error = %tg_core::ErrorChain(&e), "live feed: signalled events unreadable")
@@ -111,34 +108,28 @@ async fn relay(
     tracing::warn!("live feed: event listener connection closed");
 }
 
-/// Where the relay finds signalled events besides the outbox, and what it counts.
-#[derive(Clone, Copy)]
-struct Found<'a> {
-    here: &'a FannedHere,
-    metrics: &'a crate::Metrics,
-}
-
 /// The events, in the order signalled: this instance's from `here`, the others' from the
 /// outbox.
 async fn read(
     store: &dyn Store,
-    found: Found<'_>,
+    here: &FannedHere,
+    metrics: &crate::Metrics,
     ids: Vec<String>,
 ) -> Result<Vec<OutboxEvent>, ServiceError> {
-    let taken = found.here.take(ids);
+    let taken = here.take(ids);
     let elsewhere: Vec<String> = taken
         .iter()
         .filter_map(|t| t.as_ref().err().cloned())
         .collect();
     let held = taken.len() - elsewhere.len();
-    found.metrics.relayed(RelaySource::held, held);
+    metrics.relayed(RelaySource::held, held);
     let mut read: HashMap<String, OutboxEvent> = HashMap::new();
     if !elsewhere.is_empty() {
         let events = reading(store, move |tx| {
             Box::pin(async move { Ok(tx.outbox_events(&elsewhere).await?) })
         })
         .await?;
-        found.metrics.relayed(RelaySource::outbox, events.len());
+        metrics.relayed(RelaySource::outbox, events.len());
         read = events.into_iter().map(|e| (e.id.clone(), e)).collect();
     }
     Ok(taken
