@@ -9,32 +9,35 @@
 //! Here the writer's own checkpoint starts only at [`WRITER_CHECKPOINT_PAGES`], a safety net.
 //! This thread, woken after writes, runs a PASSIVE checkpoint on its own connection: it
 //! copies beside the writer (WAL mode lets a checkpoint and a write run together). Copying
-//! is not enough: SQLite starts the WAL file over only after a checkpoint that copied every
-//! page with no reader left on the WAL, which a checkpoint beside a busy writer almost never
-//! sees (with the writer's checkpoint off, the WAL grew past 800 MiB in a 10 s load run). So
-//! once the WAL holds [`RESTART_PAGES`] and a PASSIVE pass copied them all, this thread
-//! runs a RESTART checkpoint: it holds the write lock while it copies the few pages written
-//! since and waits for readers to leave the WAL, at most [`RESTART_WAIT_MS`], then the
-//! writer's next transaction starts the file over. A long read makes it give up and try
-//! again later, never hold the writer longer.
+//! is not enough: SQLite starts the WAL file over only when a write transaction begins on a
+//! WAL whose every page has been copied, which beside a busy writer almost never happens
+//! (it appends while a pass copies; with the writer's checkpoint off, the WAL grew past 800
+//! MiB in a 10 s load run). So once the WAL holds [`RESTART_PAGES`] and a pass copied them
+//! all, this thread asks the writer's own thread for one more PASSIVE checkpoint, between
+//! two units of work ([`finish`]). Nothing can append meanwhile, so it copies the few pages
+//! written since the pass, and the writer's next transaction starts the file over.
+//!
+//! This thread used to run a RESTART checkpoint instead, on its own connection. That held
+//! the write lock while it copied, synced and waited for readers (a median of 10–18 ms
+//! under load), and the writer, blocked meanwhile, slept in SQLite's busy handler in steps
+//! of 1, 2, 5, 10 ms and more: a record's p99 at depth followed those steps
+//! (docs/PERFORMANCE.md). Here no connection ever waits for another's lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use tg_core::StoreError;
+use tokio::runtime::Runtime;
 
-use crate::error::store_error;
+use crate::conn::SqliteConn;
 
 /// The WAL size (pages) at which the writer checkpoints in its commit: a safety net, should
 /// this thread fall behind (~40 MiB at 4 KiB pages).
 pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 /// The WAL size (pages) at which this thread starts the WAL over (~16 MiB).
 const RESTART_PAGES: i32 = 4_000;
-/// How long a RESTART checkpoint waits for the writer and for readers before it gives up.
-const RESTART_WAIT_MS: u32 = 20;
 /// The least time between two checkpoint passes (each syncs the WAL and the file).
 const PAUSE: Duration = Duration::from_millis(100);
 
@@ -56,14 +59,26 @@ struct Pass {
     checkpointed: i32,
 }
 
+/// Asks the writer's thread to run [`finish`] after its current unit of work; false when it
+/// could not be asked (its queue is full, or it has stopped).
+pub(crate) type Finish = Box<dyn Fn() -> bool + Send>;
+
 impl Checkpointer {
     /// Starts the thread on its own connection to the file at `path`.
-    pub(crate) fn start(path: &str) -> Result<Self, StoreError> {
+    pub(crate) fn start(path: &str, finish: Finish) -> Result<Self, StoreError> {
         let mut conn = open(path)?;
         let (wake, woken) = sync_channel(1);
         std::thread::Builder::new()
             .name("sqlite-checkpointer".into())
-            .spawn(move || serve(&mut conn, &woken, RESTART_PAGES, &AtomicU64::new(0)))
+            .spawn(move || {
+                serve(
+                    &mut conn,
+                    &woken,
+                    RESTART_PAGES,
+                    &AtomicU64::new(0),
+                    &finish,
+                );
+            })
             .map_err(|e| StoreError::unavailable_because("cannot start the checkpointer", e))?;
         Ok(Self { wake })
     }
@@ -75,36 +90,60 @@ impl Checkpointer {
 }
 
 fn open(path: &str) -> Result<SqliteConnection, StoreError> {
-    let mut conn = SqliteConnection::establish(path)
-        .map_err(|e| StoreError::unavailable_because("cannot open the checkpoint connection", e))?;
-    conn.batch_execute(&format!("PRAGMA busy_timeout = {RESTART_WAIT_MS}"))
-        .map_err(store_error)?;
-    Ok(conn)
+    SqliteConnection::establish(path)
+        .map_err(|e| StoreError::unavailable_because("cannot open the checkpoint connection", e))
 }
 
 fn checkpoint(conn: &mut SqliteConnection, mode: &str) -> Result<Pass, diesel::result::Error> {
     diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result(conn)
 }
 
-/// Checkpoints when woken until the sender is dropped; counts the RESTARTs that finished.
+/// On the writer's thread, between two units of work: a PASSIVE checkpoint of what the
+/// last pass left. Nothing can append meanwhile, so it copies every page (unless a reader
+/// still reads an older snapshot), and the writer's next transaction starts the WAL over.
+/// It never waits: a checkpoint running on the other connection makes it a no-op.
+pub(crate) fn finish(conn: &mut SqliteConn, runtime: &Runtime) {
+    let pass = runtime.block_on(diesel_async::RunQueryDsl::get_result::<Pass>(
+        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)"),
+        conn,
+    ));
+    match pass {
+        Ok(pass) => {
+            tracing::debug!(
+                pages = pass.log,
+                copied = pass.checkpointed,
+                busy = pass.busy,
+                "the writer copied the WAL's last pages"
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %tg_core::ErrorChain(&e), "the writer's WAL checkpoint failed");
+        }
+    }
+}
+
+/// Checkpoints when woken until the sender is dropped; counts the times it asked the
+/// writer to [`finish`].
 fn serve(
     conn: &mut SqliteConnection,
     woken: &Receiver<()>,
     restart_pages: i32,
-    restarts: &AtomicU64,
+    finishes: &AtomicU64,
+    finish: &dyn Fn() -> bool,
 ) {
     let mut failures = Failures::default();
     // Until the last sender (the `Db`) is dropped.
     while woken.recv().is_ok() {
-        let done = checkpoint(conn, "PASSIVE").and_then(|pass| {
-            if pass.log < restart_pages || pass.checkpointed < pass.log {
-                return Ok(());
+        let done = checkpoint(conn, "PASSIVE").map(|pass| {
+            let copied_all = pass.log >= restart_pages && pass.checkpointed == pass.log;
+            if copied_all && finish() {
+                let n = finishes.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::debug!(
+                    finishes = n,
+                    pages = pass.log,
+                    "the writer is asked to copy the WAL's last pages"
+                );
             }
-            if checkpoint(conn, "RESTART")?.busy == 0 {
-                let n = restarts.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::debug!(restarts = n, pages = pass.log, "the WAL starts over");
-            }
-            Ok(())
         });
         failures.record(done);
         std::thread::sleep(PAUSE);
@@ -155,9 +194,10 @@ impl Failures {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::conn_threads::ConnThreads;
 
     /// A lasting failure is logged once, and its end once with the count.
     #[test]
@@ -177,42 +217,99 @@ mod tests {
         checkpoint(conn, "PASSIVE").unwrap().log
     }
 
-    /// Beside a writer that never checkpoints, a WAL past the threshold is copied and
-    /// started over: the writer's next transaction writes from the WAL's start.
-    #[test]
-    fn the_wal_starts_over_beside_a_writer_that_never_checkpoints() {
+    /// A WAL of 100 pages on a writer that never checkpoints by itself; the checkpoint
+    /// thread serves it (starting over at 50 pages) and asks for the last pass, which
+    /// runs `last_pass` on the writer's connection. Answers how many pages the WAL holds
+    /// after the writer's next write, and whether the file grew by the pages copied.
+    fn wal_after(last_pass: fn(&mut SqliteConnection)) -> (i32, bool) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal.db").to_string_lossy().into_owned();
         let mut writer = SqliteConnection::establish(&path).unwrap();
-        writer
-            .batch_execute(
+        write(
+            &mut writer,
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; \
+             CREATE TABLE t (x BLOB); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+             INSERT INTO t SELECT randomblob(4000) FROM n;",
+        );
+        let before = std::fs::metadata(&path).unwrap().len();
+        let writer = Arc::new(Mutex::new(writer));
+
+        let (wake, woken) = sync_channel(1);
+        let finishes = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&finishes);
+        let on_writer = Arc::clone(&writer);
+        let finish = move || {
+            last_pass(&mut on_writer.lock().unwrap());
+            true
+        };
+        let mut conn = open(&path).unwrap();
+        let thread = std::thread::spawn(move || serve(&mut conn, &woken, 50, &counted, &finish));
+        wake.send(()).unwrap();
+        while finishes.load(Ordering::Relaxed) == 0 {
+            std::thread::yield_now();
+        }
+        drop(wake);
+        thread.join().unwrap();
+        let copied = std::fs::metadata(&path).unwrap().len() >= before + 100 * 4000;
+        let mut writer = writer.lock().unwrap();
+        write(&mut writer, "INSERT INTO t VALUES (randomblob(10))");
+        (wal_pages(&mut writer), copied)
+    }
+
+    fn write(conn: &mut SqliteConnection, sql: &str) {
+        diesel::connection::SimpleConnection::batch_execute(conn, sql).unwrap();
+    }
+
+    /// The thread asks for the last pass once its own has copied a WAL past the
+    /// threshold; after it, the writer's next write starts the WAL over.
+    #[test]
+    fn the_wal_starts_over_once_the_writer_has_run_the_last_pass() {
+        let (pages, copied) = wal_after(|writer| {
+            checkpoint(writer, "PASSIVE").unwrap();
+        });
+        assert!(copied, "the pages reached the database file");
+        assert!(pages < 10, "the WAL holds {pages} pages");
+    }
+
+    /// `finish`, queued on the writer's own thread behind its work, copies the WAL there:
+    /// the next unit of work starts it over. Without it, nothing copies and it grows.
+    #[test]
+    fn the_last_pass_runs_on_the_writers_thread() {
+        for last_pass in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("wal.db").to_string_lossy().into_owned();
+            let mut conn = SqliteConnection::establish(&path).unwrap();
+            write(
+                &mut conn,
                 "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; \
                  CREATE TABLE t (x BLOB); \
                  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
                  INSERT INTO t SELECT randomblob(4000) FROM n;",
-            )
-            .unwrap();
-        let before = std::fs::metadata(&path).unwrap().len();
-
-        let (wake, woken) = sync_channel(1);
-        let restarts = Arc::new(AtomicU64::new(0));
-        let counted = Arc::clone(&restarts);
-        let mut conn = open(&path).unwrap();
-        let thread = std::thread::spawn(move || serve(&mut conn, &woken, 50, &counted));
-        wake.send(()).unwrap();
-        while restarts.load(Ordering::Relaxed) == 0 {
-            std::thread::yield_now();
+            );
+            let writer = ConnThreads::start("test-writer", vec![conn]).unwrap();
+            if last_pass {
+                assert!(writer.detached().try_run(finish));
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let pages = runtime
+                .block_on(writer.call(|conn, runtime| {
+                    runtime.block_on(async {
+                        let insert = diesel::sql_query("INSERT INTO t VALUES (randomblob(10))");
+                        diesel_async::RunQueryDsl::execute(insert, conn).await?;
+                        let pass = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)");
+                        diesel_async::RunQueryDsl::get_result::<Pass>(pass, conn).await
+                    })
+                }))
+                .unwrap()
+                .unwrap()
+                .log;
+            match last_pass {
+                true => assert!(pages < 10, "the WAL holds {pages} pages"),
+                false => assert!(pages > 100, "the WAL holds {pages} pages"),
+            }
         }
-        // The pages reached the file, and the next write starts the WAL over.
-        assert!(std::fs::metadata(&path).unwrap().len() >= before + 100 * 4000);
-        writer
-            .batch_execute("INSERT INTO t VALUES (randomblob(10))")
-            .unwrap();
-        let pages = wal_pages(&mut writer);
-        assert!(pages < 10, "the WAL holds {pages} pages");
-
-        drop(wake);
-        thread.join().unwrap();
-        drop(writer);
     }
 }

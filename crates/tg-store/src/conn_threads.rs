@@ -70,12 +70,41 @@ impl ConnThreads {
         }
     }
 
+    /// A handle that queues work no caller waits for (for a thread of its own).
+    pub(crate) fn detached(&self) -> Detached {
+        Detached {
+            queue: self.queue.clone(),
+        }
+    }
+
     /// The threads, and how many are running a call now.
     pub(crate) fn status(&self) -> (usize, usize) {
         (
             self.count,
             self.busy.load(Ordering::Relaxed).min(self.count),
         )
+    }
+}
+
+/// Queues work on the threads from any thread, without waiting for it. The threads run
+/// as long as a handle is held.
+pub(crate) struct Detached {
+    queue: mpsc::Sender<Task>,
+}
+
+impl Detached {
+    /// Queues `f` after the calls already queued; false when the queue is full or the
+    /// threads have stopped. A panic in `f` is logged.
+    pub(crate) fn try_run(
+        &self,
+        f: impl FnOnce(&mut SqliteConn, &Runtime) + Send + 'static,
+    ) -> bool {
+        let task: Task = Box::new(move |conn, runtime| {
+            if std::panic::catch_unwind(AssertUnwindSafe(|| f(conn, runtime))).is_err() {
+                tracing::error!("work queued on a SQLite connection thread panicked");
+            }
+        });
+        self.queue.try_send(task).is_ok()
     }
 }
 

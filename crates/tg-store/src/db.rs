@@ -9,7 +9,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tg_core::StoreError;
 use tg_service::{CommitHook, EventSignals, PoolStatus, ServiceError, Store, TxWork};
 
-use crate::checkpointer::{Checkpointer, WRITER_CHECKPOINT_PAGES};
+use crate::checkpointer::{self, Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::conn::{Conn, DbTx, SqliteConn};
 use crate::conn_threads::ConnThreads;
 use crate::error::store_error;
@@ -179,32 +179,31 @@ const WRITER_CACHE_KIB: u32 = 32 * 1024;
 fn start_sqlite(path: &str) -> Result<Sqlite, StoreError> {
     let mut writer = open_sqlite(path)?;
     let in_memory = path.starts_with(':') || path.contains("mode=memory");
-    let (readers, checkpointer) = match in_memory {
-        true => (None, None),
-        false => {
-            let conns = (0..reader_count())
-                .map(|_| open_reader(path))
-                .collect::<Result<Vec<_>, _>>()?;
-            let checkpointer = Checkpointer::start(path)?;
-            diesel::connection::SimpleConnection::batch_execute(
-                &mut writer,
-                &format!(
-                    "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; \
-                     PRAGMA cache_size = -{WRITER_CACHE_KIB}"
-                ),
-            )
-            .map_err(store_error)?;
-            (
-                Some(ConnThreads::start("sqlite-reader", conns)?),
-                Some(checkpointer),
-            )
-        }
-    };
+    if in_memory {
+        return Ok(Sqlite {
+            writer: ConnThreads::start("sqlite-writer", vec![writer])?,
+            readers: None,
+            checkpointer: None,
+        });
+    }
+    let conns = (0..reader_count())
+        .map(|_| open_reader(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut writer,
+        &format!(
+            "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; \
+             PRAGMA cache_size = -{WRITER_CACHE_KIB}"
+        ),
+    )
+    .map_err(store_error)?;
     let writer = ConnThreads::start("sqlite-writer", vec![writer])?;
+    let on_writer = writer.detached();
+    let finish = Box::new(move || on_writer.try_run(checkpointer::finish));
     Ok(Sqlite {
         writer,
-        readers,
-        checkpointer,
+        readers: Some(ConnThreads::start("sqlite-reader", conns)?),
+        checkpointer: Some(Checkpointer::start(path, finish)?),
     })
 }
 

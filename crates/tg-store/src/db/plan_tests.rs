@@ -27,9 +27,8 @@ async fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
     let options: Vec<String> = sqlite
         .writer
         .call(|conn, runtime| {
-            runtime.block_on(
-                diesel::sql_query("PRAGMA compile_options").load::<CompileOption>(conn),
-            )
+            runtime
+                .block_on(diesel::sql_query("PRAGMA compile_options").load::<CompileOption>(conn))
         })
         .await
         .unwrap()
