@@ -223,15 +223,7 @@ mod tests {
     /// after the writer's next write, and whether the file grew by the pages copied.
     fn wal_after(last_pass: fn(&mut SqliteConnection)) -> (i32, bool) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wal.db").to_string_lossy().into_owned();
-        let mut writer = SqliteConnection::establish(&path).unwrap();
-        write(
-            &mut writer,
-            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; \
-             CREATE TABLE t (x BLOB); \
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
-             INSERT INTO t SELECT randomblob(4000) FROM n;",
-        );
+        let (path, writer) = wal_of_100_pages(&dir);
         let before = std::fs::metadata(&path).unwrap().len();
         let writer = Arc::new(Mutex::new(writer));
 
@@ -257,6 +249,20 @@ mod tests {
         (wal_pages(&mut writer), copied)
     }
 
+    /// A file in `dir` whose WAL holds 100 pages, and its writer, which never checkpoints.
+    fn wal_of_100_pages(dir: &tempfile::TempDir) -> (String, SqliteConnection) {
+        let path = dir.path().join("wal.db").to_string_lossy().into_owned();
+        let mut writer = SqliteConnection::establish(&path).unwrap();
+        write(
+            &mut writer,
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; \
+             CREATE TABLE t (x BLOB); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+             INSERT INTO t SELECT randomblob(4000) FROM n;",
+        );
+        (path, writer)
+    }
+
     fn write(conn: &mut SqliteConnection, sql: &str) {
         diesel::connection::SimpleConnection::batch_execute(conn, sql).unwrap();
     }
@@ -278,15 +284,7 @@ mod tests {
     fn the_last_pass_runs_on_the_writers_thread() {
         for last_pass in [true, false] {
             let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("wal.db").to_string_lossy().into_owned();
-            let mut conn = SqliteConnection::establish(&path).unwrap();
-            write(
-                &mut conn,
-                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; \
-                 CREATE TABLE t (x BLOB); \
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
-                 INSERT INTO t SELECT randomblob(4000) FROM n;",
-            );
+            let (_, conn) = wal_of_100_pages(&dir);
             let writer = ConnThreads::start("test-writer", vec![conn]).unwrap();
             if last_pass {
                 assert!(writer.detached().try_run(finish));
