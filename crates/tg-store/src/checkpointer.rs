@@ -217,38 +217,6 @@ mod tests {
         checkpoint(conn, "PASSIVE").unwrap().log
     }
 
-    /// A WAL of 100 pages on a writer that never checkpoints by itself; the checkpoint
-    /// thread serves it (starting over at 50 pages) and asks for the last pass, which
-    /// runs `last_pass` on the writer's connection. Answers how many pages the WAL holds
-    /// after the writer's next write, and whether the file grew by the pages copied.
-    fn wal_after(last_pass: fn(&mut SqliteConnection)) -> (i32, bool) {
-        let dir = tempfile::tempdir().unwrap();
-        let (path, writer) = wal_of_100_pages(&dir);
-        let before = std::fs::metadata(&path).unwrap().len();
-        let writer = Arc::new(Mutex::new(writer));
-
-        let (wake, woken) = sync_channel(1);
-        let finishes = Arc::new(AtomicU64::new(0));
-        let counted = Arc::clone(&finishes);
-        let on_writer = Arc::clone(&writer);
-        let finish = move || {
-            last_pass(&mut on_writer.lock().unwrap());
-            true
-        };
-        let mut conn = open(&path).unwrap();
-        let thread = std::thread::spawn(move || serve(&mut conn, &woken, 50, &counted, &finish));
-        wake.send(()).unwrap();
-        while finishes.load(Ordering::Relaxed) == 0 {
-            std::thread::yield_now();
-        }
-        drop(wake);
-        thread.join().unwrap();
-        let copied = std::fs::metadata(&path).unwrap().len() >= before + 100 * 4000;
-        let mut writer = writer.lock().unwrap();
-        write(&mut writer, "INSERT INTO t VALUES (randomblob(10))");
-        (wal_pages(&mut writer), copied)
-    }
-
     /// A file in `dir` whose WAL holds 100 pages, and its writer, which never checkpoints.
     fn wal_of_100_pages(dir: &tempfile::TempDir) -> (String, SqliteConnection) {
         let path = dir.path().join("wal.db").to_string_lossy().into_owned();
@@ -268,13 +236,35 @@ mod tests {
     }
 
     /// The thread asks for the last pass once its own has copied a WAL past the
-    /// threshold; after it, the writer's next write starts the WAL over.
+    /// threshold (here 50 pages); after it, the writer's next write starts the WAL over.
     #[test]
     fn the_wal_starts_over_once_the_writer_has_run_the_last_pass() {
-        let (pages, copied) = wal_after(|writer| {
-            checkpoint(writer, "PASSIVE").unwrap();
-        });
-        assert!(copied, "the pages reached the database file");
+        let dir = tempfile::tempdir().unwrap();
+        let (path, writer) = wal_of_100_pages(&dir);
+        let before = std::fs::metadata(&path).unwrap().len();
+        let writer = Arc::new(Mutex::new(writer));
+
+        let (wake, woken) = sync_channel(1);
+        let finishes = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&finishes);
+        let on_writer = Arc::clone(&writer);
+        // The last pass, on the writer's connection.
+        let finish = move || checkpoint(&mut on_writer.lock().unwrap(), "PASSIVE").is_ok();
+        let mut conn = open(&path).unwrap();
+        let thread = std::thread::spawn(move || serve(&mut conn, &woken, 50, &counted, &finish));
+        wake.send(()).unwrap();
+        while finishes.load(Ordering::Relaxed) == 0 {
+            std::thread::yield_now();
+        }
+        drop(wake);
+        thread.join().unwrap();
+        assert!(
+            std::fs::metadata(&path).unwrap().len() >= before + 100 * 4000,
+            "the pages reached the database file"
+        );
+        let mut writer = writer.lock().unwrap();
+        write(&mut writer, "INSERT INTO t VALUES (randomblob(10))");
+        let pages = wal_pages(&mut writer);
         assert!(pages < 10, "the WAL holds {pages} pages");
     }
 

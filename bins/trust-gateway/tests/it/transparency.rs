@@ -79,6 +79,35 @@ async fn checkpoint(g: &Gateway) -> Checkpoint {
     Checkpoint::parse(&note.text).unwrap()
 }
 
+/// The log indexes of `agents`' receipts, sorted, each checked to prove its inclusion at
+/// that index into the signed checkpoint `cp`.
+async fn proven_indexes(
+    g: &Gateway,
+    p: &Principal,
+    agents: &[&AgentId],
+    cp: &Checkpoint,
+) -> Vec<u64> {
+    let mut indexes = Vec::new();
+    for id in agents {
+        for r in g.receipts(p, id, 10, None).await.unwrap() {
+            let index = r.log_index.expect("integrated");
+            let leaf = leaf_hash(&r.receipt_hash);
+            let proof = g.log_inclusion(leaf, cp.size).await.unwrap();
+            assert_eq!(proof.leaf_index, index);
+            assert!(verify_inclusion(
+                &leaf,
+                index,
+                cp.size,
+                &proof.hashes,
+                &cp.root
+            ));
+            indexes.push(index);
+        }
+    }
+    indexes.sort_unstable();
+    indexes
+}
+
 pub async fn receipts_enter_the_log_and_prove_inclusion(backend: Backend) {
     let (db, _dir) = fresh_db(backend).await;
     let clock = Arc::new(ManualClock::new(T0));
@@ -109,25 +138,10 @@ pub async fn receipts_enter_the_log_and_prove_inclusion(backend: Backend) {
     let cp = checkpoint(&g).await;
     assert_eq!(cp.size, 7);
 
-    let mut indexes = Vec::new();
-    for id in [&a, &b] {
-        for r in g.receipts(&p, id, 10, None).await.unwrap() {
-            let index = r.log_index.expect("integrated");
-            let leaf = leaf_hash(&r.receipt_hash);
-            let proof = g.log_inclusion(leaf, cp.size).await.unwrap();
-            assert_eq!(proof.leaf_index, index);
-            assert!(verify_inclusion(
-                &leaf,
-                index,
-                cp.size,
-                &proof.hashes,
-                &cp.root
-            ));
-            indexes.push(index);
-        }
-    }
-    indexes.sort_unstable();
-    assert_eq!(indexes, (0..7).collect::<Vec<_>>());
+    assert_eq!(
+        proven_indexes(&g, &p, &[&a, &b], &cp).await,
+        (0..7).collect::<Vec<_>>()
+    );
 
     // Nothing new: no new checkpoint. More receipts: the next one extends the last.
     assert_eq!(g.integrate_log().await.unwrap().integrated, 0);
@@ -167,30 +181,14 @@ pub async fn a_backlog_is_integrated_batch_by_batch(backend: Backend) {
         "{:?}",
         round.inconsistencies
     );
-    let mut indexes: Vec<u64> = g
-        .receipts(&p, &a, 10, None)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.log_index.expect("integrated"))
-        .collect();
-    indexes.sort_unstable();
-    assert_eq!(indexes, (0..7).collect::<Vec<_>>());
     // Each batch began from the tiles of the checkpoint the one before signed (a batch
     // refuses tiles that do not give it): every leaf proves into the last checkpoint.
     let last = checkpoint(&g).await;
     assert_eq!(last.size, 7);
-    for r in g.receipts(&p, &a, 10, None).await.unwrap() {
-        let leaf = leaf_hash(&r.receipt_hash);
-        let proof = g.log_inclusion(leaf, 7).await.unwrap();
-        assert!(verify_inclusion(
-            &leaf,
-            proof.leaf_index,
-            7,
-            &proof.hashes,
-            &last.root
-        ));
-    }
+    assert_eq!(
+        proven_indexes(&g, &p, &[&a], &last).await,
+        (0..7).collect::<Vec<_>>()
+    );
     // A later round extends it.
     agent_with(&g, &p, "later", 4).await;
     assert_eq!(g.integrate_log().await.unwrap().size, 11);
