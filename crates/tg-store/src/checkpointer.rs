@@ -13,9 +13,10 @@
 //! WAL whose every page has been copied, which beside a busy writer almost never happens
 //! (it appends while a pass copies; with the writer's checkpoint off, the WAL grew past 800
 //! MiB in a 10 s load run). So once the WAL holds [`RESTART_PAGES`] and a pass copied them
-//! all, this thread asks the writer's own thread for one more PASSIVE checkpoint, between
-//! two units of work ([`finish`]). Nothing can append meanwhile, so it copies the few pages
-//! written since the pass, and the writer's next transaction starts the file over.
+//! all, this thread passes again until a pass finds little new ([`catch_up`]), then asks
+//! the writer's own thread for one more PASSIVE checkpoint, between two units of work
+//! ([`finish`]). Nothing can append meanwhile, so it copies the few pages written since
+//! the pass, and the writer's next transaction starts the file over.
 //!
 //! This thread used to run a RESTART checkpoint instead, on its own connection. That held
 //! the write lock while it copied, synced and waited for readers (a median of 10–18 ms
@@ -40,6 +41,13 @@ pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 const RESTART_PAGES: i32 = 4_000;
 /// The least time between two checkpoint passes (each syncs the WAL and the file).
 const PAUSE: Duration = Duration::from_millis(100);
+/// The writer is asked for the last pass once a pass found at most this many pages new
+/// since the one before (~1 MiB): what it leaves the writer to copy and sync is about as
+/// much again.
+const LAST_PASS_PAGES: i32 = 256;
+/// Most passes in a row before asking the writer anyway (a writer appending faster than a
+/// pass copies would otherwise keep this thread passing forever).
+const MOST_PASSES: u32 = 8;
 
 /// The checkpoint thread; it ends when this is dropped.
 pub(crate) struct Checkpointer {
@@ -134,19 +142,71 @@ fn serve(
     let mut failures = Failures::default();
     // Until the last sender (the `Db`) is dropped.
     while woken.recv().is_ok() {
-        let done = checkpoint(conn, "PASSIVE").map(|pass| {
-            let copied_all = pass.log >= restart_pages && pass.checkpointed == pass.log;
-            if copied_all && finish() {
+        let done = catch_up(conn, restart_pages).map(|pages| {
+            if let Some(pages) = pages
+                && finish()
+            {
                 let n = finishes.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::debug!(
                     finishes = n,
-                    pages = pass.log,
+                    pages,
                     "the writer is asked to copy the WAL's last pages"
                 );
             }
         });
         failures.record(done);
         std::thread::sleep(PAUSE);
+    }
+}
+
+/// One PASSIVE pass; once a pass has copied a WAL of `restart_pages` or more, passes
+/// again at once until one finds little new since the pass before ([`next`]). The WAL's
+/// size when the writer should run the last pass, or `None`.
+///
+/// The writer's last pass copies what was appended since this thread's, then syncs the
+/// database file before the WAL may start over, and every write waits meanwhile. Asked
+/// after one pass, it copied what a whole pass had left (at a million receipts, pages
+/// spread over a 500 MiB file): its sync took 10–50 ms (docs/PERFORMANCE.md). Each pass
+/// here leaves only what the writer appended while it ran, so a few passes bring that to a
+/// few hundred pages.
+fn catch_up(
+    conn: &mut SqliteConnection,
+    restart_pages: i32,
+) -> Result<Option<i32>, diesel::result::Error> {
+    let mut pass = checkpoint(conn, "PASSIVE")?;
+    if pass.log < restart_pages || pass.checkpointed != pass.log {
+        return Ok(None);
+    }
+    for _ in 1..MOST_PASSES {
+        let again = checkpoint(conn, "PASSIVE")?;
+        match next(&pass, &again) {
+            Next::Finish => return Ok(Some(again.log)),
+            Next::PassAgain => pass = again,
+            Next::Stop => return Ok(None),
+        }
+    }
+    Ok(Some(pass.log))
+}
+
+/// What follows a pass that copied its whole WAL, given the pass after it.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Little was new: ask the writer for the last pass.
+    Finish,
+    /// Much was new: pass again.
+    PassAgain,
+    /// The pass could not copy everything (a reader holds an older snapshot), or the WAL
+    /// started over meanwhile (the writer's own checkpoint): nothing for the writer to do.
+    Stop,
+}
+
+fn next(pass: &Pass, again: &Pass) -> Next {
+    if again.checkpointed != again.log || again.log < pass.log {
+        Next::Stop
+    } else if again.log - pass.log <= LAST_PASS_PAGES {
+        Next::Finish
+    } else {
+        Next::PassAgain
     }
 }
 
@@ -211,6 +271,39 @@ mod tests {
         assert_eq!(failures.record(Ok(())), Logged::Recovered(3));
         assert_eq!(failures.record(Ok(())), Logged::Nothing);
         assert_eq!(failures.record(failed()), Logged::Failed);
+    }
+
+    fn pass(log: i32, checkpointed: i32) -> Pass {
+        Pass {
+            busy: 0,
+            log,
+            checkpointed,
+        }
+    }
+
+    /// After a pass that copied its whole WAL, the writer is asked for the last pass only
+    /// once a pass finds little new; a pass that could not copy everything, or a WAL that
+    /// started over, asks nothing of it.
+    #[test]
+    fn the_writer_is_asked_once_little_is_new() {
+        let first = pass(5_000, 5_000);
+        assert_eq!(next(&first, &pass(5_000, 5_000)), Next::Finish);
+        assert_eq!(
+            next(
+                &first,
+                &pass(5_000 + LAST_PASS_PAGES, 5_000 + LAST_PASS_PAGES)
+            ),
+            Next::Finish
+        );
+        assert_eq!(
+            next(
+                &first,
+                &pass(5_001 + LAST_PASS_PAGES, 5_001 + LAST_PASS_PAGES)
+            ),
+            Next::PassAgain
+        );
+        assert_eq!(next(&first, &pass(5_100, 5_000)), Next::Stop);
+        assert_eq!(next(&first, &pass(40, 40)), Next::Stop);
     }
 
     fn wal_pages(conn: &mut SqliteConnection) -> i32 {
