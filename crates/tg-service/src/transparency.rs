@@ -58,7 +58,7 @@ impl Default for LogConfig {
         Self {
             origin: "trust-gateway.invalid/log".into(),
             every: Some(Duration::from_secs(1)),
-            batch: 1_000,
+            batch: 500,
             witnesses: Vec::new(),
             coverage_every: 60,
         }
