@@ -317,9 +317,11 @@ mod tests {
     /// without naming the address.
     #[tokio::test]
     async fn attempt_errors_say_what_failed_but_not_what_is_there() {
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // Bound but not listening: connections are refused, and no other test's server can
+        // take the port meanwhile (one closed again could be).
+        let closed = tokio::net::TcpSocket::new_v4().unwrap();
+        closed.bind(([127, 0, 0, 1], 0).into()).unwrap();
         let port = closed.local_addr().unwrap().port();
-        drop(closed);
         let open = deliverer("127.0.0.0/8,::1");
         let r = attempt(&open, &format!("http://127.0.0.1:{port}/hook")).await;
         assert_eq!(r.error.as_deref(), Some("could not connect"), "{r:?}");

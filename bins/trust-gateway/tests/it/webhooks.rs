@@ -570,12 +570,12 @@ async fn undelivered_events_survive_sigkill() {
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gw.db");
-    // Reserve a port for the receiver, then leave it closed: the receiver is down.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The receiver's port, bound but not listening: connections to it are refused (the
+    // receiver is down), and no other test's server can take it meanwhile (a port closed
+    // again could be, and that server answered the first delivery).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let port = socket.local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/hook");
     let launch = || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_trust-gateway"))
@@ -663,7 +663,7 @@ async fn undelivered_events_survive_sigkill() {
     first.wait().unwrap();
 
     // The receiver comes back on its port; a new process picks the outbox up.
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let listener = socket.listen(64).unwrap().into_std().unwrap();
     let mut rx = receiver_on(listener).await;
     let (mut second, _) = launch();
     let r = rx.until("agent_registered").await;
