@@ -4,9 +4,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::support::Killed;
+
 /// Starts `trust-gateway` with no configuration but a port, waits for its "listening" line
 /// and returns the child, the address and the lines it printed.
-fn launch(dir: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
+fn launch(dir: &std::path::Path) -> (Killed, String, Vec<String>) {
     let (child, addr, lines, _) = launch_with(dir, &[("LOG_FORMAT", "text")]);
     (child, addr, lines)
 }
@@ -16,7 +18,7 @@ pub(crate) fn launch_with(
     dir: &std::path::Path,
     env: &[(&str, &str)],
 ) -> (
-    std::process::Child,
+    Killed,
     String,
     Vec<String>,
     std::sync::mpsc::Receiver<String>,
@@ -61,7 +63,7 @@ pub(crate) fn launch_with(
             let _ = tx.send(line);
         }
     });
-    (child, addr, lines, rx)
+    (Killed(child), addr, lines, rx)
 }
 
 /// The secrets file the binary generated in `dir`.

@@ -482,3 +482,28 @@ pub async fn jwt_svid_server(backend: Backend) -> (Server, impl Fn(&str, &str) -
     };
     (s, svid)
 }
+
+/// A spawned process, killed (and reaped) when dropped: a test that fails half-way does not
+/// leave it running, serving on its port and writing its files, after the test run.
+pub struct Killed(pub std::process::Child);
+
+impl std::ops::Deref for Killed {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Killed {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        // Both fail only when the process is gone already.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -608,7 +608,7 @@ async fn undelivered_events_survive_sigkill() {
             })
             .expect("a listening line");
         std::thread::spawn(move || lines.for_each(drop));
-        (child, format!("http://{addr}"))
+        (crate::support::Killed(child), format!("http://{addr}"))
     };
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, body: Value| {
