@@ -67,6 +67,13 @@ struct Pass {
     checkpointed: i32,
 }
 
+impl Pass {
+    /// Whether the pass copied every page of the WAL it found.
+    fn copied_all(&self) -> bool {
+        self.checkpointed == self.log
+    }
+}
+
 /// Asks the writer's thread to run [`finish`] after its current unit of work; false when it
 /// could not be asked (its queue is full, or it has stopped).
 pub(crate) type Finish = Box<dyn Fn() -> bool + Send>;
@@ -174,7 +181,7 @@ fn catch_up(
     restart_pages: i32,
 ) -> Result<Option<i32>, diesel::result::Error> {
     let mut pass = checkpoint(conn, "PASSIVE")?;
-    if pass.log < restart_pages || pass.checkpointed != pass.log {
+    if pass.log < restart_pages || !pass.copied_all() {
         return Ok(None);
     }
     for _ in 1..MOST_PASSES {
@@ -201,7 +208,7 @@ enum Next {
 }
 
 fn next(pass: &Pass, again: &Pass) -> Next {
-    if again.checkpointed != again.log || again.log < pass.log {
+    if !again.copied_all() || again.log < pass.log {
         Next::Stop
     } else if again.log - pass.log <= LAST_PASS_PAGES {
         Next::Finish
