@@ -41,3 +41,75 @@ async fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
         "compile options: {options:?}"
     );
 }
+
+/// diesel keeps no UPDATE in its statement cache, so one it runs as it stands is parsed
+/// and planned on every call. The agent's state update runs once per recorded batch, on
+/// SQLite's one writer: it is kept prepared by its text ([`crate::conn::FixedText`]).
+#[tokio::test]
+async fn the_trust_state_updates_stay_prepared() {
+    use std::sync::{Arc, Mutex};
+
+    use tg_core::{AgentId, Timestamp};
+    use tg_receipts::ChainHead;
+    use tg_service::{TrustState, in_transaction};
+
+    let db = Db::connect(&DbConfig::Sqlite(":memory:".into()))
+        .await
+        .unwrap();
+    let Backend::Sqlite(sqlite) = &db.backend else {
+        panic!("a SQLite store")
+    };
+    let cached = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = cached.clone();
+    sqlite
+        .writer
+        .call(move |conn, _| {
+            diesel_async::AsyncConnection::set_instrumentation(
+                conn,
+                move |event: diesel::connection::InstrumentationEvent<'_>| {
+                    if let diesel::connection::InstrumentationEvent::CacheQuery { sql, .. } = event
+                    {
+                        seen.lock().unwrap().push(sql.to_owned());
+                    }
+                },
+            );
+        })
+        .await
+        .unwrap();
+    let state = TrustState {
+        agent_id: AgentId::generate(),
+        evidence: Default::default(),
+        vouch: 0.0,
+        composite: 0.1,
+        tier: 0,
+        history_seq: 0,
+        chain: ChainHead::EMPTY,
+        chain_mac: None,
+        updated_at: Timestamp::from_micros(0),
+        version: 0,
+    };
+    for _ in 0..3 {
+        let (s, id) = (state.clone(), state.agent_id.clone());
+        // No such agent: each update finds no row, but each statement runs.
+        let refused = in_transaction(&db, move |tx| {
+            Box::pin(async move {
+                let updated = tx.update_trust(&s).await;
+                let bumped = tx.bump_state(&id).await;
+                assert!(updated.is_err() && bumped.is_err(), "no such agent");
+                Ok(())
+            })
+        })
+        .await;
+        refused.unwrap();
+    }
+    let cached = cached.lock().unwrap();
+    let updates: Vec<&String> = cached
+        .iter()
+        .filter(|sql| sql.starts_with("UPDATE `agent_trust`"))
+        .collect();
+    assert_eq!(
+        updates.len(),
+        2,
+        "each update prepared once, then kept: {updates:?}"
+    );
+}
