@@ -5,7 +5,7 @@ use tg_webhooks::{
     Attempt, Delivery, DeliveryStatus, Endpoint, EventKind, OutboxEvent, WebhookStore,
 };
 
-use crate::conn::{Conn, DbTx, insert_rows, run};
+use crate::conn::{Conn, DbTx, FixedText, insert_rows, run};
 use crate::error::{corrupt, store_error, touched};
 use crate::pg_unnest::{Unnest, unnest};
 use crate::schema::{event_outbox, webhook_attempts, webhook_deliveries, webhook_endpoints};
@@ -118,7 +118,7 @@ impl NewOutboxRow {
 
 #[derive(Queryable)]
 struct OutboxRow {
-    _seq: i64,
+    seq: i64,
     id: String,
     kind: String,
     account_id: Option<String>,
@@ -358,9 +358,9 @@ impl WebhookStore for DbTx<'_> {
         }
         .map_err(store_error);
         let rows = self.poison(rows)?;
-        if rows.is_empty() {
+        let Some(last_seq) = rows.last().map(|r| r.seq) else {
             return Ok(Vec::new());
-        }
+        };
         let endpoints: Vec<Endpoint> = self
             .list_endpoints(None)
             .await?
@@ -426,11 +426,35 @@ impl WebhookStore for DbTx<'_> {
         }
         .map_err(store_error);
         self.poison(inserted)?;
-        let target = event_outbox::table.filter(event_outbox::id.eq_any(&ids));
-        run!(self, |c| diesel::update(target)
-            .set(event_outbox::fanned_out.eq(true))
-            .execute(c)
-            .await)?;
+        let marked = match &mut self.conn {
+            // By id: rows another transaction holds were skipped, so a range by `seq` could
+            // take rows this pass never read.
+            Conn::Pg(c) => {
+                let target = event_outbox::table.filter(event_outbox::id.eq_any(&ids));
+                diesel::update(target)
+                    .set(event_outbox::fanned_out.eq(true))
+                    .execute(&mut **c)
+                    .await
+            }
+            // The one writer: the rows read are every unfanned row up to the last one's
+            // `seq`. One statement of fixed text (kept prepared), not a list of ids.
+            Conn::Sqlite(c) => {
+                let target = event_outbox::table
+                    .filter(event_outbox::fanned_out.eq(false))
+                    .filter(event_outbox::seq.le(last_seq));
+                FixedText(diesel::update(target).set(event_outbox::fanned_out.eq(true)))
+                    .execute(&mut **c)
+                    .await
+            }
+        }
+        .map_err(store_error);
+        let marked = self.poison(marked)?;
+        if marked != ids.len() {
+            return self.poison(Err(StoreError::Conflict(format!(
+                "{marked} of {} outbox events marked fanned out",
+                ids.len()
+            ))));
+        }
         if let Conn::Pg(c) = &mut self.conn {
             let sent = crate::signals::notify(c, &ids).await.map_err(store_error);
             self.poison(sent)?;

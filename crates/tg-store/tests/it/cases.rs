@@ -788,6 +788,25 @@ pub async fn webhook_outbox_fans_out_claims_once_and_records_attempts(db: Db) {
     );
     tx(&db, move |tx| {
         Box::pin(async move {
+            // A pass takes the oldest `limit` and marks exactly those: the next pass takes
+            // the rest, in order (before any endpoint exists, so none is delivered).
+            let later: Vec<OutboxEvent> = (3..6)
+                .map(|t| {
+                    OutboxEvent::new(
+                        EventKind::TierChanged,
+                        Some(m2.account_id.clone()),
+                        None,
+                        json!({"new_tier": t}),
+                        T0,
+                    )
+                })
+                .collect();
+            for e in &later {
+                tx.append_outbox(e).await?;
+            }
+            assert_eq!(tx.fan_out(&admin2, T0, 2).await?, later[..2].to_vec());
+            assert_eq!(tx.fan_out(&admin2, T0, 2).await?, later[2..].to_vec());
+            assert_eq!(tx.fan_out(&admin2, T0, 2).await?, vec![]);
             for e in [&a2, &m2, &t2, &o2] {
                 tx.insert_endpoint(e).await?;
             }
