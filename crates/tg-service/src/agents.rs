@@ -5,7 +5,7 @@ use tg_access::{Principal, Scope};
 use tg_audit::{Actor, AuditEvent, EventType};
 use tg_core::{AgentId, StoreError, Unique};
 use tg_identity::{Agent, AgentStatus, Attestation, NewAgent, SpiffeId, VerificationLevel};
-use tg_scoring::{Evidence, Trigger};
+use tg_scoring::Trigger;
 
 use crate::trust_view::{TrustView, load_view, page_limit, require_visible, rescore, save_agent};
 use crate::{Conflict, Gateway, HistoryPoint, ServiceError, TrustState, in_transaction, reading};
@@ -100,16 +100,9 @@ impl Gateway {
             Box::pin(async move {
                 let policy = cache.load(tx).await?;
                 let mut state = TrustState {
-                    agent_id: agent.id.clone(),
-                    evidence: Evidence::default(),
-                    vouch: 0.0,
-                    composite: 0.0,
-                    tier: 0,
                     history_seq: 1,
-                    chain: tg_receipts::ChainHead::EMPTY,
                     chain_mac: Some(head_mac),
-                    updated_at: now,
-                    version: 0,
+                    ..TrustState::new(agent.id.clone(), now)
                 };
                 let view = TrustView::compute(agent.clone(), state.clone(), policy, now);
                 state.composite = view.breakdown.composite;

@@ -32,6 +32,25 @@ pub struct TrustState {
     pub version: u64,
 }
 
+impl TrustState {
+    /// A state with no evidence, no score and an empty chain, as of `at`: where a new
+    /// agent's state starts before its first score.
+    pub fn new(agent_id: AgentId, at: Timestamp) -> Self {
+        Self {
+            agent_id,
+            evidence: Evidence::default(),
+            vouch: 0.0,
+            composite: 0.0,
+            tier: 0,
+            history_seq: 0,
+            chain: ChainHead::EMPTY,
+            chain_mac: None,
+            updated_at: at,
+            version: 0,
+        }
+    }
+}
+
 /// One point of an agent's score history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryPoint {

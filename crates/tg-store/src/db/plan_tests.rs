@@ -50,7 +50,6 @@ async fn the_trust_state_updates_stay_prepared() {
     use std::sync::{Arc, Mutex};
 
     use tg_core::{AgentId, Timestamp};
-    use tg_receipts::ChainHead;
     use tg_service::{TrustState, in_transaction};
 
     let db = Db::connect(&DbConfig::Sqlite(":memory:".into()))
@@ -76,18 +75,7 @@ async fn the_trust_state_updates_stay_prepared() {
         })
         .await
         .unwrap();
-    let state = TrustState {
-        agent_id: AgentId::generate(),
-        evidence: Default::default(),
-        vouch: 0.0,
-        composite: 0.1,
-        tier: 0,
-        history_seq: 0,
-        chain: ChainHead::EMPTY,
-        chain_mac: None,
-        updated_at: Timestamp::from_micros(0),
-        version: 0,
-    };
+    let state = TrustState::new(AgentId::generate(), Timestamp::from_micros(0));
     for _ in 0..3 {
         let (s, id) = (state.clone(), state.agent_id.clone());
         // No such agent: each update finds no row, but each statement runs.

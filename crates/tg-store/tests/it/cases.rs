@@ -6,7 +6,7 @@ use tg_audit::{Actor, AuditEvent, AuditQuery, EventType};
 use tg_core::{AccountId, AgentId, Outcome, StoreError, Timestamp, Unique};
 use tg_identity::{Agent, AgentStatus, AttestationType, SpiffeId, VerificationLevel};
 use tg_receipts::{ChainHead, Draft, ReceiptSigner};
-use tg_scoring::{Evidence, Trigger};
+use tg_scoring::Trigger;
 use tg_service::{
     HistoryPoint, PolicyDocument, ServiceError, Store, TrustState, in_transaction, reading,
 };
@@ -42,16 +42,8 @@ pub fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
 
 fn state(id: &AgentId) -> TrustState {
     TrustState {
-        agent_id: id.clone(),
-        evidence: Evidence::default(),
-        vouch: 0.0,
         composite: 0.1,
-        tier: 0,
-        history_seq: 0,
-        chain: ChainHead::EMPTY,
-        chain_mac: None,
-        updated_at: T0,
-        version: 0,
+        ..TrustState::new(id.clone(), T0)
     }
 }
 
