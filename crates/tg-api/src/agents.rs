@@ -102,16 +102,19 @@ async fn trust(
 fn breakdown_response(
     (view, plan, result): (tg_service::TrustView, tg_access::Plan, tg_joy::TrustResult),
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(TrustBreakdown {
-        breakdown: dto::Breakdown::from(&view),
+    let state_version = view.state.version;
+    let answer = TrustBreakdown {
+        breakdown: dto::Breakdown::from(view),
         plan,
         joy_score: result.trust_score,
         verified: result.verified,
         vouch_count: result.vouch_count,
         withheld: result.withheld,
-        state_version: view.state.version,
+        state_version,
         trust_result: result,
-    }))
+    };
+    // A breakdown is about 2.2 KiB; longer evidence words take one more growth.
+    dto::json_ok(&answer, 3 * 1024)
 }
 
 /// Joy §7.1: does the agent meet `min_score`? Always a trust result, denials included.

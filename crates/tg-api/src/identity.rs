@@ -123,7 +123,7 @@ async fn update(
                 .await
         })
         .await?;
-    Ok(HttpResponse::Ok().json(dto::Breakdown::from(&view)))
+    Ok(HttpResponse::Ok().json(dto::Breakdown::from(view)))
 }
 
 /// The agent reports its configuration hash; a hash other than the approved one is drift

@@ -96,6 +96,16 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with `Z`, microsecond precision when there is a fraction.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rfc3339() {
+            Some(text) => f.write_str(text.as_str()),
+            None => self.write_formatted(f),
+        }
+    }
+}
+
+impl Timestamp {
+    /// The general printer, through `fmt`: used before year 0, where `rfc3339` declines.
+    fn write_formatted(self, f: &mut impl fmt::Write) -> fmt::Result {
         let dt = self.to_datetime();
         let (y, mo, d) = (dt.year(), u8::from(dt.month()), dt.day());
         let (h, mi, s) = (dt.hour(), dt.minute(), dt.second());
@@ -108,9 +118,65 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// A timestamp's RFC 3339 text on the stack (`2024-01-15T12:30:00.000123Z` at most): what
+/// answers print for every timestamp, without the formatting machinery or an allocation.
+#[derive(Clone, Copy)]
+struct Rfc3339Text {
+    bytes: [u8; 27],
+    len: usize,
+}
+
+impl Rfc3339Text {
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        self.bytes
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Writes `n` as exactly `out.len()` decimal digits (the caller bounds `n`).
+fn digits(out: &mut [u8], mut n: u32) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+impl Timestamp {
+    /// The RFC 3339 text for years 0 to 9999 (every instant `Display` prints with a
+    /// four-digit year); `None` before year 0.
+    fn rfc3339(self) -> Option<Rfc3339Text> {
+        let dt = self.to_datetime();
+        let year = u32::try_from(dt.year()).ok()?;
+        let mut bytes = *b"0000-00-00T00:00:00.000000Z";
+        digits(&mut bytes[0..4], year);
+        digits(&mut bytes[5..7], u32::from(u8::from(dt.month())));
+        digits(&mut bytes[8..10], u32::from(dt.day()));
+        digits(&mut bytes[11..13], u32::from(dt.hour()));
+        digits(&mut bytes[14..16], u32::from(dt.minute()));
+        digits(&mut bytes[17..19], u32::from(dt.second()));
+        let len = match dt.microsecond() {
+            0 => {
+                bytes[19] = b'Z';
+                20
+            }
+            micros => {
+                digits(&mut bytes[20..26], micros);
+                27
+            }
+        };
+        Some(Rfc3339Text { bytes, len })
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.rfc3339() {
+            Some(text) => serializer.serialize_str(text.as_str()),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -183,6 +249,52 @@ mod tests {
         assert_eq!(
             Timestamp::from_micros(1_705_321_800_000_123).to_string(),
             "2024-01-15T12:30:00.000123Z"
+        );
+    }
+
+    #[test]
+    fn the_stack_text_is_what_the_general_printer_prints() {
+        // Year 0 to 9999 (the range `time` holds), with and without fractions, and the
+        // ends of the range.
+        let first = Timestamp::parse_rfc3339("0000-01-01T00:00:00Z").unwrap();
+        let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999Z").unwrap();
+        let span = last.as_micros() - first.as_micros();
+        let step = span / 100_003;
+        let mut at = first.as_micros();
+        let mut checked = 0;
+        while at <= last.as_micros() {
+            for t in [at, at - at.rem_euclid(1_000_000), at + 1] {
+                let t = Timestamp::from_micros(t);
+                let mut general = String::new();
+                t.write_formatted(&mut general).unwrap();
+                if t <= last {
+                    assert_eq!(t.rfc3339().unwrap().as_str(), general);
+                    assert_eq!(t.to_string(), general);
+                    checked += 1;
+                }
+            }
+            at += step;
+        }
+        assert!(checked > 300_000);
+        assert_eq!(last.to_string(), "9999-12-31T23:59:59.999999Z");
+        assert_eq!(first.to_string(), "0000-01-01T00:00:00Z");
+        // Before year 0 only the general printer prints.
+        let before = Timestamp::from_micros(first.as_micros() - 1);
+        assert!(before.rfc3339().is_none());
+        assert_eq!(before.to_string(), "-001-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn serialises_as_its_rfc3339_text() {
+        let t = Timestamp::from_micros(1_705_321_800_000_123);
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2024-01-15T12:30:00.000123Z\""
+        );
+        let whole = Timestamp::from_secs(1_705_321_800);
+        assert_eq!(
+            serde_json::to_string(&whole).unwrap(),
+            "\"2024-01-15T12:30:00Z\""
         );
     }
 

@@ -62,12 +62,14 @@ impl From<&TrustView> for AgentOut {
     }
 }
 
-impl From<&TrustView> for Breakdown {
-    fn from(v: &TrustView) -> Self {
-        let b = &v.breakdown;
+/// By value: the answer takes the view's strings and lists instead of copying them.
+impl From<TrustView> for Breakdown {
+    fn from(v: TrustView) -> Self {
+        let badges = v.agent.badges(v.computed_at);
+        let b = v.breakdown;
         let w = &v.policy.policy.weights;
         Self {
-            agent_id: v.agent.id.clone(),
+            agent_id: v.agent.id,
             identity_score: b.factors.identity,
             config_score: b.factors.config,
             behavior_score: b.factors.behavior,
@@ -76,7 +78,7 @@ impl From<&TrustView> for Breakdown {
             composite_score: b.composite,
             base_score: b.base_score,
             tier: b.tier,
-            tier_name: b.tier_name.clone(),
+            tier_name: b.tier_name,
             weights: Weights {
                 identity: w.identity,
                 config: w.config,
@@ -84,7 +86,7 @@ impl From<&TrustView> for Breakdown {
                 vouch: w.vouch,
                 activity: w.activity,
             },
-            factors: b.explain.clone(),
+            factors: b.explain,
             cold_start: b.cold_start,
             evidence_count: b.evidence_count,
             decay: Decay {
@@ -92,9 +94,9 @@ impl From<&TrustView> for Breakdown {
                 days_inactive: b.days_inactive,
             },
             last_activity: b.last_activity,
-            proof: b.proof.clone(),
+            proof: b.proof,
             verification_level: v.verification_level,
-            badges: v.agent.badges(v.computed_at),
+            badges,
             attestation_type: v.agent.attestation_type,
             attestation_expires_at: v.agent.attestation_expires_at,
             status: v.agent.status,
