@@ -13,7 +13,7 @@ use tg_service::{
 use tg_store::Db;
 use tg_tokens::generate_signing_key;
 
-const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
+pub(crate) const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
 
 pub fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
     Agent {
@@ -40,7 +40,7 @@ pub fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
     }
 }
 
-fn state(id: &AgentId) -> TrustState {
+pub(crate) fn state(id: &AgentId) -> TrustState {
     TrustState {
         composite: 0.1,
         ..TrustState::new(id.clone(), T0)

@@ -8,6 +8,7 @@
 )]
 
 mod cases;
+mod pg_row_lock;
 mod sqlite_readers;
 mod sqlite_writers;
 
