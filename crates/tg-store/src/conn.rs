@@ -144,11 +144,16 @@ impl<Q: Query> Query for FixedText<Q> {
     type SqlType = Q::SqlType;
 }
 
+/// Rows per multi-row insert on SQLite: one prepared statement (kept by its type) per
+/// full group, the remainder one row at a time.
+pub(crate) const SQLITE_ROWS_PER_INSERT: usize = 16;
+
 /// Inserts `$rows` (a `Vec<$row>`) into `$table` within `$tx`'s transaction: on
 /// PostgreSQL one `INSERT … SELECT * FROM unnest(…)` (`$row::unnest`) whatever the count,
-/// prepared once per connection; on SQLite a prepared statement per row (kept prepared
-/// by its type, checked by [`prepared_by_type`]), all in one call on the connection's
-/// thread. Errors are mapped and poison the unit of work.
+/// prepared once per connection; on SQLite a prepared `VALUES` of
+/// [`SQLITE_ROWS_PER_INSERT`] rows per full group and one per remaining row (each kept
+/// prepared by its type, checked by [`prepared_by_type`]), all in one call on the
+/// connection's thread. Errors are mapped and poison the unit of work.
 macro_rules! insert_rows {
     ($tx:expr, $table:expr, $row:ty, $rows:expr) => {{
         let rows: Vec<$row> = $rows;
@@ -160,7 +165,16 @@ macro_rules! insert_rows {
             }
             $crate::conn::Conn::Sqlite(c) => {
                 c.spawn_blocking(move |conn| {
-                    for row in &rows {
+                    let (full, rest) = rows.as_chunks::<{ $crate::conn::SQLITE_ROWS_PER_INSERT }>();
+                    for chunk in full {
+                        diesel::RunQueryDsl::execute(
+                            $crate::conn::prepared_by_type(
+                                diesel::insert_into($table).values(chunk),
+                            ),
+                            conn,
+                        )?;
+                    }
+                    for row in rest {
                         diesel::RunQueryDsl::execute(
                             $crate::conn::prepared_by_type(diesel::insert_into($table).values(row)),
                             conn,

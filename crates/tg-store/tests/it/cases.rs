@@ -438,6 +438,47 @@ pub async fn audit_append_and_query_by_period_type_and_cursor(db: Db) {
     assert_eq!(results[0][0], events[1], "round trip of every field");
 }
 
+/// A batch of 37 events in one call (on SQLite: two 16-row inserts and five single rows):
+/// every event is stored once, whole, and reads back in order.
+pub async fn audit_batches_are_stored_whole_across_insert_groups(db: Db) {
+    let id = AgentId::generate();
+    let actor = Actor {
+        ip_hash: Some("cd".into()),
+        api_key_prefix: None,
+    };
+    let events: Vec<AuditEvent> = (0..37)
+        .map(|i| {
+            AuditEvent::new(
+                EventType::TrustCheck,
+                Some(id.clone()),
+                json!({"i": i}),
+                &actor,
+                T0.plus_secs(i),
+            )
+        })
+        .collect();
+    let written = events.clone();
+    tx(&db, move |tx| {
+        Box::pin(async move { Ok(tx.append_audit_batch(&written).await?) })
+    })
+    .await
+    .unwrap();
+    let query = AuditQuery {
+        agent_id: Some(id.clone()),
+        start: T0,
+        end: T0.plus_secs(100),
+        event_type: None,
+        after: None,
+        limit: 100,
+    };
+    let stored = reading(&db, move |tx| {
+        Box::pin(async move { Ok(tx.query_audit(&query).await?) })
+    })
+    .await
+    .unwrap();
+    assert_eq!(stored, events);
+}
+
 pub async fn accounts_and_keys(db: Db) {
     let acct = Account {
         id: AccountId::generate(),

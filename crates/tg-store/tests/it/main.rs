@@ -44,6 +44,7 @@ contract!(
     receipts_append_list_scan_and_never_fork,
     trust_state_history_and_stats,
     audit_append_and_query_by_period_type_and_cursor,
+    audit_batches_are_stored_whole_across_insert_groups,
     accounts_and_keys,
     signing_key_is_inserted_once,
     policy_documents_are_versioned,
