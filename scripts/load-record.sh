@@ -23,3 +23,9 @@ source scripts/lib/release-server.sh
 load_agent
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
 with_cpu wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}"
+# How the receipts were grouped: receipts and commits over the whole run (the 20 set-up
+# receipts included), from the server's metrics.
+curl -fs "http://127.0.0.1:$PORT/metrics" -H "X-API-Key: $key" | awk '
+    /^trust_gateway_receipts_recorded_total / {r = $2}
+    /^trust_gateway_receipt_commits_total / {c = $2}
+    END {if (c > 0) printf "receipts %d in %d commits: %.1f per commit\n", r, c, r / c}'
