@@ -103,21 +103,6 @@ impl fmt::Display for Timestamp {
     }
 }
 
-impl Timestamp {
-    /// The general printer, through `fmt`: used before year 0, where `rfc3339` declines.
-    fn write_formatted(self, f: &mut impl fmt::Write) -> fmt::Result {
-        let dt = self.to_datetime();
-        let (y, mo, d) = (dt.year(), u8::from(dt.month()), dt.day());
-        let (h, mi, s) = (dt.hour(), dt.minute(), dt.second());
-        let micros = dt.microsecond();
-        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")?;
-        if micros != 0 {
-            write!(f, ".{micros:06}")?;
-        }
-        f.write_str("Z")
-    }
-}
-
 /// A timestamp's RFC 3339 text on the stack (`2024-01-15T12:30:00.000123Z` at most): what
 /// answers print for every timestamp, without the formatting machinery or an allocation.
 #[derive(Clone, Copy)]
@@ -168,6 +153,19 @@ impl Timestamp {
             }
         };
         Some(Rfc3339Text { bytes, len })
+    }
+
+    /// The general printer, through `fmt`: used before year 0, where `rfc3339` declines.
+    fn write_formatted(self, f: &mut impl fmt::Write) -> fmt::Result {
+        let dt = self.to_datetime();
+        let (y, mo, d) = (dt.year(), u8::from(dt.month()), dt.day());
+        let (h, mi, s) = (dt.hour(), dt.minute(), dt.second());
+        let micros = dt.microsecond();
+        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")?;
+        if micros != 0 {
+            write!(f, ".{micros:06}")?;
+        }
+        f.write_str("Z")
     }
 }
 
@@ -254,8 +252,8 @@ mod tests {
 
     #[test]
     fn the_stack_text_is_what_the_general_printer_prints() {
-        // Year 0 to 9999 (the range `time` holds), with and without fractions, and the
-        // ends of the range.
+        // Year 0 to 9999 (every year printed with four digits), with and without
+        // fractions, and the ends of the range.
         let first = Timestamp::parse_rfc3339("0000-01-01T00:00:00Z").unwrap();
         let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999Z").unwrap();
         let span = last.as_micros() - first.as_micros();
