@@ -358,28 +358,40 @@ pub async fn trust_state_history_and_stats(db: Db) {
     assert!((stats.average_score - 0.35).abs() < 1e-9);
 }
 
+/// `n` events about `id`, the i-th of type `kind(i)` with details `{"i": i}`, a second
+/// apart from `T0`.
+fn numbered_events(
+    id: &AgentId,
+    actor: &Actor,
+    n: i64,
+    kind: impl Fn(i64) -> EventType,
+) -> Vec<AuditEvent> {
+    (0..n)
+        .map(|i| {
+            AuditEvent::new(
+                kind(i),
+                Some(id.clone()),
+                json!({"i": i}),
+                actor,
+                T0.plus_secs(i),
+            )
+        })
+        .collect()
+}
+
 pub async fn audit_append_and_query_by_period_type_and_cursor(db: Db) {
     let id = AgentId::generate();
     let actor = Actor {
         ip_hash: Some("ab".into()),
         api_key_prefix: Some("tgk_12345678".into()),
     };
-    let events: Vec<AuditEvent> = (0..6)
-        .map(|i| {
-            let t = if i % 2 == 0 {
-                EventType::TrustCheck
-            } else {
-                EventType::ReceiptRecorded
-            };
-            AuditEvent::new(
-                t,
-                Some(id.clone()),
-                json!({"i": i}),
-                &actor,
-                T0.plus_secs(i),
-            )
-        })
-        .collect();
+    let events = numbered_events(&id, &actor, 6, |i| {
+        if i % 2 == 0 {
+            EventType::TrustCheck
+        } else {
+            EventType::ReceiptRecorded
+        }
+    });
     let written = events.clone();
     tx(&db, move |tx| {
         Box::pin(async move {
@@ -446,17 +458,7 @@ pub async fn audit_batches_are_stored_whole_across_insert_groups(db: Db) {
         ip_hash: Some("cd".into()),
         api_key_prefix: None,
     };
-    let events: Vec<AuditEvent> = (0..37)
-        .map(|i| {
-            AuditEvent::new(
-                EventType::TrustCheck,
-                Some(id.clone()),
-                json!({"i": i}),
-                &actor,
-                T0.plus_secs(i),
-            )
-        })
-        .collect();
+    let events = numbered_events(&id, &actor, 37, |_| EventType::TrustCheck);
     let written = events.clone();
     tx(&db, move |tx| {
         Box::pin(async move { Ok(tx.append_audit_batch(&written).await?) })
