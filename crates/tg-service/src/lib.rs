@@ -74,7 +74,9 @@ pub use runtime::vouch_engine::{FACTOR_STEP, VouchConfig, VouchRecompute};
 pub use runtime::webhook_worker::WebhookConfig;
 pub use signal_streams::{MAX_EVENTS_REQUESTED, NewStream, StreamChange};
 pub use signing_keys::SigningKeyView;
-pub use store::{CommitHook, EventSignals, Store, Tx, TxFuture, TxWork, in_transaction, reading};
+pub use store::{
+    CommitHook, EventSignals, Store, Tx, TxFuture, TxWork, in_transaction, reading, single_write,
+};
 pub use token_exchange::{
     ACCESS_TOKEN_TYPE, ExchangeError, Exchanged, JWT_TOKEN_TYPE, MAX_AUDIENCES, OAuthError,
     TokenExchange,
@@ -84,7 +86,9 @@ pub use token_revocation::{Revoked, TokenRevocation};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
 pub use transparency::{LOG_LEASE, LogConfig, LogRound};
 pub use trust_result::{Subject, trust_result};
-pub use trust_state::{HistoryPoint, PolicyDocument, ReceiptCommit, Stats, TrustState, TrustStore};
+pub use trust_state::{
+    CommitGuard, HistoryPoint, PolicyDocument, ReceiptCommit, Stats, TrustState, TrustStore,
+};
 pub use trust_view::TrustView;
 pub use vouches::{NewVouch, Vouched};
 pub use webhooks::{MAX_ENDPOINTS, NewWebhook, WebhookChange, WebhookSaved};

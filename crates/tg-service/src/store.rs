@@ -78,6 +78,9 @@ pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>
 ///   statement is atomic on its own and sees what was committed before it began); for
 ///   read-only use cases on the hot path. It need not wait for writers: on a SQLite file it
 ///   runs on a WAL reader connection, which refuses writes.
+/// - `single_write` runs `work` that writes with one statement at most, atomic on its own:
+///   on PostgreSQL without `BEGIN`/`COMMIT` (a round trip each), elsewhere as
+///   `transaction`. Its signals reach the hooks as a transaction's do.
 /// - The first storage error inside `transaction` aborts it: even if `work` swallows the
 ///   error and returns `Ok`, nothing is committed and the error is returned.
 /// - Events fanned out inside `transaction` are signalled to `listen_events` streams when
@@ -94,6 +97,7 @@ pub type TxWork = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a> + Send>
 pub trait Store: Send + Sync + std::fmt::Debug {
     async fn transaction(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError>;
     async fn read(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError>;
+    async fn single_write(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError>;
     /// Reachable and migrated.
     async fn ready(&self) -> Result<(), StoreError>;
     /// `"sqlite"` or `"postgres"`.
@@ -114,15 +118,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn pool_status(&self) -> crate::PoolStatus;
 }
 
+/// A typed unit of work's future, borrowing the transaction it runs in.
+type Working<'a, T> = Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>>;
+
 fn erase<T, F>(work: F) -> TxWork
 where
     T: Send + 'static,
-    F: for<'a> FnOnce(
-            &'a mut dyn Tx,
-        )
-            -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>>
-        + Send
-        + 'static,
+    F: for<'a> FnOnce(&'a mut dyn Tx) -> Working<'a, T> + Send + 'static,
 {
     Box::new(move |tx| {
         let fut = work(tx);
@@ -141,26 +143,26 @@ fn unerase<T: 'static>(value: Box<dyn Any + Send>) -> Result<T, ServiceError> {
 pub async fn in_transaction<T, F>(store: &dyn Store, work: F) -> Result<T, ServiceError>
 where
     T: Send + 'static,
-    F: for<'a> FnOnce(
-            &'a mut dyn Tx,
-        )
-            -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>>
-        + Send
-        + 'static,
+    F: for<'a> FnOnce(&'a mut dyn Tx) -> Working<'a, T> + Send + 'static,
 {
     unerase(store.transaction(erase(work)).await?)
+}
+
+/// Runs `work`, which writes with one statement at most, and returns its typed result
+/// ([`Store::single_write`]).
+pub async fn single_write<T, F>(store: &dyn Store, work: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a mut dyn Tx) -> Working<'a, T> + Send + 'static,
+{
+    unerase(store.single_write(erase(work)).await?)
 }
 
 /// Runs read-only `work` without a transaction and returns its typed result.
 pub async fn reading<T, F>(store: &dyn Store, work: F) -> Result<T, ServiceError>
 where
     T: Send + 'static,
-    F: for<'a> FnOnce(
-            &'a mut dyn Tx,
-        )
-            -> Pin<Box<dyn Future<Output = Result<T, ServiceError>> + Send + 'a>>
-        + Send
-        + 'static,
+    F: for<'a> FnOnce(&'a mut dyn Tx) -> Working<'a, T> + Send + 'static,
 {
     unerase(store.read(erase(work)).await?)
 }

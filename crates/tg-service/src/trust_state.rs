@@ -125,6 +125,17 @@ pub struct ReceiptCommit<'a> {
     pub state: &'a TrustState,
     pub outbox: &'a [OutboxEvent],
     pub audit: &'a [AuditEvent],
+    /// Commit only if nothing moved since the batch's basis was read (`None`: the caller
+    /// holds the agent's row lock, nothing can have).
+    pub guard: Option<CommitGuard>,
+}
+
+/// What a receipt commit made without the row lock was decided on: the agent's state
+/// version and the policy version of its basis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitGuard {
+    pub state_version: u64,
+    pub policy_version: i64,
 }
 
 /// Storage of per-agent score state, score history, stats and the edited policy.
@@ -143,6 +154,10 @@ pub struct ReceiptCommit<'a> {
 /// - `commit_receipts` writes all of a [`ReceiptCommit`] or fails with nothing of it
 ///   written; what it writes obeys the contracts of the single writes (`append_receipt`,
 ///   `append_history`, `update_trust`, `append_outbox`, `append_audit`) in that order.
+///   With a `guard`, it writes only if the agent's stored state version and the newest
+///   policy version are still the guard's, and is one statement on PostgreSQL (so it may
+///   run outside a transaction, see [`crate::Store::single_write`]); otherwise it is a
+///   `Conflict` with nothing written.
 /// - `policy_document` returns the newest saved document, `None` before the first edit;
 ///   `save_policy_document` inserts `version`; a duplicate version is a `Conflict` (another
 ///   instance edited concurrently: reload and retry).

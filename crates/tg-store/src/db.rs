@@ -311,6 +311,32 @@ async fn immediate(conn: &mut SqliteConn, work: TxWork) -> Result<Done, TxError>
     }
 }
 
+/// `work` on a pooled PostgreSQL connection without a transaction: each statement commits
+/// by itself.
+async fn autocommit(pool: &Pool<AsyncPgConnection>, work: TxWork) -> Result<Done, ServiceError> {
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| ServiceError::from(unavailable(e)))?;
+    Ok(run_work(DbTx::new(Conn::Pg(&mut conn)), work, false).await?)
+}
+
+impl Sqlite {
+    /// `work` in one transaction on the writer's thread, to the end: a caller that goes
+    /// away mid-way (a client that hangs up) cannot leave the connection inside an open
+    /// transaction.
+    async fn on_writer(&self, work: TxWork) -> Result<Done, ServiceError> {
+        let done = self
+            .writer
+            .call(move |conn, runtime| runtime.block_on(immediate(conn, work)))
+            .await?;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.wake();
+        }
+        Ok(done?)
+    }
+}
+
 impl Db {
     fn new(backend: Backend) -> Self {
         Self {
@@ -359,18 +385,7 @@ impl Db {
 impl Store for Db {
     async fn transaction(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
         let done = match &self.backend {
-            // On the writer's thread, to the end: a caller that goes away mid-way (a client
-            // that hangs up) cannot leave the connection inside an open transaction.
-            Backend::Sqlite(sqlite) => {
-                let done = sqlite
-                    .writer
-                    .call(move |conn, runtime| runtime.block_on(immediate(conn, work)))
-                    .await?;
-                if let Some(checkpointer) = &sqlite.checkpointer {
-                    checkpointer.wake();
-                }
-                done?
-            }
+            Backend::Sqlite(sqlite) => sqlite.on_writer(work).await?,
             Backend::Postgres(pool, _) => {
                 let mut conn = pool
                     .get()
@@ -387,6 +402,15 @@ impl Store for Db {
         Ok(self.committed(done))
     }
 
+    async fn single_write(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
+        let done = match &self.backend {
+            Backend::Sqlite(sqlite) => sqlite.on_writer(work).await?,
+            // Its one statement commits by itself: no transaction to begin or end.
+            Backend::Postgres(pool, _) => autocommit(pool, work).await?,
+        };
+        Ok(self.committed(done))
+    }
+
     async fn read(&self, work: TxWork) -> Result<Box<dyn Any + Send>, ServiceError> {
         let done = match &self.backend {
             Backend::Sqlite(sqlite) => {
@@ -397,13 +421,7 @@ impl Store for Db {
                     })
                     .await??
             }
-            Backend::Postgres(pool, _) => {
-                let mut conn = pool
-                    .get()
-                    .await
-                    .map_err(|e| ServiceError::from(unavailable(e)))?;
-                run_work(DbTx::new(Conn::Pg(&mut conn)), work, false).await?
-            }
+            Backend::Postgres(pool, _) => autocommit(pool, work).await?,
         };
         Ok(self.committed(done))
     }

@@ -6,7 +6,9 @@
 //! so rows are inserted in the order given and a `serial` column (the outbox's `seq`)
 //! numbers them in that order, as a multi-row `VALUES` did. The inserts are data-modifying
 //! `WITH` queries in front of the final statement; all of it runs as one statement, with
-//! one snapshot, in the caller's transaction.
+//! one snapshot, in the caller's transaction (or as its own, in autocommit). A guarded
+//! write puts its guard first: every insert runs only when the guard returned a row, and
+//! the guard's rows are what the statement returns.
 
 use std::marker::PhantomData;
 
@@ -201,6 +203,7 @@ impl<ST> QueryFragment<Pg> for Statement<ST> {
 /// always the same number of inserts (empty ones included), in the same order. It is kept
 /// prepared only if `then` is safe to cache (a [`Statement`], not diesel's `UPDATE`).
 pub(crate) struct WithInserts<Shape, Q> {
+    guard: Option<Q>,
     inserts: Vec<Unnest>,
     then: Q,
     shape: PhantomData<fn() -> Shape>,
@@ -209,8 +212,24 @@ pub(crate) struct WithInserts<Shape, Q> {
 impl<Shape, Q> WithInserts<Shape, Q> {
     pub(crate) fn new(inserts: Vec<Unnest>, then: Q) -> Self {
         WithInserts {
+            guard: None,
             inserts,
             then,
+            shape: PhantomData,
+        }
+    }
+}
+
+impl<Shape, ST> WithInserts<Shape, Statement<ST>> {
+    /// `WITH g AS (guard), w0 AS (insert, only if g has a row), … SELECT * FROM g`: the
+    /// inserts happen only when `guard` (an `UPDATE … RETURNING`) matched a row, and the
+    /// statement answers what it returned. One statement, so even outside a transaction
+    /// it writes all of it or nothing.
+    pub(crate) fn guarded(guard: Statement<ST>, inserts: Vec<Unnest>) -> Self {
+        WithInserts {
+            guard: Some(guard),
+            inserts,
+            then: Statement::new().sql("SELECT * FROM g"),
             shape: PhantomData,
         }
     }
@@ -227,13 +246,22 @@ impl<Shape, Q: Query> Query for WithInserts<Shape, Q> {
 
 impl<Shape, Q: QueryFragment<Pg>> QueryFragment<Pg> for WithInserts<Shape, Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        for (i, insert) in self.inserts.iter().enumerate() {
-            out.push_sql(if i == 0 { "WITH " } else { ", " });
-            out.push_sql(&format!("w{i} AS ("));
-            insert.walk_ast(out.reborrow())?;
+        if let Some(guard) = &self.guard {
+            out.push_sql("WITH g AS (");
+            guard.walk_ast(out.reborrow())?;
             out.push_sql(")");
         }
-        if !self.inserts.is_empty() {
+        for (i, insert) in self.inserts.iter().enumerate() {
+            let first = i == 0 && self.guard.is_none();
+            out.push_sql(if first { "WITH " } else { ", " });
+            out.push_sql(&format!("w{i} AS ("));
+            insert.walk_ast(out.reborrow())?;
+            if self.guard.is_some() {
+                out.push_sql(" WHERE EXISTS (SELECT 1 FROM g)");
+            }
+            out.push_sql(")");
+        }
+        if self.guard.is_some() || !self.inserts.is_empty() {
             out.push_sql(" ");
         }
         self.then.walk_ast(out.reborrow())

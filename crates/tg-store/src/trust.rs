@@ -7,7 +7,9 @@ use tg_core::{AccountId, AgentId, StoreError, Timestamp};
 use tg_identity::{Agent, AgentStore};
 use tg_receipts::ChainHead;
 use tg_scoring::{Evidence, Trigger};
-use tg_service::{HistoryPoint, PolicyDocument, ReceiptCommit, Stats, TrustState, TrustStore};
+use tg_service::{
+    CommitGuard, HistoryPoint, PolicyDocument, ReceiptCommit, Stats, TrustState, TrustStore,
+};
 
 use tg_webhooks::WebhookStore;
 
@@ -88,21 +90,25 @@ impl TrustRow {
 
     /// PostgreSQL: `update_trust` as a statement that stays prepared (diesel's `UPDATE`
     /// does not): every column but the key and the version, the version raised, the new
-    /// version returned. The row is destructured whole, so a new column that is not set
-    /// here does not compile.
-    fn update_raising_version(self) -> Statement<BigInt> {
+    /// version returned. With a `guard`, only while the stored state version and the
+    /// newest policy version are the guard's. The row is destructured whole, so a new
+    /// column that is not set here does not compile.
+    fn update_raising_version(
+        self,
+        guard: Option<CommitGuard>,
+    ) -> Result<Statement<BigInt>, StoreError> {
         use diesel::sql_types::{Binary, Integer, Nullable, Text};
         macro_rules! set {
             ($($field:ident: $st:ty),+ $(,)?) => {{
                 let TrustRow { agent_id, state_version: _, $($field),+ } = self;
-                Statement::new().sql("UPDATE agent_trust SET ")
+                let update = Statement::new().sql("UPDATE agent_trust SET ")
                     $(.sql(concat!(stringify!($field), " = ")).bind::<$st, _>($field).sql(", "))+
                     .sql("state_version = state_version + 1 WHERE agent_id = ")
-                    .bind::<Text, _>(agent_id)
-                    .sql(" RETURNING state_version")
+                    .bind::<Text, _>(agent_id.clone());
+                (update, agent_id)
             }};
         }
-        set!(
+        let (update, agent_id) = set!(
             successes: BigInt, failures: BigInt, violations: BigInt,
             weighted_success: Double, weighted_failure: Double, weighted_violation: Double,
             engagement: Double, as_of: Nullable<BigInt>, last_activity: Nullable<BigInt>,
@@ -110,7 +116,22 @@ impl TrustRow {
             chain_seq: BigInt, chain_hash: Binary, chain_mac: Nullable<Binary>,
             updated_at: BigInt, self_reported: BigInt, witnessed: BigInt, delegated: BigInt,
             weighted_proven: Double, weighted_witnessed_violation: Double,
-        )
+        );
+        let update = match guard {
+            None => update,
+            // The agent's row lock, as every other read-modify-write of the agent takes it
+            // (`locked_snapshot`), taken before the row is read; if another writer held it,
+            // the update finds the version it committed and matches nothing.
+            Some(g) => update
+                .sql(" AND state_version = ")
+                .bind::<BigInt, _>(seq_to_i64(g.state_version)?)
+                .sql(" AND (SELECT COALESCE(MAX(version), 0) FROM policy_documents) = ")
+                .bind::<BigInt, _>(g.policy_version)
+                .sql(" AND EXISTS (SELECT 1 FROM agents WHERE id = ")
+                .bind::<Text, _>(agent_id)
+                .sql(" FOR UPDATE)"),
+        };
+        Ok(update.sql(" RETURNING state_version"))
     }
 
     pub(crate) fn into_state(self) -> Result<TrustState, StoreError> {
@@ -222,8 +243,15 @@ impl DbTx<'_> {
     }
 }
 
-/// Names [`TrustStore::commit_receipts`]' one PostgreSQL statement in the prepared cache.
+/// Names [`TrustStore::commit_receipts`]' one PostgreSQL statement in the prepared cache,
+/// under the row lock and guarded.
 struct ReceiptCommitShape;
+struct GuardedReceiptCommitShape;
+
+/// A guarded receipt commit found its basis moved.
+fn moved() -> StoreError {
+    StoreError::Conflict("the agent's state or the policy moved since the batch began".into())
+}
 
 #[async_trait::async_trait]
 impl TrustStore for DbTx<'_> {
@@ -341,8 +369,10 @@ impl TrustStore for DbTx<'_> {
             .map(HistoryRow::of)
             .collect::<Result<Vec<_>, _>>()?;
         if let Conn::Pg(c) = &mut self.conn {
-            // One statement, one round trip: the four inserts and the state's update.
-            let update = TrustRow::from_state(commit.state)?.update_raising_version();
+            // One statement, one round trip: the four inserts and the state's update (with
+            // a guard: the update first, the inserts only if it matched).
+            let update =
+                TrustRow::from_state(commit.state)?.update_raising_version(commit.guard)?;
             let inserts = vec![
                 ReceiptRow::unnest(receipts_),
                 HistoryRow::unnest(history),
@@ -355,14 +385,38 @@ impl TrustStore for DbTx<'_> {
                         .collect(),
                 ),
             ];
-            let version: Result<Option<i64>, _> =
-                WithInserts::<ReceiptCommitShape, _>::new(inserts, update)
-                    .get_result(&mut **c)
-                    .await
-                    .optional()
-                    .map_err(store_error);
+            let version: Result<Option<i64>, _> = match commit.guard {
+                None => {
+                    WithInserts::<ReceiptCommitShape, _>::new(inserts, update)
+                        .get_result(&mut **c)
+                        .await
+                }
+                Some(_) => {
+                    WithInserts::<GuardedReceiptCommitShape, _>::guarded(update, inserts)
+                        .get_result(&mut **c)
+                        .await
+                }
+            }
+            .optional()
+            .map_err(store_error);
             let version = self.poison(version)?;
+            if commit.guard.is_some() && version.is_none() {
+                return Err(moved());
+            }
             return self.raised(&commit.state.agent_id, version);
+        }
+        if let Some(guard) = commit.guard {
+            let policy = policy_documents::table
+                .select(max(policy_documents::version))
+                .single_value();
+            let q = agent_trust::table
+                .find(commit.state.agent_id.as_str())
+                .select((agent_trust::state_version, policy));
+            let found: Option<(i64, Option<i64>)> = run!(self, |c| q.first(c).await.optional())?;
+            let expected = (seq_to_i64(guard.state_version)?, guard.policy_version);
+            if found.map(|(state, policy)| (state, policy.unwrap_or(0))) != Some(expected) {
+                return Err(moved());
+            }
         }
         // SQLite: a prepared statement per row, on the connection's thread.
         insert_rows!(self, receipts::table, ReceiptRow, receipts_)?;

@@ -216,6 +216,12 @@ impl tg_service::Store for CountingReads {
     ) -> Result<Box<dyn std::any::Any + Send>, tg_service::ServiceError> {
         self.inner.transaction(work).await
     }
+    async fn single_write(
+        &self,
+        work: tg_service::TxWork,
+    ) -> Result<Box<dyn std::any::Any + Send>, tg_service::ServiceError> {
+        self.inner.single_write(work).await
+    }
     async fn read(
         &self,
         work: tg_service::TxWork,

@@ -135,6 +135,7 @@ impl Recorder {
                     state: &view.state,
                     outbox: &writes.outbox,
                     audit: &writes.audit,
+                    guard: None,
                 })
                 .await?;
             // Every caller's receipt is in the state this version names.

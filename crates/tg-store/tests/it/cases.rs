@@ -13,6 +13,8 @@ use tg_service::{
 use tg_store::Db;
 use tg_tokens::generate_signing_key;
 
+pub(crate) use crate::guarded_commits::guarded_receipt_commits_write_only_on_a_current_basis;
+
 pub(crate) const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
 
 pub fn agent(account: &AccountId, name: &str, spiffe: Option<&str>) -> Agent {
@@ -47,7 +49,28 @@ pub(crate) fn state(id: &AgentId) -> TrustState {
     }
 }
 
-async fn tx<T: Send + 'static>(
+/// The first policy document an operator saves.
+pub(crate) fn first_policy() -> PolicyDocument {
+    PolicyDocument {
+        version: 1,
+        document: "{}".into(),
+        updated_at: T0,
+    }
+}
+
+/// The audit trail of `id` in the tests' first ten seconds.
+pub(crate) fn trail_of(id: &AgentId) -> AuditQuery {
+    AuditQuery {
+        agent_id: Some(id.clone()),
+        start: T0,
+        end: T0.plus_secs(10),
+        event_type: None,
+        after: None,
+        limit: 10,
+    }
+}
+
+pub(crate) async fn tx<T: Send + 'static>(
     db: &Db,
     f: impl for<'a> FnOnce(
         &'a mut dyn tg_service::Tx,
@@ -1243,6 +1266,7 @@ pub async fn receipt_commits_write_every_part_or_nothing(db: Db) {
                     state: &state2,
                     outbox: &outbox2,
                     audit: &audit2,
+                    guard: None,
                 })
                 .await?)
         })
@@ -1269,6 +1293,7 @@ pub async fn receipt_commits_write_every_part_or_nothing(db: Db) {
                     state: &state3,
                     outbox: &[],
                     audit: &[],
+                    guard: None,
                 })
                 .await?)
         })
@@ -1296,6 +1321,7 @@ pub async fn receipt_commits_write_every_part_or_nothing(db: Db) {
                     state: &state(&stranger2),
                     outbox: &[],
                     audit: &[],
+                    guard: None,
                 })
                 .await?)
         })
@@ -1327,16 +1353,7 @@ pub async fn receipt_commits_write_every_part_or_nothing(db: Db) {
                 )
             );
             assert_eq!(tx.list_history(&id2, 10).await?, vec![point.clone()]);
-            let trail = tx
-                .query_audit(&AuditQuery {
-                    agent_id: Some(id2.clone()),
-                    start: T0,
-                    end: T0.plus_secs(10),
-                    event_type: None,
-                    after: None,
-                    limit: 10,
-                })
-                .await?;
+            let trail = tx.query_audit(&trail_of(&id2)).await?;
             assert_eq!(trail, audit);
             Ok(())
         })

@@ -8,6 +8,7 @@
 )]
 
 mod cases;
+mod guarded_commits;
 mod pg_row_lock;
 mod sqlite_readers;
 mod sqlite_writers;
@@ -55,6 +56,7 @@ contract!(
     revoked_tokens_and_attestation_nonces_are_single_records,
     open_delegations_are_accepted_hand_offs_without_an_outcome,
     receipt_commits_write_every_part_or_nothing,
+    guarded_receipt_commits_write_only_on_a_current_basis,
 );
 
 #[allow(dead_code)]

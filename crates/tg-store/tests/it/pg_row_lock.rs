@@ -5,10 +5,10 @@
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tg_core::AccountId;
-use tg_service::{PolicyDocument, TrustState, in_transaction};
+use tg_service::{TrustState, in_transaction};
 use tokio::sync::oneshot;
 
-use crate::cases::{T0, agent, state};
+use crate::cases::{agent, first_policy, state};
 
 #[derive(diesel::QueryableByName)]
 struct Count {
@@ -64,13 +64,7 @@ async fn a_locked_snapshot_waits_for_the_holder_and_reads_its_commit() {
                         ..before
                     })
                     .await?;
-                    Ok(tx
-                        .save_policy_document(&PolicyDocument {
-                            version: 1,
-                            document: "{}".into(),
-                            updated_at: T0,
-                        })
-                        .await?)
+                    Ok(tx.save_policy_document(&first_policy()).await?)
                 })
             })
             .await
