@@ -1,15 +1,15 @@
 //! Coalescing per key: concurrent calls with the same key run as batches, one at a time.
 //!
 //! A call queues under its key. A runner task runs each batch, and takes the queue as its
-//! batch only when it is ready for it ([`Batch::take`]; the record path takes once it
-//! holds the agent's row lock). So a batch is whatever queued until then: a lone call runs
-//! at once and a busy key runs in ever larger batches. No timer.
+//! batch only when it is ready for it ([`Batch::take`]; the record path takes once it is
+//! the agent's turn on this instance, or, when it has no basis in memory, once it holds the
+//! agent's row lock). So a batch is whatever queued until then: a lone call runs at once
+//! and a busy key runs in ever larger batches. No timer.
 //!
 //! While a runner works on its batch, the next runner is already started and waits for
-//! its turn (on PostgreSQL: on the row lock, inside its open transaction). The hand-over
-//! then costs no round trip to the client: the lock passes inside the database at the
-//! other's commit. At most one runner per key is waiting to take; every caller gets its
-//! own answer once the batch that held it is done.
+//! its turn (the record path: on the agent's head on this instance, then on the row lock
+//! inside its open transaction when it must lock). At most one runner per key is waiting
+//! to take; every caller gets its own answer once the batch that held it is done.
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -267,6 +267,9 @@ impl Gateway {
             signer: Arc::clone(&signer),
             operator: done.admin.id.clone(),
             batches: crate::coalesce::Coalescer::new(crate::MAX_RECEIPTS_PER_COMMIT),
+            heads: Arc::new(crate::runtime::record_heads::Heads::new(
+                config.decisions.agents,
+            )),
             metrics: Arc::clone(&metrics),
         };
         Ok(Self {

@@ -68,7 +68,7 @@ pub use runtime::live::{
 };
 pub use runtime::live_relay::REVOKED_KEY_SIGNAL;
 pub use runtime::maintenance::{LEASE as MAINTENANCE_LEASE, MaintenanceConfig, MaintenanceRound};
-pub use runtime::metrics::{Lookup, Metrics, PoolStatus};
+pub use runtime::metrics::{BatchBasis, Lookup, Metrics, PoolStatus};
 pub use runtime::record_batch::MAX_RECEIPTS_PER_COMMIT;
 pub use runtime::vouch_engine::{FACTOR_STEP, VouchConfig, VouchRecompute};
 pub use runtime::webhook_worker::WebhookConfig;

@@ -33,6 +33,7 @@ mod openapi;
 mod otlp;
 mod provenance;
 mod python_sdk;
+mod record_basis;
 mod record_batch;
 mod schemathesis;
 mod security_events;
@@ -91,6 +92,7 @@ use log_http::*;
 use maintenance::*;
 use metrics::*;
 use provenance::*;
+use record_basis::*;
 use security_events::*;
 use signing_keys::*;
 use state_versions::*;
@@ -117,6 +119,7 @@ both_stores!(
     tier_and_catalog_edits_are_persisted_and_used,
     bad_input_always_gets_a_clear_4xx,
     concurrent_writers_leave_one_contiguous_chain,
+    a_batch_from_memory_sees_an_edit_by_hand,
     tampering_is_detected_at_the_right_link,
     tokens_verify_with_the_published_jwks,
     x509_attestation_is_verified_against_trust_bundles,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tg_service::BatchBasis;
 use tg_store::DbConfig;
 
 use crate::support::{Backend, Server, start};
@@ -70,14 +71,16 @@ fn report(
     })
 }
 
-/// While one record's batch waits for the agent's row lock (held by another connection),
-/// three more queue, and the batch takes all four once it has the lock: they commit
-/// together. In that batch a witness's eleventh
-/// report with one token is refused (the tenth, earlier in the same batch, counts) and the
-/// reports around it still append, in arrival order, on one chain that verifies.
-/// (PostgreSQL: a row lock another connection holds is what makes the queue form at a
-/// known point; on SQLite the concurrent-writers test and the coalescer's own tests cover
-/// the batching.)
+/// While one record's batch waits for the agent's row lock (held by another connection,
+/// as another instance's writer would hold it), three more queue behind it, and they commit
+/// together once it is done. The first batch began from this instance's memory of the
+/// agent (its last batch here) and waited for the lock inside its one guarded statement;
+/// the next, holding a witness's token and a violation, runs under the row lock. In that
+/// batch a witness's eleventh report with one token is refused (the tenth, earlier in the
+/// same batch, counts) and the reports around it still append, in arrival order, on one
+/// chain that verifies. (PostgreSQL: a row lock another connection holds is what makes the
+/// queue form at a known point; on SQLite the concurrent-writers test and the coalescer's
+/// own tests cover the batching.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_records_queued_behind_a_lock_append_together() {
     if tg_store::testing::postgres_url().is_none() {
@@ -94,17 +97,22 @@ async fn postgres_records_queued_behind_a_lock_append_together() {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{r}");
     }
+    let batches = |basis| s.gateway.metrics().record_batches(basis);
+    // A witness's report reads its token's uses: under the lock.
+    assert_eq!(batches(BatchBasis::locked), 9);
+    assert_eq!(batches(BatchBasis::memory), 0);
 
     let lock = RowLock::take(&s.db, &agent).await;
-    // The batch's runner waits on the lock before it takes: all four queue.
+    // The first batch takes its one report at once and waits on the lock in the database;
+    // the next three queue behind it on this instance.
     let first = report(&s, &tenant, &agent, "success", None);
-    until_queued(&s, 1, 1).await;
+    until_queued(&s, 1, 0).await;
     let tenth = report(&s, &s.key, &agent, "success", Some(&token));
-    until_queued(&s, 1, 2).await;
+    until_queued(&s, 1, 1).await;
     let eleventh = report(&s, &s.key, &agent, "success", Some(&token));
-    until_queued(&s, 1, 3).await;
+    until_queued(&s, 1, 2).await;
     let violation = report(&s, &tenant, &agent, "violation", None);
-    until_queued(&s, 1, 4).await;
+    until_queued(&s, 1, 3).await;
     lock.release().await;
 
     let (status, first) = first.await.unwrap();
@@ -144,6 +152,10 @@ async fn postgres_records_queued_behind_a_lock_append_together() {
     );
     let (_, card) = s.get(&format!("/agents/{agent}/card")).await;
     assert_eq!(card["total_actions"], 12, "{card}");
+    // The first from memory, the three others in one batch under the lock.
+    assert_eq!(batches(BatchBasis::memory), 1);
+    assert_eq!(batches(BatchBasis::locked), 10);
+    assert_eq!(batches(BatchBasis::moved), 0);
     // One audit event per appended receipt, none for the refused report.
     let (_, trail) = s
         .get(&format!(

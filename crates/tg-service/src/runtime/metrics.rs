@@ -54,6 +54,26 @@ struct LookupLabel {
     result: Lookup,
 }
 
+/// How a batch of records began.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum BatchBasis {
+    /// From the agent as this instance's last batch left it, committed without the row
+    /// lock (its guard held).
+    memory,
+    /// Begun from memory, but the agent or the policy had moved: nothing was written and
+    /// the batch ran again under the row lock.
+    moved,
+    /// Under the row lock from the start: nothing held for the agent, or a report that
+    /// reads more than the agent's own rows (a witness's token, a violation).
+    locked,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BasisLabel {
+    basis: BatchBasis,
+}
+
 /// Where the live relay found a signalled event.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
@@ -94,6 +114,7 @@ pub struct Metrics {
     decisions: Family<OutcomeLabel, Counter>,
     receipts: Counter,
     receipt_commits: Counter,
+    record_batches: Family<BasisLabel, Counter>,
     deliveries: Family<ResultLabel, Counter>,
     lookups: Family<LookupLabel, Counter>,
     relayed: Family<SourceLabel, Counter>,
@@ -120,6 +141,9 @@ impl Metrics {
         for result in [Lookup::hit, Lookup::not_held, Lookup::not_current] {
             drop(self.lookups.get_or_create(&LookupLabel { result }));
         }
+        for basis in [BatchBasis::memory, BatchBasis::moved, BatchBasis::locked] {
+            drop(self.record_batches.get_or_create(&BasisLabel { basis }));
+        }
         for source in [RelaySource::held, RelaySource::outbox] {
             drop(self.relayed.get_or_create(&SourceLabel { source }));
         }
@@ -137,6 +161,11 @@ impl Metrics {
             "receipt_commits",
             "Transactions that appended receipts; receipts_recorded over this is the mean batch",
             self.receipt_commits.clone(),
+        );
+        registry.register(
+            "record_batches",
+            "Batches of records, by how they began (moved: from memory, then again under the lock)",
+            self.record_batches.clone(),
         );
         registry.register(
             "webhook_deliveries",
@@ -185,6 +214,19 @@ impl Metrics {
     pub(crate) fn receipts_committed(&self, n: usize) {
         self.receipts.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
         self.receipt_commits.inc();
+    }
+
+    pub(crate) fn record_batch(&self, basis: BatchBasis) {
+        self.record_batches
+            .get_or_create(&BasisLabel { basis })
+            .inc();
+    }
+
+    /// Batches of records that began as `basis` so far.
+    pub fn record_batches(&self, basis: BatchBasis) -> u64 {
+        self.record_batches
+            .get_or_create(&BasisLabel { basis })
+            .get()
     }
 
     pub(crate) fn delivery(&self, result: DeliveryResult) {

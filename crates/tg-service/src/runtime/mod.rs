@@ -11,6 +11,7 @@ pub(crate) mod live_relay;
 pub(crate) mod maintenance;
 pub(crate) mod metrics;
 pub(crate) mod record_batch;
+pub(crate) mod record_heads;
 pub(crate) mod vouch_engine;
 pub(crate) mod webhook_worker;
 pub(crate) mod worker;

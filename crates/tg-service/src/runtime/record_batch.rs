@@ -1,7 +1,12 @@
 //! Recording receipts at the speed of the agent: concurrent `POST /actions/record` calls
-//! for one agent on this instance run as one transaction — one row lock, the receipts
-//! appended in arrival order, one score update, one commit — and each caller gets its own
-//! receipt (or its own refusal) only after that commit.
+//! for one agent on this instance run as one batch — one score update, the receipts
+//! appended in arrival order, one commit — and each caller gets its own receipt (or its
+//! own refusal) only after that commit.
+//!
+//! Batches of one agent take turns on this instance ([`Heads`]). A batch begins from the
+//! agent as the last one here left it and commits with one guarded statement, no row lock
+//! and no read; when its guard finds that anything moved, nothing is written and the batch
+//! runs again under the agent's row lock, as every batch does when no basis is held.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,19 +14,24 @@ use std::sync::Arc;
 use serde_json::json;
 use tg_access::Principal;
 use tg_audit::{Actor, AuditEvent, EventType};
-use tg_core::{AccountId, AgentId, Clock, Outcome, Provenance, Timestamp};
+use tg_core::{AccountId, AgentId, Clock, Outcome, Provenance, StoreError, Timestamp};
 use tg_identity::AgentStatus;
 use tg_receipts::{ChainHead, Draft, Receipt, ReceiptSigner, Witness};
 use tg_scoring::{Source, Trigger};
 use tg_tokens::TokenClaims;
 use tg_webhooks::{EventKind, OutboxEvent};
 
+use super::metrics::BatchBasis;
+use super::record_heads::{Basis, Heads};
 use crate::coalesce::{Batch, Coalescer};
 use crate::policy_cache::PolicyCache;
 use crate::recording::{Recorded, WITNESS_REPORTS_PER_TOKEN};
 use crate::token_evidence::{credibility, require_live};
 use crate::trust_view::{TrustView, load_view};
-use crate::{Conflict, HistoryPoint, ReceiptCommit, ServiceError, Store, Tx, in_transaction};
+use crate::{
+    CommitGuard, Conflict, HistoryPoint, ReceiptCommit, ServiceError, Store, Tx, in_transaction,
+    single_write,
+};
 
 /// Most receipts one transaction appends; more queued calls form the next one.
 pub const MAX_RECEIPTS_PER_COMMIT: usize = 256;
@@ -38,6 +48,15 @@ pub(crate) struct Report {
     pub token: Option<TokenClaims>,
 }
 
+impl Report {
+    /// Whether deciding it reads or writes more than the agent's own rows: a witness's
+    /// token (its uses so far, its account's credibility) or a violation (every voucher's
+    /// record). Such a batch runs under the row lock.
+    fn needs_lock(&self) -> bool {
+        self.token.is_some() || self.result == Outcome::Violation
+    }
+}
+
 type Answer = Result<Recorded, ServiceError>;
 
 /// What the record path needs, cheap to clone into the batch's task.
@@ -50,6 +69,7 @@ pub(crate) struct Recorder {
     /// The operator's account: its reports count with full credibility.
     pub operator: AccountId,
     pub batches: Arc<Coalescer<AgentId, Report, Answer>>,
+    pub heads: Arc<Heads>,
     pub metrics: Arc<crate::Metrics>,
 }
 
@@ -59,6 +79,13 @@ impl std::fmt::Debug for Recorder {
             .field("batches", &self.batches)
             .finish_non_exhaustive()
     }
+}
+
+/// A batch begun from memory: committed, or its basis had moved (nothing written; the
+/// reports go on to the locked path).
+enum Attempt {
+    Committed(Vec<Answer>, Box<Basis>),
+    Moved(Vec<Report>),
 }
 
 impl Recorder {
@@ -78,23 +105,55 @@ impl Recorder {
             })
     }
 
-    /// One transaction for the batch: an answer per report, in order. The batch is taken
-    /// once the agent's row is locked, so it holds every call queued until then (and the
-    /// next runner can wait on the lock meanwhile). A refused report writes nothing and the
-    /// others go on; a storage error fails them all, with nothing written.
+    /// One batch: an answer per report, in order. It takes its reports once it is the
+    /// agent's turn here, so it holds every call queued until then. A refused report
+    /// writes nothing and the others go on; a storage error fails them all, with nothing
+    /// written.
     async fn commit(&self, id: AgentId, batch: Batch<Report, Answer>) -> Vec<Answer> {
+        let head = self.heads.of(&id);
+        let mut basis = head.lock().await;
+        let mut taken = None;
+        if let Some(known) = basis.take() {
+            let reports = batch.take();
+            if reports.iter().any(Report::needs_lock) {
+                self.metrics.record_batch(BatchBasis::locked);
+                taken = Some(reports);
+            } else {
+                match self.write_from_memory(id.clone(), known, reports).await {
+                    Ok(Attempt::Committed(answers, after)) => {
+                        self.metrics.record_batch(BatchBasis::memory);
+                        self.committed(&answers);
+                        *basis = self.heads.keep(*after);
+                        return answers;
+                    }
+                    Ok(Attempt::Moved(reports)) => {
+                        self.metrics.record_batch(BatchBasis::moved);
+                        taken = Some(reports);
+                    }
+                    Err(e) => return vec![Err(e); batch.taken()],
+                }
+            }
+        } else {
+            self.metrics.record_batch(BatchBasis::locked);
+        }
         let this = self.clone();
         let taking = batch.clone();
         let done = in_transaction(self.store.as_ref(), move |tx| {
-            Box::pin(async move { this.append(tx, &id, &taking).await })
+            Box::pin(async move {
+                let now = this.clock.now();
+                let first = load_view(tx, &this.policy, &id, now, true).await?;
+                // Taken once the row is locked (unless the attempt from memory took them):
+                // every call queued until then is in.
+                let reports = taken.unwrap_or_else(|| taking.take());
+                let decided = this.decide(tx, first, &reports).await?;
+                Ok(decided.write(tx, None).await?)
+            })
         })
         .await;
         match done {
-            Ok(answers) => {
-                let appended = answers.iter().filter(|a| a.is_ok()).count();
-                if appended > 0 {
-                    self.metrics.receipts_committed(appended);
-                }
+            Ok((answers, after)) => {
+                self.committed(&answers);
+                *basis = self.heads.keep(after);
                 answers
             }
             Err(e) => {
@@ -106,18 +165,58 @@ impl Recorder {
         }
     }
 
-    async fn append(
+    fn committed(&self, answers: &[Answer]) {
+        let appended = answers.iter().filter(|a| a.is_ok()).count();
+        if appended > 0 {
+            self.metrics.receipts_committed(appended);
+        }
+    }
+
+    /// The batch decided from `basis` and written in one statement guarded by its state
+    /// and policy versions. A batch that writes nothing (every report refused) has no
+    /// guard to prove its basis current, so it goes to the locked path too.
+    async fn write_from_memory(
+        &self,
+        id: AgentId,
+        basis: Basis,
+        reports: Vec<Report>,
+    ) -> Result<Attempt, ServiceError> {
+        let this = self.clone();
+        single_write(self.store.as_ref(), move |tx| {
+            Box::pin(async move {
+                let guard = CommitGuard {
+                    state_version: basis.state.version,
+                    policy_version: basis.policy.version,
+                };
+                debug_assert_eq!(basis.agent.id, id);
+                let now = this.clock.now();
+                let first = TrustView::compute(basis.agent, basis.state, basis.policy, now);
+                let decided = this.decide(tx, first, &reports).await?;
+                if decided.writes.receipts.is_empty() {
+                    return Ok(Attempt::Moved(reports));
+                }
+                match decided.write(tx, Some(guard)).await {
+                    Ok((answers, after)) => Ok(Attempt::Committed(answers, Box::new(after))),
+                    Err(StoreError::Conflict(_)) => Ok(Attempt::Moved(reports)),
+                    Err(e) => Err(e.into()),
+                }
+            })
+        })
+        .await
+    }
+
+    /// The reports decided in order from `view`, the agent before the batch: an answer
+    /// each, and what the batch writes.
+    async fn decide(
         &self,
         tx: &mut dyn Tx,
-        id: &AgentId,
-        batch: &Batch<Report, Answer>,
-    ) -> Result<Vec<Answer>, ServiceError> {
-        let first = load_view(tx, &self.policy, id, self.clock.now(), true).await?;
-        let batch = batch.take();
+        view: TrustView,
+        reports: &[Report],
+    ) -> Result<Decided, ServiceError> {
         let mut writes = Writes::default();
-        let mut view = first;
-        let mut answers = Vec::with_capacity(batch.len());
-        for report in batch {
+        let mut view = view;
+        let mut answers = Vec::with_capacity(reports.len());
+        for report in reports {
             match self.one(tx, &view, report, &mut writes).await {
                 Ok(recorded) => {
                     view = recorded.view.clone();
@@ -127,23 +226,11 @@ impl Recorder {
                 Err(Failed(e)) => return Err(e),
             }
         }
-        if !writes.receipts.is_empty() {
-            let version = tx
-                .commit_receipts(&ReceiptCommit {
-                    receipts: &writes.receipts,
-                    history: &writes.history,
-                    state: &view.state,
-                    outbox: &writes.outbox,
-                    audit: &writes.audit,
-                    guard: None,
-                })
-                .await?;
-            // Every caller's receipt is in the state this version names.
-            for recorded in answers.iter_mut().flatten() {
-                recorded.view.state.version = version;
-            }
-        }
-        Ok(answers)
+        Ok(Decided {
+            answers,
+            writes,
+            view,
+        })
     }
 
     /// Appends one report after `view`, the agent as the batch has left it so far.
@@ -151,7 +238,7 @@ impl Recorder {
         &self,
         tx: &mut dyn Tx,
         view: &TrustView,
-        report: Report,
+        report: &Report,
         writes: &mut Writes,
     ) -> Result<Recorded, Step> {
         let now = self.clock.now();
@@ -167,7 +254,7 @@ impl Recorder {
         if let Some(claims) = &report.token {
             require_live(tx, claims, &before.agent, "interaction").await?;
         }
-        let (witness, source) = match report.token.map(|c| c.jti) {
+        let (witness, source) = match report.token.as_ref().map(|c| c.jti.clone()) {
             // The agent's own account (or the operator acting for it).
             None if principal.can_write(&before.agent.account_id) => (None, Source::SELF),
             // Another account without proof: as if the agent did not exist.
@@ -203,7 +290,7 @@ impl Recorder {
         }
         let draft = Draft {
             agent_id: id.clone(),
-            action: report.action,
+            action: report.action.clone(),
             result: report.result,
             timestamp: now,
             reported_at: report.reported_at,
@@ -301,6 +388,56 @@ impl Recorder {
             old_tier,
             view: TrustView { state, ..after },
         })
+    }
+}
+
+/// A batch's reports decided: the answers, what to write, and the agent after them.
+struct Decided {
+    answers: Vec<Answer>,
+    writes: Writes,
+    view: TrustView,
+}
+
+impl Decided {
+    /// Writes the batch (with `guard`: only if its basis is still current). Every caller's
+    /// receipt is in the state version its answer names; the agent after the batch is the
+    /// next one's basis.
+    async fn write(
+        mut self,
+        tx: &mut dyn Tx,
+        guard: Option<CommitGuard>,
+    ) -> Result<(Vec<Answer>, Basis), StoreError> {
+        let writes = &self.writes;
+        if !writes.receipts.is_empty() {
+            let version = tx
+                .commit_receipts(&ReceiptCommit {
+                    receipts: &writes.receipts,
+                    history: &writes.history,
+                    state: &self.view.state,
+                    outbox: &writes.outbox,
+                    audit: &writes.audit,
+                    guard,
+                })
+                .await?;
+            self.view.state.version = version;
+            for recorded in self.answers.iter_mut().flatten() {
+                recorded.view.state.version = version;
+            }
+        }
+        let TrustView {
+            agent,
+            state,
+            policy,
+            ..
+        } = self.view;
+        Ok((
+            self.answers,
+            Basis {
+                agent,
+                state,
+                policy,
+            },
+        ))
     }
 }
 
