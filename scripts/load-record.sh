@@ -24,8 +24,15 @@ load_agent
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
 with_cpu wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}"
 # How the receipts were grouped: receipts and commits over the whole run (the 20 set-up
-# receipts included), from the server's metrics.
+# receipts included), and the batches by basis (from memory, moved to the locked path,
+# locked), from the server's metrics.
 curl -fs "http://127.0.0.1:$PORT/metrics" -H "X-API-Key: $key" | awk '
     /^trust_gateway_receipts_recorded_total / {r = $2}
     /^trust_gateway_receipt_commits_total / {c = $2}
-    END {if (c > 0) printf "receipts %d in %d commits: %.1f per commit\n", r, c, r / c}'
+    /^trust_gateway_record_batches_total\{basis="memory"\} / {m = $2}
+    /^trust_gateway_record_batches_total\{basis="moved"\} / {v = $2}
+    /^trust_gateway_record_batches_total\{basis="locked"\} / {l = $2}
+    END {
+        if (c > 0) printf "receipts %d in %d commits: %.1f per commit\n", r, c, r / c
+        printf "batches: %d from memory, %d moved to the lock, %d locked\n", m, v, l
+    }'
