@@ -5,6 +5,7 @@ use serde::Serialize;
 use tg_core::Timestamp;
 
 use crate::score::{Computed, Hold, compute, rounded};
+use crate::words::{push_f64, push_fixed2, push_u64};
 use crate::{ConfigState, FactorScores, Inputs, Policy};
 
 /// One factor explained: its score, weight, contribution and the evidence behind it.
@@ -75,7 +76,10 @@ fn explained(policy: &Policy, config: ConfigState, c: Computed) -> Breakdown {
             "identity",
             f.identity,
             w.identity,
-            format!("attestation strength {:.2}", f.identity),
+            words(32, |w| {
+                w.push_str("attestation strength ");
+                push_fixed2(w, f.identity);
+            }),
         ),
         factor(
             "config",
@@ -90,17 +94,24 @@ fn explained(policy: &Policy, config: ConfigState, c: Computed) -> Breakdown {
             "behavior",
             f.behavior,
             w.behavior,
-            format!(
-                "{} successes, {} failures, {} violations ({} self-reported, {} witnessed, {} by delegation; recency-weighted, half-life {} days; a violation counts as {} failures)",
-                ev.successes,
-                ev.failures,
-                ev.violations,
-                ev.self_reported,
-                ev.witnessed,
-                ev.delegated,
-                params.half_life_days,
-                params.violation_weight
-            ),
+            words(192, |w| {
+                push_u64(w, ev.successes);
+                w.push_str(" successes, ");
+                push_u64(w, ev.failures);
+                w.push_str(" failures, ");
+                push_u64(w, ev.violations);
+                w.push_str(" violations (");
+                push_u64(w, ev.self_reported);
+                w.push_str(" self-reported, ");
+                push_u64(w, ev.witnessed);
+                w.push_str(" witnessed, ");
+                push_u64(w, ev.delegated);
+                w.push_str(" by delegation; recency-weighted, half-life ");
+                push_f64(w, params.half_life_days);
+                w.push_str(" days; a violation counts as ");
+                push_f64(w, params.violation_weight);
+                w.push_str(" failures)");
+            }),
         ),
         factor(
             "vouch",
@@ -112,7 +123,11 @@ fn explained(policy: &Policy, config: ConfigState, c: Computed) -> Breakdown {
             "activity",
             f.activity,
             w.activity,
-            format!("engagement {:.2} (decayed evidence count)", ev.engagement),
+            words(48, |w| {
+                w.push_str("engagement ");
+                push_fixed2(w, ev.engagement);
+                w.push_str(" (decayed evidence count)");
+            }),
         ),
     ];
     let rule = &policy.proof;
@@ -125,14 +140,24 @@ fn explained(policy: &Policy, config: ConfigState, c: Computed) -> Breakdown {
         proven: c.proven,
         capped_at_tier: c.held.map(|(tier, _)| tier),
         reason: c.held.map(|(tier, why)| match why {
-            Hold::Unproven => format!(
-                "unproven: {:.2} of {:.2} credible witnessed or delegation evidence and a vouch factor of {:.2} (< {:.2}); self-reported evidence alone reaches tier {tier} at most",
-                ev.weighted_proven, rule.proven_evidence, f.vouch, rule.proven_vouch
-            ),
-            Hold::WitnessedViolation => format!(
-                "a witnessed violation (weight {:.2}) holds the agent one tier below its score's",
-                ev.weighted_witnessed_violation
-            ),
+            Hold::Unproven => words(224, |w| {
+                w.push_str("unproven: ");
+                push_fixed2(w, ev.weighted_proven);
+                w.push_str(" of ");
+                push_fixed2(w, rule.proven_evidence);
+                w.push_str(" credible witnessed or delegation evidence and a vouch factor of ");
+                push_fixed2(w, f.vouch);
+                w.push_str(" (< ");
+                push_fixed2(w, rule.proven_vouch);
+                w.push_str("); self-reported evidence alone reaches tier ");
+                push_u64(w, u64::from(tier));
+                w.push_str(" at most");
+            }),
+            Hold::WitnessedViolation => words(96, |w| {
+                w.push_str("a witnessed violation (weight ");
+                push_fixed2(w, ev.weighted_witnessed_violation);
+                w.push_str(") holds the agent one tier below its score's");
+            }),
         }),
     };
     Breakdown {
@@ -155,6 +180,13 @@ fn explained(policy: &Policy, config: ConfigState, c: Computed) -> Breakdown {
         last_activity: ev.last_activity,
         proof,
     }
+}
+
+/// Words of about `capacity` bytes, written by `write`.
+fn words(capacity: usize, write: impl FnOnce(&mut String)) -> String {
+    let mut w = String::with_capacity(capacity);
+    write(&mut w);
+    w
 }
 
 /// A factor with its score and contribution to [`crate::SCORE_DECIMALS`] places.
@@ -279,6 +311,33 @@ mod tests {
             "exact",
         );
         assert!(d.allowed);
+    }
+
+    #[test]
+    fn the_words_say_the_numbers_behind_each_factor() {
+        let p = Policy::preset(Preset::Default);
+        let e = evidence(&[(Outcome::Success, 30), (Outcome::Failure, 2)], &p);
+        let b = score(&p, 0.6, &e, T0.plus_secs(86_400));
+        let words: Vec<&str> = b.explain.iter().map(|f| f.evidence.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "attestation strength 0.60",
+                "config_hash matches the approved hash",
+                "30 successes, 2 failures, 0 violations (32 self-reported, 0 witnessed, 0 by \
+                 delegation; recency-weighted, half-life 30 days; a violation counts as 10 \
+                 failures)",
+                "trust flowing from pre-trusted agents through vouches",
+                "engagement 31.27 (decayed evidence count)",
+            ]
+        );
+        assert_eq!(
+            b.proof.reason.as_deref(),
+            Some(
+                "unproven: 0.00 of 4.50 credible witnessed or delegation evidence and a vouch \
+                 factor of 0.00 (< 0.30); self-reported evidence alone reaches tier 1 at most"
+            )
+        );
     }
 
     #[test]

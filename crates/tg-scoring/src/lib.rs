@@ -9,6 +9,7 @@ mod policy;
 mod policy_file;
 mod score;
 mod tiers;
+mod words;
 
 pub use authorize::{Decision, DenyReason, Standing, authorize, permitted_actions};
 pub use breakdown::{Breakdown, Factor, Proof, breakdown};
