@@ -16,6 +16,33 @@ pub(crate) struct Auth {
     pub actor: Actor,
 }
 
+/// A connection's peer address and its audit hash, taken once when the connection opens
+/// ([`connection_peer`]) instead of at every request on it.
+#[derive(Debug)]
+pub(crate) struct ConnectionPeer {
+    ip: std::net::IpAddr,
+    ip_hash: String,
+}
+
+/// `HttpServer::on_connect`: notes a TCP connection's peer and its hash in the
+/// connection's data.
+pub(crate) fn connection_peer(
+    gateway: &tg_service::Gateway,
+    conn: &dyn std::any::Any,
+    data: &mut actix_web::dev::Extensions,
+) {
+    let peer = conn
+        .downcast_ref::<actix_web::rt::net::TcpStream>()
+        .and_then(|stream| stream.peer_addr().ok());
+    if let Some(peer) = peer {
+        let ip = peer.ip();
+        data.insert(ConnectionPeer {
+            ip,
+            ip_hash: gateway.ip_hash(&ip.to_string()),
+        });
+    }
+}
+
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
@@ -71,12 +98,15 @@ async fn admit(req: &ServiceRequest) -> Result<Option<Auth>, ApiError> {
         return Err(too_many_failures(wait));
     }
     let presented = key.is_some();
-    let ip = peer.map(|ip| ip.to_string());
+    let ip_hash = peer.map(|ip| match req.conn_data::<ConnectionPeer>() {
+        Some(conn) if conn.ip == ip => conn.ip_hash.clone(),
+        _ => state.gateway.ip_hash(&ip.to_string()),
+    });
     // From memory when it can answer (no hand-off to the runtime), else as a use case.
     let auth = match state.gateway.authenticate_now(key.as_deref()) {
         Some(answer) => answer
             .map(|principal| {
-                let actor = state.gateway.actor(Some(&principal), ip.as_deref());
+                let actor = state.gateway.actor_hashed(Some(&principal), ip_hash);
                 Auth { principal, actor }
             })
             .map_err(ApiError::from),
@@ -84,7 +114,7 @@ async fn admit(req: &ServiceRequest) -> Result<Option<Auth>, ApiError> {
             state
                 .call(move |g| async move {
                     let principal = g.authenticate(key.as_deref()).await?;
-                    let actor = g.actor(Some(&principal), ip.as_deref());
+                    let actor = g.actor_hashed(Some(&principal), ip_hash);
                     Ok(Auth { principal, actor })
                 })
                 .await

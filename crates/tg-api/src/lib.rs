@@ -188,6 +188,7 @@ pub fn server(
         metrics,
         metrics_public,
     });
+    let on_connect = Arc::clone(&state.gateway);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -196,6 +197,7 @@ pub fn server(
             .wrap(actix_web::middleware::from_fn(request_id::trace))
             .configure(configure)
     })
+    .on_connect(move |conn, data| auth::connection_peer(&on_connect, conn, data))
     .workers(workers.max(1))
     .listen(listener)?
     .run();

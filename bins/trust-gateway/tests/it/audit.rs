@@ -56,6 +56,8 @@ pub async fn audit_trail_query_and_exports(backend: Backend) {
         let ip_hash = e["ip_hash"].as_str().unwrap();
         assert_eq!(ip_hash.len(), 32);
         assert!(!ip_hash.contains("127.0.0.1"));
+        // The address the connection came from, hashed once when it opened.
+        assert_eq!(ip_hash, s.gateway.ip_hash("127.0.0.1"));
     }
     assert_eq!(events[1]["details"]["seq"], 1);
     let denial = events
