@@ -95,18 +95,17 @@ fn explained(policy: &Policy, config: ConfigState, c: Computed) -> Breakdown {
             f.behavior,
             w.behavior,
             words(192, |w| {
-                push_u64(w, ev.successes);
-                w.push_str(" successes, ");
-                push_u64(w, ev.failures);
-                w.push_str(" failures, ");
-                push_u64(w, ev.violations);
-                w.push_str(" violations (");
-                push_u64(w, ev.self_reported);
-                w.push_str(" self-reported, ");
-                push_u64(w, ev.witnessed);
-                w.push_str(" witnessed, ");
-                push_u64(w, ev.delegated);
-                w.push_str(" by delegation; recency-weighted, half-life ");
+                for (count, then) in [
+                    (ev.successes, " successes, "),
+                    (ev.failures, " failures, "),
+                    (ev.violations, " violations ("),
+                    (ev.self_reported, " self-reported, "),
+                    (ev.witnessed, " witnessed, "),
+                    (ev.delegated, " by delegation; recency-weighted, half-life "),
+                ] {
+                    push_u64(w, count);
+                    w.push_str(then);
+                }
                 push_f64(w, params.half_life_days);
                 w.push_str(" days; a violation counts as ");
                 push_f64(w, params.violation_weight);
