@@ -68,7 +68,7 @@ mod tests {
             state ^= state << 17;
             let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
             // 1e-4 .. 1e9, and a quarter of them on or beside a hundredth or a tie.
-            let x = unit * 10f64.powi((i % 14) as i32 - 4);
+            let x = unit * 10f64.powi(i % 14 - 4);
             match i % 4 {
                 0 => (x * 100.0).round() / 100.0,
                 1 => ((x * 100.0).floor() + 0.5) / 100.0,
