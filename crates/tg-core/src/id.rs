@@ -30,10 +30,7 @@ const HEX_LEN: usize = 24;
 impl<K: IdKind> Id<K> {
     /// A fresh identifier from the OS CSPRNG.
     pub fn generate() -> Self {
-        Self {
-            value: format!("{}{}", K::PREFIX, crate::random_hex::<12>()),
-            kind: PhantomData,
-        }
+        Self::of_bytes(crate::random_bytes::<12>())
     }
 
     /// A fresh identifier that sorts by `at` (to the millisecond) and then at random:
@@ -41,8 +38,21 @@ impl<K: IdKind> Id<K> {
     /// Still unpredictable (48 random bits), but it reveals `at`.
     pub fn generate_at(at: crate::Timestamp) -> Self {
         let millis = u64::try_from(at.as_micros() / 1000).unwrap_or(0) & 0xffff_ffff_ffff;
+        let [_, _, t0, t1, t2, t3, t4, t5] = millis.to_be_bytes();
+        let [r0, r1, r2, r3, r4, r5] = crate::random_bytes::<6>();
+        Self::of_bytes([t0, t1, t2, t3, t4, t5, r0, r1, r2, r3, r4, r5])
+    }
+
+    /// `PREFIX` and the 12 bytes in lowercase hex, written into one string of its final
+    /// size (ids are made at every decision and record: no `format!`, no second string).
+    fn of_bytes(raw: [u8; HEX_LEN / 2]) -> Self {
+        let mut value = String::with_capacity(K::PREFIX.len() + HEX_LEN);
+        value.push_str(K::PREFIX);
+        for nibble in raw.into_iter().flat_map(|b| [b >> 4, b & 0xf]) {
+            value.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
         Self {
-            value: format!("{}{millis:012x}{}", K::PREFIX, crate::random_hex::<6>()),
+            value,
             kind: PhantomData,
         }
     }
