@@ -43,6 +43,16 @@ pub(crate) fn connection_peer(
     }
 }
 
+/// The audit hash of the request's peer address: the connection's, taken when it opened,
+/// or hashed now when the connection holds none (or another address).
+pub(crate) fn peer_ip_hash(gateway: &tg_service::Gateway, req: &HttpRequest) -> Option<String> {
+    let ip = req.peer_addr()?.ip();
+    Some(match req.conn_data::<ConnectionPeer>() {
+        Some(conn) if conn.ip == ip => conn.ip_hash.clone(),
+        _ => gateway.ip_hash(&ip.to_string()),
+    })
+}
+
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
@@ -98,15 +108,12 @@ async fn admit(req: &ServiceRequest) -> Result<Option<Auth>, ApiError> {
         return Err(too_many_failures(wait));
     }
     let presented = key.is_some();
-    let ip_hash = peer.map(|ip| match req.conn_data::<ConnectionPeer>() {
-        Some(conn) if conn.ip == ip => conn.ip_hash.clone(),
-        _ => state.gateway.ip_hash(&ip.to_string()),
-    });
+    let ip_hash = peer_ip_hash(&state.gateway, req.request());
     // From memory when it can answer (no hand-off to the runtime), else as a use case.
     let auth = match state.gateway.authenticate_now(key.as_deref()) {
         Some(answer) => answer
             .map(|principal| {
-                let actor = state.gateway.actor_hashed(Some(&principal), ip_hash);
+                let actor = state.gateway.actor(Some(&principal), ip_hash);
                 Auth { principal, actor }
             })
             .map_err(ApiError::from),
@@ -114,7 +121,7 @@ async fn admit(req: &ServiceRequest) -> Result<Option<Auth>, ApiError> {
             state
                 .call(move |g| async move {
                     let principal = g.authenticate(key.as_deref()).await?;
-                    let actor = g.actor_hashed(Some(&principal), ip_hash);
+                    let actor = g.actor(Some(&principal), ip_hash);
                     Ok(Auth { principal, actor })
                 })
                 .await

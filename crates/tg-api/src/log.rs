@@ -202,8 +202,9 @@ async fn cosignature(
         ))
         .into());
     }
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
-    let actor = state.gateway.actor(None, ip.as_deref());
+    let actor = state
+        .gateway
+        .actor(None, crate::auth::peer_ip_hash(&state.gateway, &req));
     let done = state
         .call(move |g| async move { g.add_cosignature(&text, &actor).await })
         .await?;

@@ -385,19 +385,15 @@ impl Gateway {
         Ok(summaries)
     }
 
-    /// The audit actor for a request from `ip` by `principal`.
-    pub fn actor(&self, principal: Option<&Principal>, ip: Option<&str>) -> Actor {
-        self.actor_hashed(principal, ip.map(|ip| self.ip_hash(ip)))
-    }
-
     /// How the audit trail names the address `ip` (keyed, so the trail holds no address).
     pub fn ip_hash(&self, ip: &str) -> String {
         self.ip_hasher.hash(ip)
     }
 
-    /// [`Gateway::actor`] for an address already hashed with [`Gateway::ip_hash`] (the
-    /// server hashes a connection's address once, not at every request on it).
-    pub fn actor_hashed(&self, principal: Option<&Principal>, ip_hash: Option<String>) -> Actor {
+    /// The audit actor for a request by `principal` from an address hashed with
+    /// [`Gateway::ip_hash`] (the server hashes a connection's address once, not at every
+    /// request on it).
+    pub fn actor(&self, principal: Option<&Principal>, ip_hash: Option<String>) -> Actor {
         Actor {
             ip_hash,
             api_key_prefix: principal.map(|p| p.key_prefix.clone()),
