@@ -40,7 +40,7 @@ for _ in 1 2 3 4; do
     (while true; do curl -fs -o /dev/null "http://127.0.0.1:$PORT/receipts/$long/verify" -H "X-API-Key: $key"; done) &
     verifiers+=($!)
 done
-trap 'kill "${verifiers[@]}" $server 2>/dev/null || true' EXIT
+trap 'kill "${verifiers[@]}" 2>/dev/null || true; release_cleanup' EXIT
 echo "--- GET /agents/{other}, while 4 loops verify the long chain"
 read_other
 start=$(date +%s.%N)

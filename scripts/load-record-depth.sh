@@ -64,14 +64,7 @@ case "$backend" in
         analyse="ANALYZE receipts; ANALYZE log_entries;" ;;
 esac
 
-# The grown store is ~600 MiB: removed at exit (the temp dir, or the PostgreSQL schema).
-cleanup() {
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    [ "$backend" = postgres ] && sql "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+# The grown store (~600 MiB) is removed at exit by `release_cleanup`.
 
 load_agent
 echo "== the agent at 20 receipts: backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"

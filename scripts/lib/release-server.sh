@@ -20,7 +20,18 @@ case "$backend" in
 esac
 "$bin" >"$dir/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+# At exit: the server stopped and its store removed, the temp dir or the PostgreSQL schema
+# (a run leaves hundreds of MiB there: ten seconds of decisions write ~275 MiB of audit
+# rows). Scripts that set their own EXIT trap call it from theirs.
+release_cleanup() {
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    if [ "$backend" = postgres ]; then
+        psql "$url" -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+}
+trap release_cleanup EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 
 # load_agent [NAME]: registers an agent (default name `load`) with 20 successful receipts
