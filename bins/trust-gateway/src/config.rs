@@ -40,7 +40,8 @@ pub struct Settings {
     /// `CHAIN_VERIFY_RECEIPTS` (200000): receipts verified per round.
     pub maintenance: tg_service::MaintenanceConfig,
     /// `LOG_ORIGIN` (the issuer without its scheme, then `/log`), `LOG_WITNESSES` (witness
-    /// cosigner vkeys, comma-separated), `LOG_INTEGRATE_MS` (1000): the transparency log.
+    /// cosigner vkeys, comma-separated), `LOG_INTEGRATE_MS` (1000), `LOG_INTEGRATE_LEAVES`
+    /// (leaves per integration transaction): the transparency log.
     pub log: tg_service::LogConfig,
     /// `DECISION_CACHE_AGENTS` (100000; 0 turns it off), `DECISION_CACHE_KEYS` (10000),
     /// `DECISION_STALENESS_MS` (1000): the decision state in memory and, with PostgreSQL,
@@ -173,6 +174,7 @@ impl Settings {
             get("LOG_ORIGIN"),
             get("LOG_WITNESSES"),
             get("LOG_INTEGRATE_MS"),
+            get("LOG_INTEGRATE_LEAVES"),
         )?;
         let decisions = decision_config(
             get("DECISION_CACHE_AGENTS"),
@@ -352,6 +354,7 @@ fn log_config(
     origin: Option<String>,
     witnesses: Option<String>,
     every_ms: Option<String>,
+    leaves: Option<String>,
 ) -> anyhow::Result<tg_service::LogConfig> {
     let origin = match origin {
         Some(o) => o,
@@ -392,6 +395,13 @@ fn log_config(
             .filter(|n| (10..=60_000).contains(n))
             .with_context(|| format!("LOG_INTEGRATE_MS `{s}`: expected 10–60000"))?;
         config.every = Some(std::time::Duration::from_millis(n));
+    }
+    if let Some(s) = leaves {
+        config.batch = s
+            .parse()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .with_context(|| format!("LOG_INTEGRATE_LEAVES `{s}`: expected 1–100000"))?;
     }
     Ok(config)
 }
@@ -455,6 +465,7 @@ mod tests {
         assert!(err("WEBHOOK_TIMEOUT_SECS", "0").contains("WEBHOOK_TIMEOUT_SECS `0`"));
         assert!(err("LOG_ORIGIN", "has space").contains("LOG_ORIGIN"));
         assert!(err("LOG_INTEGRATE_MS", "5").contains("LOG_INTEGRATE_MS `5`"));
+        assert!(err("LOG_INTEGRATE_LEAVES", "0").contains("LOG_INTEGRATE_LEAVES `0`"));
         assert!(err("DECISION_STALENESS_MS", "50").contains("DECISION_STALENESS_MS `50`"));
         assert!(err("DECISION_CACHE_AGENTS", "-1").contains("DECISION_CACHE_AGENTS `-1`"));
         assert!(err("LOG_WITNESSES", "w+00000000+AAAA").contains("LOG_WITNESSES"));
@@ -462,10 +473,17 @@ mod tests {
 
     #[test]
     fn the_log_origin_defaults_to_the_issuer_host() {
-        let c = log_config("https://gw.example.com/", None, None, Some("250".into()));
+        let c = log_config(
+            "https://gw.example.com/",
+            None,
+            None,
+            Some("250".into()),
+            Some("120".into()),
+        );
         let c = c.unwrap_or_default();
         assert_eq!(c.origin, "gw.example.com/log");
         assert_eq!(c.every, Some(std::time::Duration::from_millis(250)));
+        assert_eq!(c.batch, 120);
         let key = tg_log::note::generate_key().unwrap_or_default();
         let w = tg_log::Cosigner::from_pkcs8("w.example/1", &key).map(|w| w.vkey());
         let w = w.unwrap_or_default();
@@ -474,10 +492,15 @@ mod tests {
             Some("x/log".into()),
             Some(format!(" {w} ,")),
             None,
+            None,
         );
         assert_eq!(
-            c.map(|c| (c.origin, c.witnesses)).ok(),
-            Some(("x/log".to_owned(), vec![w]))
+            c.map(|c| (c.origin, c.witnesses, c.batch)).ok(),
+            Some((
+                "x/log".to_owned(),
+                vec![w],
+                tg_service::LogConfig::default().batch
+            ))
         );
     }
 

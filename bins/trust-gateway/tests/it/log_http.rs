@@ -30,11 +30,14 @@ async fn integrate(s: &Server) -> Value {
 }
 
 pub async fn the_log_verifies_independently_over_http(backend: Backend) {
-    // The worker's period is long: the test integrates when it chooses.
+    // The worker's period is long: the test integrates when it chooses. 16 leaves per
+    // transaction: most rounds below take several, each renewing the lease and signing
+    // its own checkpoint.
     let s = start_on_fresh(
         backend,
         &[
             ("LOG_INTEGRATE_MS", "60000"),
+            ("LOG_INTEGRATE_LEAVES", "16"),
             ("LOG_ORIGIN", "gateway.test/log"),
         ],
     )
