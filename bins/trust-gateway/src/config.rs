@@ -240,6 +240,24 @@ impl Settings {
     }
 }
 
+/// `value` of the variable `name` as a number within `range`, or why not.
+fn number<T>(name: &str, value: &str, range: std::ops::RangeInclusive<T>) -> anyhow::Result<T>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    value
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .with_context(|| {
+            format!(
+                "{name} `{value}`: expected {}–{}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
 fn webhook_config(
     allow: Option<String>,
     timeout: Option<String>,
@@ -250,12 +268,6 @@ fn webhook_config(
         config.allow = tg_webhooks::UrlPolicy::parse_allow_list(&a)
             .map_err(|e| anyhow::anyhow!("WEBHOOK_ALLOW_NETS: {e}"))?;
     }
-    let number = |name: &str, v: &str, range: std::ops::RangeInclusive<u64>| {
-        v.parse::<u64>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .with_context(|| format!("{name} `{v}`: expected {}–{}", range.start(), range.end()))
-    };
     if let Some(t) = timeout {
         config.timeout =
             std::time::Duration::from_secs(number("WEBHOOK_TIMEOUT_SECS", &t, 1..=120)?);
@@ -287,11 +299,7 @@ fn vouch_config(
         }
     }
     if let Some(s) = secs {
-        let n: u64 = s
-            .parse()
-            .ok()
-            .filter(|n| (1..=86_400).contains(n))
-            .with_context(|| format!("VOUCH_RECOMPUTE_SECS `{s}`: expected 1–86400"))?;
+        let n = number("VOUCH_RECOMPUTE_SECS", &s, 1..=86_400)?;
         config.every = Some(std::time::Duration::from_secs(n));
     }
     Ok(config)
@@ -308,19 +316,11 @@ fn decision_config(
         ("DECISION_CACHE_KEYS", keys, &mut config.keys),
     ] {
         if let Some(s) = value {
-            *slot = s
-                .parse()
-                .ok()
-                .filter(|n| *n <= 100_000_000)
-                .with_context(|| format!("{var} `{s}`: expected 0–100000000"))?;
+            *slot = number(var, &s, 0..=100_000_000)?;
         }
     }
     if let Some(s) = staleness_ms {
-        let n: u64 = s
-            .parse()
-            .ok()
-            .filter(|n| (100..=60_000).contains(n))
-            .with_context(|| format!("DECISION_STALENESS_MS `{s}`: expected 100–60000"))?;
+        let n = number("DECISION_STALENESS_MS", &s, 100..=60_000)?;
         config.bound = std::time::Duration::from_millis(n);
         config.probe_every = Some(config.bound / 4);
     }
@@ -333,11 +333,7 @@ fn maintenance_config(
 ) -> anyhow::Result<tg_service::MaintenanceConfig> {
     let mut config = tg_service::MaintenanceConfig::default();
     if let Some(s) = secs {
-        let n: u64 = s
-            .parse()
-            .ok()
-            .filter(|n| (1..=86_400).contains(n))
-            .with_context(|| format!("MAINTENANCE_SECS `{s}`: expected 1–86400"))?;
+        let n = number("MAINTENANCE_SECS", &s, 1..=86_400)?;
         config.every = Some(std::time::Duration::from_secs(n));
     }
     if let Some(s) = receipts {
@@ -389,19 +385,11 @@ fn log_config(
         }
     }
     if let Some(s) = every_ms {
-        let n: u64 = s
-            .parse()
-            .ok()
-            .filter(|n| (10..=60_000).contains(n))
-            .with_context(|| format!("LOG_INTEGRATE_MS `{s}`: expected 10–60000"))?;
+        let n = number("LOG_INTEGRATE_MS", &s, 10..=60_000)?;
         config.every = Some(std::time::Duration::from_millis(n));
     }
     if let Some(s) = leaves {
-        config.batch = s
-            .parse()
-            .ok()
-            .filter(|n| (1..=100_000).contains(n))
-            .with_context(|| format!("LOG_INTEGRATE_LEAVES `{s}`: expected 1–100000"))?;
+        config.batch = number("LOG_INTEGRATE_LEAVES", &s, 1..=100_000)?;
     }
     Ok(config)
 }
