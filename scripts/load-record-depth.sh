@@ -86,7 +86,8 @@ entry_cols=$(sql "$columns('log_entries')")
 entry_select=$(tr ',' '\n' <<<"$entry_cols" | sed \
     -e "s/^leaf_hash\$/$random_hash/" \
     -e "s/^leaf_key\$/$random_key/" \
-    -e 's/^\(log_index\|agent_id\|seq\|receipt_hash\)$/r.\1/' | paste -sd, -)
+    -e 's/^log_index$/-r.seq/' \
+    -e 's/^\(agent_id\|seq\|receipt_hash\)$/r.\1/' | paste -sd, -)
 sql <<SQL
 $wal
 BEGIN;
@@ -94,7 +95,7 @@ WITH RECURSIVE n(i) AS (SELECT $head + 1 UNION ALL SELECT i + 1 FROM n WHERE i <
 INSERT INTO receipts ($cols)
 SELECT $select FROM n, receipts r WHERE r.agent_id = '$agent' AND r.seq = $head;
 INSERT INTO log_entries ($entry_cols)
-SELECT $entry_select FROM receipts r WHERE r.agent_id = '$agent' AND r.log_index < 0;
+SELECT $entry_select FROM receipts r WHERE r.agent_id = '$agent' AND r.seq > $head;
 UPDATE agent_trust SET chain_seq = $DEPTH,
     chain_hash = (SELECT receipt_hash FROM receipts WHERE agent_id = '$agent' AND seq = $DEPTH)
     WHERE agent_id = '$agent';

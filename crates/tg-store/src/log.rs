@@ -12,7 +12,7 @@ use crate::error::corrupt;
 use crate::pg_unnest::{Unnest, unnest};
 use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
 use crate::schema::{
-    log_checkpoints, log_cosignatures, log_entries, log_keys, log_tiles, receipts,
+    log_checkpoints, log_cosignatures, log_entries, log_keys, log_queue, log_tiles, receipts,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -112,14 +112,19 @@ fn level_of(level: i32) -> Result<u8, StoreError> {
 #[async_trait::async_trait]
 impl LogStore for DbTx<'_> {
     async fn unlogged_receipts(&mut self, limit: u32) -> Result<Vec<LogEntry>, StoreError> {
-        let q = receipts::table
-            .filter(receipts::log_index.is_null())
+        // The queue in its key's order; each receipt's hash by its own key.
+        let q = log_queue::table
+            .inner_join(
+                receipts::table.on(receipts::agent_id
+                    .eq(log_queue::agent_id)
+                    .and(receipts::seq.eq(log_queue::seq))),
+            )
             .order((
-                receipts::ts.asc(),
-                receipts::agent_id.asc(),
-                receipts::seq.asc(),
+                log_queue::ts.asc(),
+                log_queue::agent_id.asc(),
+                log_queue::seq.asc(),
             ))
-            .select((receipts::agent_id, receipts::seq, receipts::receipt_hash))
+            .select((log_queue::agent_id, log_queue::seq, receipts::receipt_hash))
             .limit(i64::from(limit));
         let rows: Vec<(String, i64, Vec<u8>)> = run!(self, |c| q.load(c).await)?;
         rows.into_iter()
@@ -157,28 +162,31 @@ impl LogStore for DbTx<'_> {
         }
         insert_rows!(self, log_entries::table, EntryRow, rows)?;
         let end = first + seq_to_i64(entries.len() as u64)?;
-        // One statement gives every receipt its index (UPDATE … FROM: PostgreSQL, SQLite ≥ 3.33).
+        // One statement takes the entries' receipts off the queue, by the queue's key (its
+        // `ts` from the receipt). Row values `IN`: PostgreSQL, SQLite ≥ 3.15.
         let sql = match self.conn {
             Conn::Pg(_) => {
-                "UPDATE receipts SET log_index = e.log_index FROM log_entries e \
-                 WHERE e.log_index >= $1 AND e.log_index < $2 \
-                 AND receipts.agent_id = e.agent_id AND receipts.seq = e.seq"
+                "DELETE FROM log_queue WHERE (ts, agent_id, seq) IN (\
+                 SELECT r.ts, r.agent_id, r.seq FROM log_entries e JOIN receipts r \
+                 ON r.agent_id = e.agent_id AND r.seq = e.seq \
+                 WHERE e.log_index >= $1 AND e.log_index < $2)"
             }
             Conn::Sqlite(_) => {
-                "UPDATE receipts SET log_index = e.log_index FROM log_entries e \
-                 WHERE e.log_index >= ?1 AND e.log_index < ?2 \
-                 AND receipts.agent_id = e.agent_id AND receipts.seq = e.seq"
+                "DELETE FROM log_queue WHERE (ts, agent_id, seq) IN (\
+                 SELECT r.ts, r.agent_id, r.seq FROM log_entries e JOIN receipts r \
+                 ON r.agent_id = e.agent_id AND r.seq = e.seq \
+                 WHERE e.log_index >= ?1 AND e.log_index < ?2)"
             }
         };
-        let updated = run!(self, |c| diesel::sql_query(sql)
+        let dequeued = run!(self, |c| diesel::sql_query(sql)
             .bind::<BigInt, _>(first)
             .bind::<BigInt, _>(end)
             .execute(c)
             .await)?;
-        if updated != entries.len() {
+        if dequeued != entries.len() {
             return self.poison(Err(StoreError::Conflict(format!(
-                "{} of {} receipts took their log index",
-                updated,
+                "{} of {} receipts were still queued for the log",
+                dequeued,
                 entries.len()
             ))));
         }
@@ -333,7 +341,14 @@ impl LogStore for DbTx<'_> {
         let entries = log_entries::table
             .filter(log_entries::log_index.lt(size))
             .count();
-        let logged = receipts::table.filter(receipts::log_index.lt(size)).count();
+        let logged = log_entries::table
+            .inner_join(
+                receipts::table.on(receipts::agent_id
+                    .eq(log_entries::agent_id)
+                    .and(receipts::seq.eq(log_entries::seq))),
+            )
+            .filter(log_entries::log_index.lt(size))
+            .count();
         let entries: i64 = run!(self, |c| entries.get_result(c).await)?;
         let logged: i64 = run!(self, |c| logged.get_result(c).await)?;
         // Entries missing from the log's own table count too: the tree has `size` leaves.

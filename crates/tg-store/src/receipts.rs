@@ -6,7 +6,7 @@ use tg_receipts::{ChainHead, HASH_LEN, Receipt, ReceiptStore, Witness};
 use crate::conn::{DbTx, run};
 use crate::error::corrupt;
 use crate::pg_unnest::{Unnest, unnest};
-use crate::schema::receipts;
+use crate::schema::{log_entries, log_queue, receipts};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = receipts)]
@@ -27,7 +27,42 @@ pub(crate) struct ReceiptRow {
     key_id: String,
     witness_account: Option<String>,
     witness_token: Option<String>,
-    log_index: Option<i64>,
+}
+
+/// A receipt's row in the sequencer's queue (`log_queue`, migration 000021), inserted with
+/// the receipt: the log integrates in `(ts, agent_id, seq)` order.
+#[derive(Insertable)]
+#[diesel(table_name = log_queue)]
+// Every field bound as given: one SQL text for every row (see `conn::prepared_by_type`).
+#[diesel(treat_none_as_default_value = false)]
+pub(crate) struct QueuedRow {
+    ts: i64,
+    agent_id: String,
+    seq: i64,
+}
+
+impl QueuedRow {
+    /// The rows as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
+    pub(crate) fn unnest(rows: Vec<Self>) -> Unnest {
+        use diesel::sql_types::{BigInt, Text};
+        unnest!(log_queue, rows, { ts: BigInt, agent_id: Text, seq: BigInt })
+    }
+}
+
+/// A receipt's row with its log index, from `log_entries` (`None` until integrated).
+type StoredRow = (ReceiptRow, Option<i64>);
+
+/// `receipts` with each one's log entry, if it has one.
+macro_rules! with_log_index {
+    () => {
+        receipts::table
+            .left_join(
+                log_entries::table.on(log_entries::agent_id
+                    .eq(receipts::agent_id)
+                    .and(log_entries::seq.eq(receipts::seq))),
+            )
+            .select((receipts::all_columns, log_entries::log_index.nullable()))
+    };
 }
 
 pub(crate) fn hash32(what: &str, bytes: &[u8]) -> Result<[u8; HASH_LEN], StoreError> {
@@ -60,8 +95,16 @@ impl ReceiptRow {
             key_id: r.key_id.clone(),
             witness_account: r.witness.as_ref().map(|w| w.account_id.to_string()),
             witness_token: r.witness.as_ref().map(|w| w.token_jti.clone()),
-            log_index: None,
         })
+    }
+
+    /// Its row in the sequencer's queue.
+    pub(crate) fn queued(&self) -> QueuedRow {
+        QueuedRow {
+            ts: self.ts,
+            agent_id: self.agent_id.clone(),
+            seq: self.seq,
+        }
     }
 
     /// The rows as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
@@ -71,11 +114,15 @@ impl ReceiptRow {
             agent_id: Text, seq: BigInt, id: Text, action: Text, result: Text, ts: BigInt,
             reported_at: Nullable<BigInt>, prev_hash: Binary, receipt_hash: Binary,
             signature: Binary, key_id: Text, witness_account: Nullable<Text>,
-            witness_token: Nullable<Text>, log_index: Nullable<BigInt>,
+            witness_token: Nullable<Text>,
         })
     }
 
-    fn into_receipt(self) -> Result<Receipt, StoreError> {
+    fn into_receipt((row, log_index): StoredRow) -> Result<Receipt, StoreError> {
+        row.with_log_index(log_index)
+    }
+
+    fn with_log_index(self, log_index: Option<i64>) -> Result<Receipt, StoreError> {
         let witness = match (self.witness_account, self.witness_token) {
             (None, None) => None,
             (Some(account), Some(token_jti)) => Some(Witness {
@@ -101,8 +148,7 @@ impl ReceiptRow {
             key_id: self.key_id,
             provenance: Witness::provenance_of(witness.as_ref()),
             witness,
-            log_index: self
-                .log_index
+            log_index: log_index
                 .map(|i| seq_from_i64("log index", i))
                 .transpose()?,
         })
@@ -128,8 +174,13 @@ impl ReceiptStore for DbTx<'_> {
 
     async fn append_receipt(&mut self, receipt: &Receipt) -> Result<(), StoreError> {
         let row = ReceiptRow::from_receipt(receipt)?;
+        let queued = row.queued();
         run!(self, |c| diesel::insert_into(receipts::table)
             .values(&row)
+            .execute(c)
+            .await)?;
+        run!(self, |c| diesel::insert_into(log_queue::table)
+            .values(&queued)
             .execute(c)
             .await)?;
         Ok(())
@@ -143,12 +194,12 @@ impl ReceiptStore for DbTx<'_> {
     ) -> Result<Vec<Receipt>, StoreError> {
         // Beyond any stored seq (even beyond i64) means "from the newest".
         let before = before_seq.map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
-        let q = receipts::table
+        let q = with_log_index!()
             .filter(receipts::agent_id.eq(agent.as_str()))
             .filter(receipts::seq.lt(before))
             .order(receipts::seq.desc())
             .limit(i64::from(limit));
-        let rows: Vec<ReceiptRow> = run!(self, |c| q.load(c).await)?;
+        let rows: Vec<StoredRow> = run!(self, |c| q.load(c).await)?;
         rows.into_iter().map(ReceiptRow::into_receipt).collect()
     }
 
@@ -158,12 +209,12 @@ impl ReceiptStore for DbTx<'_> {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<Receipt>, StoreError> {
-        let q = receipts::table
+        let q = with_log_index!()
             .filter(receipts::agent_id.eq(agent.as_str()))
             .filter(receipts::seq.gt(seq_to_i64(after_seq)?))
             .order(receipts::seq.asc())
             .limit(i64::from(limit));
-        let rows: Vec<ReceiptRow> = run!(self, |c| q.load(c).await)?;
+        let rows: Vec<StoredRow> = run!(self, |c| q.load(c).await)?;
         rows.into_iter().map(ReceiptRow::into_receipt).collect()
     }
 

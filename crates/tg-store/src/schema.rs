@@ -93,7 +93,6 @@ diesel::table! {
         key_id -> Text,
         witness_account -> Nullable<Text>,
         witness_token -> Nullable<Text>,
-        log_index -> Nullable<BigInt>,
     }
 }
 
@@ -274,6 +273,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The sequencer's queue: receipts not yet in the log (migration 000021).
+    log_queue (ts, agent_id, seq) {
+        ts -> BigInt,
+        agent_id -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
     log_entries (log_index) {
         log_index -> BigInt,
         agent_id -> Text,
@@ -320,3 +328,4 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(agents, agent_trust, policy_documents);
+diesel::allow_tables_to_appear_in_same_query!(receipts, log_entries, log_queue);

@@ -18,8 +18,8 @@ use crate::audit::AuditRow;
 use crate::conn::{Conn, DbTx, FixedText, insert_rows, run};
 use crate::error::{corrupt, store_error};
 use crate::pg_unnest::{Statement, Unnest, WithInserts, unnest};
-use crate::receipts::{ReceiptRow, hash32, seq_from_i64, seq_to_i64};
-use crate::schema::{agent_trust, agents, policy_documents, receipts, trust_history};
+use crate::receipts::{QueuedRow, ReceiptRow, hash32, seq_from_i64, seq_to_i64};
+use crate::schema::{agent_trust, agents, log_queue, policy_documents, receipts, trust_history};
 use crate::webhooks::NewOutboxRow;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -363,18 +363,20 @@ impl TrustStore for DbTx<'_> {
             .iter()
             .map(ReceiptRow::from_receipt)
             .collect::<Result<Vec<_>, _>>()?;
+        let queued = receipts_.iter().map(ReceiptRow::queued).collect();
         let history = commit
             .history
             .iter()
             .map(HistoryRow::of)
             .collect::<Result<Vec<_>, _>>()?;
         if let Conn::Pg(c) = &mut self.conn {
-            // One statement, one round trip: the four inserts and the state's update (with
+            // One statement, one round trip: the five inserts and the state's update (with
             // a guard: the update first, the inserts only if it matched).
             let update =
                 TrustRow::from_state(commit.state)?.update_raising_version(commit.guard)?;
             let inserts = vec![
                 ReceiptRow::unnest(receipts_),
+                QueuedRow::unnest(queued),
                 HistoryRow::unnest(history),
                 NewOutboxRow::unnest(commit.outbox.iter().map(NewOutboxRow::of).collect()),
                 AuditRow::unnest(
@@ -420,6 +422,7 @@ impl TrustStore for DbTx<'_> {
         }
         // SQLite: a prepared statement per row, on the connection's thread.
         insert_rows!(self, receipts::table, ReceiptRow, receipts_)?;
+        insert_rows!(self, log_queue::table, QueuedRow, queued)?;
         insert_rows!(self, trust_history::table, HistoryRow, history)?;
         let version = self.update_trust(commit.state).await?;
         self.append_outbox_batch(commit.outbox).await?;

@@ -124,3 +124,119 @@ async fn postgres_log_entries_stored_before_leaf_key_are_found_by_hash() {
     let db = Db::connect(&config).await.unwrap();
     leaves_are_found_by_hash(&db).await;
 }
+
+const LOG_QUEUE: &str = "2026-12-05-000021";
+const OLD_AGENT: &str = "ag_0123456789abcdef01234567";
+
+/// Stores three receipts of [`OLD_AGENT`] on `$conn` as the schema before `log_queue` did:
+/// seq 1 and 2 integrated (a `log_index` and the log's entry), seq 3 not yet. `$receipt` and
+/// `$entry` are the inserts in the backend's placeholders: (seq, ts, log_index or NULL,
+/// hash) and (log_index, seq, hash, leaf hash).
+macro_rules! store_old_receipts {
+    ($conn:expr, $receipt:expr, $entry:expr) => {
+        for (seq, index) in [(1i64, Some(0i64)), (2, Some(1)), (3, None)] {
+            let hash = vec![seq as u8; 32];
+            diesel::sql_query($receipt)
+                .bind::<BigInt, _>(seq)
+                .bind::<BigInt, _>(1_000 + seq)
+                .bind::<diesel::sql_types::Nullable<BigInt>, _>(index)
+                .bind::<Binary, _>(hash.clone())
+                .execute($conn)
+                .unwrap();
+            if let Some(index) = index {
+                let leaf = leaf_hash(&[seq as u8; 32]);
+                diesel::sql_query($entry)
+                    .bind::<BigInt, _>(index)
+                    .bind::<BigInt, _>(seq)
+                    .bind::<Binary, _>(hash)
+                    .bind::<Binary, _>(leaf.to_vec())
+                    .execute($conn)
+                    .unwrap();
+            }
+        }
+    };
+}
+
+/// After the upgrade the sequencer's queue holds exactly the receipt that had no log index,
+/// and the receipts read back with the indexes they had.
+async fn only_the_unlogged_receipt_is_queued(db: &Db) {
+    let queued = reading(db, |tx| {
+        Box::pin(async move { Ok(tx.unlogged_receipts(10).await?) })
+    })
+    .await
+    .unwrap();
+    let queued: Vec<(String, u64)> = queued
+        .into_iter()
+        .map(|e| (e.agent_id.to_string(), e.seq))
+        .collect();
+    assert_eq!(queued, vec![(OLD_AGENT.to_owned(), 3)]);
+    let agent = tg_core::AgentId::parse(OLD_AGENT).unwrap();
+    let receipts = reading(db, move |tx| {
+        Box::pin(async move { Ok(tx.scan_receipts(&agent, 0, 10).await?) })
+    })
+    .await
+    .unwrap();
+    let indexes: Vec<(u64, Option<u64>)> = receipts.iter().map(|r| (r.seq, r.log_index)).collect();
+    assert_eq!(indexes, vec![(1, Some(0)), (2, Some(1)), (3, None)]);
+}
+
+const OLD_RECEIPT_COLUMNS: &str = "agent_id, seq, id, action, result, ts, prev_hash, \
+     receipt_hash, signature, key_id, log_index";
+
+#[tokio::test]
+async fn sqlite_receipts_stored_before_log_queue_keep_their_place_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db").to_string_lossy().into_owned();
+    let mut conn = SqliteConnection::establish(&path).unwrap();
+    migrate_before(&mut conn, SQLITE_MIGRATIONS, LOG_QUEUE);
+    store_old_receipts!(
+        &mut conn,
+        &format!(
+            "INSERT INTO receipts ({OLD_RECEIPT_COLUMNS}) VALUES ('{OLD_AGENT}', ?1, \
+             'rcpt_' || printf('%024x', ?1), 'read', 'success', ?2, zeroblob(32), ?4, \
+             zeroblob(32), 'k', ?3)"
+        ),
+        &format!(
+            "INSERT INTO log_entries \
+             (log_index, agent_id, seq, receipt_hash, leaf_hash, leaf_key) \
+             VALUES (?1, '{OLD_AGENT}', ?2, ?3, ?4, 0)"
+        )
+    );
+    drop(conn);
+    let db = Db::connect(&DbConfig::Sqlite(path)).await.unwrap();
+    only_the_unlogged_receipt_is_queued(&db).await;
+    drop(db);
+}
+
+#[tokio::test]
+async fn postgres_receipts_stored_before_log_queue_keep_their_place_in_the_log() {
+    let Some(config) = crate::testing::postgres_schema().await else {
+        eprintln!("TEST_DATABASE_URL unset: the PostgreSQL upgrade case not run");
+        return;
+    };
+    let DbConfig::Postgres { url, .. } = config.clone() else {
+        unreachable!("a PostgreSQL config")
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
+        migrate_before(&mut conn, PG_MIGRATIONS, LOG_QUEUE);
+        store_old_receipts!(
+            &mut conn,
+            &format!(
+                "INSERT INTO receipts ({OLD_RECEIPT_COLUMNS}) VALUES ('{OLD_AGENT}', $1, \
+                 'rcpt_' || lpad(to_hex($1), 24, '0'), 'read', 'success', $2, \
+                 decode(repeat('00', 32), 'hex'), $4, decode(repeat('00', 32), 'hex'), 'k', $3)"
+            ),
+            &format!(
+                "INSERT INTO log_entries \
+                 (log_index, agent_id, seq, receipt_hash, leaf_hash, leaf_key) \
+                 VALUES ($1, '{OLD_AGENT}', $2, $3, $4, 0)"
+            )
+        );
+    })
+    .await
+    .unwrap();
+    let db = Db::connect(&config).await.unwrap();
+    only_the_unlogged_receipt_is_queued(&db).await;
+}
