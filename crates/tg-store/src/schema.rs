@@ -241,7 +241,13 @@ diesel::table! {
         agent_id -> Nullable<Text>,
         payload -> Text,
         created_at -> BigInt,
-        fanned_out -> Bool,
+    }
+}
+
+diesel::table! {
+    /// The fan-out's queue: outbox events not yet fanned out (migration 000022).
+    outbox_queue (seq) {
+        seq -> BigInt,
     }
 }
 
@@ -329,3 +335,4 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(agents, agent_trust, policy_documents);
 diesel::allow_tables_to_appear_in_same_query!(receipts, log_entries, log_queue);
+diesel::allow_tables_to_appear_in_same_query!(event_outbox, outbox_queue);

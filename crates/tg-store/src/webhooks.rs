@@ -8,7 +8,9 @@ use tg_webhooks::{
 use crate::conn::{Conn, DbTx, FixedText, insert_rows, run};
 use crate::error::{corrupt, store_error, touched};
 use crate::pg_unnest::{Unnest, unnest};
-use crate::schema::{event_outbox, webhook_attempts, webhook_deliveries, webhook_endpoints};
+use crate::schema::{
+    event_outbox, outbox_queue, webhook_attempts, webhook_deliveries, webhook_endpoints,
+};
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = webhook_endpoints)]
@@ -90,7 +92,6 @@ pub(crate) struct NewOutboxRow {
     agent_id: Option<String>,
     payload: String,
     created_at: i64,
-    fanned_out: bool,
 }
 
 impl NewOutboxRow {
@@ -102,16 +103,15 @@ impl NewOutboxRow {
             agent_id: e.agent_id.as_ref().map(AgentId::to_string),
             payload: e.payload.clone(),
             created_at: e.created_at.as_micros(),
-            fanned_out: false,
         }
     }
 
     /// The rows as one PostgreSQL `INSERT … SELECT * FROM unnest(…)`.
     pub(crate) fn unnest(rows: Vec<Self>) -> Unnest {
-        use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+        use diesel::sql_types::{BigInt, Nullable, Text};
         unnest!(event_outbox, rows, {
             id: Text, kind: Text, account_id: Nullable<Text>, agent_id: Nullable<Text>,
-            payload: Text, created_at: BigInt, fanned_out: Bool,
+            payload: Text, created_at: BigInt,
         })
     }
 }
@@ -125,7 +125,6 @@ struct OutboxRow {
     agent_id: Option<String>,
     payload: String,
     created_at: i64,
-    _fanned_out: bool,
 }
 
 impl OutboxRow {
@@ -348,19 +347,18 @@ impl WebhookStore for DbTx<'_> {
         if !self.fan_out_turn().await? {
             return Ok(Vec::new());
         }
-        let q = event_outbox::table
-            .filter(event_outbox::fanned_out.eq(false))
-            .order(event_outbox::seq.asc())
+        // The queue in `seq` order. No row locks: the turn above is the pass's alone. An
+        // event whose transaction commits after a later `seq`'s is still queued next pass.
+        let q = outbox_queue::table
+            .inner_join(event_outbox::table.on(event_outbox::seq.eq(outbox_queue::seq)))
+            .order(outbox_queue::seq.asc())
+            .select(event_outbox::all_columns)
             .limit(i64::from(limit));
-        let rows: Result<Vec<OutboxRow>, _> = match &mut self.conn {
-            Conn::Pg(c) => q.for_update().skip_locked().load(&mut **c).await,
-            Conn::Sqlite(c) => q.load(&mut **c).await,
-        }
-        .map_err(store_error);
-        let rows = self.poison(rows)?;
+        let rows: Vec<OutboxRow> = run!(self, |c| q.load(c).await)?;
         let Some(last_seq) = rows.last().map(|r| r.seq) else {
             return Ok(Vec::new());
         };
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         let endpoints: Vec<Endpoint> = self
             .list_endpoints(None)
             .await?
@@ -426,32 +424,30 @@ impl WebhookStore for DbTx<'_> {
         }
         .map_err(store_error);
         self.poison(inserted)?;
+        // Off the queue: by `seq` on PostgreSQL (one array parameter); on SQLite's one
+        // writer, every queued row up to the last one read is one the pass read (one
+        // statement of fixed text, kept prepared, not a list).
         let marked = match &mut self.conn {
-            // By id: rows another transaction holds were skipped, so a range by `seq` could
-            // take rows this pass never read.
             Conn::Pg(c) => {
-                let target = event_outbox::table.filter(event_outbox::id.eq_any(&ids));
-                diesel::update(target)
-                    .set(event_outbox::fanned_out.eq(true))
-                    .execute(&mut **c)
-                    .await
+                FixedText(diesel::delete(
+                    outbox_queue::table.filter(outbox_queue::seq.eq_any(seqs)),
+                ))
+                .execute(&mut **c)
+                .await
             }
-            // The one writer: the rows read are every unfanned row up to the last one's
-            // `seq`. One statement of fixed text (kept prepared), not a list of ids.
             Conn::Sqlite(c) => {
-                let target = event_outbox::table
-                    .filter(event_outbox::fanned_out.eq(false))
-                    .filter(event_outbox::seq.le(last_seq));
-                FixedText(diesel::update(target).set(event_outbox::fanned_out.eq(true)))
-                    .execute(&mut **c)
-                    .await
+                FixedText(diesel::delete(
+                    outbox_queue::table.filter(outbox_queue::seq.le(last_seq)),
+                ))
+                .execute(&mut **c)
+                .await
             }
         }
         .map_err(store_error);
         let marked = self.poison(marked)?;
         if marked != ids.len() {
             return self.poison(Err(StoreError::Conflict(format!(
-                "{marked} of {} outbox events marked fanned out",
+                "{marked} of {} outbox events were still queued for the fan-out",
                 ids.len()
             ))));
         }

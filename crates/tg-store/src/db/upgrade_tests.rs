@@ -240,3 +240,85 @@ async fn postgres_receipts_stored_before_log_queue_keep_their_place_in_the_log()
     let db = Db::connect(&config).await.unwrap();
     only_the_unlogged_receipt_is_queued(&db).await;
 }
+
+const OUTBOX_QUEUE: &str = "2026-12-05-000022";
+const OLD_EVENT: &str = "INSERT INTO event_outbox \
+     (id, kind, account_id, agent_id, payload, created_at, fanned_out) \
+     VALUES ('evt_' || ";
+
+/// Two outbox events stored as the schema before `outbox_queue` did: `evt_1` fanned out,
+/// `evt_2` not yet (`$fanned` and `$pending` are the backend's booleans).
+fn old_events(fanned: &str, pending: &str) -> Vec<String> {
+    [(1, fanned), (2, pending)]
+        .into_iter()
+        .map(|(n, flag)| {
+            format!("{OLD_EVENT}'{n}', 'agent_registered', NULL, NULL, '{{}}', {n}, {flag})")
+        })
+        .collect()
+}
+
+/// After the upgrade the fan-out's next pass routes exactly the event not fanned out, and
+/// the pass after it nothing.
+async fn only_the_pending_event_is_fanned_out(db: &Db) {
+    let admin = tg_core::AccountId::generate();
+    let first = tg_service::in_transaction(db, move |tx| {
+        Box::pin(async move {
+            Ok(tx
+                .fan_out(&admin, tg_core::Timestamp::from_micros(9), 10)
+                .await?)
+        })
+    })
+    .await
+    .unwrap();
+    let ids: Vec<&str> = first.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, vec!["evt_2"]);
+    let admin = tg_core::AccountId::generate();
+    let again = tg_service::in_transaction(db, move |tx| {
+        Box::pin(async move {
+            Ok(tx
+                .fan_out(&admin, tg_core::Timestamp::from_micros(9), 10)
+                .await?)
+        })
+    })
+    .await
+    .unwrap();
+    assert!(again.is_empty(), "fanned out twice: {again:?}");
+}
+
+#[tokio::test]
+async fn sqlite_outbox_events_stored_before_outbox_queue_are_fanned_out_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db").to_string_lossy().into_owned();
+    let mut conn = SqliteConnection::establish(&path).unwrap();
+    migrate_before(&mut conn, SQLITE_MIGRATIONS, OUTBOX_QUEUE);
+    for sql in old_events("1", "0") {
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    }
+    drop(conn);
+    let db = Db::connect(&DbConfig::Sqlite(path)).await.unwrap();
+    only_the_pending_event_is_fanned_out(&db).await;
+    drop(db);
+}
+
+#[tokio::test]
+async fn postgres_outbox_events_stored_before_outbox_queue_are_fanned_out_once() {
+    let Some(config) = crate::testing::postgres_schema().await else {
+        eprintln!("TEST_DATABASE_URL unset: the PostgreSQL upgrade case not run");
+        return;
+    };
+    let DbConfig::Postgres { url, .. } = config.clone() else {
+        unreachable!("a PostgreSQL config")
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
+        migrate_before(&mut conn, PG_MIGRATIONS, OUTBOX_QUEUE);
+        for sql in old_events("true", "false") {
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let db = Db::connect(&config).await.unwrap();
+    only_the_pending_event_is_fanned_out(&db).await;
+}
