@@ -8,7 +8,7 @@ use tg_log::tiles::{tile_bytes, tile_hashes};
 use tg_log::{Hash, LogEntry, LogKey, LogStore, StoredCheckpoint, TileId, Tiles};
 
 use crate::conn::{Conn, DbTx, insert_rows, run};
-use crate::error::corrupt;
+use crate::error::{corrupt, store_error};
 use crate::pg_unnest::{Unnest, unnest};
 use crate::receipts::{hash32, seq_from_i64, seq_to_i64};
 use crate::schema::{
@@ -34,6 +34,23 @@ struct EntryRow {
 pub(crate) fn leaf_key(leaf_hash: &Hash) -> i64 {
     let [a, b, c, d, e, f, g, h, ..] = *leaf_hash;
     i64::from_be_bytes([a, b, c, d, e, f, g, h])
+}
+
+/// A queued receipt as the PostgreSQL queue read answers it.
+#[derive(QueryableByName)]
+struct QueuedReceipt {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    agent_id: String,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    receipt_hash: Vec<u8>,
+}
+
+impl QueuedReceipt {
+    fn into_tuple(self) -> (String, i64, Vec<u8>) {
+        (self.agent_id, self.seq, self.receipt_hash)
+    }
 }
 
 impl EntryRow {
@@ -112,21 +129,43 @@ fn level_of(level: i32) -> Result<u8, StoreError> {
 #[async_trait::async_trait]
 impl LogStore for DbTx<'_> {
     async fn unlogged_receipts(&mut self, limit: u32) -> Result<Vec<LogEntry>, StoreError> {
-        // The queue in its key's order; each receipt's hash by its own key.
-        let q = log_queue::table
-            .inner_join(
-                receipts::table.on(receipts::agent_id
-                    .eq(log_queue::agent_id)
-                    .and(receipts::seq.eq(log_queue::seq))),
+        let rows: Result<Vec<(String, i64, Vec<u8>)>, _> = match &mut self.conn {
+            // Each receipt's hash by its own key, looked up per queued row: a subquery with
+            // a `LIMIT` is never merged into the join, so the plan cannot turn into a hash
+            // join over every receipt (which a fresh table's small row estimate chose,
+            // docs/PERFORMANCE.md).
+            Conn::Pg(c) => diesel::sql_query(
+                "SELECT q.agent_id, q.seq, r.receipt_hash FROM \
+                 (SELECT ts, agent_id, seq FROM log_queue ORDER BY ts, agent_id, seq LIMIT $1) q \
+                 CROSS JOIN LATERAL (SELECT receipt_hash FROM receipts \
+                 WHERE agent_id = q.agent_id AND seq = q.seq LIMIT 1) r \
+                 ORDER BY q.ts, q.agent_id, q.seq",
             )
-            .order((
-                log_queue::ts.asc(),
-                log_queue::agent_id.asc(),
-                log_queue::seq.asc(),
-            ))
-            .select((log_queue::agent_id, log_queue::seq, receipts::receipt_hash))
-            .limit(i64::from(limit));
-        let rows: Vec<(String, i64, Vec<u8>)> = run!(self, |c| q.load(c).await)?;
+            .bind::<BigInt, _>(i64::from(limit))
+            .load::<QueuedReceipt>(&mut **c)
+            .await
+            .map(|rows| rows.into_iter().map(QueuedReceipt::into_tuple).collect()),
+            // SQLite looks each receipt up by its key in this join.
+            Conn::Sqlite(c) => {
+                log_queue::table
+                    .inner_join(
+                        receipts::table.on(receipts::agent_id
+                            .eq(log_queue::agent_id)
+                            .and(receipts::seq.eq(log_queue::seq))),
+                    )
+                    .order((
+                        log_queue::ts.asc(),
+                        log_queue::agent_id.asc(),
+                        log_queue::seq.asc(),
+                    ))
+                    .select((log_queue::agent_id, log_queue::seq, receipts::receipt_hash))
+                    .limit(i64::from(limit))
+                    .load(&mut **c)
+                    .await
+            }
+        }
+        .map_err(store_error);
+        let rows = self.poison(rows)?;
         rows.into_iter()
             .map(|(agent_id, seq, hash)| {
                 EntryRow {
@@ -165,10 +204,12 @@ impl LogStore for DbTx<'_> {
         // One statement takes the entries' receipts off the queue, by the queue's key (its
         // `ts` from the receipt). Row values `IN`: PostgreSQL, SQLite ≥ 3.15.
         let sql = match self.conn {
+            // Each entry's receipt by its key (as in `unlogged_receipts`, never a hash join
+            // over every receipt).
             Conn::Pg(_) => {
                 "DELETE FROM log_queue WHERE (ts, agent_id, seq) IN (\
-                 SELECT r.ts, r.agent_id, r.seq FROM log_entries e JOIN receipts r \
-                 ON r.agent_id = e.agent_id AND r.seq = e.seq \
+                 SELECT r.ts, e.agent_id, e.seq FROM log_entries e CROSS JOIN LATERAL \
+                 (SELECT ts FROM receipts WHERE agent_id = e.agent_id AND seq = e.seq LIMIT 1) r \
                  WHERE e.log_index >= $1 AND e.log_index < $2)"
             }
             Conn::Sqlite(_) => {

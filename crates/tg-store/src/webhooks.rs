@@ -116,7 +116,8 @@ impl NewOutboxRow {
     }
 }
 
-#[derive(Queryable)]
+#[derive(Queryable, QueryableByName)]
+#[diesel(table_name = event_outbox)]
 struct OutboxRow {
     seq: i64,
     id: String,
@@ -347,14 +348,36 @@ impl WebhookStore for DbTx<'_> {
         if !self.fan_out_turn().await? {
             return Ok(Vec::new());
         }
-        // The queue in `seq` order. No row locks: the turn above is the pass's alone. An
-        // event whose transaction commits after a later `seq`'s is still queued next pass.
-        let q = outbox_queue::table
-            .inner_join(event_outbox::table.on(event_outbox::seq.eq(outbox_queue::seq)))
-            .order(outbox_queue::seq.asc())
-            .select(event_outbox::all_columns)
-            .limit(i64::from(limit));
-        let rows: Vec<OutboxRow> = run!(self, |c| q.load(c).await)?;
+        // The queue's first `limit` in `seq` order, then each one's event by its key. No
+        // row locks: the turn above is the pass's alone. An event whose transaction
+        // commits after a later `seq`'s is still queued next pass.
+        let rows = match &mut self.conn {
+            // A subquery with a `LIMIT` is never merged into the join: each event is looked
+            // up by its key, whatever the planner estimates. As a join (or `IN`), a fresh
+            // outbox's small row estimate made it hash the whole outbox at every pass
+            // (docs/PERFORMANCE.md).
+            Conn::Pg(c) => {
+                diesel::sql_query(
+                    "SELECT o.* FROM (SELECT seq FROM outbox_queue ORDER BY seq LIMIT $1) q \
+                     CROSS JOIN LATERAL (SELECT * FROM event_outbox WHERE seq = q.seq LIMIT 1) o \
+                     ORDER BY q.seq",
+                )
+                .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
+                .load::<OutboxRow>(&mut **c)
+                .await
+            }
+            Conn::Sqlite(c) => {
+                outbox_queue::table
+                    .inner_join(event_outbox::table.on(event_outbox::seq.eq(outbox_queue::seq)))
+                    .order(outbox_queue::seq.asc())
+                    .select(event_outbox::all_columns)
+                    .limit(i64::from(limit))
+                    .load::<OutboxRow>(&mut **c)
+                    .await
+            }
+        }
+        .map_err(store_error);
+        let rows = self.poison(rows)?;
         let Some(last_seq) = rows.last().map(|r| r.seq) else {
             return Ok(Vec::new());
         };
