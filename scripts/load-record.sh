@@ -22,7 +22,15 @@ source scripts/lib/release-server.sh
 
 load_agent
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
-with_cpu wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}"
+# PostgreSQL: the WAL the server wrote over the run (every database's, so keep the server
+# otherwise idle), per request.
+[ "$backend" = postgres ] && wal_before=$(psql "$url" -Atc "SELECT pg_current_wal_lsn()")
+out=$(with_cpu wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}")
+echo "$out"
+if [ "$backend" = postgres ]; then
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    psql "$url" -Atc "SELECT 'WAL per request: ' || pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_before') / $requests || ' bytes'" | sed 's/\.[0-9]* bytes/ bytes/'
+fi
 # How the receipts were grouped: receipts and commits over the whole run (the 20 set-up
 # receipts included), and the batches by basis (from memory, moved to the locked path,
 # locked), from the server's metrics.
