@@ -35,6 +35,46 @@ fn migrate_before<DB: Backend>(
     panic!("no migration `{before}`");
 }
 
+type PgConn = AsyncConnectionWrapper<AsyncPgConnection>;
+
+/// A SQLite file migrated to just before the migration named `before…`, given its rows by
+/// `store`, then upgraded by [`Db::connect`]. The file lives as long as the directory.
+async fn sqlite_upgraded(
+    before: &str,
+    store: impl FnOnce(&mut SqliteConnection),
+) -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db").to_string_lossy().into_owned();
+    let mut conn = SqliteConnection::establish(&path).unwrap();
+    migrate_before(&mut conn, SQLITE_MIGRATIONS, before);
+    store(&mut conn);
+    drop(conn);
+    let db = Db::connect(&DbConfig::Sqlite(path)).await.unwrap();
+    (dir, db)
+}
+
+/// The same in a fresh PostgreSQL schema; `None` without `TEST_DATABASE_URL`.
+async fn postgres_upgraded(
+    before: &'static str,
+    store: impl FnOnce(&mut PgConn) + Send + 'static,
+) -> Option<Db> {
+    let Some(config) = crate::testing::postgres_schema().await else {
+        eprintln!("TEST_DATABASE_URL unset: the PostgreSQL upgrade case not run");
+        return None;
+    };
+    let DbConfig::Postgres { url, .. } = config.clone() else {
+        unreachable!("a PostgreSQL config")
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut conn = PgConn::establish(&url).unwrap();
+        migrate_before(&mut conn, PG_MIGRATIONS, before);
+        store(&mut conn);
+    })
+    .await
+    .unwrap();
+    Some(Db::connect(&config).await.unwrap())
+}
+
 const LEAF_KEY: &str = "2026-12-03-000019";
 
 /// Leaf hashes whose first 8 bytes cover the sign bit and both ends of the key's range.
@@ -85,43 +125,30 @@ async fn leaves_are_found_by_hash(db: &Db) {
 
 #[tokio::test]
 async fn sqlite_log_entries_stored_before_leaf_key_are_found_by_hash() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db").to_string_lossy().into_owned();
-    let mut conn = SqliteConnection::establish(&path).unwrap();
-    migrate_before(&mut conn, SQLITE_MIGRATIONS, LEAF_KEY);
-    store_old_entries!(
-        &mut conn,
-        "INSERT INTO log_entries (log_index, agent_id, seq, receipt_hash, leaf_hash) \
-         VALUES (?1, 'agent', ?2, ?3, ?4)"
-    );
-    drop(conn);
-    let db = Db::connect(&DbConfig::Sqlite(path)).await.unwrap();
+    let (_dir, db) = sqlite_upgraded(LEAF_KEY, |conn| {
+        store_old_entries!(
+            conn,
+            "INSERT INTO log_entries (log_index, agent_id, seq, receipt_hash, leaf_hash) \
+             VALUES (?1, 'agent', ?2, ?3, ?4)"
+        );
+    })
+    .await;
     leaves_are_found_by_hash(&db).await;
-    drop(db);
 }
 
 #[tokio::test]
 async fn postgres_log_entries_stored_before_leaf_key_are_found_by_hash() {
-    let Some(config) = crate::testing::postgres_schema().await else {
-        eprintln!("TEST_DATABASE_URL unset: the PostgreSQL upgrade case not run");
-        return;
-    };
-    let DbConfig::Postgres { url, .. } = config.clone() else {
-        unreachable!("a PostgreSQL config")
-    };
-    tokio::task::spawn_blocking(move || {
-        let mut conn =
-            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
-        migrate_before(&mut conn, PG_MIGRATIONS, LEAF_KEY);
+    let Some(db) = postgres_upgraded(LEAF_KEY, |conn| {
         store_old_entries!(
-            &mut conn,
+            conn,
             "INSERT INTO log_entries (log_index, agent_id, seq, receipt_hash, leaf_hash) \
              VALUES ($1, 'agent', $2, $3, $4)"
         );
     })
     .await
-    .unwrap();
-    let db = Db::connect(&config).await.unwrap();
+    else {
+        return;
+    };
     leaves_are_found_by_hash(&db).await;
 }
 
@@ -185,44 +212,30 @@ const OLD_RECEIPT_COLUMNS: &str = "agent_id, seq, id, action, result, ts, prev_h
 
 #[tokio::test]
 async fn sqlite_receipts_stored_before_log_queue_keep_their_place_in_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db").to_string_lossy().into_owned();
-    let mut conn = SqliteConnection::establish(&path).unwrap();
-    migrate_before(&mut conn, SQLITE_MIGRATIONS, LOG_QUEUE);
-    store_old_receipts!(
-        &mut conn,
-        &format!(
-            "INSERT INTO receipts ({OLD_RECEIPT_COLUMNS}) VALUES ('{OLD_AGENT}', ?1, \
-             'rcpt_' || printf('%024x', ?1), 'read', 'success', ?2, zeroblob(32), ?4, \
-             zeroblob(32), 'k', ?3)"
-        ),
-        &format!(
-            "INSERT INTO log_entries \
-             (log_index, agent_id, seq, receipt_hash, leaf_hash, leaf_key) \
-             VALUES (?1, '{OLD_AGENT}', ?2, ?3, ?4, 0)"
-        )
-    );
-    drop(conn);
-    let db = Db::connect(&DbConfig::Sqlite(path)).await.unwrap();
+    let (_dir, db) = sqlite_upgraded(LOG_QUEUE, |conn| {
+        store_old_receipts!(
+            conn,
+            &format!(
+                "INSERT INTO receipts ({OLD_RECEIPT_COLUMNS}) VALUES ('{OLD_AGENT}', ?1, \
+                 'rcpt_' || printf('%024x', ?1), 'read', 'success', ?2, zeroblob(32), ?4, \
+                 zeroblob(32), 'k', ?3)"
+            ),
+            &format!(
+                "INSERT INTO log_entries \
+                 (log_index, agent_id, seq, receipt_hash, leaf_hash, leaf_key) \
+                 VALUES (?1, '{OLD_AGENT}', ?2, ?3, ?4, 0)"
+            )
+        );
+    })
+    .await;
     only_the_unlogged_receipt_is_queued(&db).await;
-    drop(db);
 }
 
 #[tokio::test]
 async fn postgres_receipts_stored_before_log_queue_keep_their_place_in_the_log() {
-    let Some(config) = crate::testing::postgres_schema().await else {
-        eprintln!("TEST_DATABASE_URL unset: the PostgreSQL upgrade case not run");
-        return;
-    };
-    let DbConfig::Postgres { url, .. } = config.clone() else {
-        unreachable!("a PostgreSQL config")
-    };
-    tokio::task::spawn_blocking(move || {
-        let mut conn =
-            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
-        migrate_before(&mut conn, PG_MIGRATIONS, LOG_QUEUE);
+    let Some(db) = postgres_upgraded(LOG_QUEUE, |conn| {
         store_old_receipts!(
-            &mut conn,
+            conn,
             &format!(
                 "INSERT INTO receipts ({OLD_RECEIPT_COLUMNS}) VALUES ('{OLD_AGENT}', $1, \
                  'rcpt_' || lpad(to_hex($1), 24, '0'), 'read', 'success', $2, \
@@ -236,8 +249,9 @@ async fn postgres_receipts_stored_before_log_queue_keep_their_place_in_the_log()
         );
     })
     .await
-    .unwrap();
-    let db = Db::connect(&config).await.unwrap();
+    else {
+        return;
+    };
     only_the_unlogged_receipt_is_queued(&db).await;
 }
 
@@ -257,68 +271,50 @@ fn old_events(fanned: &str, pending: &str) -> Vec<String> {
         .collect()
 }
 
+/// One fan-out pass, in its own transaction.
+async fn fan_out_pass(db: &Db) -> Vec<tg_webhooks::OutboxEvent> {
+    let admin = tg_core::AccountId::generate();
+    tg_service::in_transaction(db, move |tx| {
+        Box::pin(async move {
+            Ok(tx
+                .fan_out(&admin, tg_core::Timestamp::from_micros(9), 10)
+                .await?)
+        })
+    })
+    .await
+    .unwrap()
+}
+
 /// After the upgrade the fan-out's next pass routes exactly the event not fanned out, and
 /// the pass after it nothing.
 async fn only_the_pending_event_is_fanned_out(db: &Db) {
-    let admin = tg_core::AccountId::generate();
-    let first = tg_service::in_transaction(db, move |tx| {
-        Box::pin(async move {
-            Ok(tx
-                .fan_out(&admin, tg_core::Timestamp::from_micros(9), 10)
-                .await?)
-        })
-    })
-    .await
-    .unwrap();
-    let ids: Vec<&str> = first.iter().map(|e| e.id.as_str()).collect();
+    let ids: Vec<String> = fan_out_pass(db).await.into_iter().map(|e| e.id).collect();
     assert_eq!(ids, vec!["evt_2"]);
-    let admin = tg_core::AccountId::generate();
-    let again = tg_service::in_transaction(db, move |tx| {
-        Box::pin(async move {
-            Ok(tx
-                .fan_out(&admin, tg_core::Timestamp::from_micros(9), 10)
-                .await?)
-        })
-    })
-    .await
-    .unwrap();
+    let again = fan_out_pass(db).await;
     assert!(again.is_empty(), "fanned out twice: {again:?}");
 }
 
 #[tokio::test]
 async fn sqlite_outbox_events_stored_before_outbox_queue_are_fanned_out_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db").to_string_lossy().into_owned();
-    let mut conn = SqliteConnection::establish(&path).unwrap();
-    migrate_before(&mut conn, SQLITE_MIGRATIONS, OUTBOX_QUEUE);
-    for sql in old_events("1", "0") {
-        diesel::sql_query(sql).execute(&mut conn).unwrap();
-    }
-    drop(conn);
-    let db = Db::connect(&DbConfig::Sqlite(path)).await.unwrap();
+    let (_dir, db) = sqlite_upgraded(OUTBOX_QUEUE, |conn| {
+        for sql in old_events("1", "0") {
+            diesel::sql_query(sql).execute(conn).unwrap();
+        }
+    })
+    .await;
     only_the_pending_event_is_fanned_out(&db).await;
-    drop(db);
 }
 
 #[tokio::test]
 async fn postgres_outbox_events_stored_before_outbox_queue_are_fanned_out_once() {
-    let Some(config) = crate::testing::postgres_schema().await else {
-        eprintln!("TEST_DATABASE_URL unset: the PostgreSQL upgrade case not run");
-        return;
-    };
-    let DbConfig::Postgres { url, .. } = config.clone() else {
-        unreachable!("a PostgreSQL config")
-    };
-    tokio::task::spawn_blocking(move || {
-        let mut conn =
-            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
-        migrate_before(&mut conn, PG_MIGRATIONS, OUTBOX_QUEUE);
+    let Some(db) = postgres_upgraded(OUTBOX_QUEUE, |conn| {
         for sql in old_events("true", "false") {
-            diesel::sql_query(sql).execute(&mut conn).unwrap();
+            diesel::sql_query(sql).execute(conn).unwrap();
         }
     })
     .await
-    .unwrap();
-    let db = Db::connect(&config).await.unwrap();
+    else {
+        return;
+    };
     only_the_pending_event_is_fanned_out(&db).await;
 }
