@@ -447,16 +447,18 @@ impl WebhookStore for DbTx<'_> {
         }
         .map_err(store_error);
         self.poison(inserted)?;
-        // Off the queue: by `seq` on PostgreSQL (one array parameter); on SQLite's one
-        // writer, every queued row up to the last one read is one the pass read (one
-        // statement of fixed text, kept prepared, not a list).
+        // Off the queue: by `seq` on PostgreSQL (one array parameter), planned at every
+        // pass like the read. Kept prepared from a pass over a small queue, the plan was a
+        // sequential scan, and it stayed one when a backlog grew the queue: 68 ms to delete
+        // 2 of a million rows (docs/PERFORMANCE.md). On SQLite's one writer, every queued
+        // row up to the last one read is one the pass read (one statement of fixed text,
+        // kept prepared).
         let marked = match &mut self.conn {
             Conn::Pg(c) => {
-                FixedText(diesel::delete(
-                    outbox_queue::table.filter(outbox_queue::seq.eq_any(seqs)),
-                ))
-                .execute(&mut **c)
-                .await
+                diesel::delete(outbox_queue::table.filter(outbox_queue::seq.eq_any(seqs)))
+                    .into_boxed()
+                    .execute(&mut **c)
+                    .await
             }
             Conn::Sqlite(c) => {
                 FixedText(diesel::delete(
