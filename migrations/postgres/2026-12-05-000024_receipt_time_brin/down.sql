@@ -1,0 +1,2 @@
+DROP INDEX receipts_ts;
+CREATE INDEX receipts_ts ON receipts (ts);
