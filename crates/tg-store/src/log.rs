@@ -36,8 +36,9 @@ pub(crate) fn leaf_key(leaf_hash: &Hash) -> i64 {
     i64::from_be_bytes([a, b, c, d, e, f, g, h])
 }
 
-/// A queued receipt as the PostgreSQL queue read answers it.
-#[derive(QueryableByName)]
+/// A queued receipt as the queue read answers it (by name on PostgreSQL, by position on
+/// SQLite).
+#[derive(Queryable, QueryableByName)]
 struct QueuedReceipt {
     #[diesel(sql_type = diesel::sql_types::Text)]
     agent_id: String,
@@ -45,12 +46,6 @@ struct QueuedReceipt {
     seq: i64,
     #[diesel(sql_type = diesel::sql_types::Binary)]
     receipt_hash: Vec<u8>,
-}
-
-impl QueuedReceipt {
-    fn into_tuple(self) -> (String, i64, Vec<u8>) {
-        (self.agent_id, self.seq, self.receipt_hash)
-    }
 }
 
 impl EntryRow {
@@ -129,22 +124,23 @@ fn level_of(level: i32) -> Result<u8, StoreError> {
 #[async_trait::async_trait]
 impl LogStore for DbTx<'_> {
     async fn unlogged_receipts(&mut self, limit: u32) -> Result<Vec<LogEntry>, StoreError> {
-        let rows: Result<Vec<(String, i64, Vec<u8>)>, _> = match &mut self.conn {
+        let rows = match &mut self.conn {
             // Each receipt's hash by its own key, looked up per queued row: a subquery with
             // a `LIMIT` is never merged into the join, so the plan cannot turn into a hash
             // join over every receipt (which a fresh table's small row estimate chose,
             // docs/PERFORMANCE.md).
-            Conn::Pg(c) => diesel::sql_query(
-                "SELECT q.agent_id, q.seq, r.receipt_hash FROM \
+            Conn::Pg(c) => {
+                diesel::sql_query(
+                    "SELECT q.agent_id, q.seq, r.receipt_hash FROM \
                  (SELECT ts, agent_id, seq FROM log_queue ORDER BY ts, agent_id, seq LIMIT $1) q \
                  CROSS JOIN LATERAL (SELECT receipt_hash FROM receipts \
                  WHERE agent_id = q.agent_id AND seq = q.seq LIMIT 1) r \
                  ORDER BY q.ts, q.agent_id, q.seq",
-            )
-            .bind::<BigInt, _>(i64::from(limit))
-            .load::<QueuedReceipt>(&mut **c)
-            .await
-            .map(|rows| rows.into_iter().map(QueuedReceipt::into_tuple).collect()),
+                )
+                .bind::<BigInt, _>(i64::from(limit))
+                .load::<QueuedReceipt>(&mut **c)
+                .await
+            }
             // SQLite looks each receipt up by its key in this join.
             Conn::Sqlite(c) => {
                 log_queue::table
@@ -160,19 +156,19 @@ impl LogStore for DbTx<'_> {
                     ))
                     .select((log_queue::agent_id, log_queue::seq, receipts::receipt_hash))
                     .limit(i64::from(limit))
-                    .load(&mut **c)
+                    .load::<QueuedReceipt>(&mut **c)
                     .await
             }
         }
         .map_err(store_error);
         let rows = self.poison(rows)?;
         rows.into_iter()
-            .map(|(agent_id, seq, hash)| {
+            .map(|q| {
                 EntryRow {
                     log_index: 0,
-                    agent_id,
-                    seq,
-                    receipt_hash: hash,
+                    agent_id: q.agent_id,
+                    seq: q.seq,
+                    receipt_hash: q.receipt_hash,
                     leaf_hash: Vec::new(),
                     leaf_key: 0,
                 }

@@ -119,11 +119,7 @@ impl ReceiptRow {
     }
 
     fn into_receipt((row, log_index): StoredRow) -> Result<Receipt, StoreError> {
-        row.with_log_index(log_index)
-    }
-
-    fn with_log_index(self, log_index: Option<i64>) -> Result<Receipt, StoreError> {
-        let witness = match (self.witness_account, self.witness_token) {
+        let witness = match (row.witness_account, row.witness_token) {
             (None, None) => None,
             (Some(account), Some(token_jti)) => Some(Witness {
                 account_id: AccountId::parse(&account)
@@ -133,19 +129,19 @@ impl ReceiptRow {
             (a, t) => return Err(corrupt("receipt witness", format!("{a:?} / {t:?}"))),
         };
         Ok(Receipt {
-            id: ReceiptId::parse(&self.id).map_err(|_| corrupt("receipt id", &self.id))?,
-            agent_id: AgentId::parse(&self.agent_id)
-                .map_err(|_| corrupt("agent id", &self.agent_id))?,
-            seq: seq_from_i64("receipt seq", self.seq)?,
-            result: Outcome::parse(&self.result)
-                .ok_or_else(|| corrupt("receipt result", &self.result))?,
-            action: self.action,
-            timestamp: Timestamp::from_micros(self.ts),
-            reported_at: self.reported_at.map(Timestamp::from_micros),
-            prev_hash: hash32("prev_hash", &self.prev_hash)?,
-            receipt_hash: hash32("receipt_hash", &self.receipt_hash)?,
-            signature: hash32("signature", &self.signature)?,
-            key_id: self.key_id,
+            id: ReceiptId::parse(&row.id).map_err(|_| corrupt("receipt id", &row.id))?,
+            agent_id: AgentId::parse(&row.agent_id)
+                .map_err(|_| corrupt("agent id", &row.agent_id))?,
+            seq: seq_from_i64("receipt seq", row.seq)?,
+            result: Outcome::parse(&row.result)
+                .ok_or_else(|| corrupt("receipt result", &row.result))?,
+            action: row.action,
+            timestamp: Timestamp::from_micros(row.ts),
+            reported_at: row.reported_at.map(Timestamp::from_micros),
+            prev_hash: hash32("prev_hash", &row.prev_hash)?,
+            receipt_hash: hash32("receipt_hash", &row.receipt_hash)?,
+            signature: hash32("signature", &row.signature)?,
+            key_id: row.key_id,
             provenance: Witness::provenance_of(witness.as_ref()),
             witness,
             log_index: log_index
