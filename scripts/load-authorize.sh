@@ -32,6 +32,8 @@ if [ "${CEILING:-0}" = 1 ]; then
 fi
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
 with_cpu wrk_post /authorize "{\"agent_id\":\"$agent\",\"action\":\"$ACTION\"}"
-# Whether the decisions came from memory (hit) or read through the database, and why.
-echo "decision state look-ups:"
-curl -fs "http://127.0.0.1:$PORT/metrics" -H "X-API-Key: $key" | grep '^trust_gateway_decision_state_lookups_total' || true
+# Whether the decisions came from memory (hit) or read through the database, and why; and
+# whether the audit writer kept up (records that found its queue full waited for room).
+echo "decision state look-ups, audit queue:"
+curl -fs "http://127.0.0.1:$PORT/metrics" -H "X-API-Key: $key" |
+    grep -E '^trust_gateway_(decision_state_lookups_total|audit_queue)' || true

@@ -48,6 +48,8 @@ pub struct Settings {
     /// how stale it may be before decisions read through the database (probed every
     /// quarter of it).
     pub decisions: tg_service::DecisionConfig,
+    /// `AUDIT_QUEUE` (65536): most audit records queued for the group-commit writer.
+    pub audit_queue: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -181,6 +183,10 @@ impl Settings {
             get("DECISION_CACHE_KEYS"),
             get("DECISION_STALENESS_MS"),
         )?;
+        let audit_queue = match get("AUDIT_QUEUE") {
+            None => tg_service::AUDIT_QUEUE,
+            Some(n) => number("AUDIT_QUEUE", &n, 1..=4_194_304)?,
+        };
         let metrics_public = match get("METRICS_PUBLIC").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -215,6 +221,7 @@ impl Settings {
             maintenance,
             log,
             decisions,
+            audit_queue,
         })
     }
 
@@ -456,6 +463,7 @@ mod tests {
         assert!(err("LOG_INTEGRATE_LEAVES", "0").contains("LOG_INTEGRATE_LEAVES `0`"));
         assert!(err("DECISION_STALENESS_MS", "50").contains("DECISION_STALENESS_MS `50`"));
         assert!(err("DECISION_CACHE_AGENTS", "-1").contains("DECISION_CACHE_AGENTS `-1`"));
+        assert!(err("AUDIT_QUEUE", "0").contains("AUDIT_QUEUE `0`: expected 1–4194304"));
         assert!(err("LOG_WITNESSES", "w+00000000+AAAA").contains("LOG_WITNESSES"));
     }
 

@@ -81,6 +81,7 @@ async fn gateway(
         maintenance: settings.maintenance,
         log: settings.log.clone(),
         decisions: settings.decisions.clone(),
+        audit_queue: settings.audit_queue,
     };
     if !workers {
         config.vouching.every = None;

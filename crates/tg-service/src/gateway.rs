@@ -43,7 +43,14 @@ pub struct GatewayConfig {
     pub log: crate::LogConfig,
     /// The decision state in memory: sizes, probe period, staleness bound.
     pub decisions: crate::DecisionConfig,
+    /// Most audit records queued for the group-commit writer; a caller that finds the
+    /// queue full waits for room (`AUDIT_QUEUE`, default [`AUDIT_QUEUE`]).
+    pub audit_queue: usize,
 }
+
+/// The default bound of the audit queue: about a second of decisions at full speed on
+/// two cores, a few MiB of memory.
+pub const AUDIT_QUEUE: usize = 65_536;
 
 impl GatewayConfig {
     /// A gateway driven in-process (the demo, tests, benches): `admin_key` accepted as the
@@ -77,6 +84,7 @@ impl GatewayConfig {
                 every: None,
                 ..crate::LogConfig::default()
             },
+            audit_queue: AUDIT_QUEUE,
             decisions: crate::DecisionConfig {
                 probe_every: None,
                 ..crate::DecisionConfig::default()
@@ -191,6 +199,8 @@ impl Gateway {
         let audit_batch = crate::runtime::audit_batch::AuditBatcher::start(
             Arc::clone(&store),
             Arc::clone(&outbox_written),
+            Arc::clone(&metrics),
+            config.audit_queue,
         );
         let policy = Arc::new(PolicyCache::new(config.policy));
         let (vouching, vouch_worker) = VouchEngine::start(
@@ -325,10 +335,14 @@ impl Gateway {
         &self.metrics
     }
 
-    /// Reads the scrape-time gauges (dashboards, connections) into the metrics now.
+    /// Reads the scrape-time gauges (dashboards, the audit queue, connections) into the
+    /// metrics now.
     pub fn refresh_metrics(&self) {
-        self.metrics
-            .observe(self.live_clients(), self.store.pool_status());
+        self.metrics.observe(
+            self.live_clients(),
+            self.audit_batch.queued(),
+            self.store.pool_status(),
+        );
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

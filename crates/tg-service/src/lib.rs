@@ -54,7 +54,7 @@ pub use conflict::Conflict;
 pub use decision_state::DecisionConfig;
 pub use delegations::{Delegated, NewDelegation};
 pub use error::ServiceError;
-pub use gateway::{BundleSource, Gateway, GatewayConfig};
+pub use gateway::{AUDIT_QUEUE, BundleSource, Gateway, GatewayConfig};
 pub use identity_claims::IssuedNonce;
 pub use lease::LeaseStore;
 pub use lifecycle::{Introspection, Lifecycle};

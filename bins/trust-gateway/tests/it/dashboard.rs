@@ -305,6 +305,11 @@ async fn a_client_that_never_reads_is_dropped_and_the_others_keep_up() {
         batches += 1;
     }
     eprintln!("slow client dropped after {} events", sent.len());
+    // The feed is in commit order, and decisions' events are group-committed after the
+    // answer: reading the agent's trail first (it flushes the queue) puts every denial
+    // before the marker.
+    let (status, _) = s.get(&format!("/agents/{agent}/audit?limit=1")).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
     s.register("after-the-drop").await;
     let (denied, mut fast) = reader.await.unwrap();
     assert_eq!(

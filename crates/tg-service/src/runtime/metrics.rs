@@ -119,6 +119,8 @@ pub struct Metrics {
     lookups: Family<LookupLabel, Counter>,
     relayed: Family<SourceLabel, Counter>,
     dashboards: Gauge,
+    audit_queue_full: Counter,
+    audit_queued: Gauge,
     connections: Family<StateLabel, Gauge>,
     pool_max: Gauge,
 }
@@ -188,6 +190,16 @@ impl Metrics {
             self.dashboards.clone(),
         );
         registry.register(
+            "audit_queue_full",
+            "Audit records that found the group-commit queue full and waited for room (backpressure: none is dropped)",
+            self.audit_queue_full.clone(),
+        );
+        registry.register(
+            "audit_queued",
+            "Audit records queued for the group-commit writer and not yet taken",
+            self.audit_queued.clone(),
+        );
+        registry.register(
             "db_connections",
             "Database connections of this instance, by state",
             self.connections.clone(),
@@ -248,10 +260,21 @@ impl Metrics {
             .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
+    /// An audit record found the queue full and waits for room.
+    pub(crate) fn audit_queue_full(&self) {
+        self.audit_queue_full.inc();
+    }
+
+    /// Audit records that found the queue full so far.
+    pub fn audit_queue_fulls(&self) -> u64 {
+        self.audit_queue_full.get()
+    }
+
     /// Sets the gauges read at scrape time.
-    pub(crate) fn observe(&self, dashboards: usize, pool: PoolStatus) {
+    pub(crate) fn observe(&self, dashboards: usize, audit_queued: usize, pool: PoolStatus) {
         let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
         self.dashboards.set(n(dashboards));
+        self.audit_queued.set(n(audit_queued));
         self.connections
             .get_or_create(&StateLabel {
                 state: ConnState::in_use,

@@ -8,6 +8,7 @@
 )]
 
 mod a2a_card;
+mod audit_queue;
 mod lifecycle;
 mod shutdown;
 mod support;

@@ -55,7 +55,7 @@ impl Setup {
             end: Timestamp::from_secs(i64::from(u32::MAX)),
             event_type: Some(kind),
             after: None,
-            limit: 1000,
+            limit: 5000,
         };
         tg_service::reading(self.g.store().as_ref(), move |tx| {
             Box::pin(async move { Ok(tx.query_audit(&query).await?) })
