@@ -123,6 +123,9 @@ pub async fn metrics_count_decisions_receipts_requests_and_connections(backend: 
     assert_eq!(value(&m, "trust_gateway_receipts_recorded_total", &[]), 2.0);
     // One after the other: nothing queued behind either, so a commit each.
     assert_eq!(value(&m, "trust_gateway_receipt_commits_total", &[]), 2.0);
+    // The audit writer kept up: nobody waited for room in its queue.
+    assert_eq!(value(&m, "trust_gateway_audit_queue_full_total", &[]), 0.0);
+    assert!(value(&m, "trust_gateway_audit_queued", &[]) >= 0.0);
     // Per route pattern, never per id.
     assert_eq!(
         value(
