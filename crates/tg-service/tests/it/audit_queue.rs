@@ -33,14 +33,7 @@ async fn hold_the_writer(s: &Setup) -> (oneshot::Sender<()>, impl Future<Output 
 async fn a_full_audit_queue_holds_decisions_back_and_loses_none() {
     const QUEUE: usize = 8;
     let s = Setup::with(|c| c.audit_queue = QUEUE).await;
-    let acme = s.tenant("acme").await;
-    let actor = s.actor(&acme);
-    let agent = s.agent(&acme, "reader").await;
-    // The first decision reads the agent into memory; the next are answered from it.
-    s.g.authorize(&acme, &actor, &agent, "read_config", None)
-        .await
-        .unwrap();
-    assert!(s.g.sync_decision_state().await.unwrap());
+    let (acme, actor, agent) = s.reader_in_memory().await;
 
     let (release, holder_done) = hold_the_writer(&s).await;
     // Decide until a decision's record finds no room. The writer takes at most three

@@ -16,15 +16,9 @@ async fn shutdown_writes_every_queued_decision_then_stops_the_workers() {
         c.decisions.probe_every = hour;
     })
     .await;
-    let acme = s.tenant("acme").await;
-    let actor = s.actor(&acme);
-    let agent = s.agent(&acme, "reader").await;
-    // The first decision reads the agent into memory; once memory is known current, the
-    // next ones are answered from it, their audit records only queued.
-    s.g.authorize(&acme, &actor, &agent, "read_config", None)
-        .await
-        .unwrap();
-    assert!(s.g.sync_decision_state().await.unwrap());
+    // One decision read the agent into memory; the next are answered from it, their audit
+    // records only queued.
+    let (acme, actor, agent) = s.reader_in_memory().await;
     let mut queued = 0;
     for _ in 0..200 {
         if let Some(answer) =

@@ -64,6 +64,20 @@ impl Setup {
         .unwrap()
     }
 
+    /// A tenant `acme`, its actor and an agent `reader` whose decisions memory answers: the
+    /// first decision reads it in, and memory is known current.
+    pub async fn reader_in_memory(&self) -> (Principal, Actor, tg_core::AgentId) {
+        let acme = self.tenant("acme").await;
+        let actor = self.actor(&acme);
+        let agent = self.agent(&acme, "reader").await;
+        self.g
+            .authorize(&acme, &actor, &agent, "read_config", None)
+            .await
+            .unwrap();
+        assert!(self.g.sync_decision_state().await.unwrap());
+        (acme, actor, agent)
+    }
+
     pub fn actor(&self, p: &Principal) -> Actor {
         self.g.actor(Some(p), None)
     }
