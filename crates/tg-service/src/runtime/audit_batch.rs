@@ -4,7 +4,8 @@
 //! Two ways in:
 //! - `append` / `push` / `queue_now` (`trust_check`, `authorization_denied`): the caller
 //!   enqueues and returns. Cost, by design: events still queued when the process dies are
-//!   lost (at most one batch, a few milliseconds of decisions).
+//!   lost (what the queue held: under steady load a batch or two, ~10 ms of decisions; at
+//!   most `AUDIT_QUEUE` events when the database has fallen behind).
 //! - `append_durable` (`token_issued`): the caller waits until the batch holding its event
 //!   has committed, and gets the batch's error if it did not; a token is handed out only
 //!   once its issue is on record. Many callers share one commit.

@@ -39,9 +39,8 @@ async fn a_full_audit_queue_holds_decisions_back_and_loses_none() {
     // Decide until a decision's record finds no room. The writer takes at most three
     // batches off the queue (two committing, one formed), so that comes soon.
     let mut decided = 0;
-    let waiting = loop {
-        let decision = Box::pin(s.g.authorize(&acme, &actor, &agent, "read_config", None));
-        let mut decision = decision;
+    let mut waiting = loop {
+        let mut decision = Box::pin(s.g.authorize(&acme, &actor, &agent, "read_config", None));
         tokio::select! {
             biased;
             answer = &mut decision => {
@@ -62,7 +61,6 @@ async fn a_full_audit_queue_holds_decisions_back_and_loses_none() {
         s.g.authorize_now(&acme, &actor, &agent, "read_config", None)
             .is_none()
     );
-    let mut waiting = waiting;
     tokio::select! {
         biased;
         _ = &mut waiting => panic!("answered while its record had no room"),
