@@ -18,12 +18,21 @@
 //! ([`finish`]). Nothing can append meanwhile, so it copies the few pages written since
 //! the pass, and the writer's next transaction starts the file over.
 //!
+//! SQLite syncs the database file only after a pass that copied up to the WAL's end as it
+//! stands when the copy ends; beside a busy writer a pass almost never does. The pages such
+//! passes copy stay unsynced until one that does, which was the writer's last pass: its
+//! sync wrote everything the passes before it had copied (at a million receipts a median of
+//! 8 ms and up to 117 ms, with every write waiting). So this thread syncs the database file
+//! itself after each of its catch-up passes ([`DbFile`]), and the writer's pass syncs only
+//! the few pages it copies.
+//!
 //! This thread used to run a RESTART checkpoint instead, on its own connection. That held
 //! the write lock while it copied, synced and waited for readers (a median of 10–18 ms
 //! under load), and the writer, blocked meanwhile, slept in SQLite's busy handler in steps
 //! of 1, 2, 5, 10 ms and more: a record's p99 at depth followed those steps
 //! (docs/PERFORMANCE.md). Here no connection ever waits for another's lock.
 
+use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
@@ -35,8 +44,12 @@ use tokio::runtime::Runtime;
 use crate::conn::SqliteConn;
 
 /// The WAL size (pages) at which the writer checkpoints in its commit: a safety net, should
-/// this thread fall behind (~40 MiB at 4 KiB pages).
-pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+/// this thread fall behind (~200 MiB at 4 KiB pages). Well above what this thread lets
+/// the WAL reach: at a million receipts under record load the WAL grows by ~30 000 pages a
+/// second, and a round asks the writer for its last pass at 6 000–11 000 pages. At 10 000
+/// the commit that crossed the net copied and synced thousands of pages itself, 20–120 ms
+/// with every write queued behind it (docs/PERFORMANCE.md).
+pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 50_000;
 /// The WAL size (pages) at which this thread starts the WAL over (~16 MiB).
 const RESTART_PAGES: i32 = 4_000;
 /// The least time between two checkpoint passes (each syncs the WAL and the file).
@@ -82,12 +95,14 @@ impl Checkpointer {
     /// Starts the thread on its own connection to the file at `path`.
     pub(crate) fn start(path: &str, finish: Finish) -> Result<Self, StoreError> {
         let mut conn = open(path)?;
+        let file = DbFile::of(&mut conn)?;
         let (wake, woken) = sync_channel(1);
         std::thread::Builder::new()
             .name("sqlite-checkpointer".into())
             .spawn(move || {
                 serve(
                     &mut conn,
+                    &file,
                     &woken,
                     RESTART_PAGES,
                     &AtomicU64::new(0),
@@ -102,6 +117,54 @@ impl Checkpointer {
     pub(crate) fn wake(&self) {
         let _ = self.wake.try_send(());
     }
+}
+
+/// The database file, opened beside SQLite's own handles only to sync it: a sync through
+/// any handle writes the file's pages that the checkpoint passes copied. `None` for a
+/// database without a file of its own (in memory, or temporary).
+struct DbFile(Option<File>);
+
+#[derive(QueryableByName)]
+struct Attached {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    file: String,
+}
+
+impl DbFile {
+    /// The file of `conn`'s main database (`PRAGMA database_list`).
+    fn of(conn: &mut SqliteConnection) -> Result<Self, StoreError> {
+        let listed: Vec<Attached> = diesel::sql_query("PRAGMA database_list")
+            .load(conn)
+            .map_err(|e| StoreError::unavailable_because("cannot list the database file", e))?;
+        let Some(main) = listed.into_iter().find(|a| a.name == "main") else {
+            return Ok(Self(None));
+        };
+        if main.file.is_empty() {
+            return Ok(Self(None));
+        }
+        File::open(&main.file)
+            .map(|f| Self(Some(f)))
+            .map_err(|e| StoreError::unavailable_because("cannot open the database file", e))
+    }
+
+    /// Writes the file's copied pages to disk.
+    fn sync(&self) -> Result<(), PassError> {
+        match &self.0 {
+            Some(file) => file.sync_data().map_err(PassError::Sync),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why a round of checkpoint passes stopped short.
+#[derive(Debug, thiserror::Error)]
+enum PassError {
+    #[error("checkpoint pass failed")]
+    Checkpoint(#[from] diesel::result::Error),
+    #[error("syncing the database file failed")]
+    Sync(#[source] std::io::Error),
 }
 
 fn open(path: &str) -> Result<SqliteConnection, StoreError> {
@@ -141,6 +204,7 @@ pub(crate) fn finish(conn: &mut SqliteConn, runtime: &Runtime) {
 /// writer to [`finish`].
 fn serve(
     conn: &mut SqliteConnection,
+    file: &DbFile,
     woken: &Receiver<()>,
     restart_pages: i32,
     finishes: &AtomicU64,
@@ -149,7 +213,7 @@ fn serve(
     let mut failures = Failures::default();
     // Until the last sender (the `Db`) is dropped.
     while woken.recv().is_ok() {
-        let done = catch_up(conn, restart_pages).map(|pages| {
+        let done = catch_up(conn, restart_pages, &|| file.sync()).map(|pages| {
             if let Some(pages) = pages
                 && finish()
             {
@@ -175,22 +239,30 @@ fn serve(
 /// after one pass, it copied what a whole pass had left (at a million receipts, pages
 /// spread over a 500 MiB file): its sync took 10–50 ms (docs/PERFORMANCE.md). Each pass
 /// here leaves only what the writer appended while it ran, so a few passes bring that to a
-/// few hundred pages.
+/// few hundred pages. And each is followed by `sync` (the database file's), since SQLite
+/// syncs after a pass only when nothing was appended while it copied: what the passes
+/// copied is on disk before the writer is asked, and its sync writes only its own pages.
 fn catch_up(
     conn: &mut SqliteConnection,
     restart_pages: i32,
-) -> Result<Option<i32>, diesel::result::Error> {
+    sync: &dyn Fn() -> Result<(), PassError>,
+) -> Result<Option<i32>, PassError> {
     let mut pass = checkpoint(conn, "PASSIVE")?;
     if pass.log < restart_pages || !pass.copied_all() {
         return Ok(None);
     }
+    sync()?;
     for _ in 1..MOST_PASSES {
         let again = checkpoint(conn, "PASSIVE")?;
-        match next(&pass, &again) {
-            Next::Finish => return Ok(Some(again.log)),
-            Next::PassAgain => pass = again,
-            Next::Stop => return Ok(None),
+        let step = next(&pass, &again);
+        if step == Next::Stop {
+            return Ok(None);
         }
+        sync()?;
+        if step == Next::Finish {
+            return Ok(Some(again.log));
+        }
+        pass = again;
     }
     Ok(Some(pass.log))
 }
@@ -235,7 +307,7 @@ struct Failures {
 }
 
 impl Failures {
-    fn record(&mut self, pass: Result<(), diesel::result::Error>) -> Logged {
+    fn record(&mut self, pass: Result<(), PassError>) -> Logged {
         match pass {
             Err(e) => {
                 self.run += 1;
@@ -269,7 +341,7 @@ mod tests {
     /// A lasting failure is logged once, and its end once with the count.
     #[test]
     fn a_run_of_failures_is_logged_once_and_its_end_once() {
-        let failed = || Err(diesel::result::Error::BrokenTransactionManager);
+        let failed = || Err(diesel::result::Error::BrokenTransactionManager.into());
         let mut failures = Failures::default();
         assert_eq!(failures.record(Ok(())), Logged::Nothing);
         assert_eq!(failures.record(failed()), Logged::Failed);
@@ -351,7 +423,10 @@ mod tests {
         // The last pass, on the writer's connection.
         let finish = move || checkpoint(&mut on_writer.lock().unwrap(), "PASSIVE").is_ok();
         let mut conn = open(&path).unwrap();
-        let thread = std::thread::spawn(move || serve(&mut conn, &woken, 50, &counted, &finish));
+        let file = DbFile::of(&mut conn).unwrap();
+        let thread = std::thread::spawn(move || {
+            serve(&mut conn, &file, &woken, 50, &counted, &finish);
+        });
         wake.send(()).unwrap();
         while finishes.load(Ordering::Relaxed) == 0 {
             std::thread::yield_now();
@@ -366,6 +441,55 @@ mod tests {
         write(&mut writer, "INSERT INTO t VALUES (randomblob(10))");
         let pages = wal_pages(&mut writer);
         assert!(pages < 10, "the WAL holds {pages} pages");
+    }
+
+    /// Every catch-up pass is followed by a sync of the database file, before the writer
+    /// is asked for the last pass; a WAL under the threshold asks for neither. A failed
+    /// sync ends the round: the writer is not asked.
+    #[test]
+    fn the_passes_copies_are_synced_before_the_writer_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _writer) = wal_of_100_pages(&dir);
+        let mut conn = open(&path).unwrap();
+        let syncs = std::cell::Cell::new(0);
+        let counting = || {
+            syncs.set(syncs.get() + 1);
+            Ok(())
+        };
+        assert_eq!(catch_up(&mut conn, 1_000, &counting).unwrap(), None);
+        assert_eq!(syncs.get(), 0, "under the threshold: no round");
+
+        let pages = catch_up(&mut conn, 50, &counting).unwrap();
+        assert!(
+            pages.is_some_and(|p| p >= 100),
+            "the writer is asked: {pages:?}"
+        );
+        // The first pass copied the WAL; the second found nothing new. Both synced.
+        assert_eq!(syncs.get(), 2);
+
+        let failing = || Err(PassError::Sync(std::io::Error::other("disk gone")));
+        assert!(matches!(
+            catch_up(&mut conn, 50, &failing),
+            Err(PassError::Sync(_))
+        ));
+    }
+
+    /// The file the checkpoint thread syncs is the connection's own; a database in memory
+    /// has none, and syncing it does nothing.
+    #[test]
+    fn the_synced_file_is_the_databases_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _writer) = wal_of_100_pages(&dir);
+        let file = DbFile::of(&mut open(&path).unwrap()).unwrap();
+        let held = file.0.as_ref().unwrap().metadata().unwrap();
+        let on_disk = std::fs::metadata(&path).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!((held.dev(), held.ino()), (on_disk.dev(), on_disk.ino()));
+        file.sync().unwrap();
+
+        let memory = DbFile::of(&mut open(":memory:").unwrap()).unwrap();
+        assert!(memory.0.is_none());
+        memory.sync().unwrap();
     }
 
     /// `finish`, queued on the writer's own thread behind its work, copies the WAL there:
