@@ -7,7 +7,7 @@ bin=${BIN:-target/release/trust-gateway}
 
 dir=$(mktemp -d)
 key="load-test-admin-key-0123456789abcdef"
-export API_KEY=$key SECRET_KEY="load-test-secret-0123456789abcdefghijklmnopqrstuvwxyz" PORT WORKERS=2 LOG_LEVEL=warn
+export API_KEY=$key SECRET_KEY="load-test-secret-0123456789abcdefghijklmnopqrstuvwxyz" PORT WORKERS=2 LOG_LEVEL=${LOG_LEVEL:-warn}
 case "$backend" in
     sqlite) export DATABASE_URL="sqlite://$dir/load.db" ;;
     postgres)
