@@ -46,7 +46,7 @@ use crate::conn::SqliteConn;
 /// The WAL size (pages) at which the writer checkpoints in its commit: a safety net, should
 /// this thread fall behind (~200 MiB at 4 KiB pages). Well above what this thread lets
 /// the WAL reach: at a million receipts under record load the WAL grows by ~30 000 pages a
-/// second, and a round asks the writer for its last pass at 6 000–11 000 pages. At 10 000
+/// second, and a round asks the writer for its last pass at 5 000–25 000 pages. At 10 000
 /// the commit that crossed the net copied and synced thousands of pages itself, 20–120 ms
 /// with every write queued behind it (docs/PERFORMANCE.md).
 pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 50_000;
