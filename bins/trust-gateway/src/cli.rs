@@ -96,7 +96,8 @@ configuration (environment):
   MAINTENANCE_SECS, CHAIN_VERIFY_RECEIPTS  decay sweep and background chain verification
   LOG_ORIGIN, LOG_WITNESSES, LOG_INTEGRATE_MS, LOG_INTEGRATE_LEAVES  the transparency log:
                  checkpoint origin, witness cosigner vkeys (comma-separated), integration
-                 period (default 1000 ms), leaves per integration transaction (default 500)
+                 period (default 1000 ms), leaves per integration transaction (default 125 on
+                 SQLite, 500 on PostgreSQL)
   DECISION_CACHE_AGENTS, DECISION_CACHE_KEYS, DECISION_STALENESS_MS  decisions from memory: agents
                  and API keys held (100000, 10000), staleness bound on PostgreSQL (1000 ms)
   WEBHOOK_ALLOW_NETS, WEBHOOK_TIMEOUT_SECS, WEBHOOK_DISABLE_AFTER_HOURS  webhook delivery

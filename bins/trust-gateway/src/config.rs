@@ -41,7 +41,8 @@ pub struct Settings {
     pub maintenance: tg_service::MaintenanceConfig,
     /// `LOG_ORIGIN` (the issuer without its scheme, then `/log`), `LOG_WITNESSES` (witness
     /// cosigner vkeys, comma-separated), `LOG_INTEGRATE_MS` (1000), `LOG_INTEGRATE_LEAVES`
-    /// (leaves per integration transaction): the transparency log.
+    /// (leaves per integration transaction: 125 on SQLite, 500 on PostgreSQL): the
+    /// transparency log.
     pub log: tg_service::LogConfig,
     /// `DECISION_CACHE_AGENTS` (100000; 0 turns it off), `DECISION_CACHE_KEYS` (10000),
     /// `DECISION_STALENESS_MS` (1000): the decision state in memory and, with PostgreSQL,
@@ -172,6 +173,7 @@ impl Settings {
             maintenance_config(get("MAINTENANCE_SECS"), get("CHAIN_VERIFY_RECEIPTS"))?;
         let issuer = get("GATEWAY_ISSUER").unwrap_or_else(|| "trust-gateway".into());
         let log = log_config(
+            &database,
             &issuer,
             get("LOG_ORIGIN"),
             get("LOG_WITNESSES"),
@@ -353,6 +355,7 @@ fn maintenance_config(
 }
 
 fn log_config(
+    database: &DbConfig,
     issuer: &str,
     origin: Option<String>,
     witnesses: Option<String>,
@@ -370,6 +373,9 @@ fn log_config(
         origin,
         ..tg_service::LogConfig::default()
     };
+    if let DbConfig::Sqlite(_) = database {
+        config.batch = tg_service::SHARED_WRITER_LEAVES;
+    }
     if !tg_log::note::valid_name(&config.origin) {
         bail!(
             "LOG_ORIGIN `{}`: no spaces and no `+` (e.g. gateway.example.com/log)",
@@ -468,8 +474,30 @@ mod tests {
     }
 
     #[test]
+    fn leaves_per_integration_default_by_store_and_can_be_set() {
+        let leaves = |url: &str, set: Option<&str>| {
+            let vars = |k: &str| match k {
+                "DATABASE_URL" => Some(url.to_owned()),
+                "LOG_INTEGRATE_LEAVES" => set.map(str::to_owned),
+                _ => None,
+            };
+            Settings::from_vars(vars).map(|s| s.log.batch).ok()
+        };
+        // SQLite's one writer waits behind each transaction: fewer leaves each.
+        assert_eq!(leaves("sqlite://x.db", None), Some(125));
+        assert_eq!(leaves("postgres://db/x", None), Some(500));
+        assert_eq!(leaves("sqlite://x.db", Some("1000")), Some(1000));
+        assert_eq!(leaves("postgres://db/x", Some("64")), Some(64));
+    }
+
+    #[test]
     fn the_log_origin_defaults_to_the_issuer_host() {
+        let pg = DbConfig::Postgres {
+            url: "postgres://db/x".into(),
+            pool_size: 4,
+        };
         let c = log_config(
+            &pg,
             "https://gw.example.com/",
             None,
             None,
@@ -484,6 +512,7 @@ mod tests {
         let w = tg_log::Cosigner::from_pkcs8("w.example/1", &key).map(|w| w.vkey());
         let w = w.unwrap_or_default();
         let c = log_config(
+            &pg,
             "trust-gateway",
             Some("x/log".into()),
             Some(format!(" {w} ,")),

@@ -84,7 +84,7 @@ pub use token_exchange::{
 pub use token_issuer::{SIGNING_KEY_PUBLISH_AHEAD_SECS, SIGNING_KEY_RELOAD_SECS};
 pub use token_revocation::{Revoked, TokenRevocation};
 pub use tokens::{MAX_EXPIRES_IN, MIN_EXPIRES_IN, TokenGrant};
-pub use transparency::{LOG_LEASE, LogConfig, LogRound};
+pub use transparency::{LOG_LEASE, LogConfig, LogRound, SHARED_WRITER_LEAVES};
 pub use trust_result::{Subject, trust_result};
 pub use trust_state::{
     CommitGuard, HistoryPoint, PolicyDocument, ReceiptCommit, Stats, TrustState, TrustStore,
