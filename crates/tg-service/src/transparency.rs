@@ -45,8 +45,9 @@ pub struct LogConfig {
     /// [`crate::Gateway::integrate_log`]).
     pub every: Option<Duration>,
     /// Leaves per integration transaction. On SQLite a transaction holds the one writer,
-    /// so this bounds how long records wait behind a round (docs/PERFORMANCE.md):
-    /// [`SHARED_WRITER_LEAVES`] there, 500 (the default) on PostgreSQL.
+    /// so this bounds how long records wait behind a round (docs/PERFORMANCE.md). The
+    /// default is 500 whatever the store; the binary's configuration sets
+    /// [`SHARED_WRITER_LEAVES`] on SQLite unless `LOG_INTEGRATE_LEAVES` is given.
     pub batch: u32,
     /// Witness cosigner vkeys whose cosignatures are accepted (`LOG_WITNESSES`).
     pub witnesses: Vec<String>,
