@@ -12,9 +12,15 @@
 # and random hashes, the chain head moved to the last one, and marked as already in the
 # transparency log (so the sequencer does not spend the run integrating them): each gets a
 # row in the log's own entries under a negative index, with a random leaf hash, so the
-# log's indexes are ~DEPTH rows deep too, as on a server that logged them. On PostgreSQL
-# the grown tables are then analysed, as autovacuum would have done on a server that grew
-# them over time. The chain they make is not valid, and nothing verifies it during the
+# log's indexes are ~DEPTH rows deep too, as on a server that logged them. The webhook
+# outbox, which keeps every event, grows by as many copies of its last event, under ids
+# made the way this build makes them (time-ordered, earlier than the run, or random: read
+# off the set-up's last id), so its unique index on `id` is ~DEPTH rows deep; they are taken
+# off the fan-out's queue, as on a server that fanned them out long ago. On PostgreSQL
+# the grown tables are then vacuumed and analysed, as autovacuum would have done on a
+# server that grew them over time, and a checkpoint writes the growth out, so the run
+# does not share the disk with writing a gigabyte that a server grown over time would
+# have written long before. The chain they make is not valid, and nothing verifies it during the
 # run: both servers run with MAINTENANCE_SECS=86400, so the first took the upkeep lease for
 # three periods and the restarted one never leads a round (no chain verification shares
 # the CPU with the measurement). What is measured is the cost of appending at depth: the
@@ -54,14 +60,20 @@ case "$backend" in
         random_key="random()"
         receipt_id="printf('rcpt_%024x', n.i)"
         wal="PRAGMA journal_mode = WAL;"
-        analyse="" ;;
+        analyse=""
+        hex_ms="printf('%012x', \$1)"
+        random_hex12="lower(hex(randomblob(6)))"
+        random_hex24="lower(hex(randomblob(12)))" ;;
     postgres)
         columns="SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name ="
         random_hash="decode(md5(random()::text) || md5(random()::text), 'hex')"
         random_key="(random() * 9.2e18 - 4.6e18)::bigint"
         receipt_id="'rcpt_' || lpad(to_hex(n.i), 24, '0')"
         wal=""
-        analyse="ANALYZE receipts; ANALYZE log_entries;" ;;
+        analyse="VACUUM ANALYZE receipts, log_entries, event_outbox; CHECKPOINT;"
+        hex_ms="lpad(to_hex(\$1), 12, '0')"
+        random_hex12="substr(md5(random()::text), 1, 12)"
+        random_hex24="substr(md5(random()::text), 1, 24)" ;;
 esac
 
 # The grown store (~600 MiB) is removed at exit by `release_cleanup`.
@@ -88,6 +100,22 @@ entry_select=$(tr ',' '\n' <<<"$entry_cols" | sed \
     -e "s/^leaf_key\$/$random_key/" \
     -e 's/^log_index$/-r.seq/' \
     -e 's/^\(agent_id\|seq\|receipt_hash\)$/r.\1/' | paste -sd, -)
+# The outbox's ids: time-ordered if the last one's first 48 bits are a millisecond within
+# a day of now; then the grown ones are a millisecond apart, ending before the run.
+read -r last_seq last_id < <(sql "SELECT seq || ' ' || id FROM event_outbox ORDER BY seq DESC LIMIT 1")
+now_ms=$(date +%s%3N)
+last_ms=$((16#${last_id:4:12}))
+if (( last_ms > now_ms - 86400000 && last_ms < now_ms + 86400000 )); then
+    outbox_id="'msg_' || ${hex_ms//\$1/$now_ms - 1 - ($DEPTH - n.i)} || $random_hex12"
+    echo "outbox ids: time-ordered"
+else
+    outbox_id="'msg_' || $random_hex24"
+    echo "outbox ids: random"
+fi
+outbox_cols=$(sql "$columns('event_outbox')" | tr ',' '\n' | grep -vx seq | paste -sd, -)
+outbox_select=$(tr ',' '\n' <<<"$outbox_cols" | while read -r c; do
+    if [ "$c" = id ]; then echo "$outbox_id"; else echo "o.$c"; fi
+done | paste -sd, -)
 sql <<SQL
 $wal
 BEGIN;
@@ -96,6 +124,10 @@ INSERT INTO receipts ($cols)
 SELECT $select FROM n, receipts r WHERE r.agent_id = '$agent' AND r.seq = $head;
 INSERT INTO log_entries ($entry_cols)
 SELECT $entry_select FROM receipts r WHERE r.agent_id = '$agent' AND r.seq > $head;
+WITH RECURSIVE n(i) AS (SELECT $head + 1 UNION ALL SELECT i + 1 FROM n WHERE i < $DEPTH)
+INSERT INTO event_outbox ($outbox_cols)
+SELECT $outbox_select FROM n, event_outbox o WHERE o.seq = $last_seq;
+DELETE FROM outbox_queue WHERE seq > $last_seq;
 UPDATE agent_trust SET chain_seq = $DEPTH,
     chain_hash = (SELECT receipt_hash FROM receipts WHERE agent_id = '$agent' AND seq = $DEPTH)
     WHERE agent_id = '$agent';
@@ -104,7 +136,7 @@ $analyse
 SQL
 case "$backend" in
     sqlite) ls -l "$dir/load.db" | awk '{printf "the file: %.0f MiB\n", $5 / 1048576}' ;;
-    postgres) sql "SELECT 'receipts and log entries: ' || ((pg_total_relation_size('receipts') + pg_total_relation_size('log_entries')) / 1048576) || ' MiB'" ;;
+    postgres) sql "SELECT 'receipts, log entries and outbox: ' || ((pg_total_relation_size('receipts') + pg_total_relation_size('log_entries') + pg_total_relation_size('event_outbox')) / 1048576) || ' MiB'" ;;
 esac
 
 "$bin" >"$dir/server.log" 2>&1 &
