@@ -75,8 +75,9 @@ pub trait LogStore: Send {
         size: u64,
         limit: u32,
     ) -> Result<Vec<(u64, u64)>, StoreError>;
-    /// The index of the entry whose leaf hash is `leaf_hash`.
-    async fn leaf_index(&mut self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError>;
+    /// The index of the entry whose leaf hash is `leaf_hash`, looked for among the first
+    /// `size` entries (an entry past them may or may not be found).
+    async fn leaf_index(&mut self, leaf_hash: &Hash, size: u64) -> Result<Option<u64>, StoreError>;
     async fn log_entries_without_receipt(&mut self, size: u64) -> Result<u64, StoreError>;
     /// Every checkpoint key, oldest first (by `created_at`, then `key_id`).
     async fn log_keys(&mut self) -> Result<Vec<LogKey>, StoreError>;

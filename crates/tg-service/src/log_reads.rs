@@ -132,7 +132,7 @@ impl Gateway {
                     }
                 }
                 let index = tx
-                    .leaf_index(&leaf)
+                    .leaf_index(&leaf, tree_size)
                     .await?
                     .filter(|i| *i < tree_size)
                     .ok_or_else(|| {

@@ -56,11 +56,12 @@ pub struct LogConfig {
 }
 
 /// Leaves per integration transaction where every write goes through one writer (SQLite).
-/// A leaf lands on a random page of the leaf-key index, so a transaction writes about one
-/// page per leaf once the log is past ~100 000 leaves, and every record waits behind it.
-/// At a million receipts 125 gave records a p99 of 6–10 ms against 13–17 ms with 500;
-/// on PostgreSQL, where nothing waits behind it, 125 cost ~7 % of the record rate
-/// (docs/PERFORMANCE.md, thirty-sixth session).
+/// A leaf lands on a random page of its epoch's part of the leaf-hash index, so a
+/// transaction writes about one page per leaf, and every record waits behind it. 125 gave
+/// records a p99 of 5–5.5 ms against 7–11 ms with 500; on PostgreSQL, where nothing waits
+/// behind it, 125 cost ~7 % of the record rate (docs/PERFORMANCE.md, thirty-sixth session).
+/// Records at a million receipts ran as at the start once the index led with the leaf's
+/// epoch (thirty-seventh session).
 pub const SHARED_WRITER_LEAVES: u32 = 125;
 
 impl Default for LogConfig {

@@ -16,6 +16,8 @@ use crate::error::store_error;
 use crate::pg_pool;
 
 #[cfg(test)]
+mod leaf_index_tests;
+#[cfg(test)]
 mod plan_tests;
 #[cfg(test)]
 mod upgrade_tests;

@@ -36,6 +36,37 @@ pub(crate) fn leaf_key(leaf_hash: &Hash) -> i64 {
     i64::from_be_bytes([a, b, c, d, e, f, g, h])
 }
 
+/// Leaves per epoch of the leaf-hash index (migration 000025): the index leads with
+/// [`EPOCH_OF`], so new leaves are written among the current epoch's only.
+const LEAF_EPOCH: u64 = 65_536;
+/// A leaf's epoch, written as the index's expression is (migration 000025), so both
+/// stores match the lookup's filter to the index.
+pub(crate) const EPOCH_OF: &str = "log_index / 65536";
+
+/// The epochs holding the first `size` leaves: 0 ..= (size - 1) / [`LEAF_EPOCH`].
+pub(crate) fn epochs_below(size: u64) -> Result<Vec<i64>, StoreError> {
+    let last = seq_to_i64(size.saturating_sub(1) / LEAF_EPOCH)?;
+    Ok((0..=last).collect())
+}
+
+/// The lookup by leaf hash: the epochs' probes and the key in the index, then the full
+/// hash, which picks the leaf among any sharing the key. A macro so that the plan tests
+/// explain this very query (`db/plan_tests.rs`).
+macro_rules! leaf_lookup {
+    ($epochs:expr, $leaf_hash:expr) => {
+        $crate::schema::log_entries::table
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::BigInt>($crate::log::EPOCH_OF)
+                    .eq_any($epochs),
+            )
+            .filter($crate::schema::log_entries::leaf_key.eq($crate::log::leaf_key($leaf_hash)))
+            .filter($crate::schema::log_entries::leaf_hash.eq($leaf_hash.to_vec()))
+            .select($crate::schema::log_entries::log_index)
+    };
+}
+#[cfg(test)]
+pub(crate) use leaf_lookup;
+
 /// A queued receipt as the queue read answers it (by name on PostgreSQL, by position on
 /// SQLite).
 #[derive(Queryable, QueryableByName)]
@@ -363,12 +394,8 @@ impl LogStore for DbTx<'_> {
             .collect()
     }
 
-    async fn leaf_index(&mut self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError> {
-        // The index holds the key; the full hash picks the leaf among any sharing it.
-        let q = log_entries::table
-            .filter(log_entries::leaf_key.eq(leaf_key(leaf_hash)))
-            .filter(log_entries::leaf_hash.eq(leaf_hash.to_vec()))
-            .select(log_entries::log_index);
+    async fn leaf_index(&mut self, leaf_hash: &Hash, size: u64) -> Result<Option<u64>, StoreError> {
+        let q = leaf_lookup!(epochs_below(size)?, leaf_hash);
         let index: Option<i64> = run!(self, |c| q.first(c).await.optional())?;
         index.map(|i| seq_from_i64("log index", i)).transpose()
     }

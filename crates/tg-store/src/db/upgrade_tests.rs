@@ -86,14 +86,19 @@ fn leaves() -> Vec<Hash> {
     vec![[0xff; 32], bottom, top, [0; 32], leaf_hash(&[7; 32])]
 }
 
+/// Where each of [`leaves`] is stored: both sides of the first epochs' bounds (migration
+/// 000025 indexes leaves by `log_index / 65536`) and one far on.
+const LEAF_INDEXES: [u64; 5] = [0, 65_535, 65_536, 200_000, 1_000_000];
+
 /// Stores each leaf on `$conn` as the schema before `leaf_key` did (`$sql` in the
 /// backend's placeholders).
 macro_rules! store_old_entries {
     ($conn:expr, $sql:expr) => {
         for (i, leaf) in leaves().iter().enumerate() {
+            let at = LEAF_INDEXES[i] as i64;
             let i = i as i64;
             diesel::sql_query($sql)
-                .bind::<BigInt, _>(i)
+                .bind::<BigInt, _>(at)
                 .bind::<BigInt, _>(i + 1)
                 .bind::<Binary, _>(vec![i as u8; 32])
                 .bind::<Binary, _>(leaf.to_vec())
@@ -103,19 +108,32 @@ macro_rules! store_old_entries {
     };
 }
 
-/// Every stored leaf is found by its hash; a hash sharing only the first 8 bytes is not.
+/// Every stored leaf is found by its hash in a tree that holds it, in whichever epoch;
+/// a hash sharing only the first 8 bytes is not.
 async fn leaves_are_found_by_hash(db: &Db) {
+    const SIZE: u64 = 1_000_001;
     for (i, leaf) in leaves().into_iter().enumerate() {
         let found = reading(db, move |tx| {
-            Box::pin(async move { Ok(tx.leaf_index(&leaf).await?) })
+            Box::pin(async move { Ok(tx.leaf_index(&leaf, SIZE).await?) })
         })
         .await
         .unwrap();
-        assert_eq!(found, Some(i as u64), "leaf {i}");
+        assert_eq!(found, Some(LEAF_INDEXES[i]), "leaf {i}");
+        let just_holding = LEAF_INDEXES[i] + 1;
+        let found = reading(db, move |tx| {
+            Box::pin(async move { Ok(tx.leaf_index(&leaf, just_holding).await?) })
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            found,
+            Some(LEAF_INDEXES[i]),
+            "leaf {i}, the last of the tree"
+        );
         let mut sibling = leaf;
         sibling[31] ^= 1;
         let found = reading(db, move |tx| {
-            Box::pin(async move { Ok(tx.leaf_index(&sibling).await?) })
+            Box::pin(async move { Ok(tx.leaf_index(&sibling, SIZE).await?) })
         })
         .await
         .unwrap();
