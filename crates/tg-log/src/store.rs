@@ -46,7 +46,8 @@ pub struct LogKey {
 /// - `add_checkpoint` fails with a conflict when a checkpoint of that size exists.
 /// - `agent_log_head` answers the highest seq of the agent's receipts in the log, and its
 ///   index.
-/// - `log_entries_without_receipt` counts entries below `size` whose receipt is gone.
+/// - `log_entries_without_receipt` counts the indexes in `from..to` whose entry or whose
+///   receipt is gone.
 #[async_trait::async_trait]
 pub trait LogStore: Send {
     async fn unlogged_receipts(&mut self, limit: u32) -> Result<Vec<LogEntry>, StoreError>;
@@ -78,7 +79,7 @@ pub trait LogStore: Send {
     /// The index of the entry whose leaf hash is `leaf_hash`, looked for among the first
     /// `size` entries (an entry past them may or may not be found).
     async fn leaf_index(&mut self, leaf_hash: &Hash, size: u64) -> Result<Option<u64>, StoreError>;
-    async fn log_entries_without_receipt(&mut self, size: u64) -> Result<u64, StoreError>;
+    async fn log_entries_without_receipt(&mut self, from: u64, to: u64) -> Result<u64, StoreError>;
     /// Every checkpoint key, oldest first (by `created_at`, then `key_id`).
     async fn log_keys(&mut self) -> Result<Vec<LogKey>, StoreError>;
     /// Inserts `key` only if there is none (several instances starting together end with

@@ -400,10 +400,12 @@ impl LogStore for DbTx<'_> {
         index.map(|i| seq_from_i64("log index", i)).transpose()
     }
 
-    async fn log_entries_without_receipt(&mut self, size: u64) -> Result<u64, StoreError> {
-        let size = seq_to_i64(size)?;
+    async fn log_entries_without_receipt(&mut self, from: u64, to: u64) -> Result<u64, StoreError> {
+        let (from, to) = (seq_to_i64(from)?, seq_to_i64(to)?);
+        // By the primary key's range, then each entry's receipt by its key.
         let entries = log_entries::table
-            .filter(log_entries::log_index.lt(size))
+            .filter(log_entries::log_index.ge(from))
+            .filter(log_entries::log_index.lt(to))
             .count();
         let logged = log_entries::table
             .inner_join(
@@ -411,12 +413,15 @@ impl LogStore for DbTx<'_> {
                     .eq(log_entries::agent_id)
                     .and(receipts::seq.eq(log_entries::seq))),
             )
-            .filter(log_entries::log_index.lt(size))
+            .filter(log_entries::log_index.ge(from))
+            .filter(log_entries::log_index.lt(to))
             .count();
         let entries: i64 = run!(self, |c| entries.get_result(c).await)?;
         let logged: i64 = run!(self, |c| logged.get_result(c).await)?;
-        // Entries missing from the log's own table count too: the tree has `size` leaves.
-        let missing = (size - logged).max(size - entries).max(0);
+        // Entries missing from the log's own table count too: the tree has a leaf at
+        // every index of the range.
+        let span = (to - from).max(0);
+        let missing = (span - logged).max(span - entries).max(0);
         seq_from_i64("missing receipts", missing)
     }
 

@@ -34,6 +34,19 @@ async fn instance_batching(
     witnesses: Vec<String>,
     batch: u32,
 ) -> (Gateway, Principal) {
+    instance_configured(db, clock, |log| {
+        log.witnesses = witnesses;
+        log.batch = batch;
+    })
+    .await
+}
+
+/// An instance whose log settings `set` changes after the tests' own.
+async fn instance_configured(
+    db: &DbConfig,
+    clock: &Arc<ManualClock>,
+    set: impl FnOnce(&mut tg_service::LogConfig),
+) -> (Gateway, Principal) {
     let store = Db::connect(db).await.unwrap();
     let mut config = tg_service::GatewayConfig::in_process(
         b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
@@ -44,10 +57,9 @@ async fn instance_batching(
     config.trust_bundles = TrustBundles::default();
     config.webhooks.allow = tg_webhooks::UrlPolicy::parse_allow_list("127.0.0.0/8,::1").unwrap();
     config.log.origin = "gateway.test/log".into();
-    config.log.witnesses = witnesses;
-    config.log.batch = batch;
     // Every round checks that no logged receipt is gone (the default is every 60th).
     config.log.coverage_every = 1;
+    set(&mut config.log);
     let g = Gateway::start(Arc::new(store), config).await.unwrap();
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
     (g, p)
@@ -278,6 +290,35 @@ pub async fn a_cut_tail_is_caught_by_the_log_and_the_head_mac(backend: Backend) 
     assert!(!report.valid);
     assert_eq!(report.first_broken_seq, Some(4));
     assert!(report.reason.unwrap().contains("MAC"));
+}
+
+/// Each coverage check covers the next `coverage_entries` of the log and the checks wrap
+/// around it: a receipt cut from the log's end is found by the check that reaches it,
+/// and the sweep then begins again from the first entry.
+pub async fn coverage_checks_sweep_the_log_a_part_at_a_time(backend: Backend) {
+    let (db, _dir) = fresh_db(backend).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let (g, p) = instance_configured(&db, &clock, |log| log.coverage_entries = 4).await;
+    let agent = agent_with(&g, &p, "swept", 10).await;
+    // Integrates leaves 0..10 (seq 1..=10), then checks entries 0 to 4.
+    let round = g.integrate_log().await.unwrap();
+    assert_eq!((round.size, round.inconsistencies.len()), (10, 0));
+    cut_tail(&db, &agent, 8).await;
+    // Entries 4 to 8 (seq 5..=8) are all there.
+    let round = g.integrate_log().await.unwrap();
+    assert!(round.inconsistencies.is_empty(), "{round:?}");
+    // Entries 8 to 10: seq 9 and 10 are gone.
+    let round = g.integrate_log().await.unwrap();
+    assert_eq!(
+        round.inconsistencies,
+        vec!["2 receipts in the log (entries 8 to 10) are missing from the database".to_owned()]
+    );
+    // The sweep begins again: entries 0 to 4, then 4 to 8, find nothing; 8 to 10 again
+    // finds what was already reported, and says nothing new.
+    for _ in 0..3 {
+        let round = g.integrate_log().await.unwrap();
+        assert!(round.inconsistencies.is_empty(), "{round:?}");
+    }
 }
 
 pub async fn a_rewritten_tree_is_never_extended(backend: Backend) {
