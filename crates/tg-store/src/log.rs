@@ -51,7 +51,7 @@ pub(crate) fn epochs_below(size: u64) -> Result<Vec<i64>, StoreError> {
 
 /// The lookup by leaf hash: the epochs' probes and the key in the index, then the full
 /// hash, which picks the leaf among any sharing the key. A macro so that the plan tests
-/// explain this very query (`db/plan_tests.rs`).
+/// explain this very query (`db/leaf_index_tests.rs`).
 macro_rules! leaf_lookup {
     ($epochs:expr, $leaf_hash:expr) => {
         $crate::schema::log_entries::table
