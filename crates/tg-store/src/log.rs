@@ -36,12 +36,19 @@ pub(crate) fn leaf_key(leaf_hash: &Hash) -> i64 {
     i64::from_be_bytes([a, b, c, d, e, f, g, h])
 }
 
-/// Leaves per epoch of the leaf-hash index (migration 000025): the index leads with
-/// [`EPOCH_OF`], so new leaves are written among the current epoch's only.
-const LEAF_EPOCH: u64 = 65_536;
+/// Leaves per epoch of the leaf-hash index (migration 000025), as a literal so that the
+/// number and the SQL expression below are one.
+macro_rules! leaf_epoch {
+    () => {
+        65536
+    };
+}
+/// Leaves per epoch: the index leads with [`EPOCH_OF`], so new leaves are written among
+/// the current epoch's only.
+const LEAF_EPOCH: u64 = leaf_epoch!();
 /// A leaf's epoch, written as the index's expression is (migration 000025), so both
 /// stores match the lookup's filter to the index.
-pub(crate) const EPOCH_OF: &str = "log_index / 65536";
+pub(crate) const EPOCH_OF: &str = concat!("log_index / ", leaf_epoch!());
 
 /// The epochs holding the first `size` leaves: 0 ..= (size - 1) / [`LEAF_EPOCH`].
 pub(crate) fn epochs_below(size: u64) -> Result<Vec<i64>, StoreError> {
