@@ -116,6 +116,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn signal(&self, signals: &[String]) -> Result<(), StoreError>;
     /// The connections this instance holds now.
     fn pool_status(&self) -> crate::PoolStatus;
+    /// Frees the space of the rows the sequencer deleted from its queue, outside any
+    /// transaction: PostgreSQL keeps a deleted row, and its index entry, until a vacuum,
+    /// and every read of the queue's head walks them (docs/PERFORMANCE.md, thirty-eighth
+    /// session). A no-op where a delete frees its space at once (SQLite).
+    async fn reclaim_log_queue(&self) -> Result<(), StoreError>;
 }
 
 /// A typed unit of work's future, borrowing the transaction it runs in.

@@ -167,6 +167,7 @@ both_stores!(
     a_backlog_is_integrated_batch_by_batch,
     a_cut_tail_is_caught_by_the_log_and_the_head_mac,
     coverage_checks_sweep_the_log_a_part_at_a_time,
+    the_sequencer_reclaims_its_queue_after_enough_receipts,
     a_rewritten_tree_is_never_extended,
     one_instance_sequences_the_others_follow,
     log_keys_rotate_and_witnesses_cosign,

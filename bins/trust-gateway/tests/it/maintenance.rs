@@ -13,7 +13,9 @@ use tg_scoring::{Policy, Preset, TierEdit};
 use tg_service::{Gateway, Lifecycle, NewWebhook};
 use tg_store::{Db, DbConfig};
 
-use crate::support::{Backend, SERVICE_KEY, fresh_db, registration, service_on, success, tamper};
+use crate::support::{
+    Backend, Counting, SERVICE_KEY, fresh_db, registration, service_on, success, tamper,
+};
 use crate::webhooks::receiver;
 
 /// 2027-01-01T00:00:00Z
@@ -201,67 +203,13 @@ pub async fn lifecycle_and_policy_edits_show_in_history(backend: Backend) {
     );
 }
 
-/// A store that counts the reads it serves, around a real one.
-#[derive(Debug)]
-struct CountingReads {
-    inner: Db,
-    reads: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl tg_service::Store for CountingReads {
-    async fn transaction(
-        &self,
-        work: tg_service::TxWork,
-    ) -> Result<Box<dyn std::any::Any + Send>, tg_service::ServiceError> {
-        self.inner.transaction(work).await
-    }
-    async fn single_write(
-        &self,
-        work: tg_service::TxWork,
-    ) -> Result<Box<dyn std::any::Any + Send>, tg_service::ServiceError> {
-        self.inner.single_write(work).await
-    }
-    async fn read(
-        &self,
-        work: tg_service::TxWork,
-    ) -> Result<Box<dyn std::any::Any + Send>, tg_service::ServiceError> {
-        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.read(work).await
-    }
-    async fn ready(&self) -> Result<(), tg_core::StoreError> {
-        self.inner.ready().await
-    }
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-    async fn listen_events(&self) -> Result<Option<tg_service::EventSignals>, tg_core::StoreError> {
-        self.inner.listen_events().await
-    }
-    fn pool_status(&self) -> tg_service::PoolStatus {
-        self.inner.pool_status()
-    }
-    async fn outside_writes(&self) -> Result<Option<i64>, tg_core::StoreError> {
-        self.inner.outside_writes().await
-    }
-    fn on_commit(&self, hook: tg_service::CommitHook) {
-        self.inner.on_commit(hook);
-    }
-    async fn signal(&self, signals: &[String]) -> Result<(), tg_core::StoreError> {
-        self.inner.signal(signals).await
-    }
-}
-
 /// Issue 15: four verifications of a 30k-receipt chain took another tenant's read from
 /// 1 ms to 600 ms on SQLite, because each held the one connection for the whole chain. A
 /// verification now reads the head, then one page of receipts per read, so the connection
 /// is free between pages (timing: scripts/load-chain-verify.sh, docs/PERFORMANCE.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_verification_reads_a_page_at_a_time() {
-    let store = Arc::new(CountingReads {
-        inner: tg_store::testing::sqlite().await,
-        reads: Default::default(),
-    });
+    let store = Arc::new(Counting::new(tg_store::testing::sqlite().await));
     let mut config = tg_service::GatewayConfig::in_process(
         b"counting-secret-0123456789abcdefghijklmn".to_vec(),
         SERVICE_KEY,

@@ -507,3 +507,70 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// A store that counts the reads it serves and its log queue reclaims, around a real one.
+#[derive(Debug)]
+pub struct Counting {
+    inner: tg_store::Db,
+    pub reads: std::sync::atomic::AtomicUsize,
+    pub reclaims: std::sync::atomic::AtomicUsize,
+}
+
+impl Counting {
+    pub fn new(inner: tg_store::Db) -> Self {
+        Self {
+            inner,
+            reads: Default::default(),
+            reclaims: Default::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl tg_service::Store for Counting {
+    async fn transaction(
+        &self,
+        work: tg_service::TxWork,
+    ) -> Result<Box<dyn std::any::Any + Send>, tg_service::ServiceError> {
+        self.inner.transaction(work).await
+    }
+    async fn single_write(
+        &self,
+        work: tg_service::TxWork,
+    ) -> Result<Box<dyn std::any::Any + Send>, tg_service::ServiceError> {
+        self.inner.single_write(work).await
+    }
+    async fn read(
+        &self,
+        work: tg_service::TxWork,
+    ) -> Result<Box<dyn std::any::Any + Send>, tg_service::ServiceError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.read(work).await
+    }
+    async fn ready(&self) -> Result<(), tg_core::StoreError> {
+        self.inner.ready().await
+    }
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn listen_events(&self) -> Result<Option<tg_service::EventSignals>, tg_core::StoreError> {
+        self.inner.listen_events().await
+    }
+    fn pool_status(&self) -> tg_service::PoolStatus {
+        self.inner.pool_status()
+    }
+    async fn outside_writes(&self) -> Result<Option<i64>, tg_core::StoreError> {
+        self.inner.outside_writes().await
+    }
+    fn on_commit(&self, hook: tg_service::CommitHook) {
+        self.inner.on_commit(hook);
+    }
+    async fn signal(&self, signals: &[String]) -> Result<(), tg_core::StoreError> {
+        self.inner.signal(signals).await
+    }
+    async fn reclaim_log_queue(&self) -> Result<(), tg_core::StoreError> {
+        self.reclaims
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.reclaim_log_queue().await
+    }
+}

@@ -14,7 +14,7 @@ use tg_scoring::{Policy, Preset};
 use tg_service::{Gateway, NewWebhook};
 use tg_store::{Db, DbConfig};
 
-use crate::support::{Backend, SERVICE_KEY, fresh_db, registration, success, tamper};
+use crate::support::{Backend, Counting, SERVICE_KEY, fresh_db, registration, success, tamper};
 use crate::webhooks::receiver;
 
 /// 2027-01-01T00:00:00Z
@@ -48,6 +48,15 @@ async fn instance_configured(
     set: impl FnOnce(&mut tg_service::LogConfig),
 ) -> (Gateway, Principal) {
     let store = Db::connect(db).await.unwrap();
+    instance_on(Arc::new(store), clock, set).await
+}
+
+/// [`instance_configured`] on a given store.
+async fn instance_on(
+    store: Arc<dyn tg_service::Store>,
+    clock: &Arc<ManualClock>,
+    set: impl FnOnce(&mut tg_service::LogConfig),
+) -> (Gateway, Principal) {
     let mut config = tg_service::GatewayConfig::in_process(
         b"clocked-secret-0123456789abcdefghijklmnop".to_vec(),
         SERVICE_KEY,
@@ -60,7 +69,7 @@ async fn instance_configured(
     // Every round checks that no logged receipt is gone (the default is every 60th).
     config.log.coverage_every = 1;
     set(&mut config.log);
-    let g = Gateway::start(Arc::new(store), config).await.unwrap();
+    let g = Gateway::start(store, config).await.unwrap();
     let p = g.authenticate(Some(SERVICE_KEY)).await.unwrap();
     (g, p)
 }
@@ -319,6 +328,62 @@ pub async fn coverage_checks_sweep_the_log_a_part_at_a_time(backend: Backend) {
         let round = g.integrate_log().await.unwrap();
         assert!(round.inconsistencies.is_empty(), "{round:?}");
     }
+}
+
+/// The sequencer deletes what it integrates from its queue; on PostgreSQL those rows and
+/// their index entries stay until a vacuum, and every read of the queue's head walks them
+/// (a minute of records made that read 2.5× slower before autovacuum came). Once
+/// `reclaim_after` receipts are integrated, the round reclaims them: on PostgreSQL a real
+/// `VACUUM` of the queue (counted in `pg_stat_user_tables.vacuum_count`, which counts no
+/// autovacuum; shared memory from PostgreSQL 15, so read at once); on SQLite nothing to do.
+pub async fn the_sequencer_reclaims_its_queue_after_enough_receipts(backend: Backend) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (db, _dir) = fresh_db(backend).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = Arc::new(Counting::new(Db::connect(&db).await.unwrap()));
+    let (g, p) = instance_on(Arc::clone(&store) as _, &clock, |log| log.reclaim_after = 5).await;
+    let vacuums_at_start = queue_vacuums(&db).await;
+    let agent = agent_with(&g, &p, "busy", 3).await;
+    assert_eq!(g.integrate_log().await.unwrap().integrated, 3);
+    assert_eq!(store.reclaims.load(SeqCst), 0, "3 of 5: not yet");
+    for _ in 0..3 {
+        g.record_action(&p, &g.actor(Some(&p), None), success(&agent))
+            .await
+            .unwrap();
+    }
+    assert_eq!(g.integrate_log().await.unwrap().integrated, 3);
+    assert_eq!(store.reclaims.load(SeqCst), 1, "6 of 5: reclaimed");
+    assert_eq!(
+        queue_vacuums(&db).await,
+        vacuums_at_start.map(|n| n + 1),
+        "PostgreSQL vacuumed the queue"
+    );
+    // The count starts again: an idle round reclaims nothing.
+    assert_eq!(g.integrate_log().await.unwrap().integrated, 0);
+    assert_eq!(store.reclaims.load(SeqCst), 1);
+}
+
+/// The vacuums run by hand on `log_queue` so far (PostgreSQL; `None` on SQLite).
+async fn queue_vacuums(db: &DbConfig) -> Option<i64> {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        vacuum_count: i64,
+    }
+    let DbConfig::Postgres { url, .. } = db else {
+        return None;
+    };
+    let mut conn = diesel_async::AsyncPgConnection::establish(url)
+        .await
+        .unwrap();
+    let row: Count = diesel::sql_query(
+        "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'log_queue'::regclass",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    Some(row.vacuum_count)
 }
 
 pub async fn a_rewritten_tree_is_never_extended(backend: Backend) {
