@@ -238,13 +238,19 @@ impl LogStore for DbTx<'_> {
         // One statement takes the entries' receipts off the queue, by the queue's key (its
         // `ts` from the receipt). Row values `IN`: PostgreSQL, SQLite ≥ 3.15.
         let sql = match self.conn {
-            // Each entry's receipt by its key (as in `unlogged_receipts`, never a hash join
-            // over every receipt).
+            // The batch's entries by index, then each one's receipt and its queue row by
+            // their keys (subqueries with a `LIMIT`, never merged into a join), and the
+            // rows deleted where they lie. As an `IN` over the queue's key, the plan
+            // followed the queue's statistics, which swing with each vacuum: a hash join
+            // over the whole queue, dead rows included, or a probe of the log for every
+            // queued row (docs/PERFORMANCE.md, thirty-eighth session).
             Conn::Pg(_) => {
-                "DELETE FROM log_queue WHERE (ts, agent_id, seq) IN (\
-                 SELECT r.ts, e.agent_id, e.seq FROM log_entries e CROSS JOIN LATERAL \
+                "DELETE FROM log_queue WHERE ctid = ANY(ARRAY(\
+                 SELECT q.ctid FROM log_entries e CROSS JOIN LATERAL \
                  (SELECT ts FROM receipts WHERE agent_id = e.agent_id AND seq = e.seq LIMIT 1) r \
-                 WHERE e.log_index >= $1 AND e.log_index < $2)"
+                 CROSS JOIN LATERAL (SELECT ctid FROM log_queue \
+                 WHERE ts = r.ts AND agent_id = e.agent_id AND seq = e.seq LIMIT 1) q \
+                 WHERE e.log_index >= $1 AND e.log_index < $2))"
             }
             Conn::Sqlite(_) => {
                 "DELETE FROM log_queue WHERE (ts, agent_id, seq) IN (\
