@@ -236,7 +236,7 @@ impl LogStore for DbTx<'_> {
         insert_rows!(self, log_entries::table, EntryRow, rows)?;
         let end = first + seq_to_i64(entries.len() as u64)?;
         // One statement takes the entries' receipts off the queue, by the queue's key (its
-        // `ts` from the receipt). Row values `IN`: PostgreSQL, SQLite ≥ 3.15.
+        // `ts` from the receipt). Row values `IN` on SQLite: ≥ 3.15.
         let sql = match self.conn {
             // The batch's entries by index, then each one's receipt and its queue row by
             // their keys (subqueries with a `LIMIT`, never merged into a join), and the
