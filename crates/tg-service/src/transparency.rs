@@ -315,17 +315,7 @@ impl TransparencyLog {
                     Err(e) => return Err(e),
                 }
             }
-            state.unreclaimed = state.unreclaimed.saturating_add(round.integrated);
-            if state.unreclaimed >= self.config.reclaim_after.max(1) {
-                // Housekeeping: the round's work is committed whatever it does.
-                match self.store.reclaim_log_queue().await {
-                    Ok(()) => state.unreclaimed = 0,
-                    Err(e) => tracing::warn!(
-                        error = %tg_core::ErrorChain(&e),
-                        "reclaiming the log queue's deleted rows failed"
-                    ),
-                }
-            }
+            self.reclaim_if_due(&mut state, round.integrated).await;
         }
         // The first round, then every `coverage_every` rounds.
         let every = self.config.coverage_every;
@@ -338,6 +328,23 @@ impl TransparencyLog {
         }
         round.size = state.seen.map_or(0, |(s, _)| s);
         Ok(round)
+    }
+
+    /// Counts `integrated` towards [`LogConfig::reclaim_after`], and reclaims the queue's
+    /// deleted rows once it is reached. Housekeeping: the round's work is committed
+    /// whatever it does, so a failure is only logged.
+    async fn reclaim_if_due(&self, state: &mut LogState, integrated: u64) {
+        state.unreclaimed = state.unreclaimed.saturating_add(integrated);
+        if state.unreclaimed < self.config.reclaim_after.max(1) {
+            return;
+        }
+        match self.store.reclaim_log_queue().await {
+            Ok(()) => state.unreclaimed = 0,
+            Err(e) => tracing::warn!(
+                error = %tg_core::ErrorChain(&e),
+                "reclaiming the log queue's deleted rows failed"
+            ),
+        }
     }
 
     /// Takes or renews the sequencer lease for three periods; whether this instance holds it.
