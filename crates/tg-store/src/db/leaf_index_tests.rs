@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::Backend;
+use super::plan_tests::sqlite_rows;
 use crate::log::{epochs_below, leaf_lookup};
 use crate::{Db, DbConfig};
 
@@ -34,25 +34,11 @@ fn sql_of(debug: String) -> String {
 
 #[tokio::test]
 async fn sqlite_looks_up_a_leaf_by_the_epoch_index() {
-    let db = Db::connect(&DbConfig::Sqlite(":memory:".into()))
-        .await
-        .unwrap();
-    let Backend::Sqlite(sqlite) = &db.backend else {
-        panic!("a SQLite store")
-    };
     let leaf = [7u8; 32];
     let query = leaf_lookup!(epochs_below(200_000).unwrap(), &leaf);
     let sql = sql_of(diesel::debug_query::<Sqlite, _>(&query).to_string());
-    let plan: Vec<String> = sqlite
-        .writer
-        .call(move |conn, runtime| {
-            runtime.block_on(
-                diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load::<SqlitePlanRow>(conn),
-            )
-        })
+    let plan: Vec<String> = sqlite_rows::<SqlitePlanRow>(format!("EXPLAIN QUERY PLAN {sql}"))
         .await
-        .unwrap()
-        .unwrap()
         .into_iter()
         .map(|r| r.detail)
         .collect();

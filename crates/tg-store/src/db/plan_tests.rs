@@ -6,6 +6,25 @@ use diesel_async::RunQueryDsl;
 use super::Backend;
 use crate::{Db, DbConfig};
 
+/// `sql`'s rows, run on the writer of a fresh in-memory SQLite store.
+pub(super) async fn sqlite_rows<T>(sql: String) -> Vec<T>
+where
+    T: diesel::QueryableByName<diesel::sqlite::Sqlite> + Send + 'static,
+{
+    let db = Db::connect(&DbConfig::Sqlite(":memory:".into()))
+        .await
+        .unwrap();
+    let Backend::Sqlite(sqlite) = &db.backend else {
+        panic!("a SQLite store")
+    };
+    sqlite
+        .writer
+        .call(move |conn, runtime| runtime.block_on(diesel::sql_query(sql).load::<T>(conn)))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 #[derive(diesel::QueryableByName)]
 struct CompileOption {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -18,21 +37,8 @@ struct CompileOption {
 /// it on (`LIBSQLITE3_FLAGS`); a build that lost that setting fails here.
 #[tokio::test]
 async fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
-    let db = Db::connect(&DbConfig::Sqlite(":memory:".into()))
+    let options: Vec<String> = sqlite_rows::<CompileOption>("PRAGMA compile_options".into())
         .await
-        .unwrap();
-    let Backend::Sqlite(sqlite) = &db.backend else {
-        panic!("a SQLite store")
-    };
-    let options: Vec<String> = sqlite
-        .writer
-        .call(|conn, runtime| {
-            runtime
-                .block_on(diesel::sql_query("PRAGMA compile_options").load::<CompileOption>(conn))
-        })
-        .await
-        .unwrap()
-        .unwrap()
         .into_iter()
         .map(|o| o.compile_options)
         .collect();
