@@ -8,6 +8,8 @@
 #
 # CONNECTIONS (default 8) writers on THREADS (default 2) threads for DURATION (default 15s).
 # BIN (default target/release/trust-gateway) picks the binary, to compare two builds.
+# On PostgreSQL, WAL_BY_TABLE=1 also splits the run's WAL by table (pg_waldump: the server
+# must be local and its WAL readable by this user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
@@ -24,12 +26,17 @@ load_agent
 echo "backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION bin=$bin"
 # PostgreSQL: the WAL the server wrote over the run (every database's, so keep the server
 # otherwise idle), per request.
-[ "$backend" = postgres ] && wal_before=$(psql "$url" -Atc "SELECT pg_current_wal_lsn()")
+if [ "$backend" = postgres ]; then
+    if [ "${WAL_BY_TABLE:-0}" = 1 ]; then wal_reserve; fi
+    wal_before=$(psql "$url" -Atc "SELECT pg_current_wal_lsn()")
+fi
 out=$(with_cpu wrk_post /actions/record "{\"agent_id\":\"$agent\",\"action\":\"send_email\",\"result\":\"success\"}")
 echo "$out"
 if [ "$backend" = postgres ]; then
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
     psql "$url" -Atc "SELECT 'WAL per request: ' || pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_before') / $requests || ' bytes'" | sed 's/\.[0-9]* bytes/ bytes/'
+    # WAL_BY_TABLE=1: that WAL by the table it went to (pg_waldump; see wal_by_table).
+    if [ "${WAL_BY_TABLE:-0}" = 1 ]; then wal_by_table "$wal_before" "$requests"; fi
 fi
 # How the receipts were grouped: receipts and commits over the whole run (the 20 set-up
 # receipts included), and the batches by basis (from memory, moved to the locked path,

@@ -28,6 +28,9 @@ release_cleanup() {
     wait "$server" 2>/dev/null || true
     if [ "$backend" = postgres ]; then
         psql "$url" -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+        # wal_reserve's slot: left behind, it would keep every later WAL file on disk.
+        psql "$url" -q -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+            WHERE slot_name = '$schema'" >/dev/null 2>&1 || true
     fi
     rm -rf "$dir"
 }
@@ -122,4 +125,52 @@ start_ceiling() {
     ceiling=$!
     for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))$1" && break; sleep 0.1; done
     echo "ceiling server: connections=${CONNECTIONS:-32} threads=${THREADS:-2} duration=$DURATION"
+}
+
+# wal_reserve: keeps the server's WAL from now on (a replication slot named for the run's
+# schema, dropped at exit), so that a checkpoint during the run cannot recycle the files
+# wal_by_table reads.
+wal_reserve() {
+    psql "$url" -q -c "SELECT pg_create_physical_replication_slot('$schema', true)" >/dev/null
+}
+
+# wal_by_table FROM_LSN COUNT: the WAL PostgreSQL wrote from FROM_LSN to now, in bytes per
+# COUNT (per request), by the table each record touched: a table's indexes and TOAST are
+# counted with it, records of no relation (commits, mostly) under `(no relation)`. Read
+# with pg_waldump from the server's WAL directory, so the server must be on this machine,
+# its WAL readable (run as root or as postgres), the run's schema not yet dropped, and
+# wal_reserve called before FROM_LSN was read. The WAL is every database's: keep the
+# server otherwise idle.
+wal_by_table() {
+    local from=$1 count=$2 to major waldump waldir map
+    to=$(psql "$url" -Atc "SELECT pg_current_wal_lsn()")
+    major=$(($(psql "$url" -Atc "SHOW server_version_num") / 10000))
+    waldump=/usr/lib/postgresql/$major/bin/pg_waldump
+    [ -x "$waldump" ] || waldump=$(command -v pg_waldump) || { echo "wal_by_table: no pg_waldump"; return 1; }
+    waldir=$(psql "$url" -Atc "SHOW data_directory")/pg_wal
+    map=$(mktemp -p "$dir")
+    # Each file node of the schema's tables, their TOAST tables and all their indexes.
+    psql "$url" -Atc "
+        WITH t AS (SELECT oid, relname, reltoastrelid FROM pg_class
+                   WHERE relnamespace = '$schema'::regnamespace AND relkind = 'r')
+        SELECT c.relfilenode, t.relname FROM t JOIN pg_class c
+            ON c.oid IN (t.oid, t.reltoastrelid)
+            OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (t.oid, t.reltoastrelid))
+        WHERE c.relfilenode <> 0" -F ' ' >"$map"
+    echo "WAL by table, bytes per request ($from to $to):"
+    "$waldump" -p "$waldir" -s "$from" -e "$to" 2>/dev/null | awk -v n="$count" '
+        FILENAME == ARGV[1] { table[$1] = $2; next }
+        match($0, /[0-9]+\/ *[0-9]+, tx:/) {
+            split(substr($0, RSTART, RLENGTH), len, "/")
+            name = "(no relation)"
+            if (match($0, /rel [0-9]+\/[0-9]+\/[0-9]+/)) {
+                split(substr($0, RSTART + 4, RLENGTH - 4), rel, "/")
+                name = (rel[3] in table) ? table[rel[3]] : "(other relations)"
+            }
+            bytes[name] += len[2] + 0; total += len[2] + 0
+        }
+        END {
+            for (t in bytes) printf "  %7.0f  %s\n", bytes[t] / n, t
+            printf "  %7.0f  total\n", total / n
+        }' "$map" - | sort -k1,1nr
 }
