@@ -142,12 +142,11 @@ wal_reserve() {
 # wal_reserve called before FROM_LSN was read. The WAL is every database's: keep the
 # server otherwise idle.
 wal_by_table() {
-    local from=$1 count=$2 to major waldump waldir map
-    to=$(psql "$url" -Atc "SELECT pg_current_wal_lsn()")
-    major=$(($(psql "$url" -Atc "SHOW server_version_num") / 10000))
+    local from=$1 count=$2 to major datadir waldump map
+    read -r to major datadir < <(psql "$url" -At -F ' ' -c "SELECT pg_current_wal_lsn(),
+        current_setting('server_version_num')::int / 10000, current_setting('data_directory')")
     waldump=/usr/lib/postgresql/$major/bin/pg_waldump
     [ -x "$waldump" ] || waldump=$(command -v pg_waldump) || { echo "wal_by_table: no pg_waldump"; return 1; }
-    waldir=$(psql "$url" -Atc "SHOW data_directory")/pg_wal
     map=$(mktemp -p "$dir")
     # Each file node of the schema's tables, their TOAST tables and all their indexes.
     psql "$url" -Atc "
@@ -158,7 +157,7 @@ wal_by_table() {
             OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (t.oid, t.reltoastrelid))
         WHERE c.relfilenode <> 0" -F ' ' >"$map"
     echo "WAL by table, bytes per request ($from to $to):"
-    "$waldump" -p "$waldir" -s "$from" -e "$to" 2>/dev/null | awk -v n="$count" '
+    "$waldump" -p "$datadir/pg_wal" -s "$from" -e "$to" 2>/dev/null | awk -v n="$count" '
         FILENAME == ARGV[1] { table[$1] = $2; next }
         match($0, /[0-9]+\/ *[0-9]+, tx:/) {
             split(substr($0, RSTART, RLENGTH), len, "/")
